@@ -1,0 +1,12 @@
+ALTER TABLE integration_tokens DROP CONSTRAINT integration_tokens_period_fk;
+DROP TABLE idempotency_keys;
+DROP TABLE clarification_messages;
+DROP TABLE clarifications;
+DROP TABLE adjustments;
+DROP TABLE evidence;
+DROP TABLE evidence_blobs;
+DROP TABLE answers;
+DROP TABLE assessments;
+DROP TABLE period_groups;
+DROP TABLE period_phases;
+DROP TABLE periods;

@@ -1,0 +1,73 @@
+-- Stored scores and rankings (computed in Rust by the scoring module, never in SQL),
+-- and immutable publications.
+
+CREATE TABLE node_scores (
+    assessment_id   uuid NOT NULL REFERENCES assessments (id) ON DELETE CASCADE,
+    node_id         uuid NOT NULL REFERENCES indicator_nodes (id) ON DELETE RESTRICT,
+    applicable      boolean NOT NULL,
+    max_points      numeric NOT NULL CHECK (max_points >= 0),
+    applicable_max  numeric NOT NULL CHECK (applicable_max >= 0 AND applicable_max <= max_points),
+    self_points     numeric NOT NULL CHECK (self_points >= 0),
+    reviewed_points numeric NOT NULL CHECK (reviewed_points >= 0),
+    final_points    numeric CHECK (final_points IS NULL OR final_points >= 0),
+    flags           text[] NOT NULL DEFAULT '{}',
+    trace           jsonb NOT NULL,
+    PRIMARY KEY (assessment_id, node_id)
+);
+
+-- per-assessment totals (the root of the tree)
+CREATE TABLE assessment_scores (
+    assessment_id   uuid PRIMARY KEY REFERENCES assessments (id) ON DELETE CASCADE,
+    max_points      numeric NOT NULL CHECK (max_points >= 0),
+    applicable_max  numeric NOT NULL CHECK (applicable_max >= 0),
+    self_points     numeric NOT NULL CHECK (self_points >= 0),
+    reviewed_points numeric NOT NULL CHECK (reviewed_points >= 0),
+    final_points    numeric CHECK (final_points IS NULL OR final_points >= 0),
+    self_index      numeric,
+    reviewed_index  numeric,
+    final_index     numeric,
+    computed_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- competition rankings per period, group and scope (overall, a pillar, a main indicator)
+CREATE TABLE rankings (
+    period_id      uuid NOT NULL REFERENCES periods (id) ON DELETE CASCADE,
+    group_id       uuid NOT NULL REFERENCES ranking_groups (id) ON DELETE RESTRICT,
+    scope          text NOT NULL CHECK (scope IN ('overall', 'pillar', 'main')),
+    scope_code     text NOT NULL DEFAULT '',
+    unit_id        uuid NOT NULL REFERENCES units (id) ON DELETE RESTRICT,
+    points         numeric NOT NULL,
+    applicable_max numeric NOT NULL,
+    index_value    numeric,
+    rank           integer CHECK (rank IS NULL OR rank >= 1),
+    tied           boolean NOT NULL DEFAULT false,
+    position       integer NOT NULL CHECK (position >= 1),
+    PRIMARY KEY (period_id, group_id, scope, scope_code, unit_id),
+    CHECK ((scope = 'overall') = (scope_code = ''))
+);
+CREATE INDEX rankings_order_idx ON rankings (period_id, group_id, scope, scope_code, position);
+
+CREATE TABLE publications (
+    id           uuid PRIMARY KEY,
+    period_id    uuid NOT NULL REFERENCES periods (id) ON DELETE RESTRICT,
+    group_id     uuid NOT NULL REFERENCES ranking_groups (id) ON DELETE RESTRICT,
+    version      integer NOT NULL CHECK (version >= 1),
+    visible_from timestamptz NOT NULL,
+    checksum     text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    content      jsonb NOT NULL,
+    changelog    text,
+    created_by   uuid REFERENCES users (id) ON DELETE SET NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (period_id, group_id, version),
+    CHECK (version = 1 OR changelog IS NOT NULL)
+);
+
+-- publications are immutable snapshots
+CREATE FUNCTION publications_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'publications are immutable; publish an errata version instead'
+        USING ERRCODE = 'restrict_violation';
+END;
+$$;
+CREATE TRIGGER publications_no_update BEFORE UPDATE OR DELETE ON publications
+    FOR EACH ROW EXECUTE FUNCTION publications_immutable();

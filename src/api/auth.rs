@@ -1,0 +1,139 @@
+//! `POST /auth/login` and `GET /me`.
+
+use actix_web::{HttpRequest, get, post, web};
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::ErrorResponses;
+use super::users::UnitSummary;
+use crate::auth::Principal;
+use crate::db::models::units::Unit;
+use crate::db::models::users::User;
+use crate::domain::Role;
+use crate::error::AppResult;
+use crate::services;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(me);
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "admin", "password": "demo-dti-2026"}))]
+pub struct LoginRequest {
+    #[validate(length(min = 1, max = 64))]
+    pub username: String,
+    #[validate(length(min = 1, max = 128))]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the token expires.
+    #[schema(example = 28800)]
+    pub expires_in: i64,
+    pub expires_at: DateTime<Utc>,
+    pub user: MeResponse,
+}
+
+/// The caller: who they are and what they may do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: uuid::Uuid,
+    #[schema(example = "editor.skhcn")]
+    pub username: String,
+    #[schema(example = "Nguyễn Văn An")]
+    pub full_name: String,
+    pub role: Role,
+    /// The unit of a unit account; null for provincial roles.
+    pub unit: Option<UnitSummary>,
+    /// What the role may do; unit roles act on their own unit only.
+    #[schema(example = json!(["units:read", "assessments:edit_own_unit"]))]
+    pub permissions: Vec<String>,
+}
+
+fn me_response(user: &User, role: Role, unit: Option<Unit>) -> MeResponse {
+    MeResponse {
+        id: user.id,
+        username: user.username.clone(),
+        full_name: user.full_name.clone(),
+        role,
+        unit: unit.as_ref().map(UnitSummary::from),
+        permissions: role.permissions().iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Log in with a username and password.
+///
+/// Returns a JWT carrying the user's id, role and unit. After 5 failures within 15 minutes the
+/// username is locked for 5 minutes (429 `LOGIN_THROTTLED` with `Retry-After`).
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 401, description = "Wrong username or password (`INVALID_CREDENTIALS`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures (`LOGIN_THROTTLED`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    )
+)]
+#[post("/auth/login")]
+async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> AppResult<web::Json<LoginResponse>> {
+    body.validate()?;
+    let body = body.into_inner();
+    let client = client_address(&req);
+    let cfg = state.config.clone();
+    let (user, unit) = crate::db::with_conn(&state.pool, move |c| {
+        let user = services::auth::login(c, &cfg, &body.username, &body.password, &client)?;
+        let unit = match user.unit_id {
+            Some(id) => Unit::find(c, id)?,
+            None => None,
+        };
+        Ok((user, unit))
+    })
+    .await?;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    let (token, claims) = state.jwt.issue(user.id, &user.username, role, user.unit_id, user.version)?;
+    Ok(web::Json(LoginResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.jwt.ttl_seconds(),
+        expires_at: Utc.timestamp_opt(claims.exp, 0).single().unwrap_or_else(Utc::now),
+        user: me_response(&user, role, unit),
+    }))
+}
+
+/// Who am I, and what may I do?
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, description = "The caller", body = MeResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+async fn me(state: web::Data<AppState>, who: Principal) -> AppResult<web::Json<MeResponse>> {
+    let id = who.user_id;
+    let (user, unit) = crate::db::with_conn(&state.pool, move |c| {
+        let user = User::find(c, id)?.ok_or_else(|| crate::error::AppError::not_found("user", id))?;
+        let unit = match user.unit_id {
+            Some(u) => Unit::find(c, u)?,
+            None => None,
+        };
+        Ok((user, unit))
+    })
+    .await?;
+    Ok(web::Json(me_response(&user, who.role, unit)))
+}

@@ -1,0 +1,144 @@
+//! Problem+json for what never reaches a handler: unknown routes (404), wrong methods (405 with
+//! `Allow`), malformed JSON, wrong content types, oversized bodies, bad path and query values.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::error::{AppError, FieldError};
+
+/// Every (path template, methods) the API serves, taken from the OpenAPI document.
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> RouteTable {
+        let value = serde_json::to_value(doc).unwrap_or_default();
+        let mut routes = Vec::new();
+        if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
+            for (path, item) in paths {
+                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
+                let methods = item
+                    .as_object()
+                    .map(|m| {
+                        m.keys()
+                            .filter(|k| matches!(k.as_str(), "get" | "post" | "put" | "patch" | "delete"))
+                            .map(|k| k.to_ascii_uppercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                routes.push((segments, methods));
+            }
+        }
+        RouteTable { routes }
+    }
+
+    /// Methods allowed on `path`, if any template matches it.
+    pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut allowed: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|(segs, _)| {
+                segs.len() == parts.len()
+                    && segs
+                        .iter()
+                        .zip(&parts)
+                        .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
+            })
+            .flat_map(|(_, m)| m.iter().cloned())
+            .collect();
+        if allowed.is_empty() {
+            return None;
+        }
+        allowed.sort();
+        allowed.dedup();
+        Some(allowed)
+    }
+}
+
+/// The default service: 405 when the path exists with other methods, else 404.
+pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
+    if let Some(mut allowed) = table.allowed(req.path()) {
+        if allowed.contains(&"GET".to_string()) {
+            allowed.push("HEAD".into());
+        }
+        if req.method() == Method::OPTIONS {
+            return HttpResponse::NoContent()
+                .insert_header((header::ALLOW, allowed.join(", ")))
+                .finish();
+        }
+        let allow = allowed.join(", ");
+        return AppError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("{} is not allowed on {}; allowed: {allow}.", req.method(), req.path()),
+        )
+        .with_header(
+            header::ALLOW,
+            HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("GET")),
+        )
+        .error_response();
+    }
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "ROUTE_NOT_FOUND",
+        format!("No route {} {}; see /swagger-ui/ for the API.", req.method(), req.path()),
+    )
+    .error_response()
+}
+
+/// The field a serde message names (`missing field `x``, `unknown field `x``).
+fn named_field(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let end = start + msg[start..].find('`')?;
+    (msg.contains("field") || msg.contains("variant")).then(|| format!("/{}", &msg[start..end]))
+}
+
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::OverflowKnownLength { length, limit } => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("The body has {length} bytes; the limit is {limit}."),
+        ),
+        JsonPayloadError::Overflow { limit } => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("The body exceeds the limit of {limit} bytes."),
+        ),
+        JsonPayloadError::ContentType => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Send the body as `Content-Type: application/json`.",
+        ),
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            let msg = de.to_string();
+            let field = named_field(&msg).unwrap_or_else(|| "/".into());
+            AppError::unprocessable("INVALID_BODY", format!("The body does not fit the schema: {msg}."))
+                .with_errors(vec![FieldError::new(field, "INVALID", msg)])
+        }
+        JsonPayloadError::Deserialize(de) => {
+            AppError::bad_request("MALFORMED_JSON", format!("The body is not valid JSON: {de}."))
+        }
+        other => AppError::bad_request("MALFORMED_BODY", format!("The body could not be read: {other}.")),
+    };
+    e.into()
+}
+
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let msg = err.to_string();
+    let field = named_field(&msg).map(|f| f.trim_start_matches('/').to_string()).unwrap_or_else(|| "query".into());
+    AppError::bad_request("INVALID_QUERY", format!("A query parameter is invalid: {msg}."))
+        .with_errors(vec![FieldError::new(field, "INVALID", msg)])
+        .into()
+}
+
+pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    let msg = err.to_string();
+    AppError::bad_request("INVALID_PATH_PARAMETER", format!("A path parameter is invalid: {msg}."))
+        .with_errors(vec![FieldError::new("path", "INVALID", msg)])
+        .into()
+}

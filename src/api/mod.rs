@@ -1,0 +1,122 @@
+//! HTTP layer: thin handlers (extract → validate → call a service → map to a DTO), the route
+//! table, and what every route shares (paging envelope, ETags, error responses).
+
+pub mod auth;
+pub mod fallback;
+pub mod groups;
+pub mod health;
+pub mod units;
+pub mod users;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::db::models::PageReq;
+use crate::error::{AppError, AppResult, FieldError, Problem};
+
+/// Every versioned route, under `/api/v1`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(
+        utoipa_actix_web::scope::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(users::configure)
+            .configure(units::configure)
+            .configure(groups::configure),
+    );
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// 1-based page number.
+    pub page: i64,
+    pub page_size: i64,
+    /// Number of items matching the filters, over all pages.
+    pub total: i64,
+}
+
+impl<T: ToSchema> Page<T> {
+    pub fn new(items: Vec<T>, req: PageReq, total: i64) -> Self {
+        Page {
+            items,
+            page: req.page,
+            page_size: req.page_size,
+            total,
+        }
+    }
+}
+
+/// Paging parameters shared by every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    #[param(minimum = 1, example = 1)]
+    pub page: Option<i64>,
+    /// Items per page (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500, example = 50)]
+    pub page_size: Option<i64>,
+}
+
+impl PageParams {
+    pub fn to_req(&self) -> AppResult<PageReq> {
+        let mut errors = Vec::new();
+        let page = self.page.unwrap_or(1);
+        let page_size = self.page_size.unwrap_or(50);
+        if page < 1 || page > 1_000_000 {
+            errors.push(FieldError::new("page", "RANGE", "must be between 1 and 1000000"));
+        }
+        if !(1..=500).contains(&page_size) {
+            errors.push(FieldError::new("page_size", "RANGE", "must be between 1 and 500"));
+        }
+        if errors.is_empty() {
+            Ok(PageReq { page, page_size })
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+}
+
+/// The strong ETag of a versioned resource.
+pub fn etag(version: i32) -> String {
+    format!("\"v{version}\"")
+}
+
+/// The version named by `If-Match` (`None` when absent or `*`); 412 when it is not one of ours.
+pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| AppError::bad_request("INVALID_HEADER", "If-Match is not valid text."))?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.strip_prefix("\"v")
+        .and_then(|s| s.strip_suffix('"'))
+        .and_then(|s| s.parse::<i32>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::precondition_failed(format!(
+                "If-Match {text} does not match the current version; GET the resource again."
+            ))
+        })
+}
+
+/// Error responses every route may give, documented once.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ErrorResponses {
+    /// The request was refused: see `code` and `errors[]`.
+    #[response(status = "4XX", content_type = "application/problem+json")]
+    Client(Problem),
+    /// The service or its database failed; 503 is retryable.
+    #[response(status = "5XX", content_type = "application/problem+json")]
+    Server(Problem),
+}

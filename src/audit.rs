@@ -1,0 +1,88 @@
+//! Audit trail: every state-changing request writes an event in the same transaction as the
+//! change (actor, role, action, entity, old → new, request id). The table is append-only (a
+//! trigger refuses UPDATE, DELETE and TRUNCATE).
+
+use std::cell::RefCell;
+
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::db::models::audit::{AuditEvent, NewAuditEvent};
+use crate::error::AppResult;
+
+thread_local! {
+    static REQUEST_ID: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (on a blocking thread) with the request id available to [`record`].
+pub fn with_request_id<T>(id: Option<String>, f: impl FnOnce() -> T) -> T {
+    let previous = REQUEST_ID.with(|r| r.replace(id));
+    let out = f();
+    REQUEST_ID.with(|r| *r.borrow_mut() = previous);
+    out
+}
+
+/// What happened, to what.
+pub struct Audit<'a> {
+    pub actor: Option<&'a Principal>,
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    pub unit_id: Option<Uuid>,
+    pub period_id: Option<Uuid>,
+    pub old: Option<serde_json::Value>,
+    pub new: Option<serde_json::Value>,
+}
+
+impl<'a> Audit<'a> {
+    pub fn new(actor: Option<&'a Principal>, action: &'a str, entity_type: &'a str, entity_id: impl ToString) -> Self {
+        Audit {
+            actor,
+            action,
+            entity_type,
+            entity_id: entity_id.to_string(),
+            unit_id: None,
+            period_id: None,
+            old: None,
+            new: None,
+        }
+    }
+    pub fn unit(mut self, unit: Option<Uuid>) -> Self {
+        self.unit_id = unit;
+        self
+    }
+    pub fn period(mut self, period: Option<Uuid>) -> Self {
+        self.period_id = period;
+        self
+    }
+    pub fn old(mut self, v: impl serde::Serialize) -> Self {
+        self.old = serde_json::to_value(v).ok();
+        self
+    }
+    pub fn new_value(mut self, v: impl serde::Serialize) -> Self {
+        self.new = serde_json::to_value(v).ok();
+        self
+    }
+
+    /// Writes the event on `conn` (inside the caller's transaction).
+    pub fn record(self, conn: &mut PgConnection) -> AppResult<()> {
+        let request_id = REQUEST_ID.with(|r| r.borrow().clone());
+        AuditEvent::insert(
+            conn,
+            &NewAuditEvent {
+                actor_id: self.actor.map(|a| a.user_id),
+                actor_role: self.actor.map(|a| a.role.as_str().to_string()),
+                action: self.action.to_string(),
+                entity_type: self.entity_type.to_string(),
+                entity_id: Some(self.entity_id),
+                unit_id: self.unit_id,
+                period_id: self.period_id,
+                old_value: self.old,
+                new_value: self.new,
+                request_id,
+            },
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! Authentication: argon2id password hashes, JWTs, the [`Principal`] extractor, and the
+//! object-level checks every handler calls.
+
+pub mod jwt;
+pub mod password;
+pub mod principal;
+
+pub use principal::Principal;

@@ -1,0 +1,115 @@
+//! The authenticated caller, extracted from `Authorization: Bearer <jwt>` on every protected
+//! route, re-checked against the user's current record (deactivation, role or password change
+//! revoke tokens at once).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use uuid::Uuid;
+
+use crate::db::models::users::User;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub unit_id: Option<Uuid>,
+}
+
+impl Principal {
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+
+    /// 403 `FORBIDDEN_ROLE` unless the caller has one of `roles`.
+    pub fn require_role(&self, roles: &[Role], action: &str) -> AppResult<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "FORBIDDEN_ROLE",
+                format!("Role {} may not {action}.", self.role.as_str()),
+            )
+            .with_extension(
+                "required_roles",
+                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            ))
+        }
+    }
+
+    pub fn require_admin(&self, action: &str) -> AppResult<()> {
+        self.require_role(&[Role::Admin], action)
+    }
+
+    /// Provincial roles see every unit's data; unit roles only their own unit's.
+    pub fn may_read_unit_data(&self, unit_id: Uuid) -> bool {
+        !self.role.is_unit_role() || self.unit_id == Some(unit_id)
+    }
+
+    /// 403 `NOT_YOUR_UNIT` when a unit role touches another unit's data.
+    pub fn require_unit_data(&self, unit_id: Uuid) -> AppResult<()> {
+        if self.may_read_unit_data(unit_id) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "NOT_YOUR_UNIT",
+                "This belongs to another unit; unit accounts act on their own unit only.",
+            ))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> AppResult<String> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            AppError::unauthorized(
+                "AUTH_REQUIRED",
+                "This route needs `Authorization: Bearer <token>`; get a token from POST /api/v1/auth/login.",
+            )
+        })?
+        .to_str()
+        .map_err(|_| AppError::unauthorized("TOKEN_INVALID", "The Authorization header is not valid text."))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AppError::unauthorized(
+            "TOKEN_INVALID",
+            "Expected `Authorization: Bearer <token>`.",
+        ));
+    }
+    Ok(token.trim().to_string())
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let claims = state.jwt.verify(&token?)?;
+            let user_id = claims.sub;
+            let user = crate::db::with_conn(&state.pool, move |c| Ok(User::find(c, user_id)?)).await?;
+            let revoked = || AppError::unauthorized("TOKEN_REVOKED", "The token is no longer valid; log in again.");
+            let user = user.ok_or_else(revoked)?;
+            if !user.active || user.version != claims.ver {
+                return Err(revoked());
+            }
+            let role = Role::parse(&user.role).ok_or_else(revoked)?;
+            Ok(Principal {
+                user_id: user.id,
+                username: user.username,
+                role,
+                unit_id: user.unit_id,
+            })
+        })
+    }
+}

@@ -1,0 +1,74 @@
+//! Database access: the r2d2 pool, embedded migrations, and [`with_conn`], the one way
+//! handlers reach the database (blocking Diesel work runs on tokio's blocking pool).
+
+pub mod embedded;
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{AppError, AppResult};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// Builds the pool without connecting: the service starts even while the database is still
+/// coming up, answers 503 meanwhile, and recovers by itself.
+pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(timeout)
+        .test_on_check_out(true)
+        .idle_timeout(Some(Duration::from_secs(300)))
+        .build_unchecked(ConnectionManager::<PgConnection>::new(url))
+}
+
+/// Applies pending migrations; returns the versions applied.
+pub fn run_migrations(conn: &mut PgConnection) -> Result<Vec<String>, crate::error::BoxError> {
+    let done = conn.run_pending_migrations(MIGRATIONS)?;
+    Ok(done.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every migration (used by the migration round-trip test).
+pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<(), crate::error::BoxError> {
+    conn.revert_all_migrations(MIGRATIONS)?;
+    Ok(())
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool. Panics inside `f` are
+/// re-raised; a pool timeout is a 503.
+pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let request_id = crate::telemetry::current_request_id();
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        crate::audit::with_request_id(request_id, || f(&mut conn))
+    })
+    .await;
+    match joined {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(AppError::internal(e)),
+    }
+}
+
+/// Runs `f` in a transaction on a pooled connection (see [`with_conn`]).
+pub async fn transaction<T, F>(pool: &DbPool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    use diesel::Connection;
+    with_conn(pool, move |conn| conn.transaction(|c| f(c))).await
+}

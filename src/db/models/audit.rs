@@ -1,0 +1,98 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::PageReq;
+use crate::db::schema::audit_events;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub period_id: Option<Uuid>,
+    pub old_value: Option<serde_json::Value>,
+    pub new_value: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub period_id: Option<Uuid>,
+    pub old_value: Option<serde_json::Value>,
+    pub new_value: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub period_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditEvent {
+    pub fn insert(conn: &mut PgConnection, ev: &NewAuditEvent) -> QueryResult<()> {
+        diesel::insert_into(audit_events::table)
+            .values(ev)
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    pub fn list(conn: &mut PgConnection, f: &AuditFilter, page: PageReq) -> QueryResult<(Vec<AuditEvent>, i64)> {
+        let build = || {
+            let mut q = audit_events::table.into_boxed();
+            if let Some(v) = &f.entity_type {
+                q = q.filter(audit_events::entity_type.eq(v.clone()));
+            }
+            if let Some(v) = &f.entity_id {
+                q = q.filter(audit_events::entity_id.eq(v.clone()));
+            }
+            if let Some(v) = f.unit_id {
+                q = q.filter(audit_events::unit_id.eq(v));
+            }
+            if let Some(v) = f.period_id {
+                q = q.filter(audit_events::period_id.eq(v));
+            }
+            if let Some(v) = f.actor_id {
+                q = q.filter(audit_events::actor_id.eq(v));
+            }
+            if let Some(v) = &f.action {
+                q = q.filter(audit_events::action.eq(v.clone()));
+            }
+            if let Some(v) = f.from {
+                q = q.filter(audit_events::occurred_at.ge(v));
+            }
+            if let Some(v) = f.to {
+                q = q.filter(audit_events::occurred_at.lt(v));
+            }
+            q
+        };
+        let total = build().count().get_result(conn)?;
+        let items = build()
+            .order(audit_events::id.desc())
+            .limit(page.page_size)
+            .offset(page.offset())
+            .select(AuditEvent::as_select())
+            .load(conn)?;
+        Ok((items, total))
+    }
+}

@@ -1,0 +1,21 @@
+//! Row types and their queries (crates.io style: inherent fns on `&mut PgConnection`
+//! returning `QueryResult`). All SQL of the service lives under this module.
+
+pub mod audit;
+pub mod groups;
+pub mod throttle;
+pub mod units;
+pub mod users;
+
+/// Page selection shared by list queries.
+#[derive(Debug, Clone, Copy)]
+pub struct PageReq {
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl PageReq {
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.page_size
+    }
+}

@@ -1,0 +1,135 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::PageReq;
+use crate::db::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub full_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub unit_id: Option<Uuid>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub username: &'a str,
+    pub full_name: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub unit_id: Option<Uuid>,
+    pub active: bool,
+}
+
+/// A patch: `None` leaves a field alone; `unit_id: Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub full_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: Option<String>,
+    pub unit_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub active: Option<bool>,
+    pub q: Option<String>,
+}
+
+impl User {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<User>> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn find_by_username(conn: &mut PgConnection, username: &str) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::username.eq(username))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(conn: &mut PgConnection, new: &NewUser) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values(new)
+            .returning(User::as_returning())
+            .get_result(conn)
+    }
+
+    /// Applies `changes` when the row is still at `expected_version`; bumps the version
+    /// (which revokes the user's tokens). `None` when the version moved on.
+    pub fn update(
+        conn: &mut PgConnection,
+        id: Uuid,
+        expected_version: Option<i32>,
+        changes: &UserChanges,
+    ) -> QueryResult<Option<User>> {
+        let mut q = diesel::update(users::table.find(id)).into_boxed();
+        if let Some(v) = expected_version {
+            q = q.filter(users::version.eq(v));
+        }
+        q.set((
+            changes,
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .optional()
+    }
+
+    pub fn list(conn: &mut PgConnection, f: &UserFilter, page: PageReq) -> QueryResult<(Vec<User>, i64)> {
+        let build = || {
+            let mut q = users::table.into_boxed();
+            if let Some(r) = &f.role {
+                q = q.filter(users::role.eq(r.clone()));
+            }
+            if let Some(u) = f.unit_id {
+                q = q.filter(users::unit_id.eq(u));
+            }
+            if let Some(a) = f.active {
+                q = q.filter(users::active.eq(a));
+            }
+            if let Some(text) = &f.q {
+                let pattern = format!("%{}%", crate::db::models::units::escape_like(text));
+                q = q.filter(
+                    users::username
+                        .ilike(pattern.clone())
+                        .or(users::full_name.ilike(pattern)),
+                );
+            }
+            q
+        };
+        let total = build().count().get_result(conn)?;
+        let items = build()
+            .order(users::username.asc())
+            .limit(page.page_size)
+            .offset(page.offset())
+            .select(User::as_select())
+            .load(conn)?;
+        Ok((items, total))
+    }
+
+    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+        users::table.count().get_result(conn)
+    }
+}

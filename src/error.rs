@@ -1,0 +1,388 @@
+//! One error type for the whole service, rendered as RFC 9457 `application/problem+json`.
+//!
+//! - Client mistakes become [`AppError::Client`]: a status, a stable machine-readable `code`
+//!   (`VALIDATION_FAILED`, `NOT_YOUR_UNIT`, `SET_IMMUTABLE`…), a human `detail` and, for
+//!   validation, per-field `errors[]`. Build them with the constructors below.
+//! - A database that cannot be reached becomes 503 `DATABASE_UNAVAILABLE`.
+//! - Anything else is [`AppError::Internal`]: the whole `source()` chain is logged with the
+//!   request id, and the client learns nothing beyond "internal error".
+
+use std::borrow::Cow;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub type AppResult<T> = Result<T, AppError>;
+
+/// One problem with one input field.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Where: a JSON pointer into the request body (`/nodes/3/max_points`), or the name of a
+    /// path/query parameter or header.
+    #[schema(example = "/username")]
+    pub field: String,
+    /// Stable machine-readable reason.
+    #[schema(example = "LENGTH")]
+    pub code: String,
+    /// Human-readable reason.
+    #[schema(example = "must be 3 to 64 characters")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, as every error of this API is answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:dti:problem:validation-failed",
+    "title": "Unprocessable Content",
+    "status": 422,
+    "code": "VALIDATION_FAILED",
+    "detail": "The request has 1 invalid field.",
+    "request_id": "3f1c2a9e-5d7b-4c1e-9a0f-2b8e6d4c7a11",
+    "errors": [{"field": "/username", "code": "LENGTH", "message": "must be 3 to 64 characters"}]
+}))]
+pub struct Problem {
+    /// URI naming the problem type (`urn:dti:problem:<code in kebab case>`).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the HTTP status.
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code; clients switch on this.
+    pub code: String,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Correlates with the server log and the `x-request-id` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Per-field problems (validation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Extra members specific to the problem (e.g. `allowed_from`, `missing`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A refused request: what the client did wrong or may not do.
+#[derive(Debug)]
+pub struct ClientError {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{} {}: {}", .0.status.as_u16(), .0.code, .0.detail)]
+    Client(Box<ClientError>),
+    #[error("database unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        AppError::Client(Box::new(ClientError {
+            status,
+            code: code.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            extensions: serde_json::Map::new(),
+            headers: Vec::new(),
+        }))
+    }
+    pub fn bad_request(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+    pub fn unauthorized(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail).with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"dti-api\""),
+        )
+    }
+    pub fn forbidden(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, detail)
+    }
+    pub fn not_found(resource: &str, id: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{resource} {id} does not exist"))
+    }
+    pub fn conflict(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+    pub fn unprocessable(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+    /// 422 `VALIDATION_FAILED` with every field problem.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let n = errors.len();
+        let detail = if n == 1 {
+            format!("The request has 1 invalid field: {} {}.", errors[0].field, errors[0].message)
+        } else {
+            format!("The request has {n} invalid fields.")
+        };
+        Self::unprocessable("VALIDATION_FAILED", detail).with_errors(errors)
+    }
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_FAILED, "VERSION_MISMATCH", detail)
+    }
+    pub fn internal(err: impl Into<BoxError>) -> Self {
+        AppError::Internal(err.into())
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        if let AppError::Client(c) = &mut self {
+            c.errors = errors;
+        }
+        self
+    }
+    pub fn with_extension(mut self, key: &str, value: impl Serialize) -> Self {
+        if let AppError::Client(c) = &mut self {
+            c.extensions.insert(
+                key.to_string(),
+                serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            );
+        }
+        self
+    }
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        if let AppError::Client(c) = &mut self {
+            c.headers.push((name, value));
+        }
+        self
+    }
+
+    /// The stable code, for tests and logs.
+    pub fn code(&self) -> &str {
+        match self {
+            AppError::Client(c) => &c.code,
+            AppError::Unavailable(_) => "DATABASE_UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status_code();
+        let (detail, errors, extensions) = match self {
+            AppError::Client(c) => (c.detail.clone(), c.errors.clone(), c.extensions.clone()),
+            AppError::Unavailable(_) => (
+                "The database is unavailable; retry shortly.".to_string(),
+                Vec::new(),
+                serde_json::Map::new(),
+            ),
+            AppError::Internal(_) => (
+                "An internal error occurred; it has been logged.".to_string(),
+                Vec::new(),
+                serde_json::Map::new(),
+            ),
+        };
+        let code = self.code().to_string();
+        Problem {
+            type_: format!("urn:dti:problem:{}", code.to_ascii_lowercase().replace('_', "-")),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            code,
+            detail,
+            instance: None,
+            request_id: crate::telemetry::current_request_id(),
+            errors,
+            extensions,
+        }
+    }
+}
+
+/// Formats an error with its whole `source()` chain, for logs.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(cause) = cur {
+        out.push_str(" ← caused by: ");
+        out.push_str(&cause.to_string());
+        cur = cause.source();
+    }
+    out
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Client(c) => c.status,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.to_problem();
+        match self {
+            AppError::Internal(_) => log::error!(
+                "request {} failed: {}",
+                problem.request_id.as_deref().unwrap_or("-"),
+                error_chain(self)
+            ),
+            AppError::Unavailable(_) => log::warn!(
+                "request {}: {}",
+                problem.request_id.as_deref().unwrap_or("-"),
+                error_chain(self)
+            ),
+            AppError::Client(_) => {}
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.content_type("application/problem+json");
+        match self {
+            AppError::Client(c) => {
+                for (name, value) in &c.headers {
+                    resp.insert_header((name.clone(), value.clone()));
+                }
+            }
+            AppError::Unavailable(_) => {
+                resp.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::Internal(_) => {}
+        }
+        resp.body(serde_json::to_string(&problem).unwrap_or_else(|_| "{}".into()))
+    }
+}
+
+fn is_connection_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("terminating connection")
+        || m.contains("server closed the connection")
+        || m.contains("connection to server")
+        || m.contains("no connection to the server")
+        || m.contains("could not connect")
+        || m.contains("the database system is")
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &err {
+            E::NotFound => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The resource does not exist."),
+            E::DatabaseError(kind, info) => {
+                let constraint = info.constraint_name().unwrap_or("").to_string();
+                let with = |e: AppError| {
+                    if constraint.is_empty() {
+                        e
+                    } else {
+                        e.with_extension("constraint", &constraint)
+                    }
+                };
+                match kind {
+                    K::UniqueViolation => with(Self::conflict(
+                        "ALREADY_EXISTS",
+                        "A resource with the same unique key already exists.",
+                    )),
+                    K::ForeignKeyViolation if info.message().contains("still referenced") => with(
+                        Self::conflict("IN_USE", "The resource is still referenced by other data."),
+                    ),
+                    K::ForeignKeyViolation => with(Self::unprocessable(
+                        "REFERENCE_NOT_FOUND",
+                        "A referenced resource does not exist.",
+                    )),
+                    K::CheckViolation | K::NotNullViolation => with(Self::unprocessable(
+                        "CONSTRAINT_VIOLATION",
+                        "The data breaks a rule of the data model.",
+                    )),
+                    K::RestrictViolation => Self::conflict("IMMUTABLE", info.message().to_string()),
+                    K::SerializationFailure => Self::conflict(
+                        "CONCURRENT_UPDATE",
+                        "A concurrent change conflicted with this one; retry.",
+                    ),
+                    K::ClosedConnection => AppError::Unavailable(Box::new(err)),
+                    _ if is_connection_failure(info.message()) => AppError::Unavailable(Box::new(err)),
+                    _ => AppError::Internal(Box::new(err)),
+                }
+            }
+            _ => AppError::Internal(Box::new(err)),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(err: r2d2::Error) -> Self {
+        AppError::Unavailable(Box::new(err))
+    }
+}
+
+impl From<diesel::ConnectionError> for AppError {
+    fn from(err: diesel::ConnectionError) -> Self {
+        AppError::Unavailable(Box::new(err))
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(errs: validator::ValidationErrors) -> Self {
+        AppError::validation(validation_field_errors(&errs, ""))
+    }
+}
+
+/// Flattens `validator` errors into JSON-pointer field errors.
+pub fn validation_field_errors(errs: &validator::ValidationErrors, prefix: &str) -> Vec<FieldError> {
+    use validator::ValidationErrorsKind as Kind;
+    let mut out = Vec::new();
+    for (field, kind) in errs.errors() {
+        let path = format!("{prefix}/{field}");
+        match kind {
+            Kind::Field(list) => {
+                for e in list {
+                    let message = e
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| describe_validation(e));
+                    out.push(FieldError::new(path.clone(), e.code.to_ascii_uppercase(), message));
+                }
+            }
+            Kind::Struct(inner) => out.extend(validation_field_errors(inner, &path)),
+            Kind::List(map) => {
+                for (i, inner) in map {
+                    out.extend(validation_field_errors(inner, &format!("{path}/{i}")));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn describe_validation(e: &validator::ValidationError) -> String {
+    let p = |k: &str| e.params.get(k).map(|v| v.to_string());
+    match e.code.as_ref() {
+        "length" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (Some(min), None) => format!("length must be at least {min}"),
+            (None, Some(max)) => format!("length must be at most {max}"),
+            _ => "invalid length".into(),
+        },
+        "range" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            _ => "out of range".into(),
+        },
+        "email" => "must be an e-mail address".into(),
+        "url" => "must be a URL".into(),
+        other => format!("is invalid ({other})"),
+    }
+}

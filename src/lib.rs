@@ -1,0 +1,15 @@
+//! DTI assessment API: library crate (the binary is a thin `main`; tests reach everything here).
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod scoring;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,62 @@
+//! The OpenAPI 3.1 document. Paths are collected from the route table itself
+//! (utoipa-actix-web), so a route cannot be served without being documented.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "DTI assessment API",
+        description = "Runs a province's annual Digital Transformation Index (DTI, Bộ chỉ số đánh giá chuyển đổi số): units, indicator sets, periods, self-assessment with evidence, review, scoring, rankings and publication.\n\nErrors are RFC 9457 `application/problem+json` with a stable `code`. Lists are paged (`page`, `page_size` ≤ 500) in an `{items, page, page_size, total}` envelope. Decimal points are JSON strings (\"12.5\") so that no precision is lost.\n\nDemo accounts (demo mode only): `admin`, `reviewer`, `viewer`, `editor.<unit>`, `leader.<unit>`.",
+        license(name = "MIT"),
+        contact(name = "DTI API team")
+    ),
+    servers((url = "/", description = "This server")),
+    tags(
+        (name = "auth", description = "Log in and find out who you are"),
+        (name = "users", description = "Accounts (admin)"),
+        (name = "units", description = "Assessed units and their lineage"),
+        (name = "ranking-groups", description = "Groups of units ranked against each other"),
+        (name = "operations", description = "Health and metrics")
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&SecurityAddon)
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        http.description = Some("A token from POST /api/v1/auth/login.".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+/// Every route of the service, for the app and for the document alike.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(crate::api::health::configure)
+        .configure(crate::api::configure);
+}
+
+/// The document the service serves at `/api-docs/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    doc
+}
+
+/// Pretty JSON as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

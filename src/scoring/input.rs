@@ -1,0 +1,981 @@
+//! Typed answers per scoring method, parsed and validated when they are written, never at
+//! scoring time: once an answer is an [`Input`] it is trusted.
+//!
+//! Owns: the JSON shape of each method's answer ([`parse_input`], its inverse
+//! [`input_to_json`]) and the JSON Schema a frontend renders the form from ([`input_schema`]).
+//! Imports only `std`, `crate::domain`, `rust_decimal` and `serde_json`.
+//!
+//! | method | JSON | [`Input`] |
+//! |---|---|---|
+//! | `ratio`, `ratio_to_target` | `{"numerator": 3, "denominator": "4"}` | `Ratio { numerator: 3, denominator: 4 }` |
+//! | `survey` | `{"satisfied": 820, "respondents": 1000}` | `Survey { .. }` |
+//! | `tiers`, `relative_to_best` | `{"value": "12.5"}` | `Value(12.5)` |
+//! | `boolean` | `{"value": true}` | `Bool(true)` |
+//! | `choice` | `{"option": "deputy"}` | `Choice("deputy")` |
+//! | `capped_sum` | `{"items": {"app": 7}}` (missing items = 0) | `Items({"app": 7})` |
+//! | `manual` | `{"points": 12.5}` | `Points(12.5)` |
+//!
+//! Numbers are JSON numbers or plain decimal strings (`"12.5"`); `"NaN"`, `"inf"`, `"1e5"`,
+//! `" 1"` are refused as strings. Every number must be non-negative and at most
+//! [`MAX_MAGNITUDE`] (10^15). All problems are reported, each with a JSON pointer relative to
+//! the input object and a stable code.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::domain::indicator_set::{Direction, Method, ZeroDenominator};
+
+/// The largest accepted magnitude of any number in an answer (10^15).
+pub const MAX_MAGNITUDE: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// At most this many decimal places in a number given as a string.
+pub const MAX_DECIMALS: usize = 20;
+
+/// Pattern of a decimal string, as published in [`input_schema`].
+pub const DECIMAL_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
+
+/// A validated answer for one leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// `ratio` and `ratio_to_target`: `numerator ≤ denominator`.
+    Ratio {
+        numerator: Decimal,
+        denominator: Decimal,
+    },
+    /// `survey`: `satisfied ≤ respondents`.
+    Survey {
+        satisfied: Decimal,
+        respondents: Decimal,
+    },
+    /// `tiers` and `relative_to_best`.
+    Value(Decimal),
+    /// `boolean`.
+    Bool(bool),
+    /// `choice`: an option code of the method.
+    Choice(String),
+    /// `capped_sum`: item code → value; items not listed count as 0.
+    Items(BTreeMap<String, Decimal>),
+    /// `manual`: points in `[0, M]`.
+    Points(Decimal),
+}
+
+/// One refused part of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    /// JSON pointer inside the input object, e.g. `/numerator`, `/items/app`; `""` = the object.
+    pub pointer: String,
+    /// Stable code, e.g. `NUMERATOR_EXCEEDS_DENOMINATOR`.
+    pub code: &'static str,
+    /// English explanation for people.
+    pub message: String,
+}
+
+/// Stable error codes of [`InputError`].
+pub mod codes {
+    pub const INPUT_NOT_OBJECT: &str = "INPUT_NOT_OBJECT";
+    pub const INPUT_MISSING: &str = "INPUT_MISSING";
+    pub const INPUT_UNKNOWN_FIELD: &str = "INPUT_UNKNOWN_FIELD";
+    pub const INPUT_TYPE: &str = "INPUT_TYPE";
+    pub const INPUT_NEGATIVE: &str = "INPUT_NEGATIVE";
+    pub const NUMERATOR_EXCEEDS_DENOMINATOR: &str = "NUMERATOR_EXCEEDS_DENOMINATOR";
+    pub const ZERO_DENOMINATOR: &str = "ZERO_DENOMINATOR";
+    pub const UNKNOWN_OPTION: &str = "UNKNOWN_OPTION";
+    pub const UNKNOWN_ITEM: &str = "UNKNOWN_ITEM";
+    pub const POINTS_OUT_OF_RANGE: &str = "POINTS_OUT_OF_RANGE";
+    pub const INPUT_TOO_LARGE: &str = "INPUT_TOO_LARGE";
+}
+use codes::*;
+
+fn err(pointer: impl Into<String>, code: &'static str, message: impl Into<String>) -> InputError {
+    InputError {
+        pointer: pointer.into(),
+        code,
+        message: message.into(),
+    }
+}
+
+/// Escapes one JSON pointer segment (RFC 6901: `~` → `~0`, `/` → `~1`).
+fn segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Parses a decimal from a JSON number or a plain decimal string. Sign and range checks are
+/// left to the caller, except magnitude (> 10^15 → `INPUT_TOO_LARGE`).
+pub fn parse_decimal(v: &Value) -> Result<Decimal, (&'static str, String)> {
+    let parsed = match v {
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Decimal::from(u)
+            } else if let Some(i) = n.as_i64() {
+                Decimal::from(i)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if !f.is_finite() {
+                    return Err((INPUT_TYPE, "not a finite number".into()));
+                }
+                if f.abs() > 1e15 {
+                    return Err((INPUT_TOO_LARGE, "magnitude above 10^15".into()));
+                }
+                // serde_json prints the shortest text that reads back as the same f64,
+                // e.g. 0.1 → "0.1", 1.5e-7 → "1.5e-7": parse that text, not the binary value.
+                let text = n.to_string();
+                let d = if text.contains(['e', 'E']) {
+                    Decimal::from_scientific(&text)
+                } else {
+                    Decimal::from_str(&text)
+                };
+                d.map_err(|_| (INPUT_TYPE, format!("{text} is not a representable decimal")))?
+            }
+        }
+        Value::String(s) => {
+            let (neg, body) = match s.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, s.as_str()),
+            };
+            let (int, frac) = match body.split_once('.') {
+                Some((i, f)) => (i, Some(f)),
+                None => (body, None),
+            };
+            let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+                return Err((INPUT_TYPE, format!("{s:?} is not a decimal number")));
+            }
+            if int.trim_start_matches('0').len() > 16 {
+                return Err((INPUT_TOO_LARGE, "magnitude above 10^15".into()));
+            }
+            if frac.is_some_and(|f| f.len() > MAX_DECIMALS) {
+                return Err((
+                    INPUT_TYPE,
+                    format!("at most {MAX_DECIMALS} decimal places are accepted"),
+                ));
+            }
+            let d = Decimal::from_str(body)
+                .map_err(|_| (INPUT_TYPE, format!("{s:?} is not a decimal number")))?;
+            if neg { -d } else { d }
+        }
+        _ => return Err((INPUT_TYPE, "expected a number or a decimal string".into())),
+    };
+    if parsed.abs() > MAX_MAGNITUDE {
+        return Err((INPUT_TOO_LARGE, "magnitude above 10^15".into()));
+    }
+    // "-0" and 0.0 are plain zero.
+    Ok(if parsed.is_zero() {
+        Decimal::ZERO
+    } else {
+        parsed
+    })
+}
+
+/// Reads the fields of an input object, collecting every problem.
+struct Reader<'a> {
+    obj: &'a Map<String, Value>,
+    errors: Vec<InputError>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(json: &'a Value, allowed: &[&str]) -> Result<Self, Vec<InputError>> {
+        let Value::Object(obj) = json else {
+            return Err(vec![err(
+                "",
+                INPUT_NOT_OBJECT,
+                "the input must be a JSON object",
+            )]);
+        };
+        let mut errors = Vec::new();
+        // Sorted, so the report does not depend on serde_json's `preserve_order` feature.
+        let mut keys: Vec<&String> = obj.keys().collect();
+        keys.sort();
+        for key in keys {
+            if !allowed.contains(&key.as_str()) {
+                errors.push(err(
+                    format!("/{}", segment(key)),
+                    INPUT_UNKNOWN_FIELD,
+                    format!("unknown field {key:?}; expected {}", allowed.join(", ")),
+                ));
+            }
+        }
+        Ok(Reader { obj, errors })
+    }
+
+    fn field(&mut self, key: &str) -> Option<&'a Value> {
+        let v = self.obj.get(key);
+        if v.is_none() {
+            self.errors.push(err(
+                format!("/{key}"),
+                INPUT_MISSING,
+                format!("{key} is required"),
+            ));
+        }
+        v
+    }
+
+    /// A non-negative decimal at `pointer`.
+    fn number_at(&mut self, pointer: String, v: &Value) -> Option<Decimal> {
+        match parse_decimal(v) {
+            Ok(d) if d.is_sign_negative() => {
+                self.errors
+                    .push(err(pointer, INPUT_NEGATIVE, "must not be negative"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err((code, message)) => {
+                self.errors.push(err(pointer, code, message));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, key: &str) -> Option<Decimal> {
+        let v = self.field(key)?;
+        self.number_at(format!("/{key}"), v)
+    }
+
+    fn finish<T>(self, value: Option<T>) -> Result<T, Vec<InputError>> {
+        match value {
+            Some(v) if self.errors.is_empty() => Ok(v),
+            _ => Err(self.errors),
+        }
+    }
+}
+
+fn fraction(
+    json: &Value,
+    (num_key, den_key): (&str, &str),
+    rule: ZeroDenominator,
+) -> Result<(Decimal, Decimal), Vec<InputError>> {
+    let mut r = Reader::new(json, &[num_key, den_key])?;
+    let a = r.number(num_key);
+    let b = r.number(den_key);
+    if let (Some(a), Some(b)) = (a, b) {
+        if a > b {
+            r.errors.push(err(
+                format!("/{num_key}"),
+                NUMERATOR_EXCEEDS_DENOMINATOR,
+                format!("{num_key} ({a}) exceeds {den_key} ({b})"),
+            ));
+        }
+        if b.is_zero() && rule == ZeroDenominator::Reject {
+            r.errors.push(err(
+                format!("/{den_key}"),
+                ZERO_DENOMINATOR,
+                format!("{den_key} must be positive for this indicator"),
+            ));
+        }
+    }
+    let pair = a.zip(b);
+    r.finish(pair)
+}
+
+/// Parses and validates the answer `json` of a leaf scored by `method` with maximum
+/// `max_points`. Returns every problem found, not only the first.
+///
+/// Example: ratio, `{"numerator": "3", "denominator": 4}` → `Input::Ratio { 3, 4 }`;
+/// `{"numerator": 5, "denominator": 4, "x": 1}` → `[/x INPUT_UNKNOWN_FIELD,
+/// /numerator NUMERATOR_EXCEEDS_DENOMINATOR]`.
+pub fn parse_input(
+    method: &Method,
+    max_points: Decimal,
+    json: &Value,
+) -> Result<Input, Vec<InputError>> {
+    match method {
+        Method::Ratio {
+            zero_denominator, ..
+        }
+        | Method::RatioToTarget {
+            zero_denominator, ..
+        } => fraction(json, ("numerator", "denominator"), *zero_denominator).map(
+            |(numerator, denominator)| Input::Ratio {
+                numerator,
+                denominator,
+            },
+        ),
+        Method::Survey { zero_denominator } => {
+            fraction(json, ("satisfied", "respondents"), *zero_denominator).map(
+                |(satisfied, respondents)| Input::Survey {
+                    satisfied,
+                    respondents,
+                },
+            )
+        }
+        Method::Tiers { .. } | Method::RelativeToBest { .. } => {
+            let mut r = Reader::new(json, &["value"])?;
+            let v = r.number("value");
+            r.finish(v.map(Input::Value))
+        }
+        Method::Boolean { .. } => {
+            let mut r = Reader::new(json, &["value"])?;
+            let v = match r.field("value") {
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => {
+                    r.errors
+                        .push(err("/value", INPUT_TYPE, "expected true or false"));
+                    None
+                }
+                None => None,
+            };
+            r.finish(v.map(Input::Bool))
+        }
+        Method::Choice { options } => {
+            let mut r = Reader::new(json, &["option"])?;
+            let v = match r.field("option") {
+                Some(Value::String(s)) if options.iter().any(|o| &o.code == s) => Some(s.clone()),
+                Some(Value::String(s)) => {
+                    let known: Vec<&str> = options.iter().map(|o| o.code.as_str()).collect();
+                    r.errors.push(err(
+                        "/option",
+                        UNKNOWN_OPTION,
+                        format!("unknown option {s:?}; expected one of {}", known.join(", ")),
+                    ));
+                    None
+                }
+                Some(_) => {
+                    r.errors.push(err(
+                        "/option",
+                        INPUT_TYPE,
+                        "expected an option code (string)",
+                    ));
+                    None
+                }
+                None => None,
+            };
+            r.finish(v.map(Input::Choice))
+        }
+        Method::CappedSum { items } => {
+            let mut r = Reader::new(json, &["items"])?;
+            let v = match r.field("items") {
+                Some(Value::Object(map)) => {
+                    let mut out = BTreeMap::new();
+                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                    entries.sort_by_key(|e| e.0);
+                    for (key, value) in entries {
+                        let pointer = format!("/items/{}", segment(key));
+                        if !items.iter().any(|i| &i.code == key) {
+                            r.errors.push(err(
+                                pointer,
+                                UNKNOWN_ITEM,
+                                format!("unknown item {key:?}"),
+                            ));
+                        } else if let Some(d) = r.number_at(pointer, value) {
+                            out.insert(key.clone(), d);
+                        }
+                    }
+                    Some(out)
+                }
+                Some(_) => {
+                    r.errors.push(err(
+                        "/items",
+                        INPUT_TYPE,
+                        "expected an object of item code → number",
+                    ));
+                    None
+                }
+                None => None,
+            };
+            r.finish(v.map(Input::Items))
+        }
+        Method::Manual => {
+            let mut r = Reader::new(json, &["points"])?;
+            let v = match r.field("points").map(parse_decimal) {
+                Some(Ok(p)) if p.is_sign_negative() || p > max_points => {
+                    r.errors.push(err(
+                        "/points",
+                        POINTS_OUT_OF_RANGE,
+                        format!("points must be between 0 and {}", max_points.normalize()),
+                    ));
+                    None
+                }
+                Some(Ok(p)) => Some(p),
+                Some(Err((code, message))) => {
+                    r.errors.push(err("/points", code, message));
+                    None
+                }
+                None => None,
+            };
+            r.finish(v.map(Input::Points))
+        }
+    }
+}
+
+fn dec_json(d: Decimal) -> Value {
+    Value::String(d.to_string())
+}
+
+/// The JSON form of an input, decimals as strings; `parse_input(m, M, &input_to_json(i))`
+/// gives back `i` for every valid `i`.
+///
+/// Example: `Input::Ratio { 3, 4 }` → `{"numerator": "3", "denominator": "4"}`.
+pub fn input_to_json(input: &Input) -> Value {
+    match input {
+        Input::Ratio {
+            numerator,
+            denominator,
+        } => json!({"numerator": dec_json(*numerator), "denominator": dec_json(*denominator)}),
+        Input::Survey {
+            satisfied,
+            respondents,
+        } => json!({"satisfied": dec_json(*satisfied), "respondents": dec_json(*respondents)}),
+        Input::Value(v) => json!({"value": dec_json(*v)}),
+        Input::Bool(b) => json!({"value": b}),
+        Input::Choice(c) => json!({"option": c}),
+        Input::Items(items) => {
+            let map: Map<String, Value> = items
+                .iter()
+                .map(|(k, v)| (k.clone(), dec_json(*v)))
+                .collect();
+            json!({ "items": map })
+        }
+        Input::Points(p) => json!({"points": dec_json(*p)}),
+    }
+}
+
+/// A decimal as a JSON number, for schema bounds only (never for scores).
+fn dec_number(d: Decimal) -> Value {
+    serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
+}
+
+fn number_schema(title: &str, description: &str, maximum: Option<Decimal>) -> Value {
+    json!({
+        "title": title,
+        "description": description,
+        "type": ["number", "string"],
+        "pattern": DECIMAL_PATTERN,
+        "minimum": 0,
+        "maximum": dec_number(maximum.unwrap_or(MAX_MAGNITUDE)),
+    })
+}
+
+fn object_schema(method: &Method, max: Decimal, description: String, props: Value) -> Value {
+    let mut required: Vec<String> = props
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    required.sort();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "title": method.name(),
+        "description": description,
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+        "x-method": method.name(),
+        "x-max-points": max.normalize().to_string(),
+    })
+}
+
+fn direction_note(d: Direction) -> &'static str {
+    match d {
+        Direction::HigherIsBetter => "higher is better",
+        Direction::LowerIsBetter => "lower is better",
+    }
+}
+
+/// A JSON Schema (2020-12) of the answer object, for frontends to render the form from.
+/// Decimals are `["number", "string"]` with [`DECIMAL_PATTERN`]; `x-method` and
+/// `x-max-points` repeat the method and `M`.
+///
+/// Example: choice with options `chair` (10) and `deputy` (5) →
+/// `{"type": "object", "required": ["option"], "properties": {"option": {"type": "string",
+/// "enum": ["chair", "deputy"], "oneOf": [{"const": "chair", "title": "Chủ tịch", …}, …]}}, …}`.
+pub fn input_schema(method: &Method, max_points: Decimal) -> Value {
+    let m = max_points.normalize();
+    let fraction_props = |a: (&str, &str), b: (&str, &str)| {
+        let mut p = Map::new();
+        p.insert(a.0.into(), number_schema(a.1, "", None));
+        p.insert(b.0.into(), number_schema(b.1, "", None));
+        Value::Object(p)
+    };
+    match method {
+        Method::Ratio {
+            direction,
+            zero_denominator,
+        } => object_schema(
+            method,
+            max_points,
+            format!(
+                "S = {m} × numerator / denominator ({}); numerator ≤ denominator; zero denominator: {}",
+                direction_note(*direction),
+                zero_rule_name(*zero_denominator)
+            ),
+            fraction_props(
+                ("numerator", "Tử số (numerator)"),
+                ("denominator", "Mẫu số (denominator)"),
+            ),
+        ),
+        Method::RatioToTarget {
+            target,
+            direction,
+            zero_denominator,
+        } => object_schema(
+            method,
+            max_points,
+            format!(
+                "S = {m} × min(1, (numerator / denominator) / {}) ({}); zero denominator: {}",
+                target.normalize(),
+                direction_note(*direction),
+                zero_rule_name(*zero_denominator)
+            ),
+            fraction_props(
+                ("numerator", "Tử số (numerator)"),
+                ("denominator", "Mẫu số (denominator)"),
+            ),
+        ),
+        Method::Survey { zero_denominator } => object_schema(
+            method,
+            max_points,
+            format!(
+                "S = {m} × satisfied / respondents; zero respondents: {}",
+                zero_rule_name(*zero_denominator)
+            ),
+            fraction_props(
+                ("satisfied", "Số người hài lòng (satisfied)"),
+                ("respondents", "Số người được khảo sát (respondents)"),
+            ),
+        ),
+        Method::Tiers { direction, bands } => {
+            let bands_text: Vec<String> = bands
+                .iter()
+                .map(|b| format!("{} → {}", b.threshold.normalize(), b.points.normalize()))
+                .collect();
+            object_schema(
+                method,
+                max_points,
+                format!(
+                    "points of the best satisfied band ({}): {}",
+                    direction_note(*direction),
+                    bands_text.join("; ")
+                ),
+                json!({"value": number_schema("Giá trị (value)", "", None)}),
+            )
+        }
+        Method::RelativeToBest { direction } => object_schema(
+            method,
+            max_points,
+            format!(
+                "S = {m} × value / best value of the ranking group ({})",
+                direction_note(*direction)
+            ),
+            json!({"value": number_schema("Giá trị (value)", "", None)}),
+        ),
+        Method::Boolean { direction } => object_schema(
+            method,
+            max_points,
+            format!(
+                "{m} points for {}, else 0",
+                match direction {
+                    Direction::HigherIsBetter => "yes",
+                    Direction::LowerIsBetter => "no",
+                }
+            ),
+            json!({"value": {"title": "Có / Không (yes / no)", "type": "boolean"}}),
+        ),
+        Method::Choice { options } => {
+            let codes: Vec<&str> = options.iter().map(|o| o.code.as_str()).collect();
+            let one_of: Vec<Value> = options
+                .iter()
+                .map(|o| {
+                    json!({"const": o.code, "title": o.label, "x-points": o.points.normalize().to_string()})
+                })
+                .collect();
+            object_schema(
+                method,
+                max_points,
+                "the chosen option's points".into(),
+                json!({"option": {"title": "Lựa chọn (option)", "type": "string", "enum": codes, "oneOf": one_of}}),
+            )
+        }
+        Method::CappedSum { items } => {
+            let props: Map<String, Value> = items
+                .iter()
+                .map(|i| {
+                    let cap = i
+                        .cap
+                        .map(|c| format!(", at most {} points", c.normalize()))
+                        .unwrap_or_default();
+                    let desc = format!("{} points per unit{cap}", i.points_per_unit.normalize());
+                    (i.code.clone(), number_schema(&i.label, &desc, None))
+                })
+                .collect();
+            let mut schema = object_schema(
+                method,
+                max_points,
+                format!("S = min({m}, Σ min(cap, value × points per unit)); missing items = 0"),
+                json!({"items": {"title": "Các mục (items)", "type": "object", "properties": props, "additionalProperties": false}}),
+            );
+            // Items themselves are optional (missing = 0), the object is required.
+            schema["properties"]["items"]["required"] = json!([]);
+            schema
+        }
+        Method::Manual => object_schema(
+            method,
+            max_points,
+            format!("points entered directly, 0 ≤ S ≤ {m}"),
+            json!({"points": number_schema("Điểm (points)", "", Some(max_points))}),
+        ),
+    }
+}
+
+pub(crate) fn zero_rule_name(z: ZeroDenominator) -> &'static str {
+    match z {
+        ZeroDenominator::Reject => "reject",
+        ZeroDenominator::Zero => "zero",
+        ZeroDenominator::Full => "full",
+        ZeroDenominator::NotApplicable => "not_applicable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::indicator_set::{ChoiceOption, SumItem};
+
+    fn ratio(z: ZeroDenominator) -> Method {
+        Method::Ratio {
+            direction: Direction::HigherIsBetter,
+            zero_denominator: z,
+        }
+    }
+
+    fn choice() -> Method {
+        Method::Choice {
+            options: vec![
+                ChoiceOption {
+                    code: "chair".into(),
+                    label: "Chủ tịch".into(),
+                    points: dec!(10),
+                },
+                ChoiceOption {
+                    code: "deputy".into(),
+                    label: "Phó chủ tịch".into(),
+                    points: dec!(5),
+                },
+            ],
+        }
+    }
+
+    fn capped() -> Method {
+        Method::CappedSum {
+            items: vec![
+                SumItem {
+                    code: "app".into(),
+                    label: "Ứng dụng".into(),
+                    points_per_unit: dec!(1),
+                    cap: None,
+                },
+                SumItem {
+                    code: "a/b".into(),
+                    label: "Odd".into(),
+                    points_per_unit: dec!(2),
+                    cap: Some(dec!(3)),
+                },
+            ],
+        }
+    }
+
+    fn codes_of(r: Result<Input, Vec<InputError>>) -> Vec<(String, &'static str)> {
+        r.expect_err("expected refusal")
+            .into_iter()
+            .map(|e| (e.pointer, e.code))
+            .collect()
+    }
+
+    fn c(p: &str, code: &'static str) -> (String, &'static str) {
+        (p.to_string(), code)
+    }
+
+    #[test]
+    fn numbers_and_decimal_strings_are_accepted() {
+        let m = ratio(ZeroDenominator::Reject);
+        let got = parse_input(&m, dec!(20), &json!({"numerator": "3", "denominator": 4})).unwrap();
+        assert_eq!(
+            got,
+            Input::Ratio {
+                numerator: dec!(3),
+                denominator: dec!(4)
+            }
+        );
+        let v = parse_input(
+            &Method::Tiers {
+                direction: Direction::HigherIsBetter,
+                bands: vec![],
+            },
+            dec!(20),
+            &json!({"value": 12.5}),
+        )
+        .unwrap();
+        assert_eq!(v, Input::Value(dec!(12.5)));
+        assert_eq!(parse_decimal(&json!(0.1)).unwrap(), dec!(0.1));
+        assert_eq!(parse_decimal(&json!(1e3)).unwrap(), dec!(1000));
+        assert_eq!(parse_decimal(&json!("-0")).unwrap(), Decimal::ZERO);
+        assert_eq!(parse_decimal(&json!("007.50")).unwrap(), dec!(7.50));
+    }
+
+    #[test]
+    fn garbage_numbers_are_refused_with_input_type() {
+        for bad in [
+            json!("NaN"),
+            json!("inf"),
+            json!("1e5"),
+            json!(" 1"),
+            json!(""),
+            json!("1."),
+            json!(".5"),
+            json!("+1"),
+            json!("0x10"),
+            json!(null),
+            json!(true),
+            json!([1]),
+            json!("1.000000000000000000001"),
+        ] {
+            assert_eq!(parse_decimal(&bad).unwrap_err().0, INPUT_TYPE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn absurd_magnitudes_are_refused_with_input_too_large() {
+        for bad in [
+            json!(1e16),
+            json!(10_000_000_000_000_001_u64),
+            json!("1000000000000000.5"),
+            json!("99999999999999999999999999999999999"),
+        ] {
+            assert_eq!(parse_decimal(&bad).unwrap_err().0, INPUT_TOO_LARGE, "{bad}");
+        }
+        assert_eq!(
+            parse_decimal(&json!("1000000000000000")).unwrap(),
+            MAX_MAGNITUDE
+        );
+        assert_eq!(MAX_MAGNITUDE, dec!(1_000_000_000_000_000));
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_only_the_first() {
+        let m = ratio(ZeroDenominator::Reject);
+        let got = codes_of(parse_input(
+            &m,
+            dec!(20),
+            &json!({"numerator": -1, "denominator": "x", "extra": 1}),
+        ));
+        assert_eq!(
+            got,
+            vec![
+                c("/extra", INPUT_UNKNOWN_FIELD),
+                c("/numerator", INPUT_NEGATIVE),
+                c("/denominator", INPUT_TYPE)
+            ]
+        );
+        assert_eq!(
+            codes_of(parse_input(&m, dec!(20), &json!({}))),
+            vec![
+                c("/numerator", INPUT_MISSING),
+                c("/denominator", INPUT_MISSING)
+            ]
+        );
+        assert_eq!(
+            codes_of(parse_input(&m, dec!(20), &json!([1, 2]))),
+            vec![c("", INPUT_NOT_OBJECT)]
+        );
+    }
+
+    #[test]
+    fn numerator_above_denominator_and_zero_denominator() {
+        let m = ratio(ZeroDenominator::Reject);
+        assert_eq!(
+            codes_of(parse_input(
+                &m,
+                dec!(20),
+                &json!({"numerator": 5, "denominator": 4})
+            )),
+            vec![c("/numerator", NUMERATOR_EXCEEDS_DENOMINATOR)]
+        );
+        assert_eq!(
+            codes_of(parse_input(
+                &m,
+                dec!(20),
+                &json!({"numerator": 0, "denominator": 0})
+            )),
+            vec![c("/denominator", ZERO_DENOMINATOR)]
+        );
+        // Other rules accept a zero denominator (scored later), never a > b.
+        for z in [
+            ZeroDenominator::Zero,
+            ZeroDenominator::Full,
+            ZeroDenominator::NotApplicable,
+        ] {
+            assert!(
+                parse_input(
+                    &ratio(z),
+                    dec!(20),
+                    &json!({"numerator": 0, "denominator": 0})
+                )
+                .is_ok()
+            );
+            assert_eq!(
+                codes_of(parse_input(
+                    &ratio(z),
+                    dec!(20),
+                    &json!({"numerator": 1, "denominator": 0})
+                )),
+                vec![c("/numerator", NUMERATOR_EXCEEDS_DENOMINATOR)]
+            );
+        }
+        let survey = Method::Survey {
+            zero_denominator: ZeroDenominator::Reject,
+        };
+        assert_eq!(
+            codes_of(parse_input(
+                &survey,
+                dec!(20),
+                &json!({"satisfied": 1001, "respondents": 1000})
+            )),
+            vec![c("/satisfied", NUMERATOR_EXCEEDS_DENOMINATOR)]
+        );
+    }
+
+    #[test]
+    fn choice_items_boolean_and_manual_refusals() {
+        assert_eq!(
+            codes_of(parse_input(&choice(), dec!(10), &json!({"option": "boss"}))),
+            vec![c("/option", UNKNOWN_OPTION)]
+        );
+        assert_eq!(
+            codes_of(parse_input(&choice(), dec!(10), &json!({"option": 1}))),
+            vec![c("/option", INPUT_TYPE)]
+        );
+        assert_eq!(
+            codes_of(parse_input(
+                &capped(),
+                dec!(5),
+                &json!({"items": {"zzz": 1, "app": -2, "a/b": "1e9"}})
+            )),
+            vec![
+                c("/items/a~1b", INPUT_TYPE),
+                c("/items/app", INPUT_NEGATIVE),
+                c("/items/zzz", UNKNOWN_ITEM)
+            ]
+        );
+        assert_eq!(
+            codes_of(parse_input(&capped(), dec!(5), &json!({"items": [1]}))),
+            vec![c("/items", INPUT_TYPE)]
+        );
+        let boolean = Method::Boolean {
+            direction: Direction::HigherIsBetter,
+        };
+        assert_eq!(
+            codes_of(parse_input(&boolean, dec!(10), &json!({"value": "yes"}))),
+            vec![c("/value", INPUT_TYPE)]
+        );
+        for bad in [json!({"points": "10.01"}), json!({"points": -1})] {
+            assert_eq!(
+                codes_of(parse_input(&Method::Manual, dec!(10), &bad)),
+                vec![c("/points", POINTS_OUT_OF_RANGE)]
+            );
+        }
+        assert_eq!(
+            codes_of(parse_input(
+                &Method::Manual,
+                dec!(10),
+                &json!({"points": 1e20})
+            )),
+            vec![c("/points", INPUT_TOO_LARGE)]
+        );
+        assert_eq!(
+            parse_input(&Method::Manual, dec!(10), &json!({"points": "10"})).unwrap(),
+            Input::Points(dec!(10))
+        );
+    }
+
+    #[test]
+    fn input_to_json_is_the_inverse_of_parse_input() {
+        let cases = [
+            (
+                ratio(ZeroDenominator::Zero),
+                Input::Ratio {
+                    numerator: dec!(0),
+                    denominator: dec!(0),
+                },
+            ),
+            (
+                Method::Survey {
+                    zero_denominator: ZeroDenominator::Reject,
+                },
+                Input::Survey {
+                    satisfied: dec!(820),
+                    respondents: dec!(1000.0),
+                },
+            ),
+            (
+                Method::RelativeToBest {
+                    direction: Direction::LowerIsBetter,
+                },
+                Input::Value(dec!(4.25)),
+            ),
+            (
+                Method::Boolean {
+                    direction: Direction::LowerIsBetter,
+                },
+                Input::Bool(false),
+            ),
+            (choice(), Input::Choice("deputy".into())),
+            (
+                capped(),
+                Input::Items([("app".to_string(), dec!(7))].into_iter().collect()),
+            ),
+            (Method::Manual, Input::Points(dec!(2.50))),
+        ];
+        for (method, input) in cases {
+            let j = input_to_json(&input);
+            assert_eq!(parse_input(&method, dec!(10), &j).unwrap(), input, "{j}");
+        }
+        assert_eq!(
+            input_to_json(&Input::Ratio {
+                numerator: dec!(3),
+                denominator: dec!(4)
+            }),
+            json!({"numerator": "3", "denominator": "4"})
+        );
+    }
+
+    #[test]
+    fn schemas_describe_every_method() {
+        let s = input_schema(&choice(), dec!(10));
+        assert_eq!(s["type"], "object");
+        assert_eq!(s["required"], json!(["option"]));
+        assert_eq!(
+            s["properties"]["option"]["enum"],
+            json!(["chair", "deputy"])
+        );
+        assert_eq!(
+            s["properties"]["option"]["oneOf"][1]["title"],
+            "Phó chủ tịch"
+        );
+        assert_eq!(s["additionalProperties"], false);
+
+        let s = input_schema(&Method::Manual, dec!(12.5));
+        assert_eq!(s["properties"]["points"]["maximum"], json!(12.5));
+        assert_eq!(s["x-max-points"], "12.5");
+
+        let s = input_schema(&capped(), dec!(5));
+        assert_eq!(
+            s["properties"]["items"]["properties"]["a/b"]["title"],
+            "Odd"
+        );
+
+        let s = input_schema(&ratio(ZeroDenominator::Zero), dec!(20));
+        assert_eq!(s["required"], json!(["denominator", "numerator"]));
+        assert_eq!(s["properties"]["numerator"]["pattern"], DECIMAL_PATTERN);
+        assert_eq!(
+            input_schema(
+                &Method::Boolean {
+                    direction: Direction::HigherIsBetter
+                },
+                dec!(1)
+            )["properties"]["value"]["type"],
+            "boolean"
+        );
+    }
+}

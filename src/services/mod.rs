@@ -1,0 +1,7 @@
+//! Business rules, one sync fn per operation on `&mut PgConnection` (no actix here). Each
+//! write owns its transaction and writes its audit event inside it.
+
+pub mod auth;
+pub mod seed;
+pub mod units;
+pub mod users;

@@ -1,0 +1,229 @@
+//! Seeds: `seeds/units.json` (ranking groups, units, lineage) and `seeds/users.json` (demo
+//! accounts, all with the demo password). Idempotent: what exists (by code or username) is
+//! left alone, so loading twice changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use diesel::{Connection, PgConnection};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::auth::{Principal, password};
+use crate::db::models::groups::{NewRankingGroup, RankingGroup};
+use crate::db::models::units::{NewUnit, Unit};
+use crate::db::models::users::{NewUser, User};
+use crate::domain::{Role, fold_text};
+use crate::error::{AppError, AppResult};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsFile {
+    ranking_groups: Vec<GroupSeed>,
+    units: Vec<UnitSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupSeed {
+    code: String,
+    name: String,
+    unit_kind: String,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitSeed {
+    code: String,
+    name: String,
+    kind: String,
+    parent: Option<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default = "yes")]
+    active: bool,
+    valid_from: Option<NaiveDate>,
+    valid_to: Option<NaiveDate>,
+    #[serde(default)]
+    predecessors: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    users: Vec<UserSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserSeed {
+    username: String,
+    full_name: String,
+    role: Role,
+    unit: Option<String>,
+}
+
+/// What a load did.
+#[derive(Debug, Default)]
+pub struct SeedReport {
+    pub groups: usize,
+    pub units: usize,
+    pub users: usize,
+}
+
+impl std::fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ranking groups, {} units, {} accounts added", self.groups, self.units, self.users)
+    }
+}
+
+/// The actor seeds are recorded under in the audit log.
+pub fn system_principal() -> Principal {
+    Principal {
+        user_id: Uuid::nil(),
+        username: "system".into(),
+        role: Role::Admin,
+        unit_id: None,
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> AppResult<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| AppError::internal(format!("parsing {}: {e}", path.display())))
+}
+
+/// Loads every seed under `dir` in one transaction.
+pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResult<SeedReport> {
+    let units: UnitsFile = read_json(&dir.join("units.json"))?;
+    let users: UsersFile = read_json(&dir.join("users.json"))?;
+    // One hash for every demo account: they share the demo password anyway.
+    let hash = password::hash(demo_password)?;
+    conn.transaction(|c| {
+        let mut report = SeedReport::default();
+        let mut group_ids = BTreeMap::new();
+        for g in &units.ranking_groups {
+            let group = match RankingGroup::find_by_code(c, &g.code)? {
+                Some(existing) => existing,
+                None => {
+                    report.groups += 1;
+                    RankingGroup::insert(
+                        c,
+                        &NewRankingGroup {
+                            id: Uuid::new_v4(),
+                            code: g.code.clone(),
+                            name: g.name.clone(),
+                            unit_kind: g.unit_kind.clone(),
+                            description: g.description.clone(),
+                        },
+                    )?
+                }
+            };
+            group_ids.insert(g.code.clone(), group.id);
+        }
+        // Parents first: repeat passes until every unit's parent exists.
+        let mut ids: BTreeMap<String, Uuid> = BTreeMap::new();
+        let mut pending: Vec<&UnitSeed> = units.units.iter().collect();
+        let mut created = Vec::new();
+        while !pending.is_empty() {
+            let before = pending.len();
+            let mut rest = Vec::new();
+            for u in pending {
+                if let Some(existing) = Unit::find_by_code(c, &u.code)? {
+                    ids.insert(u.code.clone(), existing.id);
+                    continue;
+                }
+                let parent = match &u.parent {
+                    None => None,
+                    Some(p) => match ids.get(p).copied() {
+                        Some(id) => Some(id),
+                        None => match Unit::find_by_code(c, p)? {
+                            Some(found) => Some(found.id),
+                            None => {
+                                rest.push(u);
+                                continue;
+                            }
+                        },
+                    },
+                };
+                let unit = Unit::insert(
+                    c,
+                    &NewUnit {
+                        id: Uuid::new_v4(),
+                        code: u.code.clone(),
+                        name: u.name.clone(),
+                        search_name: fold_text(&u.name),
+                        kind: u.kind.clone(),
+                        parent_id: parent,
+                        tags: u.tags.clone(),
+                        active: u.active,
+                        valid_from: u.valid_from,
+                        valid_to: u.valid_to,
+                    },
+                )?;
+                ids.insert(u.code.clone(), unit.id);
+                created.push(u);
+                report.units += 1;
+            }
+            if rest.len() == before {
+                let codes: Vec<&str> = rest.iter().map(|u| u.code.as_str()).collect();
+                return Err(AppError::internal(format!("seed units with unknown parents: {codes:?}")));
+            }
+            pending = rest;
+        }
+        for u in created {
+            let id = ids[&u.code];
+            let groups: Vec<Uuid> = u
+                .groups
+                .iter()
+                .map(|g| group_ids.get(g).copied().ok_or_else(|| AppError::internal(format!("seed unit {} names unknown group {g}", u.code))))
+                .collect::<AppResult<_>>()?;
+            Unit::set_groups(c, id, &groups)?;
+            let preds: Vec<(Uuid, Option<NaiveDate>, Option<String>)> = u
+                .predecessors
+                .iter()
+                .map(|p| {
+                    ids.get(p)
+                        .map(|pid| (*pid, u.valid_from, None))
+                        .ok_or_else(|| AppError::internal(format!("seed unit {} names unknown predecessor {p}", u.code)))
+                })
+                .collect::<AppResult<_>>()?;
+            Unit::set_predecessors(c, id, &preds)?;
+        }
+        for u in &users.users {
+            if User::find_by_username(c, &u.username)?.is_some() {
+                continue;
+            }
+            let unit_id = match &u.unit {
+                Some(code) => Some(*ids.get(code).ok_or_else(|| AppError::internal(format!("seed user {} names unknown unit {code}", u.username)))?),
+                None => None,
+            };
+            User::insert(
+                c,
+                &NewUser {
+                    id: Uuid::new_v4(),
+                    username: &u.username,
+                    full_name: &u.full_name,
+                    password_hash: &hash,
+                    role: u.role.as_str(),
+                    unit_id,
+                    active: true,
+                },
+            )?;
+            report.users += 1;
+        }
+        let system = system_principal();
+        Audit::new(Some(&system), "seed.load", "seed", dir.display())
+            .new_value(serde_json::json!({"groups": report.groups, "units": report.units, "users": report.users}))
+            .record(c)?;
+        Ok(report)
+    })
+}

@@ -1,0 +1,175 @@
+//! Accounts: admin-only management; unit accounts see their own unit's accounts only.
+
+use diesel::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::auth::{Principal, password};
+use crate::db::models::PageReq;
+use crate::db::models::users::{NewUser, User, UserChanges, UserFilter};
+use crate::domain::Role;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::services::units::resolve_unit_field;
+
+pub struct CreateUser {
+    pub username: String,
+    pub full_name: String,
+    pub password: String,
+    pub role: Role,
+    pub unit: Option<String>,
+}
+
+#[derive(Default)]
+pub struct UpdateUser {
+    pub full_name: Option<String>,
+    pub password: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` detaches the user from its unit.
+    pub unit: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// What the audit log keeps of a user (never the hash).
+fn snapshot(u: &User) -> serde_json::Value {
+    serde_json::json!({
+        "username": u.username, "full_name": u.full_name, "role": u.role,
+        "unit_id": u.unit_id, "active": u.active, "version": u.version
+    })
+}
+
+fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
+    match (role.is_unit_role(), unit) {
+        (true, None) => Err(AppError::validation(vec![FieldError::new(
+            "/unit",
+            "REQUIRED",
+            format!("role {} belongs to a unit: give `unit`", role.as_str()),
+        )])),
+        (false, Some(_)) => Err(AppError::validation(vec![FieldError::new(
+            "/unit",
+            "NOT_ALLOWED",
+            format!("role {} is provincial and has no unit", role.as_str()),
+        )])),
+        _ => Ok(()),
+    }
+}
+
+pub fn create(conn: &mut PgConnection, actor: &Principal, input: CreateUser) -> AppResult<User> {
+    actor.require_admin("create accounts")?;
+    if let Err(msg) = password::check_strength(&input.password) {
+        return Err(AppError::validation(vec![FieldError::new("/password", "WEAK_PASSWORD", msg)]));
+    }
+    let hash = password::hash(&input.password)?;
+    conn.transaction(|c| {
+        let unit = match &input.unit {
+            Some(r) => Some(resolve_unit_field(c, r, "/unit")?.id),
+            None => None,
+        };
+        check_role_unit(input.role, unit)?;
+        if User::find_by_username(c, &input.username)?.is_some() {
+            return Err(AppError::conflict(
+                "USERNAME_TAKEN",
+                format!("Username {} is already taken.", input.username),
+            ));
+        }
+        let user = User::insert(
+            c,
+            &NewUser {
+                id: Uuid::new_v4(),
+                username: &input.username,
+                full_name: input.full_name.trim(),
+                password_hash: &hash,
+                role: input.role.as_str(),
+                unit_id: unit,
+                active: true,
+            },
+        )?;
+        Audit::new(Some(actor), "user.create", "user", user.id)
+            .unit(user.unit_id)
+            .new_value(snapshot(&user))
+            .record(c)?;
+        Ok(user)
+    })
+}
+
+pub fn update(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+    expected_version: Option<i32>,
+    input: UpdateUser,
+) -> AppResult<User> {
+    actor.require_admin("change accounts")?;
+    if let Some(p) = &input.password {
+        if let Err(msg) = password::check_strength(p) {
+            return Err(AppError::validation(vec![FieldError::new("/password", "WEAK_PASSWORD", msg)]));
+        }
+    }
+    let password_hash = input.password.as_deref().map(password::hash).transpose()?;
+    conn.transaction(|c| {
+        let before = User::find(c, id)?.ok_or_else(|| AppError::not_found("user", id))?;
+        if let Some(v) = expected_version {
+            if v != before.version {
+                return Err(AppError::precondition_failed(format!(
+                    "The user is at version {}, not {v}; GET it again.",
+                    before.version
+                )));
+            }
+        }
+        if before.id == actor.user_id && (input.active == Some(false) || input.role.is_some_and(|r| r != Role::Admin)) {
+            return Err(AppError::conflict(
+                "CANNOT_DEMOTE_SELF",
+                "An administrator cannot deactivate or demote their own account.",
+            ));
+        }
+        let unit = match &input.unit {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(r)) => Some(Some(resolve_unit_field(c, r, "/unit")?.id)),
+        };
+        let role = input
+            .role
+            .or_else(|| Role::parse(&before.role))
+            .ok_or_else(|| AppError::internal("stored role is unknown"))?;
+        check_role_unit(role, unit.unwrap_or(before.unit_id))?;
+        let changes = UserChanges {
+            full_name: input.full_name.map(|s| s.trim().to_string()),
+            password_hash,
+            role: input.role.map(|r| r.as_str().to_string()),
+            unit_id: unit,
+            active: input.active,
+        };
+        let user = User::update(c, id, Some(before.version), &changes)?.ok_or_else(|| {
+            AppError::precondition_failed("The user changed meanwhile; GET it again.")
+        })?;
+        Audit::new(Some(actor), "user.update", "user", user.id)
+            .unit(user.unit_id)
+            .old(snapshot(&before))
+            .new_value(snapshot(&user))
+            .record(c)?;
+        Ok(user)
+    })
+}
+
+pub fn get(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<User> {
+    let user = User::find(conn, id)?.ok_or_else(|| AppError::not_found("user", id))?;
+    if actor.role.is_unit_role() && user.unit_id != actor.unit_id {
+        return Err(AppError::forbidden(
+            "NOT_YOUR_UNIT",
+            "Unit accounts see the accounts of their own unit only.",
+        ));
+    }
+    Ok(user)
+}
+
+pub fn list(conn: &mut PgConnection, actor: &Principal, mut filter: UserFilter, page: PageReq) -> AppResult<(Vec<User>, i64)> {
+    if actor.role.is_unit_role() {
+        if filter.unit_id.is_some_and(|u| Some(u) != actor.unit_id) {
+            return Err(AppError::forbidden(
+                "NOT_YOUR_UNIT",
+                "Unit accounts see the accounts of their own unit only.",
+            ));
+        }
+        filter.unit_id = actor.unit_id;
+    }
+    Ok(User::list(conn, &filter, page)?)
+}

@@ -1,0 +1,158 @@
+//! Builds the application from a [`Config`]: pool, migrations, first-run seeds, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::fallback::{self, RouteTable};
+use crate::auth::jwt::JwtKeys;
+use crate::config::{Config, Mode};
+use crate::db::{self, DbPool};
+use crate::error::{BoxError, error_chain};
+use crate::state::AppState;
+use crate::telemetry::{self, Metrics};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub pool: DbPool,
+}
+
+/// Waits for the database (up to `wait`), then applies pending migrations.
+pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, BoxError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match pool.get() {
+            Ok(mut conn) => return db::run_migrations(&mut conn),
+            Err(e) if std::time::Instant::now() < deadline => {
+                log::warn!("database not reachable yet ({e}); retrying");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(Box::new(e)),
+        }
+    }
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, BoxError> {
+        let url = config
+            .database_url
+            .clone()
+            .ok_or("DATABASE_URL is not set (main starts a private cluster when it is missing)")?;
+        let secret = match (&config.jwt_secret, config.mode) {
+            (Some(s), _) => s.clone(),
+            (None, Mode::Demo) => format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()),
+            (None, Mode::Production) => return Err("JWT_SECRET is required in production mode".into()),
+        };
+        let pool = db::build_pool(&url, config.db_pool_size, Duration::from_millis(config.db_timeout_ms));
+        {
+            let pool = pool.clone();
+            let applied = tokio::task::spawn_blocking(move || migrate_with_retry(&pool, Duration::from_secs(60)))
+                .await
+                .map_err(|e| -> BoxError { Box::new(e) })??;
+            if !applied.is_empty() {
+                log::info!("applied migrations: {}", applied.join(", "));
+            }
+        }
+        if config.seed_on_empty {
+            let pool = pool.clone();
+            let cfg = config.clone();
+            tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
+                let mut conn = pool.get()?;
+                if crate::db::models::users::User::count(&mut conn)? == 0 {
+                    let report = crate::services::seed::load(&mut conn, &cfg.seeds_dir, &cfg.demo_password)
+                        .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+                    log::info!("empty database: loaded seeds ({report})");
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| -> BoxError { Box::new(e) })??;
+        }
+
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            jwt: JwtKeys::new(secret.as_bytes(), &config.jwt_issuer, config.jwt_ttl_minutes),
+            metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config.clone()),
+        });
+        let metrics = web::Data::from(state.metrics.clone());
+        let routes = web::Data::new(RouteTable::from_openapi(&crate::openapi::openapi()));
+        let json_limit = config.max_json_bytes;
+        let cors_origins = config.cors_origins.clone();
+        let demo = config.mode == Mode::Demo;
+        let mut server = HttpServer::new(move || {
+            let cors = cors(&cors_origins, demo);
+            App::new()
+                .into_utoipa_app()
+                .openapi(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(routes.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(fallback::json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
+                .app_data(web::PathConfig::default().error_handler(fallback::path_error))
+                .configure(crate::openapi::routes)
+                .openapi_service(|api| {
+                    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api)
+                })
+                .map(|app| {
+                    app.service(web::redirect("/swagger-ui", "/swagger-ui/"))
+                        .service(web::redirect("/", "/swagger-ui/"))
+                        .default_service(web::to(fallback::not_found))
+                })
+                .into_app()
+                .wrap(cors)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .wrap(from_fn(telemetry::request_context))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            pool,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String], demo: bool) -> Cors {
+    let base = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "if-match", "if-none-match", "idempotency-key", "accept-language", "x-request-id"])
+        .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") || (origins.is_empty() && demo) {
+        base.allow_any_origin()
+    } else {
+        origins.iter().fold(base, |c, o| c.allowed_origin(o))
+    }
+}

@@ -1,0 +1,15 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::telemetry::Metrics;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+    pub metrics: Arc<Metrics>,
+}

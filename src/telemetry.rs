@@ -1,0 +1,157 @@
+//! Request context (request id), access logging and Prometheus metrics.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served (set by [`request_context`]), if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.clone()).ok()
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| v.to_string())
+}
+
+/// Middleware: assigns a request id (or keeps a sane incoming one), echoes it in
+/// `x-request-id`, makes it available to error rendering and the audit log, records metrics.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let mut res = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    if let Some(m) = metrics {
+        m.observe(&method, &route, status, elapsed);
+    }
+    log::info!(
+        "{} {} {} {} {:.1}ms",
+        id,
+        method,
+        res.request().path(),
+        status,
+        elapsed * 1000.0
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    Ok(res)
+}
+
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default, Clone)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request counts and latency histograms by method, route pattern and status.
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        let s = map
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
+        s.count += 1;
+        s.sum += seconds;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// Prometheus text exposition format (0.0.4).
+    pub fn render(&self, pool: &PoolGauges) -> String {
+        use std::fmt::Write;
+        let map = self
+            .series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut out = String::new();
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        out.push_str("# HELP http_requests_total HTTP requests served, by method, route and status.\n");
+        out.push_str("# TYPE http_requests_total counter\n");
+        for ((m, r, st), s) in &map {
+            let _ = writeln!(
+                out,
+                "http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
+                esc(m),
+                esc(r),
+                st,
+                s.count
+            );
+        }
+        out.push_str("# HELP http_request_duration_seconds Time to serve a request.\n");
+        out.push_str("# TYPE http_request_duration_seconds histogram\n");
+        for ((m, r, st), s) in &map {
+            let labels = format!("method=\"{}\",route=\"{}\",status=\"{}\"", esc(m), esc(r), st);
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        out.push_str("# HELP db_pool_connections Connections held by the database pool.\n");
+        out.push_str("# TYPE db_pool_connections gauge\n");
+        let _ = writeln!(out, "db_pool_connections {}", pool.connections);
+        out.push_str("# HELP db_pool_idle_connections Idle connections in the database pool.\n");
+        out.push_str("# TYPE db_pool_idle_connections gauge\n");
+        let _ = writeln!(out, "db_pool_idle_connections {}", pool.idle);
+        out.push_str("# HELP db_pool_max_connections Configured maximum size of the pool.\n");
+        out.push_str("# TYPE db_pool_max_connections gauge\n");
+        let _ = writeln!(out, "db_pool_max_connections {}", pool.max);
+        out
+    }
+}
+
+pub struct PoolGauges {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}

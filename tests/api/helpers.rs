@@ -1,0 +1,247 @@
+//! The test harness: `spawn_app()` and typed helpers.
+
+use std::sync::OnceLock;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use dti_api::auth::jwt::JwtKeys;
+use dti_api::config::{Config, Mode};
+use dti_api::db::models::units::Unit;
+use dti_api::db::models::users::{NewUser, User};
+use dti_api::domain::Role;
+use dti_api::startup::Application;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const ISSUER: &str = "dti-api";
+pub const DEMO_PASSWORD: &str = "demo-dti-2026";
+
+/// Server URL for administrative statements (CREATE/DROP DATABASE).
+pub fn maintenance_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn url_for_db(db: &str) -> String {
+    let base = maintenance_url();
+    let (head, tail) = base.rsplit_once('/').expect("database URL has a path");
+    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{head}/{db}{query}")
+}
+
+/// A template database with every migration applied, created once per migration set.
+fn template_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut dirs: Vec<_> = std::fs::read_dir("migrations").unwrap().flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for d in dirs {
+            for f in ["up.sql", "down.sql"] {
+                h.update(std::fs::read(d.join(f)).unwrap_or_default());
+            }
+        }
+        let digest = h.finalize();
+        let name = format!("dti_tpl_{}", hex::encode(&digest[..6]));
+        let mut admin = PgConnection::establish(&maintenance_url()).expect("connect to PostgreSQL for tests");
+        // Several test processes may race to build the template.
+        diesel::sql_query("SELECT pg_advisory_lock(724011)").execute(&mut admin).unwrap();
+        let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+            "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
+        )))
+        .get_result(&mut admin)
+        .unwrap();
+        if !exists {
+            diesel::sql_query(format!("CREATE DATABASE {name}_build")).execute(&mut admin).ok();
+            {
+                let mut c = PgConnection::establish(&url_for_db(&format!("{name}_build"))).unwrap();
+                dti_api::db::run_migrations(&mut c).expect("migrations apply");
+            }
+            diesel::sql_query(format!("ALTER DATABASE {name}_build RENAME TO {name}")).execute(&mut admin).unwrap();
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(724011)").execute(&mut admin).unwrap();
+        name
+    })
+}
+
+/// Creates an empty, migrated database for one test.
+pub fn create_test_database() -> String {
+    let template = template_name();
+    let name = format!("dti_test_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(&maintenance_url()).unwrap();
+    for attempt in 0..20 {
+        match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
+            Ok(_) => return name,
+            Err(e) if attempt < 19 && e.to_string().contains("being accessed") => {
+                std::thread::sleep(std::time::Duration::from_millis(50 + attempt * 20))
+            }
+            Err(e) => panic!("creating the test database: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+pub fn drop_database(name: &str) {
+    if let Ok(mut admin) = PgConnection::establish(&maintenance_url()) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db_name: String,
+    pub config: Config,
+    pub jwt: JwtKeys,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop_database(&self.db_name);
+    }
+}
+
+pub fn test_config(db_name: &str) -> Config {
+    let data = std::env::temp_dir().join(format!("dti-test-{db_name}"));
+    Config {
+        mode: Mode::Production,
+        database_url: Some(url_for_db(db_name)),
+        host: "127.0.0.1".into(),
+        port: 0,
+        jwt_secret: Some(JWT_SECRET.into()),
+        jwt_issuer: ISSUER.into(),
+        jwt_ttl_minutes: 60,
+        evidence_dir: data.join("evidence"),
+        data_dir: data,
+        seeds_dir: "seeds".into(),
+        max_upload_bytes: 1024 * 1024,
+        max_json_bytes: 256 * 1024,
+        cors_origins: vec![],
+        db_pool_size: 4,
+        db_timeout_ms: 2000,
+        login_max_failures: 5,
+        login_lock_seconds: 300,
+        seed_on_empty: false,
+        demo_password: DEMO_PASSWORD.into(),
+        workers: 1,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db_name = tokio::task::spawn_blocking(create_test_database).await.unwrap();
+    spawn_app_with(test_config(&db_name)).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let db_name = config.database_url.as_deref().unwrap().rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let app = Application::build(config.clone()).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        db_name,
+        jwt: JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 60),
+        config,
+    }
+}
+
+/// A spawned app with `seeds/` loaded (Lào Cai demo units, groups and accounts).
+pub async fn spawn_seeded_app() -> TestApp {
+    let app = spawn_app().await;
+    app.with_conn(|c| {
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD).expect("seeds load");
+    });
+    app
+}
+
+impl TestApp {
+    pub fn with_conn<T>(&self, f: impl FnOnce(&mut PgConnection) -> T) -> T {
+        let mut c = PgConnection::establish(self.config.database_url.as_deref().unwrap()).unwrap();
+        f(&mut c)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let rb = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token).json(body).send().await.unwrap()
+    }
+
+    pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token)).json(body).send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path, Some(token)).json(body).send().await.unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post_json("/api/v1/auth/login", None, &serde_json::json!({"username": username, "password": password})).await
+    }
+
+    /// A user of `role` (in unit `unit_code` for unit roles), created directly in the
+    /// database, and a valid token for it.
+    pub fn token_for(&self, role: Role, unit_code: Option<&str>) -> String {
+        self.user_and_token(role, unit_code).1
+    }
+
+    pub fn user_and_token(&self, role: Role, unit_code: Option<&str>) -> (User, String) {
+        let user = self.with_conn(|c| {
+            let unit_id = unit_code.map(|code| Unit::find_by_code(c, code).unwrap().unwrap_or_else(|| panic!("unit {code} exists")).id);
+            let username = format!("{}-{}", role.as_str().replace('_', "-"), &Uuid::new_v4().simple().to_string()[..8]);
+            User::insert(
+                c,
+                &NewUser {
+                    id: Uuid::new_v4(),
+                    username: &username,
+                    full_name: "Test user",
+                    // not a usable hash: these users authenticate by token only
+                    password_hash: "!",
+                    role: role.as_str(),
+                    unit_id,
+                    active: true,
+                },
+            )
+            .unwrap()
+        });
+        let (token, _) = self.jwt.issue(user.id, &user.username, role, user.unit_id, user.version).unwrap();
+        (user, token)
+    }
+}
+
+/// Asserts a problem+json response with `status` and `code`; returns the body.
+pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
+    let got = resp.status().as_u16();
+    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "status; body: {body}");
+    assert_eq!(ctype, "application/problem+json", "content type; body: {body}");
+    assert_eq!(body["code"], code, "code; body: {body}");
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "RFC 9457 members: {body}");
+    body
+}
+
+pub async fn json_ok(resp: Response, status: u16) -> Value {
+    let got = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "status; body: {body}");
+    body
+}

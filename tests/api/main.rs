@@ -1,0 +1,11 @@
+//! Black-box API tests: each test spawns the app on a random port against its own fresh
+//! database (cloned from a migrated template) and talks to it over HTTP.
+
+mod auth;
+mod errors;
+mod helpers;
+mod migrations;
+mod openapi;
+mod operations;
+mod units;
+mod users;
