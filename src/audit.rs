@@ -36,7 +36,12 @@ pub struct Audit<'a> {
 }
 
 impl<'a> Audit<'a> {
-    pub fn new(actor: Option<&'a Principal>, action: &'a str, entity_type: &'a str, entity_id: impl ToString) -> Self {
+    pub fn new(
+        actor: Option<&'a Principal>,
+        action: &'a str,
+        entity_type: &'a str,
+        entity_id: impl ToString,
+    ) -> Self {
         Audit {
             actor,
             action,

@@ -34,7 +34,11 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         FieldError {
             field: field.into(),
             code: code.into(),
@@ -102,7 +106,11 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
         AppError::Client(Box::new(ClientError {
             status,
             code: code.into(),
@@ -125,7 +133,11 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, code, detail)
     }
     pub fn not_found(resource: &str, id: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{resource} {id} does not exist"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("{resource} {id} does not exist"),
+        )
     }
     pub fn conflict(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
@@ -137,7 +149,10 @@ impl AppError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let n = errors.len();
         let detail = if n == 1 {
-            format!("The request has 1 invalid field: {} {}.", errors[0].field, errors[0].message)
+            format!(
+                "The request has 1 invalid field: {} {}.",
+                errors[0].field, errors[0].message
+            )
         } else {
             format!("The request has {n} invalid fields.")
         };
@@ -198,7 +213,10 @@ impl AppError {
         };
         let code = self.code().to_string();
         Problem {
-            type_: format!("urn:dti:problem:{}", code.to_ascii_lowercase().replace('_', "-")),
+            type_: format!(
+                "urn:dti:problem:{}",
+                code.to_ascii_lowercase().replace('_', "-")
+            ),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             code,
@@ -278,7 +296,11 @@ impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match &err {
-            E::NotFound => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The resource does not exist."),
+            E::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "The resource does not exist.",
+            ),
             E::DatabaseError(kind, info) => {
                 let constraint = info.constraint_name().unwrap_or("").to_string();
                 let with = |e: AppError| {
@@ -310,7 +332,9 @@ impl From<diesel::result::Error> for AppError {
                         "A concurrent change conflicted with this one; retry.",
                     ),
                     K::ClosedConnection => AppError::Unavailable(Box::new(err)),
-                    _ if is_connection_failure(info.message()) => AppError::Unavailable(Box::new(err)),
+                    _ if is_connection_failure(info.message()) => {
+                        AppError::Unavailable(Box::new(err))
+                    }
                     _ => AppError::Internal(Box::new(err)),
                 }
             }
@@ -338,7 +362,10 @@ impl From<validator::ValidationErrors> for AppError {
 }
 
 /// Flattens `validator` errors into JSON-pointer field errors.
-pub fn validation_field_errors(errs: &validator::ValidationErrors, prefix: &str) -> Vec<FieldError> {
+pub fn validation_field_errors(
+    errs: &validator::ValidationErrors,
+    prefix: &str,
+) -> Vec<FieldError> {
     use validator::ValidationErrorsKind as Kind;
     let mut out = Vec::new();
     for (field, kind) in errs.errors() {
@@ -351,7 +378,11 @@ pub fn validation_field_errors(errs: &validator::ValidationErrors, prefix: &str)
                         .as_ref()
                         .map(|m| m.to_string())
                         .unwrap_or_else(|| describe_validation(e));
-                    out.push(FieldError::new(path.clone(), e.code.to_ascii_uppercase(), message));
+                    out.push(FieldError::new(
+                        path.clone(),
+                        e.code.to_ascii_uppercase(),
+                        message,
+                    ));
                 }
             }
             Kind::Struct(inner) => out.extend(validation_field_errors(inner, &path)),

@@ -64,19 +64,31 @@ fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, Str
         let secret = match std::fs::read_to_string(&path) {
             Ok(s) if !is_weak_secret(s.trim()) => s.trim().to_string(),
             _ => {
-                let s = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-                std::fs::create_dir_all(&config.data_dir).map_err(|e| format!("creating {}: {e}", config.data_dir.display()))?;
-                std::fs::write(&path, &s).map_err(|e| format!("writing {}: {e}", path.display()))?;
+                let s = format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                );
+                std::fs::create_dir_all(&config.data_dir)
+                    .map_err(|e| format!("creating {}: {e}", config.data_dir.display()))?;
+                std::fs::write(&path, &s)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
                 s
             }
         };
-        log::warn!("demo mode: using a generated JWT secret kept in {}", path.display());
+        log::warn!(
+            "demo mode: using a generated JWT secret kept in {}",
+            path.display()
+        );
         config.jwt_secret = Some(secret);
     }
     if config.database_url.is_some() {
         return Ok(None);
     }
-    log::info!("DATABASE_URL is not set: starting a private PostgreSQL cluster under {}", config.data_dir.display());
+    log::info!(
+        "DATABASE_URL is not set: starting a private PostgreSQL cluster under {}",
+        config.data_dir.display()
+    );
     let pg = EmbeddedPostgres::start(&config.data_dir).map_err(|e| e.to_string())?;
     config.database_url = Some(pg.url.clone());
     Ok(Some(pg))
@@ -85,8 +97,17 @@ fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, Str
 fn migrate(config: &Config) -> Result<(), String> {
     let url = config.database_url.as_deref().unwrap_or_default();
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
-    let applied = migrate_with_retry(&pool, Duration::from_secs(60)).map_err(|e| error_chain(e.as_ref()))?;
-    println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+    let applied =
+        migrate_with_retry(&pool, Duration::from_secs(60)).map_err(|e| error_chain(e.as_ref()))?;
+    println!(
+        "applied {} migration(s){}",
+        applied.len(),
+        if applied.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", applied.join(", "))
+        }
+    );
     Ok(())
 }
 
@@ -95,7 +116,8 @@ fn seed(config: &Config) -> Result<(), String> {
     let url = config.database_url.as_deref().unwrap_or_default();
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let report = dti_api::services::seed::load(&mut conn, &config.seeds_dir, &config.demo_password).map_err(|e| error_chain(&e))?;
+    let report = dti_api::services::seed::load(&mut conn, &config.seeds_dir, &config.demo_password)
+        .map_err(|e| error_chain(&e))?;
     println!("seeds loaded: {report}");
     Ok(())
 }

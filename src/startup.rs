@@ -49,14 +49,22 @@ impl Application {
         let secret = match (&config.jwt_secret, config.mode) {
             (Some(s), _) => s.clone(),
             (None, Mode::Demo) => format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()),
-            (None, Mode::Production) => return Err("JWT_SECRET is required in production mode".into()),
+            (None, Mode::Production) => {
+                return Err("JWT_SECRET is required in production mode".into());
+            }
         };
-        let pool = db::build_pool(&url, config.db_pool_size, Duration::from_millis(config.db_timeout_ms));
+        let pool = db::build_pool(
+            &url,
+            config.db_pool_size,
+            Duration::from_millis(config.db_timeout_ms),
+        );
         {
             let pool = pool.clone();
-            let applied = tokio::task::spawn_blocking(move || migrate_with_retry(&pool, Duration::from_secs(60)))
-                .await
-                .map_err(|e| -> BoxError { Box::new(e) })??;
+            let applied = tokio::task::spawn_blocking(move || {
+                migrate_with_retry(&pool, Duration::from_secs(60))
+            })
+            .await
+            .map_err(|e| -> BoxError { Box::new(e) })??;
             if !applied.is_empty() {
                 log::info!("applied migrations: {}", applied.join(", "));
             }
@@ -67,8 +75,9 @@ impl Application {
             tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
                 let mut conn = pool.get()?;
                 if crate::db::models::users::User::count(&mut conn)? == 0 {
-                    let report = crate::services::seed::load(&mut conn, &cfg.seeds_dir, &cfg.demo_password)
-                        .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+                    let report =
+                        crate::services::seed::load(&mut conn, &cfg.seeds_dir, &cfg.demo_password)
+                            .map_err(|e| -> BoxError { error_chain(&e).into() })?;
                     log::info!("empty database: loaded seeds ({report})");
                 }
                 Ok(())
@@ -81,7 +90,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            jwt: JwtKeys::new(secret.as_bytes(), &config.jwt_issuer, config.jwt_ttl_minutes),
+            jwt: JwtKeys::new(
+                secret.as_bytes(),
+                &config.jwt_issuer,
+                config.jwt_ttl_minutes,
+            ),
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config.clone()),
         });
@@ -147,7 +160,15 @@ impl Application {
 fn cors(origins: &[String], demo: bool) -> Cors {
     let base = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-        .allowed_headers(["authorization", "content-type", "if-match", "if-none-match", "idempotency-key", "accept-language", "x-request-id"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "if-none-match",
+            "idempotency-key",
+            "accept-language",
+            "x-request-id",
+        ])
         .expose_headers(["etag", "location", "retry-after", "x-request-id"])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") || (origins.is_empty() && demo) {

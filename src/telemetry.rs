@@ -25,7 +25,8 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     let v = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
     let ok = !v.is_empty()
         && v.len() <= 128
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| v.to_string())
 }
 
@@ -106,7 +107,9 @@ impl Metrics {
             .clone();
         let mut out = String::new();
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        out.push_str("# HELP http_requests_total HTTP requests served, by method, route and status.\n");
+        out.push_str(
+            "# HELP http_requests_total HTTP requests served, by method, route and status.\n",
+        );
         out.push_str("# TYPE http_requests_total counter\n");
         for ((m, r, st), s) in &map {
             let _ = writeln!(
@@ -121,7 +124,12 @@ impl Metrics {
         out.push_str("# HELP http_request_duration_seconds Time to serve a request.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
         for ((m, r, st), s) in &map {
-            let labels = format!("method=\"{}\",route=\"{}\",status=\"{}\"", esc(m), esc(r), st);
+            let labels = format!(
+                "method=\"{}\",route=\"{}\",status=\"{}\"",
+                esc(m),
+                esc(r),
+                st
+            );
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -134,8 +142,16 @@ impl Metrics {
                 "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 s.count
             );
-            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP db_pool_connections Connections held by the database pool.\n");
         out.push_str("# TYPE db_pool_connections gauge\n");

@@ -92,7 +92,11 @@ fn client_address(req: &HttpRequest) -> String {
     )
 )]
 #[post("/auth/login")]
-async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> AppResult<web::Json<LoginResponse>> {
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> AppResult<web::Json<LoginResponse>> {
     body.validate()?;
     let body = body.into_inner();
     let client = client_address(&req);
@@ -107,12 +111,18 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Log
     })
     .await?;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
-    let (token, claims) = state.jwt.issue(user.id, &user.username, role, user.unit_id, user.version)?;
+    let (token, claims) =
+        state
+            .jwt
+            .issue(user.id, &user.username, role, user.unit_id, user.version)?;
     Ok(web::Json(LoginResponse {
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_seconds(),
-        expires_at: Utc.timestamp_opt(claims.exp, 0).single().unwrap_or_else(Utc::now),
+        expires_at: Utc
+            .timestamp_opt(claims.exp, 0)
+            .single()
+            .unwrap_or_else(Utc::now),
         user: me_response(&user, role, unit),
     }))
 }
@@ -127,7 +137,8 @@ async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Log
 async fn me(state: web::Data<AppState>, who: Principal) -> AppResult<web::Json<MeResponse>> {
     let id = who.user_id;
     let (user, unit) = crate::db::with_conn(&state.pool, move |c| {
-        let user = User::find(c, id)?.ok_or_else(|| crate::error::AppError::not_found("user", id))?;
+        let user =
+            User::find(c, id)?.ok_or_else(|| crate::error::AppError::not_found("user", id))?;
         let unit = match user.unit_id {
             Some(u) => Unit::find(c, u)?,
             None => None,

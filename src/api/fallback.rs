@@ -19,12 +19,18 @@ impl RouteTable {
         let mut routes = Vec::new();
         if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
             for (path, item) in paths {
-                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
+                let segments = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_string)
+                    .collect();
                 let methods = item
                     .as_object()
                     .map(|m| {
                         m.keys()
-                            .filter(|k| matches!(k.as_str(), "get" | "post" | "put" | "patch" | "delete"))
+                            .filter(|k| {
+                                matches!(k.as_str(), "get" | "post" | "put" | "patch" | "delete")
+                            })
                             .map(|k| k.to_ascii_uppercase())
                             .collect()
                     })
@@ -74,7 +80,11 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
         return AppError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
-            format!("{} is not allowed on {}; allowed: {allow}.", req.method(), req.path()),
+            format!(
+                "{} is not allowed on {}; allowed: {allow}.",
+                req.method(),
+                req.path()
+            ),
         )
         .with_header(
             header::ALLOW,
@@ -85,7 +95,11 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
     AppError::new(
         StatusCode::NOT_FOUND,
         "ROUTE_NOT_FOUND",
-        format!("No route {} {}; see /swagger-ui/ for the API.", req.method(), req.path()),
+        format!(
+            "No route {} {}; see /swagger-ui/ for the API.",
+            req.method(),
+            req.path()
+        ),
     )
     .error_response()
 }
@@ -94,7 +108,8 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
 fn named_field(msg: &str) -> Option<String> {
     let start = msg.find('`')? + 1;
     let end = start + msg[start..].find('`')?;
-    (msg.contains("field") || msg.contains("variant")).then(|| format!("/{}", &msg[start..end]))
+    (msg.starts_with("missing field") || msg.starts_with("unknown field"))
+        .then(|| format!("/{}", &msg[start..end]))
 }
 
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -117,28 +132,43 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
         JsonPayloadError::Deserialize(de) if de.is_data() => {
             let msg = de.to_string();
             let field = named_field(&msg).unwrap_or_else(|| "/".into());
-            AppError::unprocessable("INVALID_BODY", format!("The body does not fit the schema: {msg}."))
-                .with_errors(vec![FieldError::new(field, "INVALID", msg)])
+            AppError::unprocessable(
+                "INVALID_BODY",
+                format!("The body does not fit the schema: {msg}."),
+            )
+            .with_errors(vec![FieldError::new(field, "INVALID", msg)])
         }
-        JsonPayloadError::Deserialize(de) => {
-            AppError::bad_request("MALFORMED_JSON", format!("The body is not valid JSON: {de}."))
-        }
-        other => AppError::bad_request("MALFORMED_BODY", format!("The body could not be read: {other}.")),
+        JsonPayloadError::Deserialize(de) => AppError::bad_request(
+            "MALFORMED_JSON",
+            format!("The body is not valid JSON: {de}."),
+        ),
+        other => AppError::bad_request(
+            "MALFORMED_BODY",
+            format!("The body could not be read: {other}."),
+        ),
     };
     e.into()
 }
 
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let msg = err.to_string();
-    let field = named_field(&msg).map(|f| f.trim_start_matches('/').to_string()).unwrap_or_else(|| "query".into());
-    AppError::bad_request("INVALID_QUERY", format!("A query parameter is invalid: {msg}."))
-        .with_errors(vec![FieldError::new(field, "INVALID", msg)])
-        .into()
+    let field = named_field(&msg)
+        .map(|f| f.trim_start_matches('/').to_string())
+        .unwrap_or_else(|| "query".into());
+    AppError::bad_request(
+        "INVALID_QUERY",
+        format!("A query parameter is invalid: {msg}."),
+    )
+    .with_errors(vec![FieldError::new(field, "INVALID", msg)])
+    .into()
 }
 
 pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
     let msg = err.to_string();
-    AppError::bad_request("INVALID_PATH_PARAMETER", format!("A path parameter is invalid: {msg}."))
-        .with_errors(vec![FieldError::new("path", "INVALID", msg)])
-        .into()
+    AppError::bad_request(
+        "INVALID_PATH_PARAMETER",
+        format!("A path parameter is invalid: {msg}."),
+    )
+    .with_errors(vec![FieldError::new("path", "INVALID", msg)])
+    .into()
 }

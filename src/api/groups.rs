@@ -10,8 +10,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::users::{UnitSummary, double_option};
 use super::ErrorResponses;
+use super::users::{UnitSummary, double_option};
 use crate::auth::Principal;
 use crate::db::models::groups::{RankingGroup, RankingGroupChanges};
 use crate::db::models::units::Unit;
@@ -104,8 +104,14 @@ pub struct SetMembersRequest {
     security(("bearer" = []))
 )]
 #[get("/ranking-groups")]
-async fn list_groups(state: web::Data<AppState>, _who: Principal) -> AppResult<web::Json<Vec<RankingGroupResponse>>> {
-    let (groups, counts) = crate::db::with_conn(&state.pool, |c| Ok((RankingGroup::list(c)?, RankingGroup::member_counts(c)?))).await?;
+async fn list_groups(
+    state: web::Data<AppState>,
+    _who: Principal,
+) -> AppResult<web::Json<Vec<RankingGroupResponse>>> {
+    let (groups, counts) = crate::db::with_conn(&state.pool, |c| {
+        Ok((RankingGroup::list(c)?, RankingGroup::member_counts(c)?))
+    })
+    .await?;
     let counts: BTreeMap<Uuid, i64> = counts.into_iter().collect();
     Ok(web::Json(
         groups
@@ -126,7 +132,11 @@ async fn list_groups(state: web::Data<AppState>, _who: Principal) -> AppResult<w
     security(("bearer" = []))
 )]
 #[post("/ranking-groups")]
-async fn create_group(state: web::Data<AppState>, who: Principal, body: web::Json<CreateGroupRequest>) -> AppResult<HttpResponse> {
+async fn create_group(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<CreateGroupRequest>,
+) -> AppResult<HttpResponse> {
     who.require_admin("create ranking groups")?;
     body.validate()?;
     let b = body.into_inner();
@@ -136,7 +146,10 @@ async fn create_group(state: web::Data<AppState>, who: Principal, body: web::Jso
         unit_kind: b.unit_kind,
         description: b.description,
     };
-    let g = crate::db::with_conn(&state.pool, move |c| services::units::create_group(c, &who, input)).await?;
+    let g = crate::db::with_conn(&state.pool, move |c| {
+        services::units::create_group(c, &who, input)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(response(g, 0, Some(vec![]))))
 }
 
@@ -160,8 +173,14 @@ async fn group_with_members(state: &AppState, r: String) -> AppResult<RankingGro
     security(("bearer" = []))
 )]
 #[get("/ranking-groups/{id}")]
-async fn get_group(state: web::Data<AppState>, _who: Principal, id: web::Path<String>) -> AppResult<web::Json<RankingGroupResponse>> {
-    Ok(web::Json(group_with_members(&state, id.into_inner()).await?))
+async fn get_group(
+    state: web::Data<AppState>,
+    _who: Principal,
+    id: web::Path<String>,
+) -> AppResult<web::Json<RankingGroupResponse>> {
+    Ok(web::Json(
+        group_with_members(&state, id.into_inner()).await?,
+    ))
 }
 
 /// Rename or describe a ranking group (admin).
@@ -188,7 +207,10 @@ async fn update_group(
         description: b.description,
     };
     let r2 = r.clone();
-    crate::db::with_conn(&state.pool, move |c| services::units::update_group(c, &who, &r2, changes)).await?;
+    crate::db::with_conn(&state.pool, move |c| {
+        services::units::update_group(c, &who, &r2, changes)
+    })
+    .await?;
     Ok(web::Json(group_with_members(&state, r).await?))
 }
 
@@ -213,6 +235,9 @@ async fn set_group_members(
     body.validate()?;
     let r = id.into_inner();
     let units = body.into_inner().units;
-    let (g, members) = crate::db::with_conn(&state.pool, move |c| services::units::set_group_members(c, &who, &r, &units)).await?;
+    let (g, members) = crate::db::with_conn(&state.pool, move |c| {
+        services::units::set_group_members(c, &who, &r, &units)
+    })
+    .await?;
     Ok(web::Json(response(g, 0, Some(members))))
 }

@@ -25,7 +25,9 @@ pub struct HealthResponse {
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Alive", body = HealthResponse)))]
 #[get("/health/live")]
 async fn live() -> web::Json<HealthResponse> {
-    web::Json(HealthResponse { status: "ok".into() })
+    web::Json(HealthResponse {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers (503 `DATABASE_UNAVAILABLE` otherwise).
@@ -40,7 +42,9 @@ async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<HealthResponse
         Ok(())
     })
     .await?;
-    Ok(web::Json(HealthResponse { status: "ok".into() }))
+    Ok(web::Json(HealthResponse {
+        status: "ok".into(),
+    }))
 }
 
 /// Prometheus metrics: request counts and latencies by route and status, pool state.

@@ -67,11 +67,19 @@ impl PageParams {
         let mut errors = Vec::new();
         let page = self.page.unwrap_or(1);
         let page_size = self.page_size.unwrap_or(50);
-        if page < 1 || page > 1_000_000 {
-            errors.push(FieldError::new("page", "RANGE", "must be between 1 and 1000000"));
+        if !(1..=1_000_000).contains(&page) {
+            errors.push(FieldError::new(
+                "page",
+                "RANGE",
+                "must be between 1 and 1000000",
+            ));
         }
         if !(1..=500).contains(&page_size) {
-            errors.push(FieldError::new("page_size", "RANGE", "must be between 1 and 500"));
+            errors.push(FieldError::new(
+                "page_size",
+                "RANGE",
+                "must be between 1 and 500",
+            ));
         }
         if errors.is_empty() {
             Ok(PageReq { page, page_size })

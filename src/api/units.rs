@@ -264,19 +264,37 @@ async fn list_units(
             )]));
         }
     };
-    if let Some(k) = &q.kind {
-        if !crate::domain::is_unit_kind(k) {
-            return Err(AppError::validation(vec![FieldError::new("kind", "INVALID_KIND", format!("{k:?} is not a unit kind"))]));
-        }
+    if let Some(k) = &q.kind
+        && !crate::domain::is_unit_kind(k)
+    {
+        return Err(AppError::validation(vec![FieldError::new(
+            "kind",
+            "INVALID_KIND",
+            format!("{k:?} is not a unit kind"),
+        )]));
     }
     let (views, total) = crate::db::with_conn(&state.pool, move |c| {
-        let unknown = |field: &str, r: &str| AppError::validation(vec![FieldError::new(field, "UNKNOWN_REFERENCE", format!("nothing has id or code {r:?}"))]);
+        let unknown = |field: &str, r: &str| {
+            AppError::validation(vec![FieldError::new(
+                field,
+                "UNKNOWN_REFERENCE",
+                format!("nothing has id or code {r:?}"),
+            )])
+        };
         let parent_id = match &q.parent {
-            Some(r) => Some(services::units::resolve_unit(c, r).map_err(|_| unknown("parent", r))?.id),
+            Some(r) => Some(
+                services::units::resolve_unit(c, r)
+                    .map_err(|_| unknown("parent", r))?
+                    .id,
+            ),
             None => None,
         };
         let group_id = match &q.group {
-            Some(r) => Some(services::units::resolve_group(c, r).map_err(|_| unknown("group", r))?.id),
+            Some(r) => Some(
+                services::units::resolve_group(c, r)
+                    .map_err(|_| unknown("group", r))?
+                    .id,
+            ),
             None => None,
         };
         let filter = UnitFilter {
@@ -305,7 +323,11 @@ async fn list_units(
     security(("bearer" = []))
 )]
 #[post("/units")]
-async fn create_unit(state: web::Data<AppState>, who: Principal, body: web::Json<CreateUnitRequest>) -> AppResult<HttpResponse> {
+async fn create_unit(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<CreateUnitRequest>,
+) -> AppResult<HttpResponse> {
     who.require_admin("create units")?;
     body.validate()?;
     let b = body.into_inner();
@@ -322,7 +344,10 @@ async fn create_unit(state: web::Data<AppState>, who: Principal, body: web::Json
         predecessors: b.predecessors.into_iter().map(Into::into).collect(),
     };
     check_dates(input.valid_from, input.valid_to)?;
-    let view = crate::db::with_conn(&state.pool, move |c| services::units::create(c, &who, input)).await?;
+    let view = crate::db::with_conn(&state.pool, move |c| {
+        services::units::create(c, &who, input)
+    })
+    .await?;
     let version = view.unit.version;
     Ok(HttpResponse::Created()
         .insert_header(("ETag", etag(version)))
@@ -348,7 +373,11 @@ fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> 
     security(("bearer" = []))
 )]
 #[get("/units/{id}")]
-async fn get_unit(state: web::Data<AppState>, _who: Principal, id: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_unit(
+    state: web::Data<AppState>,
+    _who: Principal,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let r = id.into_inner();
     let view = crate::db::with_conn(&state.pool, move |c| {
         let unit = services::units::resolve_unit(c, &r)?;
@@ -398,10 +427,15 @@ async fn update_unit(
         valid_from: b.valid_from,
         valid_to: b.valid_to,
         groups: b.groups,
-        predecessors: b.predecessors.map(|ps| ps.into_iter().map(Into::into).collect()),
+        predecessors: b
+            .predecessors
+            .map(|ps| ps.into_iter().map(Into::into).collect()),
     };
     let r = id.into_inner();
-    let view = crate::db::with_conn(&state.pool, move |c| services::units::update(c, &who, &r, expected, input)).await?;
+    let view = crate::db::with_conn(&state.pool, move |c| {
+        services::units::update(c, &who, &r, expected, input)
+    })
+    .await?;
     let version = view.unit.version;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(version)))
@@ -435,7 +469,11 @@ pub struct LineageEdge {
     security(("bearer" = []))
 )]
 #[get("/units/{id}/lineage")]
-async fn get_unit_lineage(state: web::Data<AppState>, _who: Principal, id: web::Path<String>) -> AppResult<web::Json<LineageResponse>> {
+async fn get_unit_lineage(
+    state: web::Data<AppState>,
+    _who: Principal,
+    id: web::Path<String>,
+) -> AppResult<web::Json<LineageResponse>> {
     let r = id.into_inner();
     let (unit, units, edges) = crate::db::with_conn(&state.pool, move |c| {
         let unit = services::units::resolve_unit(c, &r)?;

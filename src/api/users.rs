@@ -70,7 +70,10 @@ pub struct UserResponse {
 fn user_response(u: User, units: &BTreeMap<Uuid, Unit>) -> UserResponse {
     UserResponse {
         role: Role::parse(&u.role).unwrap_or(Role::Viewer),
-        unit: u.unit_id.and_then(|id| units.get(&id)).map(UnitSummary::from),
+        unit: u
+            .unit_id
+            .and_then(|id| units.get(&id))
+            .map(UnitSummary::from),
         id: u.id,
         username: u.username,
         full_name: u.full_name,
@@ -85,12 +88,16 @@ async fn respond(state: &AppState, users: Vec<User>) -> AppResult<Vec<UserRespon
     let ids: Vec<Uuid> = users.iter().filter_map(|u| u.unit_id).collect();
     let units = crate::db::with_conn(&state.pool, move |c| Ok(Unit::find_many(c, &ids)?)).await?;
     let units: BTreeMap<Uuid, Unit> = units.into_iter().map(|u| (u.id, u)).collect();
-    Ok(users.into_iter().map(|u| user_response(u, &units)).collect())
+    Ok(users
+        .into_iter()
+        .map(|u| user_response(u, &units))
+        .collect())
 }
 
 fn username_rule(s: &str) -> Result<(), validator::ValidationError> {
     let ok = (3..=64).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -116,7 +123,9 @@ pub struct CreateUserRequest {
 }
 
 /// `Some(None)` for an explicit JSON null, `None` when the field is absent.
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -168,9 +177,17 @@ async fn list_users(
     let query = query.into_inner();
     let (users, total) = crate::db::with_conn(&state.pool, move |c| {
         let unit_id = match &query.unit {
-            Some(r) => Some(services::units::resolve_unit(c, r).map_err(|_| {
-                AppError::validation(vec![FieldError::new("unit", "UNKNOWN_UNIT", format!("no unit {r:?}"))])
-            })?.id),
+            Some(r) => Some(
+                services::units::resolve_unit(c, r)
+                    .map_err(|_| {
+                        AppError::validation(vec![FieldError::new(
+                            "unit",
+                            "UNKNOWN_UNIT",
+                            format!("no unit {r:?}"),
+                        )])
+                    })?
+                    .id,
+            ),
             None => None,
         };
         let filter = UserFilter {
@@ -182,7 +199,11 @@ async fn list_users(
         services::users::list(c, &who, filter, page)
     })
     .await?;
-    Ok(web::Json(Page::new(respond(&state, users).await?, page, total)))
+    Ok(web::Json(Page::new(
+        respond(&state, users).await?,
+        page,
+        total,
+    )))
 }
 
 /// Create an account (admin).
@@ -197,7 +218,11 @@ async fn list_users(
     security(("bearer" = []))
 )]
 #[post("/users")]
-async fn create_user(state: web::Data<AppState>, who: Principal, body: web::Json<CreateUserRequest>) -> AppResult<HttpResponse> {
+async fn create_user(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<CreateUserRequest>,
+) -> AppResult<HttpResponse> {
     who.require_admin("create accounts")?;
     body.validate()?;
     let b = body.into_inner();
@@ -208,10 +233,15 @@ async fn create_user(state: web::Data<AppState>, who: Principal, body: web::Json
         role: b.role,
         unit: b.unit,
     };
-    let user = crate::db::with_conn(&state.pool, move |c| services::users::create(c, &who, input)).await?;
+    let user = crate::db::with_conn(&state.pool, move |c| {
+        services::users::create(c, &who, input)
+    })
+    .await?;
     let version = user.version;
     let body = respond(&state, vec![user]).await?.pop();
-    Ok(HttpResponse::Created().insert_header(("ETag", etag(version))).json(body))
+    Ok(HttpResponse::Created()
+        .insert_header(("ETag", etag(version)))
+        .json(body))
 }
 
 /// Get one account.
@@ -222,12 +252,19 @@ async fn create_user(state: web::Data<AppState>, who: Principal, body: web::Json
     security(("bearer" = []))
 )]
 #[get("/users/{id}")]
-async fn get_user(state: web::Data<AppState>, who: Principal, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn get_user(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let user = crate::db::with_conn(&state.pool, move |c| services::users::get(c, &who, id)).await?;
+    let user =
+        crate::db::with_conn(&state.pool, move |c| services::users::get(c, &who, id)).await?;
     let version = user.version;
     let body = respond(&state, vec![user]).await?.pop();
-    Ok(HttpResponse::Ok().insert_header(("ETag", etag(version))).json(body))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(version)))
+        .json(body))
 }
 
 /// Change an account (admin).
@@ -265,8 +302,13 @@ async fn update_user(
         active: b.active,
     };
     let id = id.into_inner();
-    let user = crate::db::with_conn(&state.pool, move |c| services::users::update(c, &who, id, expected, input)).await?;
+    let user = crate::db::with_conn(&state.pool, move |c| {
+        services::users::update(c, &who, id, expected, input)
+    })
+    .await?;
     let version = user.version;
     let body = respond(&state, vec![user]).await?.pop();
-    Ok(HttpResponse::Ok().insert_header(("ETag", etag(version))).json(body))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(version)))
+        .json(body))
 }

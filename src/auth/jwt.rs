@@ -48,7 +48,14 @@ impl JwtKeys {
         self.ttl_minutes * 60
     }
 
-    pub fn issue(&self, user: Uuid, username: &str, role: Role, unit: Option<Uuid>, ver: i32) -> Result<(String, Claims), AppError> {
+    pub fn issue(
+        &self,
+        user: Uuid,
+        username: &str,
+        role: Role,
+        unit: Option<Uuid>,
+        ver: i32,
+    ) -> Result<(String, Claims), AppError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user,

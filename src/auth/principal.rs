@@ -97,8 +97,14 @@ impl FromRequest for Principal {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let claims = state.jwt.verify(&token?)?;
             let user_id = claims.sub;
-            let user = crate::db::with_conn(&state.pool, move |c| Ok(User::find(c, user_id)?)).await?;
-            let revoked = || AppError::unauthorized("TOKEN_REVOKED", "The token is no longer valid; log in again.");
+            let user =
+                crate::db::with_conn(&state.pool, move |c| Ok(User::find(c, user_id)?)).await?;
+            let revoked = || {
+                AppError::unauthorized(
+                    "TOKEN_REVOKED",
+                    "The token is no longer valid; log in again.",
+                )
+            };
             let user = user.ok_or_else(revoked)?;
             if !user.active || user.version != claims.ver {
                 return Err(revoked());

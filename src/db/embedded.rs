@@ -75,9 +75,8 @@ pub fn find_bin_dir() -> Option<PathBuf> {
             return Some(dir);
         }
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).find(|p| has_server_binaries(p))
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).find(|p| has_server_binaries(p)))
 }
 
 fn is_root() -> bool {
@@ -114,7 +113,12 @@ impl EmbeddedPostgres {
             true => std::fs::read_to_string(&port_file)
                 .ok()
                 .and_then(|s| s.trim().parse::<u16>().ok())
-                .ok_or_else(|| step("reading the port of the running cluster", "postgres.port missing"))?,
+                .ok_or_else(|| {
+                    step(
+                        "reading the port of the running cluster",
+                        "postgres.port missing",
+                    )
+                })?,
             false => {
                 let port = free_port()?;
                 std::fs::write(&port_file, port.to_string())
@@ -170,16 +174,25 @@ impl EmbeddedPostgres {
     }
 
     fn init(&self) -> Result<(), EmbeddedError> {
-        std::fs::create_dir_all(&self.cluster_dir).map_err(|e| step("creating the cluster directory", e))?;
+        std::fs::create_dir_all(&self.cluster_dir)
+            .map_err(|e| step("creating the cluster directory", e))?;
         if let Some(user) = &self.run_as {
             let mut chown = Command::new("chown");
-            chown.arg("-R").arg(format!("{user}:")).arg(&self.cluster_dir);
+            chown
+                .arg("-R")
+                .arg(format!("{user}:"))
+                .arg(&self.cluster_dir);
             self.run("handing the cluster directory to the postgres user", chown)?;
         }
         let mut cmd = self.command("initdb");
-        cmd.arg("-D")
-            .arg(&self.cluster_dir)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]);
+        cmd.arg("-D").arg(&self.cluster_dir).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
         self.run("initdb", cmd)
     }
 
@@ -221,6 +234,9 @@ impl EmbeddedPostgres {
 
 fn free_port() -> Result<u16, EmbeddedError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| step("finding a free port", e))?;
-    let port = l.local_addr().map_err(|e| step("finding a free port", e))?.port();
+    let port = l
+        .local_addr()
+        .map_err(|e| step("finding a free port", e))?
+        .port();
     Ok(port)
 }

@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn folding_removes_vietnamese_diacritics() {
         assert_eq!(fold_text("Lào Cai"), "lao cai");
-        assert_eq!(fold_text("  Sở Khoa học  và Công nghệ "), "so khoa hoc va cong nghe");
+        assert_eq!(
+            fold_text("  Sở Khoa học  và Công nghệ "),
+            "so khoa hoc va cong nghe"
+        );
         assert_eq!(fold_text("Phường Đồng Hới"), "phuong dong hoi");
         assert_eq!(fold_text("ĐIỆN BIÊN"), "dien bien");
     }

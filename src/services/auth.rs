@@ -27,7 +27,13 @@ fn throttled(until: DateTime<Utc>) -> AppError {
 }
 
 /// Checks the credentials; counts failures (committed even though the login fails).
-pub fn login(conn: &mut PgConnection, cfg: &Config, username: &str, secret: &str, client: &str) -> AppResult<User> {
+pub fn login(
+    conn: &mut PgConnection,
+    cfg: &Config,
+    username: &str,
+    secret: &str,
+    client: &str,
+) -> AppResult<User> {
     let user_key = format!("user:{}", username.to_lowercase());
     let ip_key = format!("ip:{client}");
     for key in [&user_key, &ip_key] {
@@ -54,8 +60,18 @@ pub fn login(conn: &mut PgConnection, cfg: &Config, username: &str, secret: &str
         }
         _ => {
             // The address limit is looser: a whole office may share one address.
-            let user_lock = throttle::record_failure(conn, &user_key, cfg.login_max_failures, cfg.login_lock_seconds)?;
-            let ip_lock = throttle::record_failure(conn, &ip_key, cfg.login_max_failures * 4, cfg.login_lock_seconds)?;
+            let user_lock = throttle::record_failure(
+                conn,
+                &user_key,
+                cfg.login_max_failures,
+                cfg.login_lock_seconds,
+            )?;
+            let ip_lock = throttle::record_failure(
+                conn,
+                &ip_key,
+                cfg.login_max_failures * 4,
+                cfg.login_lock_seconds,
+            )?;
             Audit::new(None, "auth.login_failed", "user", username)
                 .new_value(serde_json::json!({"client": client}))
                 .record(conn)?;

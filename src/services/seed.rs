@@ -82,7 +82,11 @@ pub struct SeedReport {
 
 impl std::fmt::Display for SeedReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ranking groups, {} units, {} accounts added", self.groups, self.units, self.users)
+        write!(
+            f,
+            "{} ranking groups, {} units, {} accounts added",
+            self.groups, self.units, self.users
+        )
     }
 }
 
@@ -97,8 +101,10 @@ pub fn system_principal() -> Principal {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> AppResult<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| AppError::internal(format!("parsing {}: {e}", path.display())))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| AppError::internal(format!("parsing {}: {e}", path.display())))
 }
 
 /// Loads every seed under `dir` in one transaction.
@@ -187,7 +193,7 @@ pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResu
                 .map(|g| group_ids.get(g).copied().ok_or_else(|| AppError::internal(format!("seed unit {} names unknown group {g}", u.code))))
                 .collect::<AppResult<_>>()?;
             Unit::set_groups(c, id, &groups)?;
-            let preds: Vec<(Uuid, Option<NaiveDate>, Option<String>)> = u
+            let preds: Vec<crate::db::models::units::PredecessorLink> = u
                 .predecessors
                 .iter()
                 .map(|p| {

@@ -11,7 +11,7 @@ use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::groups::{NewRankingGroup, RankingGroup, RankingGroupChanges};
-use crate::db::models::units::{NewUnit, Unit, UnitChanges, UnitFilter, UnitSort};
+use crate::db::models::units::{NewUnit, PredecessorLink, Unit, UnitChanges, UnitFilter, UnitSort};
 use crate::domain::{fold_text, is_unit_kind, is_valid_code};
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -27,11 +27,13 @@ pub fn resolve_unit(conn: &mut PgConnection, r: &str) -> AppResult<Unit> {
 /// A unit named by id or code in a request body: unknown → 422 on that field.
 pub fn resolve_unit_field(conn: &mut PgConnection, r: &str, field: &str) -> AppResult<Unit> {
     resolve_unit(conn, r).map_err(|e| match e {
-        AppError::Client(c) if c.code == "NOT_FOUND" => AppError::validation(vec![FieldError::new(
-            field,
-            "UNKNOWN_UNIT",
-            format!("no unit has id or code {r:?}"),
-        )]),
+        AppError::Client(c) if c.code == "NOT_FOUND" => {
+            AppError::validation(vec![FieldError::new(
+                field,
+                "UNKNOWN_UNIT",
+                format!("no unit has id or code {r:?}"),
+            )])
+        }
         other => other,
     })
 }
@@ -46,11 +48,13 @@ pub fn resolve_group(conn: &mut PgConnection, r: &str) -> AppResult<RankingGroup
 
 fn resolve_group_field(conn: &mut PgConnection, r: &str, field: &str) -> AppResult<RankingGroup> {
     resolve_group(conn, r).map_err(|e| match e {
-        AppError::Client(c) if c.code == "NOT_FOUND" => AppError::validation(vec![FieldError::new(
-            field,
-            "UNKNOWN_GROUP",
-            format!("no ranking group has id or code {r:?}"),
-        )]),
+        AppError::Client(c) if c.code == "NOT_FOUND" => {
+            AppError::validation(vec![FieldError::new(
+                field,
+                "UNKNOWN_GROUP",
+                format!("no ranking group has id or code {r:?}"),
+            )])
+        }
         other => other,
     })
 }
@@ -110,9 +114,19 @@ fn check_tags(tags: &[String]) -> AppResult<()> {
         .iter()
         .enumerate()
         .filter(|(_, t)| !is_valid_code(t))
-        .map(|(i, t)| FieldError::new(format!("/tags/{i}"), "INVALID_TAG", format!("{t:?}: letters, digits, '.', '-', '_' only")))
+        .map(|(i, t)| {
+            FieldError::new(
+                format!("/tags/{i}"),
+                "INVALID_TAG",
+                format!("{t:?}: letters, digits, '.', '-', '_' only"),
+            )
+        })
         .collect();
-    if bad.is_empty() { Ok(()) } else { Err(AppError::validation(bad)) }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(bad))
+    }
 }
 
 fn check_kind(kind: &str) -> AppResult<()> {
@@ -122,7 +136,10 @@ fn check_kind(kind: &str) -> AppResult<()> {
         Err(AppError::validation(vec![FieldError::new(
             "/kind",
             "INVALID_KIND",
-            format!("{kind:?} is not one of {}", crate::domain::UNIT_KINDS.join(", ")),
+            format!(
+                "{kind:?} is not one of {}",
+                crate::domain::UNIT_KINDS.join(", ")
+            ),
         )]))
     }
 }
@@ -139,17 +156,25 @@ fn resolve_predecessors(
     conn: &mut PgConnection,
     successor: Uuid,
     inputs: &[PredecessorInput],
-) -> AppResult<Vec<(Uuid, Option<NaiveDate>, Option<String>)>> {
+) -> AppResult<Vec<PredecessorLink>> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, p) in inputs.iter().enumerate() {
         let field = format!("/predecessors/{i}/unit");
         let unit = resolve_unit_field(conn, &p.unit, &field)?;
         if unit.id == successor {
-            return Err(AppError::validation(vec![FieldError::new(field, "SELF_LINEAGE", "a unit cannot be its own predecessor")]));
+            return Err(AppError::validation(vec![FieldError::new(
+                field,
+                "SELF_LINEAGE",
+                "a unit cannot be its own predecessor",
+            )]));
         }
         if !seen.insert(unit.id) {
-            return Err(AppError::validation(vec![FieldError::new(field, "DUPLICATE", "listed twice")]));
+            return Err(AppError::validation(vec![FieldError::new(
+                field,
+                "DUPLICATE",
+                "listed twice",
+            )]));
         }
         out.push((unit.id, p.effective_date, p.note.clone()));
     }
@@ -163,7 +188,11 @@ fn snapshot(u: &Unit) -> serde_json::Value {
     })
 }
 
-pub fn create(conn: &mut PgConnection, actor: &Principal, input: CreateUnit) -> AppResult<UnitView> {
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    input: CreateUnit,
+) -> AppResult<UnitView> {
     actor.require_admin("create units")?;
     check_kind(&input.kind)?;
     check_tags(&input.tags)?;
@@ -219,13 +248,13 @@ pub fn update(
     }
     conn.transaction(|c| {
         let before = resolve_unit(c, unit_ref)?;
-        if let Some(v) = expected_version {
-            if v != before.version {
-                return Err(AppError::precondition_failed(format!(
-                    "The unit is at version {}, not {v}; GET it again.",
-                    before.version
-                )));
-            }
+        if let Some(v) = expected_version
+            && v != before.version
+        {
+            return Err(AppError::precondition_failed(format!(
+                "The unit is at version {}, not {v}; GET it again.",
+                before.version
+            )));
         }
         let parent = match &input.parent {
             None => None,
@@ -236,7 +265,10 @@ pub fn update(
                     return Err(AppError::validation(vec![FieldError::new(
                         "/parent",
                         "PARENT_CYCLE",
-                        format!("{} is {} itself or one of its descendants", p.code, before.code),
+                        format!(
+                            "{} is {} itself or one of its descendants",
+                            p.code, before.code
+                        ),
                     )]));
                 }
                 Some(Some(p.id))
@@ -252,8 +284,10 @@ pub fn update(
             valid_from: input.valid_from,
             valid_to: input.valid_to,
         };
-        let unit = Unit::update(c, before.id, Some(before.version), &changes)?
-            .ok_or_else(|| AppError::precondition_failed("The unit changed meanwhile; GET it again."))?;
+        let unit =
+            Unit::update(c, before.id, Some(before.version), &changes)?.ok_or_else(|| {
+                AppError::precondition_failed("The unit changed meanwhile; GET it again.")
+            })?;
         if let Some(groups) = &input.groups {
             let ids = resolve_groups(c, groups)?;
             Unit::set_groups(c, unit.id, &ids)?;
@@ -274,18 +308,25 @@ pub fn update(
 /// A unit with its groups, parent code and direct lineage.
 pub fn view(conn: &mut PgConnection, unit: Unit) -> AppResult<UnitView> {
     let mut views = views(conn, vec![unit], true)?;
-    views.pop().ok_or_else(|| AppError::internal("unit view missing"))
+    views
+        .pop()
+        .ok_or_else(|| AppError::internal("unit view missing"))
 }
 
 /// Batch form of [`view`]: a constant number of queries whatever the page size.
-pub fn views(conn: &mut PgConnection, units: Vec<Unit>, with_lineage: bool) -> AppResult<Vec<UnitView>> {
+pub fn views(
+    conn: &mut PgConnection,
+    units: Vec<Unit>,
+    with_lineage: bool,
+) -> AppResult<Vec<UnitView>> {
     let ids: Vec<Uuid> = units.iter().map(|u| u.id).collect();
     let memberships = Unit::groups_of(conn, &ids)?;
     let group_ids: BTreeSet<Uuid> = memberships.iter().map(|(_, g)| *g).collect();
-    let groups: BTreeMap<Uuid, RankingGroup> = RankingGroup::find_many(conn, &group_ids.into_iter().collect::<Vec<_>>())?
-        .into_iter()
-        .map(|g| (g.id, g))
-        .collect();
+    let groups: BTreeMap<Uuid, RankingGroup> =
+        RankingGroup::find_many(conn, &group_ids.into_iter().collect::<Vec<_>>())?
+            .into_iter()
+            .map(|g| (g.id, g))
+            .collect();
     let mut lineage = Vec::new();
     if with_lineage {
         for id in &ids {
@@ -294,10 +335,11 @@ pub fn views(conn: &mut PgConnection, units: Vec<Unit>, with_lineage: bool) -> A
     }
     let mut related: BTreeSet<Uuid> = units.iter().filter_map(|u| u.parent_id).collect();
     related.extend(lineage.iter().flat_map(|(p, s, _, _)| [*p, *s]));
-    let related: BTreeMap<Uuid, Unit> = Unit::find_many(conn, &related.into_iter().collect::<Vec<_>>())?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let related: BTreeMap<Uuid, Unit> =
+        Unit::find_many(conn, &related.into_iter().collect::<Vec<_>>())?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
     let link = |id: Uuid, date: Option<NaiveDate>, note: &Option<String>| {
         related.get(&id).map(|u| LineageLink {
             unit_id: u.id,
@@ -327,7 +369,10 @@ pub fn views(conn: &mut PgConnection, units: Vec<Unit>, with_lineage: bool) -> A
                 .filter_map(|(_, s, d, n)| link(*s, *d, n))
                 .collect();
             UnitView {
-                parent_code: unit.parent_id.and_then(|p| related.get(&p)).map(|p| p.code.clone()),
+                parent_code: unit
+                    .parent_id
+                    .and_then(|p| related.get(&p))
+                    .map(|p| p.code.clone()),
                 unit,
                 groups: gs,
                 predecessors,
@@ -337,14 +382,22 @@ pub fn views(conn: &mut PgConnection, units: Vec<Unit>, with_lineage: bool) -> A
         .collect())
 }
 
-pub fn list(conn: &mut PgConnection, filter: UnitFilter, sort: UnitSort, page: PageReq) -> AppResult<(Vec<UnitView>, i64)> {
+pub fn list(
+    conn: &mut PgConnection,
+    filter: UnitFilter,
+    sort: UnitSort,
+    page: PageReq,
+) -> AppResult<(Vec<UnitView>, i64)> {
     let (units, total) = Unit::list(conn, &filter, sort, page)?;
     Ok((views(conn, units, false)?, total))
 }
 
 /// The whole lineage around a unit: every ancestor (predecessors, their predecessors…) and
 /// every descendant, as (predecessor, successor) edges between the units reached.
-pub fn lineage_graph(conn: &mut PgConnection, unit: &Unit) -> AppResult<(Vec<Unit>, Vec<(Uuid, Uuid, Option<NaiveDate>)>)> {
+pub fn lineage_graph(
+    conn: &mut PgConnection,
+    unit: &Unit,
+) -> AppResult<(Vec<Unit>, Vec<LineageEdge>)> {
     let mut seen = BTreeSet::from([unit.id]);
     let mut edges = BTreeSet::new();
     let mut queue = VecDeque::from([unit.id]);
@@ -366,6 +419,9 @@ pub fn lineage_graph(conn: &mut PgConnection, unit: &Unit) -> AppResult<(Vec<Uni
     Ok((units, edges.into_iter().collect()))
 }
 
+/// (predecessor, successor, effective date).
+pub type LineageEdge = (Uuid, Uuid, Option<NaiveDate>);
+
 pub struct GroupInput {
     pub code: String,
     pub name: String,
@@ -373,18 +429,29 @@ pub struct GroupInput {
     pub description: Option<String>,
 }
 
-pub fn create_group(conn: &mut PgConnection, actor: &Principal, input: GroupInput) -> AppResult<RankingGroup> {
+pub fn create_group(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    input: GroupInput,
+) -> AppResult<RankingGroup> {
     actor.require_admin("create ranking groups")?;
     if !is_unit_kind(&input.unit_kind) {
         return Err(AppError::validation(vec![FieldError::new(
             "/unit_kind",
             "INVALID_KIND",
-            format!("{:?} is not one of {}", input.unit_kind, crate::domain::UNIT_KINDS.join(", ")),
+            format!(
+                "{:?} is not one of {}",
+                input.unit_kind,
+                crate::domain::UNIT_KINDS.join(", ")
+            ),
         )]));
     }
     conn.transaction(|c| {
         if RankingGroup::find_by_code(c, &input.code)?.is_some() {
-            return Err(AppError::conflict("CODE_TAKEN", format!("A ranking group with code {} exists.", input.code)));
+            return Err(AppError::conflict(
+                "CODE_TAKEN",
+                format!("A ranking group with code {} exists.", input.code),
+            ));
         }
         let g = RankingGroup::insert(
             c,
@@ -397,7 +464,9 @@ pub fn create_group(conn: &mut PgConnection, actor: &Principal, input: GroupInpu
             },
         )?;
         Audit::new(Some(actor), "ranking_group.create", "ranking_group", g.id)
-            .new_value(serde_json::json!({"code": g.code, "name": g.name, "unit_kind": g.unit_kind}))
+            .new_value(
+                serde_json::json!({"code": g.code, "name": g.name, "unit_kind": g.unit_kind}),
+            )
             .record(c)?;
         Ok(g)
     })
@@ -412,7 +481,8 @@ pub fn update_group(
     actor.require_admin("change ranking groups")?;
     conn.transaction(|c| {
         let before = resolve_group(c, group_ref)?;
-        let g = RankingGroup::update(c, before.id, &changes)?.ok_or_else(|| AppError::not_found("ranking group", group_ref))?;
+        let g = RankingGroup::update(c, before.id, &changes)?
+            .ok_or_else(|| AppError::not_found("ranking group", group_ref))?;
         Audit::new(Some(actor), "ranking_group.update", "ranking_group", g.id)
             .old(serde_json::json!({"name": before.name, "description": before.description}))
             .new_value(serde_json::json!({"name": g.name, "description": g.description}))
@@ -441,22 +511,38 @@ pub fn set_group_members(
                 Ok(u) if u.kind != group.unit_kind => errors.push(FieldError::new(
                     field,
                     "KIND_MISMATCH",
-                    format!("{} is a {}, the group ranks {} units", u.code, u.kind, group.unit_kind),
+                    format!(
+                        "{} is a {}, the group ranks {} units",
+                        u.code, u.kind, group.unit_kind
+                    ),
                 )),
-                Ok(u) if !seen.insert(u.id) => errors.push(FieldError::new(field, "DUPLICATE", "listed twice")),
+                Ok(u) if !seen.insert(u.id) => {
+                    errors.push(FieldError::new(field, "DUPLICATE", "listed twice"))
+                }
                 Ok(u) => units.push(u),
-                Err(AppError::Client(e)) if e.code == "VALIDATION_FAILED" => errors.extend(e.errors),
+                Err(AppError::Client(e)) if e.code == "VALIDATION_FAILED" => {
+                    errors.extend(e.errors)
+                }
                 Err(e) => return Err(e),
             }
         }
         if !errors.is_empty() {
             return Err(AppError::validation(errors));
         }
-        crate::db::models::groups::set_members(c, group.id, &units.iter().map(|u| u.id).collect::<Vec<_>>())?;
-        Audit::new(Some(actor), "ranking_group.set_members", "ranking_group", group.id)
-            .old(before)
-            .new_value(units.iter().map(|u| u.id).collect::<Vec<_>>())
-            .record(c)?;
+        crate::db::models::groups::set_members(
+            c,
+            group.id,
+            &units.iter().map(|u| u.id).collect::<Vec<_>>(),
+        )?;
+        Audit::new(
+            Some(actor),
+            "ranking_group.set_members",
+            "ranking_group",
+            group.id,
+        )
+        .old(before)
+        .new_value(units.iter().map(|u| u.id).collect::<Vec<_>>())
+        .record(c)?;
         units.sort_by(|a, b| a.code.cmp(&b.code));
         Ok((group, units))
     })

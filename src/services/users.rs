@@ -56,7 +56,11 @@ fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
 pub fn create(conn: &mut PgConnection, actor: &Principal, input: CreateUser) -> AppResult<User> {
     actor.require_admin("create accounts")?;
     if let Err(msg) = password::check_strength(&input.password) {
-        return Err(AppError::validation(vec![FieldError::new("/password", "WEAK_PASSWORD", msg)]));
+        return Err(AppError::validation(vec![FieldError::new(
+            "/password",
+            "WEAK_PASSWORD",
+            msg,
+        )]));
     }
     let hash = password::hash(&input.password)?;
     conn.transaction(|c| {
@@ -99,23 +103,29 @@ pub fn update(
     input: UpdateUser,
 ) -> AppResult<User> {
     actor.require_admin("change accounts")?;
-    if let Some(p) = &input.password {
-        if let Err(msg) = password::check_strength(p) {
-            return Err(AppError::validation(vec![FieldError::new("/password", "WEAK_PASSWORD", msg)]));
-        }
+    if let Some(p) = &input.password
+        && let Err(msg) = password::check_strength(p)
+    {
+        return Err(AppError::validation(vec![FieldError::new(
+            "/password",
+            "WEAK_PASSWORD",
+            msg,
+        )]));
     }
     let password_hash = input.password.as_deref().map(password::hash).transpose()?;
     conn.transaction(|c| {
         let before = User::find(c, id)?.ok_or_else(|| AppError::not_found("user", id))?;
-        if let Some(v) = expected_version {
-            if v != before.version {
-                return Err(AppError::precondition_failed(format!(
-                    "The user is at version {}, not {v}; GET it again.",
-                    before.version
-                )));
-            }
+        if let Some(v) = expected_version
+            && v != before.version
+        {
+            return Err(AppError::precondition_failed(format!(
+                "The user is at version {}, not {v}; GET it again.",
+                before.version
+            )));
         }
-        if before.id == actor.user_id && (input.active == Some(false) || input.role.is_some_and(|r| r != Role::Admin)) {
+        if before.id == actor.user_id
+            && (input.active == Some(false) || input.role.is_some_and(|r| r != Role::Admin))
+        {
             return Err(AppError::conflict(
                 "CANNOT_DEMOTE_SELF",
                 "An administrator cannot deactivate or demote their own account.",
@@ -161,7 +171,12 @@ pub fn get(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Us
     Ok(user)
 }
 
-pub fn list(conn: &mut PgConnection, actor: &Principal, mut filter: UserFilter, page: PageReq) -> AppResult<(Vec<User>, i64)> {
+pub fn list(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    mut filter: UserFilter,
+    page: PageReq,
+) -> AppResult<(Vec<User>, i64)> {
     if actor.role.is_unit_role() {
         if filter.unit_id.is_some_and(|u| Some(u) != actor.unit_id) {
             return Err(AppError::forbidden(

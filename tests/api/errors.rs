@@ -9,22 +9,53 @@ use crate::helpers::*;
 #[tokio::test]
 async fn unknown_routes_answer_404_problem() {
     let app = spawn_app().await;
-    let resp = app.client.get(app.url("/api/v1/no-such-thing")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/v1/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 404, "ROUTE_NOT_FOUND").await;
-    let resp = app.client.get(app.url("/api/v2/units")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/v2/units"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 404, "ROUTE_NOT_FOUND").await;
 }
 
 #[tokio::test]
 async fn wrong_methods_answer_405_with_allow() {
     let app = spawn_app().await;
-    let resp = app.client.delete(app.url("/api/v1/units")).send().await.unwrap();
-    let allow = resp.headers().get("allow").unwrap().to_str().unwrap().to_string();
+    let resp = app
+        .client
+        .delete(app.url("/api/v1/units"))
+        .send()
+        .await
+        .unwrap();
+    let allow = resp
+        .headers()
+        .get("allow")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
     assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
-    let resp = app.client.put(app.url("/api/v1/auth/login")).send().await.unwrap();
+    let resp = app
+        .client
+        .put(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
-    let resp = app.client.request(Method::DELETE, app.url("/api/v1/units/SOMETHING")).send().await.unwrap();
+    let resp = app
+        .client
+        .request(Method::DELETE, app.url("/api/v1/units/SOMETHING"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
 }
 
@@ -33,23 +64,81 @@ async fn malformed_json_wrong_content_type_and_wrong_shapes_are_4xx_problems() {
     let app = spawn_app().await;
     let admin = app.token_for(Role::Admin, None);
     let post = |body: &'static str, ctype: &'static str| {
-        app.client.post(app.url("/api/v1/units")).bearer_auth(&admin).header("content-type", ctype).body(body).send()
+        app.client
+            .post(app.url("/api/v1/units"))
+            .bearer_auth(&admin)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
     };
-    assert_problem(post("{not json", "application/json").await.unwrap(), 400, "MALFORMED_JSON").await;
-    assert_problem(post("", "application/json").await.unwrap(), 400, "MALFORMED_JSON").await;
-    assert_problem(post("code=x", "application/x-www-form-urlencoded").await.unwrap(), 415, "UNSUPPORTED_MEDIA_TYPE").await;
-    assert_problem(post("{\"code\": 5, \"name\": \"x\", \"kind\": \"commune\"}", "application/json").await.unwrap(), 422, "INVALID_BODY").await;
-    let p = assert_problem(post("{\"code\": \"A\", \"name\": \"x\", \"kind\": \"commune\", \"colour\": 1}", "application/json").await.unwrap(), 422, "INVALID_BODY").await;
+    assert_problem(
+        post("{not json", "application/json").await.unwrap(),
+        400,
+        "MALFORMED_JSON",
+    )
+    .await;
+    assert_problem(
+        post("", "application/json").await.unwrap(),
+        400,
+        "MALFORMED_JSON",
+    )
+    .await;
+    assert_problem(
+        post("code=x", "application/x-www-form-urlencoded")
+            .await
+            .unwrap(),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+    .await;
+    assert_problem(
+        post(
+            "{\"code\": 5, \"name\": \"x\", \"kind\": \"commune\"}",
+            "application/json",
+        )
+        .await
+        .unwrap(),
+        422,
+        "INVALID_BODY",
+    )
+    .await;
+    let p = assert_problem(
+        post(
+            "{\"code\": \"A\", \"name\": \"x\", \"kind\": \"commune\", \"colour\": 1}",
+            "application/json",
+        )
+        .await
+        .unwrap(),
+        422,
+        "INVALID_BODY",
+    )
+    .await;
     assert_eq!(p["errors"][0]["field"], "/colour");
-    assert_problem(post("[1,2,3]", "application/json").await.unwrap(), 422, "INVALID_BODY").await;
+    assert_problem(
+        post("[1,2,3]", "application/json").await.unwrap(),
+        422,
+        "INVALID_BODY",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn oversized_bodies_answer_413() {
     let app = spawn_app().await;
     let admin = app.token_for(Role::Admin, None);
-    let big = format!("{{\"code\": \"A\", \"name\": \"{}\", \"kind\": \"commune\"}}", "x".repeat(app.config.max_json_bytes + 10));
-    let resp = app.client.post(app.url("/api/v1/units")).bearer_auth(&admin).header("content-type", "application/json").body(big).send().await.unwrap();
+    let big = format!(
+        "{{\"code\": \"A\", \"name\": \"{}\", \"kind\": \"commune\"}}",
+        "x".repeat(app.config.max_json_bytes + 10)
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/units"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 413, "PAYLOAD_TOO_LARGE").await;
 }
 
@@ -57,26 +146,69 @@ async fn oversized_bodies_answer_413() {
 async fn bad_path_parameters_are_400_and_unknown_ids_404() {
     let app = spawn_app().await;
     let admin = app.token_for(Role::Admin, None);
-    assert_problem(app.get("/api/v1/users/not-a-uuid", &admin).await, 400, "INVALID_PATH_PARAMETER").await;
-    assert_problem(app.get(&format!("/api/v1/users/{}", uuid::Uuid::new_v4()), &admin).await, 404, "NOT_FOUND").await;
-    assert_problem(app.get("/api/v1/units/NO-SUCH-UNIT", &admin).await, 404, "NOT_FOUND").await;
-    assert_problem(app.get("/api/v1/ranking-groups/NO-SUCH", &admin).await, 404, "NOT_FOUND").await;
+    assert_problem(
+        app.get("/api/v1/users/not-a-uuid", &admin).await,
+        400,
+        "INVALID_PATH_PARAMETER",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/users/{}", uuid::Uuid::new_v4()), &admin)
+            .await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/units/NO-SUCH-UNIT", &admin).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/ranking-groups/NO-SUCH", &admin).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn bad_if_match_is_412() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
-    let resp = app.client.patch(app.url("/api/v1/units/STP")).bearer_auth(&admin).header("if-match", "\"v999\"").json(&json!({"name": "x"})).send().await.unwrap();
+    let resp = app
+        .client
+        .patch(app.url("/api/v1/units/STP"))
+        .bearer_auth(&admin)
+        .header("if-match", "\"v999\"")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 412, "VERSION_MISMATCH").await;
-    let resp = app.client.patch(app.url("/api/v1/units/STP")).bearer_auth(&admin).header("if-match", "garbage").json(&json!({"name": "x"})).send().await.unwrap();
+    let resp = app
+        .client
+        .patch(app.url("/api/v1/units/STP"))
+        .bearer_auth(&admin)
+        .header("if-match", "garbage")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 412, "VERSION_MISMATCH").await;
 }
 
 #[tokio::test]
 async fn problems_carry_the_request_id_of_the_response() {
     let app = spawn_app().await;
-    let resp = app.client.get(app.url("/api/v1/me")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers().get("x-request-id").unwrap(), "trace-abc-123");
     let body = assert_problem(resp, 401, "AUTH_REQUIRED").await;
     assert_eq!(body["request_id"], "trace-abc-123");

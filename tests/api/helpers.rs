@@ -27,7 +27,10 @@ pub fn maintenance_url() -> String {
 pub fn url_for_db(db: &str) -> String {
     let base = maintenance_url();
     let (head, tail) = base.rsplit_once('/').expect("database URL has a path");
-    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{head}/{db}{query}")
 }
 
@@ -37,7 +40,11 @@ fn template_name() -> &'static str {
     NAME.get_or_init(|| {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        let mut dirs: Vec<_> = std::fs::read_dir("migrations").unwrap().flatten().map(|e| e.path()).collect();
+        let mut dirs: Vec<_> = std::fs::read_dir("migrations")
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         dirs.sort();
         for d in dirs {
             for f in ["up.sql", "down.sql"] {
@@ -46,23 +53,32 @@ fn template_name() -> &'static str {
         }
         let digest = h.finalize();
         let name = format!("dti_tpl_{}", hex::encode(&digest[..6]));
-        let mut admin = PgConnection::establish(&maintenance_url()).expect("connect to PostgreSQL for tests");
+        let mut admin =
+            PgConnection::establish(&maintenance_url()).expect("connect to PostgreSQL for tests");
         // Several test processes may race to build the template.
-        diesel::sql_query("SELECT pg_advisory_lock(724011)").execute(&mut admin).unwrap();
+        diesel::sql_query("SELECT pg_advisory_lock(724011)")
+            .execute(&mut admin)
+            .unwrap();
         let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
             "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
         )))
         .get_result(&mut admin)
         .unwrap();
         if !exists {
-            diesel::sql_query(format!("CREATE DATABASE {name}_build")).execute(&mut admin).ok();
+            diesel::sql_query(format!("CREATE DATABASE {name}_build"))
+                .execute(&mut admin)
+                .ok();
             {
                 let mut c = PgConnection::establish(&url_for_db(&format!("{name}_build"))).unwrap();
                 dti_api::db::run_migrations(&mut c).expect("migrations apply");
             }
-            diesel::sql_query(format!("ALTER DATABASE {name}_build RENAME TO {name}")).execute(&mut admin).unwrap();
+            diesel::sql_query(format!("ALTER DATABASE {name}_build RENAME TO {name}"))
+                .execute(&mut admin)
+                .unwrap();
         }
-        diesel::sql_query("SELECT pg_advisory_unlock(724011)").execute(&mut admin).unwrap();
+        diesel::sql_query("SELECT pg_advisory_unlock(724011)")
+            .execute(&mut admin)
+            .unwrap();
         name
     })
 }
@@ -73,7 +89,9 @@ pub fn create_test_database() -> String {
     let name = format!("dti_test_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::establish(&maintenance_url()).unwrap();
     for attempt in 0..20 {
-        match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
+        match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+        {
             Ok(_) => return name,
             Err(e) if attempt < 19 && e.to_string().contains("being accessed") => {
                 std::thread::sleep(std::time::Duration::from_millis(50 + attempt * 20))
@@ -86,7 +104,8 @@ pub fn create_test_database() -> String {
 
 pub fn drop_database(name: &str) {
     if let Ok(mut admin) = PgConnection::establish(&maintenance_url()) {
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin);
     }
 }
 
@@ -131,18 +150,35 @@ pub fn test_config(db_name: &str) -> Config {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let db_name = tokio::task::spawn_blocking(create_test_database).await.unwrap();
+    let db_name = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
     spawn_app_with(test_config(&db_name)).await
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
-    let db_name = config.database_url.as_deref().unwrap().rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
-    let app = Application::build(config.clone()).await.expect("app builds");
+    let db_name = config
+        .database_url
+        .as_deref()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let app = Application::build(config.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         db_name,
         jwt: JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 60),
         config,
@@ -153,7 +189,8 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 pub async fn spawn_seeded_app() -> TestApp {
     let app = spawn_app().await;
     app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD).expect("seeds load");
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+            .expect("seeds load");
     });
     app
 }
@@ -177,23 +214,43 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
-        self.request(Method::GET, path, Some(token)).send().await.unwrap()
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(Method::POST, path, token).json(body).send().await.unwrap()
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn patch_json(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::PATCH, path, Some(token)).json(body).send().await.unwrap()
+        self.request(Method::PATCH, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::PUT, path, Some(token)).json(body).send().await.unwrap()
+        self.request(Method::PUT, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Response {
-        self.post_json("/api/v1/auth/login", None, &serde_json::json!({"username": username, "password": password})).await
+        self.post_json(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"username": username, "password": password}),
+        )
+        .await
     }
 
     /// A user of `role` (in unit `unit_code` for unit roles), created directly in the
@@ -204,8 +261,17 @@ impl TestApp {
 
     pub fn user_and_token(&self, role: Role, unit_code: Option<&str>) -> (User, String) {
         let user = self.with_conn(|c| {
-            let unit_id = unit_code.map(|code| Unit::find_by_code(c, code).unwrap().unwrap_or_else(|| panic!("unit {code} exists")).id);
-            let username = format!("{}-{}", role.as_str().replace('_', "-"), &Uuid::new_v4().simple().to_string()[..8]);
+            let unit_id = unit_code.map(|code| {
+                Unit::find_by_code(c, code)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("unit {code} exists"))
+                    .id
+            });
+            let username = format!(
+                "{}-{}",
+                role.as_str().replace('_', "-"),
+                &Uuid::new_v4().simple().to_string()[..8]
+            );
             User::insert(
                 c,
                 &NewUser {
@@ -221,7 +287,10 @@ impl TestApp {
             )
             .unwrap()
         });
-        let (token, _) = self.jwt.issue(user.id, &user.username, role, user.unit_id, user.version).unwrap();
+        let (token, _) = self
+            .jwt
+            .issue(user.id, &user.username, role, user.unit_id, user.version)
+            .unwrap();
         (user, token)
     }
 }
@@ -229,13 +298,24 @@ impl TestApp {
 /// Asserts a problem+json response with `status` and `code`; returns the body.
 pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
     let got = resp.status().as_u16();
-    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     assert_eq!(got, status, "status; body: {body}");
-    assert_eq!(ctype, "application/problem+json", "content type; body: {body}");
+    assert_eq!(
+        ctype, "application/problem+json",
+        "content type; body: {body}"
+    );
     assert_eq!(body["code"], code, "code; body: {body}");
     assert_eq!(body["status"], status);
-    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "RFC 9457 members: {body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+        "RFC 9457 members: {body}"
+    );
     body
 }
 

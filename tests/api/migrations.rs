@@ -34,7 +34,9 @@ fn every_down_migration_reverses_its_up_migration() {
     dti_api::db::revert_all_migrations(&mut c).unwrap();
     let empty = schema_fingerprint(&mut c);
     assert!(
-        empty.iter().all(|l| l.starts_with("__diesel_schema_migrations")),
+        empty
+            .iter()
+            .all(|l| l.starts_with("__diesel_schema_migrations")),
         "left behind after reverting: {empty:?}"
     );
     dti_api::db::run_migrations(&mut c).unwrap();
@@ -47,8 +49,14 @@ fn every_down_migration_reverses_its_up_migration() {
 fn the_audit_table_refuses_updates_and_deletes() {
     let db = create_test_database();
     let mut c = PgConnection::establish(&url_for_db(&db)).unwrap();
-    diesel::sql_query("INSERT INTO audit_events (action, entity_type) VALUES ('test', 'test')").execute(&mut c).unwrap();
-    for sql in ["UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events", "TRUNCATE audit_events"] {
+    diesel::sql_query("INSERT INTO audit_events (action, entity_type) VALUES ('test', 'test')")
+        .execute(&mut c)
+        .unwrap();
+    for sql in [
+        "UPDATE audit_events SET action = 'forged'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ] {
         let err = diesel::sql_query(sql).execute(&mut c).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }

@@ -8,9 +8,25 @@ use crate::helpers::*;
 #[tokio::test]
 async fn health_endpoints_answer() {
     let app = spawn_app().await;
-    let live = json_ok(app.client.get(app.url("/health/live")).send().await.unwrap(), 200).await;
+    let live = json_ok(
+        app.client
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(live["status"], "ok");
-    let ready = json_ok(app.client.get(app.url("/health/ready")).send().await.unwrap(), 200).await;
+    let ready = json_ok(
+        app.client
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(ready["status"], "ok");
 }
 
@@ -18,12 +34,32 @@ async fn health_endpoints_answer() {
 async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
     let app = spawn_app().await;
     for _ in 0..3 {
-        app.client.get(app.url("/health/live")).send().await.unwrap();
+        app.client
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap();
     }
     app.client.get(app.url("/api/v1/me")).send().await.unwrap();
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 3"), "{text}");
-    assert!(text.contains("http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"401\"} 1"), "{text}");
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"401\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\",status=\"200\",le=\"+Inf\"} 3"));
     assert!(text.contains("db_pool_max_connections 4"));
 }
@@ -42,14 +78,18 @@ impl Relay {
         let flag = up.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if !flag.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused by closing
                 }
                 let target = target.clone();
                 let flag = flag.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     let (mut ri, mut wi) = inbound.split();
                     let (mut ro, mut wo) = outbound.split();
                     let watch = async {
@@ -69,35 +109,74 @@ impl Relay {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: the relay runs on this runtime while the test makes blocking calls through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_gives_503_and_the_service_recovers_by_itself() {
-    let db = tokio::task::spawn_blocking(create_test_database).await.unwrap();
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
     let real = url_for_db(&db);
-    let host_port = real.split('@').nth(1).unwrap().split('/').next().unwrap().to_string();
+    let host_port = real
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     let relay = Relay::start(host_port.clone()).await;
     let mut config = test_config(&db);
     config.database_url = Some(real.replace(&host_port, &format!("127.0.0.1:{}", relay.port)));
     config.db_timeout_ms = 500;
     let app = spawn_app_with(config).await;
     let token = app.token_for(dti_api::domain::Role::Viewer, None);
-    json_ok(app.client.get(app.url("/health/ready")).send().await.unwrap(), 200).await;
+    json_ok(
+        app.client
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
 
     relay.up.store(false, Ordering::SeqCst);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let resp = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert!(resp.headers().get("retry-after").is_some());
     assert_problem(resp, 503, "DATABASE_UNAVAILABLE").await;
-    assert_problem(app.get("/api/v1/units", &token).await, 503, "DATABASE_UNAVAILABLE").await;
+    assert_problem(
+        app.get("/api/v1/units", &token).await,
+        503,
+        "DATABASE_UNAVAILABLE",
+    )
+    .await;
 
     relay.up.store(true, Ordering::SeqCst);
     let mut recovered = false;
     for _ in 0..50 {
-        if app.client.get(app.url("/health/ready")).send().await.unwrap().status() == 200 {
+        if app
+            .client
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
             recovered = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(recovered, "the service did not recover after the database came back");
+    assert!(
+        recovered,
+        "the service did not recover after the database came back"
+    );
     json_ok(app.get("/api/v1/units", &token).await, 200).await;
 }

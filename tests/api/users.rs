@@ -17,7 +17,11 @@ async fn admin_creates_a_unit_account_that_can_log_in() {
     let login = json_ok(app.login("editor.new", "a-long-secret-2026").await, 200).await;
     assert_eq!(login["user"]["role"], "unit_editor");
     // the stored hash is argon2id
-    let stored = app.with_conn(|c| dti_api::db::models::users::User::find_by_username(c, "editor.new").unwrap().unwrap());
+    let stored = app.with_conn(|c| {
+        dti_api::db::models::users::User::find_by_username(c, "editor.new")
+            .unwrap()
+            .unwrap()
+    });
     assert!(stored.password_hash.starts_with("$argon2id$"));
 }
 
@@ -26,30 +30,90 @@ async fn account_rules_are_enforced_with_field_errors() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
     let cases = [
-        (json!({"username": "Bad Name", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"}), 422, "VALIDATION_FAILED", "/username"),
-        (json!({"username": "weak.pw", "full_name": "x", "password": "short", "role": "viewer"}), 422, "VALIDATION_FAILED", "/password"),
-        (json!({"username": "ed.nounit", "full_name": "x", "password": "a-long-secret-2026", "role": "unit_editor"}), 422, "VALIDATION_FAILED", "/unit"),
-        (json!({"username": "viewer.unit", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer", "unit": "STP"}), 422, "VALIDATION_FAILED", "/unit"),
-        (json!({"username": "ed.ghost", "full_name": "x", "password": "a-long-secret-2026", "role": "unit_editor", "unit": "NO-SUCH"}), 422, "VALIDATION_FAILED", "/unit"),
-        (json!({"username": "role.bad", "full_name": "x", "password": "a-long-secret-2026", "role": "superuser"}), 422, "INVALID_BODY", "/"),
+        (
+            json!({"username": "Bad Name", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"}),
+            422,
+            "VALIDATION_FAILED",
+            "/username",
+        ),
+        (
+            json!({"username": "weak.pw", "full_name": "x", "password": "short", "role": "viewer"}),
+            422,
+            "VALIDATION_FAILED",
+            "/password",
+        ),
+        (
+            json!({"username": "ed.nounit", "full_name": "x", "password": "a-long-secret-2026", "role": "unit_editor"}),
+            422,
+            "VALIDATION_FAILED",
+            "/unit",
+        ),
+        (
+            json!({"username": "viewer.unit", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer", "unit": "STP"}),
+            422,
+            "VALIDATION_FAILED",
+            "/unit",
+        ),
+        (
+            json!({"username": "ed.ghost", "full_name": "x", "password": "a-long-secret-2026", "role": "unit_editor", "unit": "NO-SUCH"}),
+            422,
+            "VALIDATION_FAILED",
+            "/unit",
+        ),
+        (
+            json!({"username": "role.bad", "full_name": "x", "password": "a-long-secret-2026", "role": "superuser"}),
+            422,
+            "INVALID_BODY",
+            "/",
+        ),
     ];
     for (body, status, code, field) in cases {
-        let problem = assert_problem(app.post_json("/api/v1/users", Some(&admin), &body).await, status, code).await;
+        let problem = assert_problem(
+            app.post_json("/api/v1/users", Some(&admin), &body).await,
+            status,
+            code,
+        )
+        .await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
     }
     let dup = json!({"username": "admin", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"});
-    assert_problem(app.post_json("/api/v1/users", Some(&admin), &dup).await, 409, "USERNAME_TAKEN").await;
+    assert_problem(
+        app.post_json("/api/v1/users", Some(&admin), &dup).await,
+        409,
+        "USERNAME_TAKEN",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn only_admins_manage_accounts() {
     let app = spawn_seeded_app().await;
     let body = json!({"username": "someone.new", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"});
-    for (role, unit) in [(Role::Reviewer, None), (Role::Viewer, None), (Role::UnitEditor, Some("STP")), (Role::UnitLeader, Some("STP"))] {
+    for (role, unit) in [
+        (Role::Reviewer, None),
+        (Role::Viewer, None),
+        (Role::UnitEditor, Some("STP")),
+        (Role::UnitLeader, Some("STP")),
+    ] {
         let token = app.token_for(role, unit);
-        assert_problem(app.post_json("/api/v1/users", Some(&token), &body).await, 403, "FORBIDDEN_ROLE").await;
+        assert_problem(
+            app.post_json("/api/v1/users", Some(&token), &body).await,
+            403,
+            "FORBIDDEN_ROLE",
+        )
+        .await;
         let (target, _) = app.user_and_token(Role::Viewer, None);
-        assert_problem(app.patch_json(&format!("/api/v1/users/{}", target.id), &token, &json!({"active": false})).await, 403, "FORBIDDEN_ROLE").await;
+        assert_problem(
+            app.patch_json(
+                &format!("/api/v1/users/{}", target.id),
+                &token,
+                &json!({"active": false}),
+            )
+            .await,
+            403,
+            "FORBIDDEN_ROLE",
+        )
+        .await;
     }
 }
 
@@ -64,11 +128,27 @@ async fn unit_accounts_see_only_their_own_units_accounts() {
     for u in list["items"].as_array().unwrap() {
         assert_eq!(u["unit"]["code"], "STP", "{u}");
     }
-    assert_problem(app.get("/api/v1/users?unit=SYT", &editor_a).await, 403, "NOT_YOUR_UNIT").await;
-    assert_problem(app.get(&format!("/api/v1/users/{}", other_b.id), &editor_a).await, 403, "NOT_YOUR_UNIT").await;
+    assert_problem(
+        app.get("/api/v1/users?unit=SYT", &editor_a).await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/users/{}", other_b.id), &editor_a)
+            .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
     // provincial roles see everyone
     let reviewer = app.token_for(Role::Reviewer, None);
-    json_ok(app.get(&format!("/api/v1/users/{}", other_b.id), &reviewer).await, 200).await;
+    json_ok(
+        app.get(&format!("/api/v1/users/{}", other_b.id), &reviewer)
+            .await,
+        200,
+    )
+    .await;
     let all = json_ok(app.get("/api/v1/users?page_size=500", &reviewer).await, 200).await;
     assert!(all["total"].as_i64().unwrap() > list["total"].as_i64().unwrap());
 }
@@ -80,11 +160,33 @@ async fn updates_honour_if_match_and_refuse_lost_updates() {
     let (target, _) = app.user_and_token(Role::Viewer, None);
     let path = format!("/api/v1/users/{}", target.id);
     let resp = app.get(&path, &admin).await;
-    let etag = resp.headers().get("etag").unwrap().to_str().unwrap().to_string();
-    let ok = app.client.patch(app.url(&path)).bearer_auth(&admin).header("if-match", &etag).json(&json!({"full_name": "Đỗ Thị Hoa"})).send().await.unwrap();
+    let etag = resp
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let ok = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&admin)
+        .header("if-match", &etag)
+        .json(&json!({"full_name": "Đỗ Thị Hoa"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.headers().get("etag").unwrap(), "\"v2\"");
     assert_eq!(json_ok(ok, 200).await["full_name"], "Đỗ Thị Hoa");
-    let stale = app.client.patch(app.url(&path)).bearer_auth(&admin).header("if-match", &etag).json(&json!({"full_name": "Lost"})).send().await.unwrap();
+    let stale = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&admin)
+        .header("if-match", &etag)
+        .json(&json!({"full_name": "Lost"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(stale, 412, "VERSION_MISMATCH").await;
     let after = json_ok(app.get(&path, &admin).await, 200).await;
     assert_eq!(after["full_name"], "Đỗ Thị Hoa");
@@ -94,7 +196,13 @@ async fn updates_honour_if_match_and_refuse_lost_updates() {
 async fn an_admin_cannot_lock_themselves_out() {
     let app = spawn_app().await;
     let (me, admin) = app.user_and_token(Role::Admin, None);
-    let resp = app.patch_json(&format!("/api/v1/users/{}", me.id), &admin, &json!({"active": false})).await;
+    let resp = app
+        .patch_json(
+            &format!("/api/v1/users/{}", me.id),
+            &admin,
+            &json!({"active": false}),
+        )
+        .await;
     assert_problem(resp, 409, "CANNOT_DEMOTE_SELF").await;
 }
 
@@ -110,10 +218,17 @@ async fn account_changes_are_audited_without_secrets() {
     let rows: Vec<(String, Option<serde_json::Value>)> = app.with_conn(|c| {
         use diesel::prelude::*;
         use dti_api::db::schema::audit_events::dsl::*;
-        audit_events.filter(entity_id.eq(user["id"].as_str().unwrap())).select((action, new_value)).load(c).unwrap()
+        audit_events
+            .filter(entity_id.eq(user["id"].as_str().unwrap()))
+            .select((action, new_value))
+            .load(c)
+            .unwrap()
     });
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, "user.create");
     let text = rows[0].1.as_ref().unwrap().to_string();
-    assert!(!text.contains("argon2") && !text.contains("a-long-secret"), "{text}");
+    assert!(
+        !text.contains("argon2") && !text.contains("a-long-secret"),
+        "{text}"
+    );
 }

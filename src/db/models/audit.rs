@@ -57,7 +57,11 @@ impl AuditEvent {
             .map(|_| ())
     }
 
-    pub fn list(conn: &mut PgConnection, f: &AuditFilter, page: PageReq) -> QueryResult<(Vec<AuditEvent>, i64)> {
+    pub fn list(
+        conn: &mut PgConnection,
+        f: &AuditFilter,
+        page: PageReq,
+    ) -> QueryResult<(Vec<AuditEvent>, i64)> {
         let build = || {
             let mut q = audit_events::table.into_boxed();
             if let Some(v) = &f.entity_type {

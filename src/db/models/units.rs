@@ -51,6 +51,11 @@ pub struct UnitChanges {
     pub valid_to: Option<Option<NaiveDate>>,
 }
 
+/// A predecessor → successor link.
+pub type LineageRow = (Uuid, Uuid, Option<NaiveDate>, Option<String>);
+/// A predecessor of some unit: (predecessor, effective date, note).
+pub type PredecessorLink = (Uuid, Option<NaiveDate>, Option<String>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitSort {
     Code,
@@ -72,12 +77,18 @@ pub struct UnitFilter {
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
 pub fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl Unit {
     pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Unit>> {
-        units::table.find(id).select(Unit::as_select()).first(conn).optional()
+        units::table
+            .find(id)
+            .select(Unit::as_select())
+            .first(conn)
+            .optional()
     }
 
     pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Unit>> {
@@ -202,15 +213,15 @@ impl Unit {
     pub fn groups_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid)>> {
         ranking_group_members::table
             .filter(ranking_group_members::unit_id.eq_any(ids))
-            .select((ranking_group_members::unit_id, ranking_group_members::group_id))
+            .select((
+                ranking_group_members::unit_id,
+                ranking_group_members::group_id,
+            ))
             .load(conn)
     }
 
     /// Direct predecessors and successors: (predecessor, successor, effective date).
-    pub fn lineage_of(
-        conn: &mut PgConnection,
-        id: Uuid,
-    ) -> QueryResult<Vec<(Uuid, Uuid, Option<NaiveDate>, Option<String>)>> {
+    pub fn lineage_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<LineageRow>> {
         unit_lineage::table
             .filter(
                 unit_lineage::predecessor_id
@@ -230,7 +241,7 @@ impl Unit {
     pub fn set_predecessors(
         conn: &mut PgConnection,
         successor: Uuid,
-        predecessors: &[(Uuid, Option<NaiveDate>, Option<String>)],
+        predecessors: &[PredecessorLink],
     ) -> QueryResult<()> {
         diesel::delete(unit_lineage::table.filter(unit_lineage::successor_id.eq(successor)))
             .execute(conn)?;
@@ -253,8 +264,10 @@ impl Unit {
 
     /// Replaces the ranking groups of `unit`.
     pub fn set_groups(conn: &mut PgConnection, unit: Uuid, groups: &[Uuid]) -> QueryResult<()> {
-        diesel::delete(ranking_group_members::table.filter(ranking_group_members::unit_id.eq(unit)))
-            .execute(conn)?;
+        diesel::delete(
+            ranking_group_members::table.filter(ranking_group_members::unit_id.eq(unit)),
+        )
+        .execute(conn)?;
         let rows: Vec<_> = groups
             .iter()
             .map(|g| {

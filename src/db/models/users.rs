@@ -97,7 +97,11 @@ impl User {
         .optional()
     }
 
-    pub fn list(conn: &mut PgConnection, f: &UserFilter, page: PageReq) -> QueryResult<(Vec<User>, i64)> {
+    pub fn list(
+        conn: &mut PgConnection,
+        f: &UserFilter,
+        page: PageReq,
+    ) -> QueryResult<(Vec<User>, i64)> {
         let build = || {
             let mut q = users::table.into_boxed();
             if let Some(r) = &f.role {
