@@ -19,6 +19,7 @@ use utoipa_actix_web::AppExt;
         (name = "users", description = "Accounts (admin)"),
         (name = "units", description = "Assessed units and their lineage"),
         (name = "ranking-groups", description = "Groups of units ranked against each other"),
+        (name = "indicator-sets", description = "Indicator sets (bộ chỉ số): versioned documents, validation, activation"),
         (name = "operations", description = "Health and metrics")
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod fallback;
 pub mod groups;
 pub mod health;
+pub mod indicator_sets;
 pub mod units;
 pub mod users;
 
@@ -24,7 +25,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(auth::configure)
             .configure(users::configure)
             .configure(units::configure)
-            .configure(groups::configure),
+            .configure(groups::configure)
+            .configure(indicator_sets::configure),
     );
 }
 

@@ -2,6 +2,7 @@
 //! write owns its transaction and writes its audit event inside it.
 
 pub mod auth;
+pub mod indicator_sets;
 pub mod seed;
 pub mod units;
 pub mod users;

@@ -78,6 +78,7 @@ pub struct SeedReport {
     pub groups: usize,
     pub units: usize,
     pub users: usize,
+    pub indicator_sets: usize,
 }
 
 impl std::fmt::Display for SeedReport {
@@ -227,9 +228,51 @@ pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResu
             report.users += 1;
         }
         let system = system_principal();
+        report.indicator_sets = load_indicator_sets(c, &system, &dir.join("indicator-sets"))?;
         Audit::new(Some(&system), "seed.load", "seed", dir.display())
-            .new_value(serde_json::json!({"groups": report.groups, "units": report.units, "users": report.users}))
+            .new_value(serde_json::json!({"groups": report.groups, "units": report.units, "users": report.users, "indicator_sets": report.indicator_sets}))
             .record(c)?;
         Ok(report)
     })
+}
+
+/// Imports and activates every set document in `dir` (JSON or YAML) through the same code path
+/// as `POST /api/v1/indicator-sets`; sets whose code and version exist are skipped.
+fn load_indicator_sets(
+    conn: &mut PgConnection,
+    system: &Principal,
+    dir: &Path,
+) -> AppResult<usize> {
+    use crate::db::models::indicator_sets::IndicatorSet;
+    use crate::services::indicator_sets::{self as sets, Format};
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    let mut added = 0;
+    for path in files {
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("yaml" | "yml") => Format::Yaml,
+            _ => continue,
+        };
+        let bytes = std::fs::read(&path)
+            .map_err(|e| AppError::internal(format!("reading {}: {e}", path.display())))?;
+        let parsed = sets::parse(&bytes, format).map_err(|e| {
+            let detail = match &e {
+                AppError::Client(c) => format!("{}: {:?}", c.detail, c.errors),
+                other => other.to_string(),
+            };
+            AppError::internal(format!("seed {} is invalid: {detail}", path.display()))
+        })?;
+        if IndicatorSet::find_by_code_version(conn, &parsed.doc.code, parsed.doc.version)?.is_some()
+        {
+            continue;
+        }
+        let set = sets::create(conn, system, parsed)?;
+        sets::activate(conn, system, set.id, None)?;
+        added += 1;
+    }
+    Ok(added)
 }

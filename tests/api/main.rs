@@ -4,6 +4,7 @@
 mod auth;
 mod errors;
 mod helpers;
+mod indicator_sets;
 mod migrations;
 mod openapi;
 mod operations;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod indicator_sets;
 pub mod throttle;
 pub mod units;
 pub mod users;
