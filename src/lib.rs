@@ -12,4 +12,5 @@ pub mod scoring;
 pub mod services;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;

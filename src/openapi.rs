@@ -20,6 +20,9 @@ use utoipa_actix_web::AppExt;
         (name = "units", description = "Assessed units and their lineage"),
         (name = "ranking-groups", description = "Groups of units ranked against each other"),
         (name = "indicator-sets", description = "Indicator sets (bộ chỉ số): versioned documents, validation, activation"),
+        (name = "periods", description = "Assessment periods (kỳ đánh giá) and their phases"),
+        (name = "assessments", description = "Self-assessment: answers, explained scores, what-if"),
+        (name = "rankings", description = "Competition rankings per group, pillar and main indicator"),
         (name = "operations", description = "Health and metrics")
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

@@ -3,4 +3,3 @@ DROP FUNCTION publications_immutable();
 DROP TABLE publications;
 DROP TABLE rankings;
 DROP TABLE assessment_scores;
-DROP TABLE node_scores;

@@ -1,23 +1,12 @@
 -- Stored scores and rankings (computed in Rust by the scoring module, never in SQL),
 -- and immutable publications.
 
-CREATE TABLE node_scores (
-    assessment_id   uuid NOT NULL REFERENCES assessments (id) ON DELETE CASCADE,
-    node_id         uuid NOT NULL REFERENCES indicator_nodes (id) ON DELETE RESTRICT,
-    applicable      boolean NOT NULL,
-    max_points      numeric NOT NULL CHECK (max_points >= 0),
-    applicable_max  numeric NOT NULL CHECK (applicable_max >= 0 AND applicable_max <= max_points),
-    self_points     numeric NOT NULL CHECK (self_points >= 0),
-    reviewed_points numeric NOT NULL CHECK (reviewed_points >= 0),
-    final_points    numeric CHECK (final_points IS NULL OR final_points >= 0),
-    flags           text[] NOT NULL DEFAULT '{}',
-    trace           jsonb NOT NULL,
-    PRIMARY KEY (assessment_id, node_id)
-);
-
--- per-assessment totals (the root of the tree)
+-- per-assessment scores: totals (the root of the tree) in columns, and every node's numbers in
+-- `nodes`, an array parallel to the set's nodes in tree order:
+-- [self_points, reviewed_points, applicable_max, self_applicable_max, flags[]]
 CREATE TABLE assessment_scores (
     assessment_id   uuid PRIMARY KEY REFERENCES assessments (id) ON DELETE CASCADE,
+    nodes           jsonb NOT NULL CHECK (jsonb_typeof(nodes) = 'array'),
     max_points      numeric NOT NULL CHECK (max_points >= 0),
     applicable_max  numeric NOT NULL CHECK (applicable_max >= 0),
     self_points     numeric NOT NULL CHECK (self_points >= 0),
@@ -26,6 +15,7 @@ CREATE TABLE assessment_scores (
     self_index      numeric,
     reviewed_index  numeric,
     final_index     numeric,
+    finalised       boolean NOT NULL DEFAULT false,
     computed_at     timestamptz NOT NULL DEFAULT now()
 );
 

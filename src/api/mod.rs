@@ -1,11 +1,13 @@
 //! HTTP layer: thin handlers (extract → validate → call a service → map to a DTO), the route
 //! table, and what every route shares (paging envelope, ETags, error responses).
 
+pub mod assessments;
 pub mod auth;
 pub mod fallback;
 pub mod groups;
 pub mod health;
 pub mod indicator_sets;
+pub mod periods;
 pub mod units;
 pub mod users;
 
@@ -26,7 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(users::configure)
             .configure(units::configure)
             .configure(groups::configure)
-            .configure(indicator_sets::configure),
+            .configure(indicator_sets::configure)
+            .configure(periods::configure)
+            .configure(assessments::configure),
     );
 }
 

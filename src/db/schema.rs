@@ -41,6 +41,7 @@ diesel::table! {
 
     assessment_scores (assessment_id) {
         assessment_id -> Uuid,
+        nodes -> Jsonb,
         max_points -> Numeric,
         applicable_max -> Numeric,
         self_points -> Numeric,
@@ -49,6 +50,7 @@ diesel::table! {
         self_index -> Nullable<Numeric>,
         reviewed_index -> Nullable<Numeric>,
         final_index -> Nullable<Numeric>,
+        finalised -> Bool,
         computed_at -> Timestamptz,
     }
 }
@@ -264,23 +266,6 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
-    node_scores (assessment_id, node_id) {
-        assessment_id -> Uuid,
-        node_id -> Uuid,
-        applicable -> Bool,
-        max_points -> Numeric,
-        applicable_max -> Numeric,
-        self_points -> Numeric,
-        reviewed_points -> Numeric,
-        final_points -> Nullable<Numeric>,
-        flags -> Array<Text>,
-        trace -> Jsonb,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-
     period_groups (period_id, group_id) {
         period_id -> Uuid,
         group_id -> Uuid,
@@ -449,8 +434,6 @@ diesel::joinable!(indicator_pillars -> indicator_sets (set_id));
 diesel::joinable!(indicator_sets -> users (created_by));
 diesel::joinable!(integration_tokens -> periods (period_id));
 diesel::joinable!(integration_tokens -> users (created_by));
-diesel::joinable!(node_scores -> assessments (assessment_id));
-diesel::joinable!(node_scores -> indicator_nodes (node_id));
 diesel::joinable!(period_groups -> indicator_sets (set_id));
 diesel::joinable!(period_groups -> periods (period_id));
 diesel::joinable!(period_groups -> ranking_groups (group_id));
@@ -483,7 +466,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicator_sets,
     integration_tokens,
     login_throttle,
-    node_scores,
     period_groups,
     period_phases,
     periods,

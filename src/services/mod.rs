@@ -1,8 +1,11 @@
 //! Business rules, one sync fn per operation on `&mut PgConnection` (no actix here). Each
 //! write owns its transaction and writes its audit event inside it.
 
+pub mod assessments;
 pub mod auth;
 pub mod indicator_sets;
+pub mod periods;
+pub mod scoring;
 pub mod seed;
 pub mod units;
 pub mod users;

@@ -1,6 +1,7 @@
 //! Black-box API tests: each test spawns the app on a random port against its own fresh
 //! database (cloned from a migrated template) and talks to it over HTTP.
 
+mod assessments;
 mod auth;
 mod errors;
 mod helpers;

@@ -1,9 +1,11 @@
 //! Row types and their queries (crates.io style: inherent fns on `&mut PgConnection`
 //! returning `QueryResult`). All SQL of the service lives under this module.
 
+pub mod assessments;
 pub mod audit;
 pub mod groups;
 pub mod indicator_sets;
+pub mod periods;
 pub mod throttle;
 pub mod units;
 pub mod users;

@@ -1,0 +1,605 @@
+//! `/assessments`: one unit's self-assessment in a period: answers, the explained score, what-if.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::users::UnitSummary;
+use super::{ErrorResponses, etag, if_match};
+use crate::auth::Principal;
+use crate::db::models::assessments::{Answer, Assessment, ScoreRow};
+use crate::db::models::periods::Period;
+use crate::db::models::units::Unit;
+use crate::error::{AppError, AppResult};
+use crate::scoring::{CompiledSet, NodeScore, UnitScores};
+use crate::services::assessments::{self as svc, AnswerInput};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_assessment)
+        .service(put_answer)
+        .service(put_answers)
+        .service(get_assessment_score)
+        .service(what_if);
+}
+
+/// Totals of an assessment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreSummary {
+    #[schema(value_type = String, example = "270")]
+    pub max_points: Decimal,
+    /// Max without the components that do not apply to the unit.
+    #[schema(value_type = String, example = "270")]
+    pub applicable_max: Decimal,
+    /// From the unit's own inputs.
+    #[schema(value_type = String, example = "201.5")]
+    pub self_points: Decimal,
+    /// With reviewer adjustments applied.
+    #[schema(value_type = String, example = "198")]
+    pub reviewed_points: Decimal,
+    /// Official, once the assessment is finalised.
+    #[schema(value_type = Option<String>)]
+    pub final_points: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub self_index: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub reviewed_index: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub final_index: Option<Decimal>,
+}
+
+impl From<&ScoreRow> for ScoreSummary {
+    fn from(s: &ScoreRow) -> Self {
+        ScoreSummary {
+            max_points: s.max_points,
+            applicable_max: s.applicable_max,
+            self_points: s.self_points,
+            reviewed_points: s.reviewed_points,
+            final_points: s.final_points,
+            self_index: s.self_index,
+            reviewed_index: s.reviewed_index,
+            final_index: s.final_index,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentSummary {
+    pub id: Uuid,
+    pub period_id: Uuid,
+    pub unit: UnitSummary,
+    pub group_id: Uuid,
+    pub indicator_set_id: Uuid,
+    /// `not_started`, `in_progress`, `submitted`, `returned` or `finalised`.
+    #[schema(example = "in_progress")]
+    pub state: String,
+    pub score: Option<ScoreSummary>,
+    pub lock_version: i32,
+}
+
+pub fn summary(
+    a: &Assessment,
+    _p: &Period,
+    unit: Option<&Unit>,
+    score: Option<&ScoreRow>,
+) -> AssessmentSummary {
+    AssessmentSummary {
+        id: a.id,
+        period_id: a.period_id,
+        unit: unit.map(UnitSummary::from).unwrap_or(UnitSummary {
+            id: a.unit_id,
+            code: String::new(),
+            name: String::new(),
+            kind: String::new(),
+        }),
+        group_id: a.group_id,
+        indicator_set_id: a.set_id,
+        state: a.state.clone(),
+        score: score.map(ScoreSummary::from),
+        lock_version: a.lock_version,
+    }
+}
+
+/// One stored answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerResponse {
+    #[schema(example = "1.2")]
+    pub node_code: String,
+    /// The inputs in canonical form (decimals as strings).
+    #[schema(value_type = Option<Object>, example = json!({"numerator": "3", "denominator": "4"}))]
+    pub inputs: Option<Value>,
+    pub not_applicable: bool,
+    pub note: Option<String>,
+    /// Giải trình: why evidence is missing, or why the component does not apply.
+    pub explanation: Option<String>,
+    /// The answer's version; send `If-Match: "v<version>"` to refuse lost updates.
+    pub version: i32,
+    pub updated_by: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn answer_response(a: &Answer, code: &str) -> AnswerResponse {
+    AnswerResponse {
+        node_code: code.to_string(),
+        inputs: a.inputs.clone(),
+        not_applicable: a.not_applicable,
+        note: a.note.clone(),
+        explanation: a.explanation.clone(),
+        version: a.lock_version,
+        updated_by: a.updated_by,
+        updated_at: a.updated_at,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastAction {
+    pub action: String,
+    pub actor_id: Option<Uuid>,
+    pub at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentResponse {
+    #[serde(flatten)]
+    pub summary: AssessmentSummary,
+    pub period_phase: String,
+    /// What the caller may do now (`edit_answers`, `view_score`, `what_if`, `recompute`).
+    pub allowed_actions: Vec<String>,
+    pub last_action: Option<LastAction>,
+    /// Overall rank in the ranking group (competition ranking on the rounded index).
+    pub rank: Option<i32>,
+    pub answers: Vec<AnswerResponse>,
+}
+
+/// Get an assessment: answers, state, score summary and the caller's allowed actions.
+#[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "The assessment", body = AssessmentResponse, headers(("ETag" = String))), ErrorResponses), security(("bearer" = [])))]
+#[get("/assessments/{id}")]
+async fn get_assessment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = crate::db::with_conn(&state.pool, move |c| {
+        let (a, p) = svc::readable(c, &who, id)?;
+        let entry = crate::services::scoring::set_entry(c, a.set_id)?;
+        let answers = Assessment::answers(c, &[a.id])?;
+        let (score, rank) = svc::stored_scores(c, &a)?;
+        let unit = Unit::find(c, a.unit_id)?;
+        let mut answers: Vec<AnswerResponse> = answers
+            .iter()
+            .filter_map(|ans| entry.index_by_node_id.get(&ans.node_id).map(|i| (i, ans)))
+            .map(|(i, ans)| answer_response(ans, &entry.set.nodes[*i].code))
+            .collect();
+        answers.sort_by_key(|a| entry.set.index_of(&a.node_code));
+        Ok(AssessmentResponse {
+            allowed_actions: svc::allowed_actions(&who, &a, &p)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            last_action: a.last_action.clone().map(|action| LastAction {
+                action,
+                actor_id: a.last_actor_id,
+                at: a.last_action_at,
+                reason: a.last_reason.clone(),
+            }),
+            rank: rank.and_then(|r| r.rank),
+            period_phase: p.phase.clone(),
+            summary: summary(&a, &p, unit.as_ref(), score.as_ref()),
+            answers,
+        })
+    })
+    .await?;
+    let v = body.summary.lock_version;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(v)))
+        .json(body))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"inputs": {"numerator": 3, "denominator": 4}, "note": "3 trên 4 cuộc họp do Chủ tịch chủ trì"}))]
+pub struct AnswerRequest {
+    /// The inputs the node's method needs (see the node's `input_schema`): `{numerator,
+    /// denominator}`, `{value}`, `{option}`, `{items: {...}}`, `{satisfied, respondents}` or
+    /// `{points}`. Numbers may be JSON numbers or decimal strings.
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+    /// Declare the component not applicable (only where the set allows it; needs `explanation`).
+    #[serde(default)]
+    pub not_applicable: bool,
+    #[validate(length(max = 10000))]
+    pub note: Option<String>,
+    #[validate(length(max = 10000))]
+    pub explanation: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerWriteResponse {
+    pub answer: AnswerResponse,
+    /// The assessment's scores after the write (already stored, rankings updated).
+    pub score: Option<ScoreSummary>,
+    pub rank: Option<i32>,
+}
+
+/// Answer one component.
+///
+/// The inputs are checked against the node's method (422 `INVALID_INPUT` with the node code and
+/// field pointers); the score and the group's rankings are updated in the same transaction.
+/// Send `If-Match: "v<version>"` of the answer you read (`"v0"` when there was none) to refuse
+/// a lost update with 412.
+#[utoipa::path(
+    tag = "assessments",
+    params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code", example = "1.2"), ("If-Match" = Option<String>, Header, description = "Answer version you read")),
+    request_body = AnswerRequest,
+    responses((status = 200, description = "Stored and rescored", body = AnswerWriteResponse, headers(("ETag" = String))), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[put("/assessments/{id}/answers/{node_code}")]
+async fn put_answer(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<AnswerRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let expected = if_match(&req)?;
+    let (id, code) = path.into_inner();
+    let b = body.into_inner();
+    let input = AnswerInput {
+        node_code: code.clone(),
+        inputs: b.inputs,
+        not_applicable: b.not_applicable,
+        note: b.note,
+        explanation: b.explanation,
+        expected_version: expected,
+    };
+    let resp = crate::db::with_conn(&state.pool, move |c| {
+        let stored = svc::put_answers(c, &who, id, vec![input], false)?;
+        let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+        let (score, rank) = svc::stored_scores(c, &a)?;
+        let answer = stored
+            .first()
+            .ok_or_else(|| AppError::internal("no answer stored"))?;
+        Ok(AnswerWriteResponse {
+            answer: answer_response(answer, &code),
+            score: score.as_ref().map(ScoreSummary::from),
+            rank: rank.and_then(|r| r.rank),
+        })
+    })
+    .await?;
+    let v = resp.answer.version;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(v)))
+        .json(resp))
+}
+
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchAnswer {
+    pub node_code: String,
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+    #[serde(default)]
+    pub not_applicable: bool,
+    #[validate(length(max = 10000))]
+    pub note: Option<String>,
+    #[validate(length(max = 10000))]
+    pub explanation: Option<String>,
+    /// The version of the answer you read (0 when none): refuses a lost update with 412.
+    pub if_version: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"answers": [
+    {"node_code": "1.1", "inputs": {"value": 3}},
+    {"node_code": "1.2", "inputs": {"numerator": "3", "denominator": "4"}}
+]}))]
+pub struct BatchAnswersRequest {
+    #[validate(length(min = 1, max = 2000), nested)]
+    pub answers: Vec<BatchAnswer>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchAnswersResponse {
+    pub answers: Vec<AnswerResponse>,
+    pub score: Option<ScoreSummary>,
+    pub rank: Option<i32>,
+}
+
+/// Answer many components at once: all or nothing, one rescore.
+///
+/// Any invalid answer refuses the whole batch with every problem in `errors[]`
+/// (`/answers/{i}/…` pointers); nothing is stored.
+#[utoipa::path(
+    tag = "assessments",
+    params(("id" = Uuid, Path, description = "Assessment id")),
+    request_body = BatchAnswersRequest,
+    responses((status = 200, description = "Stored and rescored", body = BatchAnswersResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[put("/assessments/{id}/answers")]
+async fn put_answers(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<BatchAnswersRequest>,
+) -> AppResult<web::Json<BatchAnswersResponse>> {
+    body.validate()?;
+    let id = id.into_inner();
+    let inputs: Vec<AnswerInput> = body
+        .into_inner()
+        .answers
+        .into_iter()
+        .map(|b| AnswerInput {
+            node_code: b.node_code,
+            inputs: b.inputs,
+            not_applicable: b.not_applicable,
+            note: b.note,
+            explanation: b.explanation,
+            expected_version: b.if_version,
+        })
+        .collect();
+    let codes: Vec<String> = inputs.iter().map(|i| i.node_code.clone()).collect();
+    let resp = crate::db::with_conn(&state.pool, move |c| {
+        let stored = svc::put_answers(c, &who, id, inputs, true)?;
+        let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+        let (score, rank) = svc::stored_scores(c, &a)?;
+        Ok(BatchAnswersResponse {
+            answers: stored
+                .iter()
+                .zip(&codes)
+                .map(|(s, code)| answer_response(s, code))
+                .collect(),
+            score: score.as_ref().map(ScoreSummary::from),
+            rank: rank.and_then(|r| r.rank),
+        })
+    })
+    .await?;
+    Ok(web::Json(resp))
+}
+
+/// The explanation of one number: inputs → rule → raw → capped → contribution.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TraceResponse {
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+    #[schema(example = "20 × 3/4")]
+    pub rule: String,
+    #[schema(value_type = String)]
+    pub raw: Decimal,
+    #[schema(value_type = String)]
+    pub capped: Decimal,
+    #[schema(value_type = String)]
+    pub contribution: Decimal,
+}
+
+impl From<&crate::scoring::Trace> for TraceResponse {
+    fn from(t: &crate::scoring::Trace) -> Self {
+        TraceResponse {
+            inputs: t.inputs.clone(),
+            rule: t.rule.clone(),
+            raw: t.raw.normalize(),
+            capped: t.capped.normalize(),
+            contribution: t.contribution.normalize(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeScoreResponse {
+    pub code: String,
+    pub name: String,
+    pub kind: crate::domain::indicator_set::NodeKind,
+    pub parent_code: Option<String>,
+    pub depth: usize,
+    #[schema(value_type = String)]
+    pub max_points: Decimal,
+    pub applicable: bool,
+    #[schema(value_type = String)]
+    pub applicable_max: Decimal,
+    #[schema(value_type = String)]
+    pub self_points: Decimal,
+    #[schema(value_type = String)]
+    pub reviewed_points: Decimal,
+    /// Official points once the assessment is finalised.
+    #[schema(value_type = Option<String>)]
+    pub final_points: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub self_index: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub reviewed_index: Option<Decimal>,
+    /// applicable max − reviewed points: what the unit left on the table.
+    #[schema(value_type = String)]
+    pub points_lost: Decimal,
+    pub adjusted: bool,
+    /// `EVIDENCE_MISSING`, `UNANSWERED`, `NOT_APPLICABLE`, `CAPPED`, `ADJUSTED`, …
+    pub flags: Vec<String>,
+    pub self_trace: TraceResponse,
+    pub reviewed_trace: TraceResponse,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreTreeResponse {
+    pub assessment_id: Uuid,
+    pub unit: UnitSummary,
+    pub finalised: bool,
+    pub total: NodeScoreResponse,
+    /// Every node in tree order.
+    pub nodes: Vec<NodeScoreResponse>,
+    /// Overall rank in the group (stored).
+    pub rank: Option<i32>,
+}
+
+fn node_response(
+    set: &CompiledSet,
+    i: Option<usize>,
+    n: &NodeScore,
+    finalised: bool,
+) -> NodeScoreResponse {
+    let (code, name, kind, parent, depth) = match i {
+        Some(i) => {
+            let c = &set.nodes[i];
+            (
+                c.code.clone(),
+                c.name.clone(),
+                c.kind,
+                c.parent.map(|p| set.nodes[p].code.clone()),
+                c.depth,
+            )
+        }
+        None => (
+            set.code.clone(),
+            set.name.clone(),
+            crate::domain::indicator_set::NodeKind::Group,
+            None,
+            0,
+        ),
+    };
+    NodeScoreResponse {
+        code,
+        name,
+        kind,
+        parent_code: parent,
+        depth,
+        max_points: n.max_points.normalize(),
+        applicable: n.applicable,
+        applicable_max: n.applicable_max.normalize(),
+        self_points: n.self_points.normalize(),
+        reviewed_points: n.reviewed_points.normalize(),
+        final_points: finalised.then(|| n.reviewed_points.normalize()),
+        self_index: n.self_index.map(|d| d.normalize()),
+        reviewed_index: n.reviewed_index.map(|d| d.normalize()),
+        points_lost: (n.applicable_max - n.reviewed_points)
+            .max(Decimal::ZERO)
+            .normalize(),
+        adjusted: n.adjusted,
+        flags: n.flags.iter().map(|f| f.to_string()).collect(),
+        self_trace: (&n.self_trace).into(),
+        reviewed_trace: (&n.reviewed_trace).into(),
+    }
+}
+
+fn tree(
+    set: &CompiledSet,
+    a: &Assessment,
+    unit: Option<&Unit>,
+    s: &UnitScores,
+    rank: Option<i32>,
+) -> ScoreTreeResponse {
+    let finalised = a.state == "finalised";
+    ScoreTreeResponse {
+        assessment_id: a.id,
+        unit: unit.map(UnitSummary::from).unwrap_or(UnitSummary {
+            id: a.unit_id,
+            code: String::new(),
+            name: String::new(),
+            kind: String::new(),
+        }),
+        finalised,
+        total: node_response(set, None, &s.total, finalised),
+        nodes: s
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| node_response(set, Some(i), n, finalised))
+            .collect(),
+        rank,
+    }
+}
+
+/// The explained score tree: self, reviewed and final points per node with the trace of each.
+#[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Score tree", body = ScoreTreeResponse), ErrorResponses), security(("bearer" = [])))]
+#[get("/assessments/{id}/score")]
+async fn get_assessment_score(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<ScoreTreeResponse>> {
+    let id = id.into_inner();
+    let body = crate::db::with_conn(&state.pool, move |c| {
+        let (a, _) = svc::readable(c, &who, id)?;
+        let (entry, scores) = svc::explain(c, &a, &[])?;
+        let (_, rank) = svc::stored_scores(c, &a)?;
+        let unit = Unit::find(c, a.unit_id)?;
+        Ok(tree(
+            &entry.set,
+            &a,
+            unit.as_ref(),
+            &scores,
+            rank.and_then(|r| r.rank),
+        ))
+    })
+    .await?;
+    Ok(web::Json(body))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"answers": [{"node_code": "1.1", "inputs": {"value": 4}}]}))]
+pub struct WhatIfRequest {
+    #[validate(length(min = 1, max = 2000), nested)]
+    pub answers: Vec<BatchAnswer>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhatIfResponse {
+    /// The score tree if these answers were stored.
+    pub score: ScoreTreeResponse,
+    /// The overall rank it would have against the other units' current scores.
+    pub rank: Option<i32>,
+    #[schema(value_type = Option<String>)]
+    pub index: Option<Decimal>,
+}
+
+/// What if: "if we reach X on indicator Y, what would our score and rank be?" Saves nothing.
+#[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), request_body = WhatIfRequest, responses((status = 200, description = "Hypothetical score and rank", body = WhatIfResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/assessments/{id}/what-if")]
+async fn what_if(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<WhatIfRequest>,
+) -> AppResult<web::Json<WhatIfResponse>> {
+    body.validate()?;
+    let id = id.into_inner();
+    let inputs: Vec<AnswerInput> = body
+        .into_inner()
+        .answers
+        .into_iter()
+        .map(|b| AnswerInput {
+            node_code: b.node_code,
+            inputs: b.inputs,
+            not_applicable: b.not_applicable,
+            note: b.note,
+            explanation: b.explanation,
+            expected_version: None,
+        })
+        .collect();
+    let body = crate::db::with_conn(&state.pool, move |c| {
+        let svc::WhatIf {
+            entry,
+            scores,
+            rank,
+            index,
+        } = svc::what_if(c, &who, id, inputs)?;
+        let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+        let unit = Unit::find(c, a.unit_id)?;
+        Ok(WhatIfResponse {
+            score: tree(&entry.set, &a, unit.as_ref(), &scores, rank),
+            rank,
+            index,
+        })
+    })
+    .await?;
+    Ok(web::Json(body))
+}

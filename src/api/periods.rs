@@ -1,0 +1,479 @@
+//! `/periods`: assessment periods, their phases, assessments and rankings.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::assessments::{AssessmentSummary, summary};
+use super::{ErrorResponses, Page, PageParams};
+use crate::auth::Principal;
+use crate::db::models::assessments::{Assessment, RankingRow};
+use crate::db::models::groups::RankingGroup;
+use crate::db::models::periods::Period;
+use crate::db::models::units::Unit;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::services;
+use crate::services::periods::{CreatePeriod, GroupPin};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_periods)
+        .service(create_period)
+        .service(get_period)
+        .service(transition_period)
+        .service(recompute_period)
+        .service(list_period_assessments)
+        .service(list_rankings);
+}
+
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPinRequest {
+    /// Ranking group id or code.
+    #[schema(example = "LC-XA")]
+    pub group: String,
+    /// Id of the active indicator-set version pinned for the group.
+    pub indicator_set: Uuid,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseWindowDto {
+    /// `self_assessment`, `review`, `published` or `archived`.
+    #[schema(example = "self_assessment")]
+    pub phase: String,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
+    "groups": [{"group": "LC-XA", "indicator_set": "00000000-0000-0000-0000-000000000000"}],
+    "calendar": [
+        {"phase": "self_assessment", "opens_at": "2026-01-05T00:00:00Z", "closes_at": "2026-01-31T23:59:59Z"},
+        {"phase": "review", "opens_at": "2026-02-01T00:00:00Z", "closes_at": "2026-02-28T23:59:59Z"}
+    ]
+}))]
+pub struct CreatePeriodRequest {
+    #[validate(custom(function = "crate::api::periods::code_rule"))]
+    pub code: String,
+    #[validate(length(min = 1, max = 500))]
+    pub name: String,
+    /// The year the figures describe (1 January – 31 December).
+    #[validate(range(min = 2000, max = 2100))]
+    pub data_year: i32,
+    #[validate(length(min = 1, max = 100), nested)]
+    pub groups: Vec<GroupPinRequest>,
+    #[serde(default)]
+    pub calendar: Vec<PhaseWindowDto>,
+}
+
+pub fn code_rule(s: &str) -> Result<(), validator::ValidationError> {
+    if crate::domain::is_valid_code(s) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("CODE"))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodGroupResponse {
+    pub group_id: Uuid,
+    pub group_code: String,
+    pub group_name: String,
+    pub indicator_set_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodResponse {
+    pub id: Uuid,
+    #[schema(example = "DTI-2025")]
+    pub code: String,
+    pub name: String,
+    pub data_year: i32,
+    /// `draft`, `self_assessment`, `review`, `published` or `archived`.
+    #[schema(example = "self_assessment")]
+    pub phase: String,
+    /// Phases an administrator may move the period to now.
+    pub allowed_transitions: Vec<String>,
+    pub groups: Vec<PeriodGroupResponse>,
+    pub calendar: Vec<PhaseWindowDto>,
+    pub lock_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+async fn period_response(state: &AppState, p: Period) -> AppResult<PeriodResponse> {
+    let id = p.id;
+    let (groups, windows, names) = crate::db::with_conn(&state.pool, move |c| {
+        let groups = Period::groups(c, id)?;
+        let names =
+            RankingGroup::find_many(c, &groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?;
+        Ok((groups, Period::windows(c, id)?, names))
+    })
+    .await?;
+    Ok(PeriodResponse {
+        allowed_transitions: services::periods::allowed_transitions(&p.phase)
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        groups: groups
+            .into_iter()
+            .map(|g| {
+                let n = names.iter().find(|n| n.id == g.group_id);
+                PeriodGroupResponse {
+                    group_id: g.group_id,
+                    group_code: n.map(|n| n.code.clone()).unwrap_or_default(),
+                    group_name: n.map(|n| n.name.clone()).unwrap_or_default(),
+                    indicator_set_id: g.set_id,
+                }
+            })
+            .collect(),
+        calendar: windows
+            .into_iter()
+            .map(|w| PhaseWindowDto {
+                phase: w.phase,
+                opens_at: w.opens_at,
+                closes_at: w.closes_at,
+            })
+            .collect(),
+        id: p.id,
+        code: p.code,
+        name: p.name,
+        data_year: p.data_year,
+        phase: p.phase,
+        lock_version: p.lock_version,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodListQuery {
+    pub phase: Option<String>,
+    pub data_year: Option<i32>,
+}
+
+/// List periods.
+#[utoipa::path(tag = "periods", params(PeriodListQuery, PageParams), responses((status = 200, description = "A page of periods", body = Page<PeriodResponse>), ErrorResponses), security(("bearer" = [])))]
+#[get("/periods")]
+async fn list_periods(
+    state: web::Data<AppState>,
+    _who: Principal,
+    q: web::Query<PeriodListQuery>,
+    paging: web::Query<PageParams>,
+) -> AppResult<web::Json<Page<PeriodResponse>>> {
+    let page = paging.to_req()?;
+    let q = q.into_inner();
+    let (periods, total) = crate::db::with_conn(&state.pool, move |c| {
+        services::periods::list(c, q.phase, q.data_year, page)
+    })
+    .await?;
+    let mut items = Vec::new();
+    for p in periods {
+        items.push(period_response(&state, p).await?);
+    }
+    Ok(web::Json(Page::new(items, page, total)))
+}
+
+/// Create a period in phase `draft` (admin), pinning an active set version per ranking group.
+#[utoipa::path(tag = "periods", request_body = CreatePeriodRequest, responses((status = 201, description = "Created", body = PeriodResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/periods")]
+async fn create_period(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: web::Json<CreatePeriodRequest>,
+) -> AppResult<HttpResponse> {
+    who.require_admin("create periods")?;
+    body.validate()?;
+    let b = body.into_inner();
+    let input = CreatePeriod {
+        code: b.code,
+        name: b.name,
+        data_year: b.data_year,
+        groups: b
+            .groups
+            .into_iter()
+            .map(|g| GroupPin {
+                group: g.group,
+                indicator_set: g.indicator_set,
+            })
+            .collect(),
+        calendar: b
+            .calendar
+            .into_iter()
+            .map(|w| (w.phase, w.opens_at, w.closes_at))
+            .collect(),
+    };
+    let p = crate::db::with_conn(&state.pool, move |c| {
+        services::periods::create(c, &who, input)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(period_response(&state, p).await?))
+}
+
+/// Get a period.
+#[utoipa::path(tag = "periods", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "The period", body = PeriodResponse), ErrorResponses), security(("bearer" = [])))]
+#[get("/periods/{id}")]
+async fn get_period(
+    state: web::Data<AppState>,
+    _who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<PeriodResponse>> {
+    let id = id.into_inner();
+    let p = crate::db::with_conn(&state.pool, move |c| services::periods::get(c, id)).await?;
+    Ok(web::Json(period_response(&state, p).await?))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "self_assessment", "reason": "Mở kỳ đánh giá năm 2025"}))]
+pub struct TransitionRequest {
+    /// The phase to move to (see `allowed_transitions`).
+    pub to: String,
+    #[validate(length(max = 2000))]
+    pub reason: Option<String>,
+}
+
+/// Move a period to another phase (admin).
+///
+/// `draft → self_assessment` opens the period: one assessment per active member unit of each
+/// group, scored and ranked at once. Refused moves answer 409 `INVALID_TRANSITION` with the
+/// allowed ones.
+#[utoipa::path(tag = "periods", params(("id" = Uuid, Path, description = "Period id")), request_body = TransitionRequest, responses((status = 200, description = "Moved", body = PeriodResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/periods/{id}/transitions")]
+async fn transition_period(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<TransitionRequest>,
+) -> AppResult<web::Json<PeriodResponse>> {
+    who.require_admin("change period phases")?;
+    body.validate()?;
+    let b = body.into_inner();
+    if !services::periods::PHASES.contains(&b.to.as_str()) {
+        return Err(AppError::validation(vec![FieldError::new(
+            "/to",
+            "INVALID_PHASE",
+            format!("{:?} is not a phase", b.to),
+        )]));
+    }
+    let id = id.into_inner();
+    let p = crate::db::with_conn(&state.pool, move |c| {
+        services::periods::transition(c, &who, id, &b.to, b.reason)
+    })
+    .await?;
+    Ok(web::Json(period_response(&state, p).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecomputeResponse {
+    pub assessments: usize,
+}
+
+/// Rebuild every score and ranking of a period from its inputs (admin).
+///
+/// The result must equal what was stored (scores are recomputed on every write already).
+#[utoipa::path(tag = "periods", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "Recomputed", body = RecomputeResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/periods/{id}/recompute")]
+async fn recompute_period(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<RecomputeResponse>> {
+    who.require_admin("recompute scores")?;
+    let id = id.into_inner();
+    let n = crate::db::with_conn(&state.pool, move |c| {
+        services::periods::recompute(c, &who, id)
+    })
+    .await?;
+    Ok(web::Json(RecomputeResponse { assessments: n }))
+}
+
+/// List a period's assessments: all of them for provincial roles, the own unit's for unit accounts.
+#[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "Assessments", body = Vec<AssessmentSummary>), ErrorResponses), security(("bearer" = [])))]
+#[get("/periods/{id}/assessments")]
+async fn list_period_assessments(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Vec<AssessmentSummary>>> {
+    let id = id.into_inner();
+    let rows = crate::db::with_conn(&state.pool, move |c| {
+        let p = services::periods::get(c, id)?;
+        let scope = if who.role.is_unit_role() {
+            Some(who.unit_id.unwrap_or_default())
+        } else {
+            None
+        };
+        let list = Assessment::of_period(c, id, scope)?;
+        let scores = Assessment::scores(c, &list.iter().map(|a| a.id).collect::<Vec<_>>())?;
+        let units = Unit::find_many(c, &list.iter().map(|a| a.unit_id).collect::<Vec<_>>())?;
+        Ok((p, list, scores, units))
+    })
+    .await?;
+    let (p, list, scores, units) = rows;
+    let mut out: Vec<AssessmentSummary> = list
+        .iter()
+        .map(|a| {
+            summary(
+                a,
+                &p,
+                units.iter().find(|u| u.id == a.unit_id),
+                scores.iter().find(|s| s.assessment_id == a.id),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.unit.code.cmp(&b.unit.code));
+    Ok(web::Json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankingQuery {
+    /// Ranking group id or code (required when the period has several groups).
+    pub group: Option<String>,
+    /// Rank by this pillar code instead of the overall index.
+    pub pillar: Option<String>,
+    /// Rank by this main-indicator code instead of the overall index.
+    pub main_indicator: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingEntryResponse {
+    /// Competition rank ("1, 2, 2, 4") on the index rounded to the set's precision; null when
+    /// nothing applies to the unit.
+    pub rank: Option<i32>,
+    /// Shares its rank with another unit.
+    pub tied: bool,
+    pub unit: super::users::UnitSummary,
+    #[schema(value_type = String, example = "800.175")]
+    pub points: Decimal,
+    #[schema(value_type = String, example = "1000")]
+    pub applicable_max: Decimal,
+    /// points ÷ applicable max, rounded to the set's published precision.
+    #[schema(value_type = Option<String>, example = "0.8002")]
+    pub index: Option<Decimal>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingPage {
+    pub group: String,
+    /// `overall`, `pillar` or `main`.
+    pub scope: String,
+    pub scope_code: Option<String>,
+    pub items: Vec<RankingEntryResponse>,
+    pub page: i64,
+    pub page_size: i64,
+    pub total: i64,
+}
+
+/// Rankings of a period (overall, per pillar or per main indicator) within a ranking group.
+///
+/// Provincial roles only while the period is unpublished; the public reads published snapshots.
+#[utoipa::path(tag = "rankings", params(("id" = Uuid, Path, description = "Period id"), RankingQuery, PageParams), responses((status = 200, description = "Ranking page", body = RankingPage), ErrorResponses), security(("bearer" = [])))]
+#[get("/periods/{id}/rankings")]
+async fn list_rankings(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    q: web::Query<RankingQuery>,
+    paging: web::Query<PageParams>,
+) -> AppResult<web::Json<RankingPage>> {
+    if who.role.is_unit_role() {
+        return Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Unpublished rankings compare units; unit accounts see their own rank on their assessment.",
+        ));
+    }
+    let page = paging.to_req()?;
+    let id = id.into_inner();
+    let q = q.into_inner();
+    let (scope, code) = match (&q.pillar, &q.main_indicator) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::validation(vec![FieldError::new(
+                "pillar",
+                "EXCLUSIVE",
+                "give pillar or main_indicator, not both",
+            )]));
+        }
+        (Some(p), None) => ("pillar", p.clone()),
+        (None, Some(m)) => ("main", m.clone()),
+        (None, None) => ("overall", String::new()),
+    };
+    let scope_code = code.clone();
+    let (group, rows, total, units) = crate::db::with_conn(&state.pool, move |c| {
+        services::periods::get(c, id)?;
+        let groups = Period::groups(c, id)?;
+        let group = match &q.group {
+            Some(r) => services::units::resolve_group(c, r).map_err(|_| {
+                AppError::validation(vec![FieldError::new(
+                    "group",
+                    "UNKNOWN_GROUP",
+                    format!("no ranking group {r:?}"),
+                )])
+            })?,
+            None if groups.len() == 1 => RankingGroup::find(c, groups[0].group_id)?
+                .ok_or_else(|| AppError::internal("group missing"))?,
+            None => {
+                return Err(AppError::validation(vec![FieldError::new(
+                    "group",
+                    "REQUIRED",
+                    "the period has several ranking groups: name one",
+                )]));
+            }
+        };
+        if !groups.iter().any(|g| g.group_id == group.id) {
+            return Err(AppError::validation(vec![FieldError::new(
+                "group",
+                "NOT_IN_PERIOD",
+                format!("group {} is not part of this period", group.code),
+            )]));
+        }
+        let (rows, total) = RankingRow::page(c, id, group.id, scope, &code, page)?;
+        if total == 0 && scope != "overall" {
+            return Err(AppError::validation(vec![FieldError::new(
+                if scope == "pillar" {
+                    "pillar"
+                } else {
+                    "main_indicator"
+                },
+                "UNKNOWN_SCOPE",
+                format!("the pinned set has no {scope} {code:?}"),
+            )]));
+        }
+        let units = Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?;
+        Ok((group, rows, total, units))
+    })
+    .await?;
+    Ok(web::Json(RankingPage {
+        group: group.code,
+        scope: scope.into(),
+        scope_code: (scope != "overall").then_some(scope_code),
+        items: rows
+            .into_iter()
+            .filter_map(|r| {
+                let u = units.iter().find(|u| u.id == r.unit_id)?;
+                Some(RankingEntryResponse {
+                    rank: r.rank,
+                    tied: r.tied,
+                    unit: u.into(),
+                    points: r.points,
+                    applicable_max: r.applicable_max,
+                    index: r.index_value,
+                })
+            })
+            .collect(),
+        page: page.page,
+        page_size: page.page_size,
+        total,
+    }))
+}

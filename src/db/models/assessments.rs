@@ -1,0 +1,372 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::schema::{adjustments, answers, assessment_scores, assessments, evidence, rankings};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = assessments)]
+pub struct Assessment {
+    pub id: Uuid,
+    pub period_id: Uuid,
+    pub unit_id: Uuid,
+    pub group_id: Uuid,
+    pub set_id: Uuid,
+    pub state: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub last_action: Option<String>,
+    pub last_actor_id: Option<Uuid>,
+    pub last_action_at: Option<DateTime<Utc>>,
+    pub last_reason: Option<String>,
+    pub lock_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = answers)]
+pub struct Answer {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub node_id: Uuid,
+    pub inputs: Option<serde_json::Value>,
+    pub not_applicable: bool,
+    pub note: Option<String>,
+    pub explanation: Option<String>,
+    pub lock_version: i32,
+    pub updated_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = adjustments)]
+pub struct AdjustmentRow {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub node_id: Uuid,
+    pub inputs: Option<serde_json::Value>,
+    pub points: Option<Decimal>,
+    pub not_applicable: Option<bool>,
+    pub reason: String,
+    pub reviewer_id: Option<Uuid>,
+    pub lock_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = assessment_scores)]
+#[diesel(treat_none_as_null = true)]
+pub struct ScoreRow {
+    pub assessment_id: Uuid,
+    pub nodes: serde_json::Value,
+    pub max_points: Decimal,
+    pub applicable_max: Decimal,
+    pub self_points: Decimal,
+    pub reviewed_points: Decimal,
+    pub final_points: Option<Decimal>,
+    pub self_index: Option<Decimal>,
+    pub reviewed_index: Option<Decimal>,
+    pub final_index: Option<Decimal>,
+    pub finalised: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rankings)]
+pub struct RankingRow {
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub scope: String,
+    pub scope_code: String,
+    pub unit_id: Uuid,
+    pub points: Decimal,
+    pub applicable_max: Decimal,
+    pub index_value: Option<Decimal>,
+    pub rank: Option<i32>,
+    pub tied: bool,
+    pub position: i32,
+}
+
+impl Assessment {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Assessment>> {
+        assessments::table
+            .find(id)
+            .select(Assessment::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Assessment>> {
+        assessments::table
+            .find(id)
+            .for_update()
+            .select(Assessment::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn of_group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Vec<Assessment>> {
+        assessments::table
+            .filter(assessments::period_id.eq(period))
+            .filter(assessments::group_id.eq(group))
+            .select(Assessment::as_select())
+            .load(conn)
+    }
+
+    pub fn of_period(
+        conn: &mut PgConnection,
+        period: Uuid,
+        unit: Option<Uuid>,
+    ) -> QueryResult<Vec<Assessment>> {
+        let mut q = assessments::table
+            .filter(assessments::period_id.eq(period))
+            .into_boxed();
+        if let Some(u) = unit {
+            q = q.filter(assessments::unit_id.eq(u));
+        }
+        q.select(Assessment::as_select()).load(conn)
+    }
+
+    pub fn insert_many(
+        conn: &mut PgConnection,
+        rows: &[(Uuid, Uuid, Uuid, Uuid, Uuid)],
+    ) -> QueryResult<()> {
+        let values: Vec<_> = rows
+            .iter()
+            .map(|(id, period, unit, group, set)| {
+                (
+                    assessments::id.eq(*id),
+                    assessments::period_id.eq(*period),
+                    assessments::unit_id.eq(*unit),
+                    assessments::group_id.eq(*group),
+                    assessments::set_id.eq(*set),
+                )
+            })
+            .collect();
+        for chunk in values.chunks(2000) {
+            diesel::insert_into(assessments::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Records a state change (`state` may stay the same) and bumps the version.
+    pub fn set_state(
+        conn: &mut PgConnection,
+        id: Uuid,
+        state: &str,
+        action: &str,
+        actor: Option<Uuid>,
+        reason: Option<&str>,
+    ) -> QueryResult<Assessment> {
+        diesel::update(assessments::table.find(id))
+            .set((
+                assessments::state.eq(state),
+                assessments::last_action.eq(action),
+                assessments::last_actor_id.eq(actor),
+                assessments::last_action_at.eq(diesel::dsl::now),
+                assessments::last_reason.eq(reason),
+                assessments::lock_version.eq(assessments::lock_version + 1),
+                assessments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Assessment::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn answers(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Answer>> {
+        answers::table
+            .filter(answers::assessment_id.eq_any(ids))
+            .select(Answer::as_select())
+            .load(conn)
+    }
+
+    pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
+        adjustments::table
+            .filter(adjustments::assessment_id.eq_any(ids))
+            .select(AdjustmentRow::as_select())
+            .load(conn)
+    }
+
+    /// (assessment, node) pairs whose answer has at least one evidence item.
+    pub fn evidence_presence(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> QueryResult<Vec<(Uuid, Uuid)>> {
+        answers::table
+            .inner_join(evidence::table)
+            .filter(answers::assessment_id.eq_any(ids))
+            .select((answers::assessment_id, answers::node_id))
+            .distinct()
+            .load(conn)
+    }
+
+    pub fn scores(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoreRow>> {
+        assessment_scores::table
+            .filter(assessment_scores::assessment_id.eq_any(ids))
+            .select(ScoreRow::as_select())
+            .load(conn)
+    }
+
+    pub fn upsert_scores(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<()> {
+        use diesel::upsert::excluded;
+        for chunk in rows.chunks(1000) {
+            diesel::insert_into(assessment_scores::table)
+                .values(chunk)
+                .on_conflict(assessment_scores::assessment_id)
+                .do_update()
+                .set((
+                    assessment_scores::nodes.eq(excluded(assessment_scores::nodes)),
+                    assessment_scores::max_points.eq(excluded(assessment_scores::max_points)),
+                    assessment_scores::applicable_max
+                        .eq(excluded(assessment_scores::applicable_max)),
+                    assessment_scores::self_points.eq(excluded(assessment_scores::self_points)),
+                    assessment_scores::reviewed_points
+                        .eq(excluded(assessment_scores::reviewed_points)),
+                    assessment_scores::final_points.eq(excluded(assessment_scores::final_points)),
+                    assessment_scores::self_index.eq(excluded(assessment_scores::self_index)),
+                    assessment_scores::reviewed_index
+                        .eq(excluded(assessment_scores::reviewed_index)),
+                    assessment_scores::final_index.eq(excluded(assessment_scores::final_index)),
+                    assessment_scores::finalised.eq(excluded(assessment_scores::finalised)),
+                    assessment_scores::computed_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+impl Answer {
+    pub fn find(
+        conn: &mut PgConnection,
+        assessment: Uuid,
+        node: Uuid,
+    ) -> QueryResult<Option<Answer>> {
+        answers::table
+            .filter(answers::assessment_id.eq(assessment))
+            .filter(answers::node_id.eq(node))
+            .select(Answer::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert(
+        conn: &mut PgConnection,
+        assessment: Uuid,
+        node: Uuid,
+        inputs: Option<serde_json::Value>,
+        not_applicable: bool,
+        note: Option<String>,
+        explanation: Option<String>,
+        by: Uuid,
+    ) -> QueryResult<Answer> {
+        diesel::insert_into(answers::table)
+            .values((
+                answers::id.eq(Uuid::new_v4()),
+                answers::assessment_id.eq(assessment),
+                answers::node_id.eq(node),
+                answers::inputs.eq(&inputs),
+                answers::not_applicable.eq(not_applicable),
+                answers::note.eq(&note),
+                answers::explanation.eq(&explanation),
+                answers::updated_by.eq(by),
+            ))
+            .on_conflict((answers::assessment_id, answers::node_id))
+            .do_update()
+            .set((
+                answers::inputs.eq(&inputs),
+                answers::not_applicable.eq(not_applicable),
+                answers::note.eq(&note),
+                answers::explanation.eq(&explanation),
+                answers::updated_by.eq(by),
+                answers::lock_version.eq(answers::lock_version + 1),
+                answers::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Answer::as_returning())
+            .get_result(conn)
+    }
+}
+
+impl RankingRow {
+    pub fn of_group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Vec<RankingRow>> {
+        rankings::table
+            .filter(rankings::period_id.eq(period))
+            .filter(rankings::group_id.eq(group))
+            .select(RankingRow::as_select())
+            .load(conn)
+    }
+
+    pub fn delete_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> QueryResult<usize> {
+        diesel::delete(
+            rankings::table
+                .filter(rankings::period_id.eq(period))
+                .filter(rankings::group_id.eq(group)),
+        )
+        .execute(conn)
+    }
+
+    /// Writes rows (insert or overwrite on the key).
+    pub fn upsert(conn: &mut PgConnection, rows: &[RankingRow]) -> QueryResult<()> {
+        use diesel::upsert::excluded;
+        for chunk in rows.chunks(2000) {
+            diesel::insert_into(rankings::table)
+                .values(chunk)
+                .on_conflict((
+                    rankings::period_id,
+                    rankings::group_id,
+                    rankings::scope,
+                    rankings::scope_code,
+                    rankings::unit_id,
+                ))
+                .do_update()
+                .set((
+                    rankings::points.eq(excluded(rankings::points)),
+                    rankings::applicable_max.eq(excluded(rankings::applicable_max)),
+                    rankings::index_value.eq(excluded(rankings::index_value)),
+                    rankings::rank.eq(excluded(rankings::rank)),
+                    rankings::tied.eq(excluded(rankings::tied)),
+                    rankings::position.eq(excluded(rankings::position)),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// One page of a scope, in ranking order.
+    pub fn page(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        scope: &str,
+        scope_code: &str,
+        page: super::PageReq,
+    ) -> QueryResult<(Vec<RankingRow>, i64)> {
+        let base = || {
+            rankings::table
+                .filter(rankings::period_id.eq(period))
+                .filter(rankings::group_id.eq(group))
+                .filter(rankings::scope.eq(scope.to_string()))
+                .filter(rankings::scope_code.eq(scope_code.to_string()))
+        };
+        let total = base().count().get_result(conn)?;
+        let items = base()
+            .order(rankings::position.asc())
+            .limit(page.page_size)
+            .offset(page.offset())
+            .select(RankingRow::as_select())
+            .load(conn)?;
+        Ok((items, total))
+    }
+}

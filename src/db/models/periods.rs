@@ -1,0 +1,170 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::PageReq;
+use crate::db::schema::{period_groups, period_phases, periods};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = periods)]
+pub struct Period {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub data_year: i32,
+    pub phase: String,
+    pub lock_version: i32,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = period_phases)]
+pub struct PhaseWindow {
+    pub period_id: Uuid,
+    pub phase: String,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = period_groups)]
+pub struct PeriodGroup {
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub set_id: Uuid,
+}
+
+impl Period {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Period>> {
+        periods::table
+            .find(id)
+            .select(Period::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Period>> {
+        periods::table
+            .find(id)
+            .for_update()
+            .select(Period::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Period>> {
+        periods::table
+            .filter(periods::code.eq(code))
+            .select(Period::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(
+        conn: &mut PgConnection,
+        id: Uuid,
+        code: &str,
+        name: &str,
+        data_year: i32,
+        by: Option<Uuid>,
+    ) -> QueryResult<Period> {
+        diesel::insert_into(periods::table)
+            .values((
+                periods::id.eq(id),
+                periods::code.eq(code),
+                periods::name.eq(name),
+                periods::data_year.eq(data_year),
+                periods::created_by.eq(by),
+            ))
+            .returning(Period::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn set_phase(conn: &mut PgConnection, id: Uuid, phase: &str) -> QueryResult<Period> {
+        diesel::update(periods::table.find(id))
+            .set((
+                periods::phase.eq(phase),
+                periods::lock_version.eq(periods::lock_version + 1),
+                periods::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Period::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn list(
+        conn: &mut PgConnection,
+        phase: Option<&str>,
+        year: Option<i32>,
+        page: PageReq,
+    ) -> QueryResult<(Vec<Period>, i64)> {
+        let build = || {
+            let mut q = periods::table.into_boxed();
+            if let Some(p) = phase {
+                q = q.filter(periods::phase.eq(p.to_string()));
+            }
+            if let Some(y) = year {
+                q = q.filter(periods::data_year.eq(y));
+            }
+            q
+        };
+        let total = build().count().get_result(conn)?;
+        let items = build()
+            .order((periods::data_year.desc(), periods::code.asc()))
+            .limit(page.page_size)
+            .offset(page.offset())
+            .select(Period::as_select())
+            .load(conn)?;
+        Ok((items, total))
+    }
+
+    pub fn windows(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<PhaseWindow>> {
+        period_phases::table
+            .filter(period_phases::period_id.eq(id))
+            .order(period_phases::opens_at.asc())
+            .select(PhaseWindow::as_select())
+            .load(conn)
+    }
+
+    pub fn replace_windows(
+        conn: &mut PgConnection,
+        id: Uuid,
+        windows: &[PhaseWindow],
+    ) -> QueryResult<()> {
+        diesel::delete(period_phases::table.filter(period_phases::period_id.eq(id)))
+            .execute(conn)?;
+        diesel::insert_into(period_phases::table)
+            .values(windows)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn groups(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<PeriodGroup>> {
+        period_groups::table
+            .filter(period_groups::period_id.eq(id))
+            .select(PeriodGroup::as_select())
+            .load(conn)
+    }
+
+    /// Locks one group of a period: writers that rescore or re-rank a group serialise here.
+    pub fn lock_group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Option<PeriodGroup>> {
+        period_groups::table
+            .find((period, group))
+            .for_update()
+            .select(PeriodGroup::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn add_groups(conn: &mut PgConnection, rows: &[PeriodGroup]) -> QueryResult<()> {
+        diesel::insert_into(period_groups::table)
+            .values(rows)
+            .execute(conn)?;
+        Ok(())
+    }
+}

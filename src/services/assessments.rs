@@ -1,0 +1,372 @@
+//! Self-assessment: reading assessments (scoped to the caller's unit for unit accounts),
+//! writing answers (validated against the node's method, rescored in the same transaction),
+//! the explained score tree, and what-if.
+
+use diesel::{Connection, PgConnection};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::auth::Principal;
+use crate::db::models::assessments::{Answer, Assessment, RankingRow, ScoreRow};
+use crate::db::models::periods::Period;
+use crate::domain::Role;
+use crate::domain::indicator_set::Method;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::scoring::{
+    CompiledSet, LeafAnswer, UnitScores, group_best, input_to_json, parse_input, score_unit,
+};
+use crate::services::scoring::{SetEntry, rescore_assessment, set_entry, unit_inputs};
+
+/// An assessment the caller may read (403 `NOT_YOUR_UNIT` otherwise).
+pub fn readable(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<(Assessment, Period)> {
+    let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    actor.require_unit_data(a.unit_id)?;
+    let p = Period::find(conn, a.period_id)?
+        .ok_or_else(|| AppError::not_found("period", a.period_id))?;
+    Ok((a, p))
+}
+
+/// Why the caller may not edit the answers now, if they may not.
+pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
+    if !matches!(
+        actor.role,
+        Role::Admin | Role::UnitEditor | Role::UnitLeader
+    ) {
+        return Some(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            format!("Role {} may not enter answers.", actor.role.as_str()),
+        ));
+    }
+    if actor.role.is_unit_role() && actor.unit_id != Some(a.unit_id) {
+        return Some(AppError::forbidden(
+            "NOT_YOUR_UNIT",
+            "Unit accounts enter answers for their own unit only.",
+        ));
+    }
+    let phase_ok =
+        p.phase == "self_assessment" || (actor.role == Role::Admin && p.phase == "review");
+    if !phase_ok {
+        return Some(
+            AppError::conflict(
+                "PHASE_CLOSED",
+                format!(
+                    "Answers cannot be entered while the period is in phase {}.",
+                    p.phase
+                ),
+            )
+            .with_extension("allowed_in_phase", "self_assessment"),
+        );
+    }
+    match a.state.as_str() {
+        "submitted" => Some(AppError::conflict(
+            "ALREADY_SUBMITTED",
+            "The unit's leader has submitted this assessment; it is locked until a reviewer returns it.",
+        )),
+        "finalised" => Some(AppError::conflict(
+            "ASSESSMENT_FINALISED",
+            "The assessment is finalised.",
+        )),
+        _ => None,
+    }
+}
+
+/// What the caller may do with the assessment now.
+pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<&'static str> {
+    let mut out = vec!["view_score", "what_if"];
+    if edit_refusal(actor, a, p).is_none() {
+        out.push("edit_answers");
+    }
+    if actor.role == Role::Admin {
+        out.push("recompute");
+    }
+    out
+}
+
+pub struct AnswerInput {
+    pub node_code: String,
+    pub inputs: Option<Value>,
+    pub not_applicable: bool,
+    pub note: Option<String>,
+    pub explanation: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+/// Checks one answer against its node; errors carry pointers under `prefix`.
+fn check_answer(
+    entry: &SetEntry,
+    actor: &Principal,
+    input: &AnswerInput,
+    prefix: &str,
+) -> Result<(usize, Option<Value>), Vec<FieldError>> {
+    let set = &entry.set;
+    let Some(i) = set.index_of(&input.node_code) else {
+        return Err(vec![FieldError::new(
+            format!("{prefix}/node_code"),
+            "UNKNOWN_NODE",
+            format!("the set has no node {:?}", input.node_code),
+        )]);
+    };
+    let node = &set.nodes[i];
+    if !node.children.is_empty() || node.method.is_none() {
+        return Err(vec![FieldError::new(
+            format!("{prefix}/node_code"),
+            "NOT_A_LEAF",
+            format!("{} is not a scored leaf; answer its components", node.code),
+        )]);
+    }
+    if node.automatic && actor.role != Role::Admin {
+        return Err(vec![FieldError::new(
+            format!("{prefix}/node_code"),
+            "AUTOMATIC_INDICATOR",
+            format!(
+                "{} is measured automatically; units cannot edit it",
+                node.code
+            ),
+        )]);
+    }
+    let mut errors = Vec::new();
+    if input.not_applicable {
+        if !node.applicability.declarable_not_applicable {
+            errors.push(FieldError::new(
+                format!("{prefix}/not_applicable"),
+                "NOT_DECLARABLE",
+                format!("{} cannot be declared not applicable", node.code),
+            ));
+        }
+        if input
+            .explanation
+            .as_deref()
+            .is_none_or(|e| e.trim().is_empty())
+        {
+            errors.push(FieldError::new(
+                format!("{prefix}/explanation"),
+                "REQUIRED",
+                "declaring a component not applicable needs an explanation",
+            ));
+        }
+    }
+    let method = node.method.clone().unwrap_or(Method::Manual);
+    let canonical = match &input.inputs {
+        None => None,
+        Some(v) => match parse_input(&method, node.max_points, v) {
+            Ok(parsed) => Some(input_to_json(&parsed)),
+            Err(errs) => {
+                errors.extend(errs.into_iter().map(|e| {
+                    FieldError::new(format!("{prefix}/inputs{}", e.pointer), e.code, e.message)
+                }));
+                None
+            }
+        },
+    };
+    if errors.is_empty() {
+        Ok((i, canonical))
+    } else {
+        Err(errors)
+    }
+}
+
+fn invalid_input(node_code: Option<&str>, errors: Vec<FieldError>) -> AppError {
+    let mut e = AppError::unprocessable(
+        "INVALID_INPUT",
+        "The inputs cannot be scored by the node's method; see errors[].",
+    )
+    .with_errors(errors);
+    if let Some(code) = node_code {
+        e = e.with_extension("node_code", code);
+    }
+    e
+}
+
+/// Writes answers all-or-nothing and rescores once. Returns the stored answers.
+pub fn put_answers(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+    inputs: Vec<AnswerInput>,
+    batch: bool,
+) -> AppResult<Vec<Answer>> {
+    conn.transaction(|c| {
+        let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+        actor.require_unit_data(a.unit_id)?;
+        let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
+        if let Some(refusal) = edit_refusal(actor, &a, &p) {
+            return Err(refusal);
+        }
+        let entry = set_entry(c, a.set_id)?;
+        let mut checked = Vec::new();
+        let mut errors = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (k, input) in inputs.iter().enumerate() {
+            let prefix = if batch { format!("/answers/{k}") } else { String::new() };
+            if !seen.insert(input.node_code.clone()) {
+                errors.push(FieldError::new(format!("{prefix}/node_code"), "DUPLICATE", "node answered twice in one batch"));
+                continue;
+            }
+            match check_answer(&entry, actor, input, &prefix) {
+                Ok(ok) => checked.push((input, ok)),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            let code = (!batch).then(|| inputs[0].node_code.as_str());
+            return Err(invalid_input(code, errors));
+        }
+        let mut stored = Vec::new();
+        let mut relative = false;
+        for (input, (i, canonical)) in checked {
+            let node_id = entry.node_ids[i];
+            let before = Answer::find(c, a.id, node_id)?;
+            if let Some(v) = input.expected_version {
+                let current = before.as_ref().map(|b| b.lock_version).unwrap_or(0);
+                if v != current {
+                    return Err(AppError::precondition_failed(format!(
+                        "The answer to {} is at version \"v{current}\", not \"v{v}\"; GET it again.",
+                        input.node_code
+                    ))
+                    .with_extension("node_code", &input.node_code));
+                }
+            }
+            let answer = Answer::upsert(c, a.id, node_id, canonical, input.not_applicable, input.note.clone(), input.explanation.clone(), actor.user_id)?;
+            Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
+                .unit(Some(a.unit_id))
+                .period(Some(a.period_id))
+                .old(before.as_ref().map(|b| serde_json::json!({"node": input.node_code, "inputs": b.inputs, "not_applicable": b.not_applicable})))
+                .new_value(serde_json::json!({"node": input.node_code, "inputs": answer.inputs, "not_applicable": answer.not_applicable}))
+                .record(c)?;
+            relative |= entry.set.is_relative_to_best(i);
+            stored.push(answer);
+        }
+        let a = if a.state == "not_started" { Assessment::set_state(c, a.id, "in_progress", "answer", Some(actor.user_id), None)? } else { a };
+        // One rescore for the whole batch: the group when a relative_to_best leaf moved.
+        rescore_assessment(c, &a, relative)?;
+        Ok(stored)
+    })
+}
+
+/// The stored scores and overall ranking of one assessment.
+pub fn stored_scores(
+    conn: &mut PgConnection,
+    a: &Assessment,
+) -> AppResult<(Option<ScoreRow>, Option<RankingRow>)> {
+    let score = Assessment::scores(conn, &[a.id])?.pop();
+    let rank = RankingRow::of_group(conn, a.period_id, a.group_id)?
+        .into_iter()
+        .find(|r| r.unit_id == a.unit_id && r.scope == "overall");
+    Ok((score, rank))
+}
+
+/// Live scoring of one assessment with its traces (identical numbers to the stored ones), with
+/// optional hypothetical answers replacing stored ones (what-if).
+pub fn explain(
+    conn: &mut PgConnection,
+    a: &Assessment,
+    hypothetical: &[(String, LeafAnswer)],
+) -> AppResult<(std::sync::Arc<SetEntry>, UnitScores)> {
+    let entry = set_entry(conn, a.set_id)?;
+    let set: &CompiledSet = &entry.set;
+    let group = if set.has_relative_to_best() {
+        Assessment::of_group(conn, a.period_id, a.group_id)?
+    } else {
+        vec![a.clone()]
+    };
+    let mut inputs = unit_inputs(conn, &entry, &group)?;
+    let pos = group
+        .iter()
+        .position(|g| g.id == a.id)
+        .ok_or_else(|| AppError::internal("assessment not in its group"))?;
+    for (code, leaf) in hypothetical {
+        inputs[pos].answers.insert(code.clone(), leaf.clone());
+    }
+    let best = group_best(set, &inputs);
+    let scores = score_unit(set, &inputs[pos], &best);
+    Ok((entry, scores))
+}
+
+/// The outcome of a what-if.
+pub struct WhatIf {
+    pub entry: std::sync::Arc<SetEntry>,
+    pub scores: UnitScores,
+    /// The overall rank against the other units' stored indices.
+    pub rank: Option<i32>,
+    pub index: Option<Decimal>,
+}
+
+/// What-if: the unit's score and overall rank if the given answers were stored. Saves nothing.
+pub fn what_if(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+    inputs: Vec<AnswerInput>,
+) -> AppResult<WhatIf> {
+    let (a, _) = readable(conn, actor, id)?;
+    let entry = set_entry(conn, a.set_id)?;
+    let mut errors = Vec::new();
+    let mut hypothetical = Vec::new();
+    let stored = unit_inputs(conn, &entry, std::slice::from_ref(&a))?.pop();
+    for (k, input) in inputs.iter().enumerate() {
+        // automatic indicators may be imagined too: nothing is saved
+        let as_admin = Principal {
+            role: Role::Admin,
+            ..actor.clone()
+        };
+        match check_answer(&entry, &as_admin, input, &format!("/answers/{k}")) {
+            Ok((i, canonical)) => {
+                let n = &entry.set.nodes[i];
+                let method = n.method.clone().unwrap_or(Method::Manual);
+                let previous = stored
+                    .as_ref()
+                    .and_then(|s| s.answers.get(&n.code).cloned());
+                hypothetical.push((
+                    n.code.clone(),
+                    LeafAnswer {
+                        self_input: canonical
+                            .and_then(|v| parse_input(&method, n.max_points, &v).ok()),
+                        self_not_applicable: input.not_applicable,
+                        has_evidence: previous.as_ref().is_some_and(|p| p.has_evidence),
+                        has_explanation: input
+                            .explanation
+                            .as_deref()
+                            .is_some_and(|e| !e.trim().is_empty())
+                            || previous.as_ref().is_some_and(|p| p.has_explanation),
+                        adjustment: previous.and_then(|p| p.adjustment),
+                    },
+                ));
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(invalid_input(None, errors));
+    }
+    let (entry, scores) = explain(conn, &a, &hypothetical)?;
+    // Rank against the stored overall indices of the other units of the group.
+    let others: Vec<(String, Option<Decimal>)> =
+        RankingRow::of_group(conn, a.period_id, a.group_id)?
+            .into_iter()
+            .filter(|r| r.scope == "overall" && r.unit_id != a.unit_id)
+            .map(|r| (r.unit_id.to_string(), r.index_value))
+            .collect();
+    let me = (
+        a.unit_id.to_string(),
+        crate::scoring::ranking::index_of(
+            scores.total.reviewed_points,
+            scores.total.applicable_max,
+        ),
+    );
+    let mut all = others;
+    all.push(me.clone());
+    let ranked = crate::scoring::competition_rank(&all, entry.set.precision);
+    let mine = ranked.into_iter().find(|r| r.unit_code == me.0);
+    Ok(WhatIf {
+        entry,
+        scores,
+        rank: mine.as_ref().and_then(|r| r.rank),
+        index: mine.and_then(|r| r.index),
+    })
+}

@@ -1,0 +1,247 @@
+//! Assessment periods (kỳ đánh giá): a data year, the set version pinned per ranking group, and
+//! a phase calendar `draft → self_assessment → review → published → archived`. Opening a
+//! period creates one assessment per active member unit of each group and scores them all.
+
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::auth::Principal;
+use crate::db::models::PageReq;
+use crate::db::models::assessments::Assessment;
+use crate::db::models::groups::RankingGroup;
+use crate::db::models::indicator_sets::IndicatorSet;
+use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
+use crate::db::models::units::Unit;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::services::units::resolve_group;
+
+pub const PHASES: [&str; 5] = [
+    "draft",
+    "self_assessment",
+    "review",
+    "published",
+    "archived",
+];
+
+/// The transitions an administrator may make.
+pub fn allowed_transitions(from: &str) -> &'static [&'static str] {
+    match from {
+        "draft" => &["self_assessment"],
+        "self_assessment" => &["review"],
+        "review" => &["self_assessment", "published"],
+        "published" => &["archived"],
+        _ => &[],
+    }
+}
+
+/// (phase, opens at, closes at).
+pub type CalendarEntry = (String, DateTime<Utc>, Option<DateTime<Utc>>);
+
+pub struct GroupPin {
+    pub group: String,
+    pub indicator_set: Uuid,
+}
+
+pub struct CreatePeriod {
+    pub code: String,
+    pub name: String,
+    pub data_year: i32,
+    pub groups: Vec<GroupPin>,
+    pub calendar: Vec<CalendarEntry>,
+}
+
+fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
+    let mut errors = Vec::new();
+    let mut last_open: Option<(usize, DateTime<Utc>)> = None;
+    for (i, (phase, opens, closes)) in calendar.iter().enumerate() {
+        let p = PHASES.iter().position(|x| x == phase);
+        if p.is_none() || phase == "draft" {
+            errors.push(FieldError::new(
+                format!("/calendar/{i}/phase"),
+                "INVALID_PHASE",
+                "use self_assessment, review, published or archived",
+            ));
+            continue;
+        }
+        if let Some(c) = closes
+            && c <= opens
+        {
+            errors.push(FieldError::new(
+                format!("/calendar/{i}/closes_at"),
+                "BEFORE_OPENS",
+                "must be after opens_at",
+            ));
+        }
+        if let Some((lp, lo)) = last_open
+            && (p.unwrap_or(0) <= lp || *opens < lo)
+        {
+            errors.push(FieldError::new(
+                format!("/calendar/{i}"),
+                "OUT_OF_ORDER",
+                "phases must follow each other in order and time",
+            ));
+        }
+        last_open = Some((p.unwrap_or(0), *opens));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    input: CreatePeriod,
+) -> AppResult<Period> {
+    actor.require_admin("create periods")?;
+    check_calendar(&input.calendar)?;
+    if input.groups.is_empty() {
+        return Err(AppError::validation(vec![FieldError::new(
+            "/groups",
+            "REQUIRED",
+            "pin an indicator set for at least one ranking group",
+        )]));
+    }
+    conn.transaction(|c| {
+        if Period::find_by_code(c, &input.code)?.is_some() {
+            return Err(AppError::conflict("CODE_TAKEN", format!("A period with code {} exists.", input.code)));
+        }
+        let id = Uuid::new_v4();
+        let period = Period::insert(c, id, &input.code, input.name.trim(), input.data_year, Some(actor.user_id))?;
+        let mut pins = Vec::new();
+        let mut errors = Vec::new();
+        for (i, g) in input.groups.iter().enumerate() {
+            let group = match resolve_group(c, &g.group) {
+                Ok(group) => group,
+                Err(_) => {
+                    errors.push(FieldError::new(format!("/groups/{i}/group"), "UNKNOWN_GROUP", format!("no ranking group {:?}", g.group)));
+                    continue;
+                }
+            };
+            match IndicatorSet::find(c, g.indicator_set)? {
+                None => errors.push(FieldError::new(format!("/groups/{i}/indicator_set"), "UNKNOWN_SET", "no such indicator set")),
+                Some(s) if s.status != "active" => errors.push(FieldError::new(format!("/groups/{i}/indicator_set"), "SET_NOT_ACTIVE", format!("{} v{} is {}; activate it first", s.code, s.version, s.status))),
+                Some(s) if s.target_unit_kind != group.unit_kind => errors.push(FieldError::new(
+                    format!("/groups/{i}/indicator_set"),
+                    "SET_KIND_MISMATCH",
+                    format!("{} assesses {} units, group {} ranks {} units", s.code, s.target_unit_kind, group.code, group.unit_kind),
+                )),
+                Some(s) => {
+                    if pins.iter().any(|p: &PeriodGroup| p.group_id == group.id) {
+                        errors.push(FieldError::new(format!("/groups/{i}/group"), "DUPLICATE", "group listed twice"));
+                    }
+                    pins.push(PeriodGroup { period_id: id, group_id: group.id, set_id: s.id });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        Period::add_groups(c, &pins)?;
+        let windows: Vec<PhaseWindow> = input
+            .calendar
+            .iter()
+            .map(|(p, o, cl)| PhaseWindow { period_id: id, phase: p.clone(), opens_at: *o, closes_at: *cl })
+            .collect();
+        Period::replace_windows(c, id, &windows)?;
+        Audit::new(Some(actor), "period.create", "period", id)
+            .period(Some(id))
+            .new_value(serde_json::json!({"code": period.code, "data_year": period.data_year, "groups": pins.iter().map(|p| serde_json::json!({"group": p.group_id, "set": p.set_id})).collect::<Vec<_>>()}))
+            .record(c)?;
+        Ok(period)
+    })
+}
+
+/// Moves a period to another phase. Opening (`draft → self_assessment`) creates the
+/// assessments and their initial scores and rankings.
+pub fn transition(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+    to: &str,
+    reason: Option<String>,
+) -> AppResult<Period> {
+    actor.require_admin("change period phases")?;
+    conn.transaction(|c| {
+        let period =
+            Period::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("period", id))?;
+        let allowed = allowed_transitions(&period.phase);
+        if !allowed.contains(&to) {
+            return Err(AppError::conflict(
+                "INVALID_TRANSITION",
+                format!("A period in phase {} cannot move to {to}.", period.phase),
+            )
+            .with_extension("allowed_transitions", allowed));
+        }
+        if period.phase == "draft" {
+            open_assessments(c, &period)?;
+        }
+        let updated = Period::set_phase(c, id, to)?;
+        Audit::new(Some(actor), "period.transition", "period", id)
+            .period(Some(id))
+            .old(serde_json::json!({"phase": period.phase}))
+            .new_value(serde_json::json!({"phase": to, "reason": reason}))
+            .record(c)?;
+        Ok(updated)
+    })
+}
+
+fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
+    let groups = Period::groups(c, period.id)?;
+    let mut rows = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for g in &groups {
+        let members = RankingGroup::member_ids(c, g.group_id)?;
+        for unit in Unit::find_many(c, &members)? {
+            if !unit.active {
+                continue;
+            }
+            if !seen.insert(unit.id) {
+                return Err(AppError::conflict(
+                    "UNIT_IN_TWO_GROUPS",
+                    format!(
+                        "Unit {} belongs to two ranking groups of this period; a unit is assessed once.",
+                        unit.code
+                    ),
+                ));
+            }
+            rows.push((Uuid::new_v4(), period.id, unit.id, g.group_id, g.set_id));
+        }
+    }
+    Assessment::insert_many(c, &rows)?;
+    for g in &groups {
+        crate::services::scoring::rescore_group(c, period.id, g.group_id)?;
+    }
+    Ok(())
+}
+
+pub fn get(conn: &mut PgConnection, id: Uuid) -> AppResult<Period> {
+    Period::find(conn, id)?.ok_or_else(|| AppError::not_found("period", id))
+}
+
+pub fn list(
+    conn: &mut PgConnection,
+    phase: Option<String>,
+    year: Option<i32>,
+    page: PageReq,
+) -> AppResult<(Vec<Period>, i64)> {
+    Ok(Period::list(conn, phase.as_deref(), year, page)?)
+}
+
+/// Rebuilds every score and ranking of the period from its inputs (admin).
+pub fn recompute(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<usize> {
+    actor.require_admin("recompute scores")?;
+    conn.transaction(|c| {
+        Period::find(c, id)?.ok_or_else(|| AppError::not_found("period", id))?;
+        let n = crate::services::scoring::recompute_period(c, id)?;
+        Audit::new(Some(actor), "period.recompute", "period", id)
+            .period(Some(id))
+            .new_value(serde_json::json!({"assessments": n}))
+            .record(c)?;
+        Ok(n)
+    })
+}

@@ -1,0 +1,780 @@
+//! Periods, answers, exact scores and rankings, recompute invariant, concurrency.
+
+use dti_api::domain::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// An active copy of the example commune set (100 points), with optional edits, and a period
+/// over the LC-XA group opened for self-assessment. Returns (period id, set id).
+async fn open_period(app: &TestApp, admin: &str, edit: impl Fn(&mut Value)) -> (String, String) {
+    let mut doc = dti_api::api::indicator_sets::example_document();
+    edit(&mut doc);
+    let set = json_ok(
+        app.post_json("/api/v1/indicator-sets", Some(admin), &doc)
+            .await,
+        201,
+    )
+    .await;
+    let set_id = set["id"].as_str().unwrap().to_string();
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/indicator-sets/{set_id}/activate"),
+            Some(admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let period = json_ok(
+        app.post_json(
+            "/api/v1/periods",
+            Some(admin),
+            &json!({"code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
+                    "groups": [{"group": "LC-XA", "indicator_set": set_id}],
+                    "calendar": [{"phase": "self_assessment", "opens_at": "2026-01-05T00:00:00Z", "closes_at": "2026-01-31T23:59:59Z"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(period["phase"], "draft");
+    let id = period["id"].as_str().unwrap().to_string();
+    let opened = json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{id}/transitions"),
+            Some(admin),
+            &json!({"to": "self_assessment"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(opened["phase"], "self_assessment");
+    (id, set_id)
+}
+
+async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> String {
+    let list = json_ok(
+        app.get(&format!("/api/v1/periods/{period}/assessments"), token)
+            .await,
+        200,
+    )
+    .await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["unit"]["code"] == unit)
+        .unwrap_or_else(|| panic!("{unit} assessed: {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn put(
+    app: &TestApp,
+    token: &str,
+    assessment: &str,
+    node: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.put_json(
+        &format!("/api/v1/assessments/{assessment}/answers/{node}"),
+        token,
+        &body,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn answers_are_scored_exactly_and_ranked_at_once() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    // the editor sees exactly one assessment: their own
+    let mine = json_ok(
+        app.get(&format!("/api/v1/periods/{period}/assessments"), &editor)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+
+    // tiers: 3 meetings → 15, but evidence is required: without evidence or explanation, 0
+    let w = json_ok(
+        put(&app, &editor, &a, "1.1", json!({"inputs": {"value": 3}})).await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["self_points"], "0");
+    let w = json_ok(
+        put(
+            &app,
+            &editor,
+            &a,
+            "1.1",
+            json!({"inputs": {"value": 3}, "explanation": "Biên bản họp chưa số hóa"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["self_points"], "15");
+    assert_eq!(w["answer"]["version"], 2);
+    // ratio 3/4 of 20 → 15
+    let w = json_ok(
+        put(
+            &app,
+            &editor,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 3, "denominator": "4"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["self_points"], "30");
+    // choice: deputy → 10
+    let w = json_ok(
+        put(
+            &app,
+            &editor,
+            &a,
+            "2.2",
+            json!({"inputs": {"option": "deputy"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["self_points"], "40");
+    // automatically measured: the unit cannot edit it, the administrator can
+    let p = assert_problem(
+        put(
+            &app,
+            &editor,
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 60, "denominator": 100}}),
+        )
+        .await,
+        422,
+        "INVALID_INPUT",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "AUTOMATIC_INDICATOR");
+    // ratio to target: 60 % of a target of 80 % → 40 × 0.75 = 30
+    let w = json_ok(
+        put(
+            &app,
+            &admin,
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 60, "denominator": 100}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["self_points"], "70");
+    assert_eq!(w["score"]["reviewed_index"], "0.7");
+    assert_eq!(w["rank"], 1);
+
+    // rankings: BAC-HA first, the nine others tied at 0 with rank 2
+    let viewer = app.token_for(Role::Viewer, None);
+    let r = json_ok(
+        app.get(&format!("/api/v1/periods/{period}/rankings"), &viewer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["total"], 10);
+    assert_eq!(r["items"][0]["unit"]["code"], "XA-BAC-HA");
+    assert_eq!(r["items"][0]["index"], "0.7");
+    assert_eq!(r["items"][0]["rank"], 1);
+    assert!(
+        r["items"].as_array().unwrap()[1..]
+            .iter()
+            .all(|i| i["rank"] == 2 && i["tied"] == true)
+    );
+    let codes: Vec<&str> = r["items"].as_array().unwrap()[1..]
+        .iter()
+        .map(|i| i["unit"]["code"].as_str().unwrap())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(codes, sorted, "ties in code order");
+    // per pillar and main indicator
+    let m = json_ok(
+        app.get(
+            &format!("/api/v1/periods/{period}/rankings?main_indicator=1"),
+            &viewer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(m["items"][0]["points"], "30");
+    assert_eq!(m["items"][0]["index"], "0.75");
+    let pl = json_ok(
+        app.get(
+            &format!("/api/v1/periods/{period}/rankings?pillar=CQS"),
+            &viewer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(pl["items"][0]["points"], "70");
+    assert_problem(
+        app.get(
+            &format!("/api/v1/periods/{period}/rankings?pillar=NOPE"),
+            &viewer,
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+
+    // the explained tree
+    let tree = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}/score"), &editor)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(tree["total"]["reviewed_points"], "70");
+    let n12 = tree["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "1.2")
+        .unwrap();
+    assert_eq!(n12["self_points"], "15");
+    assert_eq!(n12["points_lost"], "5");
+    assert!(
+        n12["self_trace"]["rule"].as_str().unwrap().contains('3'),
+        "{}",
+        n12["self_trace"]
+    );
+    let n11 = tree["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "1.1")
+        .unwrap();
+    assert_eq!(n11["self_points"], "15");
+
+    // what-if: 4 of 4 meetings chaired → 1.2 = 20 → 75; nothing saved
+    let wi = json_ok(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&editor), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]})).await, 200).await;
+    assert_eq!(wi["score"]["total"]["reviewed_points"], "75");
+    assert_eq!(wi["rank"], 1);
+    let again = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &editor).await,
+        200,
+    )
+    .await;
+    assert_eq!(again["score"]["reviewed_points"], "70");
+    assert!(
+        again["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("edit_answers"))
+    );
+    assert_eq!(again["state"], "in_progress");
+}
+
+#[tokio::test]
+async fn inputs_the_method_cannot_score_are_refused_with_the_node_code() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let cases = [
+        (
+            "1.2",
+            json!({"inputs": {"numerator": 5, "denominator": 4}}),
+            "NUMERATOR_EXCEEDS_DENOMINATOR",
+        ),
+        (
+            "1.2",
+            json!({"inputs": {"numerator": -1, "denominator": 4}}),
+            "INPUT_NEGATIVE",
+        ),
+        ("1.2", json!({"inputs": {"numerator": 1}}), "INPUT_MISSING"),
+        (
+            "1.2",
+            json!({"inputs": {"numerator": "NaN", "denominator": 4}}),
+            "INPUT_TYPE",
+        ),
+        (
+            "2.2",
+            json!({"inputs": {"option": "king"}}),
+            "UNKNOWN_OPTION",
+        ),
+        (
+            "1.1",
+            json!({"inputs": {"value": 3, "extra": 1}}),
+            "INPUT_UNKNOWN_FIELD",
+        ),
+        ("1", json!({"inputs": {"value": 3}}), "NOT_A_LEAF"),
+        ("9.9", json!({"inputs": {"value": 3}}), "UNKNOWN_NODE"),
+        ("1.2", json!({"not_applicable": true}), "NOT_DECLARABLE"),
+    ];
+    for (node, body, code) in cases {
+        let p = assert_problem(
+            put(&app, &editor, &a, node, body.clone()).await,
+            422,
+            "INVALID_INPUT",
+        )
+        .await;
+        assert!(
+            p["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["code"] == code),
+            "{node} {body}: {p}"
+        );
+        assert_eq!(p["node_code"], node);
+    }
+    // a zero denominator scores 0 where the set says so (1.2: zero_denominator = zero)
+    json_ok(
+        put(
+            &app,
+            &editor,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 0, "denominator": 0}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // a batch with one bad answer stores nothing
+    let p = assert_problem(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/answers"),
+            &editor,
+            &json!({"answers": [
+                {"node_code": "1.1", "inputs": {"value": 4}, "explanation": "x"},
+                {"node_code": "2.2", "inputs": {"option": "nobody"}}
+            ]}),
+        )
+        .await,
+        422,
+        "INVALID_INPUT",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "/answers/1/inputs/option");
+    let got = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &editor).await,
+        200,
+    )
+    .await;
+    assert!(
+        got["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["node_code"] != "1.1"),
+        "nothing of the batch stored"
+    );
+    let ok = json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/answers"),
+            &editor,
+            &json!({"answers": [
+                {"node_code": "1.1", "inputs": {"value": 4}, "explanation": "x"},
+                {"node_code": "2.2", "inputs": {"option": "chairman"}}
+            ]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(ok["score"]["self_points"], "40");
+}
+
+#[tokio::test]
+async fn lost_updates_are_refused_with_412() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let path = format!("/api/v1/assessments/{a}/answers/1.2");
+    let first = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&editor)
+        .header("if-match", "\"v0\"")
+        .json(&json!({"inputs": {"numerator": 1, "denominator": 4}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.headers()["etag"], "\"v1\"");
+    json_ok(first, 200).await;
+    let ok = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&leader)
+        .header("if-match", "\"v1\"")
+        .json(&json!({"inputs": {"numerator": 2, "denominator": 4}}))
+        .send()
+        .await
+        .unwrap();
+    json_ok(ok, 200).await;
+    let stale = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&editor)
+        .header("if-match", "\"v1\"")
+        .json(&json!({"inputs": {"numerator": 3, "denominator": 4}}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(stale, 412, "VERSION_MISMATCH").await;
+    let tree = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}/score"), &editor)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        tree["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["code"] == "1.2")
+            .unwrap()["self_points"],
+        "10"
+    );
+}
+
+#[tokio::test]
+async fn units_never_read_or_write_another_units_assessment() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let a_editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let b_leader = app.token_for(Role::UnitLeader, Some("XA-BAT-XAT"));
+    let a = assessment_of(&app, &a_editor, &period, "XA-BAC-HA").await;
+    assert_problem(
+        app.get(&format!("/api/v1/assessments/{a}"), &b_leader)
+            .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/assessments/{a}/score"), &b_leader)
+            .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    assert_problem(
+        put(
+            &app,
+            &b_leader,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 1, "denominator": 1}}),
+        )
+        .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    assert_problem(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&b_leader), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 1}}]})).await, 403, "NOT_YOUR_UNIT").await;
+    assert_problem(
+        app.get(&format!("/api/v1/periods/{period}/rankings"), &b_leader)
+            .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    // reviewers and viewers read but do not enter answers
+    for role in [Role::Reviewer, Role::Viewer] {
+        let t = app.token_for(role, None);
+        json_ok(app.get(&format!("/api/v1/assessments/{a}"), &t).await, 200).await;
+        assert_problem(
+            put(
+                &app,
+                &t,
+                &a,
+                "1.2",
+                json!({"inputs": {"numerator": 1, "denominator": 1}}),
+            )
+            .await,
+            403,
+            "FORBIDDEN_ROLE",
+        )
+        .await;
+    }
+    let anon = app
+        .client
+        .get(app.url(&format!("/api/v1/assessments/{a}")))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(anon, 401, "AUTH_REQUIRED").await;
+}
+
+#[tokio::test]
+async fn answers_are_refused_outside_the_self_assessment_phase() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&admin),
+            &json!({"to": "review"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let p = assert_problem(
+        put(
+            &app,
+            &editor,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 1, "denominator": 1}}),
+        )
+        .await,
+        409,
+        "PHASE_CLOSED",
+    )
+    .await;
+    assert_eq!(p["allowed_in_phase"], "self_assessment");
+    let got = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &editor).await,
+        200,
+    )
+    .await;
+    assert!(
+        !got["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("edit_answers"))
+    );
+    let p = assert_problem(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&admin),
+            &json!({"to": "archived"}),
+        )
+        .await,
+        409,
+        "INVALID_TRANSITION",
+    )
+    .await;
+    assert!(
+        p["allowed_transitions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("published"))
+    );
+}
+
+#[tokio::test]
+async fn periods_refuse_inactive_or_mismatched_sets() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let sets = json_ok(
+        app.get("/api/v1/indicator-sets?code=TH-SO-160", &admin)
+            .await,
+        200,
+    )
+    .await;
+    let dept_set = sets["items"][0]["id"].as_str().unwrap().to_string();
+    let p = assert_problem(
+        app.post_json("/api/v1/periods", Some(&admin), &json!({"code": "P1", "name": "x", "data_year": 2025, "groups": [{"group": "LC-XA", "indicator_set": dept_set}]})).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "SET_KIND_MISMATCH");
+    let draft = json_ok(
+        app.post_json(
+            "/api/v1/indicator-sets",
+            Some(&admin),
+            &dti_api::api::indicator_sets::example_document(),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let p = assert_problem(
+        app.post_json("/api/v1/periods", Some(&admin), &json!({"code": "P2", "name": "x", "data_year": 2025, "groups": [{"group": "LC-XA", "indicator_set": draft["id"]}]})).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "SET_NOT_ACTIVE");
+    let editor = app.token_for(Role::UnitEditor, Some("STP"));
+    assert_problem(
+        app.post_json(
+            "/api/v1/periods",
+            Some(&editor),
+            &json!({"code": "P3", "name": "x", "data_year": 2025, "groups": []}),
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+}
+
+/// Stored scores and rankings of a period, as comparable text.
+fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>) {
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            line: String,
+        }
+        let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
+        let scores = q("SELECT assessment_id::text || nodes::text || self_points::text || '/' || reviewed_points::text || '/' || applicable_max::text || coalesce(reviewed_index::text, '-') AS line FROM assessment_scores ORDER BY 1");
+        let ranks = q("SELECT scope || scope_code || unit_id::text || points::text || '/' || applicable_max::text || coalesce(index_value::text, '-') || coalesce(rank::text, '-') || tied::text || position::text AS line FROM rankings ORDER BY 1");
+        (scores, ranks)
+    })
+}
+
+#[tokio::test]
+async fn recompute_rebuilds_exactly_what_is_stored() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    for (i, unit) in ["XA-BAC-HA", "XA-BAT-XAT", "PHUONG-SA-PA"]
+        .iter()
+        .enumerate()
+    {
+        let t = app.token_for(Role::UnitEditor, Some(unit));
+        let a = assessment_of(&app, &t, &period, unit).await;
+        json_ok(
+            put(
+                &app,
+                &t,
+                &a,
+                "1.2",
+                json!({"inputs": {"numerator": i + 1, "denominator": 4}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        json_ok(
+            put(&app, &t, &a, "2.2", json!({"inputs": {"option": "deputy"}})).await,
+            200,
+        )
+        .await;
+    }
+    let before = stored_state(&app);
+    let r = json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["assessments"], 10);
+    assert_eq!(stored_state(&app), before);
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&app.token_for(Role::Reviewer, None)),
+            &json!({}),
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recompute() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    // 2.2 becomes relative_to_best on a value: every write can move the group's best
+    let (period, _) = open_period(&app, &admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await;
+    let units = [
+        "PHUONG-LAO-CAI",
+        "PHUONG-CAM-DUONG",
+        "PHUONG-SA-PA",
+        "PHUONG-YEN-BAI",
+        "XA-BAC-HA",
+        "XA-BAT-XAT",
+    ];
+    let mut targets = Vec::new();
+    for u in units {
+        let t = app.token_for(Role::UnitEditor, Some(u));
+        let a = assessment_of(&app, &t, &period, u).await;
+        targets.push((t, a));
+    }
+    let mut tasks = Vec::new();
+    for round in 0..4 {
+        for (k, (t, a)) in targets.iter().enumerate() {
+            let client = app.client.clone();
+            let base = app.address.clone();
+            let (t, a) = (t.clone(), a.clone());
+            tasks.push(tokio::spawn(async move {
+                let value = (round * 7 + k * 3) % 11;
+                let node = if k % 2 == 0 { "2.2" } else { "1.2" };
+                let body = if node == "2.2" {
+                    json!({"inputs": {"value": value}})
+                } else {
+                    json!({"inputs": {"numerator": value % 5, "denominator": 4}})
+                };
+                let r = client
+                    .put(format!("{base}/api/v1/assessments/{a}/answers/{node}"))
+                    .bearer_auth(&t)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let before = stored_state(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored_state(&app),
+        before,
+        "incremental results equal a full recompute"
+    );
+}
