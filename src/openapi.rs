@@ -22,7 +22,9 @@ use utoipa_actix_web::AppExt;
         (name = "indicator-sets", description = "Indicator sets (bộ chỉ số): versioned documents, validation, activation"),
         (name = "periods", description = "Assessment periods (kỳ đánh giá) and their phases"),
         (name = "assessments", description = "Self-assessment: answers, explained scores, what-if"),
+        (name = "workflow", description = "Submit, return, adjust, finalise, reopen"),
         (name = "rankings", description = "Competition rankings per group, pillar and main indicator"),
+        (name = "audit", description = "The append-only audit trail"),
         (name = "operations", description = "Health and metrics")
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

@@ -26,7 +26,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(put_answer)
         .service(put_answers)
         .service(get_assessment_score)
-        .service(what_if);
+        .service(what_if)
+        .service(submit_assessment)
+        .service(return_assessment)
+        .service(finalise_assessment)
+        .service(reopen_assessment)
+        .service(put_adjustment);
 }
 
 /// Totals of an assessment.
@@ -438,6 +443,8 @@ pub struct ScoreTreeResponse {
     pub nodes: Vec<NodeScoreResponse>,
     /// Overall rank in the group (stored).
     pub rank: Option<i32>,
+    /// The reviewers' adjustments with their reasons.
+    pub adjustments: Vec<AdjustmentNote>,
 }
 
 fn node_response(
@@ -514,6 +521,7 @@ fn tree(
             .map(|(i, n)| node_response(set, Some(i), n, finalised))
             .collect(),
         rank,
+        adjustments: Vec::new(),
     }
 }
 
@@ -531,13 +539,29 @@ async fn get_assessment_score(
         let (entry, scores) = svc::explain(c, &a, &[])?;
         let (_, rank) = svc::stored_scores(c, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
-        Ok(tree(
+        let mut t = tree(
             &entry.set,
             &a,
             unit.as_ref(),
             &scores,
             rank.and_then(|r| r.rank),
-        ))
+        );
+        t.adjustments = Assessment::adjustments(c, &[a.id])?
+            .into_iter()
+            .filter_map(|adj| {
+                let i = *entry.index_by_node_id.get(&adj.node_id)?;
+                Some(AdjustmentNote {
+                    node_code: entry.set.nodes[i].code.clone(),
+                    inputs: adj.inputs,
+                    points: adj.points,
+                    not_applicable: adj.not_applicable,
+                    reason: adj.reason,
+                    reviewer_id: adj.reviewer_id,
+                    updated_at: adj.updated_at,
+                })
+            })
+            .collect();
+        Ok(t)
     })
     .await?;
     Ok(web::Json(body))
@@ -602,4 +626,201 @@ async fn what_if(
     })
     .await?;
     Ok(web::Json(body))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Thiếu biên bản họp Ban chỉ đạo quý IV"}))]
+pub struct ReasonRequest {
+    /// Why (mandatory): shown to the unit.
+    #[validate(length(min = 1, max = 10000))]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateResponse {
+    pub id: Uuid,
+    pub state: String,
+    pub last_action: Option<LastAction>,
+    pub lock_version: i32,
+}
+
+fn state_response(a: Assessment) -> StateResponse {
+    StateResponse {
+        id: a.id,
+        last_action: a.last_action.clone().map(|action| LastAction {
+            action,
+            actor_id: a.last_actor_id,
+            at: a.last_action_at,
+            reason: a.last_reason.clone(),
+        }),
+        state: a.state,
+        lock_version: a.lock_version,
+    }
+}
+
+/// The unit leader confirms and submits the self-assessment.
+///
+/// Refused for editors (403 `LEADER_ONLY`) and with 422 `INCOMPLETE` listing every component
+/// that still needs an answer, or evidence or an explanation (`errors[].field` = node code).
+/// After submission the unit can no longer edit until a reviewer returns the assessment.
+#[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Submitted", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/assessments/{id}/submit")]
+async fn submit_assessment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<StateResponse>> {
+    let id = id.into_inner();
+    let a = crate::db::with_conn(&state.pool, move |c| {
+        crate::services::workflow::submit(c, &who, id)
+    })
+    .await?;
+    Ok(web::Json(state_response(a)))
+}
+
+/// A reviewer returns a submitted assessment to the unit, with a reason.
+#[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), request_body = ReasonRequest, responses((status = 200, description = "Returned", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/assessments/{id}/return")]
+async fn return_assessment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<ReasonRequest>,
+) -> AppResult<web::Json<StateResponse>> {
+    body.validate()?;
+    let id = id.into_inner();
+    let reason = body.into_inner().reason;
+    let a = crate::db::with_conn(&state.pool, move |c| {
+        crate::services::workflow::return_to_unit(c, &who, id, &reason)
+    })
+    .await?;
+    Ok(web::Json(state_response(a)))
+}
+
+/// A reviewer finalises a submitted assessment during review: reviewed points become final.
+#[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Finalised", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/assessments/{id}/finalise")]
+async fn finalise_assessment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<StateResponse>> {
+    let id = id.into_inner();
+    let a = crate::db::with_conn(&state.pool, move |c| {
+        crate::services::workflow::finalise(c, &who, id)
+    })
+    .await?;
+    Ok(web::Json(state_response(a)))
+}
+
+/// The administrator reopens a submitted or finalised assessment for correction.
+#[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), request_body = ReasonRequest, responses((status = 200, description = "Reopened (returned to the unit)", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/assessments/{id}/reopen")]
+async fn reopen_assessment(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<ReasonRequest>,
+) -> AppResult<web::Json<StateResponse>> {
+    body.validate()?;
+    let id = id.into_inner();
+    let reason = body.into_inner().reason;
+    let a = crate::db::with_conn(&state.pool, move |c| {
+        crate::services::workflow::reopen(c, &who, id, &reason)
+    })
+    .await?;
+    Ok(web::Json(state_response(a)))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": "Chỉ 2 biên bản có chữ ký Chủ tịch"}))]
+pub struct AdjustmentRequest {
+    /// Corrected inputs (scored by the node's method).
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+    /// Or points given directly (0 ≤ points ≤ max); wins over inputs.
+    #[schema(value_type = Option<String>)]
+    pub points: Option<Decimal>,
+    /// Or overrule the applicability the unit declared.
+    pub not_applicable: Option<bool>,
+    /// Mandatory.
+    #[validate(length(min = 1, max = 10000))]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentResponse {
+    pub node_code: String,
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub points: Option<Decimal>,
+    pub not_applicable: Option<bool>,
+    pub reason: String,
+    pub reviewer_id: Option<Uuid>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    /// The assessment's scores after the adjustment.
+    pub score: Option<ScoreSummary>,
+}
+
+/// A reviewer adjusts one component during review (the unit's own value stays; self, reviewed
+/// and final are shown side by side in the score tree).
+#[utoipa::path(
+    tag = "workflow",
+    params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code")),
+    request_body = AdjustmentRequest,
+    responses((status = 200, description = "Adjusted and rescored", body = AdjustmentResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[put("/assessments/{id}/adjustments/{node_code}")]
+async fn put_adjustment(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, String)>,
+    body: web::Json<AdjustmentRequest>,
+) -> AppResult<web::Json<AdjustmentResponse>> {
+    body.validate()?;
+    let (id, code) = path.into_inner();
+    let b = body.into_inner();
+    let input = crate::services::workflow::AdjustInput {
+        node_code: code.clone(),
+        inputs: b.inputs,
+        points: b.points,
+        not_applicable: b.not_applicable,
+        reason: b.reason,
+    };
+    let resp = crate::db::with_conn(&state.pool, move |c| {
+        let row = crate::services::workflow::adjust(c, &who, id, input)?;
+        let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+        let (score, _) = svc::stored_scores(c, &a)?;
+        Ok(AdjustmentResponse {
+            node_code: code,
+            inputs: row.inputs,
+            points: row.points,
+            not_applicable: row.not_applicable,
+            reason: row.reason,
+            reviewer_id: row.reviewer_id,
+            version: row.lock_version,
+            updated_at: row.updated_at,
+            score: score.as_ref().map(ScoreSummary::from),
+        })
+    })
+    .await?;
+    Ok(web::Json(resp))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentNote {
+    pub node_code: String,
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub points: Option<Decimal>,
+    pub not_applicable: Option<bool>,
+    pub reason: String,
+    pub reviewer_id: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
 }

@@ -2,6 +2,7 @@
 //! table, and what every route shares (paging envelope, ETags, error responses).
 
 pub mod assessments;
+pub mod audit;
 pub mod auth;
 pub mod fallback;
 pub mod groups;
@@ -30,7 +31,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(groups::configure)
             .configure(indicator_sets::configure)
             .configure(periods::configure)
-            .configure(assessments::configure),
+            .configure(assessments::configure)
+            .configure(audit::configure),
     );
 }
 

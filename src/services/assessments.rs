@@ -49,8 +49,9 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
             "Unit accounts enter answers for their own unit only.",
         ));
     }
-    let phase_ok =
-        p.phase == "self_assessment" || (actor.role == Role::Admin && p.phase == "review");
+    // A returned assessment is corrected by its unit during review too.
+    let phase_ok = p.phase == "self_assessment"
+        || (p.phase == "review" && (actor.role == Role::Admin || a.state == "returned"));
     if !phase_ok {
         return Some(
             AppError::conflict(
@@ -82,7 +83,27 @@ pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<&'s
     if edit_refusal(actor, a, p).is_none() {
         out.push("edit_answers");
     }
+    let unit_actor = actor.role.is_unit_role() && actor.unit_id == Some(a.unit_id);
+    let reviewer = matches!(actor.role, Role::Reviewer | Role::Admin);
+    let editable_state = matches!(a.state.as_str(), "not_started" | "in_progress" | "returned");
+    let submit_phase =
+        p.phase == "self_assessment" || (p.phase == "review" && a.state == "returned");
+    if unit_actor && actor.role == Role::UnitLeader && submit_phase && editable_state {
+        out.push("submit");
+    }
+    if reviewer && a.state == "submitted" {
+        if matches!(p.phase.as_str(), "self_assessment" | "review") {
+            out.push("return");
+        }
+        if p.phase == "review" {
+            out.push("adjust");
+            out.push("finalise");
+        }
+    }
     if actor.role == Role::Admin {
+        if matches!(a.state.as_str(), "submitted" | "finalised") {
+            out.push("reopen");
+        }
         out.push("recompute");
     }
     out

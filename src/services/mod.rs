@@ -9,3 +9,4 @@ pub mod scoring;
 pub mod seed;
 pub mod units;
 pub mod users;
+pub mod workflow;

@@ -7,7 +7,11 @@ use crate::helpers::*;
 
 /// An active copy of the example commune set (100 points), with optional edits, and a period
 /// over the LC-XA group opened for self-assessment. Returns (period id, set id).
-async fn open_period(app: &TestApp, admin: &str, edit: impl Fn(&mut Value)) -> (String, String) {
+pub async fn open_period(
+    app: &TestApp,
+    admin: &str,
+    edit: impl Fn(&mut Value),
+) -> (String, String) {
     let mut doc = dti_api::api::indicator_sets::example_document();
     edit(&mut doc);
     let set = json_ok(
@@ -55,7 +59,7 @@ async fn open_period(app: &TestApp, admin: &str, edit: impl Fn(&mut Value)) -> (
     (id, set_id)
 }
 
-async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> String {
+pub async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> String {
     let list = json_ok(
         app.get(&format!("/api/v1/periods/{period}/assessments"), token)
             .await,
@@ -72,7 +76,7 @@ async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> 
         .to_string()
 }
 
-async fn put(
+pub async fn put(
     app: &TestApp,
     token: &str,
     assessment: &str,

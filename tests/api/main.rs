@@ -11,3 +11,4 @@ mod openapi;
 mod operations;
 mod units;
 mod users;
+mod workflow;

@@ -370,3 +370,51 @@ impl RankingRow {
         Ok((items, total))
     }
 }
+
+impl AdjustmentRow {
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert(
+        conn: &mut PgConnection,
+        assessment: Uuid,
+        node: Uuid,
+        inputs: Option<serde_json::Value>,
+        points: Option<Decimal>,
+        not_applicable: Option<bool>,
+        reason: &str,
+        reviewer: Uuid,
+    ) -> QueryResult<AdjustmentRow> {
+        diesel::insert_into(adjustments::table)
+            .values((
+                adjustments::id.eq(Uuid::new_v4()),
+                adjustments::assessment_id.eq(assessment),
+                adjustments::node_id.eq(node),
+                adjustments::inputs.eq(&inputs),
+                adjustments::points.eq(points),
+                adjustments::not_applicable.eq(not_applicable),
+                adjustments::reason.eq(reason),
+                adjustments::reviewer_id.eq(reviewer),
+            ))
+            .on_conflict((adjustments::assessment_id, adjustments::node_id))
+            .do_update()
+            .set((
+                adjustments::inputs.eq(&inputs),
+                adjustments::points.eq(points),
+                adjustments::not_applicable.eq(not_applicable),
+                adjustments::reason.eq(reason),
+                adjustments::reviewer_id.eq(reviewer),
+                adjustments::lock_version.eq(adjustments::lock_version + 1),
+                adjustments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(AdjustmentRow::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn delete(conn: &mut PgConnection, assessment: Uuid, node: Uuid) -> QueryResult<usize> {
+        diesel::delete(
+            adjustments::table
+                .filter(adjustments::assessment_id.eq(assessment))
+                .filter(adjustments::node_id.eq(node)),
+        )
+        .execute(conn)
+    }
+}

@@ -1,0 +1,541 @@
+//! Leader confirmation, review (adjust, return, finalise), reopen, audit trail.
+
+use dti_api::domain::Role;
+use serde_json::json;
+
+use crate::assessments::{assessment_of, open_period, put};
+use crate::helpers::*;
+
+#[tokio::test]
+async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_audit() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let a_editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a_leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    let b_editor = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let b_leader = app.token_for(Role::UnitLeader, Some("XA-BAT-XAT"));
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let a = assessment_of(&app, &a_editor, &period, "XA-BAC-HA").await;
+    let b = assessment_of(&app, &b_editor, &period, "XA-BAT-XAT").await;
+
+    // unit A answers everything: 15 + 15 + 30 (measured) + 10 = 70
+    json_ok(
+        put(
+            &app,
+            &a_editor,
+            &a,
+            "1.1",
+            json!({"inputs": {"value": 3}, "explanation": "Biên bản lưu giấy"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        put(
+            &app,
+            &a_editor,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 3, "denominator": 4}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        put(
+            &app,
+            &a_editor,
+            &a,
+            "2.2",
+            json!({"inputs": {"option": "deputy"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        put(
+            &app,
+            &admin,
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 60, "denominator": 100}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // unit B answers one component only
+    json_ok(
+        put(
+            &app,
+            &b_editor,
+            &b,
+            "1.2",
+            json!({"inputs": {"numerator": 4, "denominator": 4}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // the editor cannot submit; the leader can, once nothing is missing
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&a_editor),
+            &json!({}),
+        )
+        .await,
+        403,
+        "LEADER_ONLY",
+    )
+    .await;
+    let p = assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{b}/submit"),
+            Some(&b_leader),
+            &json!({}),
+        )
+        .await,
+        422,
+        "INCOMPLETE",
+    )
+    .await;
+    let missing: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        missing,
+        vec![("1.1", "UNANSWERED"), ("2.2", "UNANSWERED")],
+        "automatic 2.1 is not the unit's to answer"
+    );
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&b_leader),
+            &json!({}),
+        )
+        .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    let s = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&a_leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(s["state"], "submitted");
+    assert_problem(
+        put(
+            &app,
+            &a_editor,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 4, "denominator": 4}}),
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&a_leader),
+            &json!({}),
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+    // evidence-required 1.1 without evidence or explanation blocks a submission
+    json_ok(
+        put(&app, &b_editor, &b, "1.1", json!({"inputs": {"value": 4}})).await,
+        200,
+    )
+    .await;
+    json_ok(
+        put(
+            &app,
+            &b_editor,
+            &b,
+            "2.2",
+            json!({"inputs": {"option": "chairman"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let p = assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{b}/submit"),
+            Some(&b_leader),
+            &json!({}),
+        )
+        .await,
+        422,
+        "INCOMPLETE",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "EVIDENCE_REQUIRED");
+    json_ok(
+        put(
+            &app,
+            &b_editor,
+            &b,
+            "1.1",
+            json!({"inputs": {"value": 4}, "explanation": "Đang số hóa"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{b}/submit"),
+            Some(&b_leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // review: adjustments only in the review phase, by reviewers, with a reason
+    let adj = json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": "Chỉ 2 biên bản có chữ ký Chủ tịch"});
+    assert_problem(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
+            &reviewer,
+            &adj,
+        )
+        .await,
+        409,
+        "PHASE_CLOSED",
+    )
+    .await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&admin),
+            &json!({"to": "review"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
+            &a_leader,
+            &adj,
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    assert_problem(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
+            &reviewer,
+            &json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": ""}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_problem(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
+            &reviewer,
+            &json!({"points": "25", "reason": "x"}),
+        )
+        .await,
+        422,
+        "INVALID_INPUT",
+    )
+    .await;
+    let r = json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
+            &reviewer,
+            &adj,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["score"]["self_points"], "70", "the self value stays");
+    assert_eq!(r["score"]["reviewed_points"], "65");
+    let tree = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}/score"), &a_editor)
+            .await,
+        200,
+    )
+    .await;
+    let n12 = tree["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "1.2")
+        .unwrap();
+    assert_eq!(
+        (n12["self_points"].as_str(), n12["reviewed_points"].as_str()),
+        (Some("15"), Some("10"))
+    );
+    assert_eq!(n12["adjusted"], true);
+    assert_eq!(
+        tree["adjustments"][0]["reason"],
+        "Chỉ 2 biên bản có chữ ký Chủ tịch"
+    );
+
+    // return B with a reason; B corrects during review and resubmits
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{b}/return"),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        422,
+        "INVALID_BODY",
+    )
+    .await;
+    let ret = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{b}/return"),
+            Some(&reviewer),
+            &json!({"reason": "Bổ sung minh chứng chỉ số 1.1"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(ret["state"], "returned");
+    assert_eq!(
+        ret["last_action"]["reason"],
+        "Bổ sung minh chứng chỉ số 1.1"
+    );
+    let got = json_ok(
+        app.get(&format!("/api/v1/assessments/{b}"), &b_leader)
+            .await,
+        200,
+    )
+    .await;
+    assert!(
+        got["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("submit"))
+    );
+    json_ok(
+        put(
+            &app,
+            &b_editor,
+            &b,
+            "1.1",
+            json!({"inputs": {"value": 3}, "explanation": "Đã bổ sung"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{b}/submit"),
+            Some(&b_leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    // finalise both: final = reviewed
+    for id in [&a, &b] {
+        let f = json_ok(
+            app.post_json(
+                &format!("/api/v1/assessments/{id}/finalise"),
+                Some(&reviewer),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(f["state"], "finalised");
+    }
+    let fa = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &a_editor)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(fa["score"]["final_points"], "65");
+    assert_eq!(fa["score"]["final_index"], "0.65");
+    // B: 15 (tiers 3) + 20 (4/4) + 0 (2.1 never measured) + 20 (chairman) = 55
+    let fb = json_ok(
+        app.get(&format!("/api/v1/assessments/{b}"), &b_leader)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(fb["score"]["final_points"], "55");
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/finalise"),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        409,
+        "ASSESSMENT_FINALISED",
+    )
+    .await;
+    let ranks = json_ok(
+        app.get(&format!("/api/v1/periods/{period}/rankings"), &reviewer)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            ranks["items"][0]["unit"]["code"].as_str(),
+            ranks["items"][0]["index"].as_str()
+        ),
+        (Some("XA-BAC-HA"), Some("0.65"))
+    );
+    assert_eq!(
+        (
+            ranks["items"][1]["unit"]["code"].as_str(),
+            ranks["items"][1]["rank"].as_i64()
+        ),
+        (Some("XA-BAT-XAT"), Some(2))
+    );
+
+    // the admin reopens A for a correction
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/reopen"),
+            Some(&reviewer),
+            &json!({"reason": "x"}),
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    let re = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/reopen"),
+            Some(&admin),
+            &json!({"reason": "Sai số liệu 2.2"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(re["state"], "returned");
+    let fa = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &a_editor)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        fa["score"]["final_points"],
+        serde_json::Value::Null,
+        "no longer final"
+    );
+
+    // every step is in the audit trail, with request ids
+    let viewer = app.token_for(Role::Viewer, None);
+    let trail = json_ok(
+        app.get(
+            &format!("/api/v1/audit-events?period_id={period}&page_size=500"),
+            &viewer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "period.create",
+        "period.transition",
+        "answer.upsert",
+        "assessment.submit",
+        "adjustment.upsert",
+        "assessment.return",
+        "assessment.finalise",
+        "assessment.reopen",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    assert!(
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["request_id"].is_string())
+    );
+    let of_a = json_ok(
+        app.get(
+            &format!("/api/v1/audit-events?entity_type=assessment&entity_id={a}"),
+            &viewer,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let a_actions: Vec<&str> = of_a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        a_actions,
+        vec![
+            "assessment.reopen",
+            "assessment.finalise",
+            "assessment.submit"
+        ]
+    );
+    assert_problem(
+        app.get("/api/v1/audit-events", &a_editor).await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/audit-events", &reviewer).await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+}
