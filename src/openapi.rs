@@ -24,6 +24,7 @@ use utoipa_actix_web::AppExt;
         (name = "assessments", description = "Self-assessment: answers, explained scores, what-if"),
         (name = "workflow", description = "Submit, return, adjust, finalise, reopen"),
         (name = "rankings", description = "Competition rankings per group, pillar and main indicator"),
+        (name = "evidence", description = "Evidence files and references (tài liệu kiểm chứng)"),
         (name = "audit", description = "The append-only audit trail"),
         (name = "operations", description = "Health and metrics")
     ),

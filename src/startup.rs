@@ -88,7 +88,10 @@ impl Application {
 
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
+        let store: Arc<dyn crate::storage::BlobStore> =
+            Arc::new(crate::storage::LocalDiskStore::new(&config.evidence_dir)?);
         let state = web::Data::new(AppState {
+            store,
             pool: pool.clone(),
             jwt: JwtKeys::new(
                 secret.as_bytes(),

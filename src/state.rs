@@ -12,4 +12,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub metrics: Arc<Metrics>,
+    /// Where evidence files live.
+    pub store: Arc<dyn crate::storage::BlobStore>,
 }

@@ -4,6 +4,7 @@
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod evidence;
 pub mod fallback;
 pub mod groups;
 pub mod health;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(indicator_sets::configure)
             .configure(periods::configure)
             .configure(assessments::configure)
+            .configure(evidence::configure)
             .configure(audit::configure),
     );
 }

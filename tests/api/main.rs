@@ -4,6 +4,7 @@
 mod assessments;
 mod auth;
 mod errors;
+mod evidence;
 mod helpers;
 mod indicator_sets;
 mod migrations;

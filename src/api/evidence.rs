@@ -1,0 +1,307 @@
+//! Evidence attached to answers: multipart file upload or a JSON reference, list, download,
+//! delete.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::ErrorResponses;
+use crate::auth::Principal;
+use crate::db::models::evidence::{Blob, Evidence};
+use crate::error::{AppError, AppResult};
+use crate::services::evidence::{self as svc, NewItem};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(add_evidence)
+        .service(list_evidence)
+        .service(download_evidence)
+        .service(delete_evidence);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceResponse {
+    pub id: Uuid,
+    /// `file`, `url` or `document`.
+    #[schema(example = "file")]
+    pub kind: String,
+    /// Sanitised file name.
+    pub filename: Option<String>,
+    /// Type read from the content (never from the name).
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// SHA-256 of the content (identical files are stored once).
+    pub sha256: Option<String>,
+    pub url: Option<String>,
+    pub doc_number: Option<String>,
+    pub doc_date: Option<NaiveDate>,
+    pub doc_issuer: Option<String>,
+    pub description: Option<String>,
+    /// Where to download a file.
+    pub download_url: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn response(ev: Evidence, blob: Option<Blob>) -> EvidenceResponse {
+    EvidenceResponse {
+        download_url: (ev.kind == "file").then(|| format!("/api/v1/evidence/{}/content", ev.id)),
+        content_type: blob.as_ref().map(|b| b.content_type.clone()),
+        size_bytes: blob.as_ref().map(|b| b.size_bytes),
+        id: ev.id,
+        kind: ev.kind,
+        filename: ev.filename,
+        sha256: ev.blob_sha256,
+        url: ev.url,
+        doc_number: ev.doc_number,
+        doc_date: ev.doc_date,
+        doc_issuer: ev.doc_issuer,
+        description: ev.description,
+        created_by: ev.created_by,
+        created_at: ev.created_at,
+    }
+}
+
+/// A reference instead of a file.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"doc_number": "125/QĐ-UBND", "doc_date": "2025-03-14", "doc_issuer": "UBND xã Bắc Hà", "description": "Quyết định kiện toàn Ban chỉ đạo"}))]
+pub struct EvidenceReference {
+    /// A link to the document.
+    pub url: Option<String>,
+    /// Or the number of an official document (số hiệu văn bản).
+    pub doc_number: Option<String>,
+    pub doc_date: Option<NaiveDate>,
+    pub doc_issuer: Option<String>,
+    pub description: Option<String>,
+}
+
+/// The multipart form of an upload (documentation only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EvidenceUpload {
+    /// The file: PDF, PNG, JPEG, GIF, WebP, or an Office document (docx, xlsx, pptx, odt, ods,
+    /// doc, xls, ppt). At most `MAX_UPLOAD_BYTES` (20 MiB by default).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    description: Option<String>,
+}
+
+async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<NewItem> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut description = None;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| {
+            AppError::bad_request(
+                "MALFORMED_MULTIPART",
+                format!("The form could not be read: {e}."),
+            )
+        })?;
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename().map(str::to_string));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| {
+                AppError::bad_request(
+                    "MALFORMED_MULTIPART",
+                    format!("The form could not be read: {e}."),
+                )
+            })?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(svc::storage_error(
+                    crate::storage::StorageError::TooLarge { limit },
+                    limit,
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "file" => file = Some((filename.unwrap_or_else(|| "file".into()), bytes)),
+            "description" => {
+                description = Some(String::from_utf8_lossy(&bytes).chars().take(2000).collect())
+            }
+            _ => {}
+        }
+    }
+    let (filename, bytes) = file
+        .ok_or_else(|| AppError::unprocessable("FILE_REQUIRED", "The form has no `file` field."))?;
+    Ok(NewItem::File {
+        filename,
+        bytes,
+        description,
+    })
+}
+
+/// Attach evidence to an answer: a file (multipart/form-data, field `file`) or a reference
+/// (JSON: a URL, or a document number with date and issuer).
+///
+/// Files are checked by content (415 `FORBIDDEN_FILE_TYPE` for anything else, whatever the
+/// name), limited in size (413), stored once per SHA-256; a refused upload leaves nothing behind.
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code")),
+    request_body(content((EvidenceUpload = "multipart/form-data"), (EvidenceReference = "application/json"))),
+    responses((status = 201, description = "Attached", body = EvidenceResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[post("/assessments/{id}/answers/{node_code}/evidence")]
+async fn add_evidence(
+    state: web::Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    path: web::Path<(Uuid, String)>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let (id, code) = path.into_inner();
+    let limit = state.config.max_upload_bytes;
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let item = if ctype.starts_with("multipart/form-data") {
+        read_upload(Multipart::new(req.headers(), payload), limit).await?
+    } else if ctype.starts_with("application/json") {
+        let body = super::indicator_sets::read_body(payload, 64 * 1024).await?;
+        let r: EvidenceReference = serde_json::from_slice(&body).map_err(|e| {
+            AppError::unprocessable(
+                "INVALID_BODY",
+                format!("The body does not fit the schema: {e}."),
+            )
+        })?;
+        svc::check_reference(r.url.as_deref(), r.doc_number.as_deref())?;
+        match r.url {
+            Some(url) => NewItem::Url {
+                url,
+                description: r.description,
+            },
+            None => NewItem::Document {
+                number: r.doc_number.unwrap_or_default(),
+                date: r.doc_date,
+                issuer: r.doc_issuer,
+                description: r.description,
+            },
+        }
+    } else {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Send a file as multipart/form-data or a reference as application/json.",
+        ));
+    };
+    let store = state.store.clone();
+    let ev = crate::db::with_conn(&state.pool, move |c| {
+        let ev = svc::add(c, &store, limit, &who, id, &code, item)?;
+        let blob = match &ev.blob_sha256 {
+            Some(sha) => Blob::find(c, sha)?,
+            None => None,
+        };
+        Ok(response(ev, blob))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(ev))
+}
+
+/// List the evidence of an answer.
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code")),
+    responses((status = 200, description = "Evidence", body = Vec<EvidenceResponse>), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[get("/assessments/{id}/answers/{node_code}/evidence")]
+async fn list_evidence(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<(Uuid, String)>,
+) -> AppResult<web::Json<Vec<EvidenceResponse>>> {
+    let (id, code) = path.into_inner();
+    let items = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, id, &code)).await?;
+    Ok(web::Json(
+        items.into_iter().map(|(e, b)| response(e, b)).collect(),
+    ))
+}
+
+/// Download an evidence file (for those who may read the assessment).
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = Uuid, Path, description = "Evidence id")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[get("/evidence/{id}/content")]
+async fn download_evidence(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let store = state.store.clone();
+    let (ev, blob, bytes) = crate::db::with_conn(&state.pool, move |c| {
+        let (ev, blob) = svc::get(c, &who, id)?;
+        let blob = blob.ok_or_else(|| AppError::not_found("evidence file", id))?;
+        let bytes = store
+            .get(&blob.storage_key)
+            .map_err(|e| svc::storage_error(e, 0))?;
+        Ok((ev, blob, bytes))
+    })
+    .await?;
+    let name = ev.filename.unwrap_or_else(|| "file".into());
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, blob.content_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((header::ETAG, format!("\"{}\"", blob.sha256)))
+        .body(bytes))
+}
+
+/// Remove an evidence item (while the answers may be edited).
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = Uuid, Path, description = "Evidence id")),
+    responses((status = 204, description = "Removed"), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[delete("/evidence/{id}")]
+async fn delete_evidence(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let store = state.store.clone();
+    crate::db::with_conn(&state.pool, move |c| svc::delete(c, &store, &who, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,148 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{answers, evidence, evidence_blobs};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = evidence)]
+pub struct Evidence {
+    pub id: Uuid,
+    pub answer_id: Uuid,
+    pub kind: String,
+    pub blob_sha256: Option<String>,
+    pub filename: Option<String>,
+    pub url: Option<String>,
+    pub doc_number: Option<String>,
+    pub doc_date: Option<NaiveDate>,
+    pub doc_issuer: Option<String>,
+    pub description: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = evidence)]
+pub struct NewEvidence {
+    pub id: Uuid,
+    pub answer_id: Uuid,
+    pub kind: String,
+    pub blob_sha256: Option<String>,
+    pub filename: Option<String>,
+    pub url: Option<String>,
+    pub doc_number: Option<String>,
+    pub doc_date: Option<NaiveDate>,
+    pub doc_issuer: Option<String>,
+    pub description: Option<String>,
+    pub created_by: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = evidence_blobs)]
+pub struct Blob {
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub content_type: String,
+    pub storage_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Evidence {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<(Evidence, Uuid, Uuid)>> {
+        evidence::table
+            .inner_join(answers::table)
+            .filter(evidence::id.eq(id))
+            .select((
+                Evidence::as_select(),
+                answers::assessment_id,
+                answers::node_id,
+            ))
+            .first(conn)
+            .optional()
+    }
+
+    pub fn of_answer(conn: &mut PgConnection, answer: Uuid) -> QueryResult<Vec<Evidence>> {
+        evidence::table
+            .filter(evidence::answer_id.eq(answer))
+            .order(evidence::created_at.asc())
+            .select(Evidence::as_select())
+            .load(conn)
+    }
+
+    pub fn insert(conn: &mut PgConnection, new: &NewEvidence) -> QueryResult<Evidence> {
+        diesel::insert_into(evidence::table)
+            .values(new)
+            .returning(Evidence::as_returning())
+            .get_result(conn)
+    }
+
+    pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::delete(evidence::table.find(id)).execute(conn)
+    }
+
+    pub fn blob_refs(conn: &mut PgConnection, sha: &str) -> QueryResult<i64> {
+        evidence::table
+            .filter(evidence::blob_sha256.eq(sha))
+            .count()
+            .get_result(conn)
+    }
+}
+
+impl Blob {
+    pub fn find(conn: &mut PgConnection, sha: &str) -> QueryResult<Option<Blob>> {
+        evidence_blobs::table
+            .find(sha)
+            .select(Blob::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Records a stored blob (no-op when the content is known already).
+    pub fn ensure(
+        conn: &mut PgConnection,
+        sha: &str,
+        size: i64,
+        content_type: &str,
+        key: &str,
+    ) -> QueryResult<()> {
+        diesel::insert_into(evidence_blobs::table)
+            .values((
+                evidence_blobs::sha256.eq(sha),
+                evidence_blobs::size_bytes.eq(size),
+                evidence_blobs::content_type.eq(content_type),
+                evidence_blobs::storage_key.eq(key),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        Ok(())
+    }
+
+    pub fn delete(conn: &mut PgConnection, sha: &str) -> QueryResult<usize> {
+        diesel::delete(evidence_blobs::table.find(sha)).execute(conn)
+    }
+}
+
+/// The answer row of (assessment, node), created empty when the unit attaches evidence before
+/// answering.
+pub fn ensure_answer(
+    conn: &mut PgConnection,
+    assessment: Uuid,
+    node: Uuid,
+    by: Uuid,
+) -> QueryResult<Uuid> {
+    diesel::insert_into(answers::table)
+        .values((
+            answers::id.eq(Uuid::new_v4()),
+            answers::assessment_id.eq(assessment),
+            answers::node_id.eq(node),
+            answers::updated_by.eq(by),
+        ))
+        .on_conflict((answers::assessment_id, answers::node_id))
+        .do_nothing()
+        .execute(conn)?;
+    answers::table
+        .filter(answers::assessment_id.eq(assessment))
+        .filter(answers::node_id.eq(node))
+        .select(answers::id)
+        .first(conn)
+}
