@@ -25,6 +25,8 @@ use utoipa_actix_web::AppExt;
         (name = "workflow", description = "Submit, return, adjust, finalise, reopen"),
         (name = "rankings", description = "Competition rankings per group, pillar and main indicator"),
         (name = "evidence", description = "Evidence files and references (tài liệu kiểm chứng)"),
+        (name = "publications", description = "Immutable published snapshots and errata"),
+        (name = "public", description = "Published results for the provincial portal; no token"),
         (name = "audit", description = "The append-only audit trail"),
         (name = "operations", description = "Health and metrics")
     ),

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod health;
 pub mod indicator_sets;
 pub mod periods;
+pub mod public;
 pub mod units;
 pub mod users;
 
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(periods::configure)
             .configure(assessments::configure)
             .configure(evidence::configure)
+            .configure(public::configure)
             .configure(audit::configure),
     );
 }

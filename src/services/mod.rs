@@ -6,6 +6,7 @@ pub mod auth;
 pub mod evidence;
 pub mod indicator_sets;
 pub mod periods;
+pub mod publications;
 pub mod scoring;
 pub mod seed;
 pub mod units;

@@ -10,6 +10,7 @@ mod indicator_sets;
 mod migrations;
 mod openapi;
 mod operations;
+mod publications;
 mod units;
 mod users;
 mod workflow;

@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod groups;
 pub mod indicator_sets;
 pub mod periods;
+pub mod publications;
 pub mod throttle;
 pub mod units;
 pub mod users;

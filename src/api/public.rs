@@ -1,0 +1,305 @@
+//! `/publications` (admin) and `/public/…` (anyone, no token): published snapshots only.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::ErrorResponses;
+use crate::auth::Principal;
+use crate::db::models::groups::RankingGroup;
+use crate::db::models::periods::Period;
+use crate::db::models::publications::Publication;
+use crate::error::{AppError, AppResult};
+use crate::services::publications as svc;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_publication)
+        .service(list_publications)
+        .service(public_periods)
+        .service(public_rankings)
+        .service(public_unit);
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"group": "LC-XA", "visible_from": "2026-02-01T08:00:00+07:00"}))]
+pub struct PublishRequest {
+    /// Ranking group id or code.
+    pub group: String,
+    /// Embargo: the public sees the snapshot from this time (default: now).
+    pub visible_from: Option<DateTime<Utc>>,
+    /// Required for an errata (version 2 and later).
+    #[validate(length(max = 10000))]
+    pub changelog: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicationResponse {
+    pub id: Uuid,
+    pub period_id: Uuid,
+    pub group_code: String,
+    pub version: i32,
+    pub visible_from: DateTime<Utc>,
+    /// SHA-256 of the canonical JSON of `content`.
+    pub checksum: String,
+    pub changelog: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The snapshot: period, group, set, and every unit's final points, index and ranks.
+    #[schema(value_type = Object)]
+    pub content: Value,
+}
+
+fn publication_response(p: Publication, group_code: String) -> PublicationResponse {
+    PublicationResponse {
+        id: p.id,
+        period_id: p.period_id,
+        group_code,
+        version: p.version,
+        visible_from: p.visible_from,
+        checksum: p.checksum,
+        changelog: p.changelog,
+        created_at: p.created_at,
+        content: p.content,
+    }
+}
+
+/// Publish a group's final results as an immutable snapshot (admin); again for an errata.
+///
+/// Every assessment of the group must be finalised (409 `NOT_ALL_FINALISED` lists the others).
+#[utoipa::path(tag = "publications", params(("id" = Uuid, Path, description = "Period id")), request_body = PublishRequest, responses((status = 201, description = "Published", body = PublicationResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/periods/{id}/publications")]
+async fn create_publication(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<PublishRequest>,
+) -> AppResult<HttpResponse> {
+    who.require_admin("publish results")?;
+    body.validate()?;
+    let b = body.into_inner();
+    let id = id.into_inner();
+    let (p, code) = crate::db::with_conn(&state.pool, move |c| {
+        let p = svc::publish(c, &who, id, &b.group, b.visible_from, b.changelog)?;
+        let code = RankingGroup::find(c, p.group_id)?
+            .map(|g| g.code)
+            .unwrap_or_default();
+        Ok((p, code))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(publication_response(p, code)))
+}
+
+/// Every publication of a period, all versions (provincial roles).
+#[utoipa::path(tag = "publications", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "Publications", body = Vec<PublicationResponse>), ErrorResponses), security(("bearer" = [])))]
+#[get("/periods/{id}/publications")]
+async fn list_publications(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Vec<PublicationResponse>>> {
+    if who.role.is_unit_role() {
+        return Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Unit accounts read published results on the public routes.",
+        ));
+    }
+    let id = id.into_inner();
+    let (list, groups) = crate::db::with_conn(&state.pool, move |c| {
+        Period::find(c, id)?.ok_or_else(|| AppError::not_found("period", id))?;
+        let list = Publication::of_period(c, id)?;
+        let groups =
+            RankingGroup::find_many(c, &list.iter().map(|p| p.group_id).collect::<Vec<_>>())?;
+        Ok((list, groups))
+    })
+    .await?;
+    Ok(web::Json(
+        list.into_iter()
+            .map(|p| {
+                let code = groups
+                    .iter()
+                    .find(|g| g.id == p.group_id)
+                    .map(|g| g.code.clone())
+                    .unwrap_or_default();
+                publication_response(p, code)
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicGroup {
+    pub code: String,
+    pub name: String,
+    pub versions: Vec<i32>,
+    pub latest_version: i32,
+    pub latest_checksum: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPeriod {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub data_year: i32,
+    pub groups: Vec<PublicGroup>,
+}
+
+/// Periods with published results (no token needed).
+#[utoipa::path(tag = "public", responses((status = 200, description = "Published periods", body = Vec<PublicPeriod>), ErrorResponses))]
+#[get("/public/periods")]
+async fn public_periods(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let out = crate::db::with_conn(&state.pool, move |c| {
+        let visible = Publication::visible(c, Utc::now())?;
+        let mut out: Vec<PublicPeriod> = Vec::new();
+        for p in visible {
+            let Some(period) = Period::find(c, p.period_id)? else {
+                continue;
+            };
+            let Some(group) = RankingGroup::find(c, p.group_id)? else {
+                continue;
+            };
+            let entry = match out.iter_mut().position(|x| x.id == period.id) {
+                Some(i) => &mut out[i],
+                None => {
+                    out.push(PublicPeriod {
+                        id: period.id,
+                        code: period.code,
+                        name: period.name,
+                        data_year: period.data_year,
+                        groups: vec![],
+                    });
+                    out.last_mut().expect("pushed")
+                }
+            };
+            match entry.groups.iter_mut().find(|g| g.code == group.code) {
+                Some(g) => {
+                    g.versions.push(p.version);
+                    g.latest_version = p.version;
+                    g.latest_checksum = p.checksum;
+                }
+                None => entry.groups.push(PublicGroup {
+                    code: group.code,
+                    name: group.name,
+                    versions: vec![p.version],
+                    latest_version: p.version,
+                    latest_checksum: p.checksum,
+                }),
+            }
+        }
+        out.sort_by(|a, b| b.data_year.cmp(&a.data_year).then(a.code.cmp(&b.code)));
+        Ok(out)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicQuery {
+    /// Ranking group code (required when several groups are published).
+    pub group: Option<String>,
+    /// A specific version (default: the latest visible one).
+    pub version: Option<i32>,
+}
+
+fn cached(req: &HttpRequest, etag: String, body: Value) -> HttpResponse {
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut resp = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
+    if matches {
+        resp.finish()
+    } else {
+        resp.json(body)
+    }
+}
+
+/// Published rankings of a period (no token). Strong `ETag` per snapshot version; `304` on
+/// `If-None-Match`.
+#[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), PublicQuery), responses((status = 200, description = "The snapshot with its checksum", body = PublicationResponse), (status = 304, description = "Not modified"), ErrorResponses))]
+#[get("/public/periods/{id}/rankings")]
+async fn public_rankings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    q: web::Query<PublicQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let q = q.into_inner();
+    let (p, code) = crate::db::with_conn(&state.pool, move |c| {
+        let p = svc::visible(c, id, q.group.as_deref(), q.version)?;
+        let code = RankingGroup::find(c, p.group_id)?
+            .map(|g| g.code)
+            .unwrap_or_default();
+        Ok((p, code))
+    })
+    .await?;
+    let etag = format!("\"{}\"", p.checksum);
+    let body = serde_json::to_value(publication_response(p, code)).map_err(AppError::internal)?;
+    Ok(cached(&req, etag, body))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicUnitResult {
+    #[schema(value_type = Object)]
+    pub period: Value,
+    #[schema(value_type = Object)]
+    pub group: Value,
+    #[schema(value_type = Object)]
+    pub indicator_set: Value,
+    pub version: i32,
+    pub checksum: String,
+    /// The unit's published entry: points, index, rank, main indicators and pillars.
+    #[schema(value_type = Object)]
+    pub result: Value,
+}
+
+/// One unit's published breakdown (no token).
+#[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), ("unit_code" = String, Path, description = "Unit code"), PublicQuery), responses((status = 200, description = "The unit's result", body = PublicUnitResult), (status = 304, description = "Not modified"), ErrorResponses))]
+#[get("/public/periods/{id}/units/{unit_code}")]
+async fn public_unit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, String)>,
+    q: web::Query<PublicQuery>,
+) -> AppResult<HttpResponse> {
+    let (id, unit_code) = path.into_inner();
+    let q = q.into_inner();
+    let p = crate::db::with_conn(&state.pool, move |c| {
+        svc::visible(c, id, q.group.as_deref(), q.version)
+    })
+    .await?;
+    let result = p.content["rankings"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["unit"]["code"] == unit_code.as_str()))
+        .cloned()
+        .ok_or_else(|| AppError::not_found("published unit", &unit_code))?;
+    let etag = format!("\"{}:{}\"", p.checksum, unit_code);
+    let body = serde_json::to_value(PublicUnitResult {
+        period: p.content["period"].clone(),
+        group: p.content["group"].clone(),
+        indicator_set: p.content["indicator_set"].clone(),
+        version: p.version,
+        checksum: p.checksum,
+        result,
+    })
+    .map_err(AppError::internal)?;
+    Ok(cached(&req, etag, body))
+}

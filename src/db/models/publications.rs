@@ -1,0 +1,83 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::publications;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = publications)]
+pub struct Publication {
+    pub id: Uuid,
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub version: i32,
+    pub visible_from: DateTime<Utc>,
+    pub checksum: String,
+    pub content: serde_json::Value,
+    pub changelog: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Publication {
+    pub fn of_period(conn: &mut PgConnection, period: Uuid) -> QueryResult<Vec<Publication>> {
+        publications::table
+            .filter(publications::period_id.eq(period))
+            .order((publications::group_id.asc(), publications::version.asc()))
+            .select(Publication::as_select())
+            .load(conn)
+    }
+
+    pub fn max_version(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Option<i32>> {
+        publications::table
+            .filter(publications::period_id.eq(period))
+            .filter(publications::group_id.eq(group))
+            .select(diesel::dsl::max(publications::version))
+            .first(conn)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        version: i32,
+        visible_from: DateTime<Utc>,
+        checksum: &str,
+        content: &serde_json::Value,
+        changelog: Option<&str>,
+        by: Uuid,
+    ) -> QueryResult<Publication> {
+        diesel::insert_into(publications::table)
+            .values((
+                publications::id.eq(Uuid::new_v4()),
+                publications::period_id.eq(period),
+                publications::group_id.eq(group),
+                publications::version.eq(version),
+                publications::visible_from.eq(visible_from),
+                publications::checksum.eq(checksum),
+                publications::content.eq(content),
+                publications::changelog.eq(changelog),
+                publications::created_by.eq(by),
+            ))
+            .returning(Publication::as_returning())
+            .get_result(conn)
+    }
+
+    /// Publications visible to the public now (past their embargo).
+    pub fn visible(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<Publication>> {
+        publications::table
+            .filter(publications::visible_from.le(now))
+            .order((
+                publications::period_id.asc(),
+                publications::group_id.asc(),
+                publications::version.asc(),
+            ))
+            .select(Publication::as_select())
+            .load(conn)
+    }
+}

@@ -1,0 +1,173 @@
+//! Publication (công bố kết quả): an immutable snapshot of the final scores and ranks of one
+//! ranking group of a period, with a version, an embargo time and a SHA-256 checksum of its
+//! canonical JSON. Errata make the next version, with a changelog; older versions stay readable.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::audit::Audit;
+use crate::auth::Principal;
+use crate::db::models::assessments::{Assessment, RankingRow};
+use crate::db::models::groups::RankingGroup;
+use crate::db::models::indicator_sets::IndicatorSet;
+use crate::db::models::periods::Period;
+use crate::db::models::publications::Publication;
+use crate::db::models::units::Unit;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::services::scoring::set_entry;
+use crate::services::units::resolve_group;
+
+/// SHA-256 of the canonical JSON text (object keys sorted, no whitespace).
+pub fn checksum(content: &Value) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(
+        serde_json::to_string(content)
+            .unwrap_or_default()
+            .as_bytes(),
+    ))
+}
+
+fn snapshot(
+    c: &mut PgConnection,
+    period: &Period,
+    group: &RankingGroup,
+    set_id: Uuid,
+    version: i32,
+    visible_from: DateTime<Utc>,
+) -> AppResult<Value> {
+    let set = IndicatorSet::find(c, set_id)?
+        .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
+    let entry = set_entry(c, set_id)?;
+    let rows = RankingRow::of_group(c, period.id, group.id)?;
+    let units: BTreeMap<Uuid, Unit> =
+        Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+    let names: BTreeMap<String, String> = entry
+        .set
+        .nodes
+        .iter()
+        .map(|n| (n.code.clone(), n.name.clone()))
+        .chain(
+            entry
+                .set
+                .pillars
+                .iter()
+                .map(|p| (p.code.clone(), p.name.clone())),
+        )
+        .collect();
+    let scope = |r: &RankingRow| {
+        json!({"code": r.scope_code, "name": names.get(&r.scope_code), "points": r.points.normalize().to_string(), "applicable_max": r.applicable_max.normalize().to_string(),
+               "index": r.index_value.map(|d| d.normalize().to_string()), "rank": r.rank, "tied": r.tied})
+    };
+    let mut overall: Vec<&RankingRow> = rows.iter().filter(|r| r.scope == "overall").collect();
+    overall.sort_by_key(|r| r.position);
+    let entries: Vec<Value> = overall
+        .iter()
+        .map(|o| {
+            let u = &units[&o.unit_id];
+            let mut mains: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == "main").collect();
+            mains.sort_by_key(|r| entry.set.index_of(&r.scope_code));
+            let mut pillars: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == "pillar").collect();
+            pillars.sort_by_key(|r| entry.set.pillars.iter().position(|p| p.code == r.scope_code));
+            json!({
+                "unit": {"code": u.code, "name": u.name, "kind": u.kind},
+                "rank": o.rank, "tied": o.tied,
+                "points": o.points.normalize().to_string(), "applicable_max": o.applicable_max.normalize().to_string(),
+                "index": o.index_value.map(|d| d.normalize().to_string()),
+                "main_indicators": mains.iter().map(|r| scope(r)).collect::<Vec<_>>(),
+                "pillars": pillars.iter().map(|r| scope(r)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "period": {"id": period.id, "code": period.code, "name": period.name, "data_year": period.data_year},
+        "group": {"code": group.code, "name": group.name, "unit_kind": group.unit_kind},
+        "indicator_set": {"code": set.code, "version": set.version, "name": set.name, "scale": set.scale.normalize().to_string(), "precision": set.precision,
+                          "decision_number": set.decision_number, "issuer": set.issuer},
+        "version": version,
+        "visible_from": visible_from,
+        "rankings": entries,
+    }))
+}
+
+/// Publishes (or republishes as errata) one group's results.
+pub fn publish(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    period_id: Uuid,
+    group_ref: &str,
+    visible_from: Option<DateTime<Utc>>,
+    changelog: Option<String>,
+) -> AppResult<Publication> {
+    actor.require_admin("publish results")?;
+    conn.transaction(|c| {
+        let period = Period::find_for_update(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
+        if !matches!(period.phase.as_str(), "review" | "published") {
+            return Err(AppError::conflict("PHASE_CLOSED", format!("Results are published from the review phase; the period is in {}.", period.phase))
+                .with_extension("allowed_in_phase", ["review", "published"]));
+        }
+        let group = resolve_group(c, group_ref).map_err(|_| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}"))]))?;
+        let pin = Period::lock_group(c, period_id, group.id)?
+            .ok_or_else(|| AppError::validation(vec![FieldError::new("/group", "NOT_IN_PERIOD", format!("group {} is not part of this period", group.code))]))?;
+        let pending: Vec<Uuid> = Assessment::of_group(c, period_id, group.id)?.into_iter().filter(|a| a.state != "finalised").map(|a| a.unit_id).collect();
+        if !pending.is_empty() {
+            let codes: Vec<String> = Unit::find_many(c, &pending)?.into_iter().map(|u| u.code).collect();
+            return Err(AppError::conflict("NOT_ALL_FINALISED", format!("{} assessment(s) of group {} are not finalised.", codes.len(), group.code)).with_extension("units", codes));
+        }
+        let version = Publication::max_version(c, period_id, group.id)?.unwrap_or(0) + 1;
+        if version > 1 && changelog.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return Err(AppError::validation(vec![FieldError::new("/changelog", "REQUIRED", "an errata version needs a changelog")]));
+        }
+        let visible_from = visible_from.unwrap_or_else(Utc::now);
+        let content = snapshot(c, &period, &group, pin.set_id, version, visible_from)?;
+        let sum = checksum(&content);
+        let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.user_id)?;
+        Audit::new(Some(actor), "publication.create", "publication", publication.id)
+            .period(Some(period_id))
+            .new_value(json!({"group": group.code, "version": version, "checksum": sum, "visible_from": visible_from, "changelog": changelog}))
+            .record(c)?;
+        Ok(publication)
+    })
+}
+
+/// The publication the public may see: a given version or the latest one past its embargo.
+pub fn visible(
+    conn: &mut PgConnection,
+    period_id: Uuid,
+    group_code: Option<&str>,
+    version: Option<i32>,
+) -> AppResult<Publication> {
+    let now = Utc::now();
+    let mut candidates: Vec<Publication> = Publication::of_period(conn, period_id)?
+        .into_iter()
+        .filter(|p| p.visible_from <= now)
+        .collect();
+    let groups: std::collections::BTreeSet<Uuid> = candidates.iter().map(|p| p.group_id).collect();
+    let group = match group_code {
+        Some(code) => Some(
+            RankingGroup::find_by_code(conn, code)?
+                .ok_or_else(|| AppError::not_found("published group", code))?
+                .id,
+        ),
+        None if groups.len() == 1 => groups.into_iter().next(),
+        None if groups.is_empty() => None,
+        None => {
+            return Err(AppError::validation(vec![FieldError::new(
+                "group",
+                "REQUIRED",
+                "several groups are published: name one",
+            )]));
+        }
+    };
+    candidates.retain(|p| Some(p.group_id) == group && version.is_none_or(|v| p.version == v));
+    candidates
+        .into_iter()
+        .max_by_key(|p| p.version)
+        .ok_or_else(|| AppError::not_found("published result", period_id))
+}
