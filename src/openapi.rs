@@ -24,6 +24,7 @@ use utoipa_actix_web::AppExt;
         (name = "assessments", description = "Self-assessment: answers, explained scores, what-if"),
         (name = "workflow", description = "Submit, return, adjust, finalise, reopen"),
         (name = "rankings", description = "Competition rankings per group, pillar and main indicator"),
+        (name = "clarifications", description = "Threads on one component between reviewers and the unit"),
         (name = "evidence", description = "Evidence files and references (tài liệu kiểm chứng)"),
         (name = "publications", description = "Immutable published snapshots and errata"),
         (name = "public", description = "Published results for the provincial portal; no token"),

@@ -4,6 +4,7 @@
 pub mod assessments;
 pub mod audit;
 pub mod auth;
+pub mod clarifications;
 pub mod evidence;
 pub mod fallback;
 pub mod groups;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(periods::configure)
             .configure(assessments::configure)
             .configure(evidence::configure)
+            .configure(clarifications::configure)
             .configure(public::configure)
             .configure(audit::configure),
     );

@@ -32,6 +32,13 @@ pub fn readable(
     Ok((a, p))
 }
 
+/// Whether the unit may work on its form: during self-assessment, and during review when the
+/// assessment was returned to it or it has a deadline extension that has not passed.
+pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
+    let extended = a.deadline.is_some_and(|d| d > chrono::Utc::now());
+    p.phase == "self_assessment" || (p.phase == "review" && (a.state == "returned" || extended))
+}
+
 /// Why the caller may not edit the answers now, if they may not.
 pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
     if !matches!(
@@ -49,32 +56,32 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
             "Unit accounts enter answers for their own unit only.",
         ));
     }
-    // A returned assessment is corrected by its unit during review too.
-    let phase_ok = p.phase == "self_assessment"
-        || (p.phase == "review" && (actor.role == Role::Admin || a.state == "returned"));
-    if !phase_ok {
-        return Some(
-            AppError::conflict(
-                "PHASE_CLOSED",
-                format!(
-                    "Answers cannot be entered while the period is in phase {}.",
-                    p.phase
-                ),
-            )
-            .with_extension("allowed_in_phase", "self_assessment"),
-        );
-    }
     match a.state.as_str() {
-        "submitted" => Some(AppError::conflict(
-            "ALREADY_SUBMITTED",
-            "The unit's leader has submitted this assessment; it is locked until a reviewer returns it.",
-        )),
-        "finalised" => Some(AppError::conflict(
-            "ASSESSMENT_FINALISED",
-            "The assessment is finalised.",
-        )),
-        _ => None,
+        "submitted" => {
+            return Some(AppError::conflict(
+                "ALREADY_SUBMITTED",
+                "The unit's leader has submitted this assessment; it is locked until a reviewer returns it.",
+            ));
+        }
+        "finalised" => {
+            return Some(AppError::conflict(
+                "ASSESSMENT_FINALISED",
+                "The assessment is finalised.",
+            ));
+        }
+        _ => {}
     }
+    let phase_ok = unit_window_open(a, p) || (p.phase == "review" && actor.role == Role::Admin);
+    (!phase_ok).then(|| {
+        AppError::conflict(
+            "PHASE_CLOSED",
+            format!(
+                "Answers cannot be entered while the period is in phase {}.",
+                p.phase
+            ),
+        )
+        .with_extension("allowed_in_phase", "self_assessment")
+    })
 }
 
 /// What the caller may do with the assessment now.
@@ -86,9 +93,7 @@ pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<&'s
     let unit_actor = actor.role.is_unit_role() && actor.unit_id == Some(a.unit_id);
     let reviewer = matches!(actor.role, Role::Reviewer | Role::Admin);
     let editable_state = matches!(a.state.as_str(), "not_started" | "in_progress" | "returned");
-    let submit_phase =
-        p.phase == "self_assessment" || (p.phase == "review" && a.state == "returned");
-    if unit_actor && actor.role == Role::UnitLeader && submit_phase && editable_state {
+    if unit_actor && actor.role == Role::UnitLeader && unit_window_open(a, p) && editable_state {
         out.push("submit");
     }
     if reviewer && a.state == "submitted" {

@@ -3,6 +3,7 @@
 
 pub mod assessments;
 pub mod auth;
+pub mod clarifications;
 pub mod evidence;
 pub mod indicator_sets;
 pub mod periods;

@@ -125,7 +125,7 @@ pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
         if actor.role != Role::UnitLeader {
             return Err(AppError::forbidden("LEADER_ONLY", "Only the unit's leader (lãnh đạo) confirms and submits the self-assessment."));
         }
-        if !(p.phase == "self_assessment" || (p.phase == "review" && a.state == "returned")) {
+        if !crate::services::assessments::unit_window_open(&a, &p) {
             require_phase(&p, &["self_assessment"])?;
         }
         require_state(&a, &["not_started", "in_progress", "returned"])?;

@@ -539,3 +539,189 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
     )
     .await;
 }
+
+#[tokio::test]
+async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlines_extend() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    let other = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let b = assessment_of(&app, &other, &period, "XA-BAT-XAT").await;
+    let body = json!({"answers": [
+        {"node_code": "1.1", "inputs": {"value": 2}, "explanation": "x"},
+        {"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 2}},
+        {"node_code": "2.2", "inputs": {"option": "none"}}
+    ]});
+    json_ok(
+        app.put_json(&format!("/api/v1/assessments/{a}/answers"), &editor, &body)
+            .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&admin),
+            &json!({"to": "review"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/clarifications"),
+            Some(&editor),
+            &json!({"node_code": "1.2", "message": "?"}),
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    let cl = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/clarifications"),
+            Some(&reviewer),
+            &json!({"node_code": "1.2", "message": "Đề nghị bổ sung biên bản"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(cl["status"], "open");
+    let cid = cl["id"].as_str().unwrap();
+    // the form is locked, the thread is not
+    assert_problem(
+        crate::assessments::put(
+            &app,
+            &editor,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 2, "denominator": 2}}),
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+    let r = json_ok(
+        app.post_json(
+            &format!("/api/v1/clarifications/{cid}/messages"),
+            Some(&editor),
+            &json!({"message": "Đã bổ sung"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["status"], "answered");
+    assert_eq!(r["messages"].as_array().unwrap().len(), 2);
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/clarifications/{cid}/messages"),
+            Some(&other),
+            &json!({"message": "spam"}),
+        )
+        .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/assessments/{a}/clarifications"), &other)
+            .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    let closed = json_ok(
+        app.post_json(
+            &format!("/api/v1/clarifications/{cid}/close"),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(closed["status"], "closed");
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/clarifications/{cid}/messages"),
+            Some(&editor),
+            &json!({"message": "late"}),
+        )
+        .await,
+        409,
+        "CLARIFICATION_CLOSED",
+    )
+    .await;
+    let list = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}/clarifications"), &leader)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(list[0]["node_code"], "1.2");
+
+    // unit B never submitted; in review it is closed until the admin extends its deadline
+    let put_b = || {
+        crate::assessments::put(
+            &app,
+            &other,
+            &b,
+            "1.2",
+            json!({"inputs": {"numerator": 1, "denominator": 1}}),
+        )
+    };
+    assert_problem(put_b().await, 409, "PHASE_CLOSED").await;
+    assert_problem(
+        app.put_json(
+            &format!("/api/v1/assessments/{b}/deadline"),
+            &reviewer,
+            &json!({"deadline": "2099-01-01T00:00:00Z"}),
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{b}/deadline"),
+            &admin,
+            &json!({"deadline": "2099-01-01T00:00:00Z"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(put_b().await, 200).await;
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{b}/deadline"),
+            &admin,
+            &json!({"deadline": "2020-01-01T00:00:00Z"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(put_b().await, 409, "PHASE_CLOSED").await;
+}

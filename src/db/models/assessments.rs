@@ -418,3 +418,20 @@ impl AdjustmentRow {
         .execute(conn)
     }
 }
+
+impl Assessment {
+    pub fn set_deadline(
+        conn: &mut PgConnection,
+        id: Uuid,
+        deadline: Option<DateTime<Utc>>,
+    ) -> QueryResult<Assessment> {
+        diesel::update(assessments::table.find(id))
+            .set((
+                assessments::deadline.eq(deadline),
+                assessments::lock_version.eq(assessments::lock_version + 1),
+                assessments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Assessment::as_returning())
+            .get_result(conn)
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod assessments;
 pub mod audit;
+pub mod clarifications;
 pub mod evidence;
 pub mod groups;
 pub mod indicator_sets;

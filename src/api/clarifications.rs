@@ -1,0 +1,200 @@
+//! Clarification threads on one component, and per-unit deadline extensions.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::ErrorResponses;
+use crate::auth::Principal;
+use crate::db::models::clarifications::{Clarification, Message};
+use crate::error::AppResult;
+use crate::services::clarifications as svc;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(open_clarification)
+        .service(list_clarifications)
+        .service(reply_clarification)
+        .service(close_clarification)
+        .service(set_deadline);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub id: Uuid,
+    pub author_id: Option<Uuid>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClarificationResponse {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub node_code: String,
+    /// `open` (waiting for the unit), `answered` (waiting for the reviewer) or `closed`.
+    pub status: String,
+    pub opened_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub messages: Vec<MessageResponse>,
+}
+
+fn response(c: Clarification, node_code: String, messages: Vec<Message>) -> ClarificationResponse {
+    ClarificationResponse {
+        id: c.id,
+        assessment_id: c.assessment_id,
+        node_code,
+        status: c.status,
+        opened_by: c.opened_by,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        messages: messages
+            .into_iter()
+            .map(|m| MessageResponse {
+                id: m.id,
+                author_id: m.author_id,
+                body: m.body,
+                created_at: m.created_at,
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"node_code": "1.2", "message": "Đề nghị bổ sung biên bản họp ngày 15/10"}))]
+pub struct OpenClarificationRequest {
+    pub node_code: String,
+    #[validate(length(min = 1, max = 10000))]
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"message": "Đã bổ sung biên bản (tệp đính kèm ở chỉ số 1.2)"}))]
+pub struct MessageRequest {
+    #[validate(length(min = 1, max = 10000))]
+    pub message: String,
+}
+
+/// Ask the unit about one component (reviewers).
+#[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Assessment id")), request_body = OpenClarificationRequest, responses((status = 201, description = "Opened", body = ClarificationResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/assessments/{id}/clarifications")]
+async fn open_clarification(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<OpenClarificationRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let b = body.into_inner();
+    let id = id.into_inner();
+    let (cl, code, ms) = crate::db::with_conn(&state.pool, move |c| {
+        svc::open(c, &who, id, &b.node_code, &b.message)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(response(cl, code, ms)))
+}
+
+/// The clarification threads of an assessment.
+#[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Threads", body = Vec<ClarificationResponse>), ErrorResponses), security(("bearer" = [])))]
+#[get("/assessments/{id}/clarifications")]
+async fn list_clarifications(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<Vec<ClarificationResponse>>> {
+    let id = id.into_inner();
+    let threads = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, id)).await?;
+    Ok(web::Json(
+        threads
+            .into_iter()
+            .map(|(t, code, ms)| response(t, code, ms))
+            .collect(),
+    ))
+}
+
+/// Reply in a thread: the unit answers (even while its form is locked), or a reviewer follows up.
+#[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Clarification id")), request_body = MessageRequest, responses((status = 200, description = "Replied", body = ClarificationResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/clarifications/{id}/messages")]
+async fn reply_clarification(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<MessageRequest>,
+) -> AppResult<web::Json<ClarificationResponse>> {
+    body.validate()?;
+    let msg = body.into_inner().message;
+    let id = id.into_inner();
+    let w = who.clone();
+    let cl = crate::db::with_conn(&state.pool, move |c| svc::reply(c, &w, id, &msg)).await?;
+    thread(&state, who, cl).await
+}
+
+async fn thread(
+    state: &AppState,
+    who: Principal,
+    cl: Clarification,
+) -> AppResult<web::Json<ClarificationResponse>> {
+    let (aid, cid) = (cl.assessment_id, cl.id);
+    let threads = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, aid)).await?;
+    let (t, code, ms) = threads
+        .into_iter()
+        .find(|(t, _, _)| t.id == cid)
+        .ok_or_else(|| crate::error::AppError::not_found("clarification", cid))?;
+    Ok(web::Json(response(t, code, ms)))
+}
+
+/// Close a thread (reviewers).
+#[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Clarification id")), responses((status = 200, description = "Closed", body = ClarificationResponse), ErrorResponses), security(("bearer" = [])))]
+#[post("/clarifications/{id}/close")]
+async fn close_clarification(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<ClarificationResponse>> {
+    let id = id.into_inner();
+    let w = who.clone();
+    let cl = crate::db::with_conn(&state.pool, move |c| svc::close(c, &w, id)).await?;
+    thread(&state, who, cl).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"deadline": "2026-02-10T17:00:00+07:00"}))]
+pub struct DeadlineRequest {
+    /// Until when the unit may still enter and submit during review; null removes the extension.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadlineResponse {
+    pub id: Uuid,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// Extend one unit's deadline into the review phase (admin).
+#[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), request_body = DeadlineRequest, responses((status = 200, description = "Set", body = DeadlineResponse), ErrorResponses), security(("bearer" = [])))]
+#[put("/assessments/{id}/deadline")]
+async fn set_deadline(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<Uuid>,
+    body: web::Json<DeadlineRequest>,
+) -> AppResult<web::Json<DeadlineResponse>> {
+    let id = id.into_inner();
+    let deadline = body.into_inner().deadline;
+    let a = crate::db::with_conn(&state.pool, move |c| {
+        svc::set_deadline(c, &who, id, deadline)
+    })
+    .await?;
+    Ok(web::Json(DeadlineResponse {
+        id: a.id,
+        deadline: a.deadline,
+    }))
+}
