@@ -7,6 +7,7 @@ mod errors;
 mod evidence;
 mod helpers;
 mod indicator_sets;
+mod matrix;
 mod migrations;
 mod openapi;
 mod operations;
