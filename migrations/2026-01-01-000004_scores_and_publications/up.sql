@@ -31,11 +31,12 @@ CREATE TABLE rankings (
     index_value    numeric,
     rank           integer CHECK (rank IS NULL OR rank >= 1),
     tied           boolean NOT NULL DEFAULT false,
-    position       integer NOT NULL CHECK (position >= 1),
     PRIMARY KEY (period_id, group_id, scope, scope_code, unit_id),
     CHECK ((scope = 'overall') = (scope_code = ''))
 );
-CREATE INDEX rankings_order_idx ON rankings (period_id, group_id, scope, scope_code, position);
+-- read order: rank, then unit code (ties never change the shared rank)
+CREATE INDEX rankings_order_idx ON rankings (period_id, group_id, scope, scope_code, rank);
+CREATE INDEX rankings_unit_idx ON rankings (period_id, group_id, unit_id);
 
 CREATE TABLE publications (
     id           uuid PRIMARY KEY,

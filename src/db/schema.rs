@@ -354,7 +354,6 @@ diesel::table! {
         index_value -> Nullable<Numeric>,
         rank -> Nullable<Int4>,
         tied -> Bool,
-        position -> Int4,
     }
 }
 

@@ -66,7 +66,13 @@ fn snapshot(
                "index": r.index_value.map(|d| d.normalize().to_string()), "rank": r.rank, "tied": r.tied})
     };
     let mut overall: Vec<&RankingRow> = rows.iter().filter(|r| r.scope == "overall").collect();
-    overall.sort_by_key(|r| r.position);
+    overall.sort_by(|a, b| {
+        (a.rank.is_none(), a.rank, &units[&a.unit_id].code).cmp(&(
+            b.rank.is_none(),
+            b.rank,
+            &units[&b.unit_id].code,
+        ))
+    });
     let entries: Vec<Value> = overall
         .iter()
         .map(|o| {

@@ -87,6 +87,17 @@ pub fn unit_inputs(
     entry: &SetEntry,
     assessments: &[Assessment],
 ) -> AppResult<Vec<UnitInput>> {
+    unit_inputs_of_nodes(conn, entry, assessments, None)
+}
+
+/// [`unit_inputs`] restricted to some leaves (e.g. the `relative_to_best` ones, which are all
+/// the group's best values depend on).
+pub fn unit_inputs_of_nodes(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    assessments: &[Assessment],
+    nodes: Option<&[Uuid]>,
+) -> AppResult<Vec<UnitInput>> {
     let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
     let units: HashMap<Uuid, Unit> = Unit::find_many(
         conn,
@@ -96,14 +107,14 @@ pub fn unit_inputs(
     .map(|u| (u.id, u))
     .collect();
     let mut answers: HashMap<Uuid, Vec<Answer>> = HashMap::new();
-    for a in Assessment::answers(conn, &ids)? {
+    for a in Assessment::answers_of_nodes(conn, &ids, nodes)? {
         answers.entry(a.assessment_id).or_default().push(a);
     }
     let mut adjustments: HashMap<(Uuid, Uuid), AdjustmentRow> = HashMap::new();
-    for a in Assessment::adjustments(conn, &ids)? {
+    for a in Assessment::adjustments_of_nodes(conn, &ids, nodes)? {
         adjustments.insert((a.assessment_id, a.node_id), a);
     }
-    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids)?
+    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids, nodes)?
         .into_iter()
         .collect();
     let set = &entry.set;
@@ -237,7 +248,7 @@ fn scope_values(set: &CompiledSet, s: &UnitScores) -> ScopeValues {
     out
 }
 
-/// Ranks every unit of one scope; returns the rows to store.
+/// Ranks every unit of one scope (the pure [`competition_rank`]); returns the rows to store.
 fn rank_scope(
     period: Uuid,
     group: Uuid,
@@ -253,8 +264,7 @@ fn rank_scope(
         values.iter().map(|v| (v.1.as_str(), v)).collect();
     competition_rank(&entries, precision)
         .into_iter()
-        .enumerate()
-        .map(|(pos, e)| {
+        .map(|e| {
             let (unit, _, points, max) = by_code[e.unit_code.as_str()];
             RankingRow {
                 period_id: period,
@@ -267,73 +277,111 @@ fn rank_scope(
                 index_value: e.index.map(|d| d.normalize()),
                 rank: e.rank,
                 tied: e.tied,
-                position: pos as i32 + 1,
             }
         })
         .collect()
 }
 
-/// Rebuilds the rankings of the given scopes (all when `None`) of a group from stored
-/// per-unit values merged with `fresh` ones; writes only rows that changed.
+/// Unit codes never change, so they are cached for ranking tie-breaks.
+fn unit_codes(conn: &mut PgConnection, ids: &[Uuid]) -> AppResult<HashMap<Uuid, String>> {
+    static CODES: OnceLock<RwLock<HashMap<Uuid, String>>> = OnceLock::new();
+    let cache = CODES.get_or_init(Default::default);
+    let mut out = HashMap::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    {
+        let known = cache.read().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            match known.get(id) {
+                Some(c) => {
+                    out.insert(*id, c.clone());
+                }
+                None => missing.push(*id),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let found = Unit::find_many(conn, &missing)?;
+        let mut known = cache.write().unwrap_or_else(|p| p.into_inner());
+        for u in found {
+            known.insert(u.id, u.code.clone());
+            out.insert(u.id, u.code);
+        }
+    }
+    Ok(out)
+}
+
+/// Re-ranks the scopes of a group in which a value changed, from the stored rows merged with
+/// `fresh` values, and writes the rows whose rank, tie or values changed. With `all_scopes`,
+/// every scope is rebuilt (used after a whole-group rescore).
 fn rerank(
     conn: &mut PgConnection,
     period: Uuid,
     group: Uuid,
     set: &CompiledSet,
     fresh: &[FreshUnit],
-    unit_codes: &HashMap<Uuid, String>,
+    all_scopes: bool,
 ) -> AppResult<()> {
-    let stored = RankingRow::of_group(conn, period, group)?;
-    // scope → unit → (points, max)
-    let mut scopes: BTreeMap<(String, String), BTreeMap<Uuid, (Decimal, Decimal)>> =
-        BTreeMap::new();
-    for r in &stored {
-        scopes
-            .entry((r.scope.clone(), r.scope_code.clone()))
-            .or_default()
-            .insert(r.unit_id, (r.points, r.applicable_max));
-    }
-    for (unit, _, values) in fresh {
-        for ((scope, code), p, m) in values {
+    // Which scopes moved: compare the fresh values with what is stored for those units.
+    let mut scopes: BTreeMap<(String, String), Vec<RankingRow>> = BTreeMap::new();
+    if all_scopes {
+        for r in RankingRow::of_group(conn, period, group)? {
             scopes
-                .entry((scope.to_string(), code.clone()))
+                .entry((r.scope.clone(), r.scope_code.clone()))
                 .or_default()
-                .insert(*unit, (*p, *m));
+                .push(r);
+        }
+        for (_, _, values) in fresh {
+            for ((scope, code), _, _) in values {
+                scopes.entry((scope.to_string(), code.clone())).or_default();
+            }
+        }
+    } else {
+        for (unit, _, values) in fresh {
+            let stored: HashMap<(String, String), RankingRow> =
+                RankingRow::of_unit(conn, period, group, *unit)?
+                    .into_iter()
+                    .map(|r| ((r.scope.clone(), r.scope_code.clone()), r))
+                    .collect();
+            for ((scope, code), p, m) in values {
+                let key = (scope.to_string(), code.clone());
+                let same = stored.get(&key).is_some_and(|r| {
+                    r.points == p.normalize() && r.applicable_max == m.normalize()
+                });
+                if !same && !scopes.contains_key(&key) {
+                    let rows = RankingRow::of_scope(conn, period, group, scope, code)?;
+                    scopes.insert(key, rows);
+                }
+            }
         }
     }
-    let existing: HashMap<(String, String, Uuid), &RankingRow> = stored
-        .iter()
-        .map(|r| ((r.scope.clone(), r.scope_code.clone(), r.unit_id), r))
-        .collect();
     let mut changed = Vec::new();
-    for (scope, units) in &scopes {
-        let values: Vec<(Uuid, String, Decimal, Decimal)> = units
+    for (scope, rows) in scopes {
+        let mut values: BTreeMap<Uuid, (Decimal, Decimal)> = rows
             .iter()
-            .filter_map(|(u, (p, m))| unit_codes.get(u).map(|c| (*u, c.clone(), *p, *m)))
+            .map(|r| (r.unit_id, (r.points, r.applicable_max)))
             .collect();
-        for row in rank_scope(period, group, scope, &values, set.precision) {
-            match existing.get(&(row.scope.clone(), row.scope_code.clone(), row.unit_id)) {
-                Some(old) if **old == row => {}
-                _ => changed.push(row),
+        for (unit, _, vals) in fresh {
+            if let Some((_, p, m)) = vals
+                .iter()
+                .find(|(k, _, _)| k.0 == scope.0 && k.1 == scope.1)
+            {
+                values.insert(*unit, (*p, *m));
+            }
+        }
+        let codes = unit_codes(conn, &values.keys().copied().collect::<Vec<_>>())?;
+        let values: Vec<(Uuid, String, Decimal, Decimal)> = values
+            .into_iter()
+            .filter_map(|(u, (p, m))| codes.get(&u).map(|c| (u, c.clone(), p, m)))
+            .collect();
+        let existing: HashMap<Uuid, &RankingRow> = rows.iter().map(|r| (r.unit_id, r)).collect();
+        for row in rank_scope(period, group, &scope, &values, set.precision) {
+            if existing.get(&row.unit_id).is_none_or(|old| **old != row) {
+                changed.push(row);
             }
         }
     }
     RankingRow::upsert(conn, &changed)?;
     Ok(())
-}
-
-/// Units' codes of a group's assessments.
-fn codes_of(
-    conn: &mut PgConnection,
-    assessments: &[Assessment],
-) -> AppResult<HashMap<Uuid, String>> {
-    Ok(Unit::find_many(
-        conn,
-        &assessments.iter().map(|a| a.unit_id).collect::<Vec<_>>(),
-    )?
-    .into_iter()
-    .map(|u| (u.id, u.code))
-    .collect())
 }
 
 /// Rescores every assessment of a group and re-ranks it. Locks the group.
@@ -356,13 +404,12 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
         ));
     }
     Assessment::upsert_scores(conn, &rows)?;
-    let codes = codes_of(conn, &assessments)?;
-    rerank(conn, period, group, &entry.set, &fresh, &codes)
+    rerank(conn, period, group, &entry.set, &fresh, true)
 }
 
-/// Rescores one assessment after a write, then re-ranks its group. When the write touched a
-/// `relative_to_best` leaf (`relative_changed`), the group's best may move: the whole group is
-/// rescored.
+/// Rescores one assessment after a write, then re-ranks the scopes of its group that moved.
+/// When the write touched a `relative_to_best` leaf (`relative_changed`), the group's best may
+/// move: the whole group is rescored.
 pub fn rescore_assessment(
     conn: &mut PgConnection,
     assessment: &Assessment,
@@ -375,11 +422,19 @@ pub fn rescore_assessment(
     if relative_changed {
         return rescore_group(conn, assessment.period_id, assessment.group_id);
     }
-    // The group's best values only matter for relative_to_best leaves, which did not change:
-    // compute them from the group when the set has any, else skip loading the group.
+    // The group's best values depend only on the relative_to_best leaves, which did not change:
+    // read just those leaves of the group.
     let best = if set.has_relative_to_best() {
+        let relative: Vec<Uuid> = set
+            .leaves()
+            .filter(|i| set.is_relative_to_best(*i))
+            .map(|i| entry.node_ids[i])
+            .collect();
         let all = Assessment::of_group(conn, assessment.period_id, assessment.group_id)?;
-        group_best(set, &unit_inputs(conn, &entry, &all)?)
+        group_best(
+            set,
+            &unit_inputs_of_nodes(conn, &entry, &all, Some(&relative))?,
+        )
     } else {
         crate::scoring::Best::default()
     };
@@ -388,8 +443,6 @@ pub fn rescore_assessment(
         .ok_or_else(|| AppError::internal("no input"))?;
     let s = score_unit(set, &input, &best);
     Assessment::upsert_scores(conn, &[score_row(assessment, &s)])?;
-    let assessments = Assessment::of_group(conn, assessment.period_id, assessment.group_id)?;
-    let codes = codes_of(conn, &assessments)?;
     let fresh = vec![(
         assessment.unit_id,
         input.unit_code.clone(),
@@ -401,7 +454,7 @@ pub fn rescore_assessment(
         assessment.group_id,
         set,
         &fresh,
-        &codes,
+        false,
     )
 }
 

@@ -654,7 +654,7 @@ fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>) {
         }
         let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
         let scores = q("SELECT assessment_id::text || nodes::text || self_points::text || '/' || reviewed_points::text || '/' || applicable_max::text || coalesce(reviewed_index::text, '-') AS line FROM assessment_scores ORDER BY 1");
-        let ranks = q("SELECT scope || scope_code || unit_id::text || points::text || '/' || applicable_max::text || coalesce(index_value::text, '-') || coalesce(rank::text, '-') || tied::text || position::text AS line FROM rankings ORDER BY 1");
+        let ranks = q("SELECT scope || scope_code || unit_id::text || points::text || '/' || applicable_max::text || coalesce(index_value::text, '-') || coalesce(rank::text, '-') || tied::text AS line FROM rankings ORDER BY 1");
         (scores, ranks)
     })
 }

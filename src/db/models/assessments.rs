@@ -3,7 +3,9 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::schema::{adjustments, answers, assessment_scores, assessments, evidence, rankings};
+use crate::db::schema::{
+    adjustments, answers, assessment_scores, assessments, evidence, rankings, units,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = assessments)]
@@ -86,7 +88,6 @@ pub struct RankingRow {
     pub index_value: Option<Decimal>,
     pub rank: Option<i32>,
     pub tied: bool,
-    pub position: i32,
 }
 
 impl Assessment {
@@ -181,28 +182,56 @@ impl Assessment {
     }
 
     pub fn answers(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Answer>> {
-        answers::table
+        Self::answers_of_nodes(conn, ids, None)
+    }
+
+    /// Answers of some assessments, optionally only for some nodes.
+    pub fn answers_of_nodes(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+        nodes: Option<&[Uuid]>,
+    ) -> QueryResult<Vec<Answer>> {
+        let mut q = answers::table
             .filter(answers::assessment_id.eq_any(ids))
-            .select(Answer::as_select())
-            .load(conn)
+            .into_boxed();
+        if let Some(n) = nodes {
+            q = q.filter(answers::node_id.eq_any(n));
+        }
+        q.select(Answer::as_select()).load(conn)
     }
 
     pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
-        adjustments::table
+        Self::adjustments_of_nodes(conn, ids, None)
+    }
+
+    pub fn adjustments_of_nodes(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+        nodes: Option<&[Uuid]>,
+    ) -> QueryResult<Vec<AdjustmentRow>> {
+        let mut q = adjustments::table
             .filter(adjustments::assessment_id.eq_any(ids))
-            .select(AdjustmentRow::as_select())
-            .load(conn)
+            .into_boxed();
+        if let Some(n) = nodes {
+            q = q.filter(adjustments::node_id.eq_any(n));
+        }
+        q.select(AdjustmentRow::as_select()).load(conn)
     }
 
     /// (assessment, node) pairs whose answer has at least one evidence item.
     pub fn evidence_presence(
         conn: &mut PgConnection,
         ids: &[Uuid],
+        nodes: Option<&[Uuid]>,
     ) -> QueryResult<Vec<(Uuid, Uuid)>> {
-        answers::table
+        let mut q = answers::table
             .inner_join(evidence::table)
             .filter(answers::assessment_id.eq_any(ids))
-            .select((answers::assessment_id, answers::node_id))
+            .into_boxed();
+        if let Some(n) = nodes {
+            q = q.filter(answers::node_id.eq_any(n));
+        }
+        q.select((answers::assessment_id, answers::node_id))
             .distinct()
             .load(conn)
     }
@@ -308,6 +337,38 @@ impl RankingRow {
             .load(conn)
     }
 
+    /// One unit's rows (every scope).
+    pub fn of_unit(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        unit: Uuid,
+    ) -> QueryResult<Vec<RankingRow>> {
+        rankings::table
+            .filter(rankings::period_id.eq(period))
+            .filter(rankings::group_id.eq(group))
+            .filter(rankings::unit_id.eq(unit))
+            .select(RankingRow::as_select())
+            .load(conn)
+    }
+
+    /// Every unit's row of one scope.
+    pub fn of_scope(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        scope: &str,
+        scope_code: &str,
+    ) -> QueryResult<Vec<RankingRow>> {
+        rankings::table
+            .filter(rankings::period_id.eq(period))
+            .filter(rankings::group_id.eq(group))
+            .filter(rankings::scope.eq(scope.to_string()))
+            .filter(rankings::scope_code.eq(scope_code.to_string()))
+            .select(RankingRow::as_select())
+            .load(conn)
+    }
+
     pub fn delete_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> QueryResult<usize> {
         diesel::delete(
             rankings::table
@@ -337,7 +398,6 @@ impl RankingRow {
                     rankings::index_value.eq(excluded(rankings::index_value)),
                     rankings::rank.eq(excluded(rankings::rank)),
                     rankings::tied.eq(excluded(rankings::tied)),
-                    rankings::position.eq(excluded(rankings::position)),
                 ))
                 .execute(conn)?;
         }
@@ -362,7 +422,8 @@ impl RankingRow {
         };
         let total = base().count().get_result(conn)?;
         let items = base()
-            .order(rankings::position.asc())
+            .inner_join(units::table)
+            .order((rankings::rank.asc().nulls_last(), units::code.asc()))
             .limit(page.page_size)
             .offset(page.offset())
             .select(RankingRow::as_select())
