@@ -29,6 +29,7 @@ use utoipa_actix_web::AppExt;
         (name = "publications", description = "Immutable published snapshots and errata"),
         (name = "public", description = "Published results for the provincial portal; no token"),
         (name = "audit", description = "The append-only audit trail"),
+        (name = "integration", description = "Scoped tokens for scripts and national platforms"),
         (name = "operations", description = "Health and metrics")
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

@@ -13,6 +13,7 @@ use validator::Validate;
 use super::users::UnitSummary;
 use super::{ErrorResponses, etag, if_match};
 use crate::auth::Principal;
+use crate::auth::principal::Writer;
 use crate::db::models::assessments::{Answer, Assessment, ScoreRow};
 use crate::db::models::periods::Period;
 use crate::db::models::units::Unit;
@@ -239,7 +240,8 @@ pub struct AnswerWriteResponse {
 /// The inputs are checked against the node's method (422 `INVALID_INPUT` with the node code and
 /// field pointers); the score and the group's rankings are updated in the same transaction.
 /// Send `If-Match: "v<version>"` of the answer you read (`"v0"` when there was none) to refuse
-/// a lost update with 412.
+/// a lost update with 412. Integration tokens with the `automatic:write` scope may write the
+/// automatically measured components (only those).
 #[utoipa::path(
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code", example = "1.2"), ("If-Match" = Option<String>, Header, description = "Answer version you read")),
@@ -250,7 +252,7 @@ pub struct AnswerWriteResponse {
 #[put("/assessments/{id}/answers/{node_code}")]
 async fn put_answer(
     state: web::Data<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
     body: web::Json<AnswerRequest>,
@@ -335,7 +337,7 @@ pub struct BatchAnswersResponse {
 #[put("/assessments/{id}/answers")]
 async fn put_answers(
     state: web::Data<AppState>,
-    who: Principal,
+    Writer(who): Writer,
     id: web::Path<Uuid>,
     body: web::Json<BatchAnswersRequest>,
 ) -> AppResult<web::Json<BatchAnswersResponse>> {

@@ -12,6 +12,7 @@ pub mod health;
 pub mod indicator_sets;
 pub mod periods;
 pub mod public;
+pub mod tokens;
 pub mod units;
 pub mod users;
 
@@ -38,7 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(evidence::configure)
             .configure(clarifications::configure)
             .configure(public::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(tokens::configure),
     );
 }
 

@@ -19,6 +19,8 @@ pub struct Principal {
     pub username: String,
     pub role: Role,
     pub unit_id: Option<Uuid>,
+    /// Integration tokens only: the period the token may write to (None = any).
+    pub period_scope: Option<Uuid>,
 }
 
 impl Principal {
@@ -95,7 +97,14 @@ impl FromRequest for Principal {
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let claims = state.jwt.verify(&token?)?;
+            let token = token?;
+            if token.starts_with(INTEGRATION_PREFIX) {
+                return Err(AppError::forbidden(
+                    "INTEGRATION_TOKEN_NOT_ALLOWED",
+                    "Integration tokens may only write automatically measured answers.",
+                ));
+            }
+            let claims = state.jwt.verify(&token)?;
             let user_id = claims.sub;
             let user =
                 crate::db::with_conn(&state.pool, move |c| Ok(User::find(c, user_id)?)).await?;
@@ -115,7 +124,65 @@ impl FromRequest for Principal {
                 username: user.username,
                 role,
                 unit_id: user.unit_id,
+                period_scope: None,
             })
+        })
+    }
+}
+
+/// Integration tokens are `dti_` followed by 64 hex digits; only their SHA-256 is stored.
+pub const INTEGRATION_PREFIX: &str = "dti_";
+
+/// The caller of routes that integration tokens may use too (answer writes): a signed-in user,
+/// or an integration token with the `automatic:write` scope.
+pub struct Writer(pub Principal);
+
+impl FromRequest for Writer {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        if !token
+            .as_ref()
+            .is_ok_and(|t| t.starts_with(INTEGRATION_PREFIX))
+        {
+            let user = Principal::from_request(req, payload);
+            return Box::pin(async move { user.await.map(Writer) });
+        }
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            let secret = token?;
+            let hash = {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+            };
+            let found = crate::db::with_conn(&state.pool, move |c| {
+                Ok(crate::db::models::tokens::IntegrationToken::find_active(
+                    c, &hash,
+                )?)
+            })
+            .await?;
+            let t = found.ok_or_else(|| {
+                AppError::unauthorized(
+                    "TOKEN_INVALID",
+                    "The integration token is unknown, revoked or expired.",
+                )
+            })?;
+            if !t.scopes.iter().any(|s| s == "automatic:write") {
+                return Err(AppError::forbidden(
+                    "FORBIDDEN_SCOPE",
+                    "The token lacks the automatic:write scope.",
+                ));
+            }
+            Ok(Writer(Principal {
+                user_id: t.id,
+                username: format!("integration:{}", t.name),
+                role: Role::Integration,
+                unit_id: None,
+                period_scope: t.period_id,
+            }))
         })
     }
 }

@@ -21,6 +21,9 @@ pub enum Role {
     UnitEditor,
     /// Leader of one unit: what the editor may, plus confirm (submit).
     UnitLeader,
+    /// A script or national platform holding an integration token: writes automatically
+    /// measured components only. Never a user's role.
+    Integration,
 }
 
 impl Role {
@@ -38,6 +41,7 @@ impl Role {
             Role::Viewer => "viewer",
             Role::UnitEditor => "unit_editor",
             Role::UnitLeader => "unit_leader",
+            Role::Integration => "integration",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
@@ -92,6 +96,7 @@ impl Role {
                 "assessments:read_own_unit",
                 "assessments:edit_own_unit",
             ],
+            Role::Integration => &["assessments:write_automatic"],
             Role::UnitLeader => &[
                 "units:read",
                 "users:read_own_unit",

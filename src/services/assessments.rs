@@ -41,6 +41,29 @@ pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
 
 /// Why the caller may not edit the answers now, if they may not.
 pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
+    if actor.role == Role::Integration {
+        if a.state == "finalised" {
+            return Some(AppError::conflict(
+                "ASSESSMENT_FINALISED",
+                "The assessment is finalised.",
+            ));
+        }
+        if actor.period_scope.is_some_and(|p| p != a.period_id) {
+            return Some(AppError::forbidden(
+                "FORBIDDEN_SCOPE",
+                "The token is scoped to another period.",
+            ));
+        }
+        return (!matches!(p.phase.as_str(), "self_assessment" | "review")).then(|| {
+            AppError::conflict(
+                "PHASE_CLOSED",
+                format!(
+                    "Measurements cannot be written while the period is in phase {}.",
+                    p.phase
+                ),
+            )
+        });
+    }
     if !matches!(
         actor.role,
         Role::Admin | Role::UnitEditor | Role::UnitLeader
@@ -146,7 +169,17 @@ fn check_answer(
             format!("{} is not a scored leaf; answer its components", node.code),
         )]);
     }
-    if node.automatic && actor.role != Role::Admin {
+    if actor.role == Role::Integration && !node.automatic {
+        return Err(vec![FieldError::new(
+            format!("{prefix}/node_code"),
+            "NOT_AUTOMATIC",
+            format!(
+                "{} is declared by the unit; integration tokens write automatic measurements only",
+                node.code
+            ),
+        )]);
+    }
+    if node.automatic && !matches!(actor.role, Role::Admin | Role::Integration) {
         return Err(vec![FieldError::new(
             format!("{prefix}/node_code"),
             "AUTOMATIC_INDICATOR",
@@ -219,7 +252,9 @@ pub fn put_answers(
 ) -> AppResult<Vec<Answer>> {
     conn.transaction(|c| {
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        actor.require_unit_data(a.unit_id)?;
+        if actor.role != Role::Integration {
+            actor.require_unit_data(a.unit_id)?;
+        }
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
@@ -243,6 +278,8 @@ pub fn put_answers(
             let code = (!batch).then(|| inputs[0].node_code.as_str());
             return Err(invalid_input(code, errors));
         }
+        // Accounts are recorded as the author; an integration token is not an account.
+        let by = (actor.role != Role::Integration).then_some(actor.user_id);
         let mut stored = Vec::new();
         let mut relative = false;
         for (input, (i, canonical)) in checked {
@@ -258,7 +295,7 @@ pub fn put_answers(
                     .with_extension("node_code", &input.node_code));
                 }
             }
-            let answer = Answer::upsert(c, a.id, node_id, canonical, input.not_applicable, input.note.clone(), input.explanation.clone(), actor.user_id)?;
+            let answer = Answer::upsert(c, a.id, node_id, canonical, input.not_applicable, input.note.clone(), input.explanation.clone(), by)?;
             Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
                 .unit(Some(a.unit_id))
                 .period(Some(a.period_id))
@@ -268,7 +305,7 @@ pub fn put_answers(
             relative |= entry.set.is_relative_to_best(i);
             stored.push(answer);
         }
-        let a = if a.state == "not_started" { Assessment::set_state(c, a.id, "in_progress", "answer", Some(actor.user_id), None)? } else { a };
+        let a = if a.state == "not_started" { Assessment::set_state(c, a.id, "in_progress", "answer", by, None)? } else { a };
         // One rescore for the whole batch: the group when a relative_to_best leaf moved.
         rescore_assessment(c, &a, relative)?;
         Ok(stored)

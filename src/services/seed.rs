@@ -98,6 +98,7 @@ pub fn system_principal() -> Principal {
         username: "system".into(),
         role: Role::Admin,
         unit_id: None,
+        period_scope: None,
     }
 }
 

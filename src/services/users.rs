@@ -38,6 +38,13 @@ fn snapshot(u: &User) -> serde_json::Value {
 }
 
 fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
+    if role == Role::Integration {
+        return Err(AppError::validation(vec![FieldError::new(
+            "/role",
+            "NOT_A_USER_ROLE",
+            "integration is the role of integration tokens, not of accounts",
+        )]));
+    }
     match (role.is_unit_role(), unit) {
         (true, None) => Err(AppError::validation(vec![FieldError::new(
             "/unit",

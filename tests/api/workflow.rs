@@ -725,3 +725,141 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
     .await;
     assert_problem(put_b().await, 409, "PHASE_CLOSED").await;
 }
+
+#[tokio::test]
+async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    assert_problem(
+        app.post_json(
+            "/api/v1/integration-tokens",
+            Some(&editor),
+            &json!({"name": "x", "scopes": ["automatic:write"]}),
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            "/api/v1/integration-tokens",
+            Some(&admin),
+            &json!({"name": "x", "scopes": ["root"]}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let created = json_ok(app.post_json("/api/v1/integration-tokens", Some(&admin), &json!({"name": "Cổng DVC quốc gia", "scopes": ["automatic:write"], "period_id": period})).await, 201).await;
+    let token = created["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("dti_"));
+    let listed = json_ok(app.get("/api/v1/integration-tokens", &admin).await, 200).await;
+    assert!(listed[0].get("token").is_none(), "the secret is shown once");
+
+    // 2.1 is measured automatically: the platform writes it, 60 % of a target of 80 % → 30
+    let w = json_ok(
+        crate::assessments::put(
+            &app,
+            &token,
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 60, "denominator": 100}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["self_points"], "30");
+    let p = assert_problem(
+        crate::assessments::put(
+            &app,
+            &token,
+            &a,
+            "1.2",
+            json!({"inputs": {"numerator": 1, "denominator": 2}}),
+        )
+        .await,
+        422,
+        "INVALID_INPUT",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "NOT_AUTOMATIC");
+    // it reads nothing and does nothing else
+    assert_problem(
+        app.get(&format!("/api/v1/assessments/{a}"), &token).await,
+        403,
+        "INTEGRATION_TOKEN_NOT_ALLOWED",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/me", &token).await,
+        403,
+        "INTEGRATION_TOKEN_NOT_ALLOWED",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/periods/{period}/rankings"), &token)
+            .await,
+        403,
+        "INTEGRATION_TOKEN_NOT_ALLOWED",
+    )
+    .await;
+    // audited as the integration
+    let trail = json_ok(
+        app.get(
+            &format!("/api/v1/audit-events?action=answer.upsert&period_id={period}"),
+            &admin,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(trail["items"][0]["actor_role"], "integration");
+    // revoked: refused at once
+    json_ok(
+        app.request(
+            reqwest::Method::DELETE,
+            &format!(
+                "/api/v1/integration-tokens/{}",
+                created["id"].as_str().unwrap()
+            ),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_problem(
+        crate::assessments::put(
+            &app,
+            &token,
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 70, "denominator": 100}}),
+        )
+        .await,
+        401,
+        "TOKEN_INVALID",
+    )
+    .await;
+    assert_problem(
+        crate::assessments::put(
+            &app,
+            "dti_forged",
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 70, "denominator": 100}}),
+        )
+        .await,
+        401,
+        "TOKEN_INVALID",
+    )
+    .await;
+}

@@ -295,7 +295,7 @@ impl Answer {
         not_applicable: bool,
         note: Option<String>,
         explanation: Option<String>,
-        by: Uuid,
+        by: Option<Uuid>,
     ) -> QueryResult<Answer> {
         diesel::insert_into(answers::table)
             .values((

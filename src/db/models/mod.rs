@@ -10,6 +10,7 @@ pub mod indicator_sets;
 pub mod periods;
 pub mod publications;
 pub mod throttle;
+pub mod tokens;
 pub mod units;
 pub mod users;
 
