@@ -15,3 +15,4 @@ mod publications;
 mod units;
 mod users;
 mod workflow;
+mod year;
