@@ -30,7 +30,7 @@ async fn fill_and_submit(app: &TestApp, period: &str) -> Vec<(String, String)> {
         let body = json!({"answers": [
             {"node_code": "1.1", "inputs": {"value": (k % 5)}, "explanation": "Biên bản lưu tại văn phòng"},
             {"node_code": "1.2", "inputs": {"numerator": k % 5, "denominator": 4}},
-            {"node_code": "2.2", "inputs": {"option": if k % 2 == 0 { "chairman" } else { "deputy" }}}
+            {"node_code": "2.2", "inputs": {"option": if k.is_multiple_of(2) { "chairman" } else { "deputy" }}}
         ]});
         json_ok(
             app.put_json(&format!("/api/v1/assessments/{a}/answers"), &editor, &body)

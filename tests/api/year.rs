@@ -52,7 +52,7 @@ fn answers(k: usize) -> Value {
     json!({"answers": [
         {"node_code": "1.1", "inputs": {"value": k % 5}},
         {"node_code": "1.2", "inputs": {"numerator": k % 5, "denominator": 4}},
-        {"node_code": "2.2", "inputs": {"option": if k % 2 == 0 { "chairman" } else { "deputy" }}}
+        {"node_code": "2.2", "inputs": {"option": if k.is_multiple_of(2) { "chairman" } else { "deputy" }}}
     ]})
 }
 
@@ -120,7 +120,7 @@ async fn a_whole_year_with_two_ranking_groups() {
             200,
         )
         .await;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             let form = reqwest::multipart::Form::new().part(
                 "file",
                 reqwest::multipart::Part::bytes(
