@@ -1,0 +1,1103 @@
+//! National-scale benchmark (SPEC §7): one ranking group of ~3,400 communes × 100 components
+//! in one period. Measures the full recompute of the period, the latency of one answer write
+//! with rescore and re-rank over HTTP (against two baselines measured in the same run) and the
+//! same on a `relative_to_best` component, then prints a Markdown table and a phase profile of
+//! one write.
+//!
+//! Run with `cargo bench --bench national` (or `scripts/bench.sh`). Needs a PostgreSQL server:
+//! `TEST_DATABASE_URL` (else `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`),
+//! a role allowed to create databases. A fresh `dti_bench_<uuid>` database is created and
+//! dropped at the end.
+//!
+//! Knobs (environment): `BENCH_UNITS` (3400), `BENCH_WRITES` (200), `BENCH_REL_WRITES` (100,
+//! alternately moving the group maximum and not), `BENCH_RECOMPUTE_RUNS` (3),
+//! `BENCH_WRITE_BUDGET_SECS` (240) and `BENCH_REL_BUDGET_SECS` (240): a write series stops early
+//! once it has spent its budget, so that a slow build still finishes in about ten minutes (the
+//! table's `n` column says how many requests were measured), `BENCH_PROFILE_RUNS` (3).
+
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_types};
+use dti_api::auth::Principal;
+use dti_api::auth::jwt::JwtKeys;
+use dti_api::config::{Config, Mode};
+use dti_api::db::DbPool;
+use dti_api::db::models::assessments::{Answer, Assessment, RankingRow};
+use dti_api::db::models::periods::Period;
+use dti_api::db::models::units::Unit;
+use dti_api::db::models::users::{NewUser, User};
+use dti_api::domain::Role;
+use dti_api::services::{indicator_sets, periods, scoring as svc_scoring};
+use dti_api::startup::Application;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const JWT_SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+const ISSUER: &str = "dti-api";
+const MAINS: usize = 10;
+const COMPONENTS: usize = 10;
+/// The one `relative_to_best` leaf.
+const REL_LEAF: &str = "1.1";
+/// The non-relative (ratio) leaf written in measurement 2.
+const RATIO_LEAF: &str = "2.3";
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn maintenance_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn url_for_db(db: &str) -> String {
+    let base = maintenance_url();
+    let (head, tail) = base.rsplit_once('/').expect("database URL has a path");
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{head}/{db}{query}")
+}
+
+/// Drops the bench database when the run ends, panics included.
+struct DbGuard(String);
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&maintenance_url()) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0))
+                .execute(&mut admin);
+            eprintln!("dropped database {}", self.0);
+        }
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("dti-bench-{}", self.0)));
+    }
+}
+
+/// Method of leaf `k` (1-based) of main indicator `m` (1-based).
+fn leaf_kind(m: usize, k: usize) -> &'static str {
+    if format!("{m}.{k}") == REL_LEAF {
+        "relative"
+    } else if k == COMPONENTS {
+        "tiers"
+    } else if k == COMPONENTS - 1 && m.is_multiple_of(2) {
+        "boolean"
+    } else if k == COMPONENTS - 1 {
+        "choice"
+    } else {
+        "ratio"
+    }
+}
+
+/// 10 main indicators × 10 components of 10 points (scale 1000), three pillars.
+fn set_document() -> Value {
+    let mains: Vec<Value> = (1..=MAINS)
+        .map(|m| {
+            let children: Vec<Value> = (1..=COMPONENTS)
+                .map(|k| {
+                    let method = match leaf_kind(m, k) {
+                        "relative" => json!({"type": "relative_to_best"}),
+                        "tiers" => json!({"type": "tiers", "bands": [
+                            {"threshold": "1", "points": "2"}, {"threshold": "2", "points": "4"},
+                            {"threshold": "3", "points": "6"}, {"threshold": "4", "points": "8"},
+                            {"threshold": "5", "points": "10"}]}),
+                        "boolean" => json!({"type": "boolean"}),
+                        "choice" => json!({"type": "choice", "options": [
+                            {"code": "chairman", "label": "Chủ tịch UBND", "points": "10"},
+                            {"code": "deputy", "label": "Phó Chủ tịch", "points": "5"},
+                            {"code": "none", "label": "Chưa thành lập", "points": "0"}]}),
+                        _ => json!({"type": "ratio", "zero_denominator": "zero"}),
+                    };
+                    json!({"code": format!("{m}.{k}"), "kind": "component",
+                           "name": format!("Chỉ số thành phần {m}.{k}"), "max_points": "10",
+                           "method": method})
+                })
+                .collect();
+            json!({"code": m.to_string(), "kind": "main", "name": format!("Chỉ số chính {m}"),
+                   "max_points": "100", "children": children})
+        })
+        .collect();
+    json!({
+        "code": "BENCH-XA-1000", "version": 1,
+        "name": "Bộ chỉ số quy mô quốc gia (benchmark)",
+        "target_unit_kind": "commune", "year": 2025,
+        "legal_basis": {"decision_number": "1/QĐ-BENCH", "issuer": "Benchmark"},
+        "scale": "1000", "precision": 4,
+        "pillars": [
+            {"code": "CQS", "name": "Chính quyền số", "main_indicators": ["1", "2", "3", "4"]},
+            {"code": "KTS", "name": "Kinh tế số", "main_indicators": ["5", "6", "7"]},
+            {"code": "XHS", "name": "Xã hội số", "main_indicators": ["8", "9", "10"]}
+        ],
+        "nodes": mains
+    })
+}
+
+fn exec(c: &mut PgConnection, sql: &str) -> usize {
+    diesel::sql_query(sql)
+        .execute(c)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+}
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = sql_types::Uuid)]
+    id: Uuid,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = sql_types::BigInt)]
+    n: i64,
+}
+
+fn ids(c: &mut PgConnection, sql: &str) -> Vec<Uuid> {
+    diesel::sql_query(sql)
+        .load::<IdRow>(c)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+fn count(c: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<CountRow>(c)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .n
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// (n, mean, p50, p95, p99, max) in milliseconds; nearest-rank percentiles.
+struct Stats {
+    n: usize,
+    mean: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn stats(samples: &[Duration]) -> Stats {
+    let mut v: Vec<f64> = samples.iter().map(|d| ms(*d)).collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    let pick = |q: f64| {
+        if n == 0 {
+            f64::NAN
+        } else {
+            v[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
+        }
+    };
+    Stats {
+        n,
+        mean: if n == 0 {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / n as f64
+        },
+        p50: pick(0.50),
+        p95: pick(0.95),
+        p99: pick(0.99),
+        max: v.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+fn median(samples: &[Duration]) -> f64 {
+    stats(samples).p50
+}
+
+struct Setup {
+    db: String,
+    period: Uuid,
+    group: Uuid,
+    admin: Principal,
+    token: String,
+    units: usize,
+    leaves: usize,
+    answers: i64,
+    open_time: Duration,
+    data_time: Duration,
+    answers_time: Duration,
+}
+
+/// Creates the database and the national-scale data set; opens the period.
+fn setup(units: usize) -> (Setup, DbGuard) {
+    let db = format!("dti_bench_{}", Uuid::new_v4().simple());
+    let mut admin_conn =
+        PgConnection::establish(&maintenance_url()).expect("connect to PostgreSQL (maintenance)");
+    exec(&mut admin_conn, &format!("CREATE DATABASE {db}"));
+    let guard = DbGuard(db.clone());
+    let mut c = PgConnection::establish(&url_for_db(&db)).expect("connect to the bench database");
+    dti_api::db::run_migrations(&mut c).expect("migrations apply");
+
+    let t = Instant::now();
+    let user = User::insert(
+        &mut c,
+        &NewUser {
+            id: Uuid::new_v4(),
+            username: "bench-admin",
+            full_name: "Benchmark admin",
+            password_hash: "!",
+            role: Role::Admin.as_str(),
+            unit_id: None,
+            active: true,
+        },
+    )
+    .expect("admin user");
+    let admin = Principal {
+        user_id: user.id,
+        username: user.username.clone(),
+        role: Role::Admin,
+        unit_id: None,
+        ..dti_api::services::seed::system_principal()
+    };
+    let (token, _) = JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 600)
+        .issue(user.id, &user.username, Role::Admin, None, user.version)
+        .expect("token");
+
+    let doc = serde_json::to_vec(&set_document()).unwrap();
+    let parsed = indicator_sets::parse(&doc, indicator_sets::Format::Json).expect("set parses");
+    let system = dti_api::services::seed::system_principal();
+    let set = indicator_sets::create(&mut c, &system, parsed).expect("set created");
+    indicator_sets::activate(&mut c, &system, set.id, None).expect("set activated");
+
+    let group = Uuid::new_v4();
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO ranking_groups (id, code, name, unit_kind)
+             VALUES ('{group}', 'QG-XA', 'Xã, phường toàn quốc', 'commune')"
+        ),
+    );
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO units (id, code, name, search_name, kind)
+             SELECT gen_random_uuid(), 'XA-' || lpad(g::text, 5, '0'), 'Xã số ' || g, 'xa so ' || g, 'commune'
+             FROM generate_series(1, {units}) g"
+        ),
+    );
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO ranking_group_members (group_id, unit_id)
+             SELECT '{group}', id FROM units WHERE kind = 'commune'"
+        ),
+    );
+    let period = periods::create(
+        &mut c,
+        &admin,
+        periods::CreatePeriod {
+            code: "DTI-QG-2025".into(),
+            name: "Đánh giá DTI quốc gia 2025".into(),
+            data_year: 2025,
+            groups: vec![periods::GroupPin {
+                group: "QG-XA".into(),
+                indicator_set: set.id,
+            }],
+            calendar: vec![(
+                "self_assessment".into(),
+                "2026-01-05T00:00:00Z".parse().unwrap(),
+                None,
+            )],
+        },
+    )
+    .expect("period created");
+    let data_time = t.elapsed();
+
+    let t = Instant::now();
+    periods::transition(&mut c, &admin, period.id, "self_assessment", None).expect("period opened");
+    let open_time = t.elapsed();
+
+    // Every unit × leaf, pseudo-random values valid for each method.
+    let kinds: Vec<String> = (1..=MAINS)
+        .flat_map(|m| (1..=COMPONENTS).map(move |k| format!("('{m}.{k}', '{}')", leaf_kind(m, k))))
+        .collect();
+    let t = Instant::now();
+    exec(&mut c, "SELECT setseed(0.4242)");
+    let inserted = exec(
+        &mut c,
+        &format!(
+            "INSERT INTO answers (id, assessment_id, node_id, inputs, updated_by)
+             SELECT gen_random_uuid(), s.aid, s.node_id,
+               CASE s.kind
+                 WHEN 'ratio' THEN jsonb_build_object('numerator', floor(s.x * (s.d + 1))::int::text,
+                                                      'denominator', s.d::text)
+                 WHEN 'tiers' THEN jsonb_build_object('value', floor(s.x * 6)::int::text)
+                 WHEN 'boolean' THEN jsonb_build_object('value', s.x < 0.6)
+                 WHEN 'choice' THEN jsonb_build_object('option',
+                                      (ARRAY['chairman', 'deputy', 'none'])[1 + floor(s.x * 3)::int])
+                 ELSE jsonb_build_object('value', (1 + floor(s.x * 1000))::int::text)
+               END,
+               '{uid}'
+             FROM (SELECT a.id AS aid, n.id AS node_id, l.kind, random() AS x,
+                          1 + floor(random() * 200)::int AS d
+                   FROM assessments a
+                   CROSS JOIN indicator_nodes n
+                   JOIN (VALUES {kinds}) AS l(code, kind) ON l.code = n.code
+                   WHERE a.period_id = '{period}' AND n.set_id = '{set}'
+                   OFFSET 0) s",
+            uid = user.id,
+            kinds = kinds.join(", "),
+            period = period.id,
+            set = set.id,
+        ),
+    );
+    exec(
+        &mut c,
+        &format!(
+            "UPDATE assessments SET state = 'in_progress', last_action = 'answer'
+             WHERE period_id = '{}'",
+            period.id
+        ),
+    );
+    exec(&mut c, "ANALYZE");
+    let answers_time = t.elapsed();
+    let leaves = count(
+        &mut c,
+        &format!(
+            "SELECT count(*) AS n FROM indicator_nodes WHERE set_id = '{}' AND is_leaf",
+            set.id
+        ),
+    ) as usize;
+    (
+        Setup {
+            db,
+            period: period.id,
+            group,
+            admin,
+            token,
+            units,
+            leaves,
+            answers: inserted as i64,
+            open_time,
+            data_time,
+            answers_time,
+        },
+        guard,
+    )
+}
+
+fn app_config(db: &str) -> Config {
+    let data = std::env::temp_dir().join(format!("dti-bench-{db}"));
+    Config {
+        mode: Mode::Production,
+        database_url: Some(url_for_db(db)),
+        host: "127.0.0.1".into(),
+        port: 0,
+        jwt_secret: Some(JWT_SECRET.into()),
+        jwt_issuer: ISSUER.into(),
+        jwt_ttl_minutes: 600,
+        evidence_dir: data.join("evidence"),
+        data_dir: data,
+        seeds_dir: "seeds".into(),
+        max_upload_bytes: 1024 * 1024,
+        max_json_bytes: 256 * 1024,
+        cors_origins: vec![],
+        db_pool_size: 8,
+        db_timeout_ms: 60_000,
+        login_max_failures: 5,
+        login_lock_seconds: 300,
+        seed_on_empty: false,
+        demo_password: "unused-bench-password".into(),
+        workers: 2,
+    }
+}
+
+/// Assessment id of every unit, in unit code order.
+fn assessments_of(c: &mut PgConnection, period: Uuid) -> Vec<Uuid> {
+    ids(
+        c,
+        &format!(
+            "SELECT a.id FROM assessments a JOIN units u ON u.id = a.unit_id
+             WHERE a.period_id = '{period}' ORDER BY u.code"
+        ),
+    )
+}
+
+fn ratio_input(rng: &mut StdRng) -> Value {
+    let d: u32 = rng.random_range(1..=200);
+    let n: u32 = rng.random_range(0..=d);
+    json!({"numerator": n.to_string(), "denominator": d.to_string()})
+}
+
+struct Http {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Http {
+    async fn put_answer(&self, assessment: Uuid, node: &str, inputs: Value) -> Duration {
+        let t = Instant::now();
+        let resp = self
+            .client
+            .put(format!(
+                "{}/api/v1/assessments/{assessment}/answers/{node}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .json(&json!({ "inputs": inputs }))
+            .send()
+            .await
+            .expect("PUT answer");
+        let status = resp.status();
+        let body = resp.bytes().await.expect("body");
+        let d = t.elapsed();
+        assert!(
+            status.is_success(),
+            "PUT answer {node}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        d
+    }
+
+    async fn get_ready(&self) -> Duration {
+        let t = Instant::now();
+        let resp = self
+            .client
+            .get(format!("{}/health/ready", self.base))
+            .send()
+            .await
+            .expect("GET ready");
+        let status = resp.status();
+        let _ = resp.bytes().await;
+        let d = t.elapsed();
+        assert!(status.is_success(), "ready: {status}");
+        d
+    }
+
+    async fn recompute(&self, period: Uuid) -> Duration {
+        let t = Instant::now();
+        let resp = self
+            .client
+            .post(format!("{}/api/v1/periods/{period}/recompute", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("POST recompute");
+        let status = resp.status();
+        let body = resp.bytes().await.expect("body");
+        let d = t.elapsed();
+        assert!(
+            status.is_success(),
+            "recompute: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        d
+    }
+}
+
+/// One pooled round trip: check out a connection (as `db::with_conn` does, on the blocking
+/// pool) and run a single-row UPDATE.
+async fn pooled_update(pool: &DbPool, answer: Uuid, note: String) -> Duration {
+    let pool = pool.clone();
+    let t = Instant::now();
+    tokio::task::spawn_blocking(move || {
+        let mut c = pool.get().expect("pooled connection");
+        diesel::sql_query("UPDATE answers SET note = $1 WHERE id = $2")
+            .bind::<sql_types::Text, _>(note)
+            .bind::<sql_types::Uuid, _>(answer)
+            .execute(&mut c)
+            .expect("update");
+    })
+    .await
+    .unwrap();
+    t.elapsed()
+}
+
+struct Results {
+    recompute_svc: Vec<Duration>,
+    recompute_http: Vec<Duration>,
+    baseline_sql: Vec<Duration>,
+    baseline_ready: Vec<Duration>,
+    write_ratio: Vec<Duration>,
+    write_rel_moving: Vec<Duration>,
+    write_rel_still: Vec<Duration>,
+    /// Mean rows written per ratio write, per table.
+    rows_per_write: Vec<(String, f64)>,
+}
+
+/// Runs `f` `n` times sequentially, stopping early when `budget` is spent.
+async fn series<F, Fut>(n: usize, budget: Duration, mut f: F) -> Vec<Duration>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let start = Instant::now();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(f(i).await);
+        if start.elapsed() > budget {
+            eprintln!("  budget spent after {} of {n}", i + 1);
+            break;
+        }
+    }
+    out
+}
+
+async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Results {
+    let writes: usize = env_num("BENCH_WRITES", 200);
+    let rel_writes: usize = env_num("BENCH_REL_WRITES", 100);
+    let runs: usize = env_num("BENCH_RECOMPUTE_RUNS", 3);
+    let budget = Duration::from_secs(env_num("BENCH_WRITE_BUDGET_SECS", 240));
+    let rel_budget = Duration::from_secs(env_num("BENCH_REL_BUDGET_SECS", 240));
+    let app = Application::build(app_config(&s.db))
+        .await
+        .expect("app builds");
+    let pool = app.pool.clone();
+    let http = Http {
+        client: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{}", app.port()),
+        token: s.token.clone(),
+    };
+    tokio::spawn(app.run_until_stopped());
+    let mut rng = StdRng::seed_from_u64(7);
+
+    // warm-up: connections, caches, the compiled set
+    for _ in 0..10 {
+        http.get_ready().await;
+        pooled_update(&pool, answer_ids[0], "warm".into()).await;
+    }
+    let a = assessments[rng.random_range(0..assessments.len())];
+    http.put_answer(a, RATIO_LEAF, ratio_input(&mut rng)).await;
+
+    eprintln!("recompute over HTTP × {runs}");
+    let mut recompute_http = Vec::new();
+    for _ in 0..runs {
+        recompute_http.push(http.recompute(s.period).await);
+    }
+
+    eprintln!("baselines × {writes}");
+    let mut baseline_sql = Vec::new();
+    let mut baseline_ready = Vec::new();
+    for i in 0..writes.max(200) {
+        let id = answer_ids[rng.random_range(0..answer_ids.len())];
+        baseline_sql.push(pooled_update(&pool, id, format!("ghi chú {i}")).await);
+        baseline_ready.push(http.get_ready().await);
+    }
+
+    eprintln!("ratio writes × {writes}");
+    let before = table_writes(&pool).await;
+    let write_ratio = {
+        let mut rng = StdRng::seed_from_u64(11);
+        series(writes, budget, |_| {
+            let a = assessments[rng.random_range(0..assessments.len())];
+            let inputs = ratio_input(&mut rng);
+            http.put_answer(a, RATIO_LEAF, inputs)
+        })
+        .await
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await; // statistics are flushed lazily
+    let after = table_writes(&pool).await;
+    let rows_per_write: Vec<(String, f64)> = after
+        .iter()
+        .map(|(t, n)| {
+            let b = before.iter().find(|x| &x.0 == t).map_or(0, |x| x.1);
+            (t.clone(), (n - b) as f64 / write_ratio.len().max(1) as f64)
+        })
+        .collect();
+
+    eprintln!("relative_to_best writes × {rel_writes} (alternating)");
+    let mut write_rel_moving = Vec::new();
+    let mut write_rel_still = Vec::new();
+    // Initial values are 1..=1000: a value above 1000 that grows each time moves the maximum;
+    // a value in 1..=900 written to a unit that never held the maximum does not.
+    let mut best = 1000u32;
+    let mut holders = std::collections::HashSet::new();
+    let start = Instant::now();
+    for i in 0..rel_writes {
+        if i % 2 == 0 {
+            best += 1 + rng.random_range(0..5);
+            let a = assessments[rng.random_range(0..assessments.len())];
+            holders.insert(a);
+            write_rel_moving.push(
+                http.put_answer(a, REL_LEAF, json!({"value": best.to_string()}))
+                    .await,
+            );
+        } else {
+            let a = loop {
+                let a = assessments[rng.random_range(0..assessments.len())];
+                if !holders.contains(&a) {
+                    break a;
+                }
+            };
+            let v: u32 = rng.random_range(1..=900);
+            write_rel_still.push(
+                http.put_answer(a, REL_LEAF, json!({"value": v.to_string()}))
+                    .await,
+            );
+        }
+        if start.elapsed() > rel_budget {
+            eprintln!("  budget spent after {} of {rel_writes}", i + 1);
+            break;
+        }
+    }
+
+    Results {
+        recompute_svc: Vec::new(),
+        recompute_http,
+        baseline_sql,
+        baseline_ready,
+        write_ratio,
+        write_rel_moving,
+        write_rel_still,
+        rows_per_write,
+    }
+}
+
+/// Rows inserted + updated + deleted so far per table (pg_stat_user_tables).
+async fn table_writes(pool: &DbPool) -> Vec<(String, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = sql_types::Text)]
+        relname: String,
+        #[diesel(sql_type = sql_types::BigInt)]
+        n: i64,
+    }
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = pool.get().expect("pooled connection");
+        diesel::sql_query(
+            "SELECT relname::text AS relname, (n_tup_ins + n_tup_upd + n_tup_del)::bigint AS n
+             FROM pg_stat_user_tables
+             WHERE relname IN ('answers', 'assessment_scores', 'rankings', 'audit_events', 'assessments')
+             ORDER BY relname",
+        )
+        .load::<T>(&mut c)
+        .expect("table statistics")
+        .into_iter()
+        .map(|t| (t.relname, t.n))
+        .collect()
+    })
+    .await
+    .unwrap()
+}
+
+/// Times the building blocks a write and a recompute are made of, at this scale, with the
+/// library's public functions, and the current `rescore_assessment` (non-relative and
+/// relative) as a whole. Each run is one transaction, rolled back.
+fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
+    let mut rng = StdRng::seed_from_u64(99);
+    let mut rows: Vec<(&'static str, Vec<Duration>)> = Vec::new();
+    let mut counts = (0usize, 0usize);
+    for _ in 0..runs {
+        let id = assessments[rng.random_range(0..assessments.len())];
+        let inputs = ratio_input(&mut rng);
+        let _ = c.transaction::<(), dti_api::error::AppError, _>(|c| {
+            let mut tick = Instant::now();
+            let mut lap = |name: &'static str| {
+                let d = tick.elapsed();
+                match rows.iter_mut().find(|r| r.0 == name) {
+                    Some(r) => r.1.push(d),
+                    None => rows.push((name, vec![d])),
+                }
+                tick = Instant::now();
+            };
+            let a = Assessment::find_for_update(c, id)?.expect("assessment");
+            Period::find(c, a.period_id)?;
+            let entry = svc_scoring::set_entry(c, a.set_id)?;
+            let node = entry.node_ids[entry.set.index_of(RATIO_LEAF).expect("leaf")];
+            Answer::find(c, a.id, node)?;
+            diesel::sql_query(
+                "UPDATE answers SET inputs = $1, lock_version = lock_version + 1, updated_at = now()
+                 WHERE assessment_id = $2 AND node_id = $3",
+            )
+            .bind::<sql_types::Jsonb, _>(inputs)
+            .bind::<sql_types::Uuid, _>(a.id)
+            .bind::<sql_types::Uuid, _>(node)
+            .execute(c)?;
+            lap("write: lock assessment, period, find + update the answer");
+            let one = svc_scoring::unit_inputs(c, &entry, std::slice::from_ref(&a))?
+                .pop()
+                .expect("input");
+            let scores =
+                dti_api::scoring::score_unit(&entry.set, &one, &dti_api::scoring::Best::default());
+            Assessment::upsert_scores(c, &[svc_scoring::score_row(&a, &scores)])?;
+            lap("one unit: unit_inputs + score_unit + upsert_scores(1)");
+            let all = Assessment::of_group(c, a.period_id, a.group_id)?;
+            lap("group: Assessment::of_group");
+            Unit::find_many(c, &all.iter().map(|x| x.unit_id).collect::<Vec<_>>())?;
+            lap("group: Unit::find_many");
+            let ids: Vec<Uuid> = all.iter().map(|x| x.id).collect();
+            counts.0 = Assessment::answers(c, &ids)?.len();
+            lap("group: Assessment::answers (every answer: load + decode)");
+            let inputs_all = svc_scoring::unit_inputs(c, &entry, &all)?;
+            lap("group: unit_inputs (all answers, + parse_input)");
+            let best = dti_api::scoring::group_best(&entry.set, &inputs_all);
+            let scored: Vec<_> = all
+                .iter()
+                .zip(&inputs_all)
+                .map(|(x, i)| {
+                    svc_scoring::score_row(x, &dti_api::scoring::score_unit(&entry.set, i, &best))
+                })
+                .collect();
+            lap("group: group_best + score_unit + score_row (CPU)");
+            Assessment::upsert_scores(c, &scored)?;
+            lap("group: upsert_scores (all units)");
+            let stored = RankingRow::of_group(c, a.period_id, a.group_id)?;
+            counts.1 = stored.len();
+            lap("group: RankingRow::of_group (every scope)");
+            RankingRow::delete_group(c, a.period_id, a.group_id)?;
+            RankingRow::upsert(c, &stored)?;
+            lap("group: rankings delete + insert every row");
+            dti_api::services::assessments::stored_scores(c, &a)?;
+            lap("handler after the write: stored_scores");
+            svc_scoring::rescore_assessment(c, &a, false)?;
+            lap("current rescore_assessment(non-relative), whole");
+            svc_scoring::rescore_assessment(c, &a, true)?;
+            lap("current rescore_assessment(relative) = rescore_group, whole");
+            Err(diesel::result::Error::RollbackTransaction.into())
+        });
+    }
+    println!(
+        "\n### Building blocks at this scale (median of {runs} runs, ms; {} answers, {} ranking rows)\n",
+        counts.0, counts.1
+    );
+    println!("| step | median ms |");
+    println!("|---|---:|");
+    for (name, v) in &rows {
+        println!("| {name} | {:.1} |", median(v));
+    }
+}
+
+/// The SQL text of a query up to its binds (a few kB at most: the binds are never formatted).
+fn sql_head(q: &dyn std::fmt::Display) -> String {
+    struct Cap(String);
+    impl std::fmt::Write for Cap {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            if self.0.len() > 4000 {
+                return Err(std::fmt::Error);
+            }
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+    let mut w = Cap(String::new());
+    let _ = std::fmt::write(&mut w, format_args!("{q}"));
+    let sql = w.0.split(" -- binds").next().unwrap_or("").to_string();
+    summarize_sql(&sql)
+}
+
+/// `SELECT answers WHERE (…)`-style key of a statement.
+fn summarize_sql(sql: &str) -> String {
+    let flat: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let verb = flat.split(' ').next().unwrap_or("").to_uppercase();
+    let after = |kw: &str| {
+        flat.find(kw).map(|i| {
+            flat[i + kw.len()..]
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .replace('"', "")
+        })
+    };
+    let table = match verb.as_str() {
+        "SELECT" => after(" FROM "),
+        "INSERT" => after(" INTO "),
+        "UPDATE" => after("UPDATE "),
+        "DELETE" => after(" FROM "),
+        _ => None,
+    }
+    .unwrap_or_default();
+    let mut extra = String::new();
+    if let Some(i) = flat.find(" WHERE ") {
+        let w: String = flat[i + 7..].replace('"', "").chars().take(90).collect();
+        extra = format!(" WHERE {w}");
+    }
+    if flat.contains("ON CONFLICT") {
+        extra.push_str(" (upsert)");
+    }
+    if verb == "SELECT" || verb == "INSERT" || verb == "UPDATE" || verb == "DELETE" {
+        format!("{verb} {table}{extra}")
+    } else {
+        flat.chars().take(60).collect()
+    }
+}
+
+type QueryLog = std::sync::Arc<std::sync::Mutex<Vec<(String, Duration)>>>;
+
+/// Records every statement's wall time (sent → result received; row decoding excluded).
+fn instrument(c: &mut PgConnection) -> QueryLog {
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    struct Rec {
+        log: QueryLog,
+        started: Option<Instant>,
+    }
+    impl Instrumentation for Rec {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            match event {
+                InstrumentationEvent::StartQuery { .. } => self.started = Some(Instant::now()),
+                InstrumentationEvent::FinishQuery { query, .. } => {
+                    let d = self.started.take().map(|t| t.elapsed()).unwrap_or_default();
+                    let key = sql_head(&query);
+                    self.log.lock().unwrap().push((key, d));
+                }
+                _ => {}
+            }
+        }
+    }
+    let log = QueryLog::default();
+    c.set_instrumentation(Rec {
+        log: log.clone(),
+        started: None,
+    });
+    log
+}
+
+fn print_statements(title: &str, log: &QueryLog, wall: Duration) {
+    let entries = std::mem::take(&mut *log.lock().unwrap());
+    let mut by: Vec<(String, usize, Duration)> = Vec::new();
+    for (k, d) in entries {
+        match by.iter_mut().find(|x| x.0 == k) {
+            Some(x) => {
+                x.1 += 1;
+                x.2 += d;
+            }
+            None => by.push((k, 1, d)),
+        }
+    }
+    by.sort_by_key(|b| std::cmp::Reverse(b.2));
+    let in_sql: Duration = by.iter().map(|x| x.2).sum();
+    println!(
+        "\n#### {title}: {:.1} ms wall, {:.1} ms in {} statements (server + transfer), {:.1} ms in Rust (decode, scoring, encode)\n",
+        ms(wall),
+        ms(in_sql),
+        by.iter().map(|x| x.1).sum::<usize>(),
+        ms(wall.saturating_sub(in_sql))
+    );
+    println!("| statement | calls | ms |");
+    println!("|---|---:|---:|");
+    for (k, n, d) in by.iter().take(8) {
+        println!("| `{}` | {n} | {:.1} |", k.replace('|', "/"), ms(*d));
+    }
+}
+
+/// Per-statement view of one write (non-relative and relative) as the current code runs it.
+fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
+    let log = instrument(c);
+    let mut rng = StdRng::seed_from_u64(1234);
+    for relative in [false, true] {
+        let id = assessments[rng.random_range(0..assessments.len())];
+        let (leaf, inputs) = if relative {
+            (REL_LEAF, json!({"value": "5000"}))
+        } else {
+            (RATIO_LEAF, ratio_input(&mut rng))
+        };
+        let mut wall = Duration::ZERO;
+        let _ = c.transaction::<(), dti_api::error::AppError, _>(|c| {
+            let a = Assessment::find(c, id)?.expect("assessment");
+            let entry = svc_scoring::set_entry(c, a.set_id)?;
+            let node = entry.node_ids[entry.set.index_of(leaf).expect("leaf")];
+            log.lock().unwrap().clear();
+            let t = Instant::now();
+            diesel::sql_query(
+                "UPDATE answers SET inputs = $1, lock_version = lock_version + 1, updated_at = now()
+                 WHERE assessment_id = $2 AND node_id = $3",
+            )
+            .bind::<sql_types::Jsonb, _>(inputs)
+            .bind::<sql_types::Uuid, _>(a.id)
+            .bind::<sql_types::Uuid, _>(node)
+            .execute(c)?;
+            svc_scoring::rescore_assessment(c, &a, relative)?;
+            dti_api::services::assessments::stored_scores(c, &a)?;
+            wall = t.elapsed();
+            Err(diesel::result::Error::RollbackTransaction.into())
+        });
+        print_statements(
+            if relative {
+                "statements of one relative_to_best write (answer update + rescore_assessment + stored_scores)"
+            } else {
+                "statements of one ratio write (answer update + rescore_assessment + stored_scores)"
+            },
+            &log,
+            wall,
+        );
+    }
+    c.set_instrumentation(|_: diesel::connection::InstrumentationEvent<'_>| {});
+}
+
+/// Statement-level view: EXPLAIN ANALYZE of the group-wide loads one write runs.
+fn explain(c: &mut PgConnection, s: &Setup) {
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let queries = [
+        (
+            "answers of the whole group",
+            format!(
+                "SELECT * FROM answers WHERE assessment_id = ANY(ARRAY(SELECT id FROM assessments WHERE period_id = '{}'))",
+                s.period
+            ),
+        ),
+        (
+            "rankings of the group",
+            format!(
+                "SELECT * FROM rankings WHERE period_id = '{}' AND group_id = '{}'",
+                s.period, s.group
+            ),
+        ),
+    ];
+    println!("\n### EXPLAIN ANALYZE (server side only, no transfer/decoding)\n");
+    for (name, q) in queries {
+        let plan: Vec<Plan> = diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {q}"))
+            .load(c)
+            .expect("explain");
+        let top = plan
+            .first()
+            .map(|p| p.line.trim().to_string())
+            .unwrap_or_default();
+        let exec_time = plan
+            .iter()
+            .map(|p| p.line.trim())
+            .find(|l| l.starts_with("Execution Time"))
+            .unwrap_or("");
+        let actual = top.find("(actual").map(|i| &top[i..]).unwrap_or(&top);
+        println!("- {name}: {actual}; {exec_time}");
+    }
+}
+
+/// The 1-minute load average (Linux), for the record.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn row(name: &str, s: &Stats, target: &str) {
+    println!(
+        "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {target} |",
+        s.n, s.mean, s.p50, s.p95, s.p99, s.max
+    );
+}
+
+fn main() {
+    let units: usize = env_num("BENCH_UNITS", 3400);
+    let runs: usize = env_num("BENCH_RECOMPUTE_RUNS", 3);
+    let profile_runs: usize = env_num("BENCH_PROFILE_RUNS", 3);
+    let started = Instant::now();
+    let load_before = loadavg();
+    eprintln!("setting up {units} units …");
+    let (s, guard) = setup(units);
+    eprintln!(
+        "data {:.1}s, open {:.1}s, answers {:.1}s",
+        s.data_time.as_secs_f64(),
+        s.open_time.as_secs_f64(),
+        s.answers_time.as_secs_f64()
+    );
+    let mut c = PgConnection::establish(&url_for_db(&s.db)).expect("connect");
+    let assessments = assessments_of(&mut c, s.period);
+    let answer_ids = ids(
+        &mut c,
+        "SELECT id FROM answers ORDER BY random() LIMIT 5000",
+    );
+
+    // Measurement 1: full recompute through the service (brings scores in line first).
+    eprintln!("recompute (service) × {runs}");
+    let mut recompute_svc = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let n = periods::recompute(&mut c, &s.admin, s.period).expect("recompute");
+        recompute_svc.push(t.elapsed());
+        assert_eq!(n, units);
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut r = rt.block_on(http_phase(&s, &assessments, &answer_ids));
+    r.recompute_svc = recompute_svc;
+
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    println!("\n## DTI national benchmark\n");
+    println!(
+        "machine: {cores} cores; {} units × {} leaves in one ranking group and one period; {} answers; {} ranking rows",
+        s.units,
+        s.leaves,
+        s.answers,
+        count(&mut c, "SELECT count(*) AS n FROM rankings"),
+    );
+    println!(
+        "setup: data {:.1} s, answers INSERT … SELECT {:.1} s; opening the period (creates and scores {} assessments): {:.0} ms\n",
+        s.data_time.as_secs_f64(),
+        s.answers_time.as_secs_f64(),
+        s.units,
+        ms(s.open_time)
+    );
+    println!("| measurement | n | mean ms | p50 ms | p95 ms | p99 ms | max ms | target |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    row(
+        "full recompute, service call",
+        &stats(&r.recompute_svc),
+        "≤ 2000 ms",
+    );
+    row(
+        "full recompute, POST /periods/{id}/recompute",
+        &stats(&r.recompute_http),
+        "≤ 2000 ms",
+    );
+    row(
+        "baseline: pooled `UPDATE answers SET note` round trip",
+        &stats(&r.baseline_sql),
+        "—",
+    );
+    row(
+        "baseline: GET /health/ready",
+        &stats(&r.baseline_ready),
+        "—",
+    );
+    row(
+        &format!("PUT answer, ratio leaf {RATIO_LEAF}, random unit"),
+        &stats(&r.write_ratio),
+        "p99 ≤ 20 ms",
+    );
+    row(
+        &format!("PUT answer, relative_to_best {REL_LEAF}, maximum moves"),
+        &stats(&r.write_rel_moving),
+        "p99 ≤ 100 ms",
+    );
+    row(
+        &format!("PUT answer, relative_to_best {REL_LEAF}, maximum unchanged"),
+        &stats(&r.write_rel_still),
+        "p99 ≤ 100 ms",
+    );
+
+    println!(
+        "\nrows written per ratio write (mean, pg_stat_user_tables): {}",
+        r.rows_per_write
+            .iter()
+            .map(|(t, n)| format!("{t} {n:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    if profile_runs > 0 {
+        profile(&mut c, &assessments, profile_runs);
+        profile_statements(&mut c, &assessments);
+        explain(&mut c, &s);
+    }
+    println!(
+        "\ntotal bench time {:.0} s; load average before {load_before}, after {} (other work on the machine skews the numbers)",
+        started.elapsed().as_secs_f64(),
+        loadavg()
+    );
+    drop(c);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    drop(guard);
+}
