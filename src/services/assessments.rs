@@ -318,9 +318,9 @@ pub fn stored_scores(
     a: &Assessment,
 ) -> AppResult<(Option<ScoreRow>, Option<RankingRow>)> {
     let score = Assessment::scores(conn, &[a.id])?.pop();
-    let rank = RankingRow::of_group(conn, a.period_id, a.group_id)?
+    let rank = RankingRow::of_unit(conn, a.period_id, a.group_id, a.unit_id)?
         .into_iter()
-        .find(|r| r.unit_id == a.unit_id && r.scope == "overall");
+        .find(|r| r.scope == "overall");
     Ok((score, rank))
 }
 
