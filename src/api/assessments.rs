@@ -305,6 +305,19 @@ pub struct BatchAnswer {
     pub if_version: Option<i32>,
 }
 
+impl From<BatchAnswer> for AnswerInput {
+    fn from(b: BatchAnswer) -> Self {
+        AnswerInput {
+            node_code: b.node_code,
+            inputs: b.inputs,
+            not_applicable: b.not_applicable,
+            note: b.note,
+            explanation: b.explanation,
+            expected_version: b.if_version,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"answers": [
@@ -347,14 +360,7 @@ async fn put_answers(
         .into_inner()
         .answers
         .into_iter()
-        .map(|b| AnswerInput {
-            node_code: b.node_code,
-            inputs: b.inputs,
-            not_applicable: b.not_applicable,
-            note: b.note,
-            explanation: b.explanation,
-            expected_version: b.if_version,
-        })
+        .map(AnswerInput::from)
         .collect();
     let codes: Vec<String> = inputs.iter().map(|i| i.node_code.clone()).collect();
     let resp = crate::db::with_conn(&state.pool, move |c| {
@@ -602,14 +608,7 @@ async fn what_if(
         .into_inner()
         .answers
         .into_iter()
-        .map(|b| AnswerInput {
-            node_code: b.node_code,
-            inputs: b.inputs,
-            not_applicable: b.not_applicable,
-            note: b.note,
-            explanation: b.explanation,
-            expected_version: None,
-        })
+        .map(AnswerInput::from)
         .collect();
     let body = crate::db::with_conn(&state.pool, move |c| {
         let svc::WhatIf {

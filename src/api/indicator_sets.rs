@@ -272,6 +272,20 @@ fn with_etag(status: actix_web::http::StatusCode, body: IndicatorSetResponse) ->
         .json(body)
 }
 
+/// 201 with the new set, its `ETag` and `Location`.
+fn created(set: IndicatorSet) -> AppResult<HttpResponse> {
+    let location = format!("/api/v1/indicator-sets/{}", set.id);
+    let mut resp = with_etag(
+        actix_web::http::StatusCode::CREATED,
+        response(set, SetView::Tree)?,
+    );
+    resp.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(AppError::internal)?,
+    );
+    Ok(resp)
+}
+
 /// The document format named by `Content-Type` (JSON unless YAML is named).
 fn format_of(req: &HttpRequest) -> AppResult<Format> {
     let ct = req
@@ -450,16 +464,7 @@ async fn create_indicator_set(
     who.require_admin("import indicator sets")?;
     let parsed = parsed_body(&state, &req, payload).await?;
     let set = crate::db::with_conn(&state.pool, move |c| svc::create(c, &who, parsed)).await?;
-    let location = format!("/api/v1/indicator-sets/{}", set.id);
-    let mut resp = with_etag(
-        actix_web::http::StatusCode::CREATED,
-        response(set, SetView::Tree)?,
-    );
-    resp.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(AppError::internal)?,
-    );
-    Ok(resp)
+    created(set)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -660,16 +665,7 @@ async fn create_indicator_set_version(
     who.require_admin("create indicator-set versions")?;
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| svc::new_version(c, &who, id)).await?;
-    let location = format!("/api/v1/indicator-sets/{}", set.id);
-    let mut resp = with_etag(
-        actix_web::http::StatusCode::CREATED,
-        response(set, SetView::Tree)?,
-    );
-    resp.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(AppError::internal)?,
-    );
-    Ok(resp)
+    created(set)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
