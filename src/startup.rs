@@ -25,12 +25,23 @@ pub struct Application {
     pub pool: DbPool,
 }
 
-/// Waits for the database (up to `wait`), then applies pending migrations.
+/// Waits for the database (up to `wait`), then applies pending migrations and scores any
+/// assessment that has no stored score (a layout migration rebuilds scores from inputs).
 pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, BoxError> {
     let deadline = std::time::Instant::now() + wait;
     loop {
         match pool.get() {
-            Ok(mut conn) => return db::run_migrations(&mut conn),
+            Ok(mut conn) => {
+                let applied = db::run_migrations(&mut conn)?;
+                let rescored = diesel::Connection::transaction(&mut *conn, |c| {
+                    crate::services::scoring::repair_missing(c)
+                })
+                .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+                if rescored > 0 {
+                    log::info!("scored {rescored} assessments that had no stored score");
+                }
+                return Ok(applied);
+            }
             Err(e) if std::time::Instant::now() < deadline => {
                 log::warn!("database not reachable yet ({e}); retrying");
                 std::thread::sleep(Duration::from_millis(500));

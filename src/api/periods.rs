@@ -12,7 +12,8 @@ use validator::Validate;
 use super::assessments::{AssessmentSummary, summary};
 use super::{ErrorResponses, Page, PageParams};
 use crate::auth::Principal;
-use crate::db::models::assessments::{Assessment, RankingRow};
+use crate::db::models::assessments::Assessment;
+use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::units::Unit;
@@ -315,7 +316,7 @@ async fn list_period_assessments(
             None
         };
         let list = Assessment::of_period(c, id, scope)?;
-        let scores = Assessment::scores(c, &list.iter().map(|a| a.id).collect::<Vec<_>>())?;
+        let scores = ScoreRow::of_assessments(c, &list.iter().map(|a| a.id).collect::<Vec<_>>())?;
         let units = Unit::find_many(c, &list.iter().map(|a| a.unit_id).collect::<Vec<_>>())?;
         Ok((p, list, scores, units))
     })
@@ -438,8 +439,13 @@ async fn list_rankings(
                 format!("group {} is not part of this period", group.code),
             )]));
         }
-        let (rows, total) = RankingRow::page(c, id, group.id, scope, &code, page)?;
-        if total == 0 && scope != "overall" {
+        let pin = groups
+            .iter()
+            .find(|g| g.group_id == group.id)
+            .ok_or_else(|| AppError::internal("group missing"))?;
+        let entry = services::scoring::set_entry(c, pin.set_id)?;
+        let scopes = crate::scoring::ranking::scopes(&entry.set);
+        let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
             return Err(AppError::validation(vec![FieldError::new(
                 if scope == "pillar" {
                     "pillar"
@@ -449,7 +455,8 @@ async fn list_rankings(
                 "UNKNOWN_SCOPE",
                 format!("the pinned set has no {scope} {code:?}"),
             )]));
-        }
+        };
+        let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
         let units = Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?;
         Ok((group, rows, total, units))
     })

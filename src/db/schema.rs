@@ -41,7 +41,6 @@ diesel::table! {
 
     assessment_scores (assessment_id) {
         assessment_id -> Uuid,
-        nodes -> Jsonb,
         max_points -> Numeric,
         applicable_max -> Numeric,
         self_points -> Numeric,
@@ -52,6 +51,14 @@ diesel::table! {
         final_index -> Nullable<Numeric>,
         finalised -> Bool,
         computed_at -> Timestamptz,
+        period_id -> Uuid,
+        group_id -> Uuid,
+        unit_id -> Uuid,
+        unit_code -> Text,
+        scope_points -> Array<Nullable<Numeric>>,
+        scope_max -> Array<Nullable<Numeric>>,
+        scope_index -> Array<Nullable<Numeric>>,
+        basis -> Nullable<Jsonb>,
     }
 }
 
@@ -343,17 +350,13 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
-    rankings (period_id, group_id, scope, scope_code, unit_id) {
+    relative_values (assessment_id, node_id) {
+        assessment_id -> Uuid,
+        node_id -> Uuid,
         period_id -> Uuid,
         group_id -> Uuid,
-        scope -> Text,
-        scope_code -> Text,
-        unit_id -> Uuid,
-        points -> Numeric,
-        applicable_max -> Numeric,
-        index_value -> Nullable<Numeric>,
-        rank -> Nullable<Int4>,
-        tied -> Bool,
+        self_value -> Nullable<Numeric>,
+        reviewed_value -> Nullable<Numeric>,
     }
 }
 
@@ -412,6 +415,9 @@ diesel::joinable!(answers -> assessments (assessment_id));
 diesel::joinable!(answers -> indicator_nodes (node_id));
 diesel::joinable!(answers -> users (updated_by));
 diesel::joinable!(assessment_scores -> assessments (assessment_id));
+diesel::joinable!(assessment_scores -> periods (period_id));
+diesel::joinable!(assessment_scores -> ranking_groups (group_id));
+diesel::joinable!(assessment_scores -> units (unit_id));
 diesel::joinable!(assessments -> indicator_sets (set_id));
 diesel::joinable!(assessments -> periods (period_id));
 diesel::joinable!(assessments -> ranking_groups (group_id));
@@ -443,9 +449,10 @@ diesel::joinable!(publications -> ranking_groups (group_id));
 diesel::joinable!(publications -> users (created_by));
 diesel::joinable!(ranking_group_members -> ranking_groups (group_id));
 diesel::joinable!(ranking_group_members -> units (unit_id));
-diesel::joinable!(rankings -> periods (period_id));
-diesel::joinable!(rankings -> ranking_groups (group_id));
-diesel::joinable!(rankings -> units (unit_id));
+diesel::joinable!(relative_values -> assessments (assessment_id));
+diesel::joinable!(relative_values -> indicator_nodes (node_id));
+diesel::joinable!(relative_values -> periods (period_id));
+diesel::joinable!(relative_values -> ranking_groups (group_id));
 diesel::joinable!(users -> units (unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -471,7 +478,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     publications,
     ranking_group_members,
     ranking_groups,
-    rankings,
+    relative_values,
     unit_lineage,
     units,
     users,

@@ -486,6 +486,60 @@ proptest! {
         prop_assert_eq!(json(&group), json(&score_group(&set, &units)));
     }
 
+    /// A unit re-evaluated from its basis against another group best gives the numbers of a
+    /// full rescore with that best, to the digit (same value and same scale), including after
+    /// a JSON round trip of the basis (how it is stored).
+    #[test]
+    fn basis_rescoring_equals_full_rescoring(
+        spec in set_spec(),
+        seeds in prop::collection::vec(any::<u64>(), 2..6),
+    ) {
+        let set = CompiledSet::compile(&document(&spec));
+        let units = units_for(&set, &seeds);
+        // "before": the best of all but the last unit; "after": of all units
+        let before = group_best(&set, &units[..units.len() - 1]);
+        let after = group_best(&set, &units);
+        for u in &units {
+            let scored = score_unit(&set, u, &before);
+            let Some(basis) = basis_of(&set, u, &scored) else {
+                prop_assert!(!set.has_relative_to_best());
+                continue;
+            };
+            let text = serde_json::to_string(&basis).expect("serialise");
+            let basis: Basis = serde_json::from_str(&text).expect("parse");
+            for best in [&before, &after] {
+                let full = score_unit(&set, u, best);
+                let fresh = rescore_basis(&set, &basis, best);
+                let digits = |v: &View| format!("{} {} {}", v.0, v.1, v.2);
+                let t = &full.total;
+                prop_assert_eq!(
+                    digits(&fresh.total[0]),
+                    digits(&View(t.self_applicable, t.self_points, t.self_applicable_max))
+                );
+                prop_assert_eq!(
+                    digits(&fresh.total[1]),
+                    digits(&View(t.applicable, t.reviewed_points, t.applicable_max))
+                );
+                for (i, views) in &fresh.nodes {
+                    let n = &full.nodes[*i];
+                    prop_assert!(set.depends_on_best[*i]);
+                    prop_assert_eq!(
+                        digits(&views[0]),
+                        digits(&View(n.self_applicable, n.self_points, n.self_applicable_max))
+                    );
+                    prop_assert_eq!(
+                        digits(&views[1]),
+                        digits(&View(n.applicable, n.reviewed_points, n.applicable_max))
+                    );
+                }
+                prop_assert_eq!(
+                    fresh.nodes.len(),
+                    set.depends_on_best.iter().filter(|d| **d).count()
+                );
+            }
+        }
+    }
+
     #[test]
     fn nested_and_flat_documents_compile_and_score_identically(
         spec in set_spec(),

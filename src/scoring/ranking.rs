@@ -115,6 +115,72 @@ pub fn pillar_totals(
     (reviewed, max, own)
 }
 
+/// A ranking scope: `("overall", "")`, `("pillar", code)` or `("main", code)`.
+pub type Scope = (&'static str, String);
+
+/// The ranking scopes of a set in storage order: overall, each pillar, each main indicator
+/// (pre-order). Stored scope values are arrays in this order.
+pub fn scopes(set: &CompiledSet) -> Vec<Scope> {
+    let mut out = vec![("overall", String::new())];
+    out.extend(set.pillars.iter().map(|p| ("pillar", p.code.clone())));
+    out.extend(
+        set.main_indicators()
+            .into_iter()
+            .map(|m| ("main", set.nodes[m].code.clone())),
+    );
+    out
+}
+
+/// One unit's numbers in one ranking scope: reviewed points and applicable max (normalised),
+/// and the index rounded to the set's precision — the key competition ranking compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeValue {
+    pub points: Decimal,
+    pub applicable_max: Decimal,
+    pub index: Option<Decimal>,
+}
+
+impl ScopeValue {
+    /// From reviewed points and applicable max: both normalised first, so the same numbers
+    /// always give the same digits whichever way they were computed.
+    pub fn new(points: Decimal, applicable_max: Decimal, precision: u32) -> ScopeValue {
+        let (points, applicable_max) = (points.normalize(), applicable_max.normalize());
+        ScopeValue {
+            points,
+            applicable_max,
+            index: index_of(points, applicable_max).map(|i| round_index(i, precision).normalize()),
+        }
+    }
+}
+
+/// Every scope's value (in [`scopes`] order) from the overall reviewed `(points, applicable
+/// max)` and each main indicator's (parallel to `set.main_indicators()`); a pillar sums its
+/// mains' normalised values in the pillar's order (shared mains count in every pillar).
+///
+/// Example: pillar CQS over mains (100 of 100) and (171.5 of 200) → 271.5 of 300 → 0.905.
+pub fn scope_values(
+    set: &CompiledSet,
+    overall: (Decimal, Decimal),
+    mains: &[(Decimal, Decimal)],
+) -> Vec<ScopeValue> {
+    let p = set.precision;
+    let main_idx = set.main_indicators();
+    let mains: Vec<ScopeValue> = mains.iter().map(|(a, m)| ScopeValue::new(*a, *m, p)).collect();
+    let mut out = vec![ScopeValue::new(overall.0, overall.1, p)];
+    for pillar in &set.pillars {
+        let (mut points, mut max) = (Decimal::ZERO, Decimal::ZERO);
+        for m in &pillar.mains {
+            if let Some(v) = main_idx.iter().position(|x| x == m).map(|k| mains[k]) {
+                points = points.saturating_add(v.points);
+                max = max.saturating_add(v.applicable_max);
+            }
+        }
+        out.push(ScopeValue::new(points, max, p));
+    }
+    out.extend(mains);
+    out
+}
+
 /// Ranks units on their total reviewed index.
 pub fn rank_totals(scores: &[UnitScores], precision: u32) -> Vec<RankEntry> {
     let entries: Vec<_> = scores

@@ -36,6 +36,9 @@ pub struct CompiledSet {
     pub roots: Vec<usize>,
     /// Pillars with their main indicators resolved to node indexes.
     pub pillars: Vec<CPillar>,
+    /// Per node: it is, or has below it, a `relative_to_best` leaf, so its points follow the
+    /// group's best value. Sums add these children last (see `scoring` § Summation order).
+    pub depends_on_best: Vec<bool>,
     index: HashMap<String, usize>,
 }
 
@@ -178,6 +181,18 @@ impl CompiledSet {
                     .collect(),
             })
             .collect();
+        let mut depends_on_best: Vec<bool> = nodes
+            .iter()
+            .map(|n| n.is_leaf() && matches!(n.method, Some(Method::RelativeToBest { .. })))
+            .collect();
+        // pre-order: children come after their parent, so walking backwards settles them first
+        for i in (0..nodes.len()).rev() {
+            if depends_on_best[i]
+                && let Some(p) = nodes[i].parent
+            {
+                depends_on_best[p] = true;
+            }
+        }
         CompiledSet {
             code: doc.code.clone(),
             version: doc.version,
@@ -188,6 +203,7 @@ impl CompiledSet {
             nodes,
             roots,
             pillars,
+            depends_on_best,
             index,
         }
     }

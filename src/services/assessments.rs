@@ -9,15 +9,18 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::db::models::assessments::{Answer, Assessment, RankingRow, ScoreRow};
+use crate::db::models::assessments::{Answer, Assessment};
+use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::periods::Period;
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{
-    CompiledSet, LeafAnswer, UnitScores, group_best, input_to_json, parse_input, score_unit,
+    CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit,
 };
-use crate::services::scoring::{SetEntry, rescore_assessment, set_entry, unit_inputs};
+use crate::services::scoring::{
+    SetEntry, rescore_assessment, set_entry, stored_best, unit_inputs, with_candidates,
+};
 
 /// An assessment the caller may read (403 `NOT_YOUR_UNIT` otherwise).
 pub fn readable(
@@ -317,10 +320,8 @@ pub fn stored_scores(
     conn: &mut PgConnection,
     a: &Assessment,
 ) -> AppResult<(Option<ScoreRow>, Option<RankingRow>)> {
-    let score = Assessment::scores(conn, &[a.id])?.pop();
-    let rank = RankingRow::of_unit(conn, a.period_id, a.group_id, a.unit_id)?
-        .into_iter()
-        .find(|r| r.scope == "overall");
+    let score = ScoreRow::of_assessments(conn, &[a.id])?.pop();
+    let rank = RankingRow::overall_of_unit(conn, a.period_id, a.group_id, a.unit_id)?;
     Ok((score, rank))
 }
 
@@ -333,21 +334,17 @@ pub fn explain(
 ) -> AppResult<(std::sync::Arc<SetEntry>, UnitScores)> {
     let entry = set_entry(conn, a.set_id)?;
     let set: &CompiledSet = &entry.set;
-    let group = if set.has_relative_to_best() {
-        Assessment::of_group(conn, a.period_id, a.group_id)?
-    } else {
-        vec![a.clone()]
-    };
-    let mut inputs = unit_inputs(conn, &entry, &group)?;
-    let pos = group
-        .iter()
-        .position(|g| g.id == a.id)
-        .ok_or_else(|| AppError::internal("assessment not in its group"))?;
+    let mut input = unit_inputs(conn, &entry, std::slice::from_ref(a))?
+        .pop()
+        .ok_or_else(|| AppError::internal("no input"))?;
     for (code, leaf) in hypothetical {
-        inputs[pos].answers.insert(code.clone(), leaf.clone());
+        input.answers.insert(code.clone(), leaf.clone());
     }
-    let best = group_best(set, &inputs);
-    let scores = score_unit(set, &inputs[pos], &best);
+    // The group's best from the other units' stored candidates and this unit's (possibly
+    // hypothetical) own: exactly the stored best when nothing is hypothetical.
+    let others = stored_best(conn, &entry, a.period_id, a.group_id, Some(a.id))?;
+    let best = with_candidates(&entry, others, &input);
+    let scores = score_unit(set, &input, &best);
     Ok((entry, scores))
 }
 
@@ -409,27 +406,19 @@ pub fn what_if(
     }
     let (entry, scores) = explain(conn, &a, &hypothetical)?;
     // Rank against the stored overall indices of the other units of the group.
-    let others: Vec<(String, Option<Decimal>)> =
-        RankingRow::of_group(conn, a.period_id, a.group_id)?
-            .into_iter()
-            .filter(|r| r.scope == "overall" && r.unit_id != a.unit_id)
-            .map(|r| (r.unit_id.to_string(), r.index_value))
-            .collect();
-    let me = (
-        a.unit_id.to_string(),
-        crate::scoring::ranking::index_of(
-            scores.total.reviewed_points,
-            scores.total.applicable_max,
-        ),
-    );
-    let mut all = others;
-    all.push(me.clone());
-    let ranked = crate::scoring::competition_rank(&all, entry.set.precision);
-    let mine = ranked.into_iter().find(|r| r.unit_code == me.0);
+    let index = crate::scoring::ranking::index_of(
+        scores.total.reviewed_points,
+        scores.total.applicable_max,
+    )
+    .map(|i| crate::scoring::ranking::round_index(i, entry.set.precision).normalize());
+    let rank = match index {
+        Some(i) => Some(RankingRow::rank_of(conn, a.period_id, a.group_id, a.unit_id, i)?),
+        None => None,
+    };
     Ok(WhatIf {
         entry,
         scores,
-        rank: mine.as_ref().and_then(|r| r.rank),
-        index: mine.and_then(|r| r.index),
+        rank,
+        index,
     })
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::db::models::assessments::{Assessment, RankingRow};
+use crate::db::models::assessments::Assessment;
+use crate::db::models::scores::RankingRow;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
@@ -42,7 +43,7 @@ fn snapshot(
     let set = IndicatorSet::find(c, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
     let entry = set_entry(c, set_id)?;
-    let rows = RankingRow::of_group(c, period.id, group.id)?;
+    let rows = RankingRow::of_group(c, period.id, group.id, &crate::scoring::ranking::scopes(&entry.set))?;
     let units: BTreeMap<Uuid, Unit> =
         Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?
             .into_iter()

@@ -1,28 +1,40 @@
-//! The bridge between stored inputs and the pure [`crate::scoring`] module: load a ranking
-//! group's inputs, score, store scores and rankings, inside the caller's transaction.
+//! The bridge between stored inputs and the pure [`crate::scoring`] module: load inputs, score,
+//! store, inside the caller's transaction.
 //!
-//! Every write that can move a number calls [`rescore_assessment`] (one unit, then its group's
-//! rankings; the whole group when a `relative_to_best` leaf changed, since the group's best moves
-//! everyone) or [`rescore_group`]. Both lock the group's `period_groups` row first, so concurrent
-//! writers to one group are serialised and no ranking is ever computed from a mix of states.
+//! Every write that can move a number calls [`rescore_assessment`] or [`rescore_group`]. Both
+//! lock the group's `period_groups` row first, so concurrent writers to one group are
+//! serialised and no stored number is ever computed from a mix of states.
+//!
+//! What a write costs (SPEC §7; migration 6 has the layout):
+//! - one unit is scored from its own inputs and the group's best values, read as an aggregate
+//!   of the stored candidates (`relative_values`), and its one score row — totals and every
+//!   ranking scope's value — is rewritten. Ranks are read with `RANK()` over the stored rounded
+//!   indices, so no other unit's row changes.
+//! - when the write moves a group best, every other unit of the group is re-evaluated from its
+//!   stored [`Basis`] (only the nodes that follow the best) and all rows are rewritten in one
+//!   statement.
+//!
 //! [`recompute_period`] rebuilds everything from inputs; the stored result must not change
 //! (the invariant the tests check).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::models::assessments::{AdjustmentRow, Answer, Assessment, RankingRow, ScoreRow};
+use crate::db::models::assessments::{AdjustmentRow, Answer, Assessment};
+use crate::db::models::scores::{RelativeValue, ScoreRow};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
 use crate::db::models::units::Unit;
+use crate::domain::indicator_set::{Direction, Method};
 use crate::error::{AppError, AppResult};
-use crate::scoring::ranking::{competition_rank, index_of, pillar_totals};
+use crate::scoring::ranking::{ScopeValue, index_of, scope_values};
 use crate::scoring::{
-    Adjustment, CompiledSet, LeafAnswer, UnitInput, UnitScores, group_best, parse_input, score_unit,
+    Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, UnitInput, UnitScores, View,
+    basis_of, candidates, parse_input, rescore_basis, score_unit,
 };
 
 /// A set ready to score, with its node ids.
@@ -183,290 +195,322 @@ pub fn unit_inputs_of_nodes(
     Ok(out)
 }
 
-fn dec(d: Decimal) -> serde_json::Value {
-    serde_json::Value::String(d.normalize().to_string())
-}
-
-/// The stored form of one assessment's scores.
-pub fn score_row(assessment: &Assessment, s: &UnitScores) -> ScoreRow {
-    let finalised = assessment.state == "finalised";
-    let nodes = s
-        .nodes
-        .iter()
-        .map(|n| {
-            serde_json::json!([
-                dec(n.self_points),
-                dec(n.reviewed_points),
-                dec(n.applicable_max),
-                dec(n.self_applicable_max),
-                n.flags
-            ])
-        })
-        .collect();
-    let t = &s.total;
-    ScoreRow {
-        assessment_id: assessment.id,
-        nodes: serde_json::Value::Array(nodes),
-        max_points: t.max_points.normalize(),
-        applicable_max: t.applicable_max.normalize(),
-        self_points: t.self_points.normalize(),
-        reviewed_points: t.reviewed_points.normalize(),
-        final_points: finalised.then(|| t.reviewed_points.normalize()),
-        self_index: t.self_index.map(|d| d.normalize()),
-        reviewed_index: t.reviewed_index.map(|d| d.normalize()),
-        final_index: if finalised {
-            t.reviewed_index.map(|d| d.normalize())
-        } else {
-            None
-        },
-        finalised,
-    }
-}
-
-/// ((scope, scope code), points, applicable max) of one unit, for every ranking scope.
-type ScopeValues = Vec<((&'static str, String), Decimal, Decimal)>;
-/// A unit's freshly computed scope values: (unit, unit code, values).
-type FreshUnit = (Uuid, String, ScopeValues);
-
-fn scope_values(set: &CompiledSet, s: &UnitScores) -> ScopeValues {
-    let mut out = vec![(
-        ("overall", String::new()),
-        s.total.reviewed_points,
-        s.total.applicable_max,
-    )];
-    for (pi, p) in set.pillars.iter().enumerate() {
-        let (pts, max, _) = pillar_totals(set, s, pi);
-        out.push((("pillar", p.code.clone()), pts, max));
-    }
-    for m in set.main_indicators() {
-        out.push((
-            ("main", set.nodes[m].code.clone()),
-            s.nodes[m].reviewed_points,
-            s.nodes[m].applicable_max,
-        ));
-    }
-    out
-}
-
-/// Ranks every unit of one scope (the pure [`competition_rank`]); returns the rows to store.
-fn rank_scope(
-    period: Uuid,
-    group: Uuid,
-    scope: &(String, String),
-    values: &[(Uuid, String, Decimal, Decimal)],
-    precision: u32,
-) -> Vec<RankingRow> {
-    let entries: Vec<(String, Option<Decimal>)> = values
-        .iter()
-        .map(|(_, code, p, m)| (code.clone(), index_of(*p, *m)))
-        .collect();
-    let by_code: HashMap<&str, &(Uuid, String, Decimal, Decimal)> =
-        values.iter().map(|v| (v.1.as_str(), v)).collect();
-    competition_rank(&entries, precision)
-        .into_iter()
-        .map(|e| {
-            let (unit, _, points, max) = by_code[e.unit_code.as_str()];
-            RankingRow {
-                period_id: period,
-                group_id: group,
-                scope: scope.0.clone(),
-                scope_code: scope.1.clone(),
-                unit_id: *unit,
-                points: points.normalize(),
-                applicable_max: max.normalize(),
-                index_value: e.index.map(|d| d.normalize()),
-                rank: e.rank,
-                tied: e.tied,
-            }
-        })
-        .collect()
-}
-
-/// Unit codes never change, so they are cached for ranking tie-breaks.
-fn unit_codes(conn: &mut PgConnection, ids: &[Uuid]) -> AppResult<HashMap<Uuid, String>> {
-    static CODES: OnceLock<RwLock<HashMap<Uuid, String>>> = OnceLock::new();
-    let cache = CODES.get_or_init(Default::default);
-    let mut out = HashMap::with_capacity(ids.len());
-    let mut missing = Vec::new();
-    {
-        let known = cache.read().unwrap_or_else(|p| p.into_inner());
-        for id in ids {
-            match known.get(id) {
-                Some(c) => {
-                    out.insert(*id, c.clone());
-                }
-                None => missing.push(*id),
-            }
-        }
-    }
-    if !missing.is_empty() {
-        let found = Unit::find_many(conn, &missing)?;
-        let mut known = cache.write().unwrap_or_else(|p| p.into_inner());
-        for u in found {
-            known.insert(u.id, u.code.clone());
-            out.insert(u.id, u.code);
-        }
-    }
-    Ok(out)
-}
-
-/// Re-ranks the scopes of a group in which a value changed, from the stored rows merged with
-/// `fresh` values, and writes the rows whose rank, tie or values changed. With `all_scopes`,
-/// every scope is rebuilt (used after a whole-group rescore).
-fn rerank(
-    conn: &mut PgConnection,
-    period: Uuid,
-    group: Uuid,
+/// The numbers of one stored row, from the root's `[self, reviewed]` views and each main
+/// indicator's reviewed view (parallel to `set.main_indicators()`). Both ways of scoring (the
+/// full tree, a basis) go through here, so equal numbers always store the same digits.
+#[allow(clippy::too_many_arguments)]
+fn row_numbers(
     set: &CompiledSet,
-    fresh: &[FreshUnit],
-    all_scopes: bool,
-) -> AppResult<()> {
-    // Which scopes moved: compare the fresh values with what is stored for those units.
-    let mut scopes: BTreeMap<(String, String), Vec<RankingRow>> = BTreeMap::new();
-    if all_scopes {
-        for r in RankingRow::of_group(conn, period, group)? {
-            scopes
-                .entry((r.scope.clone(), r.scope_code.clone()))
-                .or_default()
-                .push(r);
-        }
-        for (_, _, values) in fresh {
-            for ((scope, code), _, _) in values {
-                scopes.entry((scope.to_string(), code.clone())).or_default();
-            }
-        }
-    } else {
-        for (unit, _, values) in fresh {
-            let stored: HashMap<(String, String), RankingRow> =
-                RankingRow::of_unit(conn, period, group, *unit)?
-                    .into_iter()
-                    .map(|r| ((r.scope.clone(), r.scope_code.clone()), r))
-                    .collect();
-            for ((scope, code), p, m) in values {
-                let key = (scope.to_string(), code.clone());
-                let same = stored.get(&key).is_some_and(|r| {
-                    r.points == p.normalize() && r.applicable_max == m.normalize()
-                });
-                if !same && !scopes.contains_key(&key) {
-                    let rows = RankingRow::of_scope(conn, period, group, scope, code)?;
-                    scopes.insert(key, rows);
-                }
-            }
-        }
-    }
-    let mut changed = Vec::new();
-    for (scope, rows) in scopes {
-        let mut values: BTreeMap<Uuid, (Decimal, Decimal)> = rows
-            .iter()
-            .map(|r| (r.unit_id, (r.points, r.applicable_max)))
-            .collect();
-        for (unit, _, vals) in fresh {
-            if let Some((_, p, m)) = vals
-                .iter()
-                .find(|(k, _, _)| k.0 == scope.0 && k.1 == scope.1)
-            {
-                values.insert(*unit, (*p, *m));
-            }
-        }
-        let codes = unit_codes(conn, &values.keys().copied().collect::<Vec<_>>())?;
-        let values: Vec<(Uuid, String, Decimal, Decimal)> = values
-            .into_iter()
-            .filter_map(|(u, (p, m))| codes.get(&u).map(|c| (u, c.clone(), p, m)))
-            .collect();
-        let existing: HashMap<Uuid, &RankingRow> = rows.iter().map(|r| (r.unit_id, r)).collect();
-        for row in rank_scope(period, group, &scope, &values, set.precision) {
-            if existing.get(&row.unit_id).is_none_or(|old| **old != row) {
-                changed.push(row);
-            }
-        }
-    }
-    RankingRow::upsert(conn, &changed)?;
-    Ok(())
+    row: &mut ScoreRow,
+    total: [View; 2],
+    mains: &[(Decimal, Decimal)],
+) {
+    let [own, rev] = total;
+    row.max_points = set.scale.normalize();
+    row.applicable_max = rev.2.normalize();
+    row.self_points = own.1.normalize();
+    row.reviewed_points = rev.1.normalize();
+    row.self_index = index_of(own.1, own.2).map(|d| d.normalize());
+    row.reviewed_index = index_of(rev.1, rev.2).map(|d| d.normalize());
+    row.final_points = row.finalised.then_some(row.reviewed_points);
+    row.final_index = if row.finalised { row.reviewed_index } else { None };
+    let values: Vec<ScopeValue> = scope_values(set, (rev.1, rev.2), mains);
+    row.scope_points = values.iter().map(|v| Some(v.points)).collect();
+    row.scope_max = values.iter().map(|v| Some(v.applicable_max)).collect();
+    row.scope_index = values.iter().map(|v| v.index).collect();
 }
 
-/// Rescores every assessment of a group and re-ranks it. Locks the group.
-pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppResult<()> {
+/// The stored form of one assessment's scores (`input` is what `s` was scored from).
+pub fn score_row(
+    entry: &SetEntry,
+    assessment: &Assessment,
+    input: &UnitInput,
+    s: &UnitScores,
+) -> AppResult<ScoreRow> {
+    let set = &entry.set;
+    let basis = basis_of(set, input, s)
+        .map(|b| serde_json::to_value(b).map_err(AppError::internal))
+        .transpose()?;
+    let mut row = ScoreRow {
+        assessment_id: assessment.id,
+        period_id: assessment.period_id,
+        group_id: assessment.group_id,
+        unit_id: assessment.unit_id,
+        unit_code: input.unit_code.clone(),
+        max_points: Decimal::ZERO,
+        applicable_max: Decimal::ZERO,
+        self_points: Decimal::ZERO,
+        reviewed_points: Decimal::ZERO,
+        final_points: None,
+        self_index: None,
+        reviewed_index: None,
+        final_index: None,
+        finalised: assessment.state == "finalised",
+        scope_points: vec![],
+        scope_max: vec![],
+        scope_index: vec![],
+        basis,
+    };
+    let t = &s.total;
+    let total = [
+        View(t.self_applicable, t.self_points, t.self_applicable_max),
+        View(t.applicable, t.reviewed_points, t.applicable_max),
+    ];
+    let mains: Vec<(Decimal, Decimal)> = set
+        .main_indicators()
+        .into_iter()
+        .map(|m| (s.nodes[m].reviewed_points, s.nodes[m].applicable_max))
+        .collect();
+    row_numbers(set, &mut row, total, &mains);
+    Ok(row)
+}
+
+/// A unit's candidate values as stored rows (normalised, so that every reader of the best
+/// sees the same digits).
+fn candidate_rows(entry: &SetEntry, a: &Assessment, input: &UnitInput) -> Vec<RelativeValue> {
+    let mut rows: Vec<RelativeValue> = candidates(&entry.set, input)
+        .into_iter()
+        .map(|(leaf, v)| RelativeValue {
+            assessment_id: a.id,
+            node_id: entry.node_ids[leaf],
+            period_id: a.period_id,
+            group_id: a.group_id,
+            self_value: v.self_best.map(|d| d.normalize()),
+            reviewed_value: v.reviewed_best.map(|d| d.normalize()),
+        })
+        .collect();
+    rows.sort_by_key(|r| r.node_id);
+    rows
+}
+
+/// The group's best values from the stored candidates (without `except`'s).
+pub fn stored_best(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    period: Uuid,
+    group: Uuid,
+    except: Option<Uuid>,
+) -> AppResult<Best> {
+    let mut best = Best::default();
+    if !entry.set.has_relative_to_best() {
+        return Ok(best);
+    }
+    for (node, max_self, min_self, max_rev, min_rev) in
+        RelativeValue::extremes(conn, period, group, except)?
+    {
+        let Some(&leaf) = entry.index_by_node_id.get(&node) else {
+            continue;
+        };
+        let higher = matches!(
+            entry.set.nodes[leaf].method,
+            Some(Method::RelativeToBest {
+                direction: Direction::HigherIsBetter
+            })
+        );
+        best.by_leaf.insert(
+            leaf,
+            if higher {
+                BestValues {
+                    self_best: max_self,
+                    reviewed_best: max_rev,
+                }
+            } else {
+                BestValues {
+                    self_best: min_self,
+                    reviewed_best: min_rev,
+                }
+            },
+        );
+    }
+    Ok(best)
+}
+
+/// Folds one unit's candidates into a best (what the group's best would be with them).
+pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> Best {
+    for (leaf, v) in candidates(&entry.set, input) {
+        let higher = matches!(
+            entry.set.nodes[leaf].method,
+            Some(Method::RelativeToBest {
+                direction: Direction::HigherIsBetter
+            })
+        );
+        let pick = |a: Option<Decimal>, b: Option<Decimal>| match (a, b.map(|d| d.normalize())) {
+            (Some(x), Some(y)) => Some(if (y > x) == higher && y != x { y } else { x }),
+            (x, y) => x.or(y),
+        };
+        let cur = best.get(leaf);
+        best.by_leaf.insert(
+            leaf,
+            BestValues {
+                self_best: pick(cur.self_best, v.self_best),
+                reviewed_best: pick(cur.reviewed_best, v.reviewed_best),
+            },
+        );
+    }
+    best
+}
+
+/// Scores units in parallel (the pure scorer is the bulk of a group rescore).
+fn score_all(set: &CompiledSet, inputs: &[UnitInput], best: &Best) -> Vec<UnitScores> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads < 2 || inputs.len() < 64 {
+        return inputs.iter().map(|u| score_unit(set, u, best)).collect();
+    }
+    let chunk = inputs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = inputs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|u| score_unit(set, u, best)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Rescores every assessment of a group from its inputs. Locks the group.
+pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppResult<usize> {
     let pg = Period::lock_group(conn, period, group)?
         .ok_or_else(|| AppError::not_found("period group", group))?;
     let entry = set_entry(conn, pg.set_id)?;
     let assessments = Assessment::of_group(conn, period, group)?;
     let inputs = unit_inputs(conn, &entry, &assessments)?;
-    let best = group_best(&entry.set, &inputs);
-    let mut rows = Vec::with_capacity(assessments.len());
-    let mut fresh = Vec::with_capacity(assessments.len());
-    for (a, input) in assessments.iter().zip(&inputs) {
-        let s = score_unit(&entry.set, input, &best);
-        rows.push(score_row(a, &s));
-        fresh.push((
-            a.unit_id,
-            input.unit_code.clone(),
-            scope_values(&entry.set, &s),
-        ));
+    let mut candidates = Vec::new();
+    let mut best = Best::default();
+    if entry.set.has_relative_to_best() {
+        for (a, input) in assessments.iter().zip(&inputs) {
+            candidates.extend(candidate_rows(&entry, a, input));
+            best = with_candidates(&entry, best, input);
+        }
     }
-    Assessment::upsert_scores(conn, &rows)?;
-    rerank(conn, period, group, &entry.set, &fresh, true)
+    let scores = score_all(&entry.set, &inputs, &best);
+    if scores.len() != inputs.len() {
+        return Err(AppError::internal("a scoring thread failed"));
+    }
+    let rows = assessments
+        .iter()
+        .zip(&inputs)
+        .zip(&scores)
+        .map(|((a, input), s)| score_row(&entry, a, input, s))
+        .collect::<AppResult<Vec<_>>>()?;
+    RelativeValue::replace_group(conn, period, group, &candidates)?;
+    ScoreRow::upsert(conn, &rows)?;
+    Ok(rows.len())
 }
 
-/// Rescores one assessment after a write, then re-ranks the scopes of its group that moved.
-/// When the write touched a `relative_to_best` leaf (`relative_changed`), the group's best may
-/// move: the whole group is rescored.
+/// Rescores one assessment after a write. When its candidate values for a group best changed
+/// and the best moved, every other unit of the group follows from its stored basis.
 pub fn rescore_assessment(
     conn: &mut PgConnection,
     assessment: &Assessment,
-    relative_changed: bool,
+    _relative_changed: bool,
 ) -> AppResult<()> {
     let pg = Period::lock_group(conn, assessment.period_id, assessment.group_id)?
         .ok_or_else(|| AppError::not_found("period group", assessment.group_id))?;
     let entry = set_entry(conn, pg.set_id)?;
     let set = &entry.set;
-    if relative_changed {
-        return rescore_group(conn, assessment.period_id, assessment.group_id);
-    }
-    // The group's best values depend only on the relative_to_best leaves, which did not change:
-    // read just those leaves of the group.
-    let best = if set.has_relative_to_best() {
-        let relative: Vec<Uuid> = set
-            .leaves()
-            .filter(|i| set.is_relative_to_best(*i))
-            .map(|i| entry.node_ids[i])
-            .collect();
-        let all = Assessment::of_group(conn, assessment.period_id, assessment.group_id)?;
-        group_best(
-            set,
-            &unit_inputs_of_nodes(conn, &entry, &all, Some(&relative))?,
-        )
-    } else {
-        crate::scoring::Best::default()
-    };
     let input = unit_inputs(conn, &entry, std::slice::from_ref(assessment))?
         .pop()
         .ok_or_else(|| AppError::internal("no input"))?;
+    let (period, group) = (assessment.period_id, assessment.group_id);
+    let mut best = Best::default();
+    let mut moved = false;
+    if set.has_relative_to_best() {
+        let mine = candidate_rows(&entry, assessment, &input);
+        if RelativeValue::of_assessment(conn, assessment.id)? == mine {
+            best = stored_best(conn, &entry, period, group, None)?;
+        } else {
+            let before = stored_best(conn, &entry, period, group, None)?;
+            RelativeValue::replace_for(conn, assessment.id, &mine)?;
+            best = stored_best(conn, &entry, period, group, None)?;
+            moved = best != before;
+        }
+    }
     let s = score_unit(set, &input, &best);
-    Assessment::upsert_scores(conn, &[score_row(assessment, &s)])?;
-    let fresh = vec![(
-        assessment.unit_id,
-        input.unit_code.clone(),
-        scope_values(set, &s),
-    )];
-    rerank(
-        conn,
-        assessment.period_id,
-        assessment.group_id,
-        set,
-        &fresh,
-        false,
-    )
+    ScoreRow::upsert(conn, &[score_row(&entry, assessment, &input, &s)?])?;
+    if moved {
+        follow_best(conn, &entry, period, group, assessment.id, &best)?;
+    }
+    Ok(())
 }
 
-/// Rebuilds every score and ranking of a period from its inputs.
+/// Re-evaluates every unit of a group but `except` against a moved best, from their bases.
+fn follow_best(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    period: Uuid,
+    group: Uuid,
+    except: Uuid,
+    best: &Best,
+) -> AppResult<usize> {
+    let set = &entry.set;
+    let mains = set.main_indicators();
+    let first_main = 1 + set.pillars.len();
+    let stored = ScoreRow::bases_of_group(conn, period, group, except)?;
+    let mut rows = Vec::with_capacity(stored.len());
+    for r in stored {
+        let Some(text) = &r.basis else {
+            return Err(AppError::internal("a score row has no basis"));
+        };
+        let basis: Basis = serde_json::from_str(text).map_err(AppError::internal)?;
+        let fresh = rescore_basis(set, &basis, best);
+        let by_node: HashMap<usize, [View; 2]> = fresh.nodes.iter().copied().collect();
+        let main_values: Vec<(Decimal, Decimal)> = mains
+            .iter()
+            .enumerate()
+            .map(|(k, m)| match by_node.get(m) {
+                Some(v) => (v[1].1, v[1].2),
+                None => (
+                    r.scope_points.get(first_main + k).copied().flatten().unwrap_or_default(),
+                    r.scope_max.get(first_main + k).copied().flatten().unwrap_or_default(),
+                ),
+            })
+            .collect();
+        let mut row = ScoreRow {
+            assessment_id: r.assessment_id,
+            period_id: period,
+            group_id: group,
+            unit_id: Uuid::nil(),
+            unit_code: String::new(),
+            max_points: r.max_points,
+            applicable_max: Decimal::ZERO,
+            self_points: Decimal::ZERO,
+            reviewed_points: Decimal::ZERO,
+            final_points: None,
+            self_index: None,
+            reviewed_index: None,
+            final_index: None,
+            finalised: r.finalised,
+            scope_points: vec![],
+            scope_max: vec![],
+            scope_index: vec![],
+            basis: None,
+        };
+        row_numbers(set, &mut row, fresh.total, &main_values);
+        rows.push(row);
+    }
+    Ok(ScoreRow::update_numbers(conn, &rows)?)
+}
+
+/// Rebuilds every score of a period from its inputs.
 pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usize> {
-    let groups = Period::groups(conn, period)?;
     let mut n = 0;
-    for g in &groups {
-        Period::lock_group(conn, period, g.group_id)?;
-        RankingRow::delete_group(conn, period, g.group_id)?;
-        rescore_group(conn, period, g.group_id)?;
-        n += Assessment::of_group(conn, period, g.group_id)?.len();
+    for g in &Period::groups(conn, period)? {
+        n += rescore_group(conn, period, g.group_id)?;
+    }
+    Ok(n)
+}
+
+/// Scores every group that has assessments without a score row (after the layout migration,
+/// or anything else that lost rows). Returns the number of assessments rescored.
+pub fn repair_missing(conn: &mut PgConnection) -> AppResult<usize> {
+    let mut n = 0;
+    for (period, group) in ScoreRow::unscored_groups(conn)? {
+        n += rescore_group(conn, period, group)?;
     }
     Ok(n)
 }

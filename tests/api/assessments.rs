@@ -643,8 +643,9 @@ async fn periods_refuse_inactive_or_mismatched_sets() {
     .await;
 }
 
-/// Stored scores and rankings of a period, as comparable text.
-fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>) {
+/// Stored scores (every column but the time), the stored candidates for group bests, and the
+/// rankings as read (every scope), as comparable text.
+fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
     app.with_conn(|c| {
         use diesel::prelude::*;
         #[derive(QueryableByName)]
@@ -653,9 +654,13 @@ fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>) {
             line: String,
         }
         let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
-        let scores = q("SELECT assessment_id::text || nodes::text || self_points::text || '/' || reviewed_points::text || '/' || applicable_max::text || coalesce(reviewed_index::text, '-') AS line FROM assessment_scores ORDER BY 1");
-        let ranks = q("SELECT scope || scope_code || unit_id::text || points::text || '/' || applicable_max::text || coalesce(index_value::text, '-') || coalesce(rank::text, '-') || tied::text AS line FROM rankings ORDER BY 1");
-        (scores, ranks)
+        let scores = q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
+        let relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
+        let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
+                         CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
+                       FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
+        assert!(!scores.is_empty() && !ranks.is_empty());
+        (scores, relative, ranks)
     })
 }
 
@@ -766,6 +771,7 @@ async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recomp
         t.await.unwrap();
     }
     let before = stored_state(&app);
+    assert!(!before.1.is_empty(), "the relative leaf has stored candidates");
     json_ok(
         app.post_json(
             &format!("/api/v1/periods/{period}/recompute"),

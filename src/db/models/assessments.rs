@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    adjustments, answers, assessment_scores, assessments, evidence, rankings, units,
+    adjustments, answers, assessments, evidence,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -56,38 +56,6 @@ pub struct AdjustmentRow {
     pub lock_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = assessment_scores)]
-#[diesel(treat_none_as_null = true)]
-pub struct ScoreRow {
-    pub assessment_id: Uuid,
-    pub nodes: serde_json::Value,
-    pub max_points: Decimal,
-    pub applicable_max: Decimal,
-    pub self_points: Decimal,
-    pub reviewed_points: Decimal,
-    pub final_points: Option<Decimal>,
-    pub self_index: Option<Decimal>,
-    pub reviewed_index: Option<Decimal>,
-    pub final_index: Option<Decimal>,
-    pub finalised: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = rankings)]
-pub struct RankingRow {
-    pub period_id: Uuid,
-    pub group_id: Uuid,
-    pub scope: String,
-    pub scope_code: String,
-    pub unit_id: Uuid,
-    pub points: Decimal,
-    pub applicable_max: Decimal,
-    pub index_value: Option<Decimal>,
-    pub rank: Option<i32>,
-    pub tied: bool,
 }
 
 impl Assessment {
@@ -235,41 +203,6 @@ impl Assessment {
             .distinct()
             .load(conn)
     }
-
-    pub fn scores(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoreRow>> {
-        assessment_scores::table
-            .filter(assessment_scores::assessment_id.eq_any(ids))
-            .select(ScoreRow::as_select())
-            .load(conn)
-    }
-
-    pub fn upsert_scores(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<()> {
-        use diesel::upsert::excluded;
-        for chunk in rows.chunks(1000) {
-            diesel::insert_into(assessment_scores::table)
-                .values(chunk)
-                .on_conflict(assessment_scores::assessment_id)
-                .do_update()
-                .set((
-                    assessment_scores::nodes.eq(excluded(assessment_scores::nodes)),
-                    assessment_scores::max_points.eq(excluded(assessment_scores::max_points)),
-                    assessment_scores::applicable_max
-                        .eq(excluded(assessment_scores::applicable_max)),
-                    assessment_scores::self_points.eq(excluded(assessment_scores::self_points)),
-                    assessment_scores::reviewed_points
-                        .eq(excluded(assessment_scores::reviewed_points)),
-                    assessment_scores::final_points.eq(excluded(assessment_scores::final_points)),
-                    assessment_scores::self_index.eq(excluded(assessment_scores::self_index)),
-                    assessment_scores::reviewed_index
-                        .eq(excluded(assessment_scores::reviewed_index)),
-                    assessment_scores::final_index.eq(excluded(assessment_scores::final_index)),
-                    assessment_scores::finalised.eq(excluded(assessment_scores::finalised)),
-                    assessment_scores::computed_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    }
 }
 
 impl Answer {
@@ -321,114 +254,6 @@ impl Answer {
             ))
             .returning(Answer::as_returning())
             .get_result(conn)
-    }
-}
-
-impl RankingRow {
-    pub fn of_group(
-        conn: &mut PgConnection,
-        period: Uuid,
-        group: Uuid,
-    ) -> QueryResult<Vec<RankingRow>> {
-        rankings::table
-            .filter(rankings::period_id.eq(period))
-            .filter(rankings::group_id.eq(group))
-            .select(RankingRow::as_select())
-            .load(conn)
-    }
-
-    /// One unit's rows (every scope).
-    pub fn of_unit(
-        conn: &mut PgConnection,
-        period: Uuid,
-        group: Uuid,
-        unit: Uuid,
-    ) -> QueryResult<Vec<RankingRow>> {
-        rankings::table
-            .filter(rankings::period_id.eq(period))
-            .filter(rankings::group_id.eq(group))
-            .filter(rankings::unit_id.eq(unit))
-            .select(RankingRow::as_select())
-            .load(conn)
-    }
-
-    /// Every unit's row of one scope.
-    pub fn of_scope(
-        conn: &mut PgConnection,
-        period: Uuid,
-        group: Uuid,
-        scope: &str,
-        scope_code: &str,
-    ) -> QueryResult<Vec<RankingRow>> {
-        rankings::table
-            .filter(rankings::period_id.eq(period))
-            .filter(rankings::group_id.eq(group))
-            .filter(rankings::scope.eq(scope.to_string()))
-            .filter(rankings::scope_code.eq(scope_code.to_string()))
-            .select(RankingRow::as_select())
-            .load(conn)
-    }
-
-    pub fn delete_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> QueryResult<usize> {
-        diesel::delete(
-            rankings::table
-                .filter(rankings::period_id.eq(period))
-                .filter(rankings::group_id.eq(group)),
-        )
-        .execute(conn)
-    }
-
-    /// Writes rows (insert or overwrite on the key).
-    pub fn upsert(conn: &mut PgConnection, rows: &[RankingRow]) -> QueryResult<()> {
-        use diesel::upsert::excluded;
-        for chunk in rows.chunks(2000) {
-            diesel::insert_into(rankings::table)
-                .values(chunk)
-                .on_conflict((
-                    rankings::period_id,
-                    rankings::group_id,
-                    rankings::scope,
-                    rankings::scope_code,
-                    rankings::unit_id,
-                ))
-                .do_update()
-                .set((
-                    rankings::points.eq(excluded(rankings::points)),
-                    rankings::applicable_max.eq(excluded(rankings::applicable_max)),
-                    rankings::index_value.eq(excluded(rankings::index_value)),
-                    rankings::rank.eq(excluded(rankings::rank)),
-                    rankings::tied.eq(excluded(rankings::tied)),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    }
-
-    /// One page of a scope, in ranking order.
-    pub fn page(
-        conn: &mut PgConnection,
-        period: Uuid,
-        group: Uuid,
-        scope: &str,
-        scope_code: &str,
-        page: super::PageReq,
-    ) -> QueryResult<(Vec<RankingRow>, i64)> {
-        let base = || {
-            rankings::table
-                .filter(rankings::period_id.eq(period))
-                .filter(rankings::group_id.eq(group))
-                .filter(rankings::scope.eq(scope.to_string()))
-                .filter(rankings::scope_code.eq(scope_code.to_string()))
-        };
-        let total = base().count().get_result(conn)?;
-        let items = base()
-            .inner_join(units::table)
-            .order((rankings::rank.asc().nulls_last(), units::code.asc()))
-            .limit(page.page_size)
-            .offset(page.offset())
-            .select(RankingRow::as_select())
-            .load(conn)?;
-        Ok((items, total))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod indicator_sets;
 pub mod periods;
 pub mod publications;
+pub mod scores;
 pub mod throttle;
 pub mod tokens;
 pub mod units;

@@ -1,0 +1,496 @@
+//! Stored scores (one row per assessment, with every ranking scope's values), the ranking read
+//! model (ranks by `RANK()` over the stored rounded indices), and the candidate values of the
+//! `relative_to_best` leaves (migration 6 explains the layout).
+//!
+//! Bulk writes bind one array per column and `unnest` them, so any number of rows is one
+//! statement and one round trip.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Int4, Int8, Jsonb, Nullable, Numeric, Text, Uuid as SqlUuid};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::db::schema::{assessment_scores, relative_values};
+use crate::scoring::ranking::Scope;
+
+/// One assessment's stored scores. `scope_*` are parallel to
+/// [`crate::scoring::ranking::scopes`] of the pinned set.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = assessment_scores)]
+pub struct ScoreRow {
+    pub assessment_id: Uuid,
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub unit_id: Uuid,
+    pub unit_code: String,
+    pub max_points: Decimal,
+    pub applicable_max: Decimal,
+    pub self_points: Decimal,
+    pub reviewed_points: Decimal,
+    pub final_points: Option<Decimal>,
+    pub self_index: Option<Decimal>,
+    pub reviewed_index: Option<Decimal>,
+    pub final_index: Option<Decimal>,
+    pub finalised: bool,
+    pub scope_points: Vec<Option<Decimal>>,
+    pub scope_max: Vec<Option<Decimal>>,
+    pub scope_index: Vec<Option<Decimal>>,
+    pub basis: Option<serde_json::Value>,
+}
+
+/// `{1.5,2,NULL}`: a numeric array literal (bound as text, cast in SQL), so that a column of
+/// arrays can travel as one `text[]` parameter.
+fn array_literal(values: &[Option<Decimal>]) -> String {
+    let items: Vec<String> = values
+        .iter()
+        .map(|v| v.map_or_else(|| "NULL".to_string(), |d| d.to_string()))
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
+impl ScoreRow {
+    pub fn of_assessments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoreRow>> {
+        assessment_scores::table
+            .filter(assessment_scores::assessment_id.eq_any(ids))
+            .select(ScoreRow::as_select())
+            .load(conn)
+    }
+
+    /// Inserts or overwrites rows, all in one statement.
+    pub fn upsert(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let col = |f: &dyn Fn(&ScoreRow) -> Option<Decimal>| -> Vec<Option<Decimal>> {
+            rows.iter().map(f).collect()
+        };
+        let arrays = |f: &dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>>| -> Vec<String> {
+            rows.iter().map(|r| array_literal(f(r))).collect()
+        };
+        diesel::sql_query(
+            "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
+               unit_code, max_points, applicable_max, self_points, reviewed_points, final_points, \
+               self_index, reviewed_index, final_index, finalised, scope_points, scope_max, \
+               scope_index, basis, computed_at) \
+             SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
+               fin, scp::numeric[], scm::numeric[], sci::numeric[], basis, now() \
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
+               $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], \
+               $11::numeric[], $12::numeric[], $13::numeric[], $14::bool[], $15::text[], \
+               $16::text[], $17::text[], $18::jsonb[]) \
+               AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
+                    fin, scp, scm, sci, basis) \
+             ON CONFLICT (assessment_id) DO UPDATE SET \
+               period_id = excluded.period_id, group_id = excluded.group_id, \
+               unit_id = excluded.unit_id, unit_code = excluded.unit_code, \
+               max_points = excluded.max_points, applicable_max = excluded.applicable_max, \
+               self_points = excluded.self_points, reviewed_points = excluded.reviewed_points, \
+               final_points = excluded.final_points, self_index = excluded.self_index, \
+               reviewed_index = excluded.reviewed_index, final_index = excluded.final_index, \
+               finalised = excluded.finalised, scope_points = excluded.scope_points, \
+               scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
+               basis = excluded.basis, computed_at = excluded.computed_at",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.unit_code.clone()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.max_points)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.applicable_max)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.self_points)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.reviewed_points)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_points))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.self_index))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.reviewed_index))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_index))
+        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.finalised).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
+        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
+        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
+        .bind::<Array<Nullable<Jsonb>>, _>(rows.iter().map(|r| r.basis.clone()).collect::<Vec<_>>())
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Rewrites the numbers of existing rows (not their identity nor basis), in one statement:
+    /// what a moved group best changes.
+    pub fn update_numbers(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let col = |f: &dyn Fn(&ScoreRow) -> Option<Decimal>| -> Vec<Option<Decimal>> {
+            rows.iter().map(f).collect()
+        };
+        let arrays = |f: &dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>>| -> Vec<String> {
+            rows.iter().map(|r| array_literal(f(r))).collect()
+        };
+        diesel::sql_query(
+            "UPDATE assessment_scores AS s SET applicable_max = v.am, self_points = v.sp, \
+               reviewed_points = v.rp, final_points = v.fp, self_index = v.si, \
+               reviewed_index = v.ri, final_index = v.fi, scope_points = v.scp::numeric[], \
+               scope_max = v.scm::numeric[], scope_index = v.sci::numeric[], computed_at = now() \
+             FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], \
+               $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], \
+               $10::text[], $11::text[]) AS v(id, am, sp, rp, fp, si, ri, fi, scp, scm, sci) \
+             WHERE s.assessment_id = v.id",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.applicable_max)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.self_points)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.reviewed_points)))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_points))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.self_index))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.reviewed_index))
+        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_index))
+        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
+        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
+        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
+        .execute(conn)
+    }
+
+    /// What a moved best needs of every other unit of a group: the basis as JSON text (parsed
+    /// once, by serde) and the stored scope values.
+    pub fn bases_of_group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        except: Uuid,
+    ) -> QueryResult<Vec<BasisRow>> {
+        diesel::sql_query(
+            "SELECT assessment_id, finalised, max_points, basis::text AS basis, scope_points, \
+               scope_max \
+             FROM assessment_scores \
+             WHERE period_id = $1 AND group_id = $2 AND assessment_id <> $3",
+        )
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<SqlUuid, _>(except)
+        .load(conn)
+    }
+
+    /// Assessment ids of periods' assessments that have no score row (e.g. after the layout
+    /// migration): `(period, group)` pairs to rescore.
+    pub fn unscored_groups(conn: &mut PgConnection) -> QueryResult<Vec<(Uuid, Uuid)>> {
+        use crate::db::schema::assessments;
+        assessments::table
+            .left_join(
+                assessment_scores::table
+                    .on(assessment_scores::assessment_id.eq(assessments::id)),
+            )
+            .filter(assessment_scores::assessment_id.is_null())
+            .select((assessments::period_id, assessments::group_id))
+            .distinct()
+            .load(conn)
+    }
+}
+
+/// A row of [`ScoreRow::bases_of_group`].
+#[derive(Debug, QueryableByName)]
+pub struct BasisRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub assessment_id: Uuid,
+    #[diesel(sql_type = Bool)]
+    pub finalised: bool,
+    #[diesel(sql_type = Numeric)]
+    pub max_points: Decimal,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub basis: Option<String>,
+    #[diesel(sql_type = Array<Nullable<Numeric>>)]
+    pub scope_points: Vec<Option<Decimal>>,
+    #[diesel(sql_type = Array<Nullable<Numeric>>)]
+    pub scope_max: Vec<Option<Decimal>>,
+}
+
+/// One unit's line in one ranking scope, with its rank as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankingRow {
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub scope: String,
+    pub scope_code: String,
+    pub unit_id: Uuid,
+    pub points: Decimal,
+    pub applicable_max: Decimal,
+    /// The index rounded to the set's precision (what the rank compares).
+    pub index_value: Option<Decimal>,
+    /// Competition rank: 1 + the number of units with a greater rounded index; `None` without
+    /// an index.
+    pub rank: Option<i32>,
+    /// Another unit has the same rounded index.
+    pub tied: bool,
+}
+
+#[derive(QueryableByName)]
+struct RankedRow {
+    #[diesel(sql_type = Int4)]
+    ord: i32,
+    #[diesel(sql_type = SqlUuid)]
+    unit_id: Uuid,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    points: Option<Decimal>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    applicable_max: Option<Decimal>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    index_value: Option<Decimal>,
+    #[diesel(sql_type = Nullable<Int8>)]
+    rank: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    tied: bool,
+    #[diesel(sql_type = Int8)]
+    total: i64,
+}
+
+impl RankedRow {
+    fn into_row(self, period: Uuid, group: Uuid, scopes: &[Scope]) -> Option<RankingRow> {
+        let (scope, code) = scopes.get(usize::try_from(self.ord).ok()?.checked_sub(1)?)?;
+        Some(RankingRow {
+            period_id: period,
+            group_id: group,
+            scope: scope.to_string(),
+            scope_code: code.clone(),
+            unit_id: self.unit_id,
+            points: self.points.unwrap_or_default(),
+            applicable_max: self.applicable_max.unwrap_or_default(),
+            index_value: self.index_value,
+            rank: self.rank.and_then(|r| i32::try_from(r).ok()),
+            tied: self.tied,
+        })
+    }
+}
+
+/// The ranked lines of one scope (`$3` = 1-based position in the scope list) of a group: the
+/// competition rank is `RANK()` over the rounded index, descending; units without an index get
+/// no rank; ties are ordered by unit code.
+const RANKED_SCOPE: &str = "SELECT $3::int4 AS ord, unit_id, unit_code, \
+       scope_points[$3] AS points, scope_max[$3] AS applicable_max, \
+       scope_index[$3] AS index_value, \
+       CASE WHEN scope_index[$3] IS NULL THEN NULL \
+            ELSE rank() OVER (ORDER BY scope_index[$3] DESC NULLS LAST) END AS rank, \
+       (scope_index[$3] IS NOT NULL \
+            AND count(*) OVER (PARTITION BY scope_index[$3]) > 1) AS tied, \
+       count(*) OVER () AS total \
+     FROM assessment_scores WHERE period_id = $1 AND group_id = $2";
+
+impl RankingRow {
+    /// One page of one scope (`position` in `scopes`, 0-based), in ranking order (rank, then
+    /// unit code), with the number of ranked units.
+    pub fn page(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        scopes: &[Scope],
+        position: usize,
+        page: super::PageReq,
+    ) -> QueryResult<(Vec<RankingRow>, i64)> {
+        let ord = i32::try_from(position + 1).unwrap_or(i32::MAX);
+        let rows: Vec<RankedRow> = diesel::sql_query(format!(
+            "SELECT * FROM ({RANKED_SCOPE}) r ORDER BY rank ASC NULLS LAST, unit_code \
+             LIMIT $4 OFFSET $5"
+        ))
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<Int4, _>(ord)
+        .bind::<Int8, _>(page.page_size)
+        .bind::<Int8, _>(page.offset())
+        .load(conn)?;
+        let total = match rows.first() {
+            Some(r) => r.total,
+            None => assessment_scores::table
+                .filter(assessment_scores::period_id.eq(period))
+                .filter(assessment_scores::group_id.eq(group))
+                .count()
+                .get_result(conn)?,
+        };
+        Ok((
+            rows.into_iter()
+                .filter_map(|r| r.into_row(period, group, scopes))
+                .collect(),
+            total,
+        ))
+    }
+
+    /// Every unit's line in every scope of a group (a publication's content).
+    pub fn of_group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        scopes: &[Scope],
+    ) -> QueryResult<Vec<RankingRow>> {
+        let rows: Vec<RankedRow> = diesel::sql_query(
+            "SELECT k.ord::int4 AS ord, s.unit_id, k.points, k.applicable_max, k.index_value, \
+               CASE WHEN k.index_value IS NULL THEN NULL ELSE rank() OVER \
+                 (PARTITION BY k.ord ORDER BY k.index_value DESC NULLS LAST) END AS rank, \
+               (k.index_value IS NOT NULL \
+                 AND count(*) OVER (PARTITION BY k.ord, k.index_value) > 1) AS tied, \
+               0::int8 AS total \
+             FROM assessment_scores s, \
+               unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY \
+                 AS k(points, applicable_max, index_value, ord) \
+             WHERE s.period_id = $1 AND s.group_id = $2",
+        )
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.into_row(period, group, scopes))
+            .collect())
+    }
+
+    /// One unit's overall line, its rank counted against the group.
+    pub fn overall_of_unit(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        unit: Uuid,
+    ) -> QueryResult<Option<RankingRow>> {
+        let row: Option<RankedRow> = diesel::sql_query(
+            "SELECT 1::int4 AS ord, s.unit_id, s.scope_points[1] AS points, \
+               s.scope_max[1] AS applicable_max, s.scope_index[1] AS index_value, \
+               CASE WHEN s.scope_index[1] IS NULL THEN NULL ELSE 1 + (SELECT count(*) \
+                 FROM assessment_scores o WHERE o.period_id = s.period_id \
+                 AND o.group_id = s.group_id AND o.scope_index[1] > s.scope_index[1]) END AS rank, \
+               (s.scope_index[1] IS NOT NULL AND EXISTS (SELECT 1 FROM assessment_scores o \
+                 WHERE o.period_id = s.period_id AND o.group_id = s.group_id \
+                 AND o.assessment_id <> s.assessment_id \
+                 AND o.scope_index[1] = s.scope_index[1])) AS tied, \
+               0::int8 AS total \
+             FROM assessment_scores s \
+             WHERE s.period_id = $1 AND s.group_id = $2 AND s.unit_id = $3",
+        )
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<SqlUuid, _>(unit)
+        .get_result(conn)
+        .optional()?;
+        Ok(row.and_then(|r| r.into_row(period, group, &[("overall", String::new())])))
+    }
+
+    /// The overall rank a rounded index would have among the other units of a group.
+    pub fn rank_of(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        except_unit: Uuid,
+        index: Decimal,
+    ) -> QueryResult<i32> {
+        let ahead: i64 = assessment_scores::table
+            .filter(assessment_scores::period_id.eq(period))
+            .filter(assessment_scores::group_id.eq(group))
+            .filter(assessment_scores::unit_id.ne(except_unit))
+            .filter(
+                diesel::dsl::sql::<Nullable<Numeric>>("scope_index[1]").gt(Some(index)),
+            )
+            .count()
+            .get_result(conn)?;
+        Ok(i32::try_from(ahead + 1).unwrap_or(i32::MAX))
+    }
+}
+
+/// One unit's candidate values for the best of one `relative_to_best` leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = relative_values)]
+pub struct RelativeValue {
+    pub assessment_id: Uuid,
+    pub node_id: Uuid,
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub self_value: Option<Decimal>,
+    pub reviewed_value: Option<Decimal>,
+}
+
+/// Per leaf: `(node, max self, min self, max reviewed, min reviewed)`.
+pub type BestRow = (
+    Uuid,
+    Option<Decimal>,
+    Option<Decimal>,
+    Option<Decimal>,
+    Option<Decimal>,
+);
+
+impl RelativeValue {
+    pub fn of_assessment(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<RelativeValue>> {
+        relative_values::table
+            .filter(relative_values::assessment_id.eq(id))
+            .order(relative_values::node_id)
+            .select(RelativeValue::as_select())
+            .load(conn)
+    }
+
+    /// The extremes of each leaf's candidates over a group, optionally without one assessment.
+    pub fn extremes(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        except: Option<Uuid>,
+    ) -> QueryResult<Vec<BestRow>> {
+        #[derive(QueryableByName)]
+        struct Extremes {
+            #[diesel(sql_type = SqlUuid)]
+            node_id: Uuid,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            max_self: Option<Decimal>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            min_self: Option<Decimal>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            max_rev: Option<Decimal>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            min_rev: Option<Decimal>,
+        }
+        let rows: Vec<Extremes> = diesel::sql_query(
+            "SELECT node_id, max(self_value) AS max_self, min(self_value) AS min_self, \
+               max(reviewed_value) AS max_rev, min(reviewed_value) AS min_rev \
+             FROM relative_values \
+             WHERE period_id = $1 AND group_id = $2 AND assessment_id IS DISTINCT FROM $3 \
+             GROUP BY node_id",
+        )
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<Nullable<SqlUuid>, _>(except)
+        .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.node_id, r.max_self, r.min_self, r.max_rev, r.min_rev))
+            .collect())
+    }
+
+    /// Replaces one assessment's rows.
+    pub fn replace_for(
+        conn: &mut PgConnection,
+        assessment: Uuid,
+        rows: &[RelativeValue],
+    ) -> QueryResult<()> {
+        diesel::delete(
+            relative_values::table.filter(relative_values::assessment_id.eq(assessment)),
+        )
+        .execute(conn)?;
+        if !rows.is_empty() {
+            diesel::insert_into(relative_values::table)
+                .values(rows)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a whole group's rows.
+    pub fn replace_group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        rows: &[RelativeValue],
+    ) -> QueryResult<()> {
+        diesel::delete(
+            relative_values::table
+                .filter(relative_values::period_id.eq(period))
+                .filter(relative_values::group_id.eq(group)),
+        )
+        .execute(conn)?;
+        for chunk in rows.chunks(5000) {
+            diesel::insert_into(relative_values::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
