@@ -22,7 +22,8 @@ use dti_api::auth::Principal;
 use dti_api::auth::jwt::JwtKeys;
 use dti_api::config::{Config, Mode};
 use dti_api::db::DbPool;
-use dti_api::db::models::assessments::{Answer, Assessment, RankingRow};
+use dti_api::db::models::assessments::{Answer, Assessment};
+use dti_api::db::models::scores::ScoreRow;
 use dti_api::db::models::periods::Period;
 use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
@@ -670,7 +671,7 @@ async fn table_writes(pool: &DbPool) -> Vec<(String, i64)> {
         diesel::sql_query(
             "SELECT relname::text AS relname, (n_tup_ins + n_tup_upd + n_tup_del)::bigint AS n
              FROM pg_stat_user_tables
-             WHERE relname IN ('answers', 'assessment_scores', 'rankings', 'audit_events', 'assessments')
+             WHERE relname IN ('answers', 'assessment_scores', 'relative_values', 'audit_events', 'assessments')
              ORDER BY relname",
         )
         .load::<T>(&mut c)
@@ -720,10 +721,14 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             let one = svc_scoring::unit_inputs(c, &entry, std::slice::from_ref(&a))?
                 .pop()
                 .expect("input");
-            let scores =
-                dti_api::scoring::score_unit(&entry.set, &one, &dti_api::scoring::Best::default());
-            Assessment::upsert_scores(c, &[svc_scoring::score_row(&a, &scores)])?;
-            lap("one unit: unit_inputs + score_unit + upsert_scores(1)");
+            lap("one unit: unit_inputs");
+            let best = svc_scoring::stored_best(c, &entry, a.period_id, a.group_id, None)?;
+            lap("one unit: stored_best (aggregate of the stored candidates)");
+            let scores = dti_api::scoring::score_unit(&entry.set, &one, &best);
+            let row = svc_scoring::score_row(&entry, &a, &one, &scores)?;
+            lap("one unit: score_unit + score_row (CPU)");
+            ScoreRow::upsert(c, &[row])?;
+            lap("one unit: ScoreRow::upsert(1)");
             let all = Assessment::of_group(c, a.period_id, a.group_id)?;
             lap("group: Assessment::of_group");
             Unit::find_many(c, &all.iter().map(|x| x.unit_id).collect::<Vec<_>>())?;
@@ -733,34 +738,38 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             lap("group: Assessment::answers (every answer: load + decode)");
             let inputs_all = svc_scoring::unit_inputs(c, &entry, &all)?;
             lap("group: unit_inputs (all answers, + parse_input)");
-            let best = dti_api::scoring::group_best(&entry.set, &inputs_all);
             let scored: Vec<_> = all
                 .iter()
                 .zip(&inputs_all)
                 .map(|(x, i)| {
-                    svc_scoring::score_row(x, &dti_api::scoring::score_unit(&entry.set, i, &best))
+                    svc_scoring::score_row(&entry, x, i, &dti_api::scoring::score_unit(&entry.set, i, &best))
                 })
-                .collect();
-            lap("group: group_best + score_unit + score_row (CPU)");
-            Assessment::upsert_scores(c, &scored)?;
-            lap("group: upsert_scores (all units)");
-            let stored = RankingRow::of_group(c, a.period_id, a.group_id)?;
-            counts.1 = stored.len();
-            lap("group: RankingRow::of_group (every scope)");
-            RankingRow::delete_group(c, a.period_id, a.group_id)?;
-            RankingRow::upsert(c, &stored)?;
-            lap("group: rankings delete + insert every row");
+                .collect::<Result<_, _>>()?;
+            lap("group: score_unit + score_row, one thread (CPU)");
+            ScoreRow::upsert(c, &scored)?;
+            counts.1 = scored.len();
+            lap("group: ScoreRow::upsert (all units, one statement)");
+            let bases = ScoreRow::bases_of_group(c, a.period_id, a.group_id, a.id)?;
+            lap("moved best: ScoreRow::bases_of_group (read every basis)");
+            for b in &bases {
+                let basis: dti_api::scoring::Basis =
+                    serde_json::from_str(b.basis.as_deref().unwrap_or("{}")).expect("basis");
+                dti_api::scoring::rescore_basis(&entry.set, &basis, &best);
+            }
+            lap("moved best: parse + rescore_basis every unit (CPU)");
+            ScoreRow::update_numbers(c, &scored)?;
+            lap("moved best: ScoreRow::update_numbers (all units, one statement)");
             dti_api::services::assessments::stored_scores(c, &a)?;
             lap("handler after the write: stored_scores");
             svc_scoring::rescore_assessment(c, &a, false)?;
-            lap("current rescore_assessment(non-relative), whole");
-            svc_scoring::rescore_assessment(c, &a, true)?;
-            lap("current rescore_assessment(relative) = rescore_group, whole");
+            lap("rescore_assessment after a ratio write, whole");
+            svc_scoring::rescore_group(c, a.period_id, a.group_id)?;
+            lap("rescore_group (the recompute of one group), whole");
             Err(diesel::result::Error::RollbackTransaction.into())
         });
     }
     println!(
-        "\n### Building blocks at this scale (median of {runs} runs, ms; {} answers, {} ranking rows)\n",
+        "\n### Building blocks at this scale (median of {runs} runs, ms; {} answers, {} score rows)\n",
         counts.0, counts.1
     );
     println!("| step | median ms |");
@@ -942,9 +951,11 @@ fn explain(c: &mut PgConnection, s: &Setup) {
             ),
         ),
         (
-            "rankings of the group",
+            "overall ranking of the group, RANK() at read",
             format!(
-                "SELECT * FROM rankings WHERE period_id = '{}' AND group_id = '{}'",
+                "SELECT unit_code, rank() OVER (ORDER BY scope_index[1] DESC NULLS LAST) \
+                 FROM assessment_scores WHERE period_id = '{}' AND group_id = '{}' \
+                 ORDER BY 2, 1 LIMIT 50",
                 s.period, s.group
             ),
         ),
@@ -1027,11 +1038,11 @@ fn main() {
         .unwrap_or(0);
     println!("\n## DTI national benchmark\n");
     println!(
-        "machine: {cores} cores; {} units × {} leaves in one ranking group and one period; {} answers; {} ranking rows",
+        "machine: {cores} cores; {} units × {} leaves in one ranking group and one period; {} answers; {} score rows",
         s.units,
         s.leaves,
         s.answers,
-        count(&mut c, "SELECT count(*) AS n FROM rankings"),
+        count(&mut c, "SELECT count(*) AS n FROM assessment_scores"),
     );
     println!(
         "setup: data {:.1} s, answers INSERT … SELECT {:.1} s; opening the period (creates and scores {} assessments): {:.0} ms\n",

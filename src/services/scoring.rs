@@ -24,7 +24,7 @@ use diesel::PgConnection;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::models::assessments::{AdjustmentRow, Answer, Assessment};
+use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::scores::{RelativeValue, ScoreRow};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
@@ -99,17 +99,6 @@ pub fn unit_inputs(
     entry: &SetEntry,
     assessments: &[Assessment],
 ) -> AppResult<Vec<UnitInput>> {
-    unit_inputs_of_nodes(conn, entry, assessments, None)
-}
-
-/// [`unit_inputs`] restricted to some leaves (e.g. the `relative_to_best` ones, which are all
-/// the group's best values depend on).
-pub fn unit_inputs_of_nodes(
-    conn: &mut PgConnection,
-    entry: &SetEntry,
-    assessments: &[Assessment],
-    nodes: Option<&[Uuid]>,
-) -> AppResult<Vec<UnitInput>> {
     let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
     let units: HashMap<Uuid, Unit> = Unit::find_many(
         conn,
@@ -118,15 +107,15 @@ pub fn unit_inputs_of_nodes(
     .into_iter()
     .map(|u| (u.id, u))
     .collect();
-    let mut answers: HashMap<Uuid, Vec<Answer>> = HashMap::new();
-    for a in Assessment::answers_of_nodes(conn, &ids, nodes)? {
-        answers.entry(a.assessment_id).or_default().push(a);
+    let mut answers: HashMap<Uuid, Vec<ScoringAnswer>> = HashMap::new();
+    for a in Assessment::scoring_answers(conn, &ids)? {
+        answers.entry(a.0).or_default().push(a);
     }
     let mut adjustments: HashMap<(Uuid, Uuid), AdjustmentRow> = HashMap::new();
-    for a in Assessment::adjustments_of_nodes(conn, &ids, nodes)? {
+    for a in Assessment::adjustments(conn, &ids)? {
         adjustments.insert((a.assessment_id, a.node_id), a);
     }
-    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids, nodes)?
+    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids, None)?
         .into_iter()
         .collect();
     let set = &entry.set;
@@ -145,18 +134,19 @@ pub fn unit_inputs_of_nodes(
             .get(&a.unit_id)
             .ok_or_else(|| AppError::internal("assessment unit missing"))?;
         let mut map: HashMap<String, LeafAnswer> = HashMap::new();
-        for ans in answers.get(&a.id).map(Vec::as_slice).unwrap_or_default() {
-            let Some(&i) = entry.index_by_node_id.get(&ans.node_id) else {
+        for (_, node_id, inputs, not_applicable, explanation) in
+            answers.get(&a.id).map(Vec::as_slice).unwrap_or_default()
+        {
+            let Some(&i) = entry.index_by_node_id.get(node_id) else {
                 continue;
             };
             map.insert(
                 set.nodes[i].code.clone(),
                 LeafAnswer {
-                    self_input: parse(i, &ans.inputs),
-                    self_not_applicable: ans.not_applicable,
-                    has_evidence: evidence.contains(&(a.id, ans.node_id)),
-                    has_explanation: ans
-                        .explanation
+                    self_input: parse(i, inputs),
+                    self_not_applicable: *not_applicable,
+                    has_evidence: evidence.contains(&(a.id, *node_id)),
+                    has_explanation: explanation
                         .as_deref()
                         .is_some_and(|e| !e.trim().is_empty()),
                     adjustment: None,

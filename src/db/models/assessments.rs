@@ -42,6 +42,15 @@ pub struct Answer {
     pub updated_at: DateTime<Utc>,
 }
 
+/// See [`Assessment::scoring_answers`].
+pub type ScoringAnswer = (
+    Uuid,
+    Uuid,
+    Option<serde_json::Value>,
+    bool,
+    Option<String>,
+);
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = adjustments)]
 pub struct AdjustmentRow {
@@ -166,6 +175,24 @@ impl Assessment {
             q = q.filter(answers::node_id.eq_any(n));
         }
         q.select(Answer::as_select()).load(conn)
+    }
+
+    /// What scoring reads of the answers of some assessments (no notes, versions or times):
+    /// `(assessment, node, inputs, not applicable, explanation)`.
+    pub fn scoring_answers(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> QueryResult<Vec<ScoringAnswer>> {
+        answers::table
+            .filter(answers::assessment_id.eq_any(ids))
+            .select((
+                answers::assessment_id,
+                answers::node_id,
+                answers::inputs,
+                answers::not_applicable,
+                answers::explanation,
+            ))
+            .load(conn)
     }
 
     pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
