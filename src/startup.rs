@@ -131,6 +131,7 @@ impl Application {
                         .default_service(web::to(fallback::not_found))
                 })
                 .into_app()
+                .wrap(from_fn(crate::i18n::language_context))
                 .wrap(cors)
                 .wrap(
                     DefaultHeaders::new()
@@ -172,7 +173,13 @@ fn cors(origins: &[String], demo: bool) -> Cors {
             "accept-language",
             "x-request-id",
         ])
-        .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+        .expose_headers([
+            "etag",
+            "location",
+            "retry-after",
+            "x-request-id",
+            "content-language",
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") || (origins.is_empty() && demo) {
         base.allow_any_origin()

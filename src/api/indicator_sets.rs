@@ -305,7 +305,8 @@ fn format_of(req: &HttpRequest) -> AppResult<Format> {
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             format!("{other} is not accepted; send application/json or application/yaml."),
-        )),
+        )
+        .with_param("accepted", "application/json, application/yaml")),
     }
 }
 
@@ -324,7 +325,8 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<Vec
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
                 format!("The body exceeds the limit of {limit} bytes."),
-            ));
+            )
+            .with_param("limit", limit));
         }
         body.extend_from_slice(&chunk);
     }

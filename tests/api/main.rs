@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod evidence;
 mod helpers;
+mod i18n;
 mod indicator_sets;
 mod matrix;
 mod migrations;
