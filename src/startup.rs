@@ -179,6 +179,7 @@ fn cors(origins: &[String], demo: bool) -> Cors {
             "retry-after",
             "x-request-id",
             "content-language",
+            "idempotent-replayed",
         ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") || (origins.is_empty() && demo) {

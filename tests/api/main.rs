@@ -7,6 +7,7 @@ mod errors;
 mod evidence;
 mod helpers;
 mod i18n;
+mod idempotency;
 mod indicator_sets;
 mod matrix;
 mod migrations;
