@@ -6,6 +6,9 @@
 //! - A database that cannot be reached becomes 503 `DATABASE_UNAVAILABLE`.
 //! - Anything else is [`AppError::Internal`]: the whole `source()` chain is logged with the
 //!   request id, and the client learns nothing beyond "internal error".
+//! - Problems render in the language the request negotiated ([`crate::i18n`]): with
+//!   `Accept-Language: vi` the `title` is Vietnamese, and so is the `detail` of the codes the
+//!   catalogue knows (the English one stays in `detail_en`), with `Content-Language: vi`.
 
 use std::borrow::Cow;
 
@@ -14,6 +17,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::i18n::Lang;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub type AppResult<T> = Result<T, AppError>;
@@ -31,6 +36,9 @@ pub struct FieldError {
     /// Human-readable reason.
     #[schema(example = "must be 3 to 64 characters")]
     pub message: String,
+    /// The English reason, when `message` was translated (`Accept-Language: vi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_en: Option<String>,
 }
 
 impl FieldError {
@@ -43,6 +51,7 @@ impl FieldError {
             field: field.into(),
             code: code.into(),
             message: message.into(),
+            message_en: None,
         }
     }
 }
@@ -62,12 +71,13 @@ pub struct Problem {
     /// URI naming the problem type (`urn:dti:problem:<code in kebab case>`).
     #[serde(rename = "type")]
     pub type_: String,
-    /// Short summary of the HTTP status.
+    /// Short summary of the HTTP status (in Vietnamese with `Accept-Language: vi`).
     pub title: String,
     pub status: u16,
     /// Stable machine-readable code; clients switch on this.
     pub code: String,
-    /// What went wrong in this occurrence.
+    /// What went wrong in this occurrence (in Vietnamese with `Accept-Language: vi` for the
+    /// common codes; the English detail is then in the extension member `detail_en`).
     pub detail: String,
     /// The request path.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,6 +103,9 @@ pub struct ClientError {
     pub errors: Vec<FieldError>,
     pub extensions: serde_json::Map<String, serde_json::Value>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Values a translated detail may quote (never sent as such): `resource` and `id` of a
+    /// 404, `limit` of a 413…
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +131,7 @@ impl AppError {
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
             headers: Vec::new(),
+            params: serde_json::Map::new(),
         }))
     }
     pub fn bad_request(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
@@ -133,11 +147,14 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, code, detail)
     }
     pub fn not_found(resource: &str, id: impl std::fmt::Display) -> Self {
+        let id = id.to_string();
         Self::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             format!("{resource} {id} does not exist"),
         )
+        .with_param("resource", resource)
+        .with_param("id", id)
     }
     pub fn conflict(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
@@ -180,6 +197,16 @@ impl AppError {
         }
         self
     }
+    /// A value the translated detail may quote (see [`ClientError::params`]).
+    pub fn with_param(mut self, key: &str, value: impl Serialize) -> Self {
+        if let AppError::Client(c) = &mut self {
+            c.params.insert(
+                key.to_string(),
+                serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            );
+        }
+        self
+    }
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         if let AppError::Client(c) = &mut self {
             c.headers.push((name, value));
@@ -196,9 +223,15 @@ impl AppError {
         }
     }
 
+    /// The problem in the language the current request negotiated.
     pub fn to_problem(&self) -> Problem {
+        self.to_problem_in(crate::i18n::current())
+    }
+
+    /// The problem in `lang`.
+    pub fn to_problem_in(&self, lang: Lang) -> Problem {
         let status = self.status_code();
-        let (detail, errors, extensions) = match self {
+        let (detail, mut errors, mut extensions) = match self {
             AppError::Client(c) => (c.detail.clone(), c.errors.clone(), c.extensions.clone()),
             AppError::Unavailable(_) => (
                 "The database is unavailable; retry shortly.".to_string(),
@@ -211,13 +244,35 @@ impl AppError {
                 serde_json::Map::new(),
             ),
         };
+        let translated = match (lang, self) {
+            (Lang::En, _) => None,
+            (Lang::Vi, AppError::Client(c)) => crate::i18n::detail_vi(c),
+            (Lang::Vi, AppError::Unavailable(_)) => Some(crate::i18n::UNAVAILABLE_VI.to_string()),
+            (Lang::Vi, AppError::Internal(_)) => Some(crate::i18n::INTERNAL_VI.to_string()),
+        };
+        let detail = match translated {
+            Some(vi) => {
+                extensions
+                    .entry("detail_en")
+                    .or_insert(serde_json::Value::String(detail));
+                vi
+            }
+            None => detail,
+        };
+        if lang == Lang::Vi {
+            for e in &mut errors {
+                if let Some(vi) = crate::i18n::field_message_vi(e) {
+                    e.message_en = Some(std::mem::replace(&mut e.message, vi.to_string()));
+                }
+            }
+        }
         let code = self.code().to_string();
         Problem {
             type_: format!(
                 "urn:dti:problem:{}",
                 code.to_ascii_lowercase().replace('_', "-")
             ),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            title: crate::i18n::title(status, lang),
             status: status.as_u16(),
             code,
             detail,
@@ -251,7 +306,8 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let problem = self.to_problem();
+        let lang = crate::i18n::current();
+        let problem = self.to_problem_in(lang);
         match self {
             AppError::Internal(_) => log::error!(
                 "request {} failed: {}",
@@ -266,7 +322,11 @@ impl ResponseError for AppError {
             AppError::Client(_) => {}
         }
         let mut resp = HttpResponse::build(self.status_code());
-        resp.content_type("application/problem+json");
+        resp.content_type("application/problem+json")
+            .insert_header((header::VARY, "Accept-Language"));
+        if lang != Lang::En {
+            resp.insert_header((header::CONTENT_LANGUAGE, lang.tag()));
+        }
         match self {
             AppError::Client(c) => {
                 for (name, value) in &c.headers {

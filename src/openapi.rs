@@ -9,7 +9,7 @@ use utoipa_actix_web::AppExt;
 #[openapi(
     info(
         title = "DTI assessment API",
-        description = "Runs a province's annual Digital Transformation Index (DTI, Bộ chỉ số đánh giá chuyển đổi số): units, indicator sets, periods, self-assessment with evidence, review, scoring, rankings and publication.\n\nErrors are RFC 9457 `application/problem+json` with a stable `code`. Lists are paged (`page`, `page_size` ≤ 500) in an `{items, page, page_size, total}` envelope. Decimal points are JSON strings (\"12.5\") so that no precision is lost.\n\nDemo accounts (demo mode only): `admin`, `reviewer`, `viewer`, `editor.<unit>`, `leader.<unit>`.",
+        description = "Runs a province's annual Digital Transformation Index (DTI, Bộ chỉ số đánh giá chuyển đổi số): units, indicator sets, periods, self-assessment with evidence, review, scoring, rankings and publication.\n\nErrors are RFC 9457 `application/problem+json` with a stable `code`; with `Accept-Language: vi` their `title` and (for the common codes) `detail` are in Vietnamese, the English detail kept in `detail_en`. Bulk and import calls take an optional `Idempotency-Key`. Lists are paged (`page`, `page_size` ≤ 500) in an `{items, page, page_size, total}` envelope. Decimal points are JSON strings (\"12.5\") so that no precision is lost.\n\nDemo accounts (demo mode only): `admin`, `reviewer`, `viewer`, `editor.<unit>`, `leader.<unit>`.",
         license(name = "MIT"),
         contact(name = "DTI API team")
     ),

@@ -142,6 +142,7 @@ impl Application {
                         .default_service(web::to(fallback::not_found))
                 })
                 .into_app()
+                .wrap(from_fn(crate::i18n::language_context))
                 .wrap(cors)
                 .wrap(
                     DefaultHeaders::new()
@@ -183,7 +184,14 @@ fn cors(origins: &[String], demo: bool) -> Cors {
             "accept-language",
             "x-request-id",
         ])
-        .expose_headers(["etag", "location", "retry-after", "x-request-id"])
+        .expose_headers([
+            "etag",
+            "location",
+            "retry-after",
+            "x-request-id",
+            "content-language",
+            "idempotent-replayed",
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") || (origins.is_empty() && demo) {
         base.allow_any_origin()

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::users::UnitSummary;
 use super::{ErrorResponses, etag, if_match};
 use crate::auth::Principal;
@@ -21,6 +22,7 @@ use crate::db::models::units::Unit;
 use crate::error::{AppError, AppResult};
 use crate::scoring::{CompiledSet, NodeScore, UnitScores};
 use crate::services::assessments::{self as svc, AnswerInput};
+use crate::services::idempotency;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -319,7 +321,7 @@ impl From<BatchAnswer> for AnswerInput {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"answers": [
     {"node_code": "1.1", "inputs": {"value": 3}},
@@ -340,23 +342,38 @@ pub struct BatchAnswersResponse {
 /// Answer many components at once: all or nothing, one rescore.
 ///
 /// Any invalid answer refuses the whole batch with every problem in `errors[]`
-/// (`/answers/{i}/…` pointers); nothing is stored.
+/// (`/answers/{i}/…` pointers); nothing is stored. Send an `Idempotency-Key` to make a retry
+/// safe: a repeat of the same batch with the same key gets the first response back
+/// (`Idempotent-Replayed: true`) and writes nothing.
 #[utoipa::path(
     tag = "assessments",
-    params(("id" = Uuid, Path, description = "Assessment id")),
+    params(("id" = Uuid, Path, description = "Assessment id"), IdempotencyKeyHeader),
     request_body = BatchAnswersRequest,
-    responses((status = 200, description = "Stored and rescored", body = BatchAnswersResponse), ErrorResponses),
+    responses(
+        (status = 200, description = "Stored and rescored (or replayed: see `Idempotency-Key`)", body = BatchAnswersResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_INPUT` (nothing stored), or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
     security(("bearer" = []))
 )]
 #[put("/assessments/{id}/answers")]
 async fn put_answers(
     state: web::Data<AppState>,
     Writer(who): Writer,
+    req: HttpRequest,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: web::Json<BatchAnswersRequest>,
-) -> AppResult<web::Json<BatchAnswersResponse>> {
+) -> AppResult<HttpResponse> {
     body.validate()?;
     let id = id.into_inner();
+    // The parsed body, re-serialised: the same batch is the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let inputs: Vec<AnswerInput> = body
         .into_inner()
         .answers
@@ -364,22 +381,26 @@ async fn put_answers(
         .map(AnswerInput::from)
         .collect();
     let codes: Vec<String> = inputs.iter().map(|i| i.node_code.clone()).collect();
-    let resp = crate::db::with_conn(&state.pool, move |c| {
-        let stored = svc::put_answers(c, &who, id, inputs, true)?;
-        let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, rank) = svc::stored_scores(c, &a)?;
-        Ok(BatchAnswersResponse {
-            answers: stored
-                .iter()
-                .zip(&codes)
-                .map(|(s, code)| answer_response(s, code))
-                .collect(),
-            score: score.as_ref().map(ScoreSummary::from),
-            rank: rank.and_then(|r| r.rank),
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let stored = svc::put_answers(c, &who, id, inputs, true)?;
+            let a =
+                Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+            let (score, rank) = svc::stored_scores(c, &a)?;
+            let body = to_body(BatchAnswersResponse {
+                answers: stored
+                    .iter()
+                    .zip(&codes)
+                    .map(|(s, code)| answer_response(s, code))
+                    .collect(),
+                score: score.as_ref().map(ScoreSummary::from),
+                rank: rank.and_then(|r| r.rank),
+            })?;
+            Ok((200, body))
         })
     })
     .await?;
-    Ok(web::Json(resp))
+    respond(reply, |_, _| {})
 }
 
 /// The explanation of one number: inputs → rule → raw → capped → contribution.

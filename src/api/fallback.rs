@@ -90,6 +90,9 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
             header::ALLOW,
             HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("GET")),
         )
+        .with_param("method", req.method().as_str())
+        .with_param("path", req.path())
+        .with_param("allow", &allow)
         .error_response();
     }
     AppError::new(
@@ -101,6 +104,8 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
             req.path()
         ),
     )
+    .with_param("method", req.method().as_str())
+    .with_param("path", req.path())
     .error_response()
 }
 
@@ -118,17 +123,20 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
             format!("The body has {length} bytes; the limit is {limit}."),
-        ),
+        )
+        .with_param("limit", limit),
         JsonPayloadError::Overflow { limit } => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
             format!("The body exceeds the limit of {limit} bytes."),
-        ),
+        )
+        .with_param("limit", limit),
         JsonPayloadError::ContentType => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             "Send the body as `Content-Type: application/json`.",
-        ),
+        )
+        .with_param("accepted", "application/json"),
         JsonPayloadError::Deserialize(de) if de.is_data() => {
             let msg = de.to_string();
             let field = named_field(&msg).unwrap_or_else(|| "/".into());

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -11,12 +11,14 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::ErrorResponses;
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::users::{UnitSummary, double_option};
 use crate::auth::Principal;
 use crate::db::models::groups::{RankingGroup, RankingGroupChanges};
 use crate::db::models::units::Unit;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services;
+use crate::services::idempotency;
 use crate::services::units::GroupInput;
 use crate::state::AppState;
 
@@ -88,7 +90,7 @@ pub struct UpdateGroupRequest {
     pub description: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"units": ["LC-XA-BAC-HA", "LC-P-YEN-BAI"]}))]
 pub struct SetMembersRequest {
@@ -216,28 +218,42 @@ async fn update_group(
 
 /// Replace the members of a ranking group (admin).
 ///
-/// Every member must be of the group's unit kind.
+/// Every member must be of the group's unit kind. Takes an `Idempotency-Key` (a bulk call): a
+/// repeat with the same key replays the first response and writes nothing.
 #[utoipa::path(
     tag = "ranking-groups",
-    params(("id" = String, Path, description = "Group id or code")),
+    params(("id" = String, Path, description = "Group id or code"), IdempotencyKeyHeader),
     request_body = SetMembersRequest,
-    responses((status = 200, description = "The group with its new members", body = RankingGroupResponse), ErrorResponses),
+    responses(
+        (status = 200, description = "The group with its new members (or replayed: see `Idempotency-Key`)", body = RankingGroupResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        ErrorResponses
+    ),
     security(("bearer" = []))
 )]
 #[put("/ranking-groups/{id}/members")]
 async fn set_group_members(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     id: web::Path<String>,
     body: web::Json<SetMembersRequest>,
-) -> AppResult<web::Json<RankingGroupResponse>> {
+) -> AppResult<HttpResponse> {
     who.require_admin("change ranking group members")?;
     body.validate()?;
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let r = id.into_inner();
     let units = body.into_inner().units;
-    let (g, members) = crate::db::with_conn(&state.pool, move |c| {
-        services::units::set_group_members(c, &who, &r, &units)
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let (g, members) = services::units::set_group_members(c, &who, &r, &units)?;
+            Ok((200, to_body(response(g, 0, Some(members)))?))
+        })
     })
     .await?;
-    Ok(web::Json(response(g, 0, Some(members))))
+    respond(reply, |_, _| {})
 }

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
 use crate::db::models::indicator_sets::{IndicatorSet, SetFilter};
@@ -19,6 +20,7 @@ use crate::domain::indicator_set::{
 };
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, input_schema};
+use crate::services::idempotency;
 use crate::services::indicator_sets::{self as svc, Format, ParsedSet};
 use crate::state::AppState;
 
@@ -305,7 +307,8 @@ fn format_of(req: &HttpRequest) -> AppResult<Format> {
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             format!("{other} is not accepted; send application/json or application/yaml."),
-        )),
+        )
+        .with_param("accepted", "application/json, application/yaml")),
     }
 }
 
@@ -324,7 +327,8 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<Vec
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
                 format!("The body exceeds the limit of {limit} bytes."),
-            ));
+            )
+            .with_param("limit", limit));
         }
         body.extend_from_slice(&chunk);
     }
@@ -338,7 +342,11 @@ async fn parsed_body(
 ) -> AppResult<ParsedSet> {
     let format = format_of(req)?;
     let body = read_body(payload, state.config.max_json_bytes).await?;
-    // Parsing and validating a large document is CPU work: keep it off the async workers.
+    parse_off_thread(body, format).await
+}
+
+/// Parsing and validating a large document is CPU work: keep it off the async workers.
+async fn parse_off_thread(body: Vec<u8>, format: Format) -> AppResult<ParsedSet> {
     tokio::task::spawn_blocking(move || svc::parse(&body, format))
         .await
         .map_err(AppError::internal)?
@@ -440,16 +448,20 @@ async fn validate_indicator_set(
 /// Import a set document as a draft (admin).
 ///
 /// All or nothing: an invalid document saves nothing and answers 422 with every problem.
+/// Send an `Idempotency-Key` to make a retry safe: a repeat of the same document with the same
+/// key gets the first 201 back (`Idempotent-Replayed: true`) instead of 409
+/// `SET_VERSION_EXISTS`.
 #[utoipa::path(
     tag = "indicator-sets",
+    params(IdempotencyKeyHeader),
     request_body(content(
         (SetDocument = "application/json", example = json!(crate::api::indicator_sets::example_document())),
         (String = "application/yaml")
     )),
     responses(
-        (status = 201, description = "Created as a draft", body = IndicatorSetResponse, headers(("ETag" = String), ("Location" = String))),
-        (status = 409, description = "`SET_VERSION_EXISTS`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`INVALID_SET_DOCUMENT`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Created as a draft (or replayed: see `Idempotency-Key`)", body = IndicatorSetResponse, headers(("ETag" = String), ("Location" = String), ("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`SET_VERSION_EXISTS`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_SET_DOCUMENT`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
         ErrorResponses
     ),
     security(("bearer" = []))
@@ -459,12 +471,35 @@ async fn create_indicator_set(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
+    key: IdempotencyKey,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     who.require_admin("import indicator sets")?;
-    let parsed = parsed_body(&state, &req, payload).await?;
-    let set = crate::db::with_conn(&state.pool, move |c| svc::create(c, &who, parsed)).await?;
-    created(set)
+    let format = format_of(&req)?;
+    let body = read_body(payload, state.config.max_json_bytes).await?;
+    let keyed = key.request(&who, &req, &body);
+    let parsed = parse_off_thread(body, format).await?;
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let set = svc::create(c, &who, parsed)?;
+            Ok((201, to_body(response(set, SetView::Tree)?)?))
+        })
+    })
+    .await?;
+    respond(reply, created_headers)
+}
+
+/// `ETag` and `Location` of a created set, from its response body (also when replayed).
+fn created_headers(body: &Value, resp: &mut actix_web::HttpResponseBuilder) {
+    if let Some(v) = body["lock_version"]
+        .as_i64()
+        .and_then(|v| i32::try_from(v).ok())
+    {
+        resp.insert_header((header::ETAG, etag(v)));
+    }
+    if let Some(id) = body["id"].as_str() {
+        resp.insert_header((header::LOCATION, format!("/api/v1/indicator-sets/{id}")));
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod fallback;
 pub mod groups;
 pub mod health;
+pub mod idempotency;
 pub mod indicator_sets;
 pub mod periods;
 pub mod public;

@@ -162,13 +162,15 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
-    idempotency_keys (user_id, key) {
+    idempotency_keys (owner_id, key) {
         key -> Text,
-        user_id -> Uuid,
+        user_id -> Nullable<Uuid>,
         request_hash -> Text,
         response_status -> Int4,
         response_body -> Jsonb,
         created_at -> Timestamptz,
+        token_id -> Nullable<Uuid>,
+        owner_id -> Uuid,
     }
 }
 
@@ -431,6 +433,7 @@ diesel::joinable!(clarifications -> users (opened_by));
 diesel::joinable!(evidence -> answers (answer_id));
 diesel::joinable!(evidence -> evidence_blobs (blob_sha256));
 diesel::joinable!(evidence -> users (created_by));
+diesel::joinable!(idempotency_keys -> integration_tokens (token_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(indicator_nodes -> indicator_sets (set_id));
 diesel::joinable!(indicator_pillar_members -> indicator_nodes (node_id));

@@ -5,6 +5,7 @@ pub mod assessments;
 pub mod auth;
 pub mod clarifications;
 pub mod evidence;
+pub mod idempotency;
 pub mod indicator_sets;
 pub mod periods;
 pub mod publications;

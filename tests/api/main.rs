@@ -6,6 +6,8 @@ mod auth;
 mod errors;
 mod evidence;
 mod helpers;
+mod i18n;
+mod idempotency;
 mod indicator_sets;
 mod matrix;
 mod migrations;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clarifications;
 pub mod evidence;
 pub mod groups;
+pub mod idempotency;
 pub mod indicator_sets;
 pub mod periods;
 pub mod publications;
