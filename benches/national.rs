@@ -23,8 +23,8 @@ use dti_api::auth::jwt::JwtKeys;
 use dti_api::config::{Config, Mode};
 use dti_api::db::DbPool;
 use dti_api::db::models::assessments::{Answer, Assessment};
-use dti_api::db::models::scores::ScoreRow;
 use dti_api::db::models::periods::Period;
+use dti_api::db::models::scores::ScoreRow;
 use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
@@ -724,9 +724,9 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             lap("one unit: unit_inputs");
             let best = svc_scoring::stored_best(c, &entry, a.period_id, a.group_id, None)?;
             lap("one unit: stored_best (aggregate of the stored candidates)");
-            let scores = dti_api::scoring::score_unit(&entry.set, &one, &best);
-            let row = svc_scoring::score_row(&entry, &a, &one, &scores)?;
-            lap("one unit: score_unit + score_row (CPU)");
+            let scores = dti_api::scoring::score_unit_numbers(&entry.set, &one, &best);
+            let (row, _) = svc_scoring::score_row(&entry, &a, &one, &scores)?;
+            lap("one unit: score_unit_numbers + score_row (CPU)");
             ScoreRow::upsert(c, &[row])?;
             lap("one unit: ScoreRow::upsert(1)");
             let all = Assessment::of_group(c, a.period_id, a.group_id)?;
@@ -734,35 +734,42 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             Unit::find_many(c, &all.iter().map(|x| x.unit_id).collect::<Vec<_>>())?;
             lap("group: Unit::find_many");
             let ids: Vec<Uuid> = all.iter().map(|x| x.id).collect();
-            counts.0 = Assessment::answers(c, &ids)?.len();
-            lap("group: Assessment::answers (every answer: load + decode)");
+            counts.0 = Assessment::scoring_answers(c, &ids)?.len();
+            lap("group: Assessment::scoring_answers (every answer: load + decode)");
             let inputs_all = svc_scoring::unit_inputs(c, &entry, &all)?;
             lap("group: unit_inputs (all answers, + parse_input)");
             let scored: Vec<_> = all
                 .iter()
                 .zip(&inputs_all)
                 .map(|(x, i)| {
-                    svc_scoring::score_row(&entry, x, i, &dti_api::scoring::score_unit(&entry.set, i, &best))
+                    svc_scoring::score_row(
+                        &entry,
+                        x,
+                        i,
+                        &dti_api::scoring::score_unit_numbers(&entry.set, i, &best),
+                    )
                 })
                 .collect::<Result<_, _>>()?;
-            lap("group: score_unit + score_row, one thread (CPU)");
-            ScoreRow::upsert(c, &scored)?;
-            counts.1 = scored.len();
+            lap("group: score_unit_numbers + score_row, one thread (CPU)");
+            let (rows_all, bases): (Vec<_>, Vec<_>) = scored.into_iter().unzip();
+            ScoreRow::upsert(c, &rows_all)?;
+            counts.1 = rows_all.len();
             lap("group: ScoreRow::upsert (all units, one statement)");
-            let bases = ScoreRow::bases_of_group(c, a.period_id, a.group_id, a.id)?;
+            ScoreRow::upsert_bases(c, &bases.into_iter().flatten().collect::<Vec<_>>())?;
+            lap("group: ScoreRow::upsert_bases (all units, one statement)");
+            let texts = ScoreRow::bases_of_group(c, a.period_id, a.group_id, a.id)?;
             lap("moved best: ScoreRow::bases_of_group (read every basis)");
-            for b in &bases {
+            for t in &texts {
+                let v: Value = serde_json::from_str(&t.basis).expect("basis");
                 let basis: dti_api::scoring::Basis =
-                    serde_json::from_str(b.basis.as_deref().unwrap_or("{}")).expect("basis");
+                    serde_json::from_value(v["b"].clone()).expect("basis");
                 dti_api::scoring::rescore_basis(&entry.set, &basis, &best);
             }
             lap("moved best: parse + rescore_basis every unit (CPU)");
-            ScoreRow::update_numbers(c, &scored)?;
-            lap("moved best: ScoreRow::update_numbers (all units, one statement)");
-            dti_api::services::assessments::stored_scores(c, &a)?;
-            lap("handler after the write: stored_scores");
             svc_scoring::rescore_assessment(c, &a, false)?;
             lap("rescore_assessment after a ratio write, whole");
+            dti_api::services::assessments::stored_scores(c, &a)?;
+            lap("handler after the write: stored_scores");
             svc_scoring::rescore_group(c, a.period_id, a.group_id)?;
             lap("rescore_group (the recompute of one group), whole");
             Err(diesel::result::Error::RollbackTransaction.into())

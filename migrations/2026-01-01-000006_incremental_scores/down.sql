@@ -1,12 +1,12 @@
 -- Back to the layout of migration 4. Scores and rankings cannot be derived in SQL: they are
 -- emptied here; run `POST /api/v1/periods/{id}/recompute` with the older release to rebuild.
+DROP TABLE assessment_bases;
 DROP TABLE relative_values;
 DELETE FROM assessment_scores;
 DROP INDEX assessment_scores_group_idx;
 ALTER TABLE assessment_scores RESET (fillfactor);
 ALTER TABLE assessment_scores
     DROP CONSTRAINT assessment_scores_scopes_check,
-    DROP COLUMN basis,
     DROP COLUMN scope_index,
     DROP COLUMN scope_max,
     DROP COLUMN scope_points,

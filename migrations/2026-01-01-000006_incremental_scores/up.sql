@@ -10,8 +10,9 @@
 --   other units' rows and no reader can see a stale rank.
 -- * The per-node breakdown is not stored: `GET …/score` recomputes one unit from its inputs and
 --   the stored group best, with the same pure function.
--- * `basis` freezes what a unit's totals owe to everything except the group best of its
---   relative_to_best leaves, so a moved best re-evaluates a handful of nodes per unit.
+-- * `assessment_bases` freezes what a unit's totals owe to everything except the group best of
+--   its relative_to_best leaves, so a moved best re-evaluates a handful of nodes per unit (kept
+--   apart so that score rows stay narrow for the rank counts and rewrites).
 -- * `relative_values` holds each unit's candidate values for the group best, so the best is an
 --   indexed aggregate instead of a scan of every answer.
 --
@@ -30,7 +31,6 @@ ALTER TABLE assessment_scores
     ADD COLUMN scope_points numeric[] NOT NULL,
     ADD COLUMN scope_max    numeric[] NOT NULL,
     ADD COLUMN scope_index  numeric[] NOT NULL,
-    ADD COLUMN basis        jsonb,
     ADD CONSTRAINT assessment_scores_scopes_check CHECK (
         cardinality(scope_points) >= 1
         AND cardinality(scope_max) = cardinality(scope_points)
@@ -50,3 +50,11 @@ CREATE TABLE relative_values (
     CHECK (self_value IS NOT NULL OR reviewed_value IS NOT NULL)
 );
 CREATE INDEX relative_values_group_idx ON relative_values (period_id, group_id, node_id);
+
+CREATE TABLE assessment_bases (
+    assessment_id uuid PRIMARY KEY REFERENCES assessments (id) ON DELETE CASCADE,
+    period_id     uuid NOT NULL REFERENCES periods (id) ON DELETE CASCADE,
+    group_id      uuid NOT NULL REFERENCES ranking_groups (id) ON DELETE RESTRICT,
+    basis         jsonb NOT NULL CHECK (jsonb_typeof(basis) = 'object')
+);
+CREATE INDEX assessment_bases_group_idx ON assessment_bases (period_id, group_id);

@@ -39,6 +39,17 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
+    assessment_bases (assessment_id) {
+        assessment_id -> Uuid,
+        period_id -> Uuid,
+        group_id -> Uuid,
+        basis -> Jsonb,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
     assessment_scores (assessment_id) {
         assessment_id -> Uuid,
         max_points -> Numeric,
@@ -58,7 +69,6 @@ diesel::table! {
         scope_points -> Array<Nullable<Numeric>>,
         scope_max -> Array<Nullable<Numeric>>,
         scope_index -> Array<Nullable<Numeric>>,
-        basis -> Nullable<Jsonb>,
     }
 }
 
@@ -416,6 +426,9 @@ diesel::joinable!(adjustments -> users (reviewer_id));
 diesel::joinable!(answers -> assessments (assessment_id));
 diesel::joinable!(answers -> indicator_nodes (node_id));
 diesel::joinable!(answers -> users (updated_by));
+diesel::joinable!(assessment_bases -> assessments (assessment_id));
+diesel::joinable!(assessment_bases -> periods (period_id));
+diesel::joinable!(assessment_bases -> ranking_groups (group_id));
 diesel::joinable!(assessment_scores -> assessments (assessment_id));
 diesel::joinable!(assessment_scores -> periods (period_id));
 diesel::joinable!(assessment_scores -> ranking_groups (group_id));
@@ -461,6 +474,7 @@ diesel::joinable!(users -> units (unit_id));
 diesel::allow_tables_to_appear_in_same_query!(
     adjustments,
     answers,
+    assessment_bases,
     assessment_scores,
     assessments,
     audit_events,

@@ -446,6 +446,7 @@ fn leaf_column(
     source: Source<'_>,
     evidence: bool,
     best: Option<Decimal>,
+    trace: bool,
 ) -> Col {
     let max = node.max_points;
     let pp = set.points_precision;
@@ -455,13 +456,17 @@ fn leaf_column(
         Source::ReviewerPoints { points, inputs } => Col::earned(
             max,
             points,
-            format!("set by the reviewer: {}", fmt_dec(points)),
-            inputs.map(input_to_json),
+            if trace {
+                format!("set by the reviewer: {}", fmt_dec(points))
+            } else {
+                String::new()
+            },
+            inputs.filter(|_| trace).map(input_to_json),
             pp,
         ),
         Source::Answer { input, reviewer } => {
             let method = node.method.as_ref().unwrap_or(&Method::Manual);
-            let inputs = Some(input_to_json(input));
+            let inputs = trace.then(|| input_to_json(input));
             match evaluate(method, max, input, best) {
                 Evaluation::NotApplicable { rule } => Col::not_applicable(rule, inputs),
                 Evaluation::Mismatch { rule } => {
@@ -469,10 +474,14 @@ fn leaf_column(
                 }
                 Evaluation::Points { raw, rule } if !reviewer && !evidence => Col::zero(
                     max,
-                    format!(
-                        "evidence required, none attached → 0 (would be {rule} = {})",
-                        fmt_dec(raw)
-                    ),
+                    if trace {
+                        format!(
+                            "evidence required, none attached → 0 (would be {rule} = {})",
+                            fmt_dec(raw)
+                        )
+                    } else {
+                        String::new()
+                    },
                     inputs,
                     flags::EVIDENCE_MISSING,
                 ),
@@ -495,15 +504,21 @@ fn summation_order<'a, T: Copy>(items: &'a [T], dep: &'a [bool]) -> impl Iterato
     pick(false).chain(pick(true))
 }
 
-fn inner_column(node: &CNode, kids: &[(bool, Decimal, Decimal)], dep: &[bool]) -> Col {
+fn inner_column(node: &CNode, kids: &[(bool, Decimal, Decimal)], dep: &[bool], trace: bool) -> Col {
     let (points, applicable_max, capped) = aggregate(
         node.max_points,
         summation_order(kids, dep).map(|k| (k.1, k.2)),
     );
     let applicable = kids.iter().any(|k| k.0);
     let raw = summation_order(kids, dep).fold(Decimal::ZERO, |s, k| s.saturating_add(k.1));
-    let terms: Vec<String> = kids.iter().filter(|k| k.0).map(|k| fmt_dec(k.1)).collect();
-    let rule = if !applicable {
+    let terms: Vec<String> = if trace {
+        kids.iter().filter(|k| k.0).map(|k| fmt_dec(k.1)).collect()
+    } else {
+        Vec::new()
+    };
+    let rule = if !trace {
+        String::new()
+    } else if !applicable {
         "no applicable children".to_string()
     } else if capped {
         format!("min({}, {})", fmt_dec(node.max_points), terms.join(" + "))
@@ -618,9 +633,9 @@ fn root_numbers(set: &CompiledSet, parts: &RootParts) -> (bool, Decimal, Decimal
     (applicable, raw, points, applicable_max, clamped)
 }
 
-fn root_column(set: &CompiledSet, nodes: &[NodeScore], col: Column) -> Col {
+fn root_column(set: &CompiledSet, nodes: &[NodeScore], col: Column, trace: bool) -> Col {
     let mut terms = Vec::new();
-    for &r in &set.roots {
+    for &r in set.roots.iter().filter(|_| trace) {
         let (applicable, points, _) = kid_view(&nodes[r], col);
         match set.nodes[r].kind {
             NodeKind::Bonus if applicable => terms.push(format!("+ {}", fmt_dec(points))),
@@ -673,6 +688,16 @@ fn root_column(set: &CompiledSet, nodes: &[NodeScore], col: Column) -> Col {
 /// Example: a set with one main "1" (20) over leaf "1.1" (ratio, 20); answer 3 of 4 →
 /// `nodes[1]` self = reviewed = 15, `total` 15 of 20, index 0.75.
 pub fn score_unit(set: &CompiledSet, unit: &UnitInput, best: &Best) -> UnitScores {
+    score_unit_with(set, unit, best, true)
+}
+
+/// [`score_unit`] without the traces' text (rules and inputs are left empty): the same numbers
+/// and flags, several times faster — what storing scores needs.
+pub fn score_unit_numbers(set: &CompiledSet, unit: &UnitInput, best: &Best) -> UnitScores {
+    score_unit_with(set, unit, best, false)
+}
+
+fn score_unit_with(set: &CompiledSet, unit: &UnitInput, best: &Best, trace: bool) -> UnitScores {
     let n = set.nodes.len();
     let mut nodes: Vec<NodeScore> = vec![NodeScore::default(); n];
     // Pre-order puts children after their parent: walking backwards scores children first.
@@ -688,6 +713,7 @@ pub fn score_unit(set: &CompiledSet, unit: &UnitInput, best: &Best) -> UnitScore
                 resolve(node, unit, answer, Column::Own),
                 evidence,
                 b.self_best,
+                trace,
             );
             let rev = leaf_column(
                 set,
@@ -695,6 +721,7 @@ pub fn score_unit(set: &CompiledSet, unit: &UnitInput, best: &Best) -> UnitScore
                 resolve(node, unit, answer, Column::Reviewed),
                 evidence,
                 b.reviewed_best,
+                trace,
             );
             let adjusted = answer
                 .and_then(|a| a.adjustment.as_ref())
@@ -712,8 +739,8 @@ pub fn score_unit(set: &CompiledSet, unit: &UnitInput, best: &Best) -> UnitScore
                 .iter()
                 .map(|&c| set.depends_on_best[c])
                 .collect();
-            let own = inner_column(node, &view(Column::Own), &dep);
-            let rev = inner_column(node, &view(Column::Reviewed), &dep);
+            let own = inner_column(node, &view(Column::Own), &dep, trace);
+            let rev = inner_column(node, &view(Column::Reviewed), &dep, trace);
             let adjusted = node.children.iter().any(|&c| nodes[c].adjusted);
             node_score(node.max_points, own, rev, adjusted)
         };
@@ -727,8 +754,8 @@ pub fn score_unit(set: &CompiledSet, unit: &UnitInput, best: &Best) -> UnitScore
             s.reviewed_trace.contribution = -s.reviewed_trace.contribution;
         }
     }
-    let own = root_column(set, &nodes, Column::Own);
-    let rev = root_column(set, &nodes, Column::Reviewed);
+    let own = root_column(set, &nodes, Column::Own, trace);
+    let rev = root_column(set, &nodes, Column::Reviewed, trace);
     let adjusted = nodes.iter().any(|s| s.adjusted);
     let total = node_score(set.scale, own, rev, adjusted);
     UnitScores {
@@ -885,7 +912,7 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
                     input: &input,
                     reviewer: true,
                 };
-                let c = leaf_column(set, node, source, true, best);
+                let c = leaf_column(set, node, source, true, best, false);
                 View(c.applicable, c.points, c.applicable_max)
             }
             Part::Fixed(v) => v,

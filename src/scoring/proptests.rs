@@ -541,6 +541,31 @@ proptest! {
     }
 
     #[test]
+    fn numbers_only_scoring_gives_the_same_numbers_and_flags(
+        spec in set_spec(),
+        seeds in prop::collection::vec(any::<u64>(), 1..4),
+    ) {
+        let set = CompiledSet::compile(&document(&spec));
+        let units = units_for(&set, &seeds);
+        let best = group_best(&set, &units);
+        let strip = |mut s: UnitScores| {
+            for n in s.nodes.iter_mut().chain(std::iter::once(&mut s.total)) {
+                for t in [&mut n.self_trace, &mut n.reviewed_trace] {
+                    t.rule.clear();
+                    t.inputs = None;
+                }
+            }
+            s
+        };
+        for u in &units {
+            prop_assert_eq!(
+                strip(score_unit(&set, u, &best)),
+                strip(score_unit_numbers(&set, u, &best))
+            );
+        }
+    }
+
+    #[test]
     fn nested_and_flat_documents_compile_and_score_identically(
         spec in set_spec(),
         seed in any::<u64>(),

@@ -165,7 +165,10 @@ pub fn scope_values(
 ) -> Vec<ScopeValue> {
     let p = set.precision;
     let main_idx = set.main_indicators();
-    let mains: Vec<ScopeValue> = mains.iter().map(|(a, m)| ScopeValue::new(*a, *m, p)).collect();
+    let mains: Vec<ScopeValue> = mains
+        .iter()
+        .map(|(a, m)| ScopeValue::new(*a, *m, p))
+        .collect();
     let mut out = vec![ScopeValue::new(overall.0, overall.1, p)];
     for pillar in &set.pillars {
         let (mut points, mut max) = (Decimal::ZERO, Decimal::ZERO);

@@ -10,14 +10,12 @@ use uuid::Uuid;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::{Answer, Assessment};
-use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::periods::Period;
+use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::scoring::{
-    CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit,
-};
+use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
 use crate::services::scoring::{
     SetEntry, rescore_assessment, set_entry, stored_best, unit_inputs, with_candidates,
 };
@@ -412,7 +410,13 @@ pub fn what_if(
     )
     .map(|i| crate::scoring::ranking::round_index(i, entry.set.precision).normalize());
     let rank = match index {
-        Some(i) => Some(RankingRow::rank_of(conn, a.period_id, a.group_id, a.unit_id, i)?),
+        Some(i) => Some(RankingRow::rank_of(
+            conn,
+            a.period_id,
+            a.group_id,
+            a.unit_id,
+            i,
+        )?),
         None => None,
     };
     Ok(WhatIf {

@@ -12,11 +12,11 @@ use uuid::Uuid;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
-use crate::db::models::scores::RankingRow;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
+use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::scoring::set_entry;
@@ -43,7 +43,12 @@ fn snapshot(
     let set = IndicatorSet::find(c, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
     let entry = set_entry(c, set_id)?;
-    let rows = RankingRow::of_group(c, period.id, group.id, &crate::scoring::ranking::scopes(&entry.set))?;
+    let rows = RankingRow::of_group(
+        c,
+        period.id,
+        group.id,
+        &crate::scoring::ranking::scopes(&entry.set),
+    )?;
     let units: BTreeMap<Uuid, Unit> =
         Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?
             .into_iter()

@@ -25,17 +25,18 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
-use crate::db::models::scores::{RelativeValue, ScoreRow};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
+use crate::db::models::scores::{BasisRecord, MovedRow, RelativeValue, ScoreRow};
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{Direction, Method};
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_values};
 use crate::scoring::{
     Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, UnitInput, UnitScores, View,
-    basis_of, candidates, parse_input, rescore_basis, score_unit,
+    basis_of, candidates, parse_input, rescore_basis, score_unit_numbers,
 };
+use serde::{Deserialize, Serialize};
 
 /// A set ready to score, with its node ids.
 pub struct SetEntry {
@@ -146,9 +147,7 @@ pub fn unit_inputs(
                     self_input: parse(i, inputs),
                     self_not_applicable: *not_applicable,
                     has_evidence: evidence.contains(&(a.id, *node_id)),
-                    has_explanation: explanation
-                        .as_deref()
-                        .is_some_and(|e| !e.trim().is_empty()),
+                    has_explanation: explanation.as_deref().is_some_and(|e| !e.trim().is_empty()),
                     adjustment: None,
                 },
             );
@@ -185,62 +184,67 @@ pub fn unit_inputs(
     Ok(out)
 }
 
-/// The numbers of one stored row, from the root's `[self, reviewed]` views and each main
-/// indicator's reviewed view (parallel to `set.main_indicators()`). Both ways of scoring (the
-/// full tree, a basis) go through here, so equal numbers always store the same digits.
-#[allow(clippy::too_many_arguments)]
-fn row_numbers(
-    set: &CompiledSet,
-    row: &mut ScoreRow,
-    total: [View; 2],
-    mains: &[(Decimal, Decimal)],
-) {
-    let [own, rev] = total;
-    row.max_points = set.scale.normalize();
-    row.applicable_max = rev.2.normalize();
-    row.self_points = own.1.normalize();
-    row.reviewed_points = rev.1.normalize();
-    row.self_index = index_of(own.1, own.2).map(|d| d.normalize());
-    row.reviewed_index = index_of(rev.1, rev.2).map(|d| d.normalize());
-    row.final_points = row.finalised.then_some(row.reviewed_points);
-    row.final_index = if row.finalised { row.reviewed_index } else { None };
-    let values: Vec<ScopeValue> = scope_values(set, (rev.1, rev.2), mains);
-    row.scope_points = values.iter().map(|v| Some(v.points)).collect();
-    row.scope_max = values.iter().map(|v| Some(v.applicable_max)).collect();
-    row.scope_index = values.iter().map(|v| v.index).collect();
+/// The numbers a score row stores, from the root's `[self, reviewed]` views and each main
+/// indicator's reviewed `(points, applicable max)` (parallel to `set.main_indicators()`). Both
+/// ways of scoring (the full tree, a basis) go through here, so equal numbers always store the
+/// same digits.
+struct Numbers {
+    applicable_max: Decimal,
+    self_points: Decimal,
+    reviewed_points: Decimal,
+    self_index: Option<Decimal>,
+    reviewed_index: Option<Decimal>,
+    scopes: Vec<ScopeValue>,
 }
 
-/// The stored form of one assessment's scores (`input` is what `s` was scored from).
+fn numbers(set: &CompiledSet, total: [View; 2], mains: &[(Decimal, Decimal)]) -> Numbers {
+    let [own, rev] = total;
+    Numbers {
+        applicable_max: rev.2.normalize(),
+        self_points: own.1.normalize(),
+        reviewed_points: rev.1.normalize(),
+        self_index: index_of(own.1, own.2).map(|d| d.normalize()),
+        reviewed_index: index_of(rev.1, rev.2).map(|d| d.normalize()),
+        scopes: scope_values(set, (rev.1, rev.2), mains),
+    }
+}
+
+/// What is stored of a unit's [`Basis`]: the basis, and every main indicator's reviewed
+/// `(points, applicable max)`, so that a moved best rebuilds every scope from this alone.
+#[derive(Serialize, Deserialize)]
+struct StoredBasis {
+    b: Basis,
+    m: Vec<(Decimal, Decimal)>,
+}
+
+/// The scope positions (0-based in [`crate::scoring::ranking::scopes`]) a moved best can change: overall, the pillars
+/// with a main that follows the best, and those mains. Applicable maxima never follow the best.
+fn moved_positions(set: &CompiledSet) -> Vec<usize> {
+    let mains = set.main_indicators();
+    let first_main = 1 + set.pillars.len();
+    let mut out = vec![0];
+    for (k, p) in set.pillars.iter().enumerate() {
+        if p.mains.iter().any(|&m| set.depends_on_best[m]) {
+            out.push(1 + k);
+        }
+    }
+    for (k, &m) in mains.iter().enumerate() {
+        if set.depends_on_best[m] {
+            out.push(first_main + k);
+        }
+    }
+    out
+}
+
+/// The stored form of one assessment's scores and basis (`input` is what `s` was scored
+/// from).
 pub fn score_row(
     entry: &SetEntry,
     assessment: &Assessment,
     input: &UnitInput,
     s: &UnitScores,
-) -> AppResult<ScoreRow> {
+) -> AppResult<(ScoreRow, Option<BasisRecord>)> {
     let set = &entry.set;
-    let basis = basis_of(set, input, s)
-        .map(|b| serde_json::to_value(b).map_err(AppError::internal))
-        .transpose()?;
-    let mut row = ScoreRow {
-        assessment_id: assessment.id,
-        period_id: assessment.period_id,
-        group_id: assessment.group_id,
-        unit_id: assessment.unit_id,
-        unit_code: input.unit_code.clone(),
-        max_points: Decimal::ZERO,
-        applicable_max: Decimal::ZERO,
-        self_points: Decimal::ZERO,
-        reviewed_points: Decimal::ZERO,
-        final_points: None,
-        self_index: None,
-        reviewed_index: None,
-        final_index: None,
-        finalised: assessment.state == "finalised",
-        scope_points: vec![],
-        scope_max: vec![],
-        scope_index: vec![],
-        basis,
-    };
     let t = &s.total;
     let total = [
         View(t.self_applicable, t.self_points, t.self_applicable_max),
@@ -251,8 +255,43 @@ pub fn score_row(
         .into_iter()
         .map(|m| (s.nodes[m].reviewed_points, s.nodes[m].applicable_max))
         .collect();
-    row_numbers(set, &mut row, total, &mains);
-    Ok(row)
+    let basis = basis_of(set, input, s)
+        .map(|b| {
+            serde_json::to_value(StoredBasis {
+                b,
+                m: mains.clone(),
+            })
+            .map(|basis| BasisRecord {
+                assessment_id: assessment.id,
+                period_id: assessment.period_id,
+                group_id: assessment.group_id,
+                basis,
+            })
+            .map_err(AppError::internal)
+        })
+        .transpose()?;
+    let n = numbers(set, total, &mains);
+    let finalised = assessment.state == "finalised";
+    let row = ScoreRow {
+        assessment_id: assessment.id,
+        period_id: assessment.period_id,
+        group_id: assessment.group_id,
+        unit_id: assessment.unit_id,
+        unit_code: input.unit_code.clone(),
+        max_points: set.scale.normalize(),
+        applicable_max: n.applicable_max,
+        self_points: n.self_points,
+        reviewed_points: n.reviewed_points,
+        final_points: finalised.then_some(n.reviewed_points),
+        self_index: n.self_index,
+        reviewed_index: n.reviewed_index,
+        final_index: if finalised { n.reviewed_index } else { None },
+        finalised,
+        scope_points: n.scopes.iter().map(|v| Some(v.points)).collect(),
+        scope_max: n.scopes.iter().map(|v| Some(v.applicable_max)).collect(),
+        scope_index: n.scopes.iter().map(|v| v.index).collect(),
+    };
+    Ok((row, basis))
 }
 
 /// A unit's candidate values as stored rows (normalised, so that every reader of the best
@@ -340,25 +379,39 @@ pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> B
     best
 }
 
-/// Scores units in parallel (the pure scorer is the bulk of a group rescore).
-fn score_all(set: &CompiledSet, inputs: &[UnitInput], best: &Best) -> Vec<UnitScores> {
+/// Scores units and builds their stored rows, on every core (the pure scorer is the bulk of a
+/// group rescore); each unit's full scores are dropped as soon as its row is built.
+fn score_rows(
+    entry: &SetEntry,
+    assessments: &[Assessment],
+    inputs: &[UnitInput],
+    best: &Best,
+) -> AppResult<Vec<(ScoreRow, Option<BasisRecord>)>> {
+    let one = |(a, u): (&Assessment, &UnitInput)| {
+        score_row(entry, a, u, &score_unit_numbers(&entry.set, u, best))
+    };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
     if threads < 2 || inputs.len() < 64 {
-        return inputs.iter().map(|u| score_unit(set, u, best)).collect();
+        return assessments.iter().zip(inputs).map(one).collect();
     }
     let chunk = inputs.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = inputs
+        let handles: Vec<_> = assessments
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|u| score_unit(set, u, best)).collect::<Vec<_>>()))
+            .zip(inputs.chunks(chunk))
+            .map(|(a, u)| s.spawn(move || a.iter().zip(u).map(one).collect::<AppResult<Vec<_>>>()))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        let mut out = Vec::with_capacity(inputs.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| AppError::internal("a scoring thread panicked"))??,
+            );
+        }
+        Ok(out)
     })
 }
 
@@ -377,18 +430,13 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
             best = with_candidates(&entry, best, input);
         }
     }
-    let scores = score_all(&entry.set, &inputs, &best);
-    if scores.len() != inputs.len() {
-        return Err(AppError::internal("a scoring thread failed"));
-    }
-    let rows = assessments
-        .iter()
-        .zip(&inputs)
-        .zip(&scores)
-        .map(|((a, input), s)| score_row(&entry, a, input, s))
-        .collect::<AppResult<Vec<_>>>()?;
+    let (rows, bases): (Vec<ScoreRow>, Vec<Option<BasisRecord>>) =
+        score_rows(&entry, &assessments, &inputs, &best)?
+            .into_iter()
+            .unzip();
     RelativeValue::replace_group(conn, period, group, &candidates)?;
     ScoreRow::upsert(conn, &rows)?;
+    ScoreRow::upsert_bases(conn, &bases.into_iter().flatten().collect::<Vec<_>>())?;
     Ok(rows.len())
 }
 
@@ -420,15 +468,22 @@ pub fn rescore_assessment(
             moved = best != before;
         }
     }
-    let s = score_unit(set, &input, &best);
-    ScoreRow::upsert(conn, &[score_row(&entry, assessment, &input, &s)?])?;
+    let (row, basis) = score_row(
+        &entry,
+        assessment,
+        &input,
+        &score_unit_numbers(set, &input, &best),
+    )?;
+    ScoreRow::upsert(conn, &[row])?;
+    ScoreRow::upsert_bases(conn, basis.as_slice())?;
     if moved {
         follow_best(conn, &entry, period, group, assessment.id, &best)?;
     }
     Ok(())
 }
 
-/// Re-evaluates every unit of a group but `except` against a moved best, from their bases.
+/// Re-evaluates every unit of a group but `except` against a moved best, from their bases,
+/// and rewrites their totals and moved scopes in one statement.
 fn follow_best(
     conn: &mut PgConnection,
     entry: &SetEntry,
@@ -439,51 +494,34 @@ fn follow_best(
 ) -> AppResult<usize> {
     let set = &entry.set;
     let mains = set.main_indicators();
-    let first_main = 1 + set.pillars.len();
-    let stored = ScoreRow::bases_of_group(conn, period, group, except)?;
-    let mut rows = Vec::with_capacity(stored.len());
-    for r in stored {
-        let Some(text) = &r.basis else {
-            return Err(AppError::internal("a score row has no basis"));
-        };
-        let basis: Basis = serde_json::from_str(text).map_err(AppError::internal)?;
-        let fresh = rescore_basis(set, &basis, best);
-        let by_node: HashMap<usize, [View; 2]> = fresh.nodes.iter().copied().collect();
+    let positions = moved_positions(set);
+    let mut rows = Vec::new();
+    for r in ScoreRow::bases_of_group(conn, period, group, except)? {
+        let stored: StoredBasis = serde_json::from_str(&r.basis).map_err(AppError::internal)?;
+        let fresh = rescore_basis(set, &stored.b, best);
         let main_values: Vec<(Decimal, Decimal)> = mains
             .iter()
-            .enumerate()
-            .map(|(k, m)| match by_node.get(m) {
-                Some(v) => (v[1].1, v[1].2),
-                None => (
-                    r.scope_points.get(first_main + k).copied().flatten().unwrap_or_default(),
-                    r.scope_max.get(first_main + k).copied().flatten().unwrap_or_default(),
-                ),
+            .zip(&stored.m)
+            .map(|(m, kept)| {
+                fresh
+                    .nodes
+                    .iter()
+                    .find(|(i, _)| i == m)
+                    .map_or(*kept, |(_, v)| (v[1].1, v[1].2))
             })
             .collect();
-        let mut row = ScoreRow {
+        let n = numbers(set, fresh.total, &main_values);
+        rows.push(MovedRow {
             assessment_id: r.assessment_id,
-            period_id: period,
-            group_id: group,
-            unit_id: Uuid::nil(),
-            unit_code: String::new(),
-            max_points: r.max_points,
-            applicable_max: Decimal::ZERO,
-            self_points: Decimal::ZERO,
-            reviewed_points: Decimal::ZERO,
-            final_points: None,
-            self_index: None,
-            reviewed_index: None,
-            final_index: None,
-            finalised: r.finalised,
-            scope_points: vec![],
-            scope_max: vec![],
-            scope_index: vec![],
-            basis: None,
-        };
-        row_numbers(set, &mut row, fresh.total, &main_values);
-        rows.push(row);
+            self_points: n.self_points,
+            reviewed_points: n.reviewed_points,
+            self_index: n.self_index,
+            reviewed_index: n.reviewed_index,
+            points: positions.iter().map(|&p| n.scopes[p].points).collect(),
+            index: positions.iter().map(|&p| n.scopes[p].index).collect(),
+        });
     }
-    Ok(ScoreRow::update_numbers(conn, &rows)?)
+    Ok(ScoreRow::update_moved(conn, &positions, &rows)?)
 }
 
 /// Rebuilds every score of a period from its inputs.

@@ -643,8 +643,8 @@ async fn periods_refuse_inactive_or_mismatched_sets() {
     .await;
 }
 
-/// Stored scores (every column but the time), the stored candidates for group bests, and the
-/// rankings as read (every scope), as comparable text.
+/// Stored scores (every column but the time), the stored candidates for group bests and the
+/// units' bases, and the rankings as read (every scope), as comparable text.
 fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
     app.with_conn(|c| {
         use diesel::prelude::*;
@@ -655,7 +655,8 @@ fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
         }
         let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
         let scores = q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
-        let relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
+        let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
+        relative.extend(q("SELECT to_jsonb(b)::text AS line FROM assessment_bases b ORDER BY 1"));
         let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
                          CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
                        FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
@@ -771,7 +772,10 @@ async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recomp
         t.await.unwrap();
     }
     let before = stored_state(&app);
-    assert!(!before.1.is_empty(), "the relative leaf has stored candidates");
+    assert!(
+        !before.1.is_empty(),
+        "the relative leaf has stored candidates"
+    );
     json_ok(
         app.post_json(
             &format!("/api/v1/periods/{period}/recompute"),

@@ -3,9 +3,7 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::db::schema::{
-    adjustments, answers, assessments, evidence,
-};
+use crate::db::schema::{adjustments, answers, assessments, evidence};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = assessments)]
@@ -43,13 +41,7 @@ pub struct Answer {
 }
 
 /// See [`Assessment::scoring_answers`].
-pub type ScoringAnswer = (
-    Uuid,
-    Uuid,
-    Option<serde_json::Value>,
-    bool,
-    Option<String>,
-);
+pub type ScoringAnswer = (Uuid, Uuid, Option<serde_json::Value>, bool, Option<String>);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = adjustments)]

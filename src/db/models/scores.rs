@@ -35,7 +35,6 @@ pub struct ScoreRow {
     pub scope_points: Vec<Option<Decimal>>,
     pub scope_max: Vec<Option<Decimal>>,
     pub scope_index: Vec<Option<Decimal>>,
-    pub basis: Option<serde_json::Value>,
 }
 
 /// `{1.5,2,NULL}`: a numeric array literal (bound as text, cast in SQL), so that a column of
@@ -71,15 +70,15 @@ impl ScoreRow {
             "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
                unit_code, max_points, applicable_max, self_points, reviewed_points, final_points, \
                self_index, reviewed_index, final_index, finalised, scope_points, scope_max, \
-               scope_index, basis, computed_at) \
+               scope_index, computed_at) \
              SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
-               fin, scp::numeric[], scm::numeric[], sci::numeric[], basis, now() \
+               fin, scp::numeric[], scm::numeric[], sci::numeric[], now() \
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
                $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], \
                $11::numeric[], $12::numeric[], $13::numeric[], $14::bool[], $15::text[], \
-               $16::text[], $17::text[], $18::jsonb[]) \
+               $16::text[], $17::text[]) \
                AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
-                    fin, scp, scm, sci, basis) \
+                    fin, scp, scm, sci) \
              ON CONFLICT (assessment_id) DO UPDATE SET \
                period_id = excluded.period_id, group_id = excluded.group_id, \
                unit_id = excluded.unit_id, unit_code = excluded.unit_code, \
@@ -89,7 +88,7 @@ impl ScoreRow {
                reviewed_index = excluded.reviewed_index, final_index = excluded.final_index, \
                finalised = excluded.finalised, scope_points = excluded.scope_points, \
                scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
-               basis = excluded.basis, computed_at = excluded.computed_at",
+               computed_at = excluded.computed_at",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
@@ -108,59 +107,87 @@ impl ScoreRow {
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
-        .bind::<Array<Nullable<Jsonb>>, _>(rows.iter().map(|r| r.basis.clone()).collect::<Vec<_>>())
         .execute(conn)?;
         Ok(())
     }
 
-    /// Rewrites the numbers of existing rows (not their identity nor basis), in one statement:
-    /// what a moved group best changes.
-    pub fn update_numbers(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<usize> {
+    /// Rewrites what a moved group best changes — totals and the scopes at `positions`
+    /// (0-based in the scope list) — of existing rows, in one statement.
+    pub fn update_moved(
+        conn: &mut PgConnection,
+        positions: &[usize],
+        rows: &[MovedRow],
+    ) -> QueryResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
-        let col = |f: &dyn Fn(&ScoreRow) -> Option<Decimal>| -> Vec<Option<Decimal>> {
-            rows.iter().map(f).collect()
-        };
-        let arrays = |f: &dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>>| -> Vec<String> {
-            rows.iter().map(|r| array_literal(f(r))).collect()
-        };
-        diesel::sql_query(
-            "UPDATE assessment_scores AS s SET applicable_max = v.am, self_points = v.sp, \
-               reviewed_points = v.rp, final_points = v.fp, self_index = v.si, \
-               reviewed_index = v.ri, final_index = v.fi, scope_points = v.scp::numeric[], \
-               scope_max = v.scm::numeric[], scope_index = v.sci::numeric[], computed_at = now() \
+        let mut set = String::new();
+        let mut cols = String::new();
+        let mut names = String::new();
+        for (k, pos) in positions.iter().enumerate() {
+            let (p, i) = (6 + 2 * k, 7 + 2 * k);
+            set.push_str(&format!(
+                ", scope_points[{}] = v.p{k}, scope_index[{}] = v.i{k}",
+                pos + 1,
+                pos + 1
+            ));
+            cols.push_str(&format!(", ${p}::numeric[], ${i}::numeric[]"));
+            names.push_str(&format!(", p{k}, i{k}"));
+        }
+        let mut q = diesel::sql_query(format!(
+            "UPDATE assessment_scores AS s SET self_points = v.sp, reviewed_points = v.rp, \
+               self_index = v.si, reviewed_index = v.ri, \
+               final_points = CASE WHEN s.finalised THEN v.rp END, \
+               final_index = CASE WHEN s.finalised THEN v.ri END{set}, computed_at = now() \
              FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], \
-               $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], \
-               $10::text[], $11::text[]) AS v(id, am, sp, rp, fp, si, ri, fi, scp, scm, sci) \
-             WHERE s.assessment_id = v.id",
-        )
+               $5::numeric[]{cols}) AS v(id, sp, rp, si, ri{names}) \
+             WHERE s.assessment_id = v.id"
+        ))
+        .into_boxed::<diesel::pg::Pg>()
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.applicable_max)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.self_points)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.reviewed_points)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_points))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.self_index))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.reviewed_index))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_index))
-        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
-        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
-        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
-        .execute(conn)
+        .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.self_points).collect::<Vec<_>>())
+        .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.reviewed_points).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(rows.iter().map(|r| r.self_index).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(
+            rows.iter().map(|r| r.reviewed_index).collect::<Vec<_>>(),
+        );
+        for k in 0..positions.len() {
+            q = q
+                .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.points[k]).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Numeric>>, _>(
+                    rows.iter().map(|r| r.index[k]).collect::<Vec<_>>(),
+                );
+        }
+        q.execute(conn)
     }
 
-    /// What a moved best needs of every other unit of a group: the basis as JSON text (parsed
-    /// once, by serde) and the stored scope values.
+    /// Writes units' bases (insert or overwrite), in one statement.
+    pub fn upsert_bases(conn: &mut PgConnection, rows: &[BasisRecord]) -> QueryResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        diesel::sql_query(
+            "INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[]) \
+             ON CONFLICT (assessment_id) DO UPDATE SET basis = excluded.basis",
+        )
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
+        .bind::<Array<Jsonb>, _>(rows.iter().map(|r| r.basis.clone()).collect::<Vec<_>>())
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Every unit's basis in a group but `except`'s, as JSON text (parsed once, by serde).
     pub fn bases_of_group(
         conn: &mut PgConnection,
         period: Uuid,
         group: Uuid,
         except: Uuid,
-    ) -> QueryResult<Vec<BasisRow>> {
+    ) -> QueryResult<Vec<BasisText>> {
         diesel::sql_query(
-            "SELECT assessment_id, finalised, max_points, basis::text AS basis, scope_points, \
-               scope_max \
-             FROM assessment_scores \
+            "SELECT assessment_id, basis::text AS basis FROM assessment_bases \
              WHERE period_id = $1 AND group_id = $2 AND assessment_id <> $3",
         )
         .bind::<SqlUuid, _>(period)
@@ -175,8 +202,7 @@ impl ScoreRow {
         use crate::db::schema::assessments;
         assessments::table
             .left_join(
-                assessment_scores::table
-                    .on(assessment_scores::assessment_id.eq(assessments::id)),
+                assessment_scores::table.on(assessment_scores::assessment_id.eq(assessments::id)),
             )
             .filter(assessment_scores::assessment_id.is_null())
             .select((assessments::period_id, assessments::group_id))
@@ -187,19 +213,33 @@ impl ScoreRow {
 
 /// A row of [`ScoreRow::bases_of_group`].
 #[derive(Debug, QueryableByName)]
-pub struct BasisRow {
+pub struct BasisText {
     #[diesel(sql_type = SqlUuid)]
     pub assessment_id: Uuid,
-    #[diesel(sql_type = Bool)]
-    pub finalised: bool,
-    #[diesel(sql_type = Numeric)]
-    pub max_points: Decimal,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub basis: Option<String>,
-    #[diesel(sql_type = Array<Nullable<Numeric>>)]
-    pub scope_points: Vec<Option<Decimal>>,
-    #[diesel(sql_type = Array<Nullable<Numeric>>)]
-    pub scope_max: Vec<Option<Decimal>>,
+    #[diesel(sql_type = Text)]
+    pub basis: String,
+}
+
+/// A unit's basis to store (see [`crate::services::scoring`]).
+#[derive(Debug, Clone)]
+pub struct BasisRecord {
+    pub assessment_id: Uuid,
+    pub period_id: Uuid,
+    pub group_id: Uuid,
+    pub basis: serde_json::Value,
+}
+
+/// What a moved best rewrites of one unit: totals, and the values of the moved scopes.
+#[derive(Debug, Clone)]
+pub struct MovedRow {
+    pub assessment_id: Uuid,
+    pub self_points: Decimal,
+    pub reviewed_points: Decimal,
+    pub self_index: Option<Decimal>,
+    pub reviewed_index: Option<Decimal>,
+    /// Per moved scope (in the order of the positions given to `update_moved`).
+    pub points: Vec<Decimal>,
+    pub index: Vec<Option<Decimal>>,
 }
 
 /// One unit's line in one ranking scope, with its rank as read.
@@ -345,19 +385,20 @@ impl RankingRow {
         group: Uuid,
         unit: Uuid,
     ) -> QueryResult<Option<RankingRow>> {
+        // one pass over the group: units ahead (a greater rounded index) and equal ones
         let row: Option<RankedRow> = diesel::sql_query(
-            "SELECT 1::int4 AS ord, s.unit_id, s.scope_points[1] AS points, \
-               s.scope_max[1] AS applicable_max, s.scope_index[1] AS index_value, \
-               CASE WHEN s.scope_index[1] IS NULL THEN NULL ELSE 1 + (SELECT count(*) \
-                 FROM assessment_scores o WHERE o.period_id = s.period_id \
-                 AND o.group_id = s.group_id AND o.scope_index[1] > s.scope_index[1]) END AS rank, \
-               (s.scope_index[1] IS NOT NULL AND EXISTS (SELECT 1 FROM assessment_scores o \
-                 WHERE o.period_id = s.period_id AND o.group_id = s.group_id \
-                 AND o.assessment_id <> s.assessment_id \
-                 AND o.scope_index[1] = s.scope_index[1])) AS tied, \
+            "SELECT 1::int4 AS ord, me.unit_id, me.p AS points, me.m AS applicable_max, \
+               me.i AS index_value, \
+               CASE WHEN me.i IS NULL THEN NULL \
+                 ELSE 1 + count(*) FILTER (WHERE o.scope_index[1] > me.i) END AS rank, \
+               (me.i IS NOT NULL AND count(*) FILTER (WHERE o.scope_index[1] = me.i \
+                 AND o.assessment_id <> me.assessment_id) > 0) AS tied, \
                0::int8 AS total \
-             FROM assessment_scores s \
-             WHERE s.period_id = $1 AND s.group_id = $2 AND s.unit_id = $3",
+             FROM (SELECT assessment_id, unit_id, scope_points[1] AS p, scope_max[1] AS m, \
+                     scope_index[1] AS i FROM assessment_scores \
+                   WHERE period_id = $1 AND group_id = $2 AND unit_id = $3) me \
+             JOIN assessment_scores o ON o.period_id = $1 AND o.group_id = $2 \
+             GROUP BY me.assessment_id, me.unit_id, me.p, me.m, me.i",
         )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
@@ -379,9 +420,7 @@ impl RankingRow {
             .filter(assessment_scores::period_id.eq(period))
             .filter(assessment_scores::group_id.eq(group))
             .filter(assessment_scores::unit_id.ne(except_unit))
-            .filter(
-                diesel::dsl::sql::<Nullable<Numeric>>("scope_index[1]").gt(Some(index)),
-            )
+            .filter(diesel::dsl::sql::<Nullable<Numeric>>("scope_index[1]").gt(Some(index)))
             .count()
             .get_result(conn)?;
         Ok(i32::try_from(ahead + 1).unwrap_or(i32::MAX))
