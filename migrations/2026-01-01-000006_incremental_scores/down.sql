@@ -7,6 +7,7 @@ DROP INDEX assessment_scores_group_idx;
 ALTER TABLE assessment_scores RESET (fillfactor);
 ALTER TABLE assessment_scores
     DROP CONSTRAINT assessment_scores_scopes_check,
+    DROP COLUMN overall_key,
     DROP COLUMN scope_index,
     DROP COLUMN scope_max,
     DROP COLUMN scope_points,

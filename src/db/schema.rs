@@ -43,7 +43,7 @@ diesel::table! {
         assessment_id -> Uuid,
         period_id -> Uuid,
         group_id -> Uuid,
-        basis -> Jsonb,
+        basis -> Text,
     }
 }
 
@@ -69,6 +69,7 @@ diesel::table! {
         scope_points -> Array<Nullable<Numeric>>,
         scope_max -> Array<Nullable<Numeric>>,
         scope_index -> Array<Nullable<Numeric>>,
+        overall_key -> Nullable<Numeric>,
     }
 }
 

@@ -55,6 +55,16 @@
 //! in that column would earn points (own answers need their evidence; reviewer inputs count;
 //! reviewer points without inputs do not). So one unit's answer moves everyone's points;
 //! [`score_group`] is exactly `group_best` then [`score_unit`] per unit.
+//!
+//! # Summation order
+//!
+//! Decimal sums are exact until a result needs more than 28 significant digits (e.g.
+//! `40 × 4/7` + 100.5), where the last digit is rounded, so the order of additions can matter.
+//! Sums therefore take a fixed order: first the children whose points do not follow a group
+//! best ([`CompiledSet::depends_on_best`] false), then those that do, each in document order.
+//! A unit's [`Basis`] keeps the first part summed, and [`rescore_basis`] continues exactly
+//! where a full [`score_unit`] would: a moved best re-evaluates a few nodes per unit with the
+//! same digits as a full rescore. Traces list terms in document order.
 
 /// Test-only decimal literal, `dec!(12.5)`: parses the literal's text exactly, so the module's
 /// tests need no macro crate.

@@ -257,7 +257,7 @@ pub fn score_row(
         .collect();
     let basis = basis_of(set, input, s)
         .map(|b| {
-            serde_json::to_value(StoredBasis {
+            serde_json::to_string(&StoredBasis {
                 b,
                 m: mains.clone(),
             })
@@ -379,6 +379,36 @@ pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> B
     best
 }
 
+/// `f` over `items` on every core (in order); the first error wins.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> AppResult<R> + Sync,
+) -> AppResult<Vec<R>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads < 2 || items.len() < 64 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<AppResult<Vec<R>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| AppError::internal("a scoring thread panicked"))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
 /// Scores units and builds their stored rows, on every core (the pure scorer is the bulk of a
 /// group rescore); each unit's full scores are dropped as soon as its row is built.
 fn score_rows(
@@ -387,31 +417,9 @@ fn score_rows(
     inputs: &[UnitInput],
     best: &Best,
 ) -> AppResult<Vec<(ScoreRow, Option<BasisRecord>)>> {
-    let one = |(a, u): (&Assessment, &UnitInput)| {
+    let pairs: Vec<(&Assessment, &UnitInput)> = assessments.iter().zip(inputs).collect();
+    parallel(&pairs, |(a, u)| {
         score_row(entry, a, u, &score_unit_numbers(&entry.set, u, best))
-    };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    if threads < 2 || inputs.len() < 64 {
-        return assessments.iter().zip(inputs).map(one).collect();
-    }
-    let chunk = inputs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = assessments
-            .chunks(chunk)
-            .zip(inputs.chunks(chunk))
-            .map(|(a, u)| s.spawn(move || a.iter().zip(u).map(one).collect::<AppResult<Vec<_>>>()))
-            .collect();
-        let mut out = Vec::with_capacity(inputs.len());
-        for h in handles {
-            out.extend(
-                h.join()
-                    .map_err(|_| AppError::internal("a scoring thread panicked"))??,
-            );
-        }
-        Ok(out)
     })
 }
 
@@ -495,8 +503,7 @@ fn follow_best(
     let set = &entry.set;
     let mains = set.main_indicators();
     let positions = moved_positions(set);
-    let mut rows = Vec::new();
-    for r in ScoreRow::bases_of_group(conn, period, group, except)? {
+    let one = |r: &crate::db::models::scores::BasisText| -> AppResult<MovedRow> {
         let stored: StoredBasis = serde_json::from_str(&r.basis).map_err(AppError::internal)?;
         let fresh = rescore_basis(set, &stored.b, best);
         let main_values: Vec<(Decimal, Decimal)> = mains
@@ -511,7 +518,7 @@ fn follow_best(
             })
             .collect();
         let n = numbers(set, fresh.total, &main_values);
-        rows.push(MovedRow {
+        Ok(MovedRow {
             assessment_id: r.assessment_id,
             self_points: n.self_points,
             reviewed_points: n.reviewed_points,
@@ -519,8 +526,10 @@ fn follow_best(
             reviewed_index: n.reviewed_index,
             points: positions.iter().map(|&p| n.scopes[p].points).collect(),
             index: positions.iter().map(|&p| n.scopes[p].index).collect(),
-        });
-    }
+        })
+    };
+    let texts = ScoreRow::bases_of_group(conn, period, group, except)?;
+    let rows = parallel(&texts, one)?;
     Ok(ScoreRow::update_moved(conn, &positions, &rows)?)
 }
 

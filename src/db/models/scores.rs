@@ -6,7 +6,7 @@
 //! statement and one round trip.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Int4, Int8, Jsonb, Nullable, Numeric, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Numeric, Text, Uuid as SqlUuid};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -70,9 +70,9 @@ impl ScoreRow {
             "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
                unit_code, max_points, applicable_max, self_points, reviewed_points, final_points, \
                self_index, reviewed_index, final_index, finalised, scope_points, scope_max, \
-               scope_index, computed_at) \
+               scope_index, overall_key, computed_at) \
              SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
-               fin, scp::numeric[], scm::numeric[], sci::numeric[], now() \
+               fin, scp::numeric[], scm::numeric[], sci::numeric[], (sci::numeric[])[1], now() \
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
                $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], \
                $11::numeric[], $12::numeric[], $13::numeric[], $14::bool[], $15::text[], \
@@ -88,7 +88,7 @@ impl ScoreRow {
                reviewed_index = excluded.reviewed_index, final_index = excluded.final_index, \
                finalised = excluded.finalised, scope_points = excluded.scope_points, \
                scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
-               computed_at = excluded.computed_at",
+               overall_key = excluded.overall_key, computed_at = excluded.computed_at",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
@@ -121,7 +121,11 @@ impl ScoreRow {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut set = String::new();
+        // position 0 (overall) is always moved: keep its plain copy in step
+        let mut set = match positions.iter().position(|p| *p == 0) {
+            Some(k) => format!(", overall_key = v.i{k}"),
+            None => String::new(),
+        };
         let mut cols = String::new();
         let mut names = String::new();
         for (k, pos) in positions.iter().enumerate() {
@@ -168,13 +172,13 @@ impl ScoreRow {
         }
         diesel::sql_query(
             "INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[]) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) \
              ON CONFLICT (assessment_id) DO UPDATE SET basis = excluded.basis",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
-        .bind::<Array<Jsonb>, _>(rows.iter().map(|r| r.basis.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.basis.clone()).collect::<Vec<_>>())
         .execute(conn)?;
         Ok(())
     }
@@ -187,7 +191,7 @@ impl ScoreRow {
         except: Uuid,
     ) -> QueryResult<Vec<BasisText>> {
         diesel::sql_query(
-            "SELECT assessment_id, basis::text AS basis FROM assessment_bases \
+            "SELECT assessment_id, basis FROM assessment_bases \
              WHERE period_id = $1 AND group_id = $2 AND assessment_id <> $3",
         )
         .bind::<SqlUuid, _>(period)
@@ -226,7 +230,8 @@ pub struct BasisRecord {
     pub assessment_id: Uuid,
     pub period_id: Uuid,
     pub group_id: Uuid,
-    pub basis: serde_json::Value,
+    /// JSON text.
+    pub basis: String,
 }
 
 /// What a moved best rewrites of one unit: totals, and the values of the moved scopes.
@@ -390,8 +395,8 @@ impl RankingRow {
             "SELECT 1::int4 AS ord, me.unit_id, me.p AS points, me.m AS applicable_max, \
                me.i AS index_value, \
                CASE WHEN me.i IS NULL THEN NULL \
-                 ELSE 1 + count(*) FILTER (WHERE o.scope_index[1] > me.i) END AS rank, \
-               (me.i IS NOT NULL AND count(*) FILTER (WHERE o.scope_index[1] = me.i \
+                 ELSE 1 + count(*) FILTER (WHERE o.overall_key > me.i) END AS rank, \
+               (me.i IS NOT NULL AND count(*) FILTER (WHERE o.overall_key = me.i \
                  AND o.assessment_id <> me.assessment_id) > 0) AS tied, \
                0::int8 AS total \
              FROM (SELECT assessment_id, unit_id, scope_points[1] AS p, scope_max[1] AS m, \
