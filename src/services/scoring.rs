@@ -209,12 +209,14 @@ fn numbers(set: &CompiledSet, total: [View; 2], mains: &[(Decimal, Decimal)]) ->
     }
 }
 
-/// What is stored of a unit's [`Basis`]: the basis, and every main indicator's reviewed
-/// `(points, applicable max)`, so that a moved best rebuilds every scope from this alone.
+/// What is stored of a unit's [`Basis`]: the basis, and the reviewed `(points, applicable
+/// max)` of every main indicator that does not follow the best (`None` for those that do), so
+/// that a moved best rebuilds every scope from this alone. Nothing here depends on the best:
+/// a moved best never needs to rewrite it.
 #[derive(Serialize, Deserialize)]
 struct StoredBasis {
     b: Basis,
-    m: Vec<(Decimal, Decimal)>,
+    m: Vec<Option<(Decimal, Decimal)>>,
 }
 
 /// The scope positions (0-based in [`crate::scoring::ranking::scopes`]) a moved best can change: overall, the pillars
@@ -259,7 +261,12 @@ pub fn score_row(
         .map(|b| {
             serde_json::to_string(&StoredBasis {
                 b,
-                m: mains.clone(),
+                m: set
+                    .main_indicators()
+                    .into_iter()
+                    .zip(&mains)
+                    .map(|(i, v)| (!set.depends_on_best[i]).then_some(*v))
+                    .collect(),
             })
             .map(|basis| BasisRecord {
                 assessment_id: assessment.id,
@@ -509,14 +516,11 @@ fn follow_best(
         let main_values: Vec<(Decimal, Decimal)> = mains
             .iter()
             .zip(&stored.m)
-            .map(|(m, kept)| {
-                fresh
-                    .nodes
-                    .iter()
-                    .find(|(i, _)| i == m)
-                    .map_or(*kept, |(_, v)| (v[1].1, v[1].2))
+            .map(|(m, kept)| match fresh.nodes.iter().find(|(i, _)| i == m) {
+                Some((_, v)) => Ok((v[1].1, v[1].2)),
+                None => kept.ok_or_else(|| AppError::internal("basis misses a main")),
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         let n = numbers(set, fresh.total, &main_values);
         Ok(MovedRow {
             assessment_id: r.assessment_id,
