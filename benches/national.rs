@@ -766,7 +766,7 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
                 dti_api::scoring::rescore_basis(&entry.set, &basis, &best);
             }
             lap("moved best: parse + rescore_basis every unit (CPU)");
-            svc_scoring::rescore_assessment(c, &a, false)?;
+            svc_scoring::rescore_assessment(c, &a)?;
             lap("rescore_assessment after a ratio write, whole");
             dti_api::services::assessments::stored_scores(c, &a)?;
             lap("handler after the write: stored_scores");
@@ -924,7 +924,7 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
             .bind::<sql_types::Uuid, _>(a.id)
             .bind::<sql_types::Uuid, _>(node)
             .execute(c)?;
-            svc_scoring::rescore_assessment(c, &a, relative)?;
+            svc_scoring::rescore_assessment(c, &a)?;
             dti_api::services::assessments::stored_scores(c, &a)?;
             wall = t.elapsed();
             Err(diesel::result::Error::RollbackTransaction.into())

@@ -282,7 +282,6 @@ pub fn put_answers(
         // Accounts are recorded as the author; an integration token is not an account.
         let by = (actor.role != Role::Integration).then_some(actor.user_id);
         let mut stored = Vec::new();
-        let mut relative = false;
         for (input, (i, canonical)) in checked {
             let node_id = entry.node_ids[i];
             let before = Answer::find(c, a.id, node_id)?;
@@ -303,12 +302,11 @@ pub fn put_answers(
                 .old(before.as_ref().map(|b| serde_json::json!({"node": input.node_code, "inputs": b.inputs, "not_applicable": b.not_applicable})))
                 .new_value(serde_json::json!({"node": input.node_code, "inputs": answer.inputs, "not_applicable": answer.not_applicable}))
                 .record(c)?;
-            relative |= entry.set.is_relative_to_best(i);
             stored.push(answer);
         }
         let a = if a.state == "not_started" { Assessment::set_state(c, a.id, "in_progress", "answer", by, None)? } else { a };
-        // One rescore for the whole batch: the group when a relative_to_best leaf moved.
-        rescore_assessment(c, &a, relative)?;
+        // One rescore for the whole batch (it follows a moved group best by itself).
+        rescore_assessment(c, &a)?;
         Ok(stored)
     })
 }

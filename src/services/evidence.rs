@@ -37,7 +37,7 @@ pub enum NewItem {
 }
 
 /// The leaf node id for `code` in the assessment's set.
-fn leaf(c: &mut PgConnection, a: &Assessment, code: &str) -> AppResult<(Uuid, bool)> {
+fn leaf(c: &mut PgConnection, a: &Assessment, code: &str) -> AppResult<Uuid> {
     let entry = set_entry(c, a.set_id)?;
     let i = entry
         .set
@@ -50,7 +50,7 @@ fn leaf(c: &mut PgConnection, a: &Assessment, code: &str) -> AppResult<(Uuid, bo
             format!("{code} is not a scored leaf; attach evidence to its components."),
         ));
     }
-    Ok((entry.node_ids[i], entry.set.is_relative_to_best(i)))
+    Ok(entry.node_ids[i])
 }
 
 pub fn storage_error(e: StorageError, limit: usize) -> AppError {
@@ -124,7 +124,7 @@ pub fn add(
     };
     let result = conn.transaction(|c| {
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (node_id, relative) = leaf(c, &a, node_code)?;
+        let node_id = leaf(c, &a, node_code)?;
         let answer_id = ensure_answer(c, a.id, node_id, actor.user_id)?;
         let mut new = NewEvidence {
             id: Uuid::new_v4(),
@@ -167,7 +167,7 @@ pub fn add(
             .period(Some(a.period_id))
             .new_value(serde_json::json!({"node": node_code, "kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url, "doc_number": ev.doc_number}))
             .record(c)?;
-        rescore_assessment(c, &a, relative)?;
+        rescore_assessment(c, &a)?;
         Ok(ev)
     });
     if result.is_err()
@@ -186,7 +186,7 @@ pub fn list(
     node_code: &str,
 ) -> AppResult<Vec<(Evidence, Option<Blob>)>> {
     let (a, _) = crate::services::assessments::readable(conn, actor, id)?;
-    let (node_id, _) = leaf(conn, &a, node_code)?;
+    let node_id = leaf(conn, &a, node_code)?;
     let Some(answer) = crate::db::models::assessments::Answer::find(conn, a.id, node_id)? else {
         return Ok(Vec::new());
     };
@@ -226,7 +226,7 @@ pub fn delete(
     evidence_id: Uuid,
 ) -> AppResult<()> {
     let orphan = conn.transaction(|c| {
-        let (ev, assessment, node_id) = Evidence::find(c, evidence_id)?.ok_or_else(|| AppError::not_found("evidence", evidence_id))?;
+        let (ev, assessment, _) = Evidence::find(c, evidence_id)?.ok_or_else(|| AppError::not_found("evidence", evidence_id))?;
         let a = Assessment::find_for_update(c, assessment)?.ok_or_else(|| AppError::not_found("assessment", assessment))?;
         actor.require_unit_data(a.unit_id)?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
@@ -247,9 +247,7 @@ pub fn delete(
             .period(Some(a.period_id))
             .old(serde_json::json!({"kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url}))
             .record(c)?;
-        let entry = set_entry(c, a.set_id)?;
-        let relative = entry.index_by_node_id.get(&node_id).is_some_and(|i| entry.set.is_relative_to_best(*i));
-        rescore_assessment(c, &a, relative)?;
+        rescore_assessment(c, &a)?;
         Ok(orphan)
     })?;
     if let Some(key) = orphan {

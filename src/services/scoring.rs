@@ -116,7 +116,7 @@ pub fn unit_inputs(
     for a in Assessment::adjustments(conn, &ids)? {
         adjustments.insert((a.assessment_id, a.node_id), a);
     }
-    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids, None)?
+    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids)?
         .into_iter()
         .collect();
     let set = &entry.set;
@@ -319,6 +319,16 @@ fn candidate_rows(entry: &SetEntry, a: &Assessment, input: &UnitInput) -> Vec<Re
     rows
 }
 
+/// Whether a `relative_to_best` leaf's best is the largest value (else the smallest).
+fn higher_is_better(set: &CompiledSet, leaf: usize) -> bool {
+    matches!(
+        set.nodes[leaf].method,
+        Some(Method::RelativeToBest {
+            direction: Direction::HigherIsBetter
+        })
+    )
+}
+
 /// The group's best values from the stored candidates (without `except`'s).
 pub fn stored_best(
     conn: &mut PgConnection,
@@ -337,15 +347,9 @@ pub fn stored_best(
         let Some(&leaf) = entry.index_by_node_id.get(&node) else {
             continue;
         };
-        let higher = matches!(
-            entry.set.nodes[leaf].method,
-            Some(Method::RelativeToBest {
-                direction: Direction::HigherIsBetter
-            })
-        );
         best.by_leaf.insert(
             leaf,
-            if higher {
+            if higher_is_better(&entry.set, leaf) {
                 BestValues {
                     self_best: max_self,
                     reviewed_best: max_rev,
@@ -364,12 +368,7 @@ pub fn stored_best(
 /// Folds one unit's candidates into a best (what the group's best would be with them).
 pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> Best {
     for (leaf, v) in candidates(&entry.set, input) {
-        let higher = matches!(
-            entry.set.nodes[leaf].method,
-            Some(Method::RelativeToBest {
-                direction: Direction::HigherIsBetter
-            })
-        );
+        let higher = higher_is_better(&entry.set, leaf);
         let pick = |a: Option<Decimal>, b: Option<Decimal>| match (a, b.map(|d| d.normalize())) {
             (Some(x), Some(y)) => Some(if (y > x) == higher && y != x { y } else { x }),
             (x, y) => x.or(y),
@@ -457,11 +456,7 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
 
 /// Rescores one assessment after a write. When its candidate values for a group best changed
 /// and the best moved, every other unit of the group follows from its stored basis.
-pub fn rescore_assessment(
-    conn: &mut PgConnection,
-    assessment: &Assessment,
-    _relative_changed: bool,
-) -> AppResult<()> {
+pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> AppResult<()> {
     let pg = Period::lock_group(conn, assessment.period_id, assessment.group_id)?
         .ok_or_else(|| AppError::not_found("period group", assessment.group_id))?;
     let entry = set_entry(conn, pg.set_id)?;

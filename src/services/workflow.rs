@@ -162,7 +162,7 @@ pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResu
         require_phase(&p, &["review"])?;
         require_state(&a, &["submitted"])?;
         let updated = record(c, actor, &a, "finalise", "submitted", None)?;
-        rescore_assessment(c, &updated, false)?;
+        rescore_assessment(c, &updated)?;
         Ok(updated)
     })
 }
@@ -180,7 +180,7 @@ pub fn reopen(
         require_state(&a, &["submitted", "finalised"])?;
         let from = a.state.clone();
         let updated = record(c, actor, &a, "reopen", &from, Some(reason))?;
-        rescore_assessment(c, &updated, false)?;
+        rescore_assessment(c, &updated)?;
         Ok(updated)
     })
 }
@@ -243,7 +243,7 @@ pub fn adjust(
             .period(Some(a.period_id))
             .new_value(serde_json::json!({"node": input.node_code, "inputs": row.inputs, "points": row.points, "not_applicable": row.not_applicable, "reason": row.reason}))
             .record(c)?;
-        rescore_assessment(c, &a, set.is_relative_to_best(i))?;
+        rescore_assessment(c, &a)?;
         Ok(row)
     })
 }

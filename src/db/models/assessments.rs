@@ -151,22 +151,10 @@ impl Assessment {
     }
 
     pub fn answers(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Answer>> {
-        Self::answers_of_nodes(conn, ids, None)
-    }
-
-    /// Answers of some assessments, optionally only for some nodes.
-    pub fn answers_of_nodes(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-        nodes: Option<&[Uuid]>,
-    ) -> QueryResult<Vec<Answer>> {
-        let mut q = answers::table
+        answers::table
             .filter(answers::assessment_id.eq_any(ids))
-            .into_boxed();
-        if let Some(n) = nodes {
-            q = q.filter(answers::node_id.eq_any(n));
-        }
-        q.select(Answer::as_select()).load(conn)
+            .select(Answer::as_select())
+            .load(conn)
     }
 
     /// What scoring reads of the answers of some assessments (no notes, versions or times):
@@ -188,37 +176,21 @@ impl Assessment {
     }
 
     pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
-        Self::adjustments_of_nodes(conn, ids, None)
-    }
-
-    pub fn adjustments_of_nodes(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-        nodes: Option<&[Uuid]>,
-    ) -> QueryResult<Vec<AdjustmentRow>> {
-        let mut q = adjustments::table
+        adjustments::table
             .filter(adjustments::assessment_id.eq_any(ids))
-            .into_boxed();
-        if let Some(n) = nodes {
-            q = q.filter(adjustments::node_id.eq_any(n));
-        }
-        q.select(AdjustmentRow::as_select()).load(conn)
+            .select(AdjustmentRow::as_select())
+            .load(conn)
     }
 
     /// (assessment, node) pairs whose answer has at least one evidence item.
     pub fn evidence_presence(
         conn: &mut PgConnection,
         ids: &[Uuid],
-        nodes: Option<&[Uuid]>,
     ) -> QueryResult<Vec<(Uuid, Uuid)>> {
-        let mut q = answers::table
+        answers::table
             .inner_join(evidence::table)
             .filter(answers::assessment_id.eq_any(ids))
-            .into_boxed();
-        if let Some(n) = nodes {
-            q = q.filter(answers::node_id.eq_any(n));
-        }
-        q.select((answers::assessment_id, answers::node_id))
+            .select((answers::assessment_id, answers::node_id))
             .distinct()
             .load(conn)
     }

@@ -200,8 +200,8 @@ impl ScoreRow {
         .load(conn)
     }
 
-    /// Assessment ids of periods' assessments that have no score row (e.g. after the layout
-    /// migration): `(period, group)` pairs to rescore.
+    /// The `(period, group)` pairs with an assessment that has no score row (e.g. after the
+    /// layout migration): the groups to rescore.
     pub fn unscored_groups(conn: &mut PgConnection) -> QueryResult<Vec<(Uuid, Uuid)>> {
         use crate::db::schema::assessments;
         assessments::table
