@@ -24,7 +24,7 @@ use dti_api::config::{Config, Mode};
 use dti_api::db::DbPool;
 use dti_api::db::models::assessments::{Answer, Assessment};
 use dti_api::db::models::periods::Period;
-use dti_api::db::models::scores::ScoreRow;
+use dti_api::db::models::scores::{BasisRecord, ScoreRow};
 use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
@@ -755,17 +755,33 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             ScoreRow::upsert(c, &rows_all)?;
             counts.1 = rows_all.len();
             lap("group: ScoreRow::upsert (all units, one statement)");
-            ScoreRow::upsert_bases(c, &bases.into_iter().flatten().collect::<Vec<_>>())?;
+            let records: Vec<BasisRecord> = all
+                .iter()
+                .zip(&bases)
+                .filter_map(|(x, b)| {
+                    b.as_ref().map(|b| BasisRecord {
+                        assessment_id: x.id,
+                        basis: serde_json::to_string(b).expect("basis"),
+                    })
+                })
+                .collect();
+            lap("group: serialise every basis (CPU, one thread)");
+            ScoreRow::upsert_bases(c, a.period_id, a.group_id, Uuid::new_v4(), &records)?;
             lap("group: ScoreRow::upsert_bases (all units, one statement)");
-            let texts = ScoreRow::bases_of_group(c, a.period_id, a.group_id, a.id)?;
-            lap("moved best: ScoreRow::bases_of_group (read every basis)");
-            for t in &texts {
-                let v: Value = serde_json::from_str(&t.basis).expect("basis");
-                let basis: dti_api::scoring::Basis =
-                    serde_json::from_value(v["b"].clone()).expect("basis");
-                dti_api::scoring::rescore_basis(&entry.set, &basis, &best);
+            let texts = ScoreRow::bases_of_group(c, a.period_id, a.group_id)?;
+            lap("moved best, cold: ScoreRow::bases_of_group (read every basis)");
+            let parsed: Vec<dti_api::scoring::Basis> = texts
+                .iter()
+                .map(|t| {
+                    let v: Value = serde_json::from_str(&t.basis).expect("basis");
+                    serde_json::from_value(v["b"].clone()).expect("basis")
+                })
+                .collect();
+            lap("moved best, cold: parse every basis (CPU, one thread)");
+            for basis in &parsed {
+                dti_api::scoring::rescore_basis(&entry.set, basis, &best);
             }
-            lap("moved best: parse + rescore_basis every unit (CPU)");
+            lap("moved best: rescore_basis every unit (CPU, one thread)");
             svc_scoring::rescore_assessment(c, &a)?;
             lap("rescore_assessment after a ratio write, whole");
             dti_api::services::assessments::stored_scores(c, &a)?;

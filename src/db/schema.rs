@@ -290,6 +290,7 @@ diesel::table! {
         period_id -> Uuid,
         group_id -> Uuid,
         set_id -> Uuid,
+        bases_version -> Nullable<Uuid>,
     }
 }
 

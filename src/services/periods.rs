@@ -134,7 +134,12 @@ pub fn create(
                     if pins.iter().any(|p: &PeriodGroup| p.group_id == group.id) {
                         errors.push(FieldError::new(format!("/groups/{i}/group"), "DUPLICATE", "group listed twice"));
                     }
-                    pins.push(PeriodGroup { period_id: id, group_id: group.id, set_id: s.id });
+                    pins.push(PeriodGroup {
+                        period_id: id,
+                        group_id: group.id,
+                        set_id: s.id,
+                        bases_version: None,
+                    });
                 }
             }
         }

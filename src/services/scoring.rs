@@ -18,7 +18,7 @@
 //! (the invariant the tests check).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -213,8 +213,8 @@ fn numbers(set: &CompiledSet, total: [View; 2], mains: &[(Decimal, Decimal)]) ->
 /// max)` of every main indicator that does not follow the best (`None` for those that do), so
 /// that a moved best rebuilds every scope from this alone. Nothing here depends on the best:
 /// a moved best never needs to rewrite it.
-#[derive(Serialize, Deserialize)]
-struct StoredBasis {
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredBasis {
     b: Basis,
     m: Vec<Option<(Decimal, Decimal)>>,
 }
@@ -245,7 +245,7 @@ pub fn score_row(
     assessment: &Assessment,
     input: &UnitInput,
     s: &UnitScores,
-) -> AppResult<(ScoreRow, Option<BasisRecord>)> {
+) -> AppResult<(ScoreRow, Option<StoredBasis>)> {
     let set = &entry.set;
     let t = &s.total;
     let total = [
@@ -257,26 +257,15 @@ pub fn score_row(
         .into_iter()
         .map(|m| (s.nodes[m].reviewed_points, s.nodes[m].applicable_max))
         .collect();
-    let basis = basis_of(set, input, s)
-        .map(|b| {
-            serde_json::to_string(&StoredBasis {
-                b,
-                m: set
-                    .main_indicators()
-                    .into_iter()
-                    .zip(&mains)
-                    .map(|(i, v)| (!set.depends_on_best[i]).then_some(*v))
-                    .collect(),
-            })
-            .map(|basis| BasisRecord {
-                assessment_id: assessment.id,
-                period_id: assessment.period_id,
-                group_id: assessment.group_id,
-                basis,
-            })
-            .map_err(AppError::internal)
-        })
-        .transpose()?;
+    let basis = basis_of(set, input, s).map(|b| StoredBasis {
+        b,
+        m: set
+            .main_indicators()
+            .into_iter()
+            .zip(&mains)
+            .map(|(i, v)| (!set.depends_on_best[i]).then_some(*v))
+            .collect(),
+    });
     let n = numbers(set, total, &mains);
     let finalised = assessment.state == "finalised";
     let row = ScoreRow {
@@ -422,12 +411,128 @@ fn score_rows(
     assessments: &[Assessment],
     inputs: &[UnitInput],
     best: &Best,
-) -> AppResult<Vec<(ScoreRow, Option<BasisRecord>)>> {
+) -> AppResult<Vec<(ScoreRow, Option<StoredBasis>)>> {
     let pairs: Vec<(&Assessment, &UnitInput)> = assessments.iter().zip(inputs).collect();
     parallel(&pairs, |(a, u)| {
         score_row(entry, a, u, &score_unit_numbers(&entry.set, u, best))
     })
 }
+
+// ---------------------------------------------------------------------------------------
+// Bases in memory
+// ---------------------------------------------------------------------------------------
+
+/// One group's bases as this server last wrote or read them, parsed, stamped with the
+/// group's `bases_version` they correspond to (see the migration `bases_version`).
+///
+/// A moved best needs every unit's basis; reading and parsing 3,400 of them costs more than
+/// re-evaluating them. So each server keeps the last copy per group and, under the group lock,
+/// uses it only if its stamp is the one `period_groups` holds. Every basis write sets a fresh
+/// random stamp in the same statement, and the copy is updated together with it: a write by
+/// another replica, a rolled-back transaction (whose stamp never becomes visible) or a pinned
+/// set that changed all show up as a different stamp, and the bases are read again.
+struct GroupBases {
+    version: Uuid,
+    set_id: Uuid,
+    bases: Vec<(Uuid, StoredBasis)>,
+    at: HashMap<Uuid, usize>,
+}
+
+impl GroupBases {
+    fn new(version: Uuid, set_id: Uuid, bases: Vec<(Uuid, StoredBasis)>) -> Self {
+        let at = bases
+            .iter()
+            .enumerate()
+            .map(|(k, (id, _))| (*id, k))
+            .collect();
+        GroupBases {
+            version,
+            set_id,
+            bases,
+            at,
+        }
+    }
+
+    fn put(&mut self, id: Uuid, basis: StoredBasis) {
+        match self.at.get(&id) {
+            Some(&k) => self.bases[k].1 = basis,
+            None => {
+                self.at.insert(id, self.bases.len());
+                self.bases.push((id, basis));
+            }
+        }
+    }
+}
+
+type BasesSlot = Arc<Mutex<Option<GroupBases>>>;
+
+/// The slot of one group's cached bases. Taken only while holding the group's database lock,
+/// so it is never contended for long and never taken in the other order.
+fn bases_slot(period: Uuid, group: Uuid) -> BasesSlot {
+    static SLOTS: OnceLock<Mutex<HashMap<(Uuid, Uuid), BasesSlot>>> = OnceLock::new();
+    let mut slots = SLOTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    // periods × groups stay in the hundreds; a server that has seen more forgets them all
+    if slots.len() >= 1024 && !slots.contains_key(&(period, group)) {
+        slots.clear();
+    }
+    slots.entry((period, group)).or_default().clone()
+}
+
+/// Locks a slot; a slot poisoned by a panic is emptied (the next use reads the bases again).
+fn lock_slot(slot: &BasesSlot) -> MutexGuard<'_, Option<GroupBases>> {
+    match slot.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => {
+            let mut guard = poisoned.into_inner();
+            *guard = None;
+            guard
+        }
+    }
+}
+
+/// Stores bases of one group with a fresh stamp; returns the stamp.
+fn store_bases(
+    conn: &mut PgConnection,
+    period: Uuid,
+    group: Uuid,
+    bases: &[(Uuid, &StoredBasis)],
+) -> AppResult<Uuid> {
+    let records = bases
+        .iter()
+        .map(|(id, b)| {
+            serde_json::to_string(b)
+                .map(|basis| BasisRecord {
+                    assessment_id: *id,
+                    basis,
+                })
+                .map_err(AppError::internal)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let version = Uuid::new_v4();
+    ScoreRow::upsert_bases(conn, period, group, version, &records)?;
+    Ok(version)
+}
+
+/// Reads and parses every basis of a group (on every core).
+fn load_bases(
+    conn: &mut PgConnection,
+    period: Uuid,
+    group: Uuid,
+) -> AppResult<Vec<(Uuid, StoredBasis)>> {
+    let texts = ScoreRow::bases_of_group(conn, period, group)?;
+    parallel(&texts, |t| {
+        serde_json::from_str(&t.basis)
+            .map(|b| (t.assessment_id, b))
+            .map_err(AppError::internal)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Rescoring
+// ---------------------------------------------------------------------------------------
 
 /// Rescores every assessment of a group from its inputs. Locks the group.
 pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppResult<usize> {
@@ -444,13 +549,25 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
             best = with_candidates(&entry, best, input);
         }
     }
-    let (rows, bases): (Vec<ScoreRow>, Vec<Option<BasisRecord>>) =
-        score_rows(&entry, &assessments, &inputs, &best)?
-            .into_iter()
-            .unzip();
+    let mut rows = Vec::with_capacity(assessments.len());
+    let mut bases = Vec::new();
+    for ((row, basis), a) in score_rows(&entry, &assessments, &inputs, &best)?
+        .into_iter()
+        .zip(&assessments)
+    {
+        rows.push(row);
+        bases.extend(basis.map(|b| (a.id, b)));
+    }
     RelativeValue::replace_group(conn, period, group, &candidates)?;
     ScoreRow::upsert(conn, &rows)?;
-    ScoreRow::upsert_bases(conn, &bases.into_iter().flatten().collect::<Vec<_>>())?;
+    let slot = bases_slot(period, group);
+    let mut cached = lock_slot(&slot);
+    *cached = None;
+    if !bases.is_empty() {
+        let refs: Vec<(Uuid, &StoredBasis)> = bases.iter().map(|(id, b)| (*id, b)).collect();
+        let version = store_bases(conn, period, group, &refs)?;
+        *cached = Some(GroupBases::new(version, pg.set_id, bases));
+    }
     Ok(rows.len())
 }
 
@@ -485,9 +602,34 @@ pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> A
         &score_unit_numbers(set, &input, &best),
     )?;
     ScoreRow::upsert(conn, &[row])?;
-    ScoreRow::upsert_bases(conn, basis.as_slice())?;
+    let Some(basis) = basis else {
+        return Ok(());
+    };
+    let version = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
+    let slot = bases_slot(period, group);
+    let mut cached = lock_slot(&slot);
+    let current = cached
+        .as_ref()
+        .is_some_and(|c| Some(c.version) == pg.bases_version && c.set_id == pg.set_id);
+    if current {
+        if let Some(c) = cached.as_mut() {
+            c.put(assessment.id, basis);
+            c.version = version;
+        }
+    } else {
+        *cached = None;
+    }
     if moved {
-        follow_best(conn, &entry, period, group, assessment.id, &best)?;
+        if cached.is_none() {
+            *cached = Some(GroupBases::new(
+                version,
+                pg.set_id,
+                load_bases(conn, period, group)?,
+            ));
+        }
+        if let Some(c) = cached.as_ref() {
+            follow_best(conn, &entry, assessment.id, &best, c)?;
+        }
     }
     Ok(())
 }
@@ -497,16 +639,14 @@ pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> A
 fn follow_best(
     conn: &mut PgConnection,
     entry: &SetEntry,
-    period: Uuid,
-    group: Uuid,
     except: Uuid,
     best: &Best,
+    bases: &GroupBases,
 ) -> AppResult<usize> {
     let set = &entry.set;
     let mains = set.main_indicators();
     let positions = moved_positions(set);
-    let one = |r: &crate::db::models::scores::BasisText| -> AppResult<MovedRow> {
-        let stored: StoredBasis = serde_json::from_str(&r.basis).map_err(AppError::internal)?;
+    let one = |(id, stored): &(Uuid, StoredBasis)| -> AppResult<MovedRow> {
         let fresh = rescore_basis(set, &stored.b, best);
         let main_values: Vec<(Decimal, Decimal)> = mains
             .iter()
@@ -518,7 +658,7 @@ fn follow_best(
             .collect::<AppResult<_>>()?;
         let n = numbers(set, fresh.total, &main_values);
         Ok(MovedRow {
-            assessment_id: r.assessment_id,
+            assessment_id: *id,
             self_points: n.self_points,
             reviewed_points: n.reviewed_points,
             self_index: n.self_index,
@@ -527,8 +667,9 @@ fn follow_best(
             index: positions.iter().map(|&p| n.scopes[p].index).collect(),
         })
     };
-    let texts = ScoreRow::bases_of_group(conn, period, group, except)?;
-    let rows = parallel(&texts, one)?;
+    let others: Vec<&(Uuid, StoredBasis)> =
+        bases.bases.iter().filter(|(id, _)| *id != except).collect();
+    let rows = parallel(&others, |b| one(b))?;
     Ok(ScoreRow::update_moved(conn, &positions, &rows)?)
 }
 

@@ -792,3 +792,76 @@ async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recomp
         "incremental results equal a full recompute"
     );
 }
+
+/// A server keeps each group's bases in memory, stamped with the version the database holds.
+/// A write that rescored a unit (updating the in-memory copy) and then rolled back must not
+/// leak into later scores: the next write that moves the best sees a stamp that never
+/// committed and reads the bases again.
+#[tokio::test]
+async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await;
+    let mut ids = Vec::new();
+    for (unit, value) in [("XA-BAC-HA", 3), ("XA-BAT-XAT", 5), ("PHUONG-SA-PA", 7)] {
+        let t = app.token_for(Role::UnitEditor, Some(unit));
+        let a = assessment_of(&app, &t, &period, unit).await;
+        json_ok(
+            put(&app, &t, &a, "2.2", json!({"inputs": {"value": value}})).await,
+            200,
+        )
+        .await;
+        ids.push((t, a));
+    }
+    // Another writer raises the first unit's value to 100, rescores (moving the best), and
+    // rolls back.
+    let first: uuid::Uuid = ids[0].1.parse().unwrap();
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        use dti_api::db::models::assessments::Assessment;
+        let _ = c.transaction::<(), dti_api::error::AppError, _>(|c| {
+            let moved = diesel::sql_query(
+                "UPDATE answers SET inputs = '{\"value\": \"100\"}' FROM indicator_nodes n \
+                 WHERE answers.assessment_id = $1 AND n.id = answers.node_id AND n.code = '2.2'",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(first)
+            .execute(c)?;
+            assert_eq!(moved, 1);
+            let a = Assessment::find(c, first)?.expect("assessment");
+            dti_api::services::scoring::rescore_assessment(c, &a)?;
+            Err(diesel::result::Error::RollbackTransaction.into())
+        });
+    });
+    // A committed write that moves the best again: every other unit follows from its bases.
+    json_ok(
+        put(
+            &app,
+            &ids[1].0,
+            &ids[1].1,
+            "2.2",
+            json!({"inputs": {"value": 20}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let before = stored_state(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored_state(&app),
+        before,
+        "the stored scores owe nothing to the rolled-back write"
+    );
+}

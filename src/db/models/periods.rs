@@ -34,6 +34,9 @@ pub struct PeriodGroup {
     pub period_id: Uuid,
     pub group_id: Uuid,
     pub set_id: Uuid,
+    /// Stamp of the group's stored bases (see the migration `bases_version`): `None` until
+    /// bases are first written.
+    pub bases_version: Option<Uuid>,
 }
 
 impl Period {

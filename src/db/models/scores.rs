@@ -165,38 +165,47 @@ impl ScoreRow {
         q.execute(conn)
     }
 
-    /// Writes units' bases (insert or overwrite), in one statement.
-    pub fn upsert_bases(conn: &mut PgConnection, rows: &[BasisRecord]) -> QueryResult<()> {
+    /// Writes bases of one group (insert or overwrite) and stamps the group's `bases_version`
+    /// with `version`, in one statement (see the migration `bases_version`). The caller holds
+    /// the group lock.
+    pub fn upsert_bases(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        version: Uuid,
+        rows: &[BasisRecord],
+    ) -> QueryResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
         diesel::sql_query(
-            "INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis) \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[]) \
-             ON CONFLICT (assessment_id) DO UPDATE SET basis = excluded.basis",
+            "WITH written AS ( \
+               INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis) \
+               SELECT v.id, $4, $5, v.basis FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
+               ON CONFLICT (assessment_id) DO UPDATE SET basis = excluded.basis) \
+             UPDATE period_groups SET bases_version = $3 WHERE period_id = $4 AND group_id = $5",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.basis.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(rows.iter().map(|r| r.basis.as_str()).collect::<Vec<_>>())
+        .bind::<SqlUuid, _>(version)
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
         .execute(conn)?;
         Ok(())
     }
 
-    /// Every unit's basis in a group but `except`'s, as JSON text (parsed once, by serde).
+    /// Every unit's basis in a group, as JSON text (parsed once, by serde).
     pub fn bases_of_group(
         conn: &mut PgConnection,
         period: Uuid,
         group: Uuid,
-        except: Uuid,
     ) -> QueryResult<Vec<BasisText>> {
         diesel::sql_query(
             "SELECT assessment_id, basis FROM assessment_bases \
-             WHERE period_id = $1 AND group_id = $2 AND assessment_id <> $3",
+             WHERE period_id = $1 AND group_id = $2",
         )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
-        .bind::<SqlUuid, _>(except)
         .load(conn)
     }
 
@@ -228,8 +237,6 @@ pub struct BasisText {
 #[derive(Debug, Clone)]
 pub struct BasisRecord {
     pub assessment_id: Uuid,
-    pub period_id: Uuid,
-    pub group_id: Uuid,
     /// JSON text.
     pub basis: String,
 }
