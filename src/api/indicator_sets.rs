@@ -761,11 +761,14 @@ async fn export_indicator_set(
                 format!("attachment; filename=\"{filename}.canonical.json\""),
             ))
             .body(serde_json::to_string_pretty(&set.document).map_err(AppError::internal)?)),
-        Some(other) => Err(AppError::validation(vec![FieldError::new(
-            "form",
-            "INVALID_FORM",
-            format!("{other:?}: use original or canonical"),
-        )])),
+        Some(other) => Err(AppError::validation(vec![
+            FieldError::new(
+                "form",
+                "INVALID_FORM",
+                format!("{other:?}: use original or canonical"),
+            )
+            .with_param("value", other),
+        ])),
     }
 }
 

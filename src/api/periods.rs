@@ -290,11 +290,10 @@ async fn transition_period(
     body.validate()?;
     let b = body.into_inner();
     if !services::periods::PHASES.contains(&b.to.as_str()) {
-        return Err(AppError::validation(vec![FieldError::new(
-            "/to",
-            "INVALID_PHASE",
-            format!("{:?} is not a phase", b.to),
-        )]));
+        return Err(AppError::validation(vec![
+            FieldError::new("/to", "INVALID_PHASE", format!("{:?} is not a phase", b.to))
+                .with_param("value", &b.to),
+        ]));
     }
     let id = id.into_inner();
     let p = crate::db::with_conn(&state.pool, move |c| {
@@ -445,11 +444,10 @@ async fn list_rankings(
         let groups = Period::groups(c, id)?;
         let group = match &q.group {
             Some(r) => services::units::resolve_group(c, r).map_err(|_| {
-                AppError::validation(vec![FieldError::new(
-                    "group",
-                    "UNKNOWN_GROUP",
-                    format!("no ranking group {r:?}"),
-                )])
+                AppError::validation(vec![
+                    FieldError::new("group", "UNKNOWN_GROUP", format!("no ranking group {r:?}"))
+                        .with_param("value", r),
+                ])
             })?,
             None if groups.len() == 1 => RankingGroup::find(c, groups[0].group_id)?
                 .ok_or_else(|| AppError::internal("group missing"))?,
@@ -462,11 +460,14 @@ async fn list_rankings(
             }
         };
         if !groups.iter().any(|g| g.group_id == group.id) {
-            return Err(AppError::validation(vec![FieldError::new(
-                "group",
-                "NOT_IN_PERIOD",
-                format!("group {} is not part of this period", group.code),
-            )]));
+            return Err(AppError::validation(vec![
+                FieldError::new(
+                    "group",
+                    "NOT_IN_PERIOD",
+                    format!("group {} is not part of this period", group.code),
+                )
+                .with_param("group", &group.code),
+            ]));
         }
         let pin = groups
             .iter()
@@ -475,15 +476,19 @@ async fn list_rankings(
         let entry = services::scoring::set_entry(c, pin.set_id)?;
         let scopes = crate::scoring::ranking::scopes(&entry.set);
         let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
-            return Err(AppError::validation(vec![FieldError::new(
-                if scope == "pillar" {
-                    "pillar"
-                } else {
-                    "main_indicator"
-                },
-                "UNKNOWN_SCOPE",
-                format!("the pinned set has no {scope} {code:?}"),
-            )]));
+            return Err(AppError::validation(vec![
+                FieldError::new(
+                    if scope == "pillar" {
+                        "pillar"
+                    } else {
+                        "main_indicator"
+                    },
+                    "UNKNOWN_SCOPE",
+                    format!("the pinned set has no {scope} {code:?}"),
+                )
+                .with_param("scope", scope)
+                .with_param("code", &code),
+            ]));
         };
         let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
         let units = Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?;

@@ -259,29 +259,35 @@ async fn list_units(
         Some("-name") => UnitSort::NameDesc,
         Some("kind") => UnitSort::Kind,
         Some(other) => {
-            return Err(AppError::validation(vec![FieldError::new(
-                "sort",
-                "INVALID_SORT",
-                format!("{other:?}: use code, -code, name, -name or kind"),
-            )]));
+            return Err(AppError::validation(vec![
+                FieldError::new(
+                    "sort",
+                    "INVALID_SORT",
+                    format!("{other:?}: use code, -code, name, -name or kind"),
+                )
+                .with_param("value", other),
+            ]));
         }
     };
     if let Some(k) = &q.kind
         && !crate::domain::is_unit_kind(k)
     {
-        return Err(AppError::validation(vec![FieldError::new(
-            "kind",
-            "INVALID_KIND",
-            format!("{k:?} is not a unit kind"),
-        )]));
+        return Err(AppError::validation(vec![
+            FieldError::new("kind", "INVALID_KIND", format!("{k:?} is not a unit kind"))
+                .with_param("value", k)
+                .with_param("allowed", crate::domain::UNIT_KINDS),
+        ]));
     }
     let (views, total) = crate::db::with_conn(&state.pool, move |c| {
         let unknown = |field: &str, r: &str| {
-            AppError::validation(vec![FieldError::new(
-                field,
-                "UNKNOWN_REFERENCE",
-                format!("nothing has id or code {r:?}"),
-            )])
+            AppError::validation(vec![
+                FieldError::new(
+                    field,
+                    "UNKNOWN_REFERENCE",
+                    format!("nothing has id or code {r:?}"),
+                )
+                .with_param("value", r),
+            ])
         };
         let parent_id = match &q.parent {
             Some(r) => Some(
@@ -375,11 +381,15 @@ async fn create_unit(
 
 fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> {
     match (from, to) {
-        (Some(f), Some(t)) if t < f => Err(AppError::validation(vec![FieldError::new(
-            "/valid_to",
-            "BEFORE_VALID_FROM",
-            format!("{t} is before valid_from {f}"),
-        )])),
+        (Some(f), Some(t)) if t < f => Err(AppError::validation(vec![
+            FieldError::new(
+                "/valid_to",
+                "BEFORE_VALID_FROM",
+                format!("{t} is before valid_from {f}"),
+            )
+            .with_param("valid_from", f)
+            .with_param("valid_to", t),
+        ])),
         _ => Ok(()),
     }
 }
