@@ -39,6 +39,10 @@ pub struct FieldError {
     /// The English reason, when `message` was translated (`Accept-Language: vi`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_en: Option<String>,
+    /// Values a translated message may quote (never sent as such): `min` and `max` of a
+    /// `LENGTH` or `RANGE`, the offending `value` of an `UNKNOWN_UNIT`…
+    #[serde(skip)]
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 impl FieldError {
@@ -52,7 +56,17 @@ impl FieldError {
             code: code.into(),
             message: message.into(),
             message_en: None,
+            params: serde_json::Map::new(),
         }
+    }
+
+    /// Adds a value the translated message may quote (see [`crate::i18n::field_message_vi`]).
+    pub fn with_param(mut self, name: &str, value: impl Serialize) -> Self {
+        self.params.insert(
+            name.to_string(),
+            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        );
+        self
     }
 }
 
@@ -262,7 +276,7 @@ impl AppError {
         if lang == Lang::Vi {
             for e in &mut errors {
                 if let Some(vi) = crate::i18n::field_message_vi(e) {
-                    e.message_en = Some(std::mem::replace(&mut e.message, vi.to_string()));
+                    e.message_en = Some(std::mem::replace(&mut e.message, vi));
                 }
             }
         }
@@ -438,11 +452,20 @@ pub fn validation_field_errors(
                         .as_ref()
                         .map(|m| m.to_string())
                         .unwrap_or_else(|| describe_validation(e));
-                    out.push(FieldError::new(
-                        path.clone(),
-                        e.code.to_ascii_uppercase(),
-                        message,
-                    ));
+                    let mut fe =
+                        FieldError::new(path.clone(), e.code.to_ascii_uppercase(), message);
+                    for (name, value) in &e.params {
+                        // The offending value itself is never quoted (it may be a secret); only
+                        // whether it was a list, which `LENGTH` counts in items, not characters.
+                        if name == "value" {
+                            if value.is_array() {
+                                fe = fe.with_param("list", true);
+                            }
+                        } else {
+                            fe = fe.with_param(name, value);
+                        }
+                    }
+                    out.push(fe);
                 }
             }
             Kind::Struct(inner) => out.extend(validation_field_errors(inner, &path)),
@@ -460,20 +483,28 @@ pub fn validation_field_errors(
 fn describe_validation(e: &validator::ValidationError) -> String {
     let p = |k: &str| e.params.get(k).map(|v| v.to_string());
     match e.code.as_ref() {
-        "length" => match (p("min"), p("max")) {
-            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
-            (Some(min), None) => format!("length must be at least {min}"),
-            (None, Some(max)) => format!("length must be at most {max}"),
+        "length" => match (p("equal"), p("min"), p("max")) {
+            (Some(n), _, _) => format!("length must be exactly {n}"),
+            (None, Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (None, Some(min), None) => format!("length must be at least {min}"),
+            (None, None, Some(max)) => format!("length must be at most {max}"),
             _ => "invalid length".into(),
         },
         "range" => match (p("min"), p("max")) {
             (Some(min), Some(max)) => format!("must be between {min} and {max}"),
             (Some(min), None) => format!("must be at least {min}"),
             (None, Some(max)) => format!("must be at most {max}"),
-            _ => "out of range".into(),
+            _ => match (p("exclusive_min"), p("exclusive_max")) {
+                (Some(min), Some(max)) => format!("must be greater than {min} and less than {max}"),
+                (Some(min), None) => format!("must be greater than {min}"),
+                (None, Some(max)) => format!("must be less than {max}"),
+                _ => "out of range".into(),
+            },
         },
         "email" => "must be an e-mail address".into(),
         "url" => "must be a URL".into(),
+        "required" => "is required".into(),
+        "regex" => "does not have the expected format".into(),
         other => format!("is invalid ({other})"),
     }
 }

@@ -9,7 +9,8 @@
 //!   `code`). A code without a Vietnamese detail keeps its English detail; the `code` itself never
 //!   changes. English is the default and is rendered exactly as before.
 //!
-//! May import: actix-web, serde_json, `crate::error` (the data it translates).
+//! May import: actix-web, serde_json, `crate::error` (the data it translates), and the limits of
+//! `crate::domain::set_validation` (quoted by the messages of set-document problems).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -355,13 +356,446 @@ pub const UNAVAILABLE_VI: &str =
 /// The Vietnamese detail of an internal error (500).
 pub const INTERNAL_VI: &str = "Đã xảy ra lỗi nội bộ; lỗi đã được ghi lại để xử lý.";
 
-/// The Vietnamese message of a field error, for the field codes whose message is fixed.
-pub fn field_message_vi(e: &FieldError) -> Option<&'static str> {
-    Some(match e.code.as_str() {
-        "UNANSWERED" => "chưa có câu trả lời",
-        "EVIDENCE_REQUIRED" => "cần đính kèm minh chứng hoặc viết giải trình",
+/// The Vietnamese message of a field error, for every field code the API emits.
+///
+/// Like [`detail_vi`], it quotes only what the error carries: its `field` and its translation
+/// parameters (`min`/`max` of a `LENGTH` or `RANGE`, the offending `value` of an
+/// `UNKNOWN_UNIT`…), never its English message. `None` for a code it does not know, which then
+/// keeps its English message.
+pub fn field_message_vi(e: &FieldError) -> Option<String> {
+    use crate::domain::set_validation as doc;
+    let param = |k: &str| e.params.get(k).map(plain);
+    let quoted = |k: &str| param(k).map(|v| format!("“{v}”"));
+    let field = e.field.as_str();
+    let s = match e.code.as_str() {
+        // -- rules of the `validator` crate (code in upper case, parameters as declared)
+        "LENGTH" => length_vi(
+            e.params.get("list").and_then(Value::as_bool) == Some(true),
+            param("equal"),
+            param("min"),
+            param("max"),
+        ),
+        "RANGE" => range_vi(
+            param("min"),
+            param("max"),
+            param("exclusive_min"),
+            param("exclusive_max"),
+        ),
+        "EMAIL" => "phải là địa chỉ thư điện tử hợp lệ".into(),
+        "URL" => "phải là địa chỉ URL hợp lệ".into(),
+        "REGEX" => "không đúng định dạng quy định".into(),
+        "CONTAINS" => match quoted("needle") {
+            Some(n) => format!("phải chứa {n}"),
+            None => "thiếu nội dung bắt buộc".into(),
+        },
+        "DOES_NOT_CONTAIN" => match quoted("needle") {
+            Some(n) => format!("không được chứa {n}"),
+            None => "chứa nội dung không được phép".into(),
+        },
+        "MUST_MATCH" => match param("other") {
+            Some(o) => format!("phải trùng với trường {o}"),
+            None => "phải trùng với trường tương ứng".into(),
+        },
+        "NON_CONTROL_CHARACTER" => "không được chứa ký tự điều khiển".into(),
+        "CREDIT_CARD" => "phải là số thẻ thanh toán hợp lệ".into(),
+        "IP" => "phải là địa chỉ IP hợp lệ".into(),
+        "REQUIRED" => match field {
+            "/unit" => match param("role") {
+                Some(r) => format!("vai trò {r} thuộc một đơn vị: cần nêu đơn vị (`unit`)"),
+                None => "cần nêu đơn vị (`unit`)".into(),
+            },
+            "/groups" => "cần gắn bộ chỉ số cho ít nhất một nhóm xếp hạng".into(),
+            "/changelog" => "bản đính chính (từ phiên bản 2) phải nêu nội dung thay đổi \
+                             (`changelog`)"
+                .into(),
+            "group" => "kỳ đánh giá có nhiều nhóm xếp hạng: cần nêu một nhóm (`group`)".into(),
+            "/scopes" => "cần nêu ít nhất một phạm vi (scope)".into(),
+            "/" => "cần nêu một địa chỉ URL hoặc số hiệu văn bản".into(),
+            f if f.ends_with("/explanation") => {
+                "khai báo chỉ số không áp dụng thì phải có giải trình".into()
+            }
+            _ => "là thông tin bắt buộc".into(),
+        },
+        // -- custom rules of request bodies
+        "CODE" => "phải dài từ 1 đến 64 ký tự, chỉ gồm chữ cái không dấu, chữ số, dấu chấm (.), \
+                   gạch ngang (-) hoặc gạch dưới (_)"
+            .into(),
+        "USERNAME" => "phải dài từ 3 đến 64 ký tự, chỉ gồm chữ thường không dấu, chữ số, dấu \
+                       chấm (.), gạch ngang (-) hoặc gạch dưới (_)"
+            .into(),
+        "WEAK_PASSWORD" => match (param("min"), param("max"), param("distinct")) {
+            (Some(min), Some(max), Some(d)) => format!(
+                "mật khẩu phải dài từ {min} đến {max} ký tự và có ít nhất {d} ký tự khác nhau"
+            ),
+            _ => "mật khẩu chưa đủ mạnh".into(),
+        },
+        "INVALID_TAG" => with_value(
+            quoted("value"),
+            "nhãn chỉ gồm chữ cái không dấu, chữ số, dấu chấm (.), gạch ngang (-) hoặc gạch dưới \
+             (_)",
+        ),
+        "INVALID_URL" => "phải là địa chỉ http(s) dài không quá 2000 ký tự".into(),
+        "DUPLICATE" => "bị nêu hai lần trong cùng một yêu cầu".into(),
+        "EXCLUSIVE" => "chỉ nêu `pillar` hoặc `main_indicator`, không nêu cả hai".into(),
+        "EMPTY_ADJUSTMENT" => "cần nêu `inputs`, `points` hoặc `not_applicable`".into(),
+        "BEFORE_VALID_FROM" => match (param("valid_to"), param("valid_from")) {
+            (Some(to), Some(from)) => {
+                format!("ngày {to} sớm hơn ngày bắt đầu hiệu lực (`valid_from`) {from}")
+            }
+            _ => "không được sớm hơn ngày bắt đầu hiệu lực (`valid_from`)".into(),
+        },
+        "BEFORE_OPENS" => "phải sau thời điểm mở (`opens_at`)".into(),
+        "OUT_OF_ORDER" => "các giai đoạn phải nối tiếp nhau đúng thứ tự và thời gian".into(),
+        // -- query and path parameters
+        "INVALID_STATUS" => "chỉ dùng draft, active hoặc retired".into(),
+        "INVALID_FORM" => with_value(quoted("value"), "chỉ dùng original hoặc canonical"),
+        "INVALID_SORT" => with_value(
+            quoted("value"),
+            "chỉ dùng code, -code, name, -name hoặc kind",
+        ),
+        "INVALID_KIND" => {
+            let mut s = match quoted("value") {
+                Some(v) => format!("{v} không phải là loại đơn vị hợp lệ"),
+                None => "loại đơn vị không hợp lệ".into(),
+            };
+            if let Some(kinds) = e.params.get("allowed").and_then(list) {
+                s.push_str(&format!("; các loại hợp lệ: {}", kinds.join(", ")));
+            }
+            s
+        }
+        "INVALID_PHASE" => match quoted("value") {
+            Some(v) => format!("{v} không phải là giai đoạn của kỳ đánh giá"),
+            None => "chỉ dùng self_assessment, review, published hoặc archived".into(),
+        },
+        "INVALID" => match (field, param("reason").as_deref(), quoted("name")) {
+            ("path", _, _) => "tham số trên đường dẫn không hợp lệ".into(),
+            (_, Some("unknown_field"), Some(n)) => format!("trường {n} không được chấp nhận"),
+            (_, Some("missing_field"), Some(n)) => format!("thiếu trường bắt buộc {n}"),
+            (_, Some("unknown_variant"), _) => "giá trị không thuộc danh sách được phép".into(),
+            _ => "giá trị không đúng kiểu hoặc định dạng quy định".into(),
+        },
+        // -- references to other data
+        "UNKNOWN_UNIT" => match quoted("value") {
+            Some(v) => format!("không có đơn vị nào có mã hoặc id {v}"),
+            None => "không có đơn vị này".into(),
+        },
+        "UNKNOWN_GROUP" => match quoted("value") {
+            Some(v) => format!("không có nhóm xếp hạng nào có mã hoặc id {v}"),
+            None => "không có nhóm xếp hạng này".into(),
+        },
+        "UNKNOWN_REFERENCE" => match quoted("value") {
+            Some(v) => format!("không có dữ liệu nào có mã hoặc id {v}"),
+            None => "không có dữ liệu được tham chiếu".into(),
+        },
+        "UNKNOWN_PERIOD" => "không có kỳ đánh giá này".into(),
+        "UNKNOWN_SET" => "không có bộ chỉ số này".into(),
+        "UNKNOWN_NODE" => match quoted("node") {
+            Some(n) => format!("bộ chỉ số không có chỉ số {n}"),
+            None => "bộ chỉ số không có chỉ số này".into(),
+        },
+        "UNKNOWN_SCOPE" if field.starts_with("/scopes") => {
+            let mut s = match quoted("value") {
+                Some(v) => format!("{v} không phải là phạm vi (scope) hợp lệ"),
+                None => "phạm vi (scope) không hợp lệ".into(),
+            };
+            if let Some(scopes) = e.params.get("allowed").and_then(list) {
+                s.push_str(&format!("; các phạm vi hợp lệ: {}", scopes.join(", ")));
+            }
+            s
+        }
+        "UNKNOWN_SCOPE" => match (param("scope").as_deref(), quoted("code")) {
+            (Some("pillar"), Some(c)) => format!("bộ chỉ số đã gắn không có trụ cột {c}"),
+            (Some("main"), Some(c)) => format!("bộ chỉ số đã gắn không có chỉ số chính {c}"),
+            _ => "bộ chỉ số đã gắn không có phạm vi xếp hạng này".into(),
+        },
+        "NOT_IN_PERIOD" => match quoted("group") {
+            Some(g) => format!("nhóm xếp hạng {g} không thuộc kỳ đánh giá này"),
+            None => "nhóm xếp hạng này không thuộc kỳ đánh giá".into(),
+        },
+        "SET_NOT_ACTIVE" => match (quoted("set"), param("version"), param("status")) {
+            (Some(set), Some(v), Some(st)) => format!(
+                "bộ chỉ số {set} phiên bản {v} đang ở trạng thái {}; cần kích hoạt trước",
+                set_status_vi(&st)
+            ),
+            _ => "bộ chỉ số chưa được kích hoạt; cần kích hoạt trước".into(),
+        },
+        "SET_KIND_MISMATCH" => match (
+            quoted("set"),
+            param("set_kind"),
+            quoted("group"),
+            param("group_kind"),
+        ) {
+            (Some(set), Some(sk), Some(g), Some(gk)) => format!(
+                "bộ chỉ số {set} dùng để đánh giá đơn vị loại {}, còn nhóm {g} xếp hạng đơn vị \
+                 loại {}",
+                kind_vi(&sk),
+                kind_vi(&gk)
+            ),
+            _ => "bộ chỉ số không dùng cho loại đơn vị mà nhóm này xếp hạng".into(),
+        },
+        "KIND_MISMATCH" => match (quoted("unit"), param("kind"), param("group_kind")) {
+            (Some(u), Some(k), Some(gk)) => format!(
+                "đơn vị {u} thuộc loại {}, còn nhóm xếp hạng đơn vị loại {}",
+                kind_vi(&k),
+                kind_vi(&gk)
+            ),
+            _ => "loại đơn vị không phù hợp với nhóm xếp hạng".into(),
+        },
+        "SELF_LINEAGE" => "đơn vị không thể là đơn vị tiền thân của chính mình".into(),
+        "PARENT_CYCLE" if !field.starts_with("/nodes") => {
+            match (quoted("parent"), quoted("unit")) {
+                (Some(p), Some(u)) => {
+                    format!("{p} là chính đơn vị {u} hoặc một đơn vị cấp dưới của {u}")
+                }
+                _ => "đơn vị cấp trên không được là chính đơn vị này hoặc đơn vị cấp dưới của nó"
+                    .into(),
+            }
+        }
+        "NOT_A_USER_ROLE" => {
+            "integration là vai trò của mã tích hợp, không dùng cho tài khoản".into()
+        }
+        "NOT_ALLOWED" => match param("role") {
+            Some(r) => format!(
+                "vai trò {r} thuộc cấp tỉnh, không gắn với đơn vị nào; hãy bỏ trường `unit`"
+            ),
+            None => "vai trò cấp tỉnh không gắn với đơn vị nào; hãy bỏ trường `unit`".into(),
+        },
+        // -- answers and adjustments
+        "UNANSWERED" => "chưa có câu trả lời".into(),
+        "EVIDENCE_REQUIRED" => "cần đính kèm minh chứng hoặc viết giải trình".into(),
+        "NOT_A_LEAF" => match quoted("node") {
+            Some(n) => format!(
+                "{n} không phải là chỉ số được chấm điểm trực tiếp; hãy dùng các chỉ số thành \
+                 phần của nó"
+            ),
+            None => "không phải là chỉ số được chấm điểm trực tiếp".into(),
+        },
+        "NOT_AUTOMATIC" => match quoted("node") {
+            Some(n) => {
+                format!("{n} do đơn vị tự kê khai; mã tích hợp chỉ được ghi các số liệu đo tự động")
+            }
+            None => "mã tích hợp chỉ được ghi các số liệu đo tự động".into(),
+        },
+        "AUTOMATIC_INDICATOR" => match quoted("node") {
+            Some(n) => format!("{n} được đo tự động; đơn vị không được sửa"),
+            None => "chỉ số được đo tự động; đơn vị không được sửa".into(),
+        },
+        "NOT_DECLARABLE" => match quoted("node") {
+            Some(n) => format!("{n} không được khai báo là không áp dụng"),
+            None => "chỉ số này không được khai báo là không áp dụng".into(),
+        },
+        "POINTS_OUT_OF_RANGE" => match param("max") {
+            Some(max) => format!("điểm phải nằm trong khoảng từ 0 đến {max}"),
+            None => "điểm nằm ngoài khoảng cho phép".into(),
+        },
+        // -- answer inputs (the scoring methods)
+        "INPUT_NOT_OBJECT" => "dữ liệu trả lời phải là một đối tượng JSON".into(),
+        "INPUT_MISSING" => "thiếu trường bắt buộc của dữ liệu trả lời".into(),
+        "INPUT_UNKNOWN_FIELD" => {
+            "trường này không thuộc dữ liệu trả lời của phương pháp tính điểm".into()
+        }
+        "INPUT_TYPE" => "giá trị không đúng kiểu dữ liệu của phương pháp tính điểm (số thập \
+                         phân, true/false hoặc mã phương án, tùy chỉ số)"
+            .into(),
+        "INPUT_NEGATIVE" => "không được là số âm".into(),
+        "INPUT_TOO_LARGE" => "giá trị quá lớn (trị tuyệt đối không được vượt quá 10^15)".into(),
+        "NUMERATOR_EXCEEDS_DENOMINATOR" if field.ends_with("/satisfied") => {
+            "số người hài lòng không được lớn hơn số người được khảo sát".into()
+        }
+        "NUMERATOR_EXCEEDS_DENOMINATOR" => "tử số không được lớn hơn mẫu số".into(),
+        "ZERO_DENOMINATOR" if field.ends_with("/respondents") => {
+            "số người được khảo sát phải lớn hơn 0 đối với chỉ số này".into()
+        }
+        "ZERO_DENOMINATOR" => "mẫu số phải lớn hơn 0 đối với chỉ số này".into(),
+        "UNKNOWN_OPTION" => match e.params.get("options").and_then(list) {
+            Some(o) => format!(
+                "phương án không có trong danh sách; các phương án hợp lệ: {}",
+                o.join(", ")
+            ),
+            None => "phương án không có trong danh sách của chỉ số".into(),
+        },
+        "UNKNOWN_ITEM" => "hạng mục không có trong danh sách của chỉ số".into(),
+        // -- indicator-set documents
+        "TOO_DEEP" => format!(
+            "tài liệu lồng quá sâu: tối đa {} cấp chỉ số và {} cấp mảng, đối tượng JSON",
+            doc::MAX_TREE_DEPTH,
+            doc::MAX_JSON_DEPTH
+        ),
+        "TOO_MANY_NODES" => format!("tài liệu có quá nhiều chỉ số; tối đa {}", doc::MAX_NODES),
+        "STRING_TOO_LONG" => {
+            format!(
+                "chuỗi ký tự quá dài; tối đa {} ký tự",
+                doc::MAX_STRING_CHARS
+            )
+        }
+        "NOT_A_NUMBER" => "phải là số thập phân viết thông thường, ví dụ \"12.5\" (không dùng số \
+                           mũ, NaN hay vô cực; tối đa 28 chữ số có nghĩa)"
+            .into(),
+        "DOCUMENT_MALFORMED" => "tài liệu không đúng cấu trúc bộ chỉ số tại vị trí này".into(),
+        "CODE_EMPTY" => "mã không được để trống".into(),
+        "CODE_INVALID" => format!(
+            "mã chỉ gồm tối đa {} ký tự: chữ cái không dấu, chữ số, dấu chấm (.), gạch ngang (-) \
+             hoặc gạch dưới (_)",
+            doc::MAX_CODE_CHARS
+        ),
+        "VERSION_INVALID" => "số phiên bản phải từ 1 trở lên".into(),
+        "NAME_EMPTY" => "tên không được để trống".into(),
+        "UNIT_KIND_INVALID" => format!(
+            "loại đơn vị phải là một trong: {}",
+            doc::UNIT_KINDS.join(", ")
+        ),
+        "PRECISION_OUT_OF_RANGE" => {
+            let r = if field == "/points_precision" {
+                doc::POINTS_PRECISION_RANGE
+            } else {
+                doc::PRECISION_RANGE
+            };
+            format!("số chữ số thập phân phải từ {} đến {}", r.start(), r.end())
+        }
+        "YEAR_OUT_OF_RANGE" => format!(
+            "năm phải từ {} đến {}",
+            doc::YEAR_RANGE.start(),
+            doc::YEAR_RANGE.end()
+        ),
+        "LEGAL_BASIS_INCOMPLETE" if field.ends_with("/issuer") => {
+            "chưa có cơ quan ban hành của căn cứ pháp lý".into()
+        }
+        "LEGAL_BASIS_INCOMPLETE" => "chưa có số hiệu quyết định của căn cứ pháp lý".into(),
+        "DUPLICATE_CODE" => "mã chỉ số đã được dùng cho một chỉ số khác".into(),
+        "PARENT_NOT_FOUND" => "không có chỉ số nào mang mã chỉ số cha đã nêu".into(),
+        "PARENT_CYCLE" => "các chỉ số tạo thành vòng lặp cha – con".into(),
+        "PARENT_AND_NESTED" => "chỉ số vừa nằm trong `children` của chỉ số khác vừa khai báo \
+                                `parent`; chỉ dùng một trong hai cách"
+            .into(),
+        "KIND_ORDER" => "loại chỉ số không phù hợp với vị trí trong cây: cấp cao nhất gồm nhóm, \
+                         chỉ số chính, điểm thưởng, điểm trừ; nhóm chứa nhóm hoặc chỉ số chính; \
+                         chỉ số chính chứa chỉ số thành phần; chỉ số thành phần chứa tiêu chí"
+            .into(),
+        "NO_NODES" => {
+            "bộ chỉ số chưa có chỉ số nào; cần ít nhất một nhóm hoặc một chỉ số chính".into()
+        }
+        "NEGATIVE_POINTS" => "điểm không được là số âm".into(),
+        "CHILDREN_SUM_MISMATCH" => "tổng điểm tối đa của các chỉ số con phải bằng điểm tối đa \
+                                    của chỉ số này (children_policy \"sum\")"
+            .into(),
+        "CHILDREN_SUM_BELOW_MAX" => "tổng điểm tối đa của các chỉ số con nhỏ hơn điểm tối đa của \
+                                     chỉ số này nên điểm tối đa không bao giờ đạt được"
+            .into(),
+        "SCALE_MISMATCH" => "thang điểm (`scale`) phải bằng tổng điểm tối đa của các chỉ số cấp \
+                             cao nhất (không tính điểm thưởng, điểm trừ)"
+            .into(),
+        "SCALE_NOT_POSITIVE" => "thang điểm (`scale`) phải lớn hơn 0".into(),
+        "METHOD_MISSING" => "chỉ số không có chỉ số con và có điểm tối đa thì phải có phương \
+                             pháp tính điểm"
+            .into(),
+        "METHOD_ON_INNER_NODE" => "chỉ số có chỉ số con được tính bằng tổng điểm của các chỉ số \
+                                   con; bỏ phương pháp tính điểm của nó"
+            .into(),
+        "TIERS_EMPTY" => "phương pháp theo bậc (tiers) cần ít nhất một bậc".into(),
+        "TIERS_NOT_ORDERED" => "các ngưỡng phải tăng dần và điểm của các bậc phải thay đổi đúng \
+                                chiều đã khai báo (`direction`)"
+            .into(),
+        "BAND_POINTS_EXCEED_MAX" => "điểm của bậc vượt quá điểm tối đa của chỉ số".into(),
+        "CHOICE_EMPTY" => "phương pháp lựa chọn (choice) cần ít nhất một phương án".into(),
+        "DUPLICATE_OPTION" => "mã phương án bị trùng".into(),
+        "OPTION_POINTS_EXCEED_MAX" => "điểm của phương án vượt quá điểm tối đa của chỉ số".into(),
+        "TARGET_OUT_OF_RANGE" => {
+            "chỉ tiêu (`target`) phải lớn hơn 0 và không quá 1 (một tỷ lệ, ví dụ 0.8)".into()
+        }
+        "ITEMS_EMPTY" => {
+            "phương pháp cộng điểm có mức trần (capped_sum) cần ít nhất một hạng mục".into()
+        }
+        "DUPLICATE_ITEM" => "mã hạng mục bị trùng".into(),
+        "ITEM_CAP_EXCEEDS_MAX" => "mức trần của hạng mục vượt quá điểm tối đa của chỉ số".into(),
+        "ITEM_POINTS_NOT_POSITIVE" => {
+            "điểm cho mỗi đơn vị (`points_per_unit`) phải lớn hơn 0".into()
+        }
+        "AUTOMATIC_ON_INNER_NODE" => {
+            "chỉ số có chỉ số con không thể đo tự động; chỉ chỉ số lá mới được đo tự động".into()
+        }
+        "BONUS_NOT_TOP_LEVEL" => {
+            "chỉ số điểm thưởng, điểm trừ phải ở cấp cao nhất và không có chỉ số con".into()
+        }
+        "EVIDENCE_ON_INNER_NODE" => "quy định về minh chứng chỉ áp dụng cho chỉ số lá".into(),
+        "APPLICABILITY_ON_INNER_NODE" => {
+            "quy định về phạm vi áp dụng chỉ dùng cho chỉ số lá".into()
+        }
+        "DUPLICATE_PILLAR" => "mã trụ cột bị trùng".into(),
+        "PILLAR_EMPTY" => "trụ cột chưa có chỉ số chính nào".into(),
+        "PILLAR_UNKNOWN_INDICATOR" => "không có chỉ số nào mang mã này".into(),
+        "PILLAR_NOT_MAIN" => "trụ cột chỉ được gồm các chỉ số chính".into(),
+        "DUPLICATE_PILLAR_MEMBER" => "chỉ số chính bị nêu hai lần trong cùng một trụ cột".into(),
+        "REPLACES_DUPLICATE" => {
+            "mã được thay thế bị nêu hai lần hoặc đã được một chỉ số khác thay thế".into()
+        }
+        "REPLACES_UNKNOWN_CODE" => match quoted("code") {
+            Some(c) => format!("phiên bản trước không có chỉ số {c}"),
+            None => "phiên bản trước không có chỉ số này".into(),
+        },
         _ => return None,
-    })
+    };
+    Some(s)
+}
+
+/// `LENGTH`: characters of a text, or items of a list; one-sided bounds read naturally.
+fn length_vi(
+    list: bool,
+    equal: Option<String>,
+    min: Option<String>,
+    max: Option<String>,
+) -> String {
+    let min = min.filter(|m| m != "0");
+    match (list, equal, min.as_deref(), max) {
+        (false, Some(n), _, _) => format!("phải dài đúng {n} ký tự"),
+        (true, Some(n), _, _) => format!("phải có đúng {n} mục"),
+        (false, None, Some(min), Some(max)) => format!("phải dài từ {min} đến {max} ký tự"),
+        (true, None, Some(min), Some(max)) => format!("phải có từ {min} đến {max} mục"),
+        (false, None, Some("1"), None) => "không được để trống".into(),
+        (true, None, Some("1"), None) => "phải có ít nhất một mục".into(),
+        (false, None, Some(min), None) => format!("phải dài ít nhất {min} ký tự"),
+        (true, None, Some(min), None) => format!("phải có ít nhất {min} mục"),
+        (false, None, None, Some(max)) => format!("không được dài quá {max} ký tự"),
+        (true, None, None, Some(max)) => format!("không được có quá {max} mục"),
+        (_, None, None, None) => "độ dài không hợp lệ".into(),
+    }
+}
+
+/// `RANGE`: inclusive `min`/`max`, exclusive bounds, or one side only.
+fn range_vi(
+    min: Option<String>,
+    max: Option<String>,
+    exclusive_min: Option<String>,
+    exclusive_max: Option<String>,
+) -> String {
+    if let (Some(min), Some(max)) = (&min, &max) {
+        return format!("phải nằm trong khoảng từ {min} đến {max}");
+    }
+    let mut parts = Vec::new();
+    if let Some(m) = min {
+        parts.push(format!("lớn hơn hoặc bằng {m}"));
+    }
+    if let Some(m) = exclusive_min {
+        parts.push(format!("lớn hơn {m}"));
+    }
+    if let Some(m) = max {
+        parts.push(format!("nhỏ hơn hoặc bằng {m}"));
+    }
+    if let Some(m) = exclusive_max {
+        parts.push(format!("nhỏ hơn {m}"));
+    }
+    if parts.is_empty() {
+        "nằm ngoài phạm vi cho phép".into()
+    } else {
+        format!("phải {}", parts.join(" và "))
+    }
+}
+
+/// "“x” không hợp lệ; rule" when the value is known, else just the rule.
+fn with_value(value: Option<String>, rule: &str) -> String {
+    match value {
+        Some(v) => format!("{v} không hợp lệ; {rule}"),
+        None => rule.to_string(),
+    }
 }
 
 fn plain(v: &Value) -> String {
@@ -403,6 +837,30 @@ fn phase_vi(phase: &str) -> &str {
         "review" => "thẩm định",
         "published" => "công bố",
         "archived" => "lưu trữ",
+        other => other,
+    }
+}
+
+fn kind_vi(kind: &str) -> String {
+    let vi = match kind {
+        "province" => "tỉnh",
+        "department" => "sở, ban, ngành",
+        "district" => "huyện",
+        "commune" => "xã, phường",
+        "party_body" => "cơ quan Đảng",
+        "fatherland_front" => "Mặt trận Tổ quốc, đoàn thể",
+        "ministry" => "bộ, ngành trung ương",
+        "other" => "khác",
+        other => return other.to_string(),
+    };
+    format!("{vi} ({kind})")
+}
+
+fn set_status_vi(status: &str) -> &str {
+    match status {
+        "draft" => "dự thảo",
+        "active" => "đang áp dụng",
+        "retired" => "ngừng áp dụng",
         other => other,
     }
 }
@@ -520,8 +978,8 @@ mod tests {
         ])
         .to_problem_in(Lang::Vi);
         assert_eq!(p.detail, "Yêu cầu có 2 trường không hợp lệ; xem errors[].");
-        assert_eq!(p.errors[0].message, "is required");
-        assert_eq!(p.errors[0].message_en, None);
+        assert_eq!(p.errors[0].message, "là thông tin bắt buộc");
+        assert_eq!(p.errors[0].message_en.as_deref(), Some("is required"));
         assert_eq!(p.errors[1].message, "chưa có câu trả lời");
         assert_eq!(p.errors[1].message_en.as_deref(), Some("no answer yet"));
 
@@ -542,6 +1000,307 @@ mod tests {
         assert_eq!(p.title, "Not Found");
         assert_eq!(p.detail, "period DTI-2025 does not exist");
         assert!(p.extensions.is_empty());
+    }
+
+    fn vi(e: FieldError) -> Option<String> {
+        field_message_vi(&e)
+    }
+
+    fn fe(field: &str, code: &str) -> FieldError {
+        FieldError::new(field, code, "english")
+    }
+
+    #[test]
+    fn lengths_count_characters_or_items_and_read_naturally_on_one_side() {
+        let length = |list: bool, params: &[(&str, u64)]| {
+            let mut e = fe("/name", "LENGTH");
+            if list {
+                e = e.with_param("list", true);
+            }
+            for (k, v) in params {
+                e = e.with_param(k, v);
+            }
+            vi(e).unwrap()
+        };
+        assert_eq!(
+            length(false, &[("min", 3), ("max", 64)]),
+            "phải dài từ 3 đến 64 ký tự"
+        );
+        assert_eq!(length(false, &[("min", 1)]), "không được để trống");
+        assert_eq!(length(false, &[("min", 8)]), "phải dài ít nhất 8 ký tự");
+        assert_eq!(
+            length(false, &[("max", 2000)]),
+            "không được dài quá 2000 ký tự"
+        );
+        // `min = 0` is no bound
+        assert_eq!(
+            length(false, &[("min", 0), ("max", 50)]),
+            "không được dài quá 50 ký tự"
+        );
+        assert_eq!(length(false, &[("equal", 6)]), "phải dài đúng 6 ký tự");
+        assert_eq!(
+            length(true, &[("min", 1), ("max", 100)]),
+            "phải có từ 1 đến 100 mục"
+        );
+        assert_eq!(length(true, &[("min", 1)]), "phải có ít nhất một mục");
+        assert_eq!(length(true, &[("max", 50)]), "không được có quá 50 mục");
+        assert_eq!(length(false, &[]), "độ dài không hợp lệ");
+    }
+
+    #[test]
+    fn ranges_handle_inclusive_exclusive_and_one_sided_bounds() {
+        let range = |params: &[(&str, i64)]| {
+            let mut e = fe("/data_year", "RANGE");
+            for (k, v) in params {
+                e = e.with_param(k, v);
+            }
+            vi(e).unwrap()
+        };
+        assert_eq!(
+            range(&[("min", 2000), ("max", 2100)]),
+            "phải nằm trong khoảng từ 2000 đến 2100"
+        );
+        assert_eq!(range(&[("min", 1)]), "phải lớn hơn hoặc bằng 1");
+        assert_eq!(range(&[("max", 500)]), "phải nhỏ hơn hoặc bằng 500");
+        assert_eq!(range(&[("exclusive_min", 0)]), "phải lớn hơn 0");
+        assert_eq!(
+            range(&[("exclusive_min", 0), ("exclusive_max", 1)]),
+            "phải lớn hơn 0 và nhỏ hơn 1"
+        );
+        assert_eq!(
+            range(&[("min", 0), ("exclusive_max", 1)]),
+            "phải lớn hơn hoặc bằng 0 và nhỏ hơn 1"
+        );
+        assert_eq!(range(&[]), "nằm ngoài phạm vi cho phép");
+    }
+
+    #[test]
+    fn validator_errors_carry_their_bounds_but_never_the_value() {
+        use crate::error::AppError;
+        use validator::Validate;
+        #[derive(Validate)]
+        struct Form {
+            #[validate(length(min = 3, max = 64))]
+            name: String,
+            #[validate(length(min = 1))]
+            items: Vec<u8>,
+            #[validate(range(min = 2000, max = 2100))]
+            year: i32,
+            #[validate(email)]
+            email: String,
+        }
+        let errs = Form {
+            name: "ab".into(),
+            items: vec![],
+            year: 1999,
+            email: "không-phải-thư".into(),
+        }
+        .validate()
+        .unwrap_err();
+        let p = AppError::from(errs).to_problem_in(Lang::Vi);
+        let got: Vec<(&str, &str, &str, Option<&str>)> = p
+            .errors
+            .iter()
+            .map(|e| {
+                (
+                    e.field.as_str(),
+                    e.code.as_str(),
+                    e.message.as_str(),
+                    e.message_en.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "/email",
+                    "EMAIL",
+                    "phải là địa chỉ thư điện tử hợp lệ",
+                    Some("must be an e-mail address")
+                ),
+                (
+                    "/items",
+                    "LENGTH",
+                    "phải có ít nhất một mục",
+                    Some("length must be at least 1")
+                ),
+                (
+                    "/name",
+                    "LENGTH",
+                    "phải dài từ 3 đến 64 ký tự",
+                    Some("length must be between 3 and 64")
+                ),
+                (
+                    "/year",
+                    "RANGE",
+                    "phải nằm trong khoảng từ 2000 đến 2100",
+                    Some("must be between 2000 and 2100")
+                ),
+            ]
+        );
+        assert!(p.errors.iter().all(|e| !e.params.contains_key("value")));
+        // the parameters are never sent
+        let json = serde_json::to_value(&p.errors[0]).unwrap();
+        let mut keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["code", "field", "message", "message_en"]);
+    }
+
+    #[test]
+    fn service_codes_quote_their_values_and_fall_back_without_them() {
+        assert_eq!(
+            vi(fe("/units/0", "UNKNOWN_UNIT").with_param("value", "LC-XYZ")).unwrap(),
+            "không có đơn vị nào có mã hoặc id “LC-XYZ”"
+        );
+        assert_eq!(
+            vi(fe("/units/0", "UNKNOWN_UNIT")).unwrap(),
+            "không có đơn vị này"
+        );
+        assert_eq!(
+            vi(fe("/answers/0/inputs/points", "POINTS_OUT_OF_RANGE").with_param("max", "20"))
+                .unwrap(),
+            "điểm phải nằm trong khoảng từ 0 đến 20"
+        );
+        assert_eq!(
+            vi(fe("/inputs/option", "UNKNOWN_OPTION")
+                .with_param("options", ["chairman", "deputy", "none"]))
+            .unwrap(),
+            "phương án không có trong danh sách; các phương án hợp lệ: chairman, deputy, none"
+        );
+        assert_eq!(
+            vi(fe(
+                "/answers/1/inputs/satisfied",
+                "NUMERATOR_EXCEEDS_DENOMINATOR"
+            ))
+            .unwrap(),
+            "số người hài lòng không được lớn hơn số người được khảo sát"
+        );
+        assert_eq!(
+            vi(fe("/groups/0/indicator_set", "SET_KIND_MISMATCH")
+                .with_param("set", "VD-XA-100")
+                .with_param("set_kind", "commune")
+                .with_param("group", "LC-SO")
+                .with_param("group_kind", "department"))
+            .unwrap(),
+            "bộ chỉ số “VD-XA-100” dùng để đánh giá đơn vị loại xã, phường (commune), còn nhóm \
+             “LC-SO” xếp hạng đơn vị loại sở, ban, ngành (department)"
+        );
+        // one code, two meanings: told apart by where it points
+        assert_eq!(
+            vi(fe("/scopes/0", "UNKNOWN_SCOPE")
+                .with_param("value", "all")
+                .with_param("allowed", ["automatic:write"]))
+            .unwrap(),
+            "“all” không phải là phạm vi (scope) hợp lệ; các phạm vi hợp lệ: automatic:write"
+        );
+        assert_eq!(
+            vi(fe("pillar", "UNKNOWN_SCOPE")
+                .with_param("scope", "pillar")
+                .with_param("code", "KTS"))
+            .unwrap(),
+            "bộ chỉ số đã gắn không có trụ cột “KTS”"
+        );
+        assert_eq!(
+            vi(fe("/parent", "PARENT_CYCLE")
+                .with_param("parent", "LC-XA-1")
+                .with_param("unit", "LC"))
+            .unwrap(),
+            "“LC-XA-1” là chính đơn vị “LC” hoặc một đơn vị cấp dưới của “LC”"
+        );
+        assert_eq!(
+            vi(fe("/nodes/3/parent", "PARENT_CYCLE")).unwrap(),
+            "các chỉ số tạo thành vòng lặp cha – con"
+        );
+        assert_eq!(
+            vi(fe("/changelog", "REQUIRED")).unwrap(),
+            "bản đính chính (từ phiên bản 2) phải nêu nội dung thay đổi (`changelog`)"
+        );
+        assert_eq!(vi(fe("/x", "REQUIRED")).unwrap(), "là thông tin bắt buộc");
+        assert_eq!(
+            vi(fe("/bogus", "INVALID")
+                .with_param("reason", "unknown_field")
+                .with_param("name", "bogus"))
+            .unwrap(),
+            "trường “bogus” không được chấp nhận"
+        );
+        assert_eq!(vi(fe("/x", "SOMETHING_NEW")), None);
+    }
+
+    /// The codes declared in a `pub mod codes` of `source`.
+    fn declared_codes(source: &str) -> Vec<String> {
+        let start = source.find("pub mod codes {").expect("a codes module");
+        let end = start + source[start..].find("\n}").expect("its end");
+        source[start..end]
+            .lines()
+            .filter_map(|l| l.split('"').nth(1))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_field_code_the_api_emits_has_a_vietnamese_message() {
+        let mut codes = declared_codes(include_str!("domain/set_validation.rs"));
+        codes.extend(declared_codes(include_str!("scoring/input.rs")));
+        assert!(codes.len() > 50, "{codes:?}");
+        // the codes of request validation and of the services (FieldError::new)
+        codes.extend(
+            [
+                "LENGTH",
+                "RANGE",
+                "EMAIL",
+                "URL",
+                "REQUIRED",
+                "REGEX",
+                "CODE",
+                "USERNAME",
+                "WEAK_PASSWORD",
+                "INVALID",
+                "INVALID_STATUS",
+                "INVALID_FORM",
+                "INVALID_SORT",
+                "INVALID_KIND",
+                "INVALID_PHASE",
+                "INVALID_TAG",
+                "INVALID_URL",
+                "UNKNOWN_UNIT",
+                "UNKNOWN_GROUP",
+                "UNKNOWN_REFERENCE",
+                "UNKNOWN_PERIOD",
+                "UNKNOWN_SET",
+                "UNKNOWN_NODE",
+                "UNKNOWN_SCOPE",
+                "NOT_IN_PERIOD",
+                "SET_NOT_ACTIVE",
+                "SET_KIND_MISMATCH",
+                "KIND_MISMATCH",
+                "SELF_LINEAGE",
+                "DUPLICATE",
+                "PARENT_CYCLE",
+                "NOT_A_USER_ROLE",
+                "NOT_ALLOWED",
+                "BEFORE_VALID_FROM",
+                "BEFORE_OPENS",
+                "OUT_OF_ORDER",
+                "EXCLUSIVE",
+                "EMPTY_ADJUSTMENT",
+                "UNANSWERED",
+                "EVIDENCE_REQUIRED",
+                "NOT_A_LEAF",
+                "NOT_AUTOMATIC",
+                "AUTOMATIC_INDICATOR",
+                "NOT_DECLARABLE",
+                "POINTS_OUT_OF_RANGE",
+                "REPLACES_UNKNOWN_CODE",
+            ]
+            .map(str::to_string),
+        );
+        for code in codes {
+            let m = vi(fe("/x", &code)).unwrap_or_else(|| panic!("{code} has no Vietnamese"));
+            assert!(!m.is_empty() && m != "english", "{code}");
+            // Vietnamese, not English left over
+            assert!(!m.is_ascii(), "{code}: {m:?} has no Vietnamese letter");
+        }
     }
 
     #[test]

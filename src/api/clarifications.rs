@@ -1,7 +1,8 @@
 //! Clarification threads on one component, and per-unit deadline extensions.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -9,10 +10,12 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::ErrorResponses;
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use crate::auth::Principal;
 use crate::db::models::clarifications::{Clarification, Message};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services::clarifications as svc;
+use crate::services::idempotency;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -65,7 +68,7 @@ fn response(c: Clarification, node_code: String, messages: Vec<Message>) -> Clar
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"node_code": "1.2", "message": "Đề nghị bổ sung biên bản họp ngày 15/10"}))]
 pub struct OpenClarificationRequest {
@@ -74,7 +77,7 @@ pub struct OpenClarificationRequest {
     pub message: String,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"message": "Đã bổ sung biên bản (tệp đính kèm ở chỉ số 1.2)"}))]
 pub struct MessageRequest {
@@ -83,22 +86,47 @@ pub struct MessageRequest {
 }
 
 /// Ask the unit about one component (reviewers).
-#[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Assessment id")), request_body = OpenClarificationRequest, responses((status = 201, description = "Opened", body = ClarificationResponse), ErrorResponses), security(("bearer" = [])))]
+///
+/// Every call opens another thread. Send an `Idempotency-Key` to make a retry safe: a repeat
+/// with the same key gets the first 201 back (`Idempotent-Replayed: true`) and opens nothing.
+#[utoipa::path(
+    tag = "clarifications",
+    params(("id" = Uuid, Path, description = "Assessment id"), IdempotencyKeyHeader),
+    request_body = OpenClarificationRequest,
+    responses(
+        (status = 201, description = "Opened (or replayed: see `Idempotency-Key`)", body = ClarificationResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`PHASE_CLOSED`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
 #[post("/assessments/{id}/clarifications")]
 async fn open_clarification(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: web::Json<OpenClarificationRequest>,
 ) -> AppResult<HttpResponse> {
     body.validate()?;
+    // The parsed body, re-serialised: the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let b = body.into_inner();
     let id = id.into_inner();
-    let (cl, code, ms) = crate::db::with_conn(&state.pool, move |c| {
-        svc::open(c, &who, id, &b.node_code, &b.message)
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let (cl, code, ms) = svc::open(c, &who, id, &b.node_code, &b.message)?;
+            Ok((201, to_body(response(cl, code, ms))?))
+        })
     })
     .await?;
-    Ok(HttpResponse::Created().json(response(cl, code, ms)))
+    respond(reply, |_, _| {})
 }
 
 /// The clarification threads of an assessment.
@@ -120,34 +148,61 @@ async fn list_clarifications(
 }
 
 /// Reply in a thread: the unit answers (even while its form is locked), or a reviewer follows up.
-#[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Clarification id")), request_body = MessageRequest, responses((status = 200, description = "Replied", body = ClarificationResponse), ErrorResponses), security(("bearer" = [])))]
+///
+/// Every call adds another message. Send an `Idempotency-Key` to make a retry safe: a repeat
+/// with the same key gets the first 200 back (`Idempotent-Replayed: true`) and adds nothing.
+#[utoipa::path(
+    tag = "clarifications",
+    params(("id" = Uuid, Path, description = "Clarification id"), IdempotencyKeyHeader),
+    request_body = MessageRequest,
+    responses(
+        (status = 200, description = "Replied (or replayed: see `Idempotency-Key`)", body = ClarificationResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`CLARIFICATION_CLOSED`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
 #[post("/clarifications/{id}/messages")]
 async fn reply_clarification(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: web::Json<MessageRequest>,
-) -> AppResult<web::Json<ClarificationResponse>> {
+) -> AppResult<HttpResponse> {
     body.validate()?;
+    // The parsed body, re-serialised: the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let msg = body.into_inner().message;
     let id = id.into_inner();
-    let w = who.clone();
-    let cl = crate::db::with_conn(&state.pool, move |c| svc::reply(c, &w, id, &msg)).await?;
-    thread(&state, who, cl).await
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let cl = svc::reply(c, &who, id, &msg)?;
+            Ok((200, to_body(thread(c, &who, cl)?)?))
+        })
+    })
+    .await?;
+    respond(reply, |_, _| {})
 }
 
-async fn thread(
-    state: &AppState,
-    who: Principal,
+/// The response for one thread, with all its messages, read on `c`.
+fn thread(
+    c: &mut PgConnection,
+    who: &Principal,
     cl: Clarification,
-) -> AppResult<web::Json<ClarificationResponse>> {
-    let (aid, cid) = (cl.assessment_id, cl.id);
-    let threads = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, aid)).await?;
-    let (t, code, ms) = threads
+) -> AppResult<ClarificationResponse> {
+    let cid = cl.id;
+    svc::list(c, who, cl.assessment_id)?
         .into_iter()
         .find(|(t, _, _)| t.id == cid)
-        .ok_or_else(|| crate::error::AppError::not_found("clarification", cid))?;
-    Ok(web::Json(response(t, code, ms)))
+        .map(|(t, code, ms)| response(t, code, ms))
+        .ok_or_else(|| AppError::not_found("clarification", cid))
 }
 
 /// Close a thread (reviewers).
@@ -159,9 +214,12 @@ async fn close_clarification(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<ClarificationResponse>> {
     let id = id.into_inner();
-    let w = who.clone();
-    let cl = crate::db::with_conn(&state.pool, move |c| svc::close(c, &w, id)).await?;
-    thread(&state, who, cl).await
+    let thread = crate::db::with_conn(&state.pool, move |c| {
+        let cl = svc::close(c, &who, id)?;
+        thread(c, &who, cl)
+    })
+    .await?;
+    Ok(web::Json(thread))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

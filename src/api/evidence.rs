@@ -12,10 +12,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::ErrorResponses;
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use crate::auth::Principal;
 use crate::db::models::evidence::{Blob, Evidence};
 use crate::error::{AppError, AppResult};
 use crate::services::evidence::{self as svc, NewItem};
+use crate::services::idempotency;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -145,11 +147,21 @@ async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<NewItem> {
 ///
 /// Files are checked by content (415 `FORBIDDEN_FILE_TYPE` for anything else, whatever the
 /// name), limited in size (413), stored once per SHA-256; a refused upload leaves nothing behind.
+/// Every call attaches another item. Send an `Idempotency-Key` to make a retry safe: a repeat
+/// with the same key gets the first 201 back (`Idempotent-Replayed: true`) and attaches
+/// nothing. A repeat is the same request when it attaches the same thing: for a file the same
+/// name, content and description (however the form is laid out), for a reference the same JSON
+/// members.
 #[utoipa::path(
     tag = "evidence",
-    params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code")),
+    params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code"), IdempotencyKeyHeader),
     request_body(content((EvidenceUpload = "multipart/form-data"), (EvidenceReference = "application/json"))),
-    responses((status = 201, description = "Attached", body = EvidenceResponse), ErrorResponses),
+    responses(
+        (status = 201, description = "Attached (or replayed: see `Idempotency-Key`)", body = EvidenceResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running (or a closed phase or locked form)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
     security(("bearer" = []))
 )]
 #[post("/assessments/{id}/answers/{node_code}/evidence")]
@@ -157,6 +169,7 @@ async fn add_evidence(
     state: web::Data<AppState>,
     who: Principal,
     req: HttpRequest,
+    key: IdempotencyKey,
     path: web::Path<(Uuid, String)>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
@@ -198,17 +211,56 @@ async fn add_evidence(
             "Send a file as multipart/form-data or a reference as application/json.",
         ));
     };
+    let keyed = key.request(&who, &req, &fingerprint(&item));
     let store = state.store.clone();
-    let ev = crate::db::with_conn(&state.pool, move |c| {
-        let ev = svc::add(c, &store, limit, &who, id, &code, item)?;
-        let blob = match &ev.blob_sha256 {
-            Some(sha) => Blob::find(c, sha)?,
-            None => None,
-        };
-        Ok(response(ev, blob))
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let ev = svc::add(c, &store, limit, &who, id, &code, item)?;
+            let blob = match &ev.blob_sha256 {
+                Some(sha) => Blob::find(c, sha)?,
+                None => None,
+            };
+            Ok((201, to_body(response(ev, blob))?))
+        })
     })
     .await?;
-    Ok(HttpResponse::Created().json(ev))
+    respond(reply, |_, _| {})
+}
+
+/// What makes two attachments "the same request" for `Idempotency-Key`: what is attached, not
+/// how it was sent (a multipart boundary differs on every send; a file counts by its SHA-256).
+fn fingerprint(item: &NewItem) -> Vec<u8> {
+    let value = match item {
+        NewItem::File {
+            filename,
+            bytes,
+            description,
+        } => {
+            use sha2::Digest;
+            serde_json::json!({
+                "kind": "file",
+                "filename": filename,
+                "sha256": hex::encode(sha2::Sha256::digest(bytes)),
+                "description": description,
+            })
+        }
+        NewItem::Url { url, description } => {
+            serde_json::json!({"kind": "url", "url": url, "description": description})
+        }
+        NewItem::Document {
+            number,
+            date,
+            issuer,
+            description,
+        } => serde_json::json!({
+            "kind": "document",
+            "doc_number": number,
+            "doc_date": date,
+            "doc_issuer": issuer,
+            "description": description,
+        }),
+    };
+    value.to_string().into_bytes()
 }
 
 /// List the evidence of an answer.

@@ -117,6 +117,31 @@ fn named_field(msg: &str) -> Option<String> {
         .then(|| format!("/{}", &msg[start..end]))
 }
 
+/// The field error of a body or query the deserializer refused, with what a translated message
+/// quotes: the kind of refusal (`reason`) and the member it names (`name`).
+fn invalid(field: String, msg: String) -> FieldError {
+    let reason = [
+        ("unknown field", "unknown_field"),
+        ("missing field", "missing_field"),
+        ("unknown variant", "unknown_variant"),
+        ("invalid type", "invalid_type"),
+        ("invalid value", "invalid_value"),
+        ("invalid length", "invalid_length"),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| msg.starts_with(prefix))
+    .map(|(_, reason)| reason);
+    let name = named_field(&msg).map(|f| f.trim_start_matches('/').to_string());
+    let mut e = FieldError::new(field, "INVALID", msg);
+    if let Some(reason) = reason {
+        e = e.with_param("reason", reason);
+    }
+    if let Some(name) = name {
+        e = e.with_param("name", name);
+    }
+    e
+}
+
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let e = match &err {
         JsonPayloadError::OverflowKnownLength { length, limit } => AppError::new(
@@ -144,7 +169,7 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
                 "INVALID_BODY",
                 format!("The body does not fit the schema: {msg}."),
             )
-            .with_errors(vec![FieldError::new(field, "INVALID", msg)])
+            .with_errors(vec![invalid(field, msg)])
         }
         JsonPayloadError::Deserialize(de) => AppError::bad_request(
             "MALFORMED_JSON",
@@ -167,7 +192,7 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
         "INVALID_QUERY",
         format!("A query parameter is invalid: {msg}."),
     )
-    .with_errors(vec![FieldError::new(field, "INVALID", msg)])
+    .with_errors(vec![invalid(field, msg)])
     .into()
 }
 

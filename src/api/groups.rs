@@ -67,7 +67,7 @@ fn code_rule(s: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"code": "LC-XA", "name": "Xã, phường tỉnh Lào Cai", "unit_kind": "commune"}))]
 pub struct CreateGroupRequest {
@@ -127,20 +127,37 @@ async fn list_groups(
 }
 
 /// Create a ranking group (admin).
+///
+/// Send an `Idempotency-Key` to make a retry safe: a repeat with the same key gets the first 201
+/// back (`Idempotent-Replayed: true`) instead of 409 `CODE_TAKEN`.
 #[utoipa::path(
     tag = "ranking-groups",
+    params(IdempotencyKeyHeader),
     request_body = CreateGroupRequest,
-    responses((status = 201, description = "Created", body = RankingGroupResponse), ErrorResponses),
+    responses(
+        (status = 201, description = "Created (or replayed: see `Idempotency-Key`)", body = RankingGroupResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`CODE_TAKEN`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
     security(("bearer" = []))
 )]
 #[post("/ranking-groups")]
 async fn create_group(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     body: web::Json<CreateGroupRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create ranking groups")?;
     body.validate()?;
+    // The parsed body, re-serialised: the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let b = body.into_inner();
     let input = GroupInput {
         code: b.code,
@@ -148,11 +165,14 @@ async fn create_group(
         unit_kind: b.unit_kind,
         description: b.description,
     };
-    let g = crate::db::with_conn(&state.pool, move |c| {
-        services::units::create_group(c, &who, input)
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let g = services::units::create_group(c, &who, input)?;
+            Ok((201, to_body(response(g, 0, Some(vec![])))?))
+        })
     })
     .await?;
-    Ok(HttpResponse::Created().json(response(g, 0, Some(vec![]))))
+    respond(reply, |_, _| {})
 }
 
 async fn group_with_members(state: &AppState, r: String) -> AppResult<RankingGroupResponse> {

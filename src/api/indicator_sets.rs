@@ -274,20 +274,6 @@ fn with_etag(status: actix_web::http::StatusCode, body: IndicatorSetResponse) ->
         .json(body)
 }
 
-/// 201 with the new set, its `ETag` and `Location`.
-fn created(set: IndicatorSet) -> AppResult<HttpResponse> {
-    let location = format!("/api/v1/indicator-sets/{}", set.id);
-    let mut resp = with_etag(
-        actix_web::http::StatusCode::CREATED,
-        response(set, SetView::Tree)?,
-    );
-    resp.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(AppError::internal)?,
-    );
-    Ok(resp)
-}
-
 /// The document format named by `Content-Type` (JSON unless YAML is named).
 fn format_of(req: &HttpRequest) -> AppResult<Format> {
     let ct = req
@@ -685,22 +671,41 @@ async fn activate_indicator_set(
 
 /// Start a new version from an existing one (admin): a draft clone with the next version
 /// number, whose nodes declare they replace the same codes of the old version.
+///
+/// Every call makes another version. Send an `Idempotency-Key` to make a retry safe: a repeat
+/// with the same key gets the first 201 back (`Idempotent-Replayed: true`, same `ETag` and
+/// `Location`) and makes no further version.
 #[utoipa::path(
     tag = "indicator-sets",
-    params(("id" = Uuid, Path, description = "Id of the version to clone")),
-    responses((status = 201, description = "The new draft", body = IndicatorSetResponse, headers(("ETag" = String), ("Location" = String))), ErrorResponses),
+    params(("id" = Uuid, Path, description = "Id of the version to clone"), IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "The new draft (or replayed: see `Idempotency-Key`)", body = IndicatorSetResponse, headers(("ETag" = String), ("Location" = String), ("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
     security(("bearer" = []))
 )]
 #[post("/indicator-sets/{id}/versions")]
 async fn create_indicator_set_version(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create indicator-set versions")?;
     let id = id.into_inner();
-    let set = crate::db::with_conn(&state.pool, move |c| svc::new_version(c, &who, id)).await?;
-    created(set)
+    // No body: the path names the version cloned.
+    let keyed = key.request(&who, &req, b"");
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let set = svc::new_version(c, &who, id)?;
+            Ok((201, to_body(response(set, SetView::Tree)?)?))
+        })
+    })
+    .await?;
+    respond(reply, created_headers)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -756,11 +761,14 @@ async fn export_indicator_set(
                 format!("attachment; filename=\"{filename}.canonical.json\""),
             ))
             .body(serde_json::to_string_pretty(&set.document).map_err(AppError::internal)?)),
-        Some(other) => Err(AppError::validation(vec![FieldError::new(
-            "form",
-            "INVALID_FORM",
-            format!("{other:?}: use original or canonical"),
-        )])),
+        Some(other) => Err(AppError::validation(vec![
+            FieldError::new(
+                "form",
+                "INVALID_FORM",
+                format!("{other:?}: use original or canonical"),
+            )
+            .with_param("value", other),
+        ])),
     }
 }
 

@@ -85,18 +85,18 @@ impl PageParams {
         let page = self.page.unwrap_or(1);
         let page_size = self.page_size.unwrap_or(50);
         if !(1..=1_000_000).contains(&page) {
-            errors.push(FieldError::new(
-                "page",
-                "RANGE",
-                "must be between 1 and 1000000",
-            ));
+            errors.push(
+                FieldError::new("page", "RANGE", "must be between 1 and 1000000")
+                    .with_param("min", 1)
+                    .with_param("max", 1_000_000),
+            );
         }
         if !(1..=500).contains(&page_size) {
-            errors.push(FieldError::new(
-                "page_size",
-                "RANGE",
-                "must be between 1 and 500",
-            ));
+            errors.push(
+                FieldError::new("page_size", "RANGE", "must be between 1 and 500")
+                    .with_param("min", 1)
+                    .with_param("max", 500),
+            );
         }
         if errors.is_empty() {
             Ok(PageReq { page, page_size })

@@ -1,7 +1,8 @@
 //! `/periods`: assessment periods, their phases, assessments and rankings.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::assessments::{AssessmentSummary, summary};
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::{ErrorResponses, Page, PageParams};
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
@@ -19,6 +21,7 @@ use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::units::Unit;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
+use crate::services::idempotency;
 use crate::services::periods::{CreatePeriod, GroupPin};
 use crate::state::AppState;
 
@@ -52,7 +55,7 @@ pub struct PhaseWindowDto {
     pub closes_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
@@ -112,14 +115,15 @@ pub struct PeriodResponse {
 }
 
 async fn period_response(state: &AppState, p: Period) -> AppResult<PeriodResponse> {
+    crate::db::with_conn(&state.pool, move |c| period_view(c, p)).await
+}
+
+/// The response for a period, read on `c` (so inside a write's transaction too).
+fn period_view(c: &mut PgConnection, p: Period) -> AppResult<PeriodResponse> {
     let id = p.id;
-    let (groups, windows, names) = crate::db::with_conn(&state.pool, move |c| {
-        let groups = Period::groups(c, id)?;
-        let names =
-            RankingGroup::find_many(c, &groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?;
-        Ok((groups, Period::windows(c, id)?, names))
-    })
-    .await?;
+    let groups = Period::groups(c, id)?;
+    let names = RankingGroup::find_many(c, &groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?;
+    let windows = Period::windows(c, id)?;
     Ok(PeriodResponse {
         allowed_transitions: services::periods::allowed_transitions(&p.phase)
             .iter()
@@ -186,15 +190,37 @@ async fn list_periods(
 }
 
 /// Create a period in phase `draft` (admin), pinning an active set version per ranking group.
-#[utoipa::path(tag = "periods", request_body = CreatePeriodRequest, responses((status = 201, description = "Created", body = PeriodResponse), ErrorResponses), security(("bearer" = [])))]
+///
+/// Send an `Idempotency-Key` to make a retry safe: a repeat with the same key gets the first 201
+/// back (`Idempotent-Replayed: true`) instead of 409 `CODE_TAKEN`.
+#[utoipa::path(
+    tag = "periods",
+    params(IdempotencyKeyHeader),
+    request_body = CreatePeriodRequest,
+    responses(
+        (status = 201, description = "Created (or replayed: see `Idempotency-Key`)", body = PeriodResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`CODE_TAKEN`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
 #[post("/periods")]
 async fn create_period(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     body: web::Json<CreatePeriodRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create periods")?;
     body.validate()?;
+    // The parsed body, re-serialised: the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let b = body.into_inner();
     let input = CreatePeriod {
         code: b.code,
@@ -214,11 +240,14 @@ async fn create_period(
             .map(|w| (w.phase, w.opens_at, w.closes_at))
             .collect(),
     };
-    let p = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::create(c, &who, input)
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let p = services::periods::create(c, &who, input)?;
+            Ok((201, to_body(period_view(c, p)?)?))
+        })
     })
     .await?;
-    Ok(HttpResponse::Created().json(period_response(&state, p).await?))
+    respond(reply, |_, _| {})
 }
 
 /// Get a period.
@@ -261,11 +290,10 @@ async fn transition_period(
     body.validate()?;
     let b = body.into_inner();
     if !services::periods::PHASES.contains(&b.to.as_str()) {
-        return Err(AppError::validation(vec![FieldError::new(
-            "/to",
-            "INVALID_PHASE",
-            format!("{:?} is not a phase", b.to),
-        )]));
+        return Err(AppError::validation(vec![
+            FieldError::new("/to", "INVALID_PHASE", format!("{:?} is not a phase", b.to))
+                .with_param("value", &b.to),
+        ]));
     }
     let id = id.into_inner();
     let p = crate::db::with_conn(&state.pool, move |c| {
@@ -416,11 +444,10 @@ async fn list_rankings(
         let groups = Period::groups(c, id)?;
         let group = match &q.group {
             Some(r) => services::units::resolve_group(c, r).map_err(|_| {
-                AppError::validation(vec![FieldError::new(
-                    "group",
-                    "UNKNOWN_GROUP",
-                    format!("no ranking group {r:?}"),
-                )])
+                AppError::validation(vec![
+                    FieldError::new("group", "UNKNOWN_GROUP", format!("no ranking group {r:?}"))
+                        .with_param("value", r),
+                ])
             })?,
             None if groups.len() == 1 => RankingGroup::find(c, groups[0].group_id)?
                 .ok_or_else(|| AppError::internal("group missing"))?,
@@ -433,11 +460,14 @@ async fn list_rankings(
             }
         };
         if !groups.iter().any(|g| g.group_id == group.id) {
-            return Err(AppError::validation(vec![FieldError::new(
-                "group",
-                "NOT_IN_PERIOD",
-                format!("group {} is not part of this period", group.code),
-            )]));
+            return Err(AppError::validation(vec![
+                FieldError::new(
+                    "group",
+                    "NOT_IN_PERIOD",
+                    format!("group {} is not part of this period", group.code),
+                )
+                .with_param("group", &group.code),
+            ]));
         }
         let pin = groups
             .iter()
@@ -446,15 +476,19 @@ async fn list_rankings(
         let entry = services::scoring::set_entry(c, pin.set_id)?;
         let scopes = crate::scoring::ranking::scopes(&entry.set);
         let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
-            return Err(AppError::validation(vec![FieldError::new(
-                if scope == "pillar" {
-                    "pillar"
-                } else {
-                    "main_indicator"
-                },
-                "UNKNOWN_SCOPE",
-                format!("the pinned set has no {scope} {code:?}"),
-            )]));
+            return Err(AppError::validation(vec![
+                FieldError::new(
+                    if scope == "pillar" {
+                        "pillar"
+                    } else {
+                        "main_indicator"
+                    },
+                    "UNKNOWN_SCOPE",
+                    format!("the pinned set has no {scope} {code:?}"),
+                )
+                .with_param("scope", scope)
+                .with_param("code", &code),
+            ]));
         };
         let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
         let units = Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?;

@@ -11,11 +11,13 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::ErrorResponses;
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use crate::auth::Principal;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::error::{AppError, AppResult};
+use crate::services::idempotency;
 use crate::services::publications as svc;
 use crate::state::AppState;
 
@@ -27,7 +29,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(public_unit);
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"group": "LC-XA", "visible_from": "2026-02-01T08:00:00+07:00"}))]
 pub struct PublishRequest {
@@ -73,27 +75,51 @@ fn publication_response(p: Publication, group_code: String) -> PublicationRespon
 /// Publish a group's final results as an immutable snapshot (admin); again for an errata.
 ///
 /// Every assessment of the group must be finalised (409 `NOT_ALL_FINALISED` lists the others).
-#[utoipa::path(tag = "publications", params(("id" = Uuid, Path, description = "Period id")), request_body = PublishRequest, responses((status = 201, description = "Published", body = PublicationResponse), ErrorResponses), security(("bearer" = [])))]
+/// Every call makes another version (an errata from version 2 on). Send an `Idempotency-Key` to
+/// make a retry safe: a repeat with the same key gets the first 201 back
+/// (`Idempotent-Replayed: true`) and publishes nothing further.
+#[utoipa::path(
+    tag = "publications",
+    params(("id" = Uuid, Path, description = "Period id"), IdempotencyKeyHeader),
+    request_body = PublishRequest,
+    responses(
+        (status = 201, description = "Published (or replayed: see `Idempotency-Key`)", body = PublicationResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`PHASE_CLOSED`, `NOT_ALL_FINALISED`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
 #[post("/periods/{id}/publications")]
 async fn create_publication(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     id: web::Path<Uuid>,
     body: web::Json<PublishRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("publish results")?;
     body.validate()?;
+    // The parsed body, re-serialised: the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let b = body.into_inner();
     let id = id.into_inner();
-    let (p, code) = crate::db::with_conn(&state.pool, move |c| {
-        let p = svc::publish(c, &who, id, &b.group, b.visible_from, b.changelog)?;
-        let code = RankingGroup::find(c, p.group_id)?
-            .map(|g| g.code)
-            .unwrap_or_default();
-        Ok((p, code))
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let p = svc::publish(c, &who, id, &b.group, b.visible_from, b.changelog)?;
+            let code = RankingGroup::find(c, p.group_id)?
+                .map(|g| g.code)
+                .unwrap_or_default();
+            Ok((201, to_body(publication_response(p, code))?))
+        })
     })
     .await?;
-    Ok(HttpResponse::Created().json(publication_response(p, code)))
+    respond(reply, |_, _| {})
 }
 
 /// Every publication of a period, all versions (provincial roles).

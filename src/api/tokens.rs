@@ -87,6 +87,8 @@ async fn create_token(
                 "UNKNOWN_SCOPE",
                 format!("{s:?}: use one of {SCOPES:?}"),
             )
+            .with_param("value", s)
+            .with_param("allowed", SCOPES)
         })
         .collect();
     if !bad.is_empty() || b.scopes.is_empty() {

@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::users::{UnitSummary, double_option};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
@@ -15,6 +16,7 @@ use crate::db::models::units::{UnitFilter, UnitSort};
 use crate::domain::fold_text;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
+use crate::services::idempotency;
 use crate::services::units::{CreateUnit, LineageLink, PredecessorInput, UnitView, UpdateUnit};
 use crate::state::AppState;
 
@@ -153,7 +155,7 @@ impl From<PredecessorRequest> for PredecessorInput {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "code": "LC-XA-BAO-THANG", "name": "Xã Bảo Thắng", "kind": "commune", "parent": "LC",
@@ -257,29 +259,35 @@ async fn list_units(
         Some("-name") => UnitSort::NameDesc,
         Some("kind") => UnitSort::Kind,
         Some(other) => {
-            return Err(AppError::validation(vec![FieldError::new(
-                "sort",
-                "INVALID_SORT",
-                format!("{other:?}: use code, -code, name, -name or kind"),
-            )]));
+            return Err(AppError::validation(vec![
+                FieldError::new(
+                    "sort",
+                    "INVALID_SORT",
+                    format!("{other:?}: use code, -code, name, -name or kind"),
+                )
+                .with_param("value", other),
+            ]));
         }
     };
     if let Some(k) = &q.kind
         && !crate::domain::is_unit_kind(k)
     {
-        return Err(AppError::validation(vec![FieldError::new(
-            "kind",
-            "INVALID_KIND",
-            format!("{k:?} is not a unit kind"),
-        )]));
+        return Err(AppError::validation(vec![
+            FieldError::new("kind", "INVALID_KIND", format!("{k:?} is not a unit kind"))
+                .with_param("value", k)
+                .with_param("allowed", crate::domain::UNIT_KINDS),
+        ]));
     }
     let (views, total) = crate::db::with_conn(&state.pool, move |c| {
         let unknown = |field: &str, r: &str| {
-            AppError::validation(vec![FieldError::new(
-                field,
-                "UNKNOWN_REFERENCE",
-                format!("nothing has id or code {r:?}"),
-            )])
+            AppError::validation(vec![
+                FieldError::new(
+                    field,
+                    "UNKNOWN_REFERENCE",
+                    format!("nothing has id or code {r:?}"),
+                )
+                .with_param("value", r),
+            ])
         };
         let parent_id = match &q.parent {
             Some(r) => Some(
@@ -312,12 +320,17 @@ async fn list_units(
 }
 
 /// Create a unit (admin).
+///
+/// Send an `Idempotency-Key` to make a retry safe: a repeat with the same key gets the first 201
+/// back (`Idempotent-Replayed: true`, same `ETag`) instead of 409 `CODE_TAKEN`.
 #[utoipa::path(
     tag = "units",
+    params(IdempotencyKeyHeader),
     request_body = CreateUnitRequest,
     responses(
-        (status = 201, description = "Created", body = UnitResponse, headers(("ETag" = String))),
-        (status = 409, description = "`CODE_TAKEN`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Created (or replayed: see `Idempotency-Key`)", body = UnitResponse, headers(("ETag" = String), ("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 409, description = "`CODE_TAKEN`, or `IDEMPOTENCY_KEY_IN_USE`: the first request with this key is still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`, or `IDEMPOTENCY_KEY_REUSED`: the key was used for another request", body = crate::error::Problem, content_type = "application/problem+json"),
         ErrorResponses
     ),
     security(("bearer" = []))
@@ -326,10 +339,18 @@ async fn list_units(
 async fn create_unit(
     state: web::Data<AppState>,
     who: Principal,
+    req: HttpRequest,
+    key: IdempotencyKey,
     body: web::Json<CreateUnitRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create units")?;
     body.validate()?;
+    // The parsed body, re-serialised: the same request whatever its spacing.
+    let keyed = key.request(
+        &who,
+        &req,
+        &serde_json::to_vec(&*body).map_err(AppError::internal)?,
+    );
     let b = body.into_inner();
     let input = CreateUnit {
         code: b.code,
@@ -344,23 +365,31 @@ async fn create_unit(
         predecessors: b.predecessors.into_iter().map(Into::into).collect(),
     };
     check_dates(input.valid_from, input.valid_to)?;
-    let view = crate::db::with_conn(&state.pool, move |c| {
-        services::units::create(c, &who, input)
+    let reply = crate::db::with_conn(&state.pool, move |c| {
+        idempotency::run(c, keyed.as_ref(), |c| {
+            let view = services::units::create(c, &who, input)?;
+            Ok((201, to_body(unit_response(view, true))?))
+        })
     })
     .await?;
-    let version = view.unit.version;
-    Ok(HttpResponse::Created()
-        .insert_header(("ETag", etag(version)))
-        .json(unit_response(view, true)))
+    respond(reply, |body, resp| {
+        if let Some(v) = body["version"].as_i64().and_then(|v| i32::try_from(v).ok()) {
+            resp.insert_header(("ETag", etag(v)));
+        }
+    })
 }
 
 fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> {
     match (from, to) {
-        (Some(f), Some(t)) if t < f => Err(AppError::validation(vec![FieldError::new(
-            "/valid_to",
-            "BEFORE_VALID_FROM",
-            format!("{t} is before valid_from {f}"),
-        )])),
+        (Some(f), Some(t)) if t < f => Err(AppError::validation(vec![
+            FieldError::new(
+                "/valid_to",
+                "BEFORE_VALID_FROM",
+                format!("{t} is before valid_from {f}"),
+            )
+            .with_param("valid_from", f)
+            .with_param("valid_to", t),
+        ])),
         _ => Ok(()),
     }
 }

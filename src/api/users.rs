@@ -180,11 +180,10 @@ async fn list_users(
             Some(r) => Some(
                 services::units::resolve_unit(c, r)
                     .map_err(|_| {
-                        AppError::validation(vec![FieldError::new(
-                            "unit",
-                            "UNKNOWN_UNIT",
-                            format!("no unit {r:?}"),
-                        )])
+                        AppError::validation(vec![
+                            FieldError::new("unit", "UNKNOWN_UNIT", format!("no unit {r:?}"))
+                                .with_param("value", r),
+                        ])
                     })?
                     .id,
             ),

@@ -25,16 +25,23 @@ pub fn dummy_hash() -> &'static str {
 }
 
 /// Password rules for accounts created through the API.
+/// Shortest accepted password, in characters.
+pub const MIN_CHARS: usize = 10;
+/// Longest accepted password, in characters.
+pub const MAX_CHARS: usize = 128;
+/// Fewest different characters an accepted password uses.
+pub const MIN_DISTINCT_CHARS: usize = 5;
+
 pub fn check_strength(password: &str) -> Result<(), &'static str> {
     let len = password.chars().count();
-    if len < 10 {
+    if len < MIN_CHARS {
         return Err("must be at least 10 characters");
     }
-    if len > 128 {
+    if len > MAX_CHARS {
         return Err("must be at most 128 characters");
     }
     let distinct: std::collections::BTreeSet<char> = password.chars().collect();
-    if distinct.len() < 5 {
+    if distinct.len() < MIN_DISTINCT_CHARS {
         return Err("must use at least 5 different characters");
     }
     Ok(())

@@ -147,6 +147,25 @@ pub struct AnswerInput {
     pub expected_version: Option<i32>,
 }
 
+/// A refused answer input as a field error under `prefix`, with what a translated message
+/// quotes: the node's maximum (`max`) and the codes of its options (`options`).
+pub fn input_field_error(
+    prefix: &str,
+    e: crate::scoring::input::InputError,
+    method: Option<&Method>,
+    max_points: Decimal,
+) -> FieldError {
+    let mut fe = FieldError::new(format!("{prefix}{}", e.pointer), e.code, e.message)
+        .with_param("max", max_points.normalize().to_string());
+    if let Some(Method::Choice { options }) = method {
+        fe = fe.with_param(
+            "options",
+            options.iter().map(|o| o.code.as_str()).collect::<Vec<_>>(),
+        );
+    }
+    fe
+}
+
 /// Checks one answer against its node; errors carry pointers under `prefix`.
 fn check_answer(
     entry: &SetEntry,
@@ -156,19 +175,25 @@ fn check_answer(
 ) -> Result<(usize, Option<Value>), Vec<FieldError>> {
     let set = &entry.set;
     let Some(i) = set.index_of(&input.node_code) else {
-        return Err(vec![FieldError::new(
-            format!("{prefix}/node_code"),
-            "UNKNOWN_NODE",
-            format!("the set has no node {:?}", input.node_code),
-        )]);
+        return Err(vec![
+            FieldError::new(
+                format!("{prefix}/node_code"),
+                "UNKNOWN_NODE",
+                format!("the set has no node {:?}", input.node_code),
+            )
+            .with_param("node", &input.node_code),
+        ]);
     };
     let node = &set.nodes[i];
     if !node.children.is_empty() || node.method.is_none() {
-        return Err(vec![FieldError::new(
-            format!("{prefix}/node_code"),
-            "NOT_A_LEAF",
-            format!("{} is not a scored leaf; answer its components", node.code),
-        )]);
+        return Err(vec![
+            FieldError::new(
+                format!("{prefix}/node_code"),
+                "NOT_A_LEAF",
+                format!("{} is not a scored leaf; answer its components", node.code),
+            )
+            .with_param("node", &node.code),
+        ]);
     }
     if actor.role == Role::Integration && !node.automatic {
         return Err(vec![FieldError::new(
@@ -178,26 +203,33 @@ fn check_answer(
                 "{} is declared by the unit; integration tokens write automatic measurements only",
                 node.code
             ),
-        )]);
+        )
+        .with_param("node", &node.code)]);
     }
     if node.automatic && !matches!(actor.role, Role::Admin | Role::Integration) {
-        return Err(vec![FieldError::new(
-            format!("{prefix}/node_code"),
-            "AUTOMATIC_INDICATOR",
-            format!(
-                "{} is measured automatically; units cannot edit it",
-                node.code
-            ),
-        )]);
+        return Err(vec![
+            FieldError::new(
+                format!("{prefix}/node_code"),
+                "AUTOMATIC_INDICATOR",
+                format!(
+                    "{} is measured automatically; units cannot edit it",
+                    node.code
+                ),
+            )
+            .with_param("node", &node.code),
+        ]);
     }
     let mut errors = Vec::new();
     if input.not_applicable {
         if !node.applicability.declarable_not_applicable {
-            errors.push(FieldError::new(
-                format!("{prefix}/not_applicable"),
-                "NOT_DECLARABLE",
-                format!("{} cannot be declared not applicable", node.code),
-            ));
+            errors.push(
+                FieldError::new(
+                    format!("{prefix}/not_applicable"),
+                    "NOT_DECLARABLE",
+                    format!("{} cannot be declared not applicable", node.code),
+                )
+                .with_param("node", &node.code),
+            );
         }
         if input
             .explanation
@@ -218,7 +250,12 @@ fn check_answer(
             Ok(parsed) => Some(input_to_json(&parsed)),
             Err(errs) => {
                 errors.extend(errs.into_iter().map(|e| {
-                    FieldError::new(format!("{prefix}/inputs{}", e.pointer), e.code, e.message)
+                    input_field_error(
+                        &format!("{prefix}/inputs"),
+                        e,
+                        node.method.as_ref(),
+                        node.max_points,
+                    )
                 }));
                 None
             }

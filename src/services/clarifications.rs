@@ -29,7 +29,7 @@ pub fn open(
             return Err(AppError::conflict("PHASE_CLOSED", format!("Clarifications are asked during self-assessment or review; the period is in {}.", p.phase)));
         }
         let entry = set_entry(c, a.set_id)?;
-        let i = entry.set.index_of(node_code).ok_or_else(|| AppError::validation(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {node_code:?}"))]))?;
+        let i = entry.set.index_of(node_code).ok_or_else(|| AppError::validation(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {node_code:?}")).with_param("node", node_code)]))?;
         let cl = Clarification::insert(c, a.id, entry.node_ids[i], actor.user_id)?;
         let m = Clarification::add_message(c, cl.id, actor.user_id, body)?;
         Audit::new(Some(actor), "clarification.open", "clarification", cl.id)

@@ -219,11 +219,14 @@ fn check_replaces(
             let here = format!("{path}/{i}");
             for (j, r) in n.replaces.iter().enumerate() {
                 if !known.contains(r) {
-                    errors.push(FieldError::new(
-                        format!("{here}/replaces/{j}"),
-                        "REPLACES_UNKNOWN_CODE",
-                        format!("the previous version has no node {r:?}"),
-                    ));
+                    errors.push(
+                        FieldError::new(
+                            format!("{here}/replaces/{j}"),
+                            "REPLACES_UNKNOWN_CODE",
+                            format!("the previous version has no node {r:?}"),
+                        )
+                        .with_param("code", r),
+                    );
                 }
             }
             walk(&n.children, &format!("{here}/children"), known, errors);

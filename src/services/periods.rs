@@ -118,18 +118,27 @@ pub fn create(
             let group = match resolve_group(c, &g.group) {
                 Ok(group) => group,
                 Err(_) => {
-                    errors.push(FieldError::new(format!("/groups/{i}/group"), "UNKNOWN_GROUP", format!("no ranking group {:?}", g.group)));
+                    errors.push(FieldError::new(format!("/groups/{i}/group"), "UNKNOWN_GROUP", format!("no ranking group {:?}", g.group)).with_param("value", &g.group));
                     continue;
                 }
             };
             match IndicatorSet::find(c, g.indicator_set)? {
                 None => errors.push(FieldError::new(format!("/groups/{i}/indicator_set"), "UNKNOWN_SET", "no such indicator set")),
-                Some(s) if s.status != "active" => errors.push(FieldError::new(format!("/groups/{i}/indicator_set"), "SET_NOT_ACTIVE", format!("{} v{} is {}; activate it first", s.code, s.version, s.status))),
+                Some(s) if s.status != "active" => errors.push(
+                    FieldError::new(format!("/groups/{i}/indicator_set"), "SET_NOT_ACTIVE", format!("{} v{} is {}; activate it first", s.code, s.version, s.status))
+                        .with_param("set", &s.code)
+                        .with_param("version", s.version)
+                        .with_param("status", &s.status),
+                ),
                 Some(s) if s.target_unit_kind != group.unit_kind => errors.push(FieldError::new(
                     format!("/groups/{i}/indicator_set"),
                     "SET_KIND_MISMATCH",
                     format!("{} assesses {} units, group {} ranks {} units", s.code, s.target_unit_kind, group.code, group.unit_kind),
-                )),
+                )
+                .with_param("set", &s.code)
+                .with_param("set_kind", &s.target_unit_kind)
+                .with_param("group", &group.code)
+                .with_param("group_kind", &group.unit_kind)),
                 Some(s) => {
                     if pins.iter().any(|p: &PeriodGroup| p.group_id == group.id) {
                         errors.push(FieldError::new(format!("/groups/{i}/group"), "DUPLICATE", "group listed twice"));

@@ -124,9 +124,9 @@ pub fn publish(
             return Err(AppError::conflict("PHASE_CLOSED", format!("Results are published from the review phase; the period is in {}.", period.phase))
                 .with_extension("allowed_in_phase", ["review", "published"]));
         }
-        let group = resolve_group(c, group_ref).map_err(|_| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}"))]))?;
+        let group = resolve_group(c, group_ref).map_err(|_| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}")).with_param("value", group_ref)]))?;
         let pin = Period::lock_group(c, period_id, group.id)?
-            .ok_or_else(|| AppError::validation(vec![FieldError::new("/group", "NOT_IN_PERIOD", format!("group {} is not part of this period", group.code))]))?;
+            .ok_or_else(|| AppError::validation(vec![FieldError::new("/group", "NOT_IN_PERIOD", format!("group {} is not part of this period", group.code)).with_param("group", &group.code)]))?;
         let pending: Vec<Uuid> = Assessment::of_group(c, period_id, group.id)?.into_iter().filter(|a| a.state != "finalised").map(|a| a.unit_id).collect();
         if !pending.is_empty() {
             let codes: Vec<String> = Unit::find_many(c, &pending)?.into_iter().map(|u| u.code).collect();

@@ -27,13 +27,14 @@ pub fn resolve_unit(conn: &mut PgConnection, r: &str) -> AppResult<Unit> {
 /// A unit named by id or code in a request body: unknown → 422 on that field.
 pub fn resolve_unit_field(conn: &mut PgConnection, r: &str, field: &str) -> AppResult<Unit> {
     resolve_unit(conn, r).map_err(|e| match e {
-        AppError::Client(c) if c.code == "NOT_FOUND" => {
-            AppError::validation(vec![FieldError::new(
+        AppError::Client(c) if c.code == "NOT_FOUND" => AppError::validation(vec![
+            FieldError::new(
                 field,
                 "UNKNOWN_UNIT",
                 format!("no unit has id or code {r:?}"),
-            )])
-        }
+            )
+            .with_param("value", r),
+        ]),
         other => other,
     })
 }
@@ -48,13 +49,14 @@ pub fn resolve_group(conn: &mut PgConnection, r: &str) -> AppResult<RankingGroup
 
 fn resolve_group_field(conn: &mut PgConnection, r: &str, field: &str) -> AppResult<RankingGroup> {
     resolve_group(conn, r).map_err(|e| match e {
-        AppError::Client(c) if c.code == "NOT_FOUND" => {
-            AppError::validation(vec![FieldError::new(
+        AppError::Client(c) if c.code == "NOT_FOUND" => AppError::validation(vec![
+            FieldError::new(
                 field,
                 "UNKNOWN_GROUP",
                 format!("no ranking group has id or code {r:?}"),
-            )])
-        }
+            )
+            .with_param("value", r),
+        ]),
         other => other,
     })
 }
@@ -120,6 +122,7 @@ fn check_tags(tags: &[String]) -> AppResult<()> {
                 "INVALID_TAG",
                 format!("{t:?}: letters, digits, '.', '-', '_' only"),
             )
+            .with_param("value", t)
         })
         .collect();
     if bad.is_empty() {
@@ -133,14 +136,18 @@ fn check_kind(kind: &str) -> AppResult<()> {
     if is_unit_kind(kind) {
         Ok(())
     } else {
-        Err(AppError::validation(vec![FieldError::new(
-            "/kind",
-            "INVALID_KIND",
-            format!(
-                "{kind:?} is not one of {}",
-                crate::domain::UNIT_KINDS.join(", ")
-            ),
-        )]))
+        Err(AppError::validation(vec![
+            FieldError::new(
+                "/kind",
+                "INVALID_KIND",
+                format!(
+                    "{kind:?} is not one of {}",
+                    crate::domain::UNIT_KINDS.join(", ")
+                ),
+            )
+            .with_param("value", kind)
+            .with_param("allowed", crate::domain::UNIT_KINDS),
+        ]))
     }
 }
 
@@ -262,14 +269,18 @@ pub fn update(
             Some(Some(r)) => {
                 let p = resolve_unit_field(c, r, "/parent")?;
                 if Unit::would_cycle(c, before.id, p.id)? {
-                    return Err(AppError::validation(vec![FieldError::new(
-                        "/parent",
-                        "PARENT_CYCLE",
-                        format!(
-                            "{} is {} itself or one of its descendants",
-                            p.code, before.code
-                        ),
-                    )]));
+                    return Err(AppError::validation(vec![
+                        FieldError::new(
+                            "/parent",
+                            "PARENT_CYCLE",
+                            format!(
+                                "{} is {} itself or one of its descendants",
+                                p.code, before.code
+                            ),
+                        )
+                        .with_param("parent", &p.code)
+                        .with_param("unit", &before.code),
+                    ]));
                 }
                 Some(Some(p.id))
             }
@@ -436,15 +447,19 @@ pub fn create_group(
 ) -> AppResult<RankingGroup> {
     actor.require_admin("create ranking groups")?;
     if !is_unit_kind(&input.unit_kind) {
-        return Err(AppError::validation(vec![FieldError::new(
-            "/unit_kind",
-            "INVALID_KIND",
-            format!(
-                "{:?} is not one of {}",
-                input.unit_kind,
-                crate::domain::UNIT_KINDS.join(", ")
-            ),
-        )]));
+        return Err(AppError::validation(vec![
+            FieldError::new(
+                "/unit_kind",
+                "INVALID_KIND",
+                format!(
+                    "{:?} is not one of {}",
+                    input.unit_kind,
+                    crate::domain::UNIT_KINDS.join(", ")
+                ),
+            )
+            .with_param("value", &input.unit_kind)
+            .with_param("allowed", crate::domain::UNIT_KINDS),
+        ]));
     }
     conn.transaction(|c| {
         if RankingGroup::find_by_code(c, &input.code)?.is_some() {
@@ -508,14 +523,19 @@ pub fn set_group_members(
         for (i, r) in unit_refs.iter().enumerate() {
             let field = format!("/units/{i}");
             match resolve_unit_field(c, r, &field) {
-                Ok(u) if u.kind != group.unit_kind => errors.push(FieldError::new(
-                    field,
-                    "KIND_MISMATCH",
-                    format!(
-                        "{} is a {}, the group ranks {} units",
-                        u.code, u.kind, group.unit_kind
-                    ),
-                )),
+                Ok(u) if u.kind != group.unit_kind => errors.push(
+                    FieldError::new(
+                        field,
+                        "KIND_MISMATCH",
+                        format!(
+                            "{} is a {}, the group ranks {} units",
+                            u.code, u.kind, group.unit_kind
+                        ),
+                    )
+                    .with_param("unit", &u.code)
+                    .with_param("kind", &u.kind)
+                    .with_param("group_kind", &group.unit_kind),
+                ),
                 Ok(u) if !seen.insert(u.id) => {
                     errors.push(FieldError::new(field, "DUPLICATE", "listed twice"))
                 }

@@ -37,6 +37,16 @@ fn snapshot(u: &User) -> serde_json::Value {
     })
 }
 
+/// 422 `WEAK_PASSWORD` on `/password`, with the rules a translated message states.
+fn weak_password(msg: &str) -> AppError {
+    AppError::validation(vec![
+        FieldError::new("/password", "WEAK_PASSWORD", msg)
+            .with_param("min", password::MIN_CHARS)
+            .with_param("max", password::MAX_CHARS)
+            .with_param("distinct", password::MIN_DISTINCT_CHARS),
+    ])
+}
+
 fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
     if role == Role::Integration {
         return Err(AppError::validation(vec![FieldError::new(
@@ -46,16 +56,22 @@ fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
         )]));
     }
     match (role.is_unit_role(), unit) {
-        (true, None) => Err(AppError::validation(vec![FieldError::new(
-            "/unit",
-            "REQUIRED",
-            format!("role {} belongs to a unit: give `unit`", role.as_str()),
-        )])),
-        (false, Some(_)) => Err(AppError::validation(vec![FieldError::new(
-            "/unit",
-            "NOT_ALLOWED",
-            format!("role {} is provincial and has no unit", role.as_str()),
-        )])),
+        (true, None) => Err(AppError::validation(vec![
+            FieldError::new(
+                "/unit",
+                "REQUIRED",
+                format!("role {} belongs to a unit: give `unit`", role.as_str()),
+            )
+            .with_param("role", role.as_str()),
+        ])),
+        (false, Some(_)) => Err(AppError::validation(vec![
+            FieldError::new(
+                "/unit",
+                "NOT_ALLOWED",
+                format!("role {} is provincial and has no unit", role.as_str()),
+            )
+            .with_param("role", role.as_str()),
+        ])),
         _ => Ok(()),
     }
 }
@@ -63,11 +79,7 @@ fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
 pub fn create(conn: &mut PgConnection, actor: &Principal, input: CreateUser) -> AppResult<User> {
     actor.require_admin("create accounts")?;
     if let Err(msg) = password::check_strength(&input.password) {
-        return Err(AppError::validation(vec![FieldError::new(
-            "/password",
-            "WEAK_PASSWORD",
-            msg,
-        )]));
+        return Err(weak_password(msg));
     }
     let hash = password::hash(&input.password)?;
     conn.transaction(|c| {
@@ -113,11 +125,7 @@ pub fn update(
     if let Some(p) = &input.password
         && let Err(msg) = password::check_strength(p)
     {
-        return Err(AppError::validation(vec![FieldError::new(
-            "/password",
-            "WEAK_PASSWORD",
-            msg,
-        )]));
+        return Err(weak_password(msg));
     }
     let password_hash = input.password.as_deref().map(password::hash).transpose()?;
     conn.transaction(|c| {

@@ -15,7 +15,7 @@ use crate::domain::Role;
 use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{flags, input_to_json, parse_input};
-use crate::services::assessments::explain;
+use crate::services::assessments::{explain, input_field_error};
 use crate::services::scoring::{rescore_assessment, set_entry};
 
 fn load(c: &mut PgConnection, id: Uuid) -> AppResult<(Assessment, Period)> {
@@ -209,12 +209,12 @@ pub fn adjust(
         let entry = set_entry(c, a.set_id)?;
         let set = &entry.set;
         let i = set.index_of(&input.node_code).ok_or_else(|| {
-            AppError::unprocessable("INVALID_INPUT", "Unknown node.").with_errors(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {:?}", input.node_code))])
+            AppError::unprocessable("INVALID_INPUT", "Unknown node.").with_errors(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {:?}", input.node_code)).with_param("node", &input.node_code)])
         })?;
         let n = &set.nodes[i];
         let mut errors = Vec::new();
         if !n.children.is_empty() || n.method.is_none() {
-            errors.push(FieldError::new("/node_code", "NOT_A_LEAF", format!("{} is not a scored leaf", n.code)));
+            errors.push(FieldError::new("/node_code", "NOT_A_LEAF", format!("{} is not a scored leaf", n.code)).with_param("node", &n.code));
         }
         if input.inputs.is_none() && input.points.is_none() && input.not_applicable.is_none() {
             errors.push(FieldError::new("/", "EMPTY_ADJUSTMENT", "give inputs, points or not_applicable"));
@@ -222,13 +222,13 @@ pub fn adjust(
         if let Some(pts) = input.points
             && (pts < Decimal::ZERO || pts > n.max_points)
         {
-            errors.push(FieldError::new("/points", "POINTS_OUT_OF_RANGE", format!("must be between 0 and {}", n.max_points.normalize())));
+            errors.push(FieldError::new("/points", "POINTS_OUT_OF_RANGE", format!("must be between 0 and {}", n.max_points.normalize())).with_param("max", n.max_points.normalize().to_string()));
         }
         let canonical = match (&input.inputs, errors.is_empty()) {
             (Some(v), true) => match parse_input(&n.method.clone().unwrap_or(Method::Manual), n.max_points, v) {
                 Ok(parsed) => Some(input_to_json(&parsed)),
                 Err(errs) => {
-                    errors.extend(errs.into_iter().map(|e| FieldError::new(format!("/inputs{}", e.pointer), e.code, e.message)));
+                    errors.extend(errs.into_iter().map(|e| input_field_error("/inputs", e, n.method.as_ref(), n.max_points)));
                     None
                 }
             },

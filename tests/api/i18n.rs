@@ -85,6 +85,140 @@ async fn a_validation_problem_speaks_vietnamese_with_the_english_kept() {
     );
     assert_eq!(body["errors"][0]["field"], "page_size");
     assert_eq!(body["errors"][0]["code"], "RANGE");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "phải nằm trong khoảng từ 1 đến 500"
+    );
+    assert_eq!(body["errors"][0]["message_en"], "must be between 1 and 500");
+}
+
+/// The field errors of `resp` by field: (code, message, message_en).
+async fn field_errors(resp: Response) -> Vec<(String, String, String, Option<String>)> {
+    let body = assert_problem(resp, 422, "VALIDATION_FAILED").await;
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+                e["message_en"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn owned(field: &str, code: &str, vi: &str, en: &str) -> (String, String, String, Option<String>) {
+    (field.into(), code.into(), vi.into(), Some(en.into()))
+}
+
+#[tokio::test]
+async fn validator_field_errors_speak_vietnamese_with_their_bounds() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let post = |path: &'static str, body: Value, lang: Option<&'static str>| {
+        let mut rb = app.request(Method::POST, path, Some(&admin)).json(&body);
+        if let Some(l) = lang {
+            rb = rb.header("Accept-Language", l);
+        }
+        rb.send()
+    };
+
+    // a user with a too-short username and an empty name
+    let user = json!({"username": "ab", "full_name": "", "password": "a-long-secret-2026",
+                      "role": "reviewer"});
+    let resp = post("/api/v1/users", user.clone(), Some("vi"))
+        .await
+        .unwrap();
+    assert_eq!(content_language(&resp).as_deref(), Some("vi"));
+    assert_eq!(
+        field_errors(resp).await,
+        vec![
+            owned(
+                "/full_name",
+                "LENGTH",
+                "phải dài từ 1 đến 200 ký tự",
+                "length must be between 1 and 200"
+            ),
+            owned(
+                "/username",
+                "USERNAME",
+                "phải dài từ 3 đến 64 ký tự, chỉ gồm chữ thường không dấu, chữ số, dấu chấm (.), \
+                 gạch ngang (-) hoặc gạch dưới (_)",
+                "3–64 characters: lower-case letters, digits, '.', '-', '_'"
+            ),
+        ]
+    );
+    // in English (the default) the same errors are as they were: no message_en
+    let english = field_errors(post("/api/v1/users", user, None).await.unwrap()).await;
+    assert_eq!(english[0].2, "length must be between 1 and 200");
+    assert_eq!(english[0].3, None);
+
+    // a weak password (the service's rule, with its limits)
+    let weak = json!({"username": "tham.dinh", "full_name": "Lê Văn Cường", "password": "aaaa",
+                      "role": "reviewer"});
+    assert_eq!(
+        field_errors(post("/api/v1/users", weak, Some("vi")).await.unwrap()).await,
+        vec![owned(
+            "/password",
+            "WEAK_PASSWORD",
+            "mật khẩu phải dài từ 10 đến 128 ký tự và có ít nhất 5 ký tự khác nhau",
+            "must be at least 10 characters"
+        )]
+    );
+
+    // a list counted in items, a range, and a one-sided length
+    let period = json!({"code": "DTI-2025", "name": "Đánh giá DTI", "data_year": 1999,
+                        "groups": []});
+    assert_eq!(
+        field_errors(post("/api/v1/periods", period, Some("vi")).await.unwrap()).await,
+        vec![
+            owned(
+                "/data_year",
+                "RANGE",
+                "phải nằm trong khoảng từ 2000 đến 2100",
+                "must be between 2000 and 2100"
+            ),
+            owned(
+                "/groups",
+                "LENGTH",
+                "phải có từ 1 đến 100 mục",
+                "length must be between 1 and 100"
+            ),
+        ]
+    );
+    let group = json!({"code": "LC-DANG", "name": "Cơ quan Đảng", "unit_kind": "party_body",
+                       "description": "x".repeat(2001)});
+    assert_eq!(
+        field_errors(
+            post("/api/v1/ranking-groups", group, Some("vi"))
+                .await
+                .unwrap()
+        )
+        .await,
+        vec![owned(
+            "/description",
+            "LENGTH",
+            "không được dài quá 2000 ký tự",
+            "length must be at most 2000"
+        )]
+    );
+
+    // the service's own codes quote their values
+    let unit = json!({"code": "LC-XA-MOI", "name": "Xã mới", "kind": "hamlet"});
+    assert_eq!(
+        field_errors(post("/api/v1/units", unit, Some("vi")).await.unwrap()).await,
+        vec![owned(
+            "/kind",
+            "INVALID_KIND",
+            "“hamlet” không phải là loại đơn vị hợp lệ; các loại hợp lệ: province, department, \
+             district, commune, party_body, fatherland_front, ministry, other",
+            "\"hamlet\" is not one of province, department, district, commune, party_body, \
+             fatherland_front, ministry, other"
+        )]
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use dti_api::domain::Role;
+use futures_util::FutureExt;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -517,4 +518,386 @@ async fn a_duplicate_waits_for_the_first_and_never_fails_with_a_500() {
     assert!(!replayed(&resp));
     json_ok(resp, 200).await;
     assert_eq!(audit_count(&app, &admin, &period).await, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls that create something new on every call
+// ---------------------------------------------------------------------------------------------
+
+async fn keyed_post(app: &TestApp, token: &str, path: &str, key: &str, body: &Value) -> Response {
+    app.request(Method::POST, path, Some(token))
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Sends `send` twice under one key: the first runs (201), the second is its replay, byte for
+/// byte, with the headers its body determines. Returns the first body.
+async fn created_once<F, Fut>(send: F, headers: &[&str]) -> Value
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    let first = send().await;
+    assert!(!replayed(&first));
+    let first_headers: Vec<_> = headers
+        .iter()
+        .map(|h| first.headers().get(*h).cloned())
+        .collect();
+    let (status, _, first_body) = outcome(first).await;
+    assert_eq!(status, 201, "{first_body}");
+    let again = send().await;
+    assert!(replayed(&again), "the repeat is a replay");
+    for (h, value) in headers.iter().zip(&first_headers) {
+        assert!(value.is_some(), "{h} is sent");
+        assert_eq!(again.headers().get(*h), value.as_ref(), "{h} is replayed");
+    }
+    let (status, _, again_body) = outcome(again).await;
+    assert_eq!(
+        (status, again_body.as_str()),
+        (201, first_body.as_str()),
+        "the replay is the first response"
+    );
+    serde_json::from_str(&first_body).unwrap()
+}
+
+async fn total(app: &TestApp, token: &str, path: &str) -> u64 {
+    json_ok(app.get(path, token).await, 200).await["total"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_indicator_set_version_is_made_once_per_key() {
+    let app = spawn_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let doc = dti_api::api::indicator_sets::example_document();
+    let v1 = json_ok(
+        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
+            .await,
+        201,
+    )
+    .await;
+    let v1_id = v1["id"].as_str().unwrap().to_string();
+    let versions_of = format!("/api/v1/indicator-sets/{v1_id}/versions");
+    let send = || {
+        app.request(Method::POST, &versions_of, Some(&admin))
+            .header("Idempotency-Key", "new-version-2026")
+            .send()
+            .map(Result::unwrap)
+    };
+    let v2 = created_once(send, &["location", "etag"]).await;
+    assert_eq!(v2["version"], 2);
+    assert_eq!(v2["based_on_id"], v1["id"]);
+    let listed = "/api/v1/indicator-sets?code=VD-XA-100";
+    assert_eq!(total(&app, &admin, listed).await, 2, "one new version");
+
+    // the same key for another request (cloning another version) is refused
+    let v2_id = v2["id"].as_str().unwrap();
+    let resp = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/indicator-sets/{v2_id}/versions"),
+            Some(&admin),
+        )
+        .header("Idempotency-Key", "new-version-2026")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 422, "IDEMPOTENCY_KEY_REUSED").await;
+    assert_eq!(total(&app, &admin, listed).await, 2);
+
+    // without a key every call makes a version, as before
+    let v3 = json_ok(
+        app.post_json(&versions_of, Some(&admin), &json!({})).await,
+        201,
+    )
+    .await;
+    assert_eq!(v3["version"], 3);
+    assert_eq!(total(&app, &admin, listed).await, 3);
+}
+
+#[tokio::test]
+async fn publishing_with_a_key_makes_one_version_and_an_errata_needs_a_new_key() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let assessments = crate::publications::fill_and_submit(&app, &period).await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&admin),
+            &json!({"to": "review"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    for (_, a) in &assessments {
+        json_ok(
+            app.post_json(
+                &format!("/api/v1/assessments/{a}/finalise"),
+                Some(&reviewer),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+    }
+    let path = format!("/api/v1/periods/{period}/publications");
+    let body = json!({"group": "LC-XA", "visible_from": "2026-02-01T01:00:00Z"});
+    let first = created_once(
+        || keyed_post(&app, &admin, &path, "publish-lc-xa", &body),
+        &[],
+    )
+    .await;
+    assert_eq!(first["version"], 1);
+    let published = || async {
+        json_ok(app.get(&path, &admin).await, 200)
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(published().await, 1, "published once");
+
+    // an errata under the same key is another request
+    let errata = json!({"group": "LC-XA", "changelog": "Sửa điểm chỉ số 1.2 của xã Bắc Hà"});
+    assert_problem(
+        keyed_post(&app, &admin, &path, "publish-lc-xa", &errata).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    assert_eq!(published().await, 1);
+    // a new key publishes it, once
+    let second = created_once(|| keyed_post(&app, &admin, &path, "errata-1", &errata), &[]).await;
+    assert_eq!(second["version"], 2);
+    assert_eq!(published().await, 2);
+    // without a key every call publishes, as before
+    let third = json_ok(app.post_json(&path, Some(&admin), &errata).await, 201).await;
+    assert_eq!(third["version"], 3);
+    assert_eq!(published().await, 3);
+}
+
+#[tokio::test]
+async fn creating_a_period_with_a_key_replays_it_instead_of_code_taken() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let doc = dti_api::api::indicator_sets::example_document();
+    let set = json_ok(
+        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
+            .await,
+        201,
+    )
+    .await;
+    let set_id = set["id"].as_str().unwrap();
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/indicator-sets/{set_id}/activate"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let body = json!({"code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
+                      "groups": [{"group": "LC-XA", "indicator_set": set_id}]});
+    let created = created_once(
+        || keyed_post(&app, &admin, "/api/v1/periods", "period-2025", &body),
+        &[],
+    )
+    .await;
+    assert_eq!(created["code"], "DTI-2025");
+    assert_eq!(created["groups"][0]["group_code"], "LC-XA");
+    assert_eq!(total(&app, &admin, "/api/v1/periods").await, 1);
+
+    let mut other = body.clone();
+    other["name"] = json!("Đánh giá DTI 2025 (sửa)");
+    assert_problem(
+        keyed_post(&app, &admin, "/api/v1/periods", "period-2025", &other).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    // without a key the repeat is refused as before
+    assert_problem(
+        app.post_json("/api/v1/periods", Some(&admin), &body).await,
+        409,
+        "CODE_TAKEN",
+    )
+    .await;
+    assert_eq!(total(&app, &admin, "/api/v1/periods").await, 1);
+}
+
+#[tokio::test]
+async fn clarifications_and_their_messages_are_added_once_per_key() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let threads_path = format!("/api/v1/assessments/{a}/clarifications");
+    let threads = || async {
+        json_ok(app.get(&threads_path, &reviewer).await, 200)
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    let ask = json!({"node_code": "1.2", "message": "Đề nghị bổ sung biên bản họp ngày 15/10"});
+    let opened = created_once(
+        || keyed_post(&app, &reviewer, &threads_path, "ask-1.2", &ask),
+        &[],
+    )
+    .await;
+    assert_eq!(threads().await.len(), 1, "one thread");
+    let mut other = ask.clone();
+    other["message"] = json!("Câu hỏi khác");
+    assert_problem(
+        keyed_post(&app, &reviewer, &threads_path, "ask-1.2", &other).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    assert_eq!(threads().await.len(), 1);
+
+    // the unit's answer, sent twice under one key (a double click)
+    let cl = opened["id"].as_str().unwrap();
+    let messages_path = format!("/api/v1/clarifications/{cl}/messages");
+    let answer = json!({"message": "Đã bổ sung biên bản"});
+    let (status, was_replayed, first) =
+        outcome(keyed_post(&app, &editor, &messages_path, "answer-1", &answer).await).await;
+    assert_eq!((status, was_replayed), (200, false), "{first}");
+    let (status, was_replayed, again) =
+        outcome(keyed_post(&app, &editor, &messages_path, "answer-1", &answer).await).await;
+    assert_eq!(
+        (status, was_replayed, again.as_str()),
+        (200, true, first.as_str())
+    );
+    let messages = |t: &[Value]| t[0]["messages"].as_array().unwrap().len();
+    assert_eq!(messages(&threads().await), 2, "the question and one answer");
+    // without a key every call adds a message, as before
+    json_ok(
+        app.post_json(&messages_path, Some(&editor), &answer).await,
+        200,
+    )
+    .await;
+    assert_eq!(messages(&threads().await), 3);
+    // without a key a thread is opened on every call, as before
+    json_ok(
+        app.post_json(&threads_path, Some(&reviewer), &ask).await,
+        201,
+    )
+    .await;
+    assert_eq!(threads().await.len(), 2);
+}
+
+#[tokio::test]
+async fn evidence_is_attached_once_per_key_whatever_the_form_boundary() {
+    use reqwest::multipart::{Form, Part};
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let path = format!("/api/v1/assessments/{a}/answers/1.1/evidence");
+    let count = || async {
+        json_ok(app.get(&path, &editor).await, 200)
+            .await
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    let reference = json!({"doc_number": "125/QĐ-UBND", "doc_date": "2025-03-14",
+                           "doc_issuer": "UBND xã Bắc Hà"});
+    created_once(
+        || keyed_post(&app, &editor, &path, "ref-125", &reference),
+        &[],
+    )
+    .await;
+    assert_eq!(count().await, 1);
+
+    // a file: each send has its own multipart boundary, yet it is the same request
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n".to_vec();
+    let upload = |key: &'static str, description: &'static str| {
+        let form = Form::new()
+            .part("file", Part::bytes(pdf.clone()).file_name("bien-ban.pdf"))
+            .text("description", description);
+        app.request(Method::POST, &path, Some(&editor))
+            .header("Idempotency-Key", key)
+            .multipart(form)
+            .send()
+            .map(Result::unwrap)
+    };
+    let file = created_once(|| upload("file-1", "Biên bản họp"), &[]).await;
+    assert_eq!(file["kind"], "file");
+    assert_eq!(count().await, 2);
+    assert_problem(
+        upload("file-1", "Biên bản khác").await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    assert_problem(
+        keyed_post(&app, &editor, &path, "file-1", &reference).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    assert_eq!(count().await, 2);
+    // without a key every call attaches, as before
+    json_ok(app.post_json(&path, Some(&editor), &reference).await, 201).await;
+    assert_eq!(count().await, 3);
+}
+
+#[tokio::test]
+async fn units_and_ranking_groups_are_created_once_per_key() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let unit = json!({"code": "LC-XA-BAO-THANG", "name": "Xã Bảo Thắng", "kind": "commune",
+                      "parent": "LC", "groups": ["LC-XA"]});
+    let created = created_once(
+        || keyed_post(&app, &admin, "/api/v1/units", "unit-bao-thang", &unit),
+        &["etag"],
+    )
+    .await;
+    assert_eq!(created["code"], "LC-XA-BAO-THANG");
+    assert_problem(
+        app.post_json("/api/v1/units", Some(&admin), &unit).await,
+        409,
+        "CODE_TAKEN",
+    )
+    .await;
+    let mut other = unit.clone();
+    other["name"] = json!("Xã Bảo Thắng (mới)");
+    assert_problem(
+        keyed_post(&app, &admin, "/api/v1/units", "unit-bao-thang", &other).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+
+    let group = json!({"code": "LC-DANG", "name": "Cơ quan Đảng tỉnh Lào Cai",
+                       "unit_kind": "party_body"});
+    created_once(
+        || keyed_post(&app, &admin, "/api/v1/ranking-groups", "group-so", &group),
+        &[],
+    )
+    .await;
+    assert_problem(
+        app.post_json("/api/v1/ranking-groups", Some(&admin), &group)
+            .await,
+        409,
+        "CODE_TAKEN",
+    )
+    .await;
 }

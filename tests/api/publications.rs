@@ -21,7 +21,7 @@ const COMMUNES: [&str; 10] = [
 ];
 
 /// Every commune answers (k meetings chaired of 4), submits; returns assessment ids by code.
-async fn fill_and_submit(app: &TestApp, period: &str) -> Vec<(String, String)> {
+pub async fn fill_and_submit(app: &TestApp, period: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (k, code) in COMMUNES.iter().enumerate() {
         let editor = app.token_for(Role::UnitEditor, Some(code));
