@@ -12,7 +12,8 @@
 //!   indices, so no other unit's row changes.
 //! - when the write moves a group best, every other unit of the group is re-evaluated from its
 //!   stored [`Basis`] (only the nodes that follow the best) and all rows are rewritten in one
-//!   statement.
+//!   statement. The bases come from this server's memory when its copy carries the version
+//!   stamp the group row holds (see `GroupBases`), else from `assessment_bases`.
 //!
 //! [`recompute_period`] rebuilds everything from inputs; the stored result must not change
 //! (the invariant the tests check).
