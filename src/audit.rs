@@ -23,6 +23,11 @@ pub fn with_request_id<T>(id: Option<String>, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The request id set by [`with_request_id`] on this thread, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.with(|r| r.borrow().clone())
+}
+
 /// What happened, to what.
 pub struct Audit<'a> {
     pub actor: Option<&'a Principal>,

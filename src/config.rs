@@ -1,5 +1,9 @@
-//! Configuration: one plain value read from the environment in `main` and passed down.
-//! Tests build it directly. Never a global.
+//! Configuration: plain values read from the environment in `main` and passed down.
+//! Tests build them directly. Never a global.
+//!
+//! [`Config`] holds the service settings; [`EvidenceStoreConfig`] says where evidence files
+//! live (local disk by default, or an S3-compatible bucket). The latter is its own value so
+//! that code building a [`Config`] literally keeps the local-disk default without change.
 
 use std::path::PathBuf;
 
@@ -49,6 +53,10 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
@@ -63,7 +71,17 @@ where
 }
 
 fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+    flag_in(&env_lookup, name, default)
+}
+
+/// A boolean setting from `lookup` (blank = unset).
+fn flag_in(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let value = lookup(name).filter(|v| !v.trim().is_empty());
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None => Ok(default),
         Some("1" | "true" | "yes" | "on") => Ok(true),
         Some("0" | "false" | "no" | "off") => Ok(false),
@@ -170,6 +188,247 @@ impl Config {
     }
 }
 
+/// Where evidence files live (`EVIDENCE_STORE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EvidenceStoreConfig {
+    /// Files under [`Config::evidence_dir`] (`EVIDENCE_STORE=local`, the default).
+    #[default]
+    Local,
+    /// Objects in an S3-compatible bucket (`EVIDENCE_STORE=s3`): AWS S3, MinIO, Ceph…
+    S3(S3Config),
+}
+
+/// An S3-compatible bucket for evidence (`S3_*` variables, see README.md).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// `S3_BUCKET` (required).
+    pub bucket: String,
+    /// `S3_REGION`, default `us-east-1` (any value for MinIO).
+    pub region: String,
+    /// `S3_ENDPOINT`: base URL of a non-AWS server, e.g. `http://minio:9000`; unset for AWS.
+    pub endpoint: Option<String>,
+    /// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`, both or neither; neither means the
+    /// standard AWS sources (`AWS_ACCESS_KEY_ID`…, web identity, container or instance role).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// `S3_SESSION_TOKEN`, for temporary static credentials.
+    pub session_token: Option<String>,
+    /// `S3_PREFIX`: keys are stored under `<prefix>/ab/cd/<sha256>`; `None` = bucket root.
+    pub prefix: Option<String>,
+    /// `S3_ALLOW_HTTP`: permit a plain `http://` endpoint (default false).
+    pub allow_http: bool,
+    /// `S3_PATH_STYLE`: path-style `endpoint/bucket/key` rather than virtual-hosted
+    /// `bucket.endpoint/key`. Default: path-style with an `S3_ENDPOINT` (MinIO, Ceph),
+    /// virtual-hosted for AWS. A virtual-hosted custom endpoint must include the bucket.
+    pub path_style: bool,
+}
+
+impl std::fmt::Debug for S3Config {
+    /// Never prints the secret key or the session token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &hidden(&self.secret_access_key))
+            .field("session_token", &hidden(&self.session_token))
+            .field("prefix", &self.prefix)
+            .field("allow_http", &self.allow_http)
+            .field("path_style", &self.path_style)
+            .finish()
+    }
+}
+
+impl S3Config {
+    /// An AWS bucket with the defaults: region `us-east-1`, the standard credential sources,
+    /// no prefix, https only, virtual-hosted-style requests.
+    pub fn new(bucket: impl Into<String>) -> S3Config {
+        S3Config {
+            bucket: bucket.into(),
+            region: "us-east-1".into(),
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            prefix: None,
+            allow_http: false,
+            path_style: false,
+        }
+    }
+
+    /// `s3://bucket/prefix`, for logs (no credentials).
+    pub fn location(&self) -> String {
+        match &self.prefix {
+            Some(p) => format!("s3://{}/{p}", self.bucket),
+            None => format!("s3://{}", self.bucket),
+        }
+    }
+}
+
+impl EvidenceStoreConfig {
+    /// Reads `EVIDENCE_STORE` and, for `s3`, the `S3_*` variables.
+    pub fn from_env() -> Result<EvidenceStoreConfig, ConfigError> {
+        Self::from_lookup(&env_lookup)
+    }
+
+    /// As [`EvidenceStoreConfig::from_env`], from any source of variables (blank = unset).
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<EvidenceStoreConfig, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let kind = get("EVIDENCE_STORE").map(|v| v.to_ascii_lowercase());
+        let config = match kind.as_deref() {
+            None | Some("local") => {
+                let stray: Vec<&str> = ["S3_BUCKET", "S3_ENDPOINT", "S3_PREFIX"]
+                    .into_iter()
+                    .filter(|n| get(n).is_some())
+                    .collect();
+                if !stray.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        name: "EVIDENCE_STORE",
+                        reason: format!(
+                            "{} set but EVIDENCE_STORE is not s3; set EVIDENCE_STORE=s3 to use the bucket, or unset them",
+                            stray.join(", ")
+                        ),
+                    });
+                }
+                EvidenceStoreConfig::Local
+            }
+            Some("s3") => {
+                let endpoint = get("S3_ENDPOINT");
+                let path_style = flag_in(lookup, "S3_PATH_STYLE", endpoint.is_some())?;
+                EvidenceStoreConfig::S3(S3Config {
+                    bucket: get("S3_BUCKET").ok_or_else(|| ConfigError::Invalid {
+                        name: "S3_BUCKET",
+                        reason: "required with EVIDENCE_STORE=s3".into(),
+                    })?,
+                    region: get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
+                    access_key_id: get("S3_ACCESS_KEY_ID"),
+                    secret_access_key: get("S3_SECRET_ACCESS_KEY"),
+                    session_token: get("S3_SESSION_TOKEN"),
+                    prefix: get("S3_PREFIX")
+                        .map(|p| p.trim_matches('/').to_string())
+                        .filter(|p| !p.is_empty()),
+                    allow_http: flag_in(lookup, "S3_ALLOW_HTTP", false)?,
+                    path_style,
+                })
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "EVIDENCE_STORE",
+                    reason: format!("{other:?}: expected local or s3"),
+                });
+            }
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rules that hold however the value was built.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let EvidenceStoreConfig::S3(s3) = self else {
+            return Ok(());
+        };
+        let invalid = |name: &'static str, reason: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                reason: reason.into(),
+            })
+        };
+        let b = s3.bucket.as_str();
+        let bucket_ok = (3..=63).contains(&b.len())
+            && b.bytes()
+                .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-'))
+            && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && b.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !b.contains("..");
+        if !bucket_ok {
+            return invalid(
+                "S3_BUCKET",
+                "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+            );
+        }
+        if s3.region.is_empty()
+            || !s3
+                .region
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        {
+            return invalid("S3_REGION", "a region name such as ap-southeast-1");
+        }
+        if let Some(e) = &s3.endpoint {
+            let rest = if let Some(rest) = e.strip_prefix("https://") {
+                rest
+            } else if let Some(rest) = e.strip_prefix("http://") {
+                if !s3.allow_http {
+                    return invalid(
+                        "S3_ENDPOINT",
+                        "is plain http://; use https://, or set S3_ALLOW_HTTP=true for a trusted network",
+                    );
+                }
+                rest
+            } else {
+                return invalid(
+                    "S3_ENDPOINT",
+                    "must be an http:// or https:// URL, e.g. http://minio:9000",
+                );
+            };
+            if rest.is_empty() || rest.contains(['?', '#', '@', ' ']) {
+                return invalid(
+                    "S3_ENDPOINT",
+                    "must be a base URL (scheme, host, optional port), without credentials or query",
+                );
+            }
+        }
+        match (&s3.access_key_id, &s3.secret_access_key) {
+            (Some(_), None) => {
+                return invalid(
+                    "S3_SECRET_ACCESS_KEY",
+                    "missing: S3_ACCESS_KEY_ID is set; give both, or neither to use the standard AWS credential sources",
+                );
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    "S3_ACCESS_KEY_ID",
+                    "missing: S3_SECRET_ACCESS_KEY is set; give both, or neither to use the standard AWS credential sources",
+                );
+            }
+            _ => {}
+        }
+        if s3.session_token.is_some() && s3.access_key_id.is_none() {
+            return invalid(
+                "S3_SESSION_TOKEN",
+                "only meaningful with S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+            );
+        }
+        if let Some(p) = &s3.prefix {
+            let ok = p.len() <= 200
+                && p.split('/').all(|part| {
+                    !part.is_empty()
+                        && part != "."
+                        && part != ".."
+                        && part
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+                });
+            if !ok {
+                return invalid(
+                    "S3_PREFIX",
+                    "path segments of letters, digits, '-', '_' and '.', separated by '/' (at most 200 bytes)",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Shorter than 32 bytes, or too few distinct characters ("aaaa…", "changeme…").
 pub fn is_weak_secret(secret: &str) -> bool {
     let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
@@ -185,5 +444,138 @@ mod tests {
         assert!(is_weak_secret("secret"));
         assert!(is_weak_secret(&"a".repeat(64)));
         assert!(!is_weak_secret("k3J9-qLx0_Vb7Tz!mN2pR8sW4yE6uH1c"));
+    }
+
+    fn store_config(vars: &[(&str, &str)]) -> Result<EvidenceStoreConfig, ConfigError> {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EvidenceStoreConfig::from_lookup(&|name| vars.get(name).cloned())
+    }
+
+    fn refused(vars: &[(&str, &str)]) -> String {
+        match store_config(vars) {
+            Err(e) => e.to_string(),
+            Ok(c) => panic!("accepted {vars:?}: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn evidence_store_defaults_to_local_disk() {
+        assert_eq!(store_config(&[]).unwrap(), EvidenceStoreConfig::Local);
+        assert_eq!(
+            store_config(&[("EVIDENCE_STORE", " Local ")]).unwrap(),
+            EvidenceStoreConfig::Local
+        );
+        // blank values count as unset
+        assert_eq!(
+            store_config(&[("EVIDENCE_STORE", ""), ("S3_BUCKET", "  ")]).unwrap(),
+            EvidenceStoreConfig::Local
+        );
+        assert!(refused(&[("EVIDENCE_STORE", "gcs")]).contains("expected local or s3"));
+        // a bucket without EVIDENCE_STORE=s3 is a mistake, not silently ignored
+        let e = refused(&[("S3_BUCKET", "dti-evidence")]);
+        assert!(e.starts_with("EVIDENCE_STORE is invalid"), "{e}");
+        assert!(e.contains("S3_BUCKET"), "{e}");
+    }
+
+    #[test]
+    fn s3_settings_are_read_with_defaults() {
+        let c = store_config(&[("EVIDENCE_STORE", "s3"), ("S3_BUCKET", "dti-evidence")]).unwrap();
+        assert_eq!(c, EvidenceStoreConfig::S3(S3Config::new("dti-evidence")));
+
+        let c = store_config(&[
+            ("EVIDENCE_STORE", "S3"),
+            ("S3_BUCKET", "dti-evidence"),
+            ("S3_REGION", "ap-southeast-1"),
+            ("S3_ENDPOINT", "http://minio:9000/"),
+            ("S3_ALLOW_HTTP", "true"),
+            ("S3_PATH_STYLE", "no"),
+            ("S3_ACCESS_KEY_ID", "minioadmin"),
+            ("S3_SECRET_ACCESS_KEY", "minio-secret-key-123"),
+            ("S3_PREFIX", "/lao-cai/evidence/"),
+        ])
+        .unwrap();
+        let EvidenceStoreConfig::S3(s3) = c else {
+            panic!("not s3")
+        };
+        assert_eq!(s3.region, "ap-southeast-1");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://minio:9000"));
+        assert!(s3.allow_http);
+        assert!(!s3.path_style, "explicitly virtual-hosted");
+        assert_eq!(s3.access_key_id.as_deref(), Some("minioadmin"));
+        assert_eq!(s3.prefix.as_deref(), Some("lao-cai/evidence"));
+        assert_eq!(s3.location(), "s3://dti-evidence/lao-cai/evidence");
+        // the secret never shows in Debug output
+        let shown = format!("{s3:?}");
+        assert!(!shown.contains("minio-secret-key-123"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn invalid_s3_combinations_are_refused_with_the_variable_named() {
+        let s3 = |extra: &[(&'static str, &'static str)]| {
+            let mut v = vec![("EVIDENCE_STORE", "s3"), ("S3_BUCKET", "dti-evidence")];
+            v.extend_from_slice(extra);
+            v
+        };
+        let e = refused(&[("EVIDENCE_STORE", "s3")]);
+        assert!(e.starts_with("S3_BUCKET is invalid: required"), "{e}");
+        for bad in [
+            "ab",
+            "Upper",
+            "-dash",
+            "dash-",
+            "a..b",
+            "under_score",
+            &"x".repeat(64),
+        ] {
+            let e = refused(&[("EVIDENCE_STORE", "s3"), ("S3_BUCKET", bad)]);
+            assert!(e.starts_with("S3_BUCKET is invalid"), "{bad}: {e}");
+        }
+        let e = refused(&s3(&[("S3_ENDPOINT", "http://minio:9000")]));
+        assert!(
+            e.starts_with("S3_ENDPOINT is invalid") && e.contains("S3_ALLOW_HTTP"),
+            "{e}"
+        );
+        let e = refused(&s3(&[("S3_ENDPOINT", "minio:9000")]));
+        assert!(e.starts_with("S3_ENDPOINT is invalid"), "{e}");
+        let e = refused(&s3(&[("S3_ENDPOINT", "https://user:pw@minio:9000")]));
+        assert!(e.starts_with("S3_ENDPOINT is invalid"), "{e}");
+        let e = refused(&s3(&[("S3_ENDPOINT", "https://")]));
+        assert!(e.starts_with("S3_ENDPOINT is invalid"), "{e}");
+        let e = refused(&s3(&[("S3_ACCESS_KEY_ID", "AKIA")]));
+        assert!(
+            e.starts_with("S3_SECRET_ACCESS_KEY is invalid: missing"),
+            "{e}"
+        );
+        let e = refused(&s3(&[("S3_SECRET_ACCESS_KEY", "hunter2-secret")]));
+        assert!(e.starts_with("S3_ACCESS_KEY_ID is invalid: missing"), "{e}");
+        assert!(
+            !e.contains("hunter2-secret"),
+            "the secret is never echoed: {e}"
+        );
+        let e = refused(&s3(&[("S3_SESSION_TOKEN", "tok")]));
+        assert!(e.starts_with("S3_SESSION_TOKEN is invalid"), "{e}");
+        for bad in ["a//b", "../up", "a/./b", "sp ace", "ü"] {
+            let e = refused(&s3(&[("S3_PREFIX", bad)]));
+            assert!(e.starts_with("S3_PREFIX is invalid"), "{bad}: {e}");
+        }
+        let e = refused(&s3(&[("S3_ALLOW_HTTP", "maybe")]));
+        assert!(e.starts_with("S3_ALLOW_HTTP is invalid"), "{e}");
+        let e = refused(&s3(&[("S3_PATH_STYLE", "2")]));
+        assert!(e.starts_with("S3_PATH_STYLE is invalid"), "{e}");
+        let e = refused(&s3(&[("S3_REGION", "ap southeast")]));
+        assert!(e.starts_with("S3_REGION is invalid"), "{e}");
+        // an https endpoint is fine, and implies path-style requests unless told otherwise
+        let c = store_config(&s3(&[("S3_ENDPOINT", "https://s3.example.vn")])).unwrap();
+        assert!(matches!(
+            c,
+            EvidenceStoreConfig::S3(S3Config {
+                path_style: true,
+                ..
+            })
+        ));
     }
 }

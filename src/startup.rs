@@ -13,10 +13,11 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::fallback::{self, RouteTable};
 use crate::auth::jwt::JwtKeys;
-use crate::config::{Config, Mode};
+use crate::config::{Config, EvidenceStoreConfig, Mode};
 use crate::db::{self, DbPool};
 use crate::error::{BoxError, error_chain};
 use crate::state::AppState;
+use crate::storage::{BlobStore, LocalDiskStore, S3Store};
 use crate::telemetry::{self, Metrics};
 
 pub struct Application {
@@ -52,7 +53,17 @@ pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, 
 }
 
 impl Application {
+    /// Builds the application with evidence on local disk ([`Config::evidence_dir`]).
     pub async fn build(config: Config) -> Result<Application, BoxError> {
+        Self::build_with(config, EvidenceStoreConfig::Local).await
+    }
+
+    /// Builds the application with evidence where `evidence_store` says.
+    pub async fn build_with(
+        config: Config,
+        evidence_store: EvidenceStoreConfig,
+    ) -> Result<Application, BoxError> {
+        crate::storage::install_tls_crypto();
         let url = config
             .database_url
             .clone()
@@ -99,8 +110,7 @@ impl Application {
 
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
-        let store: Arc<dyn crate::storage::BlobStore> =
-            Arc::new(crate::storage::LocalDiskStore::new(&config.evidence_dir)?);
+        let store = open_evidence_store(&config, &evidence_store).await?;
         let state = web::Data::new(AppState {
             store,
             pool: pool.clone(),
@@ -170,6 +180,29 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Opens the evidence store and checks once that it answers. A store that does not answer
+/// yet is only logged: the service starts, evidence requests and readiness answer 503
+/// `STORAGE_UNAVAILABLE` until it does.
+async fn open_evidence_store(
+    config: &Config,
+    which: &EvidenceStoreConfig,
+) -> Result<Arc<dyn BlobStore>, BoxError> {
+    let store: Arc<dyn BlobStore> = match which {
+        EvidenceStoreConfig::Local => Arc::new(LocalDiskStore::new(&config.evidence_dir)?),
+        EvidenceStoreConfig::S3(s3) => Arc::new(S3Store::new(s3)?),
+    };
+    let probe = store.clone();
+    match tokio::task::spawn_blocking(move || probe.check()).await? {
+        Ok(()) => log::info!("evidence store: {}", store.describe()),
+        Err(e) => log::warn!(
+            "evidence store {} does not answer yet: {}",
+            store.describe(),
+            error_chain(&e)
+        ),
+    }
+    Ok(store)
 }
 
 fn cors(origins: &[String], demo: bool) -> Cors {

@@ -15,13 +15,20 @@
 //! scripts, plain text, plain ZIPs and macro-enabled OOXML are refused. The client's file
 //! name is only ever displayed, after [`sanitize_filename`].
 //!
-//! Backends: [`BlobStore`] is the seam. This build ships [`LocalDiskStore`] (a directory,
-//! possibly a shared volume). S3-compatible object storage (AWS S3, MinIO, Ceph…) would be a
-//! second `BlobStore` implementation — e.g. on top of the `object_store` crate, where `put`
-//! is already atomic — selected by configuration; nothing else in the service would change.
+//! Backends: [`BlobStore`] is the seam, selected by configuration
+//! ([`crate::config::EvidenceStoreConfig`]); nothing else in the service knows which one runs.
+//! - [`LocalDiskStore`] (the default): a directory, possibly a volume shared by replicas.
+//! - [`S3Store`]: a bucket in S3-compatible object storage (AWS S3, MinIO, Ceph…), optionally
+//!   under a key prefix, so that replicas on different hosts share evidence. S3 `PUT`s are
+//!   atomic, so the same content-addressed contract holds.
 //!
-//! Everything here is blocking `std::fs`: call it from `web::block` /
-//! `tokio::task::spawn_blocking`.
+//! Both behave alike: `put` is idempotent (an existing key is kept), `get` of a missing key is
+//! `Io(NotFound)`, `delete` of a missing key is fine, and keys are validated identically. A
+//! backend that cannot be reached answers [`StorageError::Unavailable`] (the API's 503
+//! `STORAGE_UNAVAILABLE`), never a panic.
+//!
+//! Every [`BlobStore`] method blocks: call it from `web::block` /
+//! `tokio::task::spawn_blocking` (the S3 store also tolerates an async thread, see its docs).
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -31,6 +38,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+
+mod s3;
+pub use s3::{S3Store, install_tls_crypto};
 
 // ---------------------------------------------------------------------------------------
 // File kinds and sniffing
@@ -388,6 +398,11 @@ pub enum StorageError {
     ForbiddenType { declared: Option<String> },
     #[error("evidence storage I/O failed")]
     Io(#[from] io::Error),
+    /// The backend could not be reached or would not serve us (network, timeout, server
+    /// error, refused credentials, missing bucket). Nothing was stored; retrying later may
+    /// succeed. The cause is for the log, not for clients.
+    #[error("evidence storage is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl StorageError {
@@ -476,16 +491,25 @@ pub struct StoredBlob {
     pub storage_key: String,
 }
 
-/// Where the bytes live. Keys are relative, made of `[0-9a-f/]` only (see [`key_for`]).
+/// Where the bytes live. Keys are relative, made of `[0-9a-f/]` only (see [`key_for`]); an
+/// invalid key is `Io(InvalidInput)` from every method. Every method blocks.
 pub trait BlobStore: Send + Sync {
-    /// Writes bytes under their key, atomically (temp file in the same directory + rename;
-    /// if the key already exists, it is kept and the temp file deleted). Idempotent.
+    /// Writes bytes under their key, atomically: readers see the whole content or nothing
+    /// (local disk: temp file in the same directory + rename; S3: one `PUT`). If the key
+    /// already holds content of that size, it is kept. Idempotent.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError>;
     /// Reads a blob; a missing key is `Io(NotFound)`.
     fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     /// Removes a blob; a missing key is not an error.
     fn delete(&self, key: &str) -> Result<(), StorageError>;
     fn exists(&self, key: &str) -> Result<bool, StorageError>;
+    /// A cheap check that the store can be used (for readiness), bounded in time;
+    /// [`StorageError::Unavailable`] otherwise.
+    fn check(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+    /// Where the blobs are, for logs: a directory or `s3://bucket/prefix` (no credentials).
+    fn describe(&self) -> String;
 }
 
 /// Blobs as files under a root directory (`root/ab/cd/<sha256>`), safe to share between
@@ -600,6 +624,20 @@ impl BlobStore for LocalDiskStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn check(&self) -> Result<(), StorageError> {
+        match fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(StorageError::Unavailable(
+                format!("{} is not a directory", self.root.display()).into(),
+            )),
+            Err(e) => Err(StorageError::Unavailable(Box::new(e))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
     }
 }
 

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ErrorResponses;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::telemetry::PoolGauges;
 
@@ -30,7 +30,10 @@ async fn live() -> web::Json<HealthResponse> {
     })
 }
 
-/// Readiness: the database answers (503 `DATABASE_UNAVAILABLE` otherwise).
+/// Readiness: the database and the evidence store answer.
+///
+/// 503 `DATABASE_UNAVAILABLE` or `STORAGE_UNAVAILABLE` otherwise. For an S3 store the check is
+/// one small listing request, given at most 2 s.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Ready", body = HealthResponse), ErrorResponses)
@@ -42,6 +45,11 @@ async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<HealthResponse
         Ok(())
     })
     .await?;
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.check())
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| crate::services::evidence::storage_error(e, 0))?;
     Ok(web::Json(HealthResponse {
         status: "ok".into(),
     }))

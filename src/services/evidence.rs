@@ -68,6 +68,36 @@ pub fn storage_error(e: StorageError, limit: usize) -> AppError {
             "Only PDF, images (PNG, JPEG, GIF, WebP) and Office documents are accepted; the type is read from the content, not the name.",
         ),
         StorageError::Io(e) => AppError::internal(e),
+        StorageError::Unavailable(cause) => {
+            log::warn!(
+                "request {}: evidence storage unavailable: {}",
+                crate::telemetry::current_request_id()
+                    .or_else(crate::audit::current_request_id)
+                    .as_deref()
+                    .unwrap_or("-"),
+                crate::error::error_chain(cause.as_ref())
+            );
+            AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "STORAGE_UNAVAILABLE",
+                "The evidence file storage is unavailable; nothing was changed. Retry shortly.",
+            )
+            .with_header(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("5"),
+            )
+        }
+    }
+}
+
+/// Deletes a blob nobody references any more; a failure only leaves an orphan, logged.
+fn remove_orphan(store: &Arc<dyn BlobStore>, key: &str) {
+    if let Err(e) = store.delete(key) {
+        log::warn!(
+            "evidence file {key} is no longer referenced but could not be deleted from {}: {}",
+            store.describe(),
+            crate::error::error_chain(&e)
+        );
     }
 }
 
@@ -173,7 +203,7 @@ pub fn add(
     if result.is_err()
         && let Some(key) = stored_new
     {
-        let _ = store.delete(&key);
+        remove_orphan(store, &key);
     }
     result
 }
@@ -251,7 +281,7 @@ pub fn delete(
         Ok(orphan)
     })?;
     if let Some(key) = orphan {
-        let _ = store.delete(&key);
+        remove_orphan(store, &key);
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::assessments::{assessment_of, open_period, put};
 use crate::helpers::*;
 
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -23,11 +23,11 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn pdf(body: &str) -> Vec<u8> {
+pub fn pdf(body: &str) -> Vec<u8> {
     format!("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n% {body}\n%%EOF\n").into_bytes()
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     a: &str,
@@ -47,7 +47,7 @@ async fn upload(
         .unwrap()
 }
 
-fn blob_rows(app: &TestApp) -> i64 {
+pub fn blob_rows(app: &TestApp) -> i64 {
     app.with_conn(|c| {
         use diesel::prelude::*;
         dti_api::db::schema::evidence_blobs::table

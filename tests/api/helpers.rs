@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use dti_api::auth::jwt::JwtKeys;
-use dti_api::config::{Config, Mode};
+use dti_api::config::{Config, EvidenceStoreConfig, Mode};
 use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
@@ -157,6 +157,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    spawn_app_with_store(config, EvidenceStoreConfig::Local).await
+}
+
+/// As [`spawn_app_with`], with evidence where `store` says.
+pub async fn spawn_app_with_store(config: Config, store: EvidenceStoreConfig) -> TestApp {
     let db_name = config
         .database_url
         .as_deref()
@@ -168,7 +173,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         .next()
         .unwrap()
         .to_string();
-    let app = Application::build(config.clone())
+    let app = Application::build_with(config.clone(), store)
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

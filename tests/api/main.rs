@@ -14,6 +14,7 @@ mod migrations;
 mod openapi;
 mod operations;
 mod publications;
+mod s3;
 mod units;
 mod users;
 mod workflow;
