@@ -411,6 +411,7 @@ fn app_config(db: &str) -> Config {
         seed_on_empty: false,
         demo_password: "unused-bench-password".into(),
         workers: 2,
+        evidence_store: Default::default(),
     }
 }
 

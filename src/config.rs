@@ -41,6 +41,8 @@ pub struct Config {
     pub seed_on_empty: bool,
     pub demo_password: String,
     pub workers: usize,
+    /// Where evidence files live (`EVIDENCE_STORE`, `S3_*`).
+    pub evidence_store: EvidenceStoreConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +144,7 @@ impl Config {
             seed_on_empty: flag("SEED_ON_EMPTY", mode == Mode::Demo)?,
             demo_password: var("DEMO_PASSWORD").unwrap_or_else(|| "demo-dti-2026".into()),
             workers: parsed("APP_WORKERS", 0)?,
+            evidence_store: EvidenceStoreConfig::from_env()?,
         };
         config.check()?;
         Ok(config)

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dti_api::config::{Config, EvidenceStoreConfig, Mode, is_weak_secret};
+use dti_api::config::{Config, Mode, is_weak_secret};
 use dti_api::db::embedded::EmbeddedPostgres;
 use dti_api::error::error_chain;
 use dti_api::startup::{Application, migrate_with_retry};
@@ -32,13 +32,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let evidence_store = match EvidenceStoreConfig::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let embedded = match prepare_database(&mut config) {
         Ok(e) => e,
         Err(e) => {
@@ -49,7 +42,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "migrate" => migrate(&config),
         "seed" => seed(&config),
-        _ => serve(config, evidence_store),
+        _ => serve(config),
     };
     if let Some(pg) = &embedded {
         pg.stop();
@@ -129,7 +122,7 @@ fn seed(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(config: Config, evidence_store: EvidenceStoreConfig) -> Result<(), String> {
+fn serve(config: Config) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,9 +131,7 @@ fn serve(config: Config, evidence_store: EvidenceStoreConfig) -> Result<(), Stri
         let host = config.host.clone();
         let demo = config.mode == Mode::Demo;
         let password = config.demo_password.clone();
-        let app = Application::build_with(config, evidence_store)
-            .await
-            .map_err(|e| error_chain(e.as_ref()))?;
+        let app = Application::build(config).await.map_err(|e| error_chain(e.as_ref()))?;
         let shown_host = if host == "0.0.0.0" { "127.0.0.1".to_string() } else { host };
         let base = format!("http://{shown_host}:{}", app.port());
         println!("DTI API listening on {base}");

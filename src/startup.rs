@@ -53,16 +53,7 @@ pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, 
 }
 
 impl Application {
-    /// Builds the application with evidence on local disk ([`Config::evidence_dir`]).
     pub async fn build(config: Config) -> Result<Application, BoxError> {
-        Self::build_with(config, EvidenceStoreConfig::Local).await
-    }
-
-    /// Builds the application with evidence where `evidence_store` says.
-    pub async fn build_with(
-        config: Config,
-        evidence_store: EvidenceStoreConfig,
-    ) -> Result<Application, BoxError> {
         crate::storage::install_tls_crypto();
         let url = config
             .database_url
@@ -110,7 +101,7 @@ impl Application {
 
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
-        let store = open_evidence_store(&config, &evidence_store).await?;
+        let store = open_evidence_store(&config).await?;
         let state = web::Data::new(AppState {
             store,
             pool: pool.clone(),
@@ -185,11 +176,8 @@ impl Application {
 /// Opens the evidence store and checks once that it answers. A store that does not answer
 /// yet is only logged: the service starts, evidence requests and readiness answer 503
 /// `STORAGE_UNAVAILABLE` until it does.
-async fn open_evidence_store(
-    config: &Config,
-    which: &EvidenceStoreConfig,
-) -> Result<Arc<dyn BlobStore>, BoxError> {
-    let store: Arc<dyn BlobStore> = match which {
+async fn open_evidence_store(config: &Config) -> Result<Arc<dyn BlobStore>, BoxError> {
+    let store: Arc<dyn BlobStore> = match &config.evidence_store {
         EvidenceStoreConfig::Local => Arc::new(LocalDiskStore::new(&config.evidence_dir)?),
         EvidenceStoreConfig::S3(s3) => Arc::new(S3Store::new(s3)?),
     };

@@ -146,6 +146,7 @@ pub fn test_config(db_name: &str) -> Config {
         seed_on_empty: false,
         demo_password: DEMO_PASSWORD.into(),
         workers: 1,
+        evidence_store: EvidenceStoreConfig::Local,
     }
 }
 
@@ -156,12 +157,13 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_config(&db_name)).await
 }
 
-pub async fn spawn_app_with(config: Config) -> TestApp {
-    spawn_app_with_store(config, EvidenceStoreConfig::Local).await
+/// As [`spawn_app_with`], with evidence where `store` says.
+pub async fn spawn_app_with_store(mut config: Config, store: EvidenceStoreConfig) -> TestApp {
+    config.evidence_store = store;
+    spawn_app_with(config).await
 }
 
-/// As [`spawn_app_with`], with evidence where `store` says.
-pub async fn spawn_app_with_store(config: Config, store: EvidenceStoreConfig) -> TestApp {
+pub async fn spawn_app_with(config: Config) -> TestApp {
     let db_name = config
         .database_url
         .as_deref()
@@ -173,7 +175,7 @@ pub async fn spawn_app_with_store(config: Config, store: EvidenceStoreConfig) ->
         .next()
         .unwrap()
         .to_string();
-    let app = Application::build_with(config.clone(), store)
+    let app = Application::build(config.clone())
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
