@@ -1,9 +1,8 @@
 //! Configuration: plain values read from the environment in `main` and passed down.
 //! Tests build them directly. Never a global.
 //!
-//! [`Config`] holds the service settings; [`EvidenceStoreConfig`] says where evidence files
-//! live (local disk by default, or an S3-compatible bucket). The latter is its own value so
-//! that code building a [`Config`] literally keeps the local-disk default without change.
+//! [`Config`] holds the service settings; its [`EvidenceStoreConfig`] says where evidence files
+//! live (local disk by default, or an S3-compatible bucket).
 
 use std::path::PathBuf;
 

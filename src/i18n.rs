@@ -328,6 +328,10 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
                 .into()
         }
         "FILE_REQUIRED" => "Yêu cầu phải kèm một tệp.".into(),
+        // 503
+        "STORAGE_UNAVAILABLE" => "Kho lưu trữ tệp minh chứng tạm thời không truy cập được; chưa \
+                                  có gì thay đổi. Vui lòng thử lại sau ít giây."
+            .into(),
         "EMPTY_FILE" => "Tệp gửi lên rỗng.".into(),
         // 413, 415, 429
         "PAYLOAD_TOO_LARGE" => match param("limit") {

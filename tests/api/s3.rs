@@ -551,8 +551,17 @@ async fn a_missing_bucket_answers_503_and_leaves_no_rows() {
     assert_eq!(evidence_rows(&app), 0);
     let resp = app
         .request(reqwest::Method::GET, "/health/ready", None)
+        .header("accept-language", "vi")
         .send()
         .await
         .unwrap();
-    assert_problem(resp, 503, "STORAGE_UNAVAILABLE").await;
+    let body = assert_problem(resp, 503, "STORAGE_UNAVAILABLE").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Kho lưu trữ tệp minh chứng"),
+        "{body}"
+    );
+    assert!(body["detail_en"].as_str().unwrap().contains("unavailable"));
 }
