@@ -163,25 +163,38 @@ pub fn scope_values(
     overall: (Decimal, Decimal),
     mains: &[(Decimal, Decimal)],
 ) -> Vec<ScopeValue> {
-    let p = set.precision;
     let main_idx = set.main_indicators();
-    let mains: Vec<ScopeValue> = mains
-        .iter()
-        .map(|(a, m)| ScopeValue::new(*a, *m, p))
-        .collect();
-    let mut out = vec![ScopeValue::new(overall.0, overall.1, p)];
-    for pillar in &set.pillars {
+    (0..1 + set.pillars.len() + main_idx.len())
+        .map(|pos| scope_value_at(set, &main_idx, overall, mains, pos))
+        .collect()
+}
+
+/// One scope's value (position `pos` in [`scopes`] order), exactly as [`scope_values`] gives
+/// it; `main_idx` is `set.main_indicators()`. For callers that need a few scopes of many
+/// units (a moved group best).
+pub fn scope_value_at(
+    set: &CompiledSet,
+    main_idx: &[usize],
+    overall: (Decimal, Decimal),
+    mains: &[(Decimal, Decimal)],
+    pos: usize,
+) -> ScopeValue {
+    let p = set.precision;
+    if pos == 0 {
+        return ScopeValue::new(overall.0, overall.1, p);
+    }
+    if let Some(pillar) = set.pillars.get(pos - 1) {
         let (mut points, mut max) = (Decimal::ZERO, Decimal::ZERO);
         for m in &pillar.mains {
-            if let Some(v) = main_idx.iter().position(|x| x == m).map(|k| mains[k]) {
-                points = points.saturating_add(v.points);
-                max = max.saturating_add(v.applicable_max);
+            if let Some(&(a, mx)) = main_idx.iter().position(|x| x == m).map(|k| &mains[k]) {
+                points = points.saturating_add(a.normalize());
+                max = max.saturating_add(mx.normalize());
             }
         }
-        out.push(ScopeValue::new(points, max, p));
+        return ScopeValue::new(points, max, p);
     }
-    out.extend(mains);
-    out
+    let (a, m) = mains[pos - 1 - set.pillars.len()];
+    ScopeValue::new(a, m, p)
 }
 
 /// Ranks units on their total reviewed index.

@@ -32,7 +32,7 @@ use crate::db::models::scores::{BasisRecord, MovedRow, RelativeValue, ScoreRow};
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{Direction, Method};
 use crate::error::{AppError, AppResult};
-use crate::scoring::ranking::{ScopeValue, index_of, scope_values};
+use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
 use crate::scoring::{
     Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, UnitInput, UnitScores, View,
     basis_of, candidates, parse_input, rescore_basis, score_unit_numbers,
@@ -199,15 +199,26 @@ struct Numbers {
 }
 
 fn numbers(set: &CompiledSet, total: [View; 2], mains: &[(Decimal, Decimal)]) -> Numbers {
-    let [own, rev] = total;
+    let rev = total[1];
+    let (self_points, reviewed_points, self_index, reviewed_index) = totals(total);
     Numbers {
         applicable_max: rev.2.normalize(),
-        self_points: own.1.normalize(),
-        reviewed_points: rev.1.normalize(),
-        self_index: index_of(own.1, own.2).map(|d| d.normalize()),
-        reviewed_index: index_of(rev.1, rev.2).map(|d| d.normalize()),
+        self_points,
+        reviewed_points,
+        self_index,
+        reviewed_index,
         scopes: scope_values(set, (rev.1, rev.2), mains),
     }
+}
+
+/// `(self points, reviewed points, self index, reviewed index)` of the root's views, as stored.
+fn totals([own, rev]: [View; 2]) -> (Decimal, Decimal, Option<Decimal>, Option<Decimal>) {
+    (
+        own.1.normalize(),
+        rev.1.normalize(),
+        index_of(own.1, own.2).map(|d| d.normalize()),
+        index_of(rev.1, rev.2).map(|d| d.normalize()),
+    )
 }
 
 /// What is stored of a unit's [`Basis`]: the basis, and the reviewed `(points, applicable
@@ -657,15 +668,24 @@ fn follow_best(
                 None => kept.ok_or_else(|| AppError::internal("basis misses a main")),
             })
             .collect::<AppResult<_>>()?;
-        let n = numbers(set, fresh.total, &main_values);
+        let (self_points, reviewed_points, self_index, reviewed_index) = totals(fresh.total);
+        let rev = fresh.total[1];
+        // only the moved scopes: the same function `numbers` uses, so the same digits
+        let (points, index) = positions
+            .iter()
+            .map(|&p| {
+                let v = scope_value_at(set, &mains, (rev.1, rev.2), &main_values, p);
+                (v.points, v.index)
+            })
+            .unzip();
         Ok(MovedRow {
             assessment_id: *id,
-            self_points: n.self_points,
-            reviewed_points: n.reviewed_points,
-            self_index: n.self_index,
-            reviewed_index: n.reviewed_index,
-            points: positions.iter().map(|&p| n.scopes[p].points).collect(),
-            index: positions.iter().map(|&p| n.scopes[p].index).collect(),
+            self_points,
+            reviewed_points,
+            self_index,
+            reviewed_index,
+            points,
+            index,
         })
     };
     let others: Vec<&(Uuid, StoredBasis)> =
