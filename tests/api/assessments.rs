@@ -45,16 +45,7 @@ pub async fn open_period(
     .await;
     assert_eq!(period["phase"], "draft");
     let id = period["id"].as_str().unwrap().to_string();
-    let opened = json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{id}/transitions"),
-            Some(admin),
-            &json!({"to": "self_assessment"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let opened = transition(app, admin, &id, "self_assessment").await;
     assert_eq!(opened["phase"], "self_assessment");
     (id, set_id)
 }
@@ -540,16 +531,7 @@ async fn answers_are_refused_outside_the_self_assessment_phase() {
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     let p = assert_problem(
         put(
             &app,
@@ -771,15 +753,21 @@ async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recomp
     for t in tasks {
         t.await.unwrap();
     }
-    let before = stored_state(&app);
     assert!(
-        !before.1.is_empty(),
+        !stored_state(&app).1.is_empty(),
         "the relative leaf has stored candidates"
     );
+    assert_recompute_changes_nothing(&app, &admin, &period).await;
+}
+
+/// A full recompute of the period leaves every stored number, candidate, basis and rank as
+/// the incremental writes left it (the invariant).
+async fn assert_recompute_changes_nothing(app: &TestApp, admin: &str, period: &str) {
+    let before = stored_state(app);
     json_ok(
         app.post_json(
             &format!("/api/v1/periods/{period}/recompute"),
-            Some(&admin),
+            Some(admin),
             &json!({}),
         )
         .await,
@@ -787,7 +775,7 @@ async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recomp
     )
     .await;
     assert_eq!(
-        stored_state(&app),
+        stored_state(app),
         before,
         "incremental results equal a full recompute"
     );
@@ -848,20 +836,6 @@ async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
         200,
     )
     .await;
-    let before = stored_state(&app);
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/recompute"),
-            Some(&admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(
-        stored_state(&app),
-        before,
-        "the stored scores owe nothing to the rolled-back write"
-    );
+    // the stored scores owe nothing to the rolled-back write
+    assert_recompute_changes_nothing(&app, &admin, &period).await;
 }

@@ -165,18 +165,15 @@ async fn a_file_earns_the_evidence_required_points_and_is_stored_once() {
     );
 }
 
-#[tokio::test]
-async fn refused_uploads_leave_nothing_behind() {
-    let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+/// Uploads that must be refused, each with its code: too big, an executable or a page named
+/// like a PDF, empty, no file field, not a form, and a file from another unit's editor. The
+/// callers check that nothing was left behind, wherever their store keeps files.
+pub async fn refuse_bad_uploads(app: &TestApp, editor: &str, a: &str) {
     // too big
     let mut big = pdf("x");
     big.resize(app.config.max_upload_bytes + 1, b' ');
     assert_problem(
-        upload(&app, &editor, &a, "1.1", "big.pdf", big).await,
+        upload(app, editor, a, "1.1", "big.pdf", big).await,
         413,
         "PAYLOAD_TOO_LARGE",
     )
@@ -185,16 +182,16 @@ async fn refused_uploads_leave_nothing_behind() {
     let mut exe = b"MZ\x90\x00\x03\x00\x00\x00".to_vec();
     exe.extend(std::iter::repeat_n(0u8, 200));
     assert_problem(
-        upload(&app, &editor, &a, "1.1", "bao-cao.pdf", exe).await,
+        upload(app, editor, a, "1.1", "bao-cao.pdf", exe).await,
         415,
         "FORBIDDEN_FILE_TYPE",
     )
     .await;
     assert_problem(
         upload(
-            &app,
-            &editor,
-            &a,
+            app,
+            editor,
+            a,
             "1.1",
             "page.pdf",
             b"<html><script>alert(1)</script></html>".to_vec(),
@@ -206,7 +203,7 @@ async fn refused_uploads_leave_nothing_behind() {
     .await;
     // empty
     assert_problem(
-        upload(&app, &editor, &a, "1.1", "empty.pdf", Vec::new()).await,
+        upload(app, editor, a, "1.1", "empty.pdf", Vec::new()).await,
         422,
         "EMPTY_FILE",
     )
@@ -216,7 +213,7 @@ async fn refused_uploads_leave_nothing_behind() {
     let resp = app
         .client
         .post(app.url(&format!("/api/v1/assessments/{a}/answers/1.1/evidence")))
-        .bearer_auth(&editor)
+        .bearer_auth(editor)
         .multipart(form)
         .send()
         .await
@@ -226,27 +223,49 @@ async fn refused_uploads_leave_nothing_behind() {
     let resp = app
         .client
         .post(app.url(&format!("/api/v1/assessments/{a}/answers/1.1/evidence")))
-        .bearer_auth(&editor)
+        .bearer_auth(editor)
         .header("content-type", "text/plain")
         .body("hello")
         .send()
         .await
         .unwrap();
     assert_problem(resp, 415, "UNSUPPORTED_MEDIA_TYPE").await;
+    // refused by rights, after reading the file
+    let stranger = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
+    assert_problem(
+        upload(app, &stranger, a, "1.1", "a.pdf", pdf("intruder")).await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+}
+
+/// Evidence rows (files and references) in the database.
+pub fn evidence_rows(app: &TestApp) -> i64 {
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        dti_api::db::schema::evidence::table
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn refused_uploads_leave_nothing_behind() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    refuse_bad_uploads(&app, &editor, &a).await;
     assert_eq!(blob_rows(&app), 0);
     assert!(
         files_under(&app.config.evidence_dir).is_empty(),
         "{:?}",
         files_under(&app.config.evidence_dir)
     );
-    let evidence_rows: i64 = app.with_conn(|c| {
-        use diesel::prelude::*;
-        dti_api::db::schema::evidence::table
-            .count()
-            .get_result(c)
-            .unwrap()
-    });
-    assert_eq!(evidence_rows, 0);
+    assert_eq!(evidence_rows(&app), 0);
     // a hostile name is reduced to its last component; the file stays inside the store
     let ev = json_ok(
         upload(

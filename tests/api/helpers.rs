@@ -326,6 +326,20 @@ pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
     body
 }
 
+/// Moves a period to phase `to` (`POST /periods/{id}/transitions`), expecting 200.
+pub async fn transition(app: &TestApp, token: &str, period: &str, to: &str) -> Value {
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(token),
+            &serde_json::json!({ "to": to }),
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
 pub async fn json_ok(resp: Response, status: u16) -> Value {
     let got = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap_or(Value::Null);

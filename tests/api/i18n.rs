@@ -432,16 +432,7 @@ async fn workflow_refusals_speak_vietnamese() {
     .await;
 
     // the period moves on to review: the unit's form is closed
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     let body = assert_vi(
         vi(
             Method::POST,

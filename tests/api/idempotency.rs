@@ -626,16 +626,7 @@ async fn publishing_with_a_key_makes_one_version_and_an_errata_needs_a_new_key()
     let reviewer = app.token_for(Role::Reviewer, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let assessments = crate::publications::fill_and_submit(&app, &period).await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     for (_, a) in &assessments {
         json_ok(
             app.post_json(

@@ -325,15 +325,6 @@ async fn every_assessment_route_refuses_exactly_the_roles_it_should_in_every_pha
         .unwrap();
     assert_eq!(resp.status(), 204);
     check(&app, &tokens, &routes, "self_assessment").await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     check(&app, &tokens, &routes, "review").await;
 }

@@ -75,16 +75,7 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
         "PHASE_CLOSED",
     )
     .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     let p = assert_problem(
         publish(json!({"group": "LC-XA"})).await.unwrap(),
         409,

@@ -16,7 +16,7 @@ use serde_json::json;
 use sha2::Digest;
 
 use crate::assessments::{assessment_of, open_period};
-use crate::evidence::{blob_rows, files_under, pdf, upload};
+use crate::evidence::{blob_rows, evidence_rows, files_under, pdf, refuse_bad_uploads, upload};
 use crate::helpers::*;
 
 /// Serves S3 on 127.0.0.1 until this test process exits: the server watches its stdin and
@@ -343,16 +343,6 @@ async fn spawn_s3_app_with(s3: S3Config) -> TestApp {
     app
 }
 
-fn evidence_rows(app: &TestApp) -> i64 {
-    app.with_conn(|c| {
-        use diesel::prelude::*;
-        dti_api::db::schema::evidence::table
-            .count()
-            .get_result(c)
-            .unwrap()
-    })
-}
-
 #[tokio::test]
 async fn evidence_goes_to_the_bucket_once_and_comes_back_byte_for_byte() {
     let bucket = new_bucket().await;
@@ -454,36 +444,7 @@ async fn refused_uploads_leave_no_object_and_no_row() {
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
 
-    let mut big = pdf("x");
-    big.resize(app.config.max_upload_bytes + 1, b' ');
-    assert_problem(
-        upload(&app, &editor, &a, "1.1", "big.pdf", big).await,
-        413,
-        "PAYLOAD_TOO_LARGE",
-    )
-    .await;
-    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00".to_vec();
-    exe.extend(std::iter::repeat_n(0u8, 200));
-    assert_problem(
-        upload(&app, &editor, &a, "1.1", "bao-cao.pdf", exe).await,
-        415,
-        "FORBIDDEN_FILE_TYPE",
-    )
-    .await;
-    assert_problem(
-        upload(&app, &editor, &a, "1.1", "empty.pdf", Vec::new()).await,
-        422,
-        "EMPTY_FILE",
-    )
-    .await;
-    // refused by rights, after reading the file
-    let stranger = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
-    assert_problem(
-        upload(&app, &stranger, &a, "1.1", "a.pdf", pdf("intruder")).await,
-        403,
-        "NOT_YOUR_UNIT",
-    )
-    .await;
+    refuse_bad_uploads(&app, &editor, &a).await;
     assert!(keys_in(&bucket).await.is_empty());
     assert_eq!(blob_rows(&app), 0);
     assert_eq!(evidence_rows(&app), 0);

@@ -228,16 +228,7 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
         "PHASE_CLOSED",
     )
     .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     assert_problem(
         app.put_json(
             &format!("/api/v1/assessments/{a}/adjustments/1.2"),
@@ -572,16 +563,7 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
         200,
     )
     .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
 
     assert_problem(
         app.post_json(

@@ -72,16 +72,7 @@ async fn a_whole_year_with_two_ranking_groups() {
         .as_str()
         .unwrap()
         .to_string();
-    let opened = json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "self_assessment"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let opened = transition(&app, &admin, &period, "self_assessment").await;
     assert_eq!(opened["groups"].as_array().unwrap().len(), 2);
     let all = json_ok(
         app.get(&format!("/api/v1/periods/{period}/assessments"), &admin)
@@ -205,16 +196,7 @@ async fn a_whole_year_with_two_ranking_groups() {
     .await;
     assert_eq!(sgddt["score"]["self_points"], "42.5");
 
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "review"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "review").await;
     // adjust one department: SNV 1.2 → 0 of 4 (reason given) → 37.5
     let adj = json_ok(app.put_json(&format!("/api/v1/assessments/{}/adjustments/1.2", id_of("SNV")), &reviewer, &json!({"inputs": {"numerator": 0, "denominator": 4}, "reason": "Không có biên bản chủ trì"})).await, 200).await;
     assert_eq!(
@@ -323,16 +305,7 @@ async fn a_whole_year_with_two_ranking_groups() {
         )
         .await;
     }
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/transitions"),
-            Some(&admin),
-            &json!({"to": "published"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    transition(&app, &admin, &period, "published").await;
     let public = json_ok(
         app.client
             .get(app.url("/api/v1/public/periods"))
