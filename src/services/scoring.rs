@@ -34,8 +34,8 @@ use crate::domain::indicator_set::{Direction, Method};
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
 use crate::scoring::{
-    Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, UnitInput, UnitScores, View,
-    basis_of, candidates, parse_input, rescore_basis, score_unit_numbers,
+    Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, Part, UnitInput, UnitScores,
+    View, basis_of, candidates, parse_input, rescore_basis, score_unit_numbers,
 };
 use serde::{Deserialize, Serialize};
 
@@ -688,10 +688,25 @@ fn follow_best(
             index,
         })
     };
-    let others: Vec<&(Uuid, StoredBasis)> =
-        bases.bases.iter().filter(|(id, _)| *id != except).collect();
+    // A unit whose basis keeps no value for the best to divide (its relative leaves are not
+    // applicable, unanswered, missing evidence or set by a reviewer) scores the same against
+    // any best: its stored row is already right. Early in a period that is most units.
+    let others: Vec<&(Uuid, StoredBasis)> = bases
+        .bases
+        .iter()
+        .filter(|(id, b)| *id != except && follows_best(&b.b))
+        .collect();
     let rows = parallel(&others, |b| one(b))?;
     Ok(ScoreRow::update_moved(conn, &positions, &rows)?)
+}
+
+/// Whether a unit's scores can change with the group best: some relative leaf of its basis is
+/// scored from a value (in either column).
+fn follows_best(basis: &Basis) -> bool {
+    basis
+        .nodes
+        .iter()
+        .any(|(_, parts)| parts.iter().any(|p| matches!(p, Part::Value(_))))
 }
 
 /// Rebuilds every score of a period from its inputs.
