@@ -11,6 +11,7 @@
 //!
 //! Knobs (environment): `BENCH_UNITS` (3400), `BENCH_WRITES` (200), `BENCH_REL_WRITES` (400,
 //! alternately moving the group maximum and not), `BENCH_RECOMPUTE_RUNS` (3),
+//! `BENCH_COLD_WRITES` (100: writes that move the maximum right after another replica's write),
 //! `BENCH_WRITE_BUDGET_SECS` (240) and `BENCH_REL_BUDGET_SECS` (240): a write series stops early
 //! once it has spent its budget, so that a slow build still finishes in about ten minutes (the
 //! table's `n` column says how many requests were measured), `BENCH_PROFILE_RUNS` (3).
@@ -525,6 +526,7 @@ struct Results {
     write_ratio: Vec<Duration>,
     write_rel_moving: Vec<Duration>,
     write_rel_still: Vec<Duration>,
+    write_rel_cold: Vec<Duration>,
     /// Mean rows written per ratio write, per table.
     rows_per_write: Vec<(String, f64)>,
 }
@@ -645,8 +647,33 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
         }
     }
 
+    // The same moving writes as if another API replica had written to the group just before:
+    // the group's bases stamp changes (what any other server's write does), so this server
+    // reads and parses every basis again.
+    let cold_writes: usize = env_num("BENCH_COLD_WRITES", 100);
+    eprintln!("moving writes after another replica's write × {cold_writes}");
+    let mut write_rel_cold = Vec::new();
+    let start = Instant::now();
+    for _ in 0..cold_writes {
+        restamp_bases(&pool, s.period).await;
+        best += 1 + rng.random_range(0..5);
+        let a = assessments[rng.random_range(0..assessments.len())];
+        write_rel_cold.push(
+            http.put_answer(a, REL_LEAF, json!({"value": best.to_string()}))
+                .await,
+        );
+        if start.elapsed() > rel_budget {
+            eprintln!(
+                "  budget spent after {} of {cold_writes}",
+                write_rel_cold.len()
+            );
+            break;
+        }
+    }
+
     Results {
         recompute_svc: Vec::new(),
+        write_rel_cold,
         recompute_http,
         baseline_sql,
         baseline_ready,
@@ -658,6 +685,22 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
 }
 
 /// Rows inserted + updated + deleted so far per table (pg_stat_user_tables).
+/// Gives the period's groups a new bases stamp, as another server's write would.
+async fn restamp_bases(pool: &DbPool, period: Uuid) {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = pool.get().expect("pooled connection");
+        diesel::sql_query(
+            "UPDATE period_groups SET bases_version = gen_random_uuid() WHERE period_id = $1",
+        )
+        .bind::<sql_types::Uuid, _>(period)
+        .execute(&mut c)
+        .expect("restamp");
+    })
+    .await
+    .unwrap();
+}
+
 async fn table_writes(pool: &DbPool) -> Vec<(String, i64)> {
     #[derive(diesel::QueryableByName)]
     struct T {
@@ -1135,6 +1178,13 @@ fn main() {
     row(
         &format!("PUT answer, relative_to_best {REL_LEAF}, maximum unchanged"),
         &stats(&r.write_rel_still),
+        "p99 ≤ 100 ms",
+    );
+    row(
+        &format!(
+            "PUT answer, relative_to_best {REL_LEAF}, maximum moves, another replica wrote last"
+        ),
+        &stats(&r.write_rel_cold),
         "p99 ≤ 100 ms",
     );
 
