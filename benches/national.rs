@@ -647,9 +647,9 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
         }
     }
 
-    // The same moving writes as if another API replica had written to the group just before:
-    // the group's bases stamp changes (what any other server's write does), so this server
-    // reads and parses every basis again.
+    // The same moving writes as if another API replica had written to one unit of the group
+    // just before: the group's and that unit's stamps change, so this server compares every
+    // basis stamp and reads the basis that changed.
     let cold_writes: usize = env_num("BENCH_COLD_WRITES", 100);
     eprintln!("moving writes after another replica's write × {cold_writes}");
     let mut write_rel_cold = Vec::new();
@@ -685,13 +685,17 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
 }
 
 /// Rows inserted + updated + deleted so far per table (pg_stat_user_tables).
-/// Gives the period's groups a new bases stamp, as another server's write would.
+/// Stamps the period's groups and one unit's basis anew, as another server's write to one
+/// unit would: this server then sees a stale copy and reads what changed.
 async fn restamp_bases(pool: &DbPool, period: Uuid) {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut c = pool.get().expect("pooled connection");
         diesel::sql_query(
-            "UPDATE period_groups SET bases_version = gen_random_uuid() WHERE period_id = $1",
+            "WITH one AS (UPDATE assessment_bases SET stamp = gen_random_uuid() \
+               WHERE assessment_id = (SELECT assessment_id FROM assessment_bases \
+                                      WHERE period_id = $1 ORDER BY random() LIMIT 1)) \
+             UPDATE period_groups SET bases_version = gen_random_uuid() WHERE period_id = $1",
         )
         .bind::<sql_types::Uuid, _>(period)
         .execute(&mut c)

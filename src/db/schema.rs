@@ -44,6 +44,7 @@ diesel::table! {
         period_id -> Uuid,
         group_id -> Uuid,
         basis -> Text,
+        stamp -> Nullable<Uuid>,
     }
 }
 

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
-use crate::db::models::scores::{BasisRecord, MovedRow, RelativeValue, ScoreRow};
+use crate::db::models::scores::{BasisRecord, BasisText, MovedRow, RelativeValue, ScoreRow};
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{Direction, Method};
 use crate::error::{AppError, AppResult};
@@ -434,46 +434,121 @@ fn score_rows(
 // Bases in memory
 // ---------------------------------------------------------------------------------------
 
-/// One group's bases as this server last wrote or read them, parsed, stamped with the
-/// group's `bases_version` they correspond to (see the migration `bases_version`).
+/// One group's bases as this server last wrote or read them, parsed, each with the stamp it
+/// was stored with, and the group's `bases_version` the whole copy was current for (see the
+/// migration `bases_version`).
 ///
 /// A moved best needs every unit's basis; reading and parsing 3,400 of them costs more than
 /// re-evaluating them. So each server keeps the last copy per group and, under the group lock,
-/// uses it only if its stamp is the one `period_groups` holds. Every basis write sets a fresh
-/// random stamp in the same statement, and the copy is updated together with it: a write by
-/// another replica, a rolled-back transaction (whose stamp never becomes visible) or a pinned
-/// set that changed all show up as a different stamp, and the bases are read again.
+/// uses it as is when its group stamp is the one `period_groups` holds. Every basis write sets a
+/// fresh random stamp on the group and on the rows it writes, in the same statement. A write by
+/// another replica or a rolled-back transaction (whose stamps never become visible) shows up as
+/// a different group stamp; the copy then compares its rows' stamps with the table's and reads
+/// only the rows that differ ([`GroupBases::refresh`]). A pinned set that changed drops the
+/// copy.
 struct GroupBases {
     version: Uuid,
     set_id: Uuid,
-    bases: Vec<(Uuid, StoredBasis)>,
+    entries: Vec<BasisEntry>,
     at: HashMap<Uuid, usize>,
 }
 
+struct BasisEntry {
+    assessment_id: Uuid,
+    /// The stamp of the statement that stored this basis (`None`: stored before stamps).
+    stamp: Option<Uuid>,
+    basis: StoredBasis,
+}
+
 impl GroupBases {
-    fn new(version: Uuid, set_id: Uuid, bases: Vec<(Uuid, StoredBasis)>) -> Self {
-        let at = bases
-            .iter()
-            .enumerate()
-            .map(|(k, (id, _))| (*id, k))
-            .collect();
-        GroupBases {
+    fn new(version: Uuid, set_id: Uuid, entries: Vec<BasisEntry>) -> Self {
+        let mut g = GroupBases {
             version,
             set_id,
-            bases,
-            at,
-        }
+            entries,
+            at: HashMap::new(),
+        };
+        g.reindex();
+        g
     }
 
-    fn put(&mut self, id: Uuid, basis: StoredBasis) {
-        match self.at.get(&id) {
-            Some(&k) => self.bases[k].1 = basis,
+    fn reindex(&mut self) {
+        self.at = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(k, e)| (e.assessment_id, k))
+            .collect();
+    }
+
+    fn put(&mut self, entry: BasisEntry) {
+        match self.at.get(&entry.assessment_id) {
+            Some(&k) => self.entries[k] = entry,
             None => {
-                self.at.insert(id, self.bases.len());
-                self.bases.push((id, basis));
+                self.at.insert(entry.assessment_id, self.entries.len());
+                self.entries.push(entry);
             }
         }
     }
+
+    /// Every basis of a group, read and parsed (on every core); current for `version`.
+    fn load(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        version: Uuid,
+        set_id: Uuid,
+    ) -> AppResult<GroupBases> {
+        let texts = ScoreRow::bases_of_group(conn, period, group)?;
+        Ok(GroupBases::new(version, set_id, parse_bases(&texts)?))
+    }
+
+    /// Brings the copy in line with the table, which the group stamp says is at `version`:
+    /// drops the rows that are gone and reads the rows whose stamp differs from the copy's.
+    fn refresh(
+        &mut self,
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        version: Uuid,
+    ) -> AppResult<()> {
+        let stamps = ScoreRow::basis_stamps(conn, period, group)?;
+        let live: HashMap<Uuid, Option<Uuid>> = stamps.iter().copied().collect();
+        self.entries.retain(|e| live.contains_key(&e.assessment_id));
+        self.reindex();
+        let differ: Vec<Uuid> = stamps
+            .iter()
+            .filter(|(id, stamp)| {
+                stamp.is_none()
+                    || self
+                        .at
+                        .get(id)
+                        .is_none_or(|&k| self.entries[k].stamp != *stamp)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        if !differ.is_empty() {
+            let texts = ScoreRow::bases_of(conn, &differ)?;
+            for entry in parse_bases(&texts)? {
+                self.put(entry);
+            }
+        }
+        self.version = version;
+        Ok(())
+    }
+}
+
+/// Parses stored bases (on every core).
+fn parse_bases(texts: &[BasisText]) -> AppResult<Vec<BasisEntry>> {
+    parallel(texts, |t| {
+        serde_json::from_str(&t.basis)
+            .map(|basis| BasisEntry {
+                assessment_id: t.assessment_id,
+                stamp: t.stamp,
+                basis,
+            })
+            .map_err(AppError::internal)
+    })
 }
 
 type BasesSlot = Arc<Mutex<Option<GroupBases>>>;
@@ -528,20 +603,6 @@ fn store_bases(
     Ok(version)
 }
 
-/// Reads and parses every basis of a group (on every core).
-fn load_bases(
-    conn: &mut PgConnection,
-    period: Uuid,
-    group: Uuid,
-) -> AppResult<Vec<(Uuid, StoredBasis)>> {
-    let texts = ScoreRow::bases_of_group(conn, period, group)?;
-    parallel(&texts, |t| {
-        serde_json::from_str(&t.basis)
-            .map(|b| (t.assessment_id, b))
-            .map_err(AppError::internal)
-    })
-}
-
 // ---------------------------------------------------------------------------------------
 // Rescoring
 // ---------------------------------------------------------------------------------------
@@ -578,7 +639,15 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
     if !bases.is_empty() {
         let refs: Vec<(Uuid, &StoredBasis)> = bases.iter().map(|(id, b)| (*id, b)).collect();
         let version = store_bases(conn, period, group, &refs)?;
-        *cached = Some(GroupBases::new(version, pg.set_id, bases));
+        let entries = bases
+            .into_iter()
+            .map(|(assessment_id, basis)| BasisEntry {
+                assessment_id,
+                stamp: Some(version),
+                basis,
+            })
+            .collect();
+        *cached = Some(GroupBases::new(version, pg.set_id, entries));
     }
     Ok(rows.len())
 }
@@ -620,24 +689,26 @@ pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> A
     let version = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
     let slot = bases_slot(period, group);
     let mut cached = lock_slot(&slot);
-    let current = cached
-        .as_ref()
-        .is_some_and(|c| Some(c.version) == pg.bases_version && c.set_id == pg.set_id);
-    if current {
-        if let Some(c) = cached.as_mut() {
-            c.put(assessment.id, basis);
-            c.version = version;
-        }
-    } else {
+    if cached.as_ref().is_some_and(|c| c.set_id != pg.set_id) {
         *cached = None;
     }
+    if let Some(c) = cached.as_mut() {
+        // current before this write: current after it; else it stays stale (its group stamp
+        // is not the table's) and is refreshed when a moved best needs it
+        if Some(c.version) == pg.bases_version {
+            c.version = version;
+        }
+        c.put(BasisEntry {
+            assessment_id: assessment.id,
+            stamp: Some(version),
+            basis,
+        });
+    }
     if moved {
-        if cached.is_none() {
-            *cached = Some(GroupBases::new(
-                version,
-                pg.set_id,
-                load_bases(conn, period, group)?,
-            ));
+        match cached.as_mut() {
+            Some(c) if c.version != version => c.refresh(conn, period, group, version)?,
+            Some(_) => {}
+            None => *cached = Some(GroupBases::load(conn, period, group, version, pg.set_id)?),
         }
         if let Some(c) = cached.as_ref() {
             follow_best(conn, &entry, assessment.id, &best, c)?;
@@ -658,7 +729,8 @@ fn follow_best(
     let set = &entry.set;
     let mains = set.main_indicators();
     let positions = moved_positions(set);
-    let one = |(id, stored): &(Uuid, StoredBasis)| -> AppResult<MovedRow> {
+    let one = |e: &BasisEntry| -> AppResult<MovedRow> {
+        let (id, stored) = (&e.assessment_id, &e.basis);
         let fresh = rescore_basis(set, &stored.b, best);
         let main_values: Vec<(Decimal, Decimal)> = mains
             .iter()
@@ -691,10 +763,10 @@ fn follow_best(
     // A unit whose basis keeps no value for the best to divide (its relative leaves are not
     // applicable, unanswered, missing evidence or set by a reviewer) scores the same against
     // any best: its stored row is already right. Early in a period that is most units.
-    let others: Vec<&(Uuid, StoredBasis)> = bases
-        .bases
+    let others: Vec<&BasisEntry> = bases
+        .entries
         .iter()
-        .filter(|(id, b)| *id != except && follows_best(&b.b))
+        .filter(|e| e.assessment_id != except && follows_best(&e.basis.b))
         .collect();
     let rows = parallel(&others, |b| one(b))?;
     Ok(ScoreRow::update_moved(conn, &positions, &rows)?)

@@ -638,7 +638,8 @@ fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
         let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
         let scores = q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
         let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
-        relative.extend(q("SELECT to_jsonb(b)::text AS line FROM assessment_bases b ORDER BY 1"));
+        // a basis's stamp says which write stored it, not what it holds
+        relative.extend(q("SELECT (to_jsonb(b) - 'stamp')::text AS line FROM assessment_bases b ORDER BY 1"));
         let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
                          CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
                        FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");

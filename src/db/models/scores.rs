@@ -165,9 +165,9 @@ impl ScoreRow {
         q.execute(conn)
     }
 
-    /// Writes bases of one group (insert or overwrite) and stamps the group's `bases_version`
-    /// with `version`, in one statement (see the migration `bases_version`). The caller holds
-    /// the group lock.
+    /// Writes bases of one group (insert or overwrite) and stamps them and the group's
+    /// `bases_version` with `version`, in one statement (see the migration `bases_version`).
+    /// The caller holds the group lock.
     pub fn upsert_bases(
         conn: &mut PgConnection,
         period: Uuid,
@@ -180,9 +180,11 @@ impl ScoreRow {
         }
         diesel::sql_query(
             "WITH written AS ( \
-               INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis) \
-               SELECT v.id, $4, $5, v.basis FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
-               ON CONFLICT (assessment_id) DO UPDATE SET basis = excluded.basis) \
+               INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis, stamp) \
+               SELECT v.id, $4, $5, v.basis, $3 \
+               FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
+               ON CONFLICT (assessment_id) \
+               DO UPDATE SET basis = excluded.basis, stamp = excluded.stamp) \
              UPDATE period_groups SET bases_version = $3 WHERE period_id = $4 AND group_id = $5",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
@@ -194,19 +196,43 @@ impl ScoreRow {
         Ok(())
     }
 
-    /// Every unit's basis in a group, as JSON text (parsed once, by serde).
+    /// Every unit's basis in a group, as JSON text (parsed once, by serde), with its stamp.
     pub fn bases_of_group(
         conn: &mut PgConnection,
         period: Uuid,
         group: Uuid,
     ) -> QueryResult<Vec<BasisText>> {
         diesel::sql_query(
-            "SELECT assessment_id, basis FROM assessment_bases \
+            "SELECT assessment_id, basis, stamp FROM assessment_bases \
              WHERE period_id = $1 AND group_id = $2",
         )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
         .load(conn)
+    }
+
+    /// The bases of the given assessments, with their stamps.
+    pub fn bases_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<BasisText>> {
+        diesel::sql_query(
+            "SELECT assessment_id, basis, stamp FROM assessment_bases \
+             WHERE assessment_id = ANY($1)",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .load(conn)
+    }
+
+    /// Every basis stamp of a group: `(assessment, stamp)`.
+    pub fn basis_stamps(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Vec<(Uuid, Option<Uuid>)>> {
+        use crate::db::schema::assessment_bases as b;
+        b::table
+            .filter(b::period_id.eq(period))
+            .filter(b::group_id.eq(group))
+            .select((b::assessment_id, b::stamp))
+            .load(conn)
     }
 
     /// The `(period, group)` pairs with an assessment that has no score row (e.g. after the
@@ -231,6 +257,8 @@ pub struct BasisText {
     pub assessment_id: Uuid,
     #[diesel(sql_type = Text)]
     pub basis: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub stamp: Option<Uuid>,
 }
 
 /// A unit's basis to store (see [`crate::services::scoring`]).
