@@ -439,64 +439,45 @@ struct Http {
     token: String,
 }
 
+/// Sends `req` and waits for the whole response; its wall time. Anything but a success stops
+/// the benchmark with the body.
+async fn timed(what: &str, req: reqwest::RequestBuilder) -> Duration {
+    let t = Instant::now();
+    let resp = req.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
+    let status = resp.status();
+    let body = resp.bytes().await.expect("body");
+    let d = t.elapsed();
+    assert!(
+        status.is_success(),
+        "{what}: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    d
+}
+
 impl Http {
     async fn put_answer(&self, assessment: Uuid, node: &str, inputs: Value) -> Duration {
-        let t = Instant::now();
-        let resp = self
-            .client
-            .put(format!(
-                "{}/api/v1/assessments/{assessment}/answers/{node}",
-                self.base
-            ))
-            .bearer_auth(&self.token)
-            .json(&json!({ "inputs": inputs }))
-            .send()
-            .await
-            .expect("PUT answer");
-        let status = resp.status();
-        let body = resp.bytes().await.expect("body");
-        let d = t.elapsed();
-        assert!(
-            status.is_success(),
-            "PUT answer {node}: {status} {}",
-            String::from_utf8_lossy(&body)
+        let url = format!(
+            "{}/api/v1/assessments/{assessment}/answers/{node}",
+            self.base
         );
-        d
+        let req = self
+            .client
+            .put(url)
+            .bearer_auth(&self.token)
+            .json(&json!({ "inputs": inputs }));
+        timed(&format!("PUT answer {node}"), req).await
     }
 
     async fn get_ready(&self) -> Duration {
-        let t = Instant::now();
-        let resp = self
-            .client
-            .get(format!("{}/health/ready", self.base))
-            .send()
-            .await
-            .expect("GET ready");
-        let status = resp.status();
-        let _ = resp.bytes().await;
-        let d = t.elapsed();
-        assert!(status.is_success(), "ready: {status}");
-        d
+        let req = self.client.get(format!("{}/health/ready", self.base));
+        timed("GET ready", req).await
     }
 
     async fn recompute(&self, period: Uuid) -> Duration {
-        let t = Instant::now();
-        let resp = self
-            .client
-            .post(format!("{}/api/v1/periods/{period}/recompute", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("POST recompute");
-        let status = resp.status();
-        let body = resp.bytes().await.expect("body");
-        let d = t.elapsed();
-        assert!(
-            status.is_success(),
-            "recompute: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
-        d
+        let url = format!("{}/api/v1/periods/{period}/recompute", self.base);
+        let req = self.client.post(url).bearer_auth(&self.token);
+        timed("POST recompute", req).await
     }
 }
 

@@ -515,12 +515,7 @@ async fn units_never_read_or_write_another_units_assessment() {
         )
         .await;
     }
-    let anon = app
-        .client
-        .get(app.url(&format!("/api/v1/assessments/{a}")))
-        .send()
-        .await
-        .unwrap();
+    let anon = app.get_public(&format!("/api/v1/assessments/{a}")).await;
     assert_problem(anon, 401, "AUTH_REQUIRED").await;
 }
 

@@ -9,19 +9,9 @@ use crate::helpers::*;
 #[tokio::test]
 async fn unknown_routes_answer_404_problem() {
     let app = spawn_app().await;
-    let resp = app
-        .client
-        .get(app.url("/api/v1/no-such-thing"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_public("/api/v1/no-such-thing").await;
     assert_problem(resp, 404, "ROUTE_NOT_FOUND").await;
-    let resp = app
-        .client
-        .get(app.url("/api/v2/units"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_public("/api/v2/units").await;
     assert_problem(resp, 404, "ROUTE_NOT_FOUND").await;
 }
 

@@ -227,6 +227,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET` without credentials (the public, anonymous reads).
+    pub async fn get_public(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
         self.request(Method::POST, path, token)
             .json(body)

@@ -742,11 +742,8 @@ async fn only_admins_write_sets_but_every_role_reads_them() {
         .await;
     }
     let anon = app
-        .client
-        .get(app.url(&format!("/api/v1/indicator-sets/{id}")))
-        .send()
-        .await
-        .unwrap();
+        .get_public(&format!("/api/v1/indicator-sets/{id}"))
+        .await;
     assert_problem(anon, 401, "AUTH_REQUIRED").await;
 }
 

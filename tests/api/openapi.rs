@@ -6,11 +6,8 @@ use crate::helpers::*;
 async fn the_committed_openapi_document_matches_what_the_service_serves() {
     let app = spawn_app().await;
     let served: Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
+        .get_public("/api-docs/openapi.json")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -79,14 +76,9 @@ async fn the_document_is_openapi_3_1_and_documents_every_operation() {
 #[tokio::test]
 async fn swagger_ui_is_served() {
     let app = spawn_app().await;
-    let resp = app
-        .client
-        .get(app.url("/swagger-ui/"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_public("/swagger-ui/").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("swagger"));
-    let resp = app.client.get(app.url("/swagger-ui")).send().await.unwrap();
+    let resp = app.get_public("/swagger-ui").await;
     assert!(resp.status().is_redirection());
 }

@@ -8,25 +8,9 @@ use crate::helpers::*;
 #[tokio::test]
 async fn health_endpoints_answer() {
     let app = spawn_app().await;
-    let live = json_ok(
-        app.client
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let live = json_ok(app.get_public("/health/live").await, 200).await;
     assert_eq!(live["status"], "ok");
-    let ready = json_ok(
-        app.client
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let ready = json_ok(app.get_public("/health/ready").await, 200).await;
     assert_eq!(ready["status"], "ok");
 }
 
@@ -34,22 +18,10 @@ async fn health_endpoints_answer() {
 async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
     let app = spawn_app().await;
     for _ in 0..3 {
-        app.client
-            .get(app.url("/health/live"))
-            .send()
-            .await
-            .unwrap();
+        app.get_public("/health/live").await;
     }
-    app.client.get(app.url("/api/v1/me")).send().await.unwrap();
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    app.get_public("/api/v1/me").await;
+    let text = app.get_public("/metrics").await.text().await.unwrap();
     assert!(
         text.contains(
             "http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 3"
@@ -130,24 +102,11 @@ async fn a_database_outage_gives_503_and_the_service_recovers_by_itself() {
     config.db_timeout_ms = 500;
     let app = spawn_app_with(config).await;
     let token = app.token_for(dti_api::domain::Role::Viewer, None);
-    json_ok(
-        app.client
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    json_ok(app.get_public("/health/ready").await, 200).await;
 
     relay.up.store(false, Ordering::SeqCst);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let resp = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_public("/health/ready").await;
     assert!(resp.headers().get("retry-after").is_some());
     assert_problem(resp, 503, "DATABASE_UNAVAILABLE").await;
     assert_problem(
@@ -160,15 +119,7 @@ async fn a_database_outage_gives_503_and_the_service_recovers_by_itself() {
     relay.up.store(true, Ordering::SeqCst);
     let mut recovered = false;
     for _ in 0..50 {
-        if app
-            .client
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 200
-        {
+        if app.get_public("/health/ready").await.status() == 200 {
             recovered = true;
             break;
         }

@@ -96,19 +96,11 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
         .await;
     }
     // nothing is public before publication
-    let anon = app
-        .client
-        .get(app.url("/api/v1/public/periods"))
-        .send()
-        .await
-        .unwrap();
+    let anon = app.get_public("/api/v1/public/periods").await;
     assert_eq!(json_ok(anon, 200).await, json!([]));
     let resp = app
-        .client
-        .get(app.url(&format!("/api/v1/public/periods/{period}/rankings")))
-        .send()
-        .await
-        .unwrap();
+        .get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+        .await;
     assert_problem(resp, 404, "NOT_FOUND").await;
 
     let v1 = json_ok(publish(json!({"group": "LC-XA"})).await.unwrap(), 201).await;
@@ -128,22 +120,11 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     assert_eq!(rankings[0]["rank"], 1);
 
     // public reads, with ETag and 304
-    let listing = json_ok(
-        app.client
-            .get(app.url("/api/v1/public/periods"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let listing = json_ok(app.get_public("/api/v1/public/periods").await, 200).await;
     assert_eq!(listing[0]["groups"][0]["latest_version"], 1);
     let resp = app
-        .client
-        .get(app.url(&format!("/api/v1/public/periods/{period}/rankings")))
-        .send()
-        .await
-        .unwrap();
+        .get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+        .await;
     let etag = resp.headers()["etag"].to_str().unwrap().to_string();
     assert!(
         resp.headers()["cache-control"]
@@ -162,22 +143,16 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
         .unwrap();
     assert_eq!(resp.status(), 304);
     let unit = json_ok(
-        app.client
-            .get(app.url(&format!("/api/v1/public/periods/{period}/units/XA-BAC-HA")))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!("/api/v1/public/periods/{period}/units/XA-BAC-HA"))
+            .await,
         200,
     )
     .await;
     assert_eq!(unit["result"]["unit"]["code"], "XA-BAC-HA");
     assert!(unit["result"]["main_indicators"].as_array().unwrap().len() == 2);
     let resp = app
-        .client
-        .get(app.url(&format!("/api/v1/public/periods/{period}/units/NO-SUCH")))
-        .send()
-        .await
-        .unwrap();
+        .get_public(&format!("/api/v1/public/periods/{period}/units/NO-SUCH"))
+        .await;
     assert_problem(resp, 404, "NOT_FOUND").await;
 
     // errata: reopen one unit, correct it, finalise, publish version 2 with a changelog
@@ -244,11 +219,8 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     assert_eq!(v2["version"], 2);
     assert_ne!(v2["checksum"], v1["checksum"]);
     let latest = json_ok(
-        app.client
-            .get(app.url(&format!("/api/v1/public/periods/{period}/rankings")))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+            .await,
         200,
     )
     .await;
@@ -262,13 +234,10 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
         .unwrap();
     assert_eq!(resp.status(), 200, "the old ETag no longer matches");
     let old = json_ok(
-        app.client
-            .get(app.url(&format!(
-                "/api/v1/public/periods/{period}/rankings?version=1"
-            )))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/rankings?version=1"
+        ))
+        .await,
         200,
     )
     .await;
@@ -290,23 +259,17 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     )
     .await;
     let latest = json_ok(
-        app.client
-            .get(app.url(&format!("/api/v1/public/periods/{period}/rankings")))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+            .await,
         200,
     )
     .await;
     assert_eq!(latest["version"], 2);
     let resp = app
-        .client
-        .get(app.url(&format!(
+        .get_public(&format!(
             "/api/v1/public/periods/{period}/rankings?version=3"
-        )))
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_problem(resp, 404, "NOT_FOUND").await;
     let all = json_ok(
         app.get(&format!("/api/v1/periods/{period}/publications"), &reviewer)

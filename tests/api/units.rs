@@ -356,12 +356,7 @@ async fn only_admins_change_units_and_groups_but_everyone_signed_in_reads_them()
         )
         .await;
     }
-    let anon = app
-        .client
-        .get(app.url("/api/v1/units"))
-        .send()
-        .await
-        .unwrap();
+    let anon = app.get_public("/api/v1/units").await;
     assert_problem(anon, 401, "AUTH_REQUIRED").await;
     let admin = app.token_for(Role::Admin, None);
     assert_eq!(

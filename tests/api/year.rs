@@ -306,43 +306,26 @@ async fn a_whole_year_with_two_ranking_groups() {
         .await;
     }
     transition(&app, &admin, &period, "published").await;
-    let public = json_ok(
-        app.client
-            .get(app.url("/api/v1/public/periods"))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let public = json_ok(app.get_public("/api/v1/public/periods").await, 200).await;
     assert_eq!(public[0]["groups"].as_array().unwrap().len(), 2);
     let resp = app
-        .client
-        .get(app.url(&format!("/api/v1/public/periods/{period}/rankings")))
-        .send()
-        .await
-        .unwrap();
+        .get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+        .await;
     assert_problem(resp, 422, "VALIDATION_FAILED").await;
     let so = json_ok(
-        app.client
-            .get(app.url(&format!(
-                "/api/v1/public/periods/{period}/rankings?group=LC-SO"
-            )))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/rankings?group=LC-SO"
+        ))
+        .await,
         200,
     )
     .await;
     assert_eq!(so["content"]["rankings"][0]["points"], "90");
     let snv_pub = json_ok(
-        app.client
-            .get(app.url(&format!(
-                "/api/v1/public/periods/{period}/units/SNV?group=LC-SO"
-            )))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/units/SNV?group=LC-SO"
+        ))
+        .await,
         200,
     )
     .await;
@@ -351,13 +334,10 @@ async fn a_whole_year_with_two_ranking_groups() {
         "the reviewed (final) number is published, not the self one"
     );
     let bat = json_ok(
-        app.client
-            .get(app.url(&format!(
-                "/api/v1/public/periods/{period}/units/XA-BAT-XAT?group=LC-XA"
-            )))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/units/XA-BAT-XAT?group=LC-XA"
+        ))
+        .await,
         200,
     )
     .await;
@@ -377,13 +357,10 @@ async fn a_whole_year_with_two_ranking_groups() {
     .await;
     assert_eq!(v2["version"], 2);
     let v1 = json_ok(
-        app.client
-            .get(app.url(&format!(
-                "/api/v1/public/periods/{period}/rankings?group=LC-SO&version=1"
-            )))
-            .send()
-            .await
-            .unwrap(),
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/rankings?group=LC-SO&version=1"
+        ))
+        .await,
         200,
     )
     .await;
