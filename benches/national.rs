@@ -413,6 +413,8 @@ fn app_config(db: &str) -> Config {
         demo_password: "unused-bench-password".into(),
         workers: 2,
         evidence_store: Default::default(),
+        body_timeout_ms: 5000,
+        body_min_rate: 16 * 1024,
     }
 }
 

@@ -42,6 +42,12 @@ pub struct Config {
     pub workers: usize,
     /// Where evidence files live (`EVIDENCE_STORE`, `S3_*`).
     pub evidence_store: EvidenceStoreConfig,
+    /// `BODY_TIMEOUT_MS`: how long a request body may take after the headers, before
+    /// `body_min_rate` extends it (408 `BODY_TIMEOUT` then).
+    pub body_timeout_ms: u64,
+    /// `BODY_MIN_RATE`: bytes per second a body must keep up; each such many bytes received
+    /// extend the body's deadline by one second.
+    pub body_min_rate: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +150,8 @@ impl Config {
             demo_password: var("DEMO_PASSWORD").unwrap_or_else(|| "demo-dti-2026".into()),
             workers: parsed("APP_WORKERS", 0)?,
             evidence_store: EvidenceStoreConfig::from_env()?,
+            body_timeout_ms: parsed("BODY_TIMEOUT_MS", 5000)?,
+            body_min_rate: parsed("BODY_MIN_RATE", 16 * 1024)?,
         };
         config.check()?;
         Ok(config)
@@ -178,6 +186,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "MAX_UPLOAD_BYTES",
                 reason: "must be at least 1024".into(),
+            });
+        }
+        if self.body_timeout_ms < 100 || self.body_timeout_ms > 600_000 {
+            return Err(ConfigError::Invalid {
+                name: "BODY_TIMEOUT_MS",
+                reason: "must be between 100 and 600000".into(),
+            });
+        }
+        if self.body_min_rate == 0 {
+            return Err(ConfigError::Invalid {
+                name: "BODY_MIN_RATE",
+                reason: "must be at least 1".into(),
             });
         }
         if self.db_pool_size == 0 {

@@ -280,6 +280,28 @@ impl AppError {
                 }
             }
         }
+        // A problem quotes inputs (names, values, whole serde messages): never more than a
+        // short prefix of each, and never more than a page of field errors.
+        let detail = clip(detail, MAX_DETAIL_CHARS);
+        for value in extensions.values_mut() {
+            if let serde_json::Value::String(s) = value {
+                *s = clip(std::mem::take(s), MAX_DETAIL_CHARS);
+            }
+        }
+        if errors.len() > MAX_FIELD_ERRORS {
+            extensions.insert(
+                "errors_omitted".into(),
+                serde_json::Value::from(errors.len() - MAX_FIELD_ERRORS),
+            );
+            errors.truncate(MAX_FIELD_ERRORS);
+        }
+        for e in &mut errors {
+            e.field = clip(std::mem::take(&mut e.field), MAX_ECHO_CHARS);
+            e.message = clip(std::mem::take(&mut e.message), MAX_ECHO_CHARS);
+            if let Some(en) = e.message_en.take() {
+                e.message_en = Some(clip(en, MAX_ECHO_CHARS));
+            }
+        }
         let code = self.code().to_string();
         Problem {
             type_: format!(
@@ -294,6 +316,26 @@ impl AppError {
             request_id: crate::telemetry::current_request_id(),
             errors,
             extensions,
+        }
+    }
+}
+
+/// Longest `detail` (and string extension) of a problem, in characters.
+const MAX_DETAIL_CHARS: usize = 500;
+/// Longest `field` and `message` of a field error, in characters.
+const MAX_ECHO_CHARS: usize = 300;
+/// Most field errors listed in one problem (`errors_omitted` counts the rest).
+const MAX_FIELD_ERRORS: usize = 100;
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn clip(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((at, _)) => {
+            let mut cut = text;
+            cut.truncate(at);
+            cut.push('…');
+            cut
         }
     }
 }
@@ -356,6 +398,16 @@ impl ResponseError for AppError {
     }
 }
 
+/// PostgreSQL refusing a NUL character: in text ("invalid byte sequence for encoding \"UTF8\":
+/// 0x00") or in jsonb ("unsupported Unicode escape sequence"). Inputs are screened for NULs
+/// before they reach the database (`crate::input`); this only keeps one that slips through a
+/// 400 rather than a 500.
+fn is_refused_text(message: &str) -> bool {
+    message.contains("invalid byte sequence for encoding")
+        || message.contains("unsupported Unicode escape sequence")
+        || message.contains("0x00")
+}
+
 fn is_connection_failure(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("terminating connection")
@@ -406,6 +458,13 @@ impl From<diesel::result::Error> for AppError {
                         "A concurrent change conflicted with this one; retry.",
                     ),
                     K::ClosedConnection => AppError::Unavailable(Box::new(err)),
+                    _ if is_refused_text(info.message()) => {
+                        log::warn!("the database refused a text: {}", info.message());
+                        AppError::bad_request(
+                            crate::input::NUL_CHARACTER,
+                            "The NUL character (U+0000) is not accepted in any text.",
+                        )
+                    }
                     _ if is_connection_failure(info.message()) => {
                         AppError::Unavailable(Box::new(err))
                     }

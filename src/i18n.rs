@@ -328,6 +328,14 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
                 .into()
         }
         "FILE_REQUIRED" => "Yêu cầu phải kèm một tệp.".into(),
+        "NUL_CHARACTER" => "Dữ liệu gửi lên chứa ký tự NUL (U+0000); ký tự này không được chấp \
+                            nhận trong bất kỳ nội dung nào. Xem errors[]."
+            .into(),
+        "BODY_NOT_OBJECT" => "Nội dung yêu cầu phải là một đối tượng JSON (`{…}`).".into(),
+        // 408
+        "BODY_TIMEOUT" => "Nội dung yêu cầu không được gửi đến kịp thời nên đã không được xử \
+                           lý; vui lòng gửi lại."
+            .into(),
         // 503
         "STORAGE_UNAVAILABLE" => "Kho lưu trữ tệp minh chứng tạm thời không truy cập được; chưa \
                                   có gì thay đổi. Vui lòng thử lại sau ít giây."
@@ -440,6 +448,10 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
         ),
         "INVALID_URL" => "phải là địa chỉ http(s) dài không quá 2000 ký tự".into(),
         "DUPLICATE" => "bị nêu hai lần trong cùng một yêu cầu".into(),
+        "NUL_CHARACTER" => "không được chứa ký tự NUL (U+0000)".into(),
+        "UNKNOWN_FIELD" => "không phải là trường của biểu mẫu; chỉ gửi `file` và (không bắt \
+                            buộc) `description`"
+            .into(),
         "EXCLUSIVE" => "chỉ nêu `pillar` hoặc `main_indicator`, không nêu cả hai".into(),
         "EMPTY_ADJUSTMENT" => "cần nêu `inputs`, `points` hoặc `not_applicable`".into(),
         "BEFORE_VALID_FROM" => match (param("valid_to"), param("valid_from")) {
@@ -1296,6 +1308,8 @@ mod tests {
                 "NOT_DECLARABLE",
                 "POINTS_OUT_OF_RANGE",
                 "REPLACES_UNKNOWN_CODE",
+                "NUL_CHARACTER",
+                "UNKNOWN_FIELD",
             ]
             .map(str::to_string),
         );

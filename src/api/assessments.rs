@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use super::users::UnitSummary;
 use super::{ErrorResponses, etag, if_match};
 use crate::auth::Principal;
@@ -225,8 +226,10 @@ pub struct AnswerRequest {
     #[serde(default)]
     pub not_applicable: bool,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub note: Option<String>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub explanation: Option<String>,
 }
 
@@ -258,8 +261,11 @@ async fn put_answer(
     Writer(who): Writer,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
-    body: web::Json<AnswerRequest>,
+    body: Json<AnswerRequest>,
 ) -> AppResult<HttpResponse> {
+    let (gate, assessment) = (who.clone(), path.0);
+    crate::db::with_conn(&state.pool, move |c| svc::may_write(c, &gate, assessment)).await?;
+    let body = body.read().await?;
     body.validate()?;
     let expected = if_match(&req)?;
     let (id, code) = path.into_inner();
@@ -295,14 +301,18 @@ async fn put_answer(
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchAnswer {
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub node_code: String,
     #[schema(value_type = Option<Object>)]
     pub inputs: Option<Value>,
     #[serde(default)]
     pub not_applicable: bool,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub note: Option<String>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub explanation: Option<String>,
     /// The version of the answer you read (0 when none): refuses a lost update with 412.
     pub if_version: Option<i32>,
@@ -364,8 +374,11 @@ async fn put_answers(
     req: HttpRequest,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
-    body: web::Json<BatchAnswersRequest>,
+    body: Json<BatchAnswersRequest>,
 ) -> AppResult<HttpResponse> {
+    let (gate, assessment) = (who.clone(), *id);
+    crate::db::with_conn(&state.pool, move |c| svc::may_write(c, &gate, assessment)).await?;
+    let body = body.read().await?;
     body.validate()?;
     let id = id.into_inner();
     // The parsed body, re-serialised: the same batch is the same request whatever its spacing.
@@ -622,8 +635,11 @@ async fn what_if(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<Uuid>,
-    body: web::Json<WhatIfRequest>,
+    body: Json<WhatIfRequest>,
 ) -> AppResult<web::Json<WhatIfResponse>> {
+    let (gate, assessment) = (who.clone(), *id);
+    crate::db::with_conn(&state.pool, move |c| svc::readable(c, &gate, assessment)).await?;
+    let body = body.read().await?;
     body.validate()?;
     let id = id.into_inner();
     let inputs: Vec<AnswerInput> = body
@@ -657,6 +673,7 @@ async fn what_if(
 pub struct ReasonRequest {
     /// Why (mandatory): shown to the unit.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub reason: String,
 }
 
@@ -709,8 +726,10 @@ async fn return_assessment(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<Uuid>,
-    body: web::Json<ReasonRequest>,
+    body: Json<ReasonRequest>,
 ) -> AppResult<web::Json<StateResponse>> {
+    crate::services::workflow::reviewer(&who, "return assessments")?;
+    let body = body.read().await?;
     body.validate()?;
     let id = id.into_inner();
     let reason = body.into_inner().reason;
@@ -744,8 +763,10 @@ async fn reopen_assessment(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<Uuid>,
-    body: web::Json<ReasonRequest>,
+    body: Json<ReasonRequest>,
 ) -> AppResult<web::Json<StateResponse>> {
+    who.require_admin("reopen assessments")?;
+    let body = body.read().await?;
     body.validate()?;
     let id = id.into_inner();
     let reason = body.into_inner().reason;
@@ -770,6 +791,7 @@ pub struct AdjustmentRequest {
     pub not_applicable: Option<bool>,
     /// Mandatory.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub reason: String,
 }
 
@@ -803,8 +825,10 @@ async fn put_adjustment(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<(Uuid, String)>,
-    body: web::Json<AdjustmentRequest>,
+    body: Json<AdjustmentRequest>,
 ) -> AppResult<web::Json<AdjustmentResponse>> {
+    crate::services::workflow::reviewer(&who, "adjust assessments")?;
+    let body = body.read().await?;
     body.validate()?;
     let (id, code) = path.into_inner();
     let b = body.into_inner();

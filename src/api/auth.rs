@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use super::ErrorResponses;
+use super::input::Json;
 use super::users::UnitSummary;
 use crate::auth::Principal;
 use crate::db::models::units::Unit;
@@ -26,8 +27,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"username": "admin", "password": "demo-dti-2026"}))]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 64))]
+    #[schema(max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 128))]
+    #[schema(max_length = 128)]
     pub password: String,
 }
 
@@ -95,8 +98,9 @@ fn client_address(req: &HttpRequest) -> String {
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> AppResult<web::Json<LoginResponse>> {
+    let body = body.read().await?;
     body.validate()?;
     let body = body.into_inner();
     let client = client_address(&req);

@@ -11,6 +11,7 @@ use validator::Validate;
 
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use crate::auth::Principal;
 use crate::db::models::clarifications::{Clarification, Message};
 use crate::error::{AppError, AppResult};
@@ -72,8 +73,11 @@ fn response(c: Clarification, node_code: String, messages: Vec<Message>) -> Clar
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"node_code": "1.2", "message": "Đề nghị bổ sung biên bản họp ngày 15/10"}))]
 pub struct OpenClarificationRequest {
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub node_code: String,
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub message: String,
 }
 
@@ -82,6 +86,7 @@ pub struct OpenClarificationRequest {
 #[schema(example = json!({"message": "Đã bổ sung biên bản (tệp đính kèm ở chỉ số 1.2)"}))]
 pub struct MessageRequest {
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub message: String,
 }
 
@@ -108,8 +113,10 @@ async fn open_clarification(
     req: HttpRequest,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
-    body: web::Json<OpenClarificationRequest>,
+    body: Json<OpenClarificationRequest>,
 ) -> AppResult<HttpResponse> {
+    svc::may_open(&who)?;
+    let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(
@@ -170,8 +177,11 @@ async fn reply_clarification(
     req: HttpRequest,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
-    body: web::Json<MessageRequest>,
+    body: Json<MessageRequest>,
 ) -> AppResult<HttpResponse> {
+    let (gate, cl) = (who.clone(), *id);
+    crate::db::with_conn(&state.pool, move |c| svc::may_reply(c, &gate, cl)).await?;
+    let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(
@@ -243,8 +253,10 @@ async fn set_deadline(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<Uuid>,
-    body: web::Json<DeadlineRequest>,
+    body: Json<DeadlineRequest>,
 ) -> AppResult<web::Json<DeadlineResponse>> {
+    who.require_admin("extend deadlines")?;
+    let body = body.read().await?;
     let id = id.into_inner();
     let deadline = body.into_inner().deadline;
     let a = crate::db::with_conn(&state.pool, move |c| {

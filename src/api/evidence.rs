@@ -2,6 +2,7 @@
 //! delete.
 
 use actix_multipart::Multipart;
+use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -10,12 +11,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
+use validator::Validate;
 
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::{check_announced_length, parse_object, payload_error, read_limited, too_large};
 use crate::auth::Principal;
 use crate::db::models::evidence::{Blob, Evidence};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::input::{nul_field, nul_refusal};
 use crate::services::evidence::{self as svc, NewItem};
 use crate::services::idempotency;
 use crate::state::AppState;
@@ -71,16 +75,24 @@ fn response(ev: Evidence, blob: Option<Blob>) -> EvidenceResponse {
 }
 
 /// A reference instead of a file.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"doc_number": "125/QĐ-UBND", "doc_date": "2025-03-14", "doc_issuer": "UBND xã Bắc Hà", "description": "Quyết định kiện toàn Ban chỉ đạo"}))]
 pub struct EvidenceReference {
     /// A link to the document.
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub url: Option<String>,
     /// Or the number of an official document (số hiệu văn bản).
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub doc_number: Option<String>,
     pub doc_date: Option<NaiveDate>,
+    #[validate(length(max = 300))]
+    #[schema(max_length = 300)]
     pub doc_issuer: Option<String>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -92,45 +104,113 @@ pub struct EvidenceUpload {
     /// doc, xls, ppt). At most `MAX_UPLOAD_BYTES` (20 MiB by default).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
+    #[schema(max_length = 2000)]
     description: Option<String>,
 }
 
-async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<NewItem> {
+/// What a form may add to its file: the declared limit is for the file, this is for the rest
+/// (boundaries, part headers, the description).
+const FORM_ALLOWANCE: usize = 64 * 1024;
+/// Longest evidence description, in characters (as `EvidenceReference::description`).
+const DESCRIPTION_MAX: usize = 2000;
+
+fn malformed(e: impl std::fmt::Display) -> AppError {
+    AppError::bad_request(
+        "MALFORMED_MULTIPART",
+        format!("The form could not be read: {e}."),
+    )
+}
+
+/// Reads an upload form: exactly one `file` and at most one `description`, nothing else, the
+/// whole body at most `limit` + [`FORM_ALLOWANCE`] bytes.
+async fn read_upload(req: &HttpRequest, payload: Payload, limit: usize) -> AppResult<NewItem> {
+    let total = limit + FORM_ALLOWANCE;
+    check_announced_length(req, total)?;
+    // Count every byte of the form, whatever part it is in.
+    let mut read = 0usize;
+    let counted = payload.map(move |chunk| {
+        let chunk = chunk?;
+        read += chunk.len();
+        if read > total {
+            Err(actix_web::error::PayloadError::Overflow)
+        } else {
+            Ok(chunk)
+        }
+    });
+    let mut form = Multipart::new(req.headers(), counted);
     let mut file: Option<(String, Vec<u8>)> = None;
-    let mut description = None;
+    let mut description: Option<String> = None;
+    let form_error = |e: actix_multipart::MultipartError| match e {
+        actix_multipart::MultipartError::Payload(p) => match p {
+            actix_web::error::PayloadError::Overflow => too_large(total),
+            other => payload_error(&other),
+        },
+        other => malformed(other),
+    };
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| {
-            AppError::bad_request(
-                "MALFORMED_MULTIPART",
-                format!("The form could not be read: {e}."),
-            )
-        })?;
+        let mut field = field.map_err(form_error)?;
         let name = field.name().unwrap_or_default().to_string();
+        let refuse = |code: &str, message: &str| {
+            AppError::validation(vec![FieldError::new(name.clone(), code, message)])
+        };
+        match name.as_str() {
+            "file" if file.is_some() => {
+                return Err(refuse("DUPLICATE", "send one file per request"));
+            }
+            "description" if description.is_some() => {
+                return Err(refuse("DUPLICATE", "send one description"));
+            }
+            "file" | "description" => {}
+            _ => {
+                return Err(refuse(
+                    "UNKNOWN_FIELD",
+                    "is not a field of the form; send `file` and optionally `description`",
+                ));
+            }
+        }
         let filename = field
             .content_disposition()
             .and_then(|d| d.get_filename().map(str::to_string));
+        let part_limit = if name == "file" {
+            limit
+        } else {
+            DESCRIPTION_MAX * 4
+        };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| {
-                AppError::bad_request(
-                    "MALFORMED_MULTIPART",
-                    format!("The form could not be read: {e}."),
-                )
-            })?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(svc::storage_error(
-                    crate::storage::StorageError::TooLarge { limit },
-                    limit,
-                ));
+            let chunk = chunk.map_err(form_error)?;
+            if bytes.len() + chunk.len() > part_limit {
+                if name == "file" {
+                    return Err(svc::storage_error(
+                        crate::storage::StorageError::TooLarge { limit },
+                        limit,
+                    ));
+                }
+                return Err(description_too_long());
             }
             bytes.extend_from_slice(&chunk);
         }
-        match name.as_str() {
-            "file" => file = Some((filename.unwrap_or_else(|| "file".into()), bytes)),
-            "description" => {
-                description = Some(String::from_utf8_lossy(&bytes).chars().take(2000).collect())
+        if name == "file" {
+            let filename = filename.unwrap_or_else(|| "file".into());
+            if let Some(e) = nul_field("file", &filename) {
+                return Err(nul_refusal(vec![e]));
             }
-            _ => {}
+            file = Some((filename, bytes));
+        } else {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                AppError::validation(vec![FieldError::new(
+                    "description",
+                    "INVALID",
+                    "is not UTF-8 text",
+                )])
+            })?;
+            if let Some(e) = nul_field("description", &text) {
+                return Err(nul_refusal(vec![e]));
+            }
+            if text.chars().count() > DESCRIPTION_MAX {
+                return Err(description_too_long());
+            }
+            description = Some(text);
         }
     }
     let (filename, bytes) = file
@@ -140,6 +220,17 @@ async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<NewItem> {
         bytes,
         description,
     })
+}
+
+fn description_too_long() -> AppError {
+    AppError::validation(vec![
+        FieldError::new(
+            "description",
+            "LENGTH",
+            format!("length must be at most {DESCRIPTION_MAX}"),
+        )
+        .with_param("max", DESCRIPTION_MAX),
+    ])
 }
 
 /// Attach evidence to an answer: a file (multipart/form-data, field `file`) or a reference
@@ -174,6 +265,12 @@ async fn add_evidence(
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let (id, code) = path.into_inner();
+    // Who may attach is decided before a byte of the body is read.
+    let gate = who.clone();
+    crate::db::with_conn(&state.pool, move |c| {
+        crate::services::assessments::may_write(c, &gate, id)
+    })
+    .await?;
     let limit = state.config.max_upload_bytes;
     let ctype = req
         .headers()
@@ -182,15 +279,11 @@ async fn add_evidence(
         .unwrap_or("")
         .to_ascii_lowercase();
     let item = if ctype.starts_with("multipart/form-data") {
-        read_upload(Multipart::new(req.headers(), payload), limit).await?
+        read_upload(&req, payload.into_inner(), limit).await?
     } else if ctype.starts_with("application/json") {
-        let body = super::indicator_sets::read_body(payload, 64 * 1024).await?;
-        let r: EvidenceReference = serde_json::from_slice(&body).map_err(|e| {
-            AppError::unprocessable(
-                "INVALID_BODY",
-                format!("The body does not fit the schema: {e}."),
-            )
-        })?;
+        let body = read_limited(&req, payload.into_inner(), 64 * 1024).await?;
+        let r: EvidenceReference = parse_object(&body)?;
+        r.validate()?;
         svc::check_reference(r.url.as_deref(), r.doc_number.as_deref())?;
         match r.url {
             Some(url) => NewItem::Url {

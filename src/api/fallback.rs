@@ -63,6 +63,27 @@ impl RouteTable {
         allowed.dedup();
         Some(allowed)
     }
+
+    /// The name of the parameter at segment `index` of `path` (`id` for `{id}`), if a template
+    /// matches the path and has a parameter there.
+    pub fn param_at(&self, path: &str, index: usize) -> Option<String> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .filter(|(segs, _)| {
+                segs.len() == parts.len()
+                    && segs
+                        .iter()
+                        .zip(&parts)
+                        .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
+            })
+            .find_map(|(segs, _)| {
+                let seg = segs.get(index)?;
+                seg.strip_prefix('{')
+                    .and_then(|s| s.strip_suffix('}'))
+                    .map(str::to_string)
+            })
+    }
 }
 
 /// The default service: 405 when the path exists with other methods, else 404.
@@ -162,25 +183,33 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             "Send the body as `Content-Type: application/json`.",
         )
         .with_param("accepted", "application/json"),
-        JsonPayloadError::Deserialize(de) if de.is_data() => {
-            let msg = de.to_string();
-            let field = named_field(&msg).unwrap_or_else(|| "/".into());
-            AppError::unprocessable(
-                "INVALID_BODY",
-                format!("The body does not fit the schema: {msg}."),
-            )
-            .with_errors(vec![invalid(field, msg)])
-        }
-        JsonPayloadError::Deserialize(de) => AppError::bad_request(
-            "MALFORMED_JSON",
-            format!("The body is not valid JSON: {de}."),
-        ),
+        JsonPayloadError::Deserialize(de) => deserialize_error(de),
+        JsonPayloadError::Payload(p) => super::input::payload_error(p),
         other => AppError::bad_request(
             "MALFORMED_BODY",
             format!("The body could not be read: {other}."),
         ),
     };
     e.into()
+}
+
+/// The problem of a JSON body the deserializer refused: 422 `INVALID_BODY` when it does not fit
+/// the schema, 400 `MALFORMED_JSON` when it is not JSON.
+pub fn deserialize_error(de: &serde_json::Error) -> AppError {
+    if de.is_data() {
+        let msg = de.to_string();
+        let field = named_field(&msg).unwrap_or_else(|| "/".into());
+        AppError::unprocessable(
+            "INVALID_BODY",
+            format!("The body does not fit the schema: {msg}."),
+        )
+        .with_errors(vec![invalid(field, msg)])
+    } else {
+        AppError::bad_request(
+            "MALFORMED_JSON",
+            format!("The body is not valid JSON: {de}."),
+        )
+    }
 }
 
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {

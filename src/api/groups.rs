@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use super::users::{UnitSummary, double_option};
 use crate::auth::Principal;
 use crate::db::models::groups::{RankingGroup, RankingGroupChanges};
@@ -72,11 +73,16 @@ fn code_rule(s: &str) -> Result<(), validator::ValidationError> {
 #[schema(example = json!({"code": "LC-XA", "name": "Xã, phường tỉnh Lào Cai", "unit_kind": "commune"}))]
 pub struct CreateGroupRequest {
     #[validate(custom(function = "code_rule"))]
+    #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(max_length = 500)]
     pub name: String,
+    #[validate(length(max = 32))]
+    #[schema(max_length = 32)]
     pub unit_kind: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -84,9 +90,12 @@ pub struct CreateGroupRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroupRequest {
     #[validate(length(min = 1, max = 500))]
+    #[schema(max_length = 500)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<Option<String>>,
 }
 
@@ -148,9 +157,10 @@ async fn create_group(
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
-    body: web::Json<CreateGroupRequest>,
+    body: Json<CreateGroupRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create ranking groups")?;
+    let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(
@@ -218,9 +228,10 @@ async fn update_group(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<String>,
-    body: web::Json<UpdateGroupRequest>,
+    body: Json<UpdateGroupRequest>,
 ) -> AppResult<web::Json<RankingGroupResponse>> {
     who.require_admin("change ranking groups")?;
+    let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
     let r = id.into_inner();
@@ -257,9 +268,10 @@ async fn set_group_members(
     req: HttpRequest,
     key: IdempotencyKey,
     id: web::Path<String>,
-    body: web::Json<SetMembersRequest>,
+    body: Json<SetMembersRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("change ranking group members")?;
+    let body = body.read().await?;
     body.validate()?;
     let keyed = key.request(
         &who,

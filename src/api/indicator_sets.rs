@@ -302,12 +302,7 @@ fn format_of(req: &HttpRequest) -> AppResult<Format> {
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<Vec<u8>> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            AppError::bad_request(
-                "MALFORMED_BODY",
-                format!("The body could not be read: {e}."),
-            )
-        })?;
+        let chunk = chunk.map_err(|e| super::input::payload_error(&e))?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -606,6 +601,7 @@ async fn patch_indicator_set(
             format!("The patch is not valid JSON: {e}."),
         )
     })?;
+    crate::input::refuse_nul_in(&patch)?;
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| {
         svc::patch(c, &who, id, expected, patch)

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod health;
 pub mod idempotency;
 pub mod indicator_sets;
+pub mod input;
 pub mod periods;
 pub mod public;
 pub mod tokens;

@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::assessments::{AssessmentSummary, summary};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use super::{ErrorResponses, Page, PageParams};
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
@@ -40,6 +41,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct GroupPinRequest {
     /// Ranking group id or code.
     #[schema(example = "LC-XA")]
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub group: String,
     /// Id of the active indicator-set version pinned for the group.
     pub indicator_set: Uuid,
@@ -50,6 +53,7 @@ pub struct GroupPinRequest {
 pub struct PhaseWindowDto {
     /// `self_assessment`, `review`, `published` or `archived`.
     #[schema(example = "self_assessment")]
+    #[schema(max_length = 32)]
     pub phase: String,
     pub opens_at: DateTime<Utc>,
     pub closes_at: Option<DateTime<Utc>>,
@@ -67,8 +71,10 @@ pub struct PhaseWindowDto {
 }))]
 pub struct CreatePeriodRequest {
     #[validate(custom(function = "crate::api::periods::code_rule"))]
+    #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(max_length = 500)]
     pub name: String,
     /// The year the figures describe (1 January – 31 December).
     #[validate(range(min = 2000, max = 2100))]
@@ -211,9 +217,10 @@ async fn create_period(
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
-    body: web::Json<CreatePeriodRequest>,
+    body: Json<CreatePeriodRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create periods")?;
+    let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(
@@ -268,8 +275,10 @@ async fn get_period(
 #[schema(example = json!({"to": "self_assessment", "reason": "Mở kỳ đánh giá năm 2025"}))]
 pub struct TransitionRequest {
     /// The phase to move to (see `allowed_transitions`).
+    #[schema(max_length = 32)]
     pub to: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -284,9 +293,10 @@ async fn transition_period(
     state: web::Data<AppState>,
     who: Principal,
     id: web::Path<Uuid>,
-    body: web::Json<TransitionRequest>,
+    body: Json<TransitionRequest>,
 ) -> AppResult<web::Json<PeriodResponse>> {
     who.require_admin("change period phases")?;
+    let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
     if !services::periods::PHASES.contains(&b.to.as_str()) {

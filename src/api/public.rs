@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use crate::auth::Principal;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
@@ -34,11 +35,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"group": "LC-XA", "visible_from": "2026-02-01T08:00:00+07:00"}))]
 pub struct PublishRequest {
     /// Ranking group id or code.
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub group: String,
     /// Embargo: the public sees the snapshot from this time (default: now).
     pub visible_from: Option<DateTime<Utc>>,
     /// Required for an errata (version 2 and later).
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub changelog: Option<String>,
 }
 
@@ -97,9 +101,10 @@ async fn create_publication(
     req: HttpRequest,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
-    body: web::Json<PublishRequest>,
+    body: Json<PublishRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("publish results")?;
+    let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(

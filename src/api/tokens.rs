@@ -9,6 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::ErrorResponses;
+use super::input::Json;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::auth::principal::INTEGRATION_PREFIX;
@@ -30,6 +31,7 @@ pub const SCOPES: [&str; 1] = ["automatic:write"];
 #[schema(example = json!({"name": "Cổng dịch vụ công quốc gia", "scopes": ["automatic:write"]}))]
 pub struct CreateTokenRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(max_length = 200)]
     pub name: String,
     /// `automatic:write`: write the answers of automatically measured components.
     pub scopes: Vec<String>,
@@ -71,9 +73,10 @@ fn response(t: IntegrationToken, secret: Option<String>) -> TokenResponse {
 async fn create_token(
     state: web::Data<AppState>,
     who: Principal,
-    body: web::Json<CreateTokenRequest>,
+    body: Json<CreateTokenRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create integration tokens")?;
+    let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
     let bad: Vec<FieldError> = b

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use super::users::{UnitSummary, double_option};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
@@ -139,9 +140,12 @@ fn code_rule(s: &str) -> Result<(), validator::ValidationError> {
 pub struct PredecessorRequest {
     /// Predecessor unit id or code.
     #[schema(example = "YB")]
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub unit: String,
     pub effective_date: Option<NaiveDate>,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -164,11 +168,17 @@ impl From<PredecessorRequest> for PredecessorInput {
 }))]
 pub struct CreateUnitRequest {
     #[validate(custom(function = "code_rule"))]
+    #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(max_length = 500)]
     pub name: String,
+    #[validate(length(max = 32))]
+    #[schema(max_length = 32)]
     pub kind: String,
     /// Parent unit id or code.
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub parent: Option<String>,
     #[serde(default)]
     #[validate(length(max = 50))]
@@ -195,11 +205,16 @@ fn yes() -> bool {
 #[schema(example = json!({"name": "Sở Khoa học và Công nghệ tỉnh Lào Cai", "tags": ["kinh_te_so"]}))]
 pub struct UpdateUnitRequest {
     #[validate(length(min = 1, max = 500))]
+    #[schema(max_length = 500)]
     pub name: Option<String>,
+    #[validate(length(max = 32))]
+    #[schema(max_length = 32)]
     pub kind: Option<String>,
     /// Parent unit id or code; null removes the parent.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub parent: Option<Option<String>>,
     #[validate(length(max = 50))]
     pub tags: Option<Vec<String>>,
@@ -341,9 +356,10 @@ async fn create_unit(
     who: Principal,
     req: HttpRequest,
     key: IdempotencyKey,
-    body: web::Json<CreateUnitRequest>,
+    body: Json<CreateUnitRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create units")?;
+    let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(
@@ -440,9 +456,10 @@ async fn update_unit(
     who: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<UpdateUnitRequest>,
+    body: Json<UpdateUnitRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("change units")?;
+    let body = body.read().await?;
     body.validate()?;
     let expected = if_match(&req)?;
     let b = body.into_inner();

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::input::Json;
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
 use crate::db::models::units::Unit;
@@ -112,13 +113,18 @@ fn username_rule(s: &str) -> Result<(), validator::ValidationError> {
 #[schema(example = json!({"username": "editor.sotuphap", "full_name": "Trần Thị Bình", "password": "a-long-secret-2026", "role": "unit_editor", "unit": "LC-STP"}))]
 pub struct CreateUserRequest {
     #[validate(custom(function = "username_rule"))]
+    #[schema(max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(max_length = 200)]
     pub full_name: String,
     /// At least 10 characters, at least 5 different ones.
+    #[schema(max_length = 128)]
     pub password: String,
     pub role: Role,
     /// Unit id or code; required for `unit_editor` and `unit_leader`, forbidden otherwise.
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub unit: Option<String>,
 }
 
@@ -134,12 +140,16 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 #[schema(example = json!({"full_name": "Trần Thị Bình", "active": false}))]
 pub struct UpdateUserRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(max_length = 200)]
     pub full_name: Option<String>,
+    #[schema(max_length = 128)]
     pub password: Option<String>,
     pub role: Option<Role>,
     /// Unit id or code; null detaches the account from its unit.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
     pub unit: Option<Option<String>>,
     /// false deactivates the account (its tokens stop working at once).
     pub active: Option<bool>,
@@ -220,9 +230,10 @@ async fn list_users(
 async fn create_user(
     state: web::Data<AppState>,
     who: Principal,
-    body: web::Json<CreateUserRequest>,
+    body: Json<CreateUserRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("create accounts")?;
+    let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
     let input = CreateUser {
@@ -287,9 +298,10 @@ async fn update_user(
     who: Principal,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("change accounts")?;
+    let body = body.read().await?;
     body.validate()?;
     let expected = if_match(&req)?;
     let b = body.into_inner();

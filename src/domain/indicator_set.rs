@@ -17,14 +17,18 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct SetDocument {
     /// Stable identity of the set family, e.g. `TH-HUYEN`; versions share the code.
+    #[schema(max_length = 64)]
     pub code: String,
     /// Version number within the family, starting at 1.
     pub version: i32,
     /// Vietnamese name, e.g. "Bộ chỉ số đánh giá chuyển đổi số cấp huyện".
+    #[schema(max_length = 10000)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// The unit kind this set assesses (`department`, `commune`, `district`, `province`, …).
+    #[schema(max_length = 32)]
     pub target_unit_kind: String,
     /// First data year the set is meant for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +47,7 @@ pub struct SetDocument {
     pub points_precision: Option<u32>,
     /// Where the numbers come from; every inferred number is marked as inferred here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub provenance: Option<String>,
     /// Named selections of main indicators (many-to-many).
     #[serde(default)]
@@ -60,13 +65,16 @@ pub fn default_precision() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct LegalBasis {
     /// e.g. "3716/QĐ-UBND".
+    #[schema(max_length = 10000)]
     pub decision_number: String,
     /// Date of the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_date: Option<NaiveDate>,
     /// e.g. "UBND tỉnh Thanh Hóa".
+    #[schema(max_length = 10000)]
     pub issuer: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub url: Option<String>,
 }
 
@@ -74,7 +82,9 @@ pub struct LegalBasis {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pillar {
+    #[schema(max_length = 64)]
     pub code: String,
+    #[schema(max_length = 10000)]
     pub name: String,
     /// Codes of `main` nodes counted in this pillar.
     pub main_indicators: Vec<String>,
@@ -143,18 +153,23 @@ impl Applicability {
 #[serde(deny_unknown_fields)]
 pub struct Node {
     /// Stable code, unique in the set, e.g. "1", "1.2", "7.3.a".
+    #[schema(max_length = 64)]
     pub code: String,
     pub kind: NodeKind,
     /// Flat form: the code of the parent node, for nodes listed at the top level of `nodes`
     /// instead of nested in `children`. Absent for nested nodes and true top-level nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
     pub parent: Option<String>,
     /// Vietnamese name.
+    #[schema(max_length = 10000)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// How to declare and what evidence to attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub guidance: Option<String>,
     /// Maximum points (điểm tối đa); 0 marks a node that is not scored.
     #[schema(value_type = String, example = "20")]
@@ -171,9 +186,11 @@ pub struct Node {
     pub evidence: EvidenceRule,
     /// Who supplies the figure (nguồn dữ liệu).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub data_source: Option<String>,
     /// Who verifies it (đơn vị phối hợp xác minh).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub verifying_body: Option<String>,
     /// Measured automatically from a platform: units cannot edit it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -232,7 +249,9 @@ pub struct Band {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChoiceOption {
+    #[schema(max_length = 64)]
     pub code: String,
+    #[schema(max_length = 10000)]
     pub label: String,
     #[schema(value_type = String, example = "5")]
     pub points: Decimal,
@@ -242,7 +261,9 @@ pub struct ChoiceOption {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SumItem {
+    #[schema(max_length = 64)]
     pub code: String,
+    #[schema(max_length = 10000)]
     pub label: String,
     #[schema(value_type = String, example = "1")]
     pub points_per_unit: Decimal,

@@ -40,30 +40,16 @@ pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
     p.phase == "self_assessment" || (p.phase == "review" && (a.state == "returned" || extended))
 }
 
-/// Why the caller may not edit the answers now, if they may not.
-pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
+/// Why the caller may never write this assessment's answers, whatever its phase or state: the
+/// role, the unit, an integration token's period.
+pub fn writer_refusal(actor: &Principal, a: &Assessment) -> Option<AppError> {
     if actor.role == Role::Integration {
-        if a.state == "finalised" {
-            return Some(AppError::conflict(
-                "ASSESSMENT_FINALISED",
-                "The assessment is finalised.",
-            ));
-        }
-        if actor.period_scope.is_some_and(|p| p != a.period_id) {
-            return Some(AppError::forbidden(
-                "FORBIDDEN_SCOPE",
-                "The token is scoped to another period.",
-            ));
-        }
-        return (!matches!(p.phase.as_str(), "self_assessment" | "review")).then(|| {
-            AppError::conflict(
-                "PHASE_CLOSED",
-                format!(
-                    "Measurements cannot be written while the period is in phase {}.",
-                    p.phase
-                ),
-            )
-        });
+        return actor
+            .period_scope
+            .is_some_and(|p| p != a.period_id)
+            .then(|| {
+                AppError::forbidden("FORBIDDEN_SCOPE", "The token is scoped to another period.")
+            });
     }
     if !matches!(
         actor.role,
@@ -79,6 +65,38 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
             "NOT_YOUR_UNIT",
             "Unit accounts enter answers for their own unit only.",
         ));
+    }
+    None
+}
+
+/// Whether the caller may write answers (or evidence) of assessment `id` at all: checked before
+/// a request body is read; the phase and state are checked when writing.
+pub fn may_write(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
+    let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    writer_refusal(actor, &a).map_or(Ok(()), Err)
+}
+
+/// Why the caller may not edit the answers now, if they may not.
+pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
+    if let Some(refusal) = writer_refusal(actor, a) {
+        return Some(refusal);
+    }
+    if actor.role == Role::Integration {
+        if a.state == "finalised" {
+            return Some(AppError::conflict(
+                "ASSESSMENT_FINALISED",
+                "The assessment is finalised.",
+            ));
+        }
+        return (!matches!(p.phase.as_str(), "self_assessment" | "review")).then(|| {
+            AppError::conflict(
+                "PHASE_CLOSED",
+                format!(
+                    "Measurements cannot be written while the period is in phase {}.",
+                    p.phase
+                ),
+            )
+        });
     }
     match a.state.as_str() {
         "submitted" => {

@@ -14,6 +14,33 @@ use crate::domain::Role;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::scoring::set_entry;
 
+/// Reviewers open clarifications.
+pub fn may_open(actor: &Principal) -> AppResult<()> {
+    actor.require_role(&[Role::Reviewer, Role::Admin], "open clarifications")
+}
+
+/// Whether the caller may write in clarification `id` at all (checked before a request body is
+/// read; again, with its state, when writing).
+pub fn may_reply(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
+    let cl =
+        Clarification::find(conn, id)?.ok_or_else(|| AppError::not_found("clarification", id))?;
+    let a = Assessment::find(conn, cl.assessment_id)?
+        .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
+    writer_check(actor, &a)
+}
+
+/// The unit's accounts and reviewers write in a unit's clarifications; viewers only read.
+fn writer_check(actor: &Principal, a: &Assessment) -> AppResult<()> {
+    actor.require_unit_data(a.unit_id)?;
+    if actor.role == Role::Viewer {
+        return Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Viewers read clarifications but do not write in them.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn open(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -21,7 +48,7 @@ pub fn open(
     node_code: &str,
     body: &str,
 ) -> AppResult<(Clarification, String, Vec<Message>)> {
-    actor.require_role(&[Role::Reviewer, Role::Admin], "open clarifications")?;
+    may_open(actor)?;
     conn.transaction(|c| {
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
@@ -53,13 +80,7 @@ pub fn reply(
             .ok_or_else(|| AppError::not_found("clarification", clarification))?;
         let a = Assessment::find(c, cl.assessment_id)?
             .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
-        actor.require_unit_data(a.unit_id)?;
-        if actor.role == Role::Viewer {
-            return Err(AppError::forbidden(
-                "FORBIDDEN_ROLE",
-                "Viewers read clarifications but do not write in them.",
-            ));
-        }
+        writer_check(actor, &a)?;
         if cl.status == "closed" {
             return Err(AppError::conflict(
                 "CLARIFICATION_CLOSED",

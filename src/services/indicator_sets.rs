@@ -93,6 +93,7 @@ pub fn parse(bytes: &[u8], format: Format) -> AppResult<ParsedSet> {
             }
         })?,
     };
+    crate::input::refuse_nul_in(&value)?;
     let doc = parse_document(&value).map_err(problems_to_error)?;
     Ok(ParsedSet {
         doc,

@@ -54,7 +54,8 @@ fn require_state(a: &Assessment, states: &[&str]) -> AppResult<()> {
     .with_extension("allowed_in_state", states))
 }
 
-fn reviewer(actor: &Principal, action: &str) -> AppResult<()> {
+/// Reviewers (and the administrator) review: return, adjust, finalise.
+pub fn reviewer(actor: &Principal, action: &str) -> AppResult<()> {
     actor.require_role(&[Role::Reviewer, Role::Admin], action)
 }
 

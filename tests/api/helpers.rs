@@ -147,6 +147,8 @@ pub fn test_config(db_name: &str) -> Config {
         demo_password: DEMO_PASSWORD.into(),
         workers: 1,
         evidence_store: EvidenceStoreConfig::Local,
+        body_timeout_ms: 2000,
+        body_min_rate: 16 * 1024,
     }
 }
 

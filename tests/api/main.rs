@@ -9,6 +9,7 @@ mod helpers;
 mod i18n;
 mod idempotency;
 mod indicator_sets;
+mod input;
 mod matrix;
 mod migrations;
 mod openapi;

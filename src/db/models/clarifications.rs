@@ -27,6 +27,14 @@ pub struct Message {
 }
 
 impl Clarification {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Clarification>> {
+        clarifications::table
+            .find(id)
+            .select(Clarification::as_select())
+            .first(conn)
+            .optional()
+    }
+
     pub fn find_for_update(
         conn: &mut PgConnection,
         id: Uuid,
