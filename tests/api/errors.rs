@@ -104,10 +104,11 @@ async fn malformed_json_wrong_content_type_and_wrong_shapes_are_4xx_problems() {
     )
     .await;
     assert_eq!(p["errors"][0]["field"], "/colour");
+    // an array is never an object, whatever its items
     assert_problem(
         post("[1,2,3]", "application/json").await.unwrap(),
-        422,
-        "INVALID_BODY",
+        400,
+        "BODY_NOT_OBJECT",
     )
     .await;
 }
