@@ -835,3 +835,30 @@ async fn texts_are_capped_and_problems_never_echo_a_whole_input() {
     missing.sort();
     assert!(missing.is_empty(), "strings without maxLength: {missing:?}");
 }
+
+/// Should a NUL ever slip past the screening, PostgreSQL's refusal is a 400, not a 500.
+#[tokio::test]
+async fn a_nul_the_database_refuses_is_a_client_error() {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+    use dti_api::error::AppError;
+    let app = spawn_app().await;
+    for (sql, value) in [
+        ("SELECT $1::text AS t", "a\u{0}b"),
+        ("SELECT $1::jsonb AS t", r#"{"a": "\u0000"}"#),
+    ] {
+        let err = app.with_conn(|c| {
+            diesel::sql_query(sql)
+                .bind::<Text, _>(value)
+                .execute(c)
+                .unwrap_err()
+        });
+        let e = AppError::from(err);
+        assert_eq!(e.code(), "NUL_CHARACTER", "{sql}: {e:?}");
+        assert_eq!(
+            actix_web::ResponseError::status_code(&e).as_u16(),
+            400,
+            "{sql}"
+        );
+    }
+}
