@@ -96,7 +96,9 @@ pub struct EvidenceReference {
     pub description: Option<String>,
 }
 
-/// The multipart form of an upload (documentation only).
+/// The multipart form of an upload (documentation only): exactly one `file` and at most one
+/// `description`, nothing else (422 `DUPLICATE` or `UNKNOWN_FIELD` naming the field); the whole
+/// form at most `MAX_UPLOAD_BYTES` + 64 KiB (413).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct EvidenceUpload {
@@ -236,8 +238,10 @@ fn description_too_long() -> AppError {
 /// Attach evidence to an answer: a file (multipart/form-data, field `file`) or a reference
 /// (JSON: a URL, or a document number with date and issuer).
 ///
-/// Files are checked by content (415 `FORBIDDEN_FILE_TYPE` for anything else, whatever the
-/// name), limited in size (413), stored once per SHA-256; a refused upload leaves nothing behind.
+/// Who may attach (the unit's editors and leader, the administrator) is checked before the body
+/// is read. One file per request. Files are checked by content (415 `FORBIDDEN_FILE_TYPE` for
+/// anything else, whatever the name), limited in size (413), stored once per SHA-256; a refused
+/// upload leaves nothing behind.
 /// Every call attaches another item. Send an `Idempotency-Key` to make a retry safe: a repeat
 /// with the same key gets the first 201 back (`Idempotent-Replayed: true`) and attaches
 /// nothing. A repeat is the same request when it attaches the same thing: for a file the same
