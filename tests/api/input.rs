@@ -576,7 +576,7 @@ async fn rights_are_checked_before_the_body_is_read() {
             &app,
             &head(method, path, Some(token), "application/json", announced),
             &sent,
-            Duration::from_secs(3),
+            Duration::from_secs(10),
         )
         .await;
         let (status, text) =
@@ -613,7 +613,7 @@ async fn uploads_are_authorised_first_and_limited_as_a_whole() {
                 19 * 1024 * 1024,
             ),
             &vec![b'x'; 64 * 1024],
-            Duration::from_secs(3),
+            Duration::from_secs(10),
         )
         .await;
         let (status, text) = reply.expect("an answer before the body ended");
