@@ -13,9 +13,11 @@ pub mod idempotency;
 pub mod indicator_sets;
 pub mod periods;
 pub mod public;
+pub mod tasks;
 pub mod tokens;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -41,7 +43,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(clarifications::configure)
             .configure(public::configure)
             .configure(audit::configure)
-            .configure(tokens::configure),
+            .configure(tokens::configure)
+            .configure(tasks::configure)
+            .configure(webhooks::configure),
     );
 }
 
