@@ -704,18 +704,19 @@ async fn no_event_is_written_or_sent_for_a_change_that_rolls_back() {
     ] {
         json_ok(put(&app, &editor, &a, node, body).await, 200).await;
     }
-    // the submission's audit event is written after its outbox event; make it fail, so the
-    // whole transaction rolls back after the event was written
+    // the submission fails at COMMIT (a deferred constraint trigger), after everything the
+    // transaction wrote, its outbox event included: the whole change rolls back
     app.with_conn(|c| {
         diesel::sql_query(
             "CREATE FUNCTION refuse_submit() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+             BEGIN RAISE EXCEPTION 'injected failure at commit'; END $$",
         )
         .execute(c)
         .unwrap();
         diesel::sql_query(
-            "CREATE TRIGGER refuse_submit BEFORE INSERT ON audit_events FOR EACH ROW
-             WHEN (NEW.action = 'assessment.submit') EXECUTE FUNCTION refuse_submit()",
+            "CREATE CONSTRAINT TRIGGER refuse_submit AFTER UPDATE ON assessments
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+             WHEN (NEW.state = 'submitted') EXECUTE FUNCTION refuse_submit()",
         )
         .execute(c)
         .unwrap();
@@ -740,7 +741,7 @@ async fn no_event_is_written_or_sent_for_a_change_that_rolls_back() {
 
     // without the fault the same submission commits with exactly one event
     app.with_conn(|c| {
-        diesel::sql_query("DROP TRIGGER refuse_submit ON audit_events")
+        diesel::sql_query("DROP TRIGGER refuse_submit ON assessments")
             .execute(c)
             .unwrap();
     });
