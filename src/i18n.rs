@@ -946,7 +946,7 @@ pub fn task_reason(t: &crate::domain::tasks::Task, lang: Lang) -> String {
                     format!("{unit} answered the clarification on component {node} of period {p}.")
                 }
                 K::PhaseEndingSoon => format!(
-                    "The {} phase of period {p} closes {}.",
+                    "The {} phase of period {p} closes at {}.",
                     t.phase.as_deref().unwrap_or("current").replace('_', "-"),
                     due.unwrap_or_else(|| "soon".into())
                 ),

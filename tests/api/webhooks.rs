@@ -605,6 +605,20 @@ async fn a_receiver_that_keeps_failing_is_disabled_and_failed_deliveries_can_be_
         "WEBHOOK_DISABLED",
     )
     .await;
+    let vi = assert_problem(
+        app.request(reqwest::Method::POST, &redeliver, Some(&admin))
+            .header("accept-language", "vi")
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "WEBHOOK_DISABLED",
+    )
+    .await;
+    assert_eq!(
+        vi["detail"],
+        "Điểm nhận webhook này đang bị tắt; hãy bật lại (PATCH `enabled`: true) trước khi gửi lại."
+    );
 
     // the receiver is repaired and enabled again; the failed delivery is sent again
     channel.configure(json!({"fail_first": 0})).await;
@@ -1198,5 +1212,70 @@ async fn webhooks_are_for_administrators_with_checked_urls_and_secrets_shown_onc
     assert_eq!(
         count_rows(&app, "SELECT count(*) AS n FROM webhook_deliveries"),
         0
+    );
+}
+
+#[tokio::test]
+async fn after_a_secret_rotation_deliveries_verify_with_the_old_or_the_new_secret() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let channel = Channel::new();
+    let (webhook, old) =
+        create_webhook(&app, &admin, &channel.url, &["period.phase_changed"]).await;
+    let rotated = json_ok(
+        app.post_json(
+            &format!("/api/v1/webhooks/{webhook}/rotate-secret"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+
+    // a receiver that still holds the old secret verifies the next delivery
+    channel.configure(json!({"secrets": [old]})).await;
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let got = channel.wait_for(1, ok).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["verified"], true);
+    assert_eq!(
+        got[0]["signature"].as_str().unwrap().split(' ').count(),
+        2,
+        "one signature per secret during the overlap"
+    );
+    // and one that switched to the new secret verifies the one after
+    channel.configure(json!({"secrets": [new]})).await;
+    transition(&app, &admin, &period, "review").await;
+    let got = channel.wait_for(2, ok).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1]["verified"], true);
+    // with neither, the receiver refuses it: the signature is not a formality
+    channel
+        .configure(json!({"secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}))
+        .await;
+    transition(&app, &admin, &period, "self_assessment").await;
+    let got = channel.wait_for(1, |r| r["status"] == 401).await;
+    let refused = got.iter().find(|r| r["status"] == 401).unwrap();
+    assert_eq!(refused["verified"], false);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("No matching signature"),
+        "{refused}"
+    );
+    let log = wait_log(&app, &admin, &webhook, |l| {
+        l["items"][0]["attempt_log"][0]["response_status"] == 401
+    })
+    .await;
+    assert!(
+        log["items"][0]["attempt_log"][0]["response_body"]
+            .as_str()
+            .unwrap()
+            .starts_with("signature not verified"),
+        "{log}"
     );
 }
