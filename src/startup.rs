@@ -100,6 +100,7 @@ impl Application {
         }
 
         if config.webhooks.worker {
+            config.webhooks.check()?;
             crate::webhooks::worker::spawn(url.clone(), config.webhooks.clone())?;
         }
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
