@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_types};
 use dti_api::auth::Principal;
 use dti_api::auth::jwt::JwtKeys;
-use dti_api::config::{Config, Mode};
+use dti_api::config::{Config, Mode, WebhookConfig};
 use dti_api::db::DbPool;
 use dti_api::db::models::assessments::{Answer, Assessment};
 use dti_api::db::models::periods::Period;
@@ -415,6 +415,11 @@ fn app_config(db: &str) -> Config {
         evidence_store: Default::default(),
         body_timeout_ms: 5000,
         body_min_rate: 16 * 1024,
+        // no webhook worker: nothing of it should weigh on the measurements
+        webhooks: WebhookConfig {
+            worker: false,
+            ..WebhookConfig::defaults(Mode::Production)
+        },
     }
 }
 

@@ -5,6 +5,7 @@
 //! live (local disk by default, or an S3-compatible bucket).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How the service runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct Config {
     /// `BODY_MIN_RATE`: bytes per second a body must keep up; each such many bytes received
     /// extend the body's deadline by one second.
     pub body_min_rate: u64,
+    /// Webhook delivery (`WEBHOOK_*`).
+    pub webhooks: WebhookConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +155,7 @@ impl Config {
             evidence_store: EvidenceStoreConfig::from_env()?,
             body_timeout_ms: parsed("BODY_TIMEOUT_MS", 5000)?,
             body_min_rate: parsed("BODY_MIN_RATE", 16 * 1024)?,
+            webhooks: WebhookConfig::from_lookup(&env_lookup, mode)?,
         };
         config.check()?;
         Ok(config)
@@ -451,6 +455,201 @@ impl EvidenceStoreConfig {
     }
 }
 
+/// Webhook delivery (`WEBHOOK_*` variables, see README.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_WORKER`: run the delivery worker in this process (default true). Any number of
+    /// replicas may run it: one at a time works (a PostgreSQL advisory lock), the others wait.
+    pub worker: bool,
+    /// `WEBHOOK_POLL_INTERVAL`: how often the worker looks for events and due deliveries
+    /// (default `1s`).
+    pub poll_interval: Duration,
+    /// `WEBHOOK_DEADLINE_SCAN_INTERVAL`: how often unit deadlines are checked for the deadline
+    /// events (default `1m`).
+    pub deadline_scan_interval: Duration,
+    /// `WEBHOOK_RETRY_SCHEDULE`: the wait before each retry after a failed attempt (default
+    /// `5s,5m,30m,2h,5h,10h,10h`: 8 attempts over about 27.6 hours).
+    pub retry_schedule: Vec<Duration>,
+    /// `WEBHOOK_TIMEOUT`: how long one attempt may take, connection included (default `15s`).
+    pub timeout: Duration,
+    /// `WEBHOOK_CONCURRENCY`: attempts sent at the same time (default 8).
+    pub concurrency: usize,
+    /// `WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES`: a receiver is disabled when this many
+    /// deliveries in a row failed every attempt (default 5).
+    pub disable_after_failed_deliveries: i32,
+    /// `WEBHOOK_DISABLE_AFTER`: a receiver is disabled when its attempts have failed, with no
+    /// success, for this long (default `5d`).
+    pub disable_after_failing_for: Duration,
+    /// `WEBHOOK_SECRET_OVERLAP`: after a secret rotation, the previous secret signs too for this
+    /// long (default `24h`).
+    pub secret_overlap: Duration,
+    /// `WEBHOOK_RETENTION`: events (with their deliveries and attempts) are deleted this long
+    /// after they happened, once no delivery is pending (default `30d`).
+    pub retention: Duration,
+    /// `WEBHOOK_ALLOW_HTTP`: accept receivers on plain `http://` (default true in demo mode
+    /// only).
+    pub allow_http: bool,
+    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS`: accept receivers whose addresses are loopback, private,
+    /// link-local or otherwise not public (default false: refused, against SSRF).
+    pub allow_private_targets: bool,
+}
+
+impl WebhookConfig {
+    /// The defaults of `mode`.
+    pub fn defaults(mode: Mode) -> WebhookConfig {
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        WebhookConfig {
+            worker: true,
+            poll_interval: Duration::from_secs(1),
+            deadline_scan_interval: Duration::from_secs(60),
+            retry_schedule: vec![
+                Duration::from_secs(5),
+                Duration::from_secs(5 * 60),
+                Duration::from_secs(30 * 60),
+                h(2),
+                h(5),
+                h(10),
+                h(10),
+            ],
+            timeout: Duration::from_secs(15),
+            concurrency: 8,
+            disable_after_failed_deliveries: 5,
+            disable_after_failing_for: h(5 * 24),
+            secret_overlap: h(24),
+            retention: h(30 * 24),
+            allow_http: mode == Mode::Demo,
+            allow_private_targets: false,
+        }
+    }
+
+    /// Reads the `WEBHOOK_*` variables from `lookup` (blank = unset).
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        mode: Mode,
+    ) -> Result<WebhookConfig, ConfigError> {
+        let d = WebhookConfig::defaults(mode);
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let duration = |name: &'static str, default: Duration| match get(name) {
+            None => Ok(default),
+            Some(v) => parse_duration(&v).map_err(|reason| ConfigError::Invalid { name, reason }),
+        };
+        let number = |name: &'static str, default: i64, min: i64, max: i64| match get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("{v:?}: expected a whole number from {min} to {max}"),
+                }),
+            },
+        };
+        let retry_schedule = match get("WEBHOOK_RETRY_SCHEDULE") {
+            None => d.retry_schedule.clone(),
+            Some(v) => v
+                .split(',')
+                .map(|s| parse_duration(s.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|reason| ConfigError::Invalid {
+                    name: "WEBHOOK_RETRY_SCHEDULE",
+                    reason,
+                })?,
+        };
+        let config = WebhookConfig {
+            worker: flag_in(lookup, "WEBHOOK_WORKER", d.worker)?,
+            poll_interval: duration("WEBHOOK_POLL_INTERVAL", d.poll_interval)?,
+            deadline_scan_interval: duration(
+                "WEBHOOK_DEADLINE_SCAN_INTERVAL",
+                d.deadline_scan_interval,
+            )?,
+            retry_schedule,
+            timeout: duration("WEBHOOK_TIMEOUT", d.timeout)?,
+            concurrency: number("WEBHOOK_CONCURRENCY", d.concurrency as i64, 1, 256)? as usize,
+            disable_after_failed_deliveries: number(
+                "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES",
+                d.disable_after_failed_deliveries.into(),
+                1,
+                1_000_000,
+            )? as i32,
+            disable_after_failing_for: duration(
+                "WEBHOOK_DISABLE_AFTER",
+                d.disable_after_failing_for,
+            )?,
+            secret_overlap: duration("WEBHOOK_SECRET_OVERLAP", d.secret_overlap)?,
+            retention: duration("WEBHOOK_RETENTION", d.retention)?,
+            allow_http: flag_in(lookup, "WEBHOOK_ALLOW_HTTP", d.allow_http)?,
+            allow_private_targets: flag_in(
+                lookup,
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                d.allow_private_targets,
+            )?,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rules that hold however the value was built.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |name: &'static str, reason: &str| {
+            Err(ConfigError::Invalid {
+                name,
+                reason: reason.into(),
+            })
+        };
+        if self.poll_interval < Duration::from_millis(10) {
+            return invalid("WEBHOOK_POLL_INTERVAL", "must be at least 10ms");
+        }
+        if self.deadline_scan_interval < Duration::from_millis(10) {
+            return invalid("WEBHOOK_DEADLINE_SCAN_INTERVAL", "must be at least 10ms");
+        }
+        if self.retry_schedule.len() > 50 {
+            return invalid("WEBHOOK_RETRY_SCHEDULE", "at most 50 retries");
+        }
+        if self.timeout < Duration::from_millis(100) || self.timeout > Duration::from_secs(300) {
+            return invalid("WEBHOOK_TIMEOUT", "must be between 100ms and 5m");
+        }
+        if self.concurrency == 0 {
+            return invalid("WEBHOOK_CONCURRENCY", "must be at least 1");
+        }
+        if self.disable_after_failed_deliveries < 1 {
+            return invalid(
+                "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES",
+                "must be at least 1",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A duration such as `500ms`, `5s`, `30m`, `2h` or `5d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a duration such as 500ms, 5s, 30m, 2h or 5d"))?;
+    let ms = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "{text:?}: expected a duration such as 500ms, 5s, 30m, 2h or 5d"
+            ));
+        }
+    };
+    n.checked_mul(ms)
+        .filter(|v| *v <= 365 * 86_400_000)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{text:?}: at most a year"))
+}
+
 /// Shorter than 32 bytes, or too few distinct characters ("aaaa…", "changeme…").
 pub fn is_weak_secret(secret: &str) -> bool {
     let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
@@ -599,5 +798,59 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn webhook_config(vars: &[(&str, &str)], mode: Mode) -> Result<WebhookConfig, ConfigError> {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        WebhookConfig::from_lookup(&|name| vars.get(name).cloned(), mode)
+    }
+
+    #[test]
+    fn webhook_settings_have_defaults_per_mode_and_parse_durations() {
+        let prod = webhook_config(&[], Mode::Production).unwrap();
+        assert!(!prod.allow_http && !prod.allow_private_targets && prod.worker);
+        assert_eq!(prod.retry_schedule.len(), 7);
+        assert_eq!(prod.retry_schedule[1], Duration::from_secs(300));
+        assert!(webhook_config(&[], Mode::Demo).unwrap().allow_http);
+        let c = webhook_config(
+            &[
+                ("WEBHOOK_RETRY_SCHEDULE", "100ms, 2s,1m"),
+                ("WEBHOOK_POLL_INTERVAL", "50ms"),
+                ("WEBHOOK_DISABLE_AFTER", "2h"),
+                ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"),
+                ("WEBHOOK_WORKER", "off"),
+            ],
+            Mode::Production,
+        )
+        .unwrap();
+        assert_eq!(
+            c.retry_schedule,
+            vec![
+                Duration::from_millis(100),
+                Duration::from_secs(2),
+                Duration::from_secs(60)
+            ]
+        );
+        assert_eq!(c.poll_interval, Duration::from_millis(50));
+        assert_eq!(c.disable_after_failing_for, Duration::from_secs(7200));
+        assert!(c.allow_private_targets && !c.worker);
+        assert_eq!(parse_duration("5d").unwrap(), Duration::from_secs(432_000));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        for (name, bad) in [
+            ("WEBHOOK_RETRY_SCHEDULE", "5s,,1m"),
+            ("WEBHOOK_RETRY_SCHEDULE", "5 weeks"),
+            ("WEBHOOK_POLL_INTERVAL", "1ms"),
+            ("WEBHOOK_TIMEOUT", "-3s"),
+            ("WEBHOOK_CONCURRENCY", "0"),
+            ("WEBHOOK_ALLOW_HTTP", "maybe"),
+        ] {
+            let e = webhook_config(&[(name, bad)], Mode::Production)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&format!("{name} is invalid")), "{bad}: {e}");
+        }
     }
 }

@@ -275,6 +275,12 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
             "Có một thay đổi đồng thời xung đột với yêu cầu này; vui lòng thử lại.".into()
         }
         "CLARIFICATION_CLOSED" => "Yêu cầu làm rõ này đã đóng.".into(),
+        "WEBHOOK_DISABLED" => "Điểm nhận webhook này đang bị tắt; hãy bật lại (PATCH `enabled`: \
+                               true) trước khi gửi lại."
+            .into(),
+        "DELIVERY_PENDING" => "Lần gửi này vẫn đang được thử lại theo lịch; chỉ gửi lại được khi \
+                               nó đã thành công hoặc đã thất bại hẳn."
+            .into(),
         "NOT_ALL_FINALISED" => {
             "Chưa phải mọi bản đánh giá của nhóm đều đã được chốt kết quả.".into()
         }
@@ -452,6 +458,25 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
         "UNKNOWN_FIELD" => "không phải là trường của biểu mẫu; chỉ gửi `file` và (không bắt \
                             buộc) `description`"
             .into(),
+        "URL_CREDENTIALS" => {
+            "địa chỉ không được chứa tên đăng nhập, mật khẩu hoặc phân đoạn (#)".into()
+        }
+        "HTTP_NOT_ALLOWED" => {
+            "máy chủ không cho phép địa chỉ http:// thường; hãy dùng https://".into()
+        }
+        "PRIVATE_ADDRESS" => match quoted("address") {
+            Some(a) => format!(
+                "địa chỉ {a} không phải là địa chỉ công khai (nội bộ, loopback hoặc dành riêng) \
+                 nên không được dùng làm điểm nhận"
+            ),
+            None => {
+                "địa chỉ không phải là địa chỉ công khai nên không được dùng làm điểm nhận".into()
+            }
+        },
+        "UNRESOLVABLE_HOST" => match quoted("host") {
+            Some(h) => format!("không phân giải được tên máy {h}"),
+            None => "không phân giải được tên máy trong địa chỉ".into(),
+        },
         "EXCLUSIVE" => "chỉ nêu `pillar` hoặc `main_indicator`, không nêu cả hai".into(),
         "EMPTY_ADJUSTMENT" => "cần nêu `inputs`, `points` hoặc `not_applicable`".into(),
         "BEFORE_VALID_FROM" => match (param("valid_to"), param("valid_from")) {
@@ -842,6 +867,8 @@ fn resource_vi(resource: &str) -> &str {
         "ranking group" => "nhóm xếp hạng",
         "unit" => "đơn vị",
         "user" => "tài khoản",
+        "webhook" => "điểm nhận webhook",
+        "webhook delivery" => "lần gửi webhook",
         other => other,
     }
 }
@@ -889,6 +916,109 @@ fn state_vi(state: &str) -> &str {
         "returned" => "bị trả lại",
         "finalised" => "đã chốt kết quả",
         other => other,
+    }
+}
+
+/// The reason of a task of `GET /me/tasks`, in `lang`, quoting the task's facts.
+pub fn task_reason(t: &crate::domain::tasks::Task, lang: Lang) -> String {
+    use crate::domain::tasks::TaskKind as K;
+    let p = &t.period_code;
+    let node = t.node_code.as_deref().unwrap_or("?");
+    let unit = t
+        .unit
+        .as_ref()
+        .map(|(_, code, name)| format!("{name} ({code})"));
+    let due = t.due_at.map(|d| when(d, lang));
+    match lang {
+        Lang::En => {
+            let unit = unit.unwrap_or_else(|| "The unit".into());
+            match t.kind {
+                K::AssessmentReturned => format!(
+                    "A reviewer returned the self-assessment of period {p}{}; correct it and submit it again{}.",
+                    t.note
+                        .as_deref()
+                        .map(|r| format!(": \"{r}\""))
+                        .unwrap_or_default(),
+                    due.map(|d| format!(" (deadline {d})")).unwrap_or_default()
+                ),
+                K::ClarificationAwaitingUnit => format!(
+                    "A reviewer asked about component {node} of period {p}; answer the clarification."
+                ),
+                K::EvidenceMissing => format!(
+                    "Component {node} of period {p} requires evidence: attach evidence or write an explanation, or it earns no points and the form cannot be submitted."
+                ),
+                K::ReadyToSubmit => format!(
+                    "The self-assessment of period {p} is complete and waits for the leader's confirmation (submit){}.",
+                    due.map(|d| format!(" before {d}")).unwrap_or_default()
+                ),
+                K::AssessmentSubmitted => format!(
+                    "{unit} submitted its self-assessment of period {p}; review it (adjust, return or finalise)."
+                ),
+                K::ClarificationAnswered => {
+                    format!("{unit} answered the clarification on component {node} of period {p}.")
+                }
+                K::PhaseEndingSoon => format!(
+                    "The {} phase of period {p} closes at {}.",
+                    t.phase.as_deref().unwrap_or("current").replace('_', "-"),
+                    due.unwrap_or_else(|| "soon".into())
+                ),
+                K::UnitOverdue => format!(
+                    "{unit} has not submitted its self-assessment of period {p}; the deadline was {}.",
+                    due.unwrap_or_default()
+                ),
+            }
+        }
+        Lang::Vi => {
+            let unit = unit.unwrap_or_else(|| "Đơn vị".into());
+            match t.kind {
+                K::AssessmentReturned => format!(
+                    "Bản tự đánh giá kỳ {p} bị cán bộ thẩm định trả lại{}; hãy chỉnh sửa và nộp lại{}.",
+                    t.note
+                        .as_deref()
+                        .map(|r| format!(" với lý do: “{r}”"))
+                        .unwrap_or_default(),
+                    due.map(|d| format!(" (hạn nộp {d})")).unwrap_or_default()
+                ),
+                K::ClarificationAwaitingUnit => format!(
+                    "Cán bộ thẩm định yêu cầu làm rõ chỉ số {node} của kỳ {p}; hãy trả lời yêu cầu làm rõ."
+                ),
+                K::EvidenceMissing => format!(
+                    "Chỉ số {node} của kỳ {p} yêu cầu minh chứng: hãy đính kèm minh chứng hoặc viết giải trình, nếu không chỉ số không được tính điểm và bản đánh giá chưa thể nộp."
+                ),
+                K::ReadyToSubmit => format!(
+                    "Bản tự đánh giá kỳ {p} đã đủ thông tin, chờ lãnh đạo đơn vị xác nhận và nộp{}.",
+                    due.map(|d| format!(" trước {d}")).unwrap_or_default()
+                ),
+                K::AssessmentSubmitted => format!(
+                    "{unit} đã nộp bản tự đánh giá kỳ {p}; hãy thẩm định (điều chỉnh, trả lại hoặc chốt kết quả)."
+                ),
+                K::ClarificationAnswered => {
+                    format!("{unit} đã trả lời yêu cầu làm rõ chỉ số {node} của kỳ {p}.")
+                }
+                K::PhaseEndingSoon => format!(
+                    "Giai đoạn {} của kỳ {p} kết thúc lúc {}.",
+                    phase_vi(t.phase.as_deref().unwrap_or("")),
+                    due.unwrap_or_default()
+                ),
+                K::UnitOverdue => format!(
+                    "{unit} chưa nộp bản tự đánh giá kỳ {p}; hạn nộp đã qua lúc {}.",
+                    due.unwrap_or_default()
+                ),
+            }
+        }
+    }
+}
+
+/// A time as people read it: UTC in English, Vietnam time (UTC+7) in Vietnamese.
+fn when(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    match lang {
+        Lang::En => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        Lang::Vi => {
+            let ict = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
+            t.with_timezone(&ict)
+                .format("%H:%M ngày %d/%m/%Y (giờ Việt Nam)")
+                .to_string()
+        }
     }
 }
 
@@ -1310,6 +1440,10 @@ mod tests {
                 "REPLACES_UNKNOWN_CODE",
                 "NUL_CHARACTER",
                 "UNKNOWN_FIELD",
+                "URL_CREDENTIALS",
+                "HTTP_NOT_ALLOWED",
+                "PRIVATE_ADDRESS",
+                "UNRESOLVABLE_HOST",
             ]
             .map(str::to_string),
         );

@@ -30,9 +30,11 @@ use utoipa_actix_web::AppExt;
         (name = "public", description = "Published results for the provincial portal; no token"),
         (name = "audit", description = "The append-only audit trail"),
         (name = "integration", description = "Scoped tokens for scripts and national platforms"),
+        (name = "tasks", description = "What waits for the caller now, by role"),
+        (name = "webhooks", description = "Event notifications to other systems (Standard Webhooks): receivers, delivery log, redelivery"),
         (name = "operations", description = "Health and metrics")
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::events::WebhookPayload)),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;

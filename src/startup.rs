@@ -99,6 +99,10 @@ impl Application {
             .map_err(|e| -> BoxError { Box::new(e) })??;
         }
 
+        if config.webhooks.worker {
+            config.webhooks.check()?;
+            crate::webhooks::worker::spawn(url.clone(), config.webhooks.clone())?;
+        }
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
         let store = open_evidence_store(&config).await?;

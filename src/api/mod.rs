@@ -14,9 +14,11 @@ pub mod indicator_sets;
 pub mod input;
 pub mod periods;
 pub mod public;
+pub mod tasks;
 pub mod tokens;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -42,7 +44,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(clarifications::configure)
             .configure(public::configure)
             .configure(audit::configure)
-            .configure(tokens::configure),
+            .configure(tokens::configure)
+            .configure(tasks::configure)
+            .configure(webhooks::configure),
     );
 }
 

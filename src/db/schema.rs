@@ -143,6 +143,17 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
+    deadline_notices (assessment_id, notice, deadline) {
+        assessment_id -> Uuid,
+        notice -> Text,
+        deadline -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
     evidence (id) {
         id -> Uuid,
         answer_id -> Uuid,
@@ -423,6 +434,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+
+    webhook_attempts (delivery_id, attempt) {
+        delivery_id -> Uuid,
+        attempt -> Int4,
+        attempted_at -> Timestamptz,
+        duration_ms -> Int4,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Text>,
+        error -> Nullable<Text>,
+        succeeded -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        redelivery_of -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    webhook_endpoints (id) {
+        id -> Uuid,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        enabled -> Bool,
+        enabled_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> Int4,
+        failing_since -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    webhook_events (id) {
+        id -> Uuid,
+        event_type -> Text,
+        occurred_at -> Timestamptz,
+        body -> Text,
+        dispatched_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(adjustments -> assessments (assessment_id));
 diesel::joinable!(adjustments -> indicator_nodes (node_id));
 diesel::joinable!(adjustments -> users (reviewer_id));
@@ -446,6 +524,7 @@ diesel::joinable!(clarification_messages -> users (author_id));
 diesel::joinable!(clarifications -> assessments (assessment_id));
 diesel::joinable!(clarifications -> indicator_nodes (node_id));
 diesel::joinable!(clarifications -> users (opened_by));
+diesel::joinable!(deadline_notices -> assessments (assessment_id));
 diesel::joinable!(evidence -> answers (answer_id));
 diesel::joinable!(evidence -> evidence_blobs (blob_sha256));
 diesel::joinable!(evidence -> users (created_by));
@@ -473,6 +552,10 @@ diesel::joinable!(relative_values -> indicator_nodes (node_id));
 diesel::joinable!(relative_values -> periods (period_id));
 diesel::joinable!(relative_values -> ranking_groups (group_id));
 diesel::joinable!(users -> units (unit_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_endpoints -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     adjustments,
@@ -483,6 +566,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     clarification_messages,
     clarifications,
+    deadline_notices,
     evidence,
     evidence_blobs,
     idempotency_keys,
@@ -502,4 +586,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     unit_lineage,
     units,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_events,
 );

@@ -1,8 +1,10 @@
 //! Domain vocabulary shared by every layer: roles, unit kinds, text folding, and the
 //! indicator-set document. No I/O here.
 
+pub mod events;
 pub mod indicator_set;
 pub mod set_validation;
+pub mod tasks;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -12,6 +12,7 @@ use crate::db::models::clarifications::{Clarification, Message};
 use crate::db::models::periods::Period;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;
 
 /// Reviewers open clarifications.
@@ -59,6 +60,7 @@ pub fn open(
         let i = entry.set.index_of(node_code).ok_or_else(|| AppError::validation(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {node_code:?}")).with_param("node", node_code)]))?;
         let cl = Clarification::insert(c, a.id, entry.node_ids[i], actor.user_id)?;
         let m = Clarification::add_message(c, cl.id, actor.user_id, body)?;
+        outbox::emit(c, Event::clarification_opened(&cl, actor))?;
         Audit::new(Some(actor), "clarification.open", "clarification", cl.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
@@ -94,6 +96,7 @@ pub fn reply(
             "open"
         };
         let updated = Clarification::set_status(c, cl.id, status)?;
+        outbox::emit(c, Event::clarification_replied(&updated, actor))?;
         Audit::new(Some(actor), "clarification.reply", "clarification", cl.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))

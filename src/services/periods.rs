@@ -15,6 +15,7 @@ use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
 use crate::db::models::units::Unit;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::outbox::{self, Event};
 use crate::services::units::resolve_group;
 
 pub const PHASES: [&str; 5] = [
@@ -195,6 +196,10 @@ pub fn transition(
             open_assessments(c, &period)?;
         }
         let updated = Period::set_phase(c, id, to)?;
+        outbox::emit(
+            c,
+            Event::phase_changed(&updated, &period.phase, actor, reason.as_deref()),
+        )?;
         Audit::new(Some(actor), "period.transition", "period", id)
             .period(Some(id))
             .old(serde_json::json!({"phase": period.phase}))

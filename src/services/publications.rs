@@ -19,6 +19,7 @@ use crate::db::models::publications::Publication;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;
 use crate::services::units::resolve_group;
 
@@ -140,6 +141,7 @@ pub fn publish(
         let content = snapshot(c, &period, &group, pin.set_id, version, visible_from)?;
         let sum = checksum(&content);
         let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.user_id)?;
+        outbox::emit(c, Event::published(&publication, &period, &group, actor))?;
         Audit::new(Some(actor), "publication.create", "publication", publication.id)
             .period(Some(period_id))
             .new_value(json!({"group": group.code, "version": version, "checksum": sum, "visible_from": visible_from, "changelog": changelog}))

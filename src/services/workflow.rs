@@ -16,6 +16,7 @@ use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{flags, input_to_json, parse_input};
 use crate::services::assessments::{explain, input_field_error};
+use crate::services::outbox::{self, Event};
 use crate::services::scoring::{rescore_assessment, set_entry};
 
 fn load(c: &mut PgConnection, id: Uuid) -> AppResult<(Assessment, Period)> {
@@ -74,6 +75,7 @@ fn record(
         _ => a.state.as_str(),
     };
     let updated = Assessment::set_state(c, a.id, state, action, Some(actor.user_id), reason)?;
+    outbox::emit(c, Event::assessment(action, &updated, actor, reason))?;
     Audit::new(
         Some(actor),
         &format!("assessment.{action}"),

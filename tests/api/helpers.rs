@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use dti_api::auth::jwt::JwtKeys;
-use dti_api::config::{Config, EvidenceStoreConfig, Mode};
+use dti_api::config::{Config, EvidenceStoreConfig, Mode, WebhookConfig};
 use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
@@ -149,6 +149,23 @@ pub fn test_config(db_name: &str) -> Config {
         evidence_store: EvidenceStoreConfig::Local,
         body_timeout_ms: 2000,
         body_min_rate: 16 * 1024,
+        webhooks: test_webhook_config(),
+    }
+}
+
+/// The webhook worker as the tests run it: on, polling often, with a short retry schedule
+/// (4 attempts 200 ms apart), disabling a receiver after 3 failed deliveries, and receivers on
+/// plain http on loopback allowed (the local receiver of `tests/api/webhooks.rs`).
+pub fn test_webhook_config() -> WebhookConfig {
+    WebhookConfig {
+        poll_interval: std::time::Duration::from_millis(50),
+        deadline_scan_interval: std::time::Duration::from_millis(200),
+        retry_schedule: vec![std::time::Duration::from_millis(200); 3],
+        timeout: std::time::Duration::from_secs(5),
+        disable_after_failed_deliveries: 3,
+        allow_http: true,
+        allow_private_targets: true,
+        ..WebhookConfig::defaults(Mode::Production)
     }
 }
 

@@ -11,10 +11,12 @@ pub mod indicator_sets;
 pub mod periods;
 pub mod publications;
 pub mod scores;
+pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 /// Page selection shared by list queries.
 #[derive(Debug, Clone, Copy)]
