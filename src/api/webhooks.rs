@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::input::Json;
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
 use crate::config::WebhookConfig;
@@ -40,9 +41,11 @@ pub struct CreateWebhookRequest {
     /// a host that resolves to public addresses (unless the service allows private ones), no
     /// credentials in the URL.
     #[validate(length(min = 1, max = 2000))]
+    #[schema(max_length = 2000)]
     pub url: String,
     #[serde(default)]
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub description: String,
     /// The event types to deliver; empty or absent = every type.
     #[serde(default)]
@@ -55,8 +58,10 @@ pub struct CreateWebhookRequest {
 #[schema(example = json!({"enabled": true}))]
 pub struct UpdateWebhookRequest {
     #[validate(length(min = 1, max = 2000))]
+    #[schema(max_length = 2000)]
     pub url: Option<String>,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Replaces the subscribed types; `[]` = every type.
     #[validate(length(max = 50))]
@@ -246,9 +251,10 @@ async fn receiver_url(url: &str, config: &WebhookConfig) -> AppResult<ReceiverUr
 async fn create_webhook(
     state: web::Data<AppState>,
     who: Principal,
-    body: web::Json<CreateWebhookRequest>,
+    body: Json<CreateWebhookRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("manage webhooks")?;
+    let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
     let input = CreateWebhook {
@@ -328,9 +334,10 @@ async fn update_webhook(
     who: Principal,
     req: HttpRequest,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateWebhookRequest>,
+    body: Json<UpdateWebhookRequest>,
 ) -> AppResult<HttpResponse> {
     who.require_admin("manage webhooks")?;
+    let body = body.read().await?;
     body.validate()?;
     let expected = if_match(&req)?;
     let b = body.into_inner();

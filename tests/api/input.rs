@@ -28,6 +28,7 @@ struct Fixture {
     clarification: String,
     token: String,
     user: String,
+    webhook: String,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -74,6 +75,19 @@ async fn fixture(app: &TestApp) -> Fixture {
         .unwrap()
         .to_string();
     let user = app.user_and_token(Role::Viewer, None).0.id.to_string();
+    let webhook = json_ok(
+        app.post_json(
+            "/api/v1/webhooks",
+            Some(&admin),
+            &json!({"url": "http://127.0.0.1:9/hooks", "description": "cổng tỉnh"}),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Fixture {
         admin,
         period,
@@ -83,6 +97,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         clarification,
         token,
         user,
+        webhook,
     }
 }
 
@@ -107,6 +122,9 @@ impl Fixture {
             ("ranking-groups", "id") => "LC-XA".into(),
             ("units", "id") => "XA-BAC-HA".into(),
             ("users", "id") => self.user.clone(),
+            ("webhooks", "id") => self.webhook.clone(),
+            // Any well-formed id: the sweep only needs the other parameters to be valid.
+            ("webhooks", "delivery_id") => uuid::Uuid::nil().to_string(),
             other => panic!("no fixture for path parameter {other:?} of {template}"),
         }
     }
