@@ -880,3 +880,64 @@ async fn a_nul_the_database_refuses_is_a_client_error() {
         );
     }
 }
+
+/// Every `maxLength` a request body declares is enforced: one character more, in an otherwise
+/// valid body, is refused with a 4xx (never stored, never a 5xx).
+#[tokio::test]
+async fn every_declared_max_length_is_enforced() {
+    let app = spawn_seeded_app().await;
+    let fx = fixture(&app).await;
+    let spec = json_ok(app.get_public("/api-docs/openapi.json").await, 200).await;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some((ctype, content)) = op["requestBody"]["content"]
+                .as_object()
+                .and_then(|c| c.iter().find(|(ct, _)| ct.contains("json")))
+            else {
+                continue;
+            };
+            let method =
+                reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let mut path = template.clone();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "path" {
+                    let name = p["name"].as_str().unwrap();
+                    path = path.replace(&format!("{{{name}}}"), &fx.path_value(template, name));
+                }
+            }
+            let base = base_body(&spec, content);
+            let schema = resolve(&spec, &content["schema"]);
+            for (k, p) in schema["properties"].as_object().into_iter().flatten() {
+                let Some(max) = resolve(&spec, p)["maxLength"].as_u64() else {
+                    continue;
+                };
+                let mut body = base.clone();
+                body[k] = json!("x".repeat(max as usize + 1));
+                let resp = app
+                    .request(method.clone(), &path, Some(&fx.admin))
+                    .header("content-type", ctype.as_str())
+                    .body(serde_json::to_vec(&body).unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                checked += 1;
+                let status = resp.status().as_u16();
+                if !(400..500).contains(&status) {
+                    let text = resp.text().await.unwrap_or_default();
+                    failures.push(format!(
+                        "{method} {path} /{k} ({} chars): {status} {text}",
+                        max + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} requests");
+    assert!(
+        failures.is_empty(),
+        "over-long texts accepted:\n{}",
+        failures.join("\n")
+    );
+}
