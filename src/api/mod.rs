@@ -11,7 +11,9 @@ pub mod groups;
 pub mod health;
 pub mod idempotency;
 pub mod indicator_sets;
+pub mod office;
 pub mod periods;
+pub mod progress;
 pub mod public;
 pub mod tokens;
 pub mod units;
@@ -37,6 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(indicator_sets::configure)
             .configure(periods::configure)
             .configure(assessments::configure)
+            .configure(office::configure)
+            .configure(progress::configure)
             .configure(evidence::configure)
             .configure(clarifications::configure)
             .configure(public::configure)

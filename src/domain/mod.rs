@@ -3,6 +3,7 @@
 
 pub mod indicator_set;
 pub mod set_validation;
+pub mod workflow;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
