@@ -293,72 +293,8 @@ pub fn apply(
     a: &Assessment,
     d: &Decision,
 ) -> AppResult<Assessment> {
-    let change = |state, finalised_as, action, reason, submission| StateChange {
-        state,
-        finalised_as,
-        action,
-        actor: Some(actor.user_id),
-        reason,
-        submission,
-    };
-    match d {
-        Decision::Finalise => record(
-            c,
-            actor,
-            a,
-            change(
-                AssessmentState::Finalised,
-                Some(FinalisedAs::Reviewed),
-                "finalise",
-                None,
-                None,
-            ),
-        ),
-        Decision::Return { reason } => record(
-            c,
-            actor,
-            a,
-            change(
-                AssessmentState::Returned,
-                None,
-                "return",
-                Some(reason.trim()),
-                None,
-            ),
-        ),
-        Decision::SubmitOnBehalf { reason } => record(
-            c,
-            actor,
-            a,
-            change(
-                AssessmentState::Submitted,
-                None,
-                "submit_on_behalf",
-                Some(reason.trim()),
-                Some(Submission::OnBehalf),
-            ),
-        ),
-        Decision::FinaliseNotSubmitted {
-            finalised_as,
-            reason,
-        } => {
-            let action = match finalised_as {
-                FinalisedAs::AtZero => "finalise_at_zero",
-                _ => "finalise_as_entered",
-            };
-            record(
-                c,
-                actor,
-                a,
-                change(
-                    AssessmentState::Finalised,
-                    Some(*finalised_as),
-                    action,
-                    Some(reason.trim()),
-                    None,
-                ),
-            )
-        }
+    use AssessmentState::*;
+    let (state, finalised_as, action, reason, submission) = match d {
         Decision::SetDeadline { deadline } => {
             let updated = Assessment::set_deadline(c, a.id, *deadline)?;
             Audit::new(Some(actor), "assessment.deadline", "assessment", a.id)
@@ -367,9 +303,46 @@ pub fn apply(
                 .old(serde_json::json!({"deadline": a.deadline}))
                 .new_value(serde_json::json!({"deadline": deadline}))
                 .record(c)?;
-            Ok(updated)
+            return Ok(updated);
         }
-    }
+        Decision::Finalise => (
+            Finalised,
+            Some(FinalisedAs::Reviewed),
+            "finalise",
+            None,
+            None,
+        ),
+        Decision::Return { reason } => (Returned, None, "return", Some(reason.trim()), None),
+        Decision::SubmitOnBehalf { reason } => (
+            Submitted,
+            None,
+            "submit_on_behalf",
+            Some(reason.trim()),
+            Some(Submission::OnBehalf),
+        ),
+        Decision::FinaliseNotSubmitted {
+            finalised_as,
+            reason,
+        } => (
+            Finalised,
+            Some(*finalised_as),
+            match finalised_as {
+                FinalisedAs::AtZero => "finalise_at_zero",
+                _ => "finalise_as_entered",
+            },
+            Some(reason.trim()),
+            None,
+        ),
+    };
+    let change = StateChange {
+        state,
+        finalised_as,
+        action,
+        actor: Some(actor.user_id),
+        reason,
+        submission,
+    };
+    record(c, actor, a, change)
 }
 
 /// Takes one decision about one assessment: checked, applied, audited and rescored in one
