@@ -282,8 +282,20 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
                                nó đã thành công hoặc đã thất bại hẳn."
             .into(),
         "NOT_ALL_FINALISED" => {
-            "Chưa phải mọi bản đánh giá của nhóm đều đã được chốt kết quả.".into()
+            "Chưa phải mọi bản đánh giá của nhóm đều đã được chốt kết quả (hoặc được loại khỏi \
+             xếp hạng)."
+                .into()
         }
+        "BULK_REFUSED" => match (param("refused"), param("total")) {
+            (Some(r), Some(t)) => format!(
+                "{r} trong số {t} bản đánh giá không thực hiện được thao tác này nên chưa có gì \
+                 thay đổi; xem errors[] và refusals[] (hoặc gửi all_or_nothing: false để thực \
+                 hiện các bản còn lại)."
+            ),
+            _ => "Có bản đánh giá không thực hiện được thao tác này nên chưa có gì thay đổi; \
+                  xem errors[] và refusals[]."
+                .into(),
+        },
         "IDEMPOTENCY_KEY_IN_USE" => "Một yêu cầu khác với cùng Idempotency-Key đang được xử lý; \
                                      hãy thử lại sau giây lát."
             .into(),
@@ -296,6 +308,7 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
             Some(e) if n == 1 => format!("Yêu cầu có 1 trường không hợp lệ: {}.", e.field),
             _ => format!("Yêu cầu có {n} trường không hợp lệ; xem errors[]."),
         },
+        "NOT_IN_PERIOD" => "Bản đánh giá này thuộc một kỳ đánh giá khác.".into(),
         "INVALID_INPUT" => "Không thể tính điểm dữ liệu trả lời theo phương pháp của chỉ số; \
                             xem errors[]."
             .into(),
@@ -432,6 +445,10 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             f if f.ends_with("/explanation") => {
                 "khai báo chỉ số không áp dụng thì phải có giải trình".into()
             }
+            f if f.ends_with("/reason") => {
+                "cần nêu lý do (cho từng mục hoặc chung cho cả yêu cầu); đơn vị sẽ thấy lý do này"
+                    .into()
+            }
             _ => "là thông tin bắt buộc".into(),
         },
         // -- custom rules of request bodies
@@ -549,9 +566,38 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             (Some("main"), Some(c)) => format!("bộ chỉ số đã gắn không có chỉ số chính {c}"),
             _ => "bộ chỉ số đã gắn không có phạm vi xếp hạng này".into(),
         },
-        "NOT_IN_PERIOD" => match quoted("group") {
-            Some(g) => format!("nhóm xếp hạng {g} không thuộc kỳ đánh giá này"),
-            None => "nhóm xếp hạng này không thuộc kỳ đánh giá".into(),
+        "NOT_IN_PERIOD" => match (quoted("group"), e.params.contains_key("assessment")) {
+            (Some(g), _) => format!("nhóm xếp hạng {g} không thuộc kỳ đánh giá này"),
+            (None, true) => "bản đánh giá này thuộc một kỳ đánh giá khác".into(),
+            (None, false) => "nhóm xếp hạng này không thuộc kỳ đánh giá".into(),
+        },
+        // -- refusals of one item of a bulk decision (the codes a single call answers)
+        "NOT_FOUND" => "không có bản đánh giá này".into(),
+        "PHASE_CLOSED" => {
+            let mut s =
+                "giai đoạn hiện tại của kỳ đánh giá không cho phép thao tác này".to_string();
+            if let Some(phases) = e.params.get("allowed_in_phase").and_then(list) {
+                let phases: Vec<&str> = phases.iter().map(|p| phase_vi(p)).collect();
+                s.push_str(&format!(" (chỉ trong giai đoạn: {})", phases.join(", ")));
+            }
+            s
+        }
+        "ALREADY_SUBMITTED" => with_unit(param("unit"), "đã được nộp"),
+        "ASSESSMENT_FINALISED" => with_unit(param("unit"), "đã được chốt kết quả"),
+        "INVALID_STATE" => {
+            let mut s = with_unit(
+                param("unit"),
+                "đang ở trạng thái không cho phép thao tác này",
+            );
+            if let Some(states) = e.params.get("allowed_in_state").and_then(list) {
+                let states: Vec<&str> = states.iter().map(|s| state_vi(s)).collect();
+                s.push_str(&format!(" (chỉ khi: {})", states.join(", ")));
+            }
+            s
+        }
+        "NOT_FOR_ACTION" => match param("action") {
+            Some(a) => format!("trường này không dùng với thao tác {a}"),
+            None => "trường này không dùng với thao tác đã chọn".into(),
         },
         "SET_NOT_ACTIVE" => match (quoted("set"), param("version"), param("status")) {
             (Some(set), Some(v), Some(st)) => format!(
@@ -839,6 +885,14 @@ fn with_value(value: Option<String>, rule: &str) -> String {
     }
 }
 
+/// "bản đánh giá của đơn vị X {rest}", or without the unit when it is not known.
+fn with_unit(unit: Option<String>, rest: &str) -> String {
+    match unit {
+        Some(u) => format!("bản đánh giá của đơn vị “{u}” {rest}"),
+        None => format!("bản đánh giá {rest}"),
+    }
+}
+
 fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -864,6 +918,7 @@ fn resource_vi(resource: &str) -> &str {
         "published group" => "kết quả công bố của nhóm",
         "published result" => "kết quả công bố",
         "published unit" => "kết quả công bố của đơn vị",
+        "ranking exclusion of assessment" => "quyết định loại khỏi xếp hạng của bản đánh giá",
         "ranking group" => "nhóm xếp hạng",
         "unit" => "đơn vị",
         "user" => "tài khoản",
@@ -1444,6 +1499,12 @@ mod tests {
                 "HTTP_NOT_ALLOWED",
                 "PRIVATE_ADDRESS",
                 "UNRESOLVABLE_HOST",
+                "NOT_FOR_ACTION",
+                "NOT_FOUND",
+                "PHASE_CLOSED",
+                "ALREADY_SUBMITTED",
+                "ASSESSMENT_FINALISED",
+                "INVALID_STATE",
             ]
             .map(str::to_string),
         );

@@ -15,5 +15,6 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod tabular;
 pub mod telemetry;
 pub mod webhooks;

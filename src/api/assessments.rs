@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
+use super::office::{RankingExclusionInfo, SubmissionInfo};
 use super::users::UnitSummary;
 use super::{ErrorResponses, etag, if_match};
 use crate::auth::Principal;
@@ -20,6 +21,7 @@ use crate::db::models::assessments::{Answer, Assessment};
 use crate::db::models::periods::Period;
 use crate::db::models::scores::ScoreRow;
 use crate::db::models::units::Unit;
+use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs};
 use crate::error::{AppError, AppResult};
 use crate::scoring::{CompiledSet, NodeScore, UnitScores};
 use crate::services::assessments::{self as svc, AnswerInput};
@@ -86,9 +88,15 @@ pub struct AssessmentSummary {
     pub unit: UnitSummary,
     pub group_id: Uuid,
     pub indicator_set_id: Uuid,
-    /// `not_started`, `in_progress`, `submitted`, `returned` or `finalised`.
-    #[schema(example = "in_progress")]
-    pub state: String,
+    pub state: AssessmentState,
+    /// How it was finalised (finalised assessments only).
+    pub finalised_as: Option<FinalisedAs>,
+    /// Finalised by the office without a submission (as entered or at zero).
+    pub not_submitted: bool,
+    /// The current submission was made by the office on the unit's behalf.
+    pub submitted_on_behalf: bool,
+    /// Takes part in the group's ranking (false: excluded by the office, with a reason).
+    pub ranked: bool,
     pub score: Option<ScoreSummary>,
     pub lock_version: i32,
 }
@@ -110,7 +118,11 @@ pub fn summary(
         }),
         group_id: a.group_id,
         indicator_set_id: a.set_id,
-        state: a.state.clone(),
+        state: a.state(),
+        finalised_as: a.finalised_as(),
+        not_submitted: a.finalised_as().is_some_and(FinalisedAs::not_submitted),
+        submitted_on_behalf: a.submitted_on_behalf && !a.state().is_open(),
+        ranked: !a.excluded(),
         score: score.map(ScoreSummary::from),
         lock_version: a.lock_version,
     }
@@ -160,9 +172,16 @@ pub struct AssessmentResponse {
     #[serde(flatten)]
     pub summary: AssessmentSummary,
     pub period_phase: String,
-    /// What the caller may do now (`edit_answers`, `view_score`, `what_if`, `recompute`).
-    pub allowed_actions: Vec<String>,
+    /// What the caller may do now.
+    pub allowed_actions: Vec<AssessmentAction>,
     pub last_action: Option<LastAction>,
+    /// The last submission: when, by whom, and whether the office made it on the unit's
+    /// behalf (with its reason).
+    pub submission: Option<SubmissionInfo>,
+    /// Why the office excluded the unit from the ranking (absent when it is ranked).
+    pub ranking_exclusion: Option<RankingExclusionInfo>,
+    /// The unit's own deadline, when the office set one.
+    pub deadline: Option<DateTime<Utc>>,
     /// Overall rank in the ranking group (competition ranking on the rounded index).
     pub rank: Option<i32>,
     pub answers: Vec<AnswerResponse>,
@@ -183,6 +202,7 @@ async fn get_assessment(
         let answers = Assessment::answers(c, &[a.id])?;
         let (score, rank) = svc::stored_scores(c, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
+        let people = super::office::people_of(c, &a)?;
         let mut answers: Vec<AnswerResponse> = answers
             .iter()
             .filter_map(|ans| entry.index_by_node_id.get(&ans.node_id).map(|i| (i, ans)))
@@ -190,10 +210,10 @@ async fn get_assessment(
             .collect();
         answers.sort_by_key(|a| entry.set.index_of(&a.node_code));
         Ok(AssessmentResponse {
-            allowed_actions: svc::allowed_actions(&who, &a, &p)
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            allowed_actions: svc::allowed_actions(&who, &a, &p),
+            submission: super::office::submission_info(&a, &people),
+            ranking_exclusion: super::office::exclusion_info(&a, &people),
+            deadline: a.deadline,
             last_action: a.last_action.clone().map(|action| LastAction {
                 action,
                 actor_id: a.last_actor_id,
@@ -680,7 +700,7 @@ pub struct ReasonRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StateResponse {
     pub id: Uuid,
-    pub state: String,
+    pub state: AssessmentState,
     pub last_action: Option<LastAction>,
     pub lock_version: i32,
 }
@@ -694,7 +714,7 @@ fn state_response(a: Assessment) -> StateResponse {
             at: a.last_action_at,
             reason: a.last_reason.clone(),
         }),
-        state: a.state,
+        state: a.state(),
         lock_version: a.lock_version,
     }
 }

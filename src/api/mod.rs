@@ -12,7 +12,9 @@ pub mod health;
 pub mod idempotency;
 pub mod indicator_sets;
 pub mod input;
+pub mod office;
 pub mod periods;
+pub mod progress;
 pub mod public;
 pub mod tasks;
 pub mod tokens;
@@ -40,6 +42,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(indicator_sets::configure)
             .configure(periods::configure)
             .configure(assessments::configure)
+            .configure(office::configure)
+            .configure(progress::configure)
             .configure(evidence::configure)
             .configure(clarifications::configure)
             .configure(public::configure)

@@ -401,6 +401,14 @@ pub struct RankingEntryResponse {
     /// points ÷ applicable max, rounded to the set's published precision.
     #[schema(value_type = Option<String>, example = "0.8002")]
     pub index: Option<Decimal>,
+    /// False when the office excluded the unit from the ranking: listed with its reason and
+    /// no rank, it takes no rank (and no tie) from the others.
+    pub ranked: bool,
+    pub exclusion_reason: Option<String>,
+    /// How the assessment was finalised, once it is.
+    pub finalised_as: Option<crate::domain::workflow::FinalisedAs>,
+    /// Finalised by the office without a submission (as entered or at zero).
+    pub not_submitted: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -449,7 +457,7 @@ async fn list_rankings(
         (None, None) => ("overall", String::new()),
     };
     let scope_code = code.clone();
-    let (group, rows, total, units) = crate::db::with_conn(&state.pool, move |c| {
+    let (group, rows, total, units, assessments) = crate::db::with_conn(&state.pool, move |c| {
         services::periods::get(c, id)?;
         let groups = Period::groups(c, id)?;
         let group = match &q.group {
@@ -501,8 +509,10 @@ async fn list_rankings(
             ]));
         };
         let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
-        let units = Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?;
-        Ok((group, rows, total, units))
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
+        let units = Unit::find_many(c, &ids)?;
+        let assessments = Assessment::of_units(c, id, &ids)?;
+        Ok((group, rows, total, units, assessments))
     })
     .await?;
     Ok(web::Json(RankingPage {
@@ -513,7 +523,13 @@ async fn list_rankings(
             .into_iter()
             .filter_map(|r| {
                 let u = units.iter().find(|u| u.id == r.unit_id)?;
+                let a = assessments.iter().find(|a| a.unit_id == r.unit_id);
+                let finalised_as = a.and_then(Assessment::finalised_as);
                 Some(RankingEntryResponse {
+                    ranked: r.ranked,
+                    exclusion_reason: a.and_then(|a| a.excluded_reason.clone()),
+                    finalised_as,
+                    not_submitted: finalised_as.is_some_and(|f| f.not_submitted()),
                     rank: r.rank,
                     tied: r.tied,
                     unit: u.into(),

@@ -71,6 +71,7 @@ diesel::table! {
         scope_max -> Array<Nullable<Numeric>>,
         scope_index -> Array<Nullable<Numeric>>,
         overall_key -> Nullable<Numeric>,
+        ranked -> Bool,
     }
 }
 
@@ -92,6 +93,14 @@ diesel::table! {
         lock_version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        submitted_at -> Nullable<Timestamptz>,
+        submitted_by -> Nullable<Uuid>,
+        submitted_on_behalf -> Bool,
+        submission_reason -> Nullable<Text>,
+        finalised_as -> Nullable<Text>,
+        excluded_reason -> Nullable<Text>,
+        excluded_by -> Nullable<Uuid>,
+        excluded_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -518,7 +527,6 @@ diesel::joinable!(assessments -> indicator_sets (set_id));
 diesel::joinable!(assessments -> periods (period_id));
 diesel::joinable!(assessments -> ranking_groups (group_id));
 diesel::joinable!(assessments -> units (unit_id));
-diesel::joinable!(assessments -> users (last_actor_id));
 diesel::joinable!(clarification_messages -> clarifications (clarification_id));
 diesel::joinable!(clarification_messages -> users (author_id));
 diesel::joinable!(clarifications -> assessments (assessment_id));

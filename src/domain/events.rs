@@ -88,9 +88,11 @@ impl EventType {
     /// `reopen`); other actions have none.
     pub fn of_assessment_action(action: &str) -> Option<EventType> {
         match action {
-            "submit" => Some(EventType::AssessmentSubmitted),
+            "submit" | "submit_on_behalf" => Some(EventType::AssessmentSubmitted),
             "return" => Some(EventType::AssessmentReturned),
-            "finalise" => Some(EventType::AssessmentFinalised),
+            "finalise" | "finalise_as_entered" | "finalise_at_zero" => {
+                Some(EventType::AssessmentFinalised)
+            }
             "reopen" => Some(EventType::AssessmentReopened),
             _ => None,
         }

@@ -5,6 +5,7 @@ pub mod events;
 pub mod indicator_set;
 pub mod set_validation;
 pub mod tasks;
+pub mod workflow;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -14,6 +14,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
+use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
 use crate::services::scoring::{
@@ -37,7 +38,11 @@ pub fn readable(
 /// assessment was returned to it or it has a deadline extension that has not passed.
 pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
     let extended = a.deadline.is_some_and(|d| d > chrono::Utc::now());
-    p.phase == "self_assessment" || (p.phase == "review" && (a.state == "returned" || extended))
+    match p.phase() {
+        PeriodPhase::SelfAssessment => true,
+        PeriodPhase::Review => a.state() == AssessmentState::Returned || extended,
+        _ => false,
+    }
 }
 
 /// Why the caller may never write this assessment's answers, whatever its phase or state: the
@@ -126,32 +131,66 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
     })
 }
 
-/// What the caller may do with the assessment now.
-pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<&'static str> {
-    let mut out = vec!["view_score", "what_if"];
+/// What the caller may do with the assessment now. The office's decisions and the reviewers'
+/// return and finalise follow the rules that refuse them (`workflow::check`).
+pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<AssessmentAction> {
+    use crate::services::workflow::{Decision, check, ranking_exclusion_open};
+    use AssessmentAction as Act;
+    let mut out = vec![Act::ViewScore, Act::WhatIf];
     if edit_refusal(actor, a, p).is_none() {
-        out.push("edit_answers");
+        out.push(Act::EditAnswers);
     }
+    let state = a.state();
     let unit_actor = actor.role.is_unit_role() && actor.unit_id == Some(a.unit_id);
-    let reviewer = matches!(actor.role, Role::Reviewer | Role::Admin);
-    let editable_state = matches!(a.state.as_str(), "not_started" | "in_progress" | "returned");
-    if unit_actor && actor.role == Role::UnitLeader && unit_window_open(a, p) && editable_state {
-        out.push("submit");
+    if unit_actor && actor.role == Role::UnitLeader && unit_window_open(a, p) && state.is_open() {
+        out.push(Act::Submit);
     }
-    if reviewer && a.state == "submitted" {
-        if matches!(p.phase.as_str(), "self_assessment" | "review") {
-            out.push("return");
+    let may = |d: Decision| check(actor, a, p, &d).is_ok();
+    let reason = String::new;
+    if may(Decision::SubmitOnBehalf { reason: reason() }) {
+        out.push(Act::SubmitOnBehalf);
+    }
+    if may(Decision::Return { reason: reason() }) {
+        out.push(Act::Return);
+    }
+    let reviewer = matches!(actor.role, Role::Reviewer | Role::Admin);
+    if reviewer && state == AssessmentState::Submitted && p.phase() == PeriodPhase::Review {
+        out.push(Act::Adjust);
+    }
+    if may(Decision::Finalise) {
+        out.push(Act::Finalise);
+    }
+    for (finalised_as, act) in [
+        (FinalisedAs::AsEntered, Act::FinaliseAsEntered),
+        (FinalisedAs::AtZero, Act::FinaliseAtZero),
+    ] {
+        if may(Decision::FinaliseNotSubmitted {
+            finalised_as,
+            reason: reason(),
+        }) {
+            out.push(act);
         }
-        if p.phase == "review" {
-            out.push("adjust");
-            out.push("finalise");
-        }
+    }
+    if actor.role == Role::Admin
+        && matches!(
+            state,
+            AssessmentState::Submitted | AssessmentState::Finalised
+        )
+    {
+        out.push(Act::Reopen);
+    }
+    if may(Decision::SetDeadline { deadline: None }) {
+        out.push(Act::ExtendDeadline);
+    }
+    if ranking_exclusion_open(actor, p).is_ok() {
+        out.push(if a.excluded() {
+            Act::IncludeInRanking
+        } else {
+            Act::ExcludeFromRanking
+        });
     }
     if actor.role == Role::Admin {
-        if matches!(a.state.as_str(), "submitted" | "finalised") {
-            out.push("reopen");
-        }
-        out.push("recompute");
+        out.push(Act::Recompute);
     }
     out
 }
@@ -462,7 +501,7 @@ pub fn what_if(
         scores.total.applicable_max,
     )
     .map(|i| crate::scoring::ranking::round_index(i, entry.set.precision).normalize());
-    let rank = match index {
+    let rank = match index.filter(|_| !a.excluded()) {
         Some(i) => Some(RankingRow::rank_of(
             conn,
             a.period_id,

@@ -157,24 +157,14 @@ pub fn list(
         .collect())
 }
 
-/// Sets a per-unit deadline: until then the unit may still edit during review (admin).
+/// Sets a per-unit deadline: until then the unit may still edit during review (admin; not
+/// for a finalised assessment).
 pub fn set_deadline(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
     deadline: Option<chrono::DateTime<chrono::Utc>>,
 ) -> AppResult<Assessment> {
-    actor.require_admin("extend deadlines")?;
-    conn.transaction(|c| {
-        let a = Assessment::find_for_update(c, id)?
-            .ok_or_else(|| AppError::not_found("assessment", id))?;
-        let updated = Assessment::set_deadline(c, a.id, deadline)?;
-        Audit::new(Some(actor), "assessment.deadline", "assessment", a.id)
-            .unit(Some(a.unit_id))
-            .period(Some(a.period_id))
-            .old(serde_json::json!({"deadline": a.deadline}))
-            .new_value(serde_json::json!({"deadline": deadline}))
-            .record(c)?;
-        Ok(updated)
-    })
+    use crate::services::workflow::{Decision, decide};
+    decide(conn, actor, id, Decision::SetDeadline { deadline })
 }

@@ -3,12 +3,14 @@
 
 pub mod assessments;
 pub mod auth;
+pub mod bulk;
 pub mod clarifications;
 pub mod evidence;
 pub mod idempotency;
 pub mod indicator_sets;
 pub mod outbox;
 pub mod periods;
+pub mod progress;
 pub mod publications;
 pub mod scoring;
 pub mod seed;

@@ -18,6 +18,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
+use crate::domain::workflow::{AssessmentState, FinalisedAs};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;
@@ -68,6 +69,10 @@ fn snapshot(
                 .map(|p| (p.code.clone(), p.name.clone())),
         )
         .collect();
+    let assessments: BTreeMap<Uuid, Assessment> = Assessment::of_group(c, period.id, group.id)?
+        .into_iter()
+        .map(|a| (a.unit_id, a))
+        .collect();
     let scope = |r: &RankingRow| {
         json!({"code": r.scope_code, "name": names.get(&r.scope_code), "points": r.points.normalize().to_string(), "applicable_max": r.applicable_max.normalize().to_string(),
                "index": r.index_value.map(|d| d.normalize().to_string()), "rank": r.rank, "tied": r.tied})
@@ -84,13 +89,29 @@ fn snapshot(
         .iter()
         .map(|o| {
             let u = &units[&o.unit_id];
+            let a = assessments.get(&o.unit_id);
+            let finalised_as = a.and_then(Assessment::finalised_as);
+            // only a finalised result is official; an excluded unit may have none
+            if finalised_as.is_none() {
+                return json!({
+                    "unit": {"code": u.code, "name": u.name, "kind": u.kind},
+                    "rank": null, "tied": false, "ranked": o.ranked,
+                    "exclusion_reason": a.and_then(|a| a.excluded_reason.clone()),
+                    "state": a.map(Assessment::state), "finalised_as": null, "not_submitted": false,
+                    "points": null, "applicable_max": null, "index": null,
+                    "main_indicators": [], "pillars": [],
+                });
+            }
             let mut mains: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == "main").collect();
             mains.sort_by_key(|r| entry.set.index_of(&r.scope_code));
             let mut pillars: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == "pillar").collect();
             pillars.sort_by_key(|r| entry.set.pillars.iter().position(|p| p.code == r.scope_code));
             json!({
                 "unit": {"code": u.code, "name": u.name, "kind": u.kind},
-                "rank": o.rank, "tied": o.tied,
+                "rank": o.rank, "tied": o.tied, "ranked": o.ranked,
+                "exclusion_reason": a.and_then(|a| a.excluded_reason.clone()),
+                "state": a.map(Assessment::state), "finalised_as": finalised_as,
+                "not_submitted": finalised_as.is_some_and(FinalisedAs::not_submitted),
                 "points": o.points.normalize().to_string(), "applicable_max": o.applicable_max.normalize().to_string(),
                 "index": o.index_value.map(|d| d.normalize().to_string()),
                 "main_indicators": mains.iter().map(|r| scope(r)).collect::<Vec<_>>(),
@@ -128,10 +149,16 @@ pub fn publish(
         let group = resolve_group(c, group_ref).map_err(|_| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}")).with_param("value", group_ref)]))?;
         let pin = Period::lock_group(c, period_id, group.id)?
             .ok_or_else(|| AppError::validation(vec![FieldError::new("/group", "NOT_IN_PERIOD", format!("group {} is not part of this period", group.code)).with_param("group", &group.code)]))?;
-        let pending: Vec<Uuid> = Assessment::of_group(c, period_id, group.id)?.into_iter().filter(|a| a.state != "finalised").map(|a| a.unit_id).collect();
+        // an excluded unit is published as not ranked, finalised or not
+        let pending: Vec<Uuid> = Assessment::of_group(c, period_id, group.id)?
+            .into_iter()
+            .filter(|a| a.state() != AssessmentState::Finalised && !a.excluded())
+            .map(|a| a.unit_id)
+            .collect();
         if !pending.is_empty() {
-            let codes: Vec<String> = Unit::find_many(c, &pending)?.into_iter().map(|u| u.code).collect();
-            return Err(AppError::conflict("NOT_ALL_FINALISED", format!("{} assessment(s) of group {} are not finalised.", codes.len(), group.code)).with_extension("units", codes));
+            let mut codes: Vec<String> = Unit::find_many(c, &pending)?.into_iter().map(|u| u.code).collect();
+            codes.sort();
+            return Err(AppError::conflict("NOT_ALL_FINALISED", format!("{} assessment(s) of group {} are not finalised (or excluded from the ranking).", codes.len(), group.code)).with_extension("units", codes));
         }
         let version = Publication::max_version(c, period_id, group.id)?.unwrap_or(0) + 1;
         if version > 1 && changelog.as_deref().is_none_or(|s| s.trim().is_empty()) {

@@ -31,6 +31,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::{BasisRecord, BasisText, MovedRow, RelativeValue, ScoreRow};
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{Direction, Method};
+use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
 use crate::scoring::{
@@ -95,8 +96,26 @@ pub fn set_entry(conn: &mut PgConnection, set_id: Uuid) -> AppResult<Arc<SetEntr
     Ok(entry)
 }
 
-/// Converts stored answers and adjustments of some assessments into scoring inputs.
+/// Converts stored answers and adjustments of some assessments into scoring inputs: what
+/// scoring counts, which is everything entered except for an assessment finalised at zero
+/// (see [`crate::domain::workflow::FinalisedAs::counts_answers`]), which counts nothing.
 pub fn unit_inputs(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    assessments: &[Assessment],
+) -> AppResult<Vec<UnitInput>> {
+    let mut inputs = entered_inputs(conn, entry, assessments)?;
+    for (a, input) in assessments.iter().zip(&mut inputs) {
+        if a.finalised_as().is_some_and(|f| !f.counts_answers()) {
+            input.answers.clear();
+        }
+    }
+    Ok(inputs)
+}
+
+/// Everything the units entered (and reviewers adjusted), as scoring inputs, whatever the
+/// office decided about them (the progress of a form, not its score).
+pub fn entered_inputs(
     conn: &mut PgConnection,
     entry: &SetEntry,
     assessments: &[Assessment],
@@ -279,7 +298,7 @@ pub fn score_row(
             .collect(),
     });
     let n = numbers(set, total, &mains);
-    let finalised = assessment.state == "finalised";
+    let finalised = assessment.state() == AssessmentState::Finalised;
     let row = ScoreRow {
         assessment_id: assessment.id,
         period_id: assessment.period_id,
@@ -298,6 +317,7 @@ pub fn score_row(
         scope_points: n.scopes.iter().map(|v| Some(v.points)).collect(),
         scope_max: n.scopes.iter().map(|v| Some(v.applicable_max)).collect(),
         scope_index: n.scopes.iter().map(|v| v.index).collect(),
+        ranked: !assessment.excluded(),
     };
     Ok((row, basis))
 }

@@ -622,7 +622,7 @@ async fn periods_refuse_inactive_or_mismatched_sets() {
 
 /// Stored scores (every column but the time), the stored candidates for group bests and the
 /// units' bases, and the rankings as read (every scope), as comparable text.
-fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
+pub fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
     app.with_conn(|c| {
         use diesel::prelude::*;
         #[derive(QueryableByName)]

@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{adjustments, answers, assessments, evidence};
+use crate::domain::workflow::{AssessmentState, FinalisedAs};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = assessments)]
@@ -22,6 +23,39 @@ pub struct Assessment {
     pub lock_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The last submission: when, by whom, whether the office made it on the unit's behalf,
+    /// and the office's reason (see the migration `office_decisions`).
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub submitted_by: Option<Uuid>,
+    pub submitted_on_behalf: bool,
+    pub submission_reason: Option<String>,
+    /// How a finalised assessment was finalised (`None` unless finalised).
+    pub finalised_as: Option<String>,
+    /// Excluded from the period's ranking: why, by whom, when.
+    pub excluded_reason: Option<String>,
+    pub excluded_by: Option<Uuid>,
+    pub excluded_at: Option<DateTime<Utc>>,
+}
+
+/// A change of an assessment's state (see [`Assessment::change_state`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StateChange<'a> {
+    pub state: AssessmentState,
+    /// With [`AssessmentState::Finalised`] only (the table checks it).
+    pub finalised_as: Option<FinalisedAs>,
+    /// What happened (`submit`, `submit_on_behalf`, `finalise`…), recorded as the last action.
+    pub action: &'a str,
+    pub actor: Option<Uuid>,
+    pub reason: Option<&'a str>,
+    /// A submission: records it (now, by `actor`), made on the unit's behalf or not.
+    pub submission: Option<Submission>,
+}
+
+/// Who submitted: the unit's leader, or the office on the unit's behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submission {
+    ByUnit,
+    OnBehalf,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -103,6 +137,19 @@ impl Assessment {
         q.select(Assessment::as_select()).load(conn)
     }
 
+    /// The assessments of some units in a period.
+    pub fn of_units(
+        conn: &mut PgConnection,
+        period: Uuid,
+        units: &[Uuid],
+    ) -> QueryResult<Vec<Assessment>> {
+        assessments::table
+            .filter(assessments::period_id.eq(period))
+            .filter(assessments::unit_id.eq_any(units))
+            .select(Assessment::as_select())
+            .load(conn)
+    }
+
     pub fn insert_many(
         conn: &mut PgConnection,
         rows: &[(Uuid, Uuid, Uuid, Uuid, Uuid)],
@@ -127,7 +174,8 @@ impl Assessment {
         Ok(())
     }
 
-    /// Records a state change (`state` may stay the same) and bumps the version.
+    /// Records a state change (`state` may stay the same) and bumps the version. A change to
+    /// `finalised` here is the ordinary one (reviewed); see [`Assessment::change_state`].
     pub fn set_state(
         conn: &mut PgConnection,
         id: Uuid,
@@ -136,18 +184,128 @@ impl Assessment {
         actor: Option<Uuid>,
         reason: Option<&str>,
     ) -> QueryResult<Assessment> {
-        diesel::update(assessments::table.find(id))
-            .set((
-                assessments::state.eq(state),
-                assessments::last_action.eq(action),
-                assessments::last_actor_id.eq(actor),
-                assessments::last_action_at.eq(diesel::dsl::now),
-                assessments::last_reason.eq(reason),
-                assessments::lock_version.eq(assessments::lock_version + 1),
-                assessments::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Assessment::as_returning())
-            .get_result(conn)
+        let state = AssessmentState::parse(state).ok_or_else(|| {
+            diesel::result::Error::SerializationError(format!("no state {state:?}").into())
+        })?;
+        Self::change_state(
+            conn,
+            id,
+            &StateChange {
+                state,
+                finalised_as: (state == AssessmentState::Finalised)
+                    .then_some(FinalisedAs::Reviewed),
+                action,
+                actor,
+                reason,
+                submission: None,
+            },
+        )
+    }
+
+    /// Records a state change, how it was finalised (cleared when not finalised) and, for a
+    /// submission, who made it; bumps the version.
+    pub fn change_state(
+        conn: &mut PgConnection,
+        id: Uuid,
+        change: &StateChange,
+    ) -> QueryResult<Assessment> {
+        let target = assessments::table.find(id);
+        let common = (
+            assessments::state.eq(change.state.as_str()),
+            assessments::finalised_as.eq(change.finalised_as.map(FinalisedAs::as_str)),
+            assessments::last_action.eq(change.action),
+            assessments::last_actor_id.eq(change.actor),
+            assessments::last_action_at.eq(diesel::dsl::now),
+            assessments::last_reason.eq(change.reason),
+            assessments::lock_version.eq(assessments::lock_version + 1),
+            assessments::updated_at.eq(diesel::dsl::now),
+        );
+        match change.submission {
+            None => diesel::update(target)
+                .set(common)
+                .returning(Assessment::as_returning())
+                .get_result(conn),
+            Some(kind) => {
+                let on_behalf = kind == Submission::OnBehalf;
+                diesel::update(target)
+                    .set((
+                        common,
+                        (
+                            assessments::submitted_at.eq(diesel::dsl::now),
+                            assessments::submitted_by.eq(change.actor),
+                            assessments::submitted_on_behalf.eq(on_behalf),
+                            assessments::submission_reason.eq(change.reason.filter(|_| on_behalf)),
+                        ),
+                    ))
+                    .returning(Assessment::as_returning())
+                    .get_result(conn)
+            }
+        }
+    }
+
+    /// Excludes the assessment's unit from the period's ranking (`Some((reason, by))`) or
+    /// ranks it again (`None`); bumps the version.
+    pub fn set_exclusion(
+        conn: &mut PgConnection,
+        id: Uuid,
+        exclusion: Option<(&str, Uuid)>,
+    ) -> QueryResult<Assessment> {
+        let target = assessments::table.find(id);
+        let version = (
+            assessments::lock_version.eq(assessments::lock_version + 1),
+            assessments::updated_at.eq(diesel::dsl::now),
+        );
+        match exclusion {
+            Some((reason, by)) => diesel::update(target)
+                .set((
+                    assessments::excluded_reason.eq(reason),
+                    assessments::excluded_by.eq(by),
+                    assessments::excluded_at.eq(diesel::dsl::now),
+                    version,
+                ))
+                .returning(Assessment::as_returning())
+                .get_result(conn),
+            None => diesel::update(target)
+                .set((
+                    assessments::excluded_reason.eq(None::<String>),
+                    assessments::excluded_by.eq(None::<Uuid>),
+                    assessments::excluded_at.eq(None::<DateTime<Utc>>),
+                    version,
+                ))
+                .returning(Assessment::as_returning())
+                .get_result(conn),
+        }
+    }
+
+    /// Locks the given assessments of a period, in id order (so that two callers locking
+    /// overlapping sets never deadlock), and returns those that exist.
+    pub fn lock_many(
+        conn: &mut PgConnection,
+        period: Uuid,
+        ids: &[Uuid],
+    ) -> QueryResult<Vec<Assessment>> {
+        assessments::table
+            .filter(assessments::period_id.eq(period))
+            .filter(assessments::id.eq_any(ids))
+            .order(assessments::id)
+            .for_update()
+            .select(Assessment::as_select())
+            .load(conn)
+    }
+
+    /// The state, as the table's CHECK allows only these texts.
+    pub fn state(&self) -> AssessmentState {
+        AssessmentState::parse(&self.state).unwrap_or(AssessmentState::NotStarted)
+    }
+
+    /// How it was finalised (`None` unless finalised).
+    pub fn finalised_as(&self) -> Option<FinalisedAs> {
+        self.finalised_as.as_deref().and_then(FinalisedAs::parse)
+    }
+
+    /// Excluded from the period's ranking.
+    pub fn excluded(&self) -> bool {
+        self.excluded_reason.is_some()
     }
 
     pub fn answers(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Answer>> {

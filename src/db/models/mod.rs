@@ -9,6 +9,7 @@ pub mod groups;
 pub mod idempotency;
 pub mod indicator_sets;
 pub mod periods;
+pub mod progress;
 pub mod publications;
 pub mod scores;
 pub mod tasks;

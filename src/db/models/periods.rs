@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::PageReq;
 use crate::db::schema::{period_groups, period_phases, periods};
+use crate::domain::workflow::PeriodPhase;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = periods)]
@@ -40,6 +41,11 @@ pub struct PeriodGroup {
 }
 
 impl Period {
+    /// The phase, as the table's CHECK allows only these texts.
+    pub fn phase(&self) -> PeriodPhase {
+        PeriodPhase::parse(&self.phase).unwrap_or(PeriodPhase::Draft)
+    }
+
     pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Period>> {
         periods::table
             .find(id)

@@ -35,6 +35,8 @@ pub struct ScoreRow {
     pub scope_points: Vec<Option<Decimal>>,
     pub scope_max: Vec<Option<Decimal>>,
     pub scope_index: Vec<Option<Decimal>>,
+    /// Takes part in the group's ranking (false: the unit is excluded from it).
+    pub ranked: bool,
 }
 
 /// `{1.5,2,NULL}`: a numeric array literal (bound as text, cast in SQL), so that a column of
@@ -70,15 +72,16 @@ impl ScoreRow {
             "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
                unit_code, max_points, applicable_max, self_points, reviewed_points, final_points, \
                self_index, reviewed_index, final_index, finalised, scope_points, scope_max, \
-               scope_index, overall_key, computed_at) \
+               scope_index, overall_key, computed_at, ranked) \
              SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
-               fin, scp::numeric[], scm::numeric[], sci::numeric[], (sci::numeric[])[1], now() \
+               fin, scp::numeric[], scm::numeric[], sci::numeric[], (sci::numeric[])[1], now(), \
+               rk \
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
                $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], \
                $11::numeric[], $12::numeric[], $13::numeric[], $14::bool[], $15::text[], \
-               $16::text[], $17::text[]) \
+               $16::text[], $17::text[], $18::bool[]) \
                AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
-                    fin, scp, scm, sci) \
+                    fin, scp, scm, sci, rk) \
              ON CONFLICT (assessment_id) DO UPDATE SET \
                period_id = excluded.period_id, group_id = excluded.group_id, \
                unit_id = excluded.unit_id, unit_code = excluded.unit_code, \
@@ -88,7 +91,8 @@ impl ScoreRow {
                reviewed_index = excluded.reviewed_index, final_index = excluded.final_index, \
                finalised = excluded.finalised, scope_points = excluded.scope_points, \
                scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
-               overall_key = excluded.overall_key, computed_at = excluded.computed_at",
+               overall_key = excluded.overall_key, computed_at = excluded.computed_at, \
+               ranked = excluded.ranked",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
@@ -107,6 +111,7 @@ impl ScoreRow {
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
+        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.ranked).collect::<Vec<_>>())
         .execute(conn)?;
         Ok(())
     }
@@ -299,6 +304,9 @@ pub struct RankingRow {
     pub rank: Option<i32>,
     /// Another unit has the same rounded index.
     pub tied: bool,
+    /// Takes part in the ranking; an excluded unit is listed with no rank and takes none
+    /// from the others.
+    pub ranked: bool,
 }
 
 #[derive(QueryableByName)]
@@ -317,6 +325,8 @@ struct RankedRow {
     rank: Option<i64>,
     #[diesel(sql_type = Bool)]
     tied: bool,
+    #[diesel(sql_type = Bool)]
+    ranked: bool,
     #[diesel(sql_type = Int8)]
     total: i64,
 }
@@ -335,20 +345,23 @@ impl RankedRow {
             index_value: self.index_value,
             rank: self.rank.and_then(|r| i32::try_from(r).ok()),
             tied: self.tied,
+            ranked: self.ranked,
         })
     }
 }
 
 /// The ranked lines of one scope (`$3` = 1-based position in the scope list) of a group: the
-/// competition rank is `RANK()` over the rounded index, descending; units without an index get
-/// no rank; ties are ordered by unit code.
-const RANKED_SCOPE: &str = "SELECT $3::int4 AS ord, unit_id, unit_code, \
+/// competition rank is `RANK()` over the rounded index, descending, among the ranked units
+/// (excluded ones are listed with no rank and count in no one's rank or tie); units without
+/// an index get no rank; ties are ordered by unit code.
+const RANKED_SCOPE: &str = "SELECT $3::int4 AS ord, unit_id, unit_code, ranked, \
        scope_points[$3] AS points, scope_max[$3] AS applicable_max, \
        scope_index[$3] AS index_value, \
-       CASE WHEN scope_index[$3] IS NULL THEN NULL \
-            ELSE rank() OVER (ORDER BY scope_index[$3] DESC NULLS LAST) END AS rank, \
-       (scope_index[$3] IS NOT NULL \
-            AND count(*) OVER (PARTITION BY scope_index[$3]) > 1) AS tied, \
+       CASE WHEN scope_index[$3] IS NULL OR NOT ranked THEN NULL \
+            ELSE rank() OVER (PARTITION BY ranked ORDER BY scope_index[$3] DESC NULLS LAST) \
+       END AS rank, \
+       (ranked AND scope_index[$3] IS NOT NULL \
+            AND count(*) OVER (PARTITION BY ranked, scope_index[$3]) > 1) AS tied, \
        count(*) OVER () AS total \
      FROM assessment_scores WHERE period_id = $1 AND group_id = $2";
 
@@ -365,7 +378,8 @@ impl RankingRow {
     ) -> QueryResult<(Vec<RankingRow>, i64)> {
         let ord = i32::try_from(position + 1).unwrap_or(i32::MAX);
         let rows: Vec<RankedRow> = diesel::sql_query(format!(
-            "SELECT * FROM ({RANKED_SCOPE}) r ORDER BY rank ASC NULLS LAST, unit_code \
+            "SELECT * FROM ({RANKED_SCOPE}) r \
+             ORDER BY rank ASC NULLS LAST, ranked DESC, unit_code \
              LIMIT $4 OFFSET $5"
         ))
         .bind::<SqlUuid, _>(period)
@@ -398,11 +412,12 @@ impl RankingRow {
         scopes: &[Scope],
     ) -> QueryResult<Vec<RankingRow>> {
         let rows: Vec<RankedRow> = diesel::sql_query(
-            "SELECT k.ord::int4 AS ord, s.unit_id, k.points, k.applicable_max, k.index_value, \
-               CASE WHEN k.index_value IS NULL THEN NULL ELSE rank() OVER \
-                 (PARTITION BY k.ord ORDER BY k.index_value DESC NULLS LAST) END AS rank, \
-               (k.index_value IS NOT NULL \
-                 AND count(*) OVER (PARTITION BY k.ord, k.index_value) > 1) AS tied, \
+            "SELECT k.ord::int4 AS ord, s.unit_id, s.ranked, k.points, k.applicable_max, \
+               k.index_value, \
+               CASE WHEN k.index_value IS NULL OR NOT s.ranked THEN NULL ELSE rank() OVER \
+                 (PARTITION BY k.ord, s.ranked ORDER BY k.index_value DESC NULLS LAST) END AS rank, \
+               (s.ranked AND k.index_value IS NOT NULL \
+                 AND count(*) OVER (PARTITION BY k.ord, s.ranked, k.index_value) > 1) AS tied, \
                0::int8 AS total \
              FROM assessment_scores s, \
                unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY \
@@ -418,7 +433,7 @@ impl RankingRow {
             .collect())
     }
 
-    /// One unit's overall line, its rank counted against the group.
+    /// One unit's overall line, its rank counted against the ranked units of the group.
     pub fn overall_of_unit(
         conn: &mut PgConnection,
         period: Uuid,
@@ -427,18 +442,18 @@ impl RankingRow {
     ) -> QueryResult<Option<RankingRow>> {
         // one pass over the group: units ahead (a greater rounded index) and equal ones
         let row: Option<RankedRow> = diesel::sql_query(
-            "SELECT 1::int4 AS ord, me.unit_id, me.p AS points, me.m AS applicable_max, \
-               me.i AS index_value, \
-               CASE WHEN me.i IS NULL THEN NULL \
-                 ELSE 1 + count(*) FILTER (WHERE o.overall_key > me.i) END AS rank, \
-               (me.i IS NOT NULL AND count(*) FILTER (WHERE o.overall_key = me.i \
-                 AND o.assessment_id <> me.assessment_id) > 0) AS tied, \
+            "SELECT 1::int4 AS ord, me.unit_id, me.r AS ranked, me.p AS points, \
+               me.m AS applicable_max, me.i AS index_value, \
+               CASE WHEN me.i IS NULL OR NOT me.r THEN NULL \
+                 ELSE 1 + count(*) FILTER (WHERE o.ranked AND o.overall_key > me.i) END AS rank, \
+               (me.r AND me.i IS NOT NULL AND count(*) FILTER (WHERE o.ranked \
+                 AND o.overall_key = me.i AND o.assessment_id <> me.assessment_id) > 0) AS tied, \
                0::int8 AS total \
-             FROM (SELECT assessment_id, unit_id, scope_points[1] AS p, scope_max[1] AS m, \
-                     scope_index[1] AS i FROM assessment_scores \
+             FROM (SELECT assessment_id, unit_id, ranked AS r, scope_points[1] AS p, \
+                     scope_max[1] AS m, scope_index[1] AS i FROM assessment_scores \
                    WHERE period_id = $1 AND group_id = $2 AND unit_id = $3) me \
              JOIN assessment_scores o ON o.period_id = $1 AND o.group_id = $2 \
-             GROUP BY me.assessment_id, me.unit_id, me.p, me.m, me.i",
+             GROUP BY me.assessment_id, me.unit_id, me.r, me.p, me.m, me.i",
         )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
@@ -448,7 +463,7 @@ impl RankingRow {
         Ok(row.and_then(|r| r.into_row(period, group, &[("overall", String::new())])))
     }
 
-    /// The overall rank a rounded index would have among the other units of a group.
+    /// The overall rank a rounded index would have among the other ranked units of a group.
     pub fn rank_of(
         conn: &mut PgConnection,
         period: Uuid,
@@ -460,6 +475,7 @@ impl RankingRow {
             .filter(assessment_scores::period_id.eq(period))
             .filter(assessment_scores::group_id.eq(group))
             .filter(assessment_scores::unit_id.ne(except_unit))
+            .filter(assessment_scores::ranked)
             .filter(diesel::dsl::sql::<Nullable<Numeric>>("scope_index[1]").gt(Some(index)))
             .count()
             .get_result(conn)?;

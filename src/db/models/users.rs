@@ -133,6 +133,13 @@ impl User {
         Ok((items, total))
     }
 
+    pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<User>> {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select(User::as_select())
+            .load(conn)
+    }
+
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
         users::table.count().get_result(conn)
     }

@@ -1,0 +1,1322 @@
+//! The office's decisions about late or silent units (submit on behalf, finalise as entered
+//! or at zero, exclude from the ranking) and bulk decisions: a year where a unit never
+//! submits is still published, every refusal of a bulk call is listed at once, and a bulk
+//! finalise of 100 assessments rescores once.
+
+use dti_api::domain::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::assessments::{assessment_of, open_period, stored_state};
+use crate::helpers::*;
+
+pub const COMMUNES: [&str; 10] = [
+    "PHUONG-LAO-CAI",
+    "PHUONG-CAM-DUONG",
+    "PHUONG-SA-PA",
+    "PHUONG-YEN-BAI",
+    "PHUONG-NGHIA-LO",
+    "PHUONG-VAN-PHU",
+    "XA-BAC-HA",
+    "XA-MUONG-KHUONG",
+    "XA-BAT-XAT",
+    "XA-TRAN-YEN",
+];
+
+/// The answers of the unit at position `k`: 1.1 = k % 5 meetings (explained), 1.2 = k % 5 of
+/// 4, 2.2 chairman (even k) or deputy. Points: 20, 20, 40, 40, 60, 10, 30, 30, 50, 50.
+pub fn answers(k: usize) -> Value {
+    json!({"answers": [
+        {"node_code": "1.1", "inputs": {"value": k % 5}, "explanation": "Biên bản lưu tại văn phòng"},
+        {"node_code": "1.2", "inputs": {"numerator": k % 5, "denominator": 4}},
+        {"node_code": "2.2", "inputs": {"option": if k.is_multiple_of(2) { "chairman" } else { "deputy" }}}
+    ]})
+}
+
+/// Every commune's assessment id, in `COMMUNES` order.
+pub async fn ids(app: &TestApp, admin: &str, period: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for code in COMMUNES {
+        out.push(assessment_of(app, admin, period, code).await);
+    }
+    out
+}
+
+/// The unit at position `k` enters its answers.
+pub async fn enter(app: &TestApp, a: &str, k: usize) {
+    let editor = app.token_for(Role::UnitEditor, Some(COMMUNES[k]));
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/answers"),
+            &editor,
+            &answers(k),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
+/// The unit at position `k` enters its answers and its leader submits.
+pub async fn enter_and_submit(app: &TestApp, a: &str, k: usize) {
+    enter(app, a, k).await;
+    let leader = app.token_for(Role::UnitLeader, Some(COMMUNES[k]));
+    let s = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(s["state"], "submitted");
+}
+
+pub async fn bulk(app: &TestApp, token: &str, period: &str, body: &Value) -> reqwest::Response {
+    app.post_json(
+        &format!("/api/v1/periods/{period}/assessments/bulk"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+fn items(ids: &[&String]) -> Vec<Value> {
+    ids.iter().map(|id| json!({"assessment_id": id})).collect()
+}
+
+async fn get(app: &TestApp, token: &str, a: &str) -> Value {
+    json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), token).await,
+        200,
+    )
+    .await
+}
+
+fn actions(a: &Value) -> Vec<&str> {
+    a["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+async fn publish(app: &TestApp, admin: &str, period: &str) -> reqwest::Response {
+    app.post_json(
+        &format!("/api/v1/periods/{period}/publications"),
+        Some(admin),
+        &json!({"group": "LC-XA"}),
+    )
+    .await
+}
+
+/// `(unit code, rank, tied, ranked)` of a ranking page.
+fn ranks(page: &Value) -> Vec<(String, Value, bool, bool)> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["unit"]["code"].as_str().unwrap().to_string(),
+                i["rank"].clone(),
+                i["tied"].as_bool().unwrap(),
+                i["ranked"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn ranking(app: &TestApp, token: &str, period: &str, query: &str) -> Value {
+    json_ok(
+        app.get(&format!("/api/v1/periods/{period}/rankings{query}"), token)
+            .await,
+        200,
+    )
+    .await
+}
+
+/// The snapshot entry of a unit.
+fn entry<'a>(content: &'a Value, code: &str) -> &'a Value {
+    content["rankings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"]["code"] == code)
+        .unwrap_or_else(|| panic!("{code} in {content}"))
+}
+
+async fn audit(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
+    json_ok(
+        app.get(
+            &format!("/api/v1/audit-events?page_size=500&{query}"),
+            admin,
+        )
+        .await,
+        200,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_year_where_one_unit_never_submits_is_published_after_the_office_submits_for_it() {
+    let app = spawn_seeded_app().await;
+    let (admin_user, admin) = app.user_and_token(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let ids = ids(&app, &admin, &period).await;
+    for (k, a) in ids.iter().enumerate().take(9) {
+        enter_and_submit(&app, a, k).await;
+    }
+    // XA-TRAN-YEN enters part of its form and goes silent
+    let silent = &ids[9];
+    let leader = app.token_for(Role::UnitLeader, Some("XA-TRAN-YEN"));
+    let editor = app.token_for(Role::UnitEditor, Some("XA-TRAN-YEN"));
+    crate::assessments::put(
+        &app,
+        &editor,
+        silent,
+        "1.2",
+        json!({"inputs": {"numerator": 2, "denominator": 4}}),
+    )
+    .await;
+    let seen = get(&app, &admin, silent).await;
+    assert_eq!(seen["state"], "in_progress");
+    let can = actions(&seen);
+    for a in [
+        "submit_on_behalf",
+        "exclude_from_ranking",
+        "extend_deadline",
+    ] {
+        assert!(can.contains(&a), "{a} in {can:?}");
+    }
+    // finalising without a submission waits for review
+    assert!(!can.contains(&"finalise_at_zero"), "{can:?}");
+    assert!(!actions(&get(&app, &reviewer, silent).await).contains(&"submit_on_behalf"));
+
+    transition(&app, &admin, &period, "review").await;
+    let finalised = json_ok(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "finalise", "items": items(&ids[..9].iter().collect::<Vec<_>>())}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(finalised["applied"].as_array().unwrap().len(), 9);
+    let p = assert_problem(
+        publish(&app, &admin, &period).await,
+        409,
+        "NOT_ALL_FINALISED",
+    )
+    .await;
+    assert_eq!(p["units"], json!(["XA-TRAN-YEN"]));
+
+    // who may not submit on its behalf, and what is refused
+    let path = format!("/api/v1/assessments/{silent}/submit-on-behalf");
+    for (token, code) in [(&leader, "FORBIDDEN_ROLE"), (&reviewer, "FORBIDDEN_ROLE")] {
+        assert_problem(
+            app.post_json(&path, Some(token), &json!({"reason": "x"}))
+                .await,
+            403,
+            code,
+        )
+        .await;
+    }
+    let p = assert_problem(
+        app.post_json(&path, Some(&admin), &json!({"reason": "   "}))
+            .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "/reason");
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{}/submit-on-behalf", ids[0]),
+            Some(&admin),
+            &json!({"reason": "x"}),
+        )
+        .await,
+        409,
+        "ASSESSMENT_FINALISED",
+    )
+    .await;
+
+    let reason = "Đơn vị không xác nhận sau hai lần nhắc; Văn phòng nộp thay theo số liệu đã nhập";
+    let d = json_ok(
+        app.post_json(&path, Some(&admin), &json!({"reason": reason}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(d["state"], "submitted");
+    assert_eq!(d["submission"]["on_behalf"], true);
+    assert_eq!(d["submission"]["reason"], reason);
+    assert_eq!(
+        d["submission"]["by"]["username"],
+        admin_user.username.as_str()
+    );
+    // the unit sees who did it and why, and its form is locked
+    let own = get(&app, &leader, silent).await;
+    assert_eq!(own["state"], "submitted");
+    assert_eq!(own["submitted_on_behalf"], true);
+    assert_eq!(own["submission"]["on_behalf"], true);
+    assert_eq!(own["submission"]["reason"], reason);
+    assert_eq!(own["submission"]["by"]["full_name"], "Test user");
+    assert_eq!(own["last_action"]["action"], "submit_on_behalf");
+    assert!(!actions(&own).contains(&"edit_answers"));
+    assert!(!actions(&own).contains(&"submit"));
+    // audited as acting for the leader
+    let events = audit(&app, &admin, "action=assessment.submit_on_behalf").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["actor_id"], admin_user.id.to_string());
+    assert_eq!(events[0]["entity_id"], silent.as_str());
+    assert_eq!(events[0]["new_value"]["acting_for"], "unit_leader");
+    assert_eq!(events[0]["new_value"]["reason"], reason);
+
+    // reviewed and finalised like any submission; the office publishes
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{silent}/finalise"),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let v1 = json_ok(publish(&app, &admin, &period).await, 201).await;
+    let e = entry(&v1["content"], "XA-TRAN-YEN");
+    assert_eq!(e["finalised_as"], "reviewed");
+    assert_eq!(e["not_submitted"], false);
+    assert_eq!(e["ranked"], true);
+    // 1.2 = 2 of 4 → 10 points of 100: last
+    assert_eq!(e["points"], "10");
+    assert_eq!(e["rank"], 9);
+    let public = json_ok(
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/units/XA-TRAN-YEN"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(public["result"]["rank"], 9);
+}
+
+#[tokio::test]
+async fn a_silent_unit_finalised_at_zero_is_published_as_not_submitted_and_comes_back_when_reopened()
+ {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let ids = ids(&app, &admin, &period).await;
+    for (k, a) in ids.iter().enumerate().take(8) {
+        enter_and_submit(&app, a, k).await;
+    }
+    // XA-BAT-XAT and XA-TRAN-YEN enter 50 points each and never submit
+    enter(&app, &ids[8], 8).await;
+    enter(&app, &ids[9], 9).await;
+    let zero = &ids[9];
+    let path = format!("/api/v1/assessments/{zero}/finalise-not-submitted");
+    let at_zero = json!({"finalised_as": "at_zero", "reason": "Không nộp sau hai lần gia hạn"});
+    assert_problem(
+        app.post_json(&path, Some(&admin), &at_zero).await,
+        409,
+        "PHASE_CLOSED",
+    )
+    .await;
+    transition(&app, &admin, &period, "review").await;
+    let seen = get(&app, &admin, zero).await;
+    let can = actions(&seen);
+    assert!(can.contains(&"finalise_at_zero") && can.contains(&"finalise_as_entered"));
+    assert!(!can.contains(&"finalise"), "{can:?}");
+    assert_problem(
+        app.post_json(&path, Some(&reviewer), &at_zero).await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &path,
+            Some(&admin),
+            &json!({"finalised_as": "reviewed", "reason": "x"}),
+        )
+        .await,
+        422,
+        "INVALID_BODY",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{}/finalise-not-submitted", ids[0]),
+            Some(&admin),
+            &at_zero,
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+
+    let d = json_ok(app.post_json(&path, Some(&admin), &at_zero).await, 200).await;
+    assert_eq!(d["state"], "finalised");
+    assert_eq!(d["finalised_as"], "at_zero");
+    assert_eq!(d["not_submitted"], true);
+    let seen = get(&app, &admin, zero).await;
+    assert_eq!(seen["score"]["final_points"], "0");
+    assert_eq!(seen["score"]["reviewed_points"], "0");
+    assert_eq!(seen["score"]["final_index"], "0");
+    assert_eq!(seen["not_submitted"], true);
+    assert_eq!(seen["rank"], 10);
+    // its answers stay stored; the explained score counts none of them
+    assert_eq!(seen["answers"].as_array().unwrap().len(), 3);
+    let tree = json_ok(
+        app.get(&format!("/api/v1/assessments/{zero}/score"), &admin)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(tree["total"]["final_points"], "0");
+    assert_eq!(tree["total"]["self_points"], "0");
+
+    let d = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{}/finalise-not-submitted", ids[8]),
+            Some(&admin),
+            &json!({"finalised_as": "as_entered", "reason": "Đã nhập đủ nhưng lãnh đạo không xác nhận"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(d["finalised_as"], "as_entered");
+    assert_eq!(
+        get(&app, &admin, &ids[8]).await["score"]["final_points"],
+        "50"
+    );
+
+    json_ok(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "finalise", "items": items(&ids[..8].iter().collect::<Vec<_>>())}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let before = stored_state(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored_state(&app),
+        before,
+        "a full recompute changes nothing"
+    );
+
+    let v1 = json_ok(publish(&app, &admin, &period).await, 201).await;
+    let content = &v1["content"];
+    let z = entry(content, "XA-TRAN-YEN");
+    assert_eq!(
+        (
+            &z["finalised_as"],
+            &z["not_submitted"],
+            &z["points"],
+            &z["rank"]
+        ),
+        (&json!("at_zero"), &json!(true), &json!("0"), &json!(10))
+    );
+    let e = entry(content, "XA-BAT-XAT");
+    assert_eq!(
+        (
+            &e["finalised_as"],
+            &e["not_submitted"],
+            &e["points"],
+            &e["rank"]
+        ),
+        (&json!("as_entered"), &json!(true), &json!("50"), &json!(2))
+    );
+    assert_eq!(entry(content, "PHUONG-NGHIA-LO")["not_submitted"], false);
+    let public = json_ok(
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/units/XA-TRAN-YEN"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(public["result"]["not_submitted"], true);
+
+    // reopened, its answers count again; a recompute still agrees
+    let r = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{zero}/reopen"),
+            Some(&admin),
+            &json!({"reason": "Đơn vị bổ sung hồ sơ"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["state"], "returned");
+    let seen = get(&app, &admin, zero).await;
+    assert_eq!(seen["finalised_as"], Value::Null);
+    assert_eq!(seen["not_submitted"], false);
+    assert_eq!(seen["score"]["reviewed_points"], "50");
+    let before = stored_state(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(stored_state(&app), before);
+}
+
+#[tokio::test]
+async fn an_excluded_unit_is_listed_unranked_and_the_others_rank_and_tie_without_it() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let viewer = app.token_for(Role::Viewer, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let ids = ids(&app, &admin, &period).await;
+    for (k, a) in ids.iter().enumerate() {
+        enter(&app, a, k).await;
+    }
+    let overall = ranks(&ranking(&app, &viewer, &period, "").await);
+    assert_eq!(overall[1], ("XA-BAT-XAT".into(), json!(2), true, true));
+    assert_eq!(overall[2], ("XA-TRAN-YEN".into(), json!(2), true, true));
+
+    let bat_xat = &ids[8];
+    let path = format!("/api/v1/assessments/{bat_xat}/ranking-exclusion");
+    for token in [
+        &viewer,
+        &reviewer,
+        &app.token_for(Role::UnitLeader, Some("XA-BAT-XAT")),
+    ] {
+        assert_problem(
+            app.put_json(&path, token, &json!({"reason": "x"})).await,
+            403,
+            "FORBIDDEN_ROLE",
+        )
+        .await;
+    }
+    assert_problem(
+        app.put_json(&path, &admin, &json!({"reason": " "})).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let reason = "Đơn vị sáp nhập giữa kỳ, không đủ số liệu cả năm";
+    let d = json_ok(
+        app.put_json(&path, &admin, &json!({"reason": reason}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(d["ranked"], false);
+    assert_eq!(d["ranking_exclusion"]["reason"], reason);
+
+    // listed last, unranked; TRAN-YEN is alone at 2; every rank below moves up one
+    let after = ranks(&ranking(&app, &viewer, &period, "").await);
+    let expected: Vec<(&str, Value, bool, bool)> = vec![
+        ("PHUONG-NGHIA-LO", json!(1), false, true),
+        ("XA-TRAN-YEN", json!(2), false, true),
+        ("PHUONG-SA-PA", json!(3), true, true),
+        ("PHUONG-YEN-BAI", json!(3), true, true),
+        ("XA-BAC-HA", json!(5), true, true),
+        ("XA-MUONG-KHUONG", json!(5), true, true),
+        ("PHUONG-CAM-DUONG", json!(7), true, true),
+        ("PHUONG-LAO-CAI", json!(7), true, true),
+        ("PHUONG-VAN-PHU", json!(9), false, true),
+        ("XA-BAT-XAT", Value::Null, false, false),
+    ];
+    let expected: Vec<(String, Value, bool, bool)> = expected
+        .into_iter()
+        .map(|(c, r, t, k)| (c.to_string(), r, t, k))
+        .collect();
+    assert_eq!(after, expected);
+    // a unit's own rank is counted without it too (SA-PA: 4th before, 3rd now)
+    assert_eq!(get(&app, &admin, &ids[2]).await["rank"], 3);
+    let page = ranking(&app, &viewer, &period, "").await;
+    assert_eq!(page["total"], 10);
+    assert_eq!(page["items"][9]["exclusion_reason"], reason);
+    assert_eq!(page["items"][9]["points"], "50");
+    // main indicator 1: YEN-BAI (30) was tied with BAT-XAT; not any more
+    let main = ranks(&ranking(&app, &viewer, &period, "?main_indicator=1").await);
+    let yen_bai = main.iter().find(|r| r.0 == "PHUONG-YEN-BAI").unwrap();
+    assert_eq!((&yen_bai.1, yen_bai.2), (&json!(3), false));
+    let excluded = main.iter().find(|r| r.0 == "XA-BAT-XAT").unwrap();
+    assert_eq!((&excluded.1, excluded.3), (&Value::Null, false));
+    let pillar = ranks(&ranking(&app, &viewer, &period, "?pillar=CQS").await);
+    assert_eq!(pillar, after, "the pillar holds every main indicator here");
+
+    // the unit sees why; its what-if has no rank either
+    let leader = app.token_for(Role::UnitLeader, Some("XA-BAT-XAT"));
+    let own = get(&app, &leader, bat_xat).await;
+    assert_eq!(own["ranked"], false);
+    assert_eq!(own["rank"], Value::Null);
+    assert_eq!(own["ranking_exclusion"]["reason"], reason);
+    let wi = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{bat_xat}/what-if"),
+            Some(&leader),
+            &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(wi["rank"], Value::Null);
+    // another unit's what-if does not count the excluded one: TRAN-YEN at 45 would be 2nd
+    // (behind NGHIA-LO's 60), not 3rd behind BAT-XAT's 50
+    let tran_yen_leader = app.token_for(Role::UnitLeader, Some("XA-TRAN-YEN"));
+    let wi = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{}/what-if", ids[9]),
+            Some(&tran_yen_leader),
+            &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 3, "denominator": 4}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(wi["index"], "0.45");
+    assert_eq!(wi["rank"], 2);
+    assert!(actions(&get(&app, &admin, bat_xat).await).contains(&"include_in_ranking"));
+
+    let before = stored_state(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored_state(&app),
+        before,
+        "a full recompute changes nothing"
+    );
+
+    // excluding the best moves everyone up; including it again restores the ranks
+    let top = format!("/api/v1/assessments/{}/ranking-exclusion", ids[4]);
+    json_ok(
+        app.put_json(&top, &admin, &json!({"reason": "Thanh tra"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        ranks(&ranking(&app, &viewer, &period, "").await)[0],
+        ("XA-TRAN-YEN".into(), json!(1), false, true)
+    );
+    let resp = app
+        .request(Method::DELETE, &top, Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_ok(resp, 200).await["ranked"], true);
+    let resp = app
+        .request(Method::DELETE, &top, Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 404, "NOT_FOUND").await;
+    assert_eq!(ranks(&ranking(&app, &viewer, &period, "").await), after);
+
+    // the others are submitted on their behalf and finalised; the excluded unit, never
+    // finalised, does not hold the publication back
+    let others: Vec<&String> = ids.iter().filter(|a| *a != bat_xat).collect();
+    json_ok(
+        bulk(
+            &app,
+            &admin,
+            &period,
+            &json!({"action": "submit_on_behalf", "reason": "Hết hạn tự đánh giá", "items": items(&others)}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    transition(&app, &admin, &period, "review").await;
+    json_ok(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "finalise", "items": items(&others)}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let v1 = json_ok(publish(&app, &admin, &period).await, 201).await;
+    let content = &v1["content"];
+    let e = entry(content, "XA-BAT-XAT");
+    assert_eq!(e["ranked"], false);
+    assert_eq!(e["rank"], Value::Null);
+    assert_eq!(e["exclusion_reason"], reason);
+    assert_eq!(e["state"], "in_progress");
+    assert_eq!(e["points"], Value::Null, "no official result to publish");
+    assert_eq!(entry(content, "XA-TRAN-YEN")["rank"], 2);
+    assert_eq!(entry(content, "XA-TRAN-YEN")["tied"], false);
+    assert_eq!(content["rankings"][9]["unit"]["code"], "XA-BAT-XAT");
+    let public = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/units/XA-BAT-XAT"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(public["result"]["ranked"], false);
+    assert_eq!(public["result"]["exclusion_reason"], reason);
+}
+
+#[tokio::test]
+async fn a_bulk_finalise_of_100_assessments_applies_every_one_and_rescores_the_group_once() {
+    let app = spawn_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    json_ok(
+        app.post_json(
+            "/api/v1/ranking-groups",
+            Some(&admin),
+            &json!({"code": "BULK-XA", "name": "Xã (thử nghiệm)", "unit_kind": "commune"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    for n in 0..100 {
+        json_ok(
+            app.post_json(
+                "/api/v1/units",
+                Some(&admin),
+                &json!({"code": format!("XA-{n:03}"), "name": format!("Xã số {n}"), "kind": "commune", "groups": ["BULK-XA"]}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let mut doc = dti_api::api::indicator_sets::example_document();
+    doc["code"] = json!("VD-BULK");
+    // 2.2 follows the group's best value, so every unit keeps a stored basis
+    doc["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    let set = json_ok(
+        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
+            .await,
+        201,
+    )
+    .await;
+    let set_id = set["id"].as_str().unwrap();
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/indicator-sets/{set_id}/activate"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let period = json_ok(
+        app.post_json(
+            "/api/v1/periods",
+            Some(&admin),
+            &json!({"code": "DTI-BULK", "name": "Kỳ thử nghiệm", "data_year": 2025,
+                    "groups": [{"group": "BULK-XA", "indicator_set": set_id}]}),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    transition(&app, &admin, &period, "self_assessment").await;
+    let list = json_ok(
+        app.get(&format!("/api/v1/periods/{period}/assessments"), &admin)
+            .await,
+        200,
+    )
+    .await;
+    let ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 100);
+    // a tenth of them answer, so that the scores and ranks are not all equal
+    for (k, a) in ids.iter().enumerate().filter(|(k, _)| k % 10 == 0) {
+        json_ok(
+            app.put_json(&format!("/api/v1/assessments/{a}/answers"), &admin, &{
+                let mut body = answers(k / 10);
+                body["answers"][2] = json!({"node_code": "2.2", "inputs": {"value": k / 10 + 1}});
+                body
+            })
+            .await,
+            200,
+        )
+        .await;
+    }
+    let all: Vec<&String> = ids.iter().collect();
+    let submitted = json_ok(
+        app.request(Method::POST, &format!("/api/v1/periods/{period}/assessments/bulk"), Some(&admin))
+            .header("idempotency-key", "submit-100")
+            .json(&json!({"action": "submit_on_behalf", "reason": "Hết hạn tự đánh giá", "items": items(&all)}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(submitted["applied"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        submitted["rescored_groups"], 0,
+        "a submission moves no number"
+    );
+    transition(&app, &admin, &period, "review").await;
+    let ranked = |page: Value| -> Vec<(Value, Value, Value, Value)> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["unit"]["code"].clone(),
+                    i["rank"].clone(),
+                    i["points"].clone(),
+                    i["index"].clone(),
+                )
+            })
+            .collect()
+    };
+    let before = ranked(ranking(&app, &reviewer, &period, "?page_size=500").await);
+
+    let done = json_ok(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "finalise", "items": items(&all)}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["applied"].as_array().unwrap().len(), 100);
+    assert_eq!(done["refused"], json!([]));
+    assert_eq!(done["rescored_groups"], 1);
+    assert!(
+        done["applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["state"] == "finalised" && x["finalised_as"] == "reviewed")
+    );
+    let list = json_ok(
+        app.get(&format!("/api/v1/periods/{period}/assessments"), &admin)
+            .await,
+        200,
+    )
+    .await;
+    for a in list.as_array().unwrap() {
+        assert_eq!(a["state"], "finalised");
+        assert_eq!(
+            a["score"]["final_points"], a["score"]["reviewed_points"],
+            "{a}"
+        );
+        assert_eq!(
+            a["score"]["final_index"], a["score"]["reviewed_index"],
+            "{a}"
+        );
+    }
+    assert_eq!(
+        ranked(ranking(&app, &reviewer, &period, "?page_size=500").await),
+        before
+    );
+    // one rescore of the group: every unit's basis was stored by one and the same statement
+    let stamps: Vec<(i64, i64)> = app.with_conn(|c| {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Stamps {
+            #[diesel(sql_type = diesel::sql_types::Int8)]
+            bases: i64,
+            #[diesel(sql_type = diesel::sql_types::Int8)]
+            stamps: i64,
+        }
+        diesel::sql_query(
+            "SELECT count(*) AS bases, count(DISTINCT stamp) AS stamps FROM assessment_bases \
+             WHERE period_id = $1::uuid",
+        )
+        .bind::<diesel::sql_types::Text, _>(&period)
+        .load::<Stamps>(c)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.bases, s.stamps))
+        .collect()
+    });
+    assert_eq!(stamps, [(100, 1)]);
+    assert_eq!(
+        audit(&app, &admin, "action=assessment.finalise")
+            .await
+            .len(),
+        100
+    );
+    assert_eq!(audit(&app, &admin, "action=assessment.bulk").await.len(), 2);
+    let stored = stored_state(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored_state(&app),
+        stored,
+        "a full recompute changes nothing"
+    );
+    let v1 = json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/publications"),
+            Some(&admin),
+            &json!({"group": "BULK-XA"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(v1["content"]["rankings"].as_array().unwrap().len(), 100);
+    // the best: 20 + 20 + 20 (2.2 at the group's best value)
+    assert_eq!(v1["content"]["rankings"][0]["points"], "60");
+}
+
+#[tokio::test]
+async fn bulk_refusals_are_listed_all_at_once_and_nothing_changes_unless_asked() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, set_id) = open_period(&app, &admin, |_| {}).await;
+    let ids = ids(&app, &admin, &period).await;
+    for (k, a) in ids.iter().enumerate().take(5) {
+        enter_and_submit(&app, a, k).await;
+    }
+    // another period over the same group: its assessments are not this period's
+    let other = json_ok(
+        app.post_json(
+            "/api/v1/periods",
+            Some(&admin),
+            &json!({"code": "DTI-2026", "name": "DTI 2026", "data_year": 2026,
+                    "groups": [{"group": "LC-XA", "indicator_set": set_id}]}),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    transition(&app, &admin, &other, "self_assessment").await;
+    let foreign = assessment_of(&app, &admin, &other, "XA-BAC-HA").await;
+    transition(&app, &admin, &period, "review").await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{}/finalise", ids[2]),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let nowhere = uuid::Uuid::new_v4().to_string();
+    let body = json!({"action": "finalise", "items": [
+        {"assessment_id": ids[0]},
+        {"assessment_id": ids[7]},
+        {"assessment_id": ids[2]},
+        {"assessment_id": nowhere},
+        {"assessment_id": foreign},
+        {"assessment_id": ids[1]},
+    ]});
+    let p = assert_problem(
+        bulk(&app, &reviewer, &period, &body).await,
+        409,
+        "BULK_REFUSED",
+    )
+    .await;
+    let got: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("/items/1/assessment_id", "INVALID_STATE"),
+            ("/items/2/assessment_id", "ASSESSMENT_FINALISED"),
+            ("/items/3/assessment_id", "NOT_FOUND"),
+            ("/items/4/assessment_id", "NOT_IN_PERIOD"),
+        ]
+    );
+    assert_eq!(p["refused"], 4);
+    assert_eq!(p["total"], 6);
+    let r = &p["refusals"];
+    assert_eq!(
+        r[0],
+        json!({"index": 1, "assessment_id": ids[7], "unit_code": "XA-MUONG-KHUONG", "status": 409, "code": "INVALID_STATE"})
+    );
+    assert_eq!(r[1]["unit_code"], "PHUONG-SA-PA");
+    assert_eq!(
+        (&r[2]["status"], &r[2]["unit_code"]),
+        (&json!(404), &Value::Null)
+    );
+    assert_eq!(r[3]["status"], 422);
+    // nothing changed
+    for a in [&ids[0], &ids[1]] {
+        assert_eq!(get(&app, &admin, a).await["state"], "submitted");
+    }
+    assert!(
+        audit(&app, &admin, "action=assessment.finalise")
+            .await
+            .len()
+            == 1
+    );
+    // in Vietnamese, each refusal too
+    let resp = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/periods/{period}/assessments/bulk"),
+            Some(&reviewer),
+        )
+        .header("Accept-Language", "vi")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let vi = assert_problem(resp, 409, "BULK_REFUSED").await;
+    assert!(
+        vi["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 trong số 6 bản đánh giá"),
+        "{vi}"
+    );
+    assert_eq!(
+        vi["errors"][1]["message"],
+        "bản đánh giá của đơn vị “PHUONG-SA-PA” đã được chốt kết quả"
+    );
+    assert_eq!(
+        vi["errors"][3]["message"],
+        "bản đánh giá này thuộc một kỳ đánh giá khác"
+    );
+    assert!(
+        vi["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("đã nộp"),
+        "{vi}"
+    );
+
+    // the others applied on request, once, whatever the retries
+    let mut partial = body.clone();
+    partial["all_or_nothing"] = json!(false);
+    let send = || {
+        app.request(
+            Method::POST,
+            &format!("/api/v1/periods/{period}/assessments/bulk"),
+            Some(&reviewer),
+        )
+        .header("idempotency-key", "finalise-the-rest")
+        .json(&partial)
+        .send()
+    };
+    let first = send().await.unwrap();
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = json_ok(first, 200).await;
+    let applied: Vec<u64> = first["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(applied, [0, 5]);
+    let refused: Vec<&str> = first["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "INVALID_STATE",
+            "ASSESSMENT_FINALISED",
+            "NOT_FOUND",
+            "NOT_IN_PERIOD"
+        ]
+    );
+    assert_eq!(first["rescored_groups"], 1);
+    let again = send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_ok(again, 200).await, first);
+    assert_eq!(
+        audit(&app, &admin, "action=assessment.finalise")
+            .await
+            .len(),
+        3
+    );
+
+    // the call's shape: every problem at once
+    let p = assert_problem(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "return", "items": [
+                {"assessment_id": ids[3]}, {"assessment_id": ids[3], "reason": "Thiếu minh chứng"}
+            ]}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let got: Vec<(&str, &str)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/items/0/reason", "REQUIRED"),
+            ("/items/1/assessment_id", "DUPLICATE")
+        ]
+    );
+    let p = assert_problem(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "finalise", "deadline": "2099-01-01T00:00:00Z", "items": []}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let got: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["LENGTH", "NOT_FOR_ACTION"]);
+    assert_problem(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "close", "items": []}),
+        )
+        .await,
+        422,
+        "INVALID_BODY",
+    )
+    .await;
+
+    // return with per-unit reasons, the call's reason for the others
+    let returned = json_ok(
+        bulk(
+            &app,
+            &reviewer,
+            &period,
+            &json!({"action": "return", "reason": "Bổ sung minh chứng", "items": [
+                {"assessment_id": ids[3], "reason": "Số liệu 1.2 không khớp báo cáo quý IV"},
+                {"assessment_id": ids[4]}
+            ]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(returned["rescored_groups"], 0);
+    let leader = app.token_for(Role::UnitLeader, Some(COMMUNES[3]));
+    let own = get(&app, &leader, &ids[3]).await;
+    assert_eq!(own["state"], "returned");
+    assert_eq!(
+        own["last_action"]["reason"],
+        "Số liệu 1.2 không khớp báo cáo quý IV"
+    );
+    assert_eq!(
+        get(&app, &admin, &ids[4]).await["last_action"]["reason"],
+        "Bổ sung minh chứng"
+    );
+
+    // deadlines: the office's, for units that are not finalised
+    let p = assert_problem(
+        bulk(&app, &reviewer, &period, &json!({"action": "extend_deadline", "deadline": "2099-01-01T00:00:00Z", "items": [{"assessment_id": ids[7]}]})).await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    assert_eq!(p["required_roles"], json!(["admin"]));
+    let p = assert_problem(
+        bulk(&app, &admin, &period, &json!({"action": "extend_deadline", "deadline": "2099-01-01T00:00:00Z",
+            "items": [{"assessment_id": ids[7]}, {"assessment_id": ids[2]}, {"assessment_id": ids[8]}]})).await,
+        409,
+        "BULK_REFUSED",
+    )
+    .await;
+    assert_eq!(p["refusals"][0]["index"], 1);
+    assert_eq!(p["refusals"][0]["code"], "ASSESSMENT_FINALISED");
+    let late = app.token_for(Role::UnitEditor, Some("XA-MUONG-KHUONG"));
+    let write = || {
+        crate::assessments::put(
+            &app,
+            &late,
+            &ids[7],
+            "1.2",
+            json!({"inputs": {"numerator": 1, "denominator": 4}}),
+        )
+    };
+    assert_problem(write().await, 409, "PHASE_CLOSED").await;
+    let extended = json_ok(
+        bulk(
+            &app,
+            &admin,
+            &period,
+            &json!({"action": "extend_deadline", "deadline": "2099-01-01T00:00:00Z",
+            "items": [{"assessment_id": ids[7]}, {"assessment_id": ids[8]}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(extended["applied"][0]["deadline"], "2099-01-01T00:00:00Z");
+    json_ok(write().await, 200).await;
+}
+
+#[tokio::test]
+async fn office_routes_refuse_exactly_the_roles_they_should_before_reading_the_body() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let a = assessment_of(&app, &admin, &period, "XA-BAC-HA").await;
+    let roles: Vec<(&str, Option<String>)> = vec![
+        ("admin", Some(admin.clone())),
+        ("reviewer", Some(app.token_for(Role::Reviewer, None))),
+        ("viewer", Some(app.token_for(Role::Viewer, None))),
+        (
+            "editor",
+            Some(app.token_for(Role::UnitEditor, Some("XA-BAC-HA"))),
+        ),
+        (
+            "leader",
+            Some(app.token_for(Role::UnitLeader, Some("XA-BAC-HA"))),
+        ),
+        ("anonymous", None),
+    ];
+    let routes: Vec<(Method, String, &[&str])> = vec![
+        (
+            Method::POST,
+            format!("/api/v1/assessments/{a}/submit-on-behalf"),
+            &["admin"],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/assessments/{a}/finalise-not-submitted"),
+            &["admin"],
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/assessments/{a}/ranking-exclusion"),
+            &["admin"],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/assessments/{a}/ranking-exclusion"),
+            &["admin"],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/periods/{period}/assessments/bulk"),
+            &["admin", "reviewer"],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/periods/{period}/progress"),
+            &["admin", "reviewer", "viewer"],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/periods/{period}/progress/export"),
+            &["admin", "reviewer", "viewer"],
+        ),
+    ];
+    for (method, path, allowed) in &routes {
+        for (role, token) in &roles {
+            // a body that is not even JSON: a refused caller learns nothing about it
+            let mut rb = app
+                .client
+                .request(method.clone(), app.url(path))
+                .header("content-type", "application/json")
+                .body("{not json");
+            if let Some(t) = token {
+                rb = rb.bearer_auth(t);
+            }
+            let resp = rb.send().await.unwrap();
+            let status = resp.status().as_u16();
+            assert!(status < 500, "{method} {path} as {role}: {status}");
+            if allowed.contains(role) {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} as {role}: {status}"
+                );
+            } else if *role == "anonymous" {
+                assert_eq!(status, 401, "{method} {path} as {role}");
+            } else {
+                let p = assert_problem(resp, 403, "FORBIDDEN_ROLE").await;
+                assert!(p["errors"].is_null(), "{p}");
+            }
+        }
+    }
+}
