@@ -7,9 +7,8 @@
 
 use std::collections::HashMap;
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, delete, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, post, put, web};
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,6 +16,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::ErrorResponses;
+use super::input::Json;
 use super::assessments::{LastAction, ReasonRequest};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use crate::auth::Principal;
@@ -36,18 +36,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(put_ranking_exclusion)
         .service(delete_ranking_exclusion)
         .service(bulk_decision);
-}
-
-/// Reads the JSON body, once the caller has been authorised (with the app's JSON rules:
-/// size limit, content type, problem+json errors).
-async fn read_json<T: DeserializeOwned + 'static>(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<T, actix_web::Error> {
-    let mut payload = payload.into_inner();
-    Ok(web::Json::<T>::from_request(req, &mut payload)
-        .await?
-        .into_inner())
 }
 
 /// An account, briefly (who took a decision).
@@ -199,12 +187,11 @@ async fn decided(
 async fn submit_on_behalf(
     state: web::Data<AppState>,
     who: Principal,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    payload: web::Payload,
+    body: Json<ReasonRequest>,
 ) -> Result<web::Json<DecisionResponse>, actix_web::Error> {
     who.require_admin("submit assessments on a unit's behalf")?;
-    let body: ReasonRequest = read_json(&req, payload).await?;
+    let body = body.read().await?.into_inner();
     body.validate().map_err(AppError::from)?;
     let id = id.into_inner();
     let d = Decision::SubmitOnBehalf {
@@ -230,6 +217,7 @@ pub struct FinaliseNotSubmittedRequest {
     pub finalised_as: NotSubmittedAs,
     /// Why (mandatory): recorded on the result and shown to the unit.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub reason: String,
 }
 
@@ -250,12 +238,11 @@ pub struct FinaliseNotSubmittedRequest {
 async fn finalise_not_submitted(
     state: web::Data<AppState>,
     who: Principal,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    payload: web::Payload,
+    body: Json<FinaliseNotSubmittedRequest>,
 ) -> Result<web::Json<DecisionResponse>, actix_web::Error> {
     who.require_admin("finalise assessments that were not submitted")?;
-    let body: FinaliseNotSubmittedRequest = read_json(&req, payload).await?;
+    let body = body.read().await?.into_inner();
     body.validate().map_err(AppError::from)?;
     let id = id.into_inner();
     let d = Decision::FinaliseNotSubmitted {
@@ -284,12 +271,11 @@ async fn finalise_not_submitted(
 async fn put_ranking_exclusion(
     state: web::Data<AppState>,
     who: Principal,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    payload: web::Payload,
+    body: Json<ReasonRequest>,
 ) -> Result<web::Json<DecisionResponse>, actix_web::Error> {
     who.require_admin("exclude units from the ranking")?;
-    let body: ReasonRequest = read_json(&req, payload).await?;
+    let body = body.read().await?.into_inner();
     body.validate().map_err(AppError::from)?;
     let id = id.into_inner();
     Ok(decided(&state, move |c| {
@@ -322,6 +308,7 @@ pub struct BulkItemRequest {
     pub assessment_id: Uuid,
     /// This item's own reason (overrides the call's `reason`).
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub reason: Option<String>,
 }
 
@@ -347,6 +334,7 @@ pub struct BulkDecisionRequest {
     /// The reason of every item without its own; `return`, `submit_on_behalf` and the
     /// `finalise_*_not_submitted` actions need one per item.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(max_length = 10000)]
     pub reason: Option<String>,
     /// With `extend_deadline`: the new deadline of every item (null removes the units' own
     /// deadlines).
@@ -455,10 +443,10 @@ async fn bulk_decision(
     req: HttpRequest,
     key: IdempotencyKey,
     id: web::Path<Uuid>,
-    payload: web::Payload,
+    body: Json<BulkDecisionRequest>,
 ) -> Result<HttpResponse, actix_web::Error> {
     who.require_role(&[Role::Admin, Role::Reviewer], "take bulk decisions")?;
-    let body: BulkDecisionRequest = read_json(&req, payload).await?;
+    let body = body.read().await?.into_inner();
     body.validate().map_err(AppError::from)?;
     // The parsed body, re-serialised: the same request whatever its spacing.
     let keyed = key.request(
