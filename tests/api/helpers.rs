@@ -13,7 +13,8 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+/// Random-looking, as production requires (a patterned secret is refused at start).
+pub const JWT_SECRET: &str = "Tq7vK2mX9pLr4sWz8bN1cY6hJ3fD5gA0eUiOkRtV";
 pub const ISSUER: &str = "dti-api";
 pub const DEMO_PASSWORD: &str = "demo-dti-2026";
 
