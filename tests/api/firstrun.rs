@@ -313,3 +313,182 @@ fn root_gets_a_clear_error_when_the_postgres_user_cannot_reach_the_data_director
     assert!(msg.contains("DATA_DIR"), "{msg}");
     std::fs::remove_dir_all(&closed).unwrap();
 }
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).unwrap();
+    out
+}
+
+fn unbrotli(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(
+        &mut brotli_decompressor::Decompressor::new(bytes, 4096),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+/// `(Content-Encoding, body bytes as sent)` of a GET with `Accept-Encoding: accept`.
+async fn fetch_encoded(
+    app: &TestApp,
+    path: &str,
+    accept: &str,
+    token: Option<&str>,
+) -> (String, Vec<u8>) {
+    let resp = app
+        .request(reqwest::Method::GET, path, token)
+        .header("accept-encoding", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    let encoding = resp
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (encoding, resp.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn the_spec_and_the_swagger_bundle_are_compressed_when_asked() {
+    let app = spawn_app().await;
+    for path in [
+        "/api-docs/openapi.json",
+        "/swagger-ui/swagger-ui-bundle.js",
+        "/swagger-ui/swagger-ui.css",
+    ] {
+        let (encoding, plain) = fetch_encoded(&app, path, "identity", None).await;
+        assert!(
+            encoding.is_empty() || encoding == "identity",
+            "{path}: {encoding}"
+        );
+        let (encoding, br) = fetch_encoded(&app, path, "br", None).await;
+        assert_eq!(encoding, "br", "{path}");
+        assert_eq!(unbrotli(&br), plain, "{path}");
+        let (encoding, gz) = fetch_encoded(&app, path, "gzip", None).await;
+        assert_eq!(encoding, "gzip", "{path}");
+        assert_eq!(gunzip(&gz), plain, "{path}");
+        // a browser offers both and gets the smaller, brotli
+        let (encoding, _) = fetch_encoded(&app, path, "gzip, deflate, br, zstd", None).await;
+        assert_eq!(encoding, "br", "{path}");
+        assert!(
+            br.len() * 3 < plain.len(),
+            "{path}: {} → {}",
+            plain.len(),
+            br.len()
+        );
+        println!(
+            "{path}: {} bytes plain, {} gzip, {} br",
+            plain.len(),
+            gz.len(),
+            br.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn evidence_downloads_go_out_as_stored_bytes() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    // a compressible file: compressing it would change what the client stores
+    let bytes = pdf(&"Biên bản họp ban chỉ đạo chuyển đổi số. ".repeat(200));
+    let ev = json_ok(
+        upload(&app, &editor, &a, "1.1", "bien-ban.pdf", bytes.clone()).await,
+        201,
+    )
+    .await;
+    let url = ev["download_url"].as_str().unwrap();
+    for accept in ["br", "gzip", "gzip, deflate, br, zstd"] {
+        let (encoding, got) = fetch_encoded(&app, url, accept, Some(&editor)).await;
+        assert!(
+            encoding.is_empty() || encoding == "identity",
+            "{accept}: {encoding}"
+        );
+        assert_eq!(got, bytes, "{accept}");
+    }
+}
+
+async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    let action = action.to_string();
+    app.with_conn(move |c| {
+        use dti_api::db::schema::audit_events::dsl;
+        dsl::audit_events
+            .filter(dsl::action.eq(action))
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn repeating_a_submit_or_a_transition_is_a_no_op_for_the_same_caller() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    for (node, inputs) in [
+        (
+            "1.1",
+            json!({"inputs": {"value": 3}, "explanation": "Biên bản lưu giấy"}),
+        ),
+        ("1.2", json!({"inputs": {"numerator": 3, "denominator": 4}})),
+        ("2.2", json!({"inputs": {"option": "deputy"}})),
+    ] {
+        json_ok(
+            crate::assessments::put(&app, &editor, &a, node, inputs).await,
+            200,
+        )
+        .await;
+    }
+    let submit_path = format!("/api/v1/assessments/{a}/submit");
+    let empty = json!({});
+    let submit = || app.post_json(&submit_path, Some(&leader), &empty);
+    let first = json_ok(submit().await, 200).await;
+    assert_eq!(first["state"], "submitted");
+    let again = json_ok(submit().await, 200).await;
+    assert_eq!(again, first, "the same answer, and no new version");
+    assert_eq!(audit_count(&app, "assessment.submit").await, 1);
+    // another leader of the unit did not submit it: still a conflict for them
+    let other_leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&other_leader),
+            &json!({}),
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+
+    let first = transition(&app, &admin, &period, "review").await;
+    let transitions = audit_count(&app, "period.transition").await;
+    let again = transition(&app, &admin, &period, "review").await;
+    assert_eq!(again, first, "the same answer, and no new version");
+    assert_eq!(audit_count(&app, "period.transition").await, transitions);
+    // another administrator asking for the phase the period is already in is told so
+    let other_admin = app.token_for(Role::Admin, None);
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&other_admin),
+            &json!({"to": "review"}),
+        )
+        .await,
+        409,
+        "INVALID_TRANSITION",
+    )
+    .await;
+    // once the period moved on, the old request is a real transition again
+    let back = transition(&app, &admin, &period, "self_assessment").await;
+    assert_ne!(back["lock_version"], first["lock_version"]);
+}
