@@ -143,7 +143,15 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(fallback::path_error))
                 .configure(crate::openapi::routes)
                 .openapi_service(|api| {
-                    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api)
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .url("/api-docs/openapi.json", api)
+                        .config(
+                            utoipa_swagger_ui::Config::default()
+                                // the token survives a reload of the page
+                                .persist_authorization(true)
+                                // find an operation by tag
+                                .filter(true),
+                        )
                 })
                 .map(|app| {
                     app.service(web::redirect("/swagger-ui", "/swagger-ui/"))

@@ -492,3 +492,61 @@ async fn repeating_a_submit_or_a_transition_is_a_no_op_for_the_same_caller() {
     let back = transition(&app, &admin, &period, "self_assessment").await;
     assert_ne!(back["lock_version"], first["lock_version"]);
 }
+
+#[tokio::test]
+async fn swagger_ui_keeps_the_authorisation_shows_the_filter_and_prefills_no_idempotency_key() {
+    let app = spawn_app().await;
+    let init = app
+        .get_public("/swagger-ui/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains(r#""persistAuthorization": true"#), "{init}");
+    assert!(init.contains(r#""filter": true"#), "{init}");
+    assert!(init.contains("/api-docs/openapi.json"), "{init}");
+    let spec: serde_json::Value = app
+        .get_public("/api-docs/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut keyed = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "Idempotency-Key" {
+                    keyed += 1;
+                    // a prefilled example would be sent by every account, and the second
+                    // call with another body refused as IDEMPOTENCY_KEY_REUSED for 24 hours
+                    assert!(
+                        p.get("example").is_none() && p["schema"].get("example").is_none(),
+                        "{method} {path}: {p}"
+                    );
+                    assert!(p["description"].as_str().unwrap().contains("fresh UUID"));
+                }
+            }
+        }
+    }
+    assert!(keyed >= 10, "{keyed}");
+    // the login example is a real demo account
+    let login =
+        &spec["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"]["application/json"];
+    let example = login
+        .get("example")
+        .unwrap_or(&spec["components"]["schemas"]["LoginRequest"]["example"]);
+    assert_eq!(
+        example,
+        &json!({"username": "admin", "password": DEMO_PASSWORD})
+    );
+    let description = spec["info"]["description"].as_str().unwrap();
+    for account in [
+        "admin",
+        "reviewer.01",
+        "viewer.ubnd",
+        "editor.skhcn",
+        "leader.skhcn",
+    ] {
+        assert!(description.contains(account), "{account}: {description}");
+    }
+}
