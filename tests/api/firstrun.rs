@@ -550,3 +550,20 @@ async fn swagger_ui_keeps_the_authorisation_shows_the_filter_and_prefills_no_ide
         assert!(description.contains(account), "{account}: {description}");
     }
 }
+
+#[test]
+fn the_harness_runs_its_own_cluster_when_no_server_answers() {
+    let url = private_cluster_url();
+    assert_eq!(private_cluster_url(), url, "one cluster, reused");
+    let mut c = PgConnection::establish(&url).expect("the private test cluster answers");
+    let can_create: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "(SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user)",
+    ))
+    .get_result(&mut c)
+    .unwrap();
+    assert!(can_create);
+    assert!(
+        !url.contains(":@") && url.starts_with("postgres://postgres:"),
+        "a password: {url}"
+    );
+}
