@@ -567,3 +567,62 @@ fn the_harness_runs_its_own_cluster_when_no_server_answers() {
         "a password: {url}"
     );
 }
+
+#[test]
+fn a_trust_cluster_from_an_older_version_is_switched_to_passwords() {
+    let base = std::env::temp_dir().join(format!("dti-pg-{}", uuid::Uuid::new_v4().simple()));
+    let data = base.join("data");
+    let pg = EmbeddedPostgres::start(&data).unwrap();
+    // what older versions left: trust on 127.0.0.1, no password file
+    std::fs::write(
+        pg.cluster_dir.join("pg_hba.conf"),
+        "local all all trust\nhost all all 127.0.0.1/32 trust\n",
+    )
+    .unwrap();
+    let bin = dti_api::db::embedded::find_bin_dir()
+        .unwrap()
+        .join("pg_ctl");
+    let mut reload = if is_root() {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&bin);
+        c
+    } else {
+        std::process::Command::new(&bin)
+    };
+    assert!(
+        reload
+            .arg("-D")
+            .arg(&pg.cluster_dir)
+            .arg("reload")
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::remove_file(data.join("postgres.password")).unwrap();
+    let port = pg
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let trust = format!("postgres://postgres@127.0.0.1:{port}/dti");
+    for _ in 0..50 {
+        if PgConnection::establish(&trust).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    PgConnection::establish(&trust).expect("trust, as older versions had it");
+
+    let switched = EmbeddedPostgres::start(&data).unwrap();
+    assert_ne!(switched.url, pg.url, "a new password");
+    assert_eq!(mode_of(&data.join("postgres.password")), 0o600);
+    PgConnection::establish(&switched.url).expect("the new password works");
+    std::thread::sleep(std::time::Duration::from_millis(300)); // the reload is asynchronous
+    assert!(PgConnection::establish(&trust).is_err(), "no more trust");
+    pg.stop();
+    let _ = std::fs::remove_dir_all(&base);
+}
