@@ -7,7 +7,7 @@ stage's own `cargo build` command runs there. A manifest that names a file the i
 (a `[[bench]]` whose source was not copied, say) or a source that was left out fails here as
 it would in `docker build`.
 
-Usage: scripts/check_docker_context.py [Dockerfile]
+Usage: scripts/check_docker_context.py [Dockerfile [context]]  (context: the Dockerfile's folder)
 The build uses CARGO_TARGET_DIR (default: ./target), so dependencies are reused. It is a debug
 build (`--release` is dropped from the Dockerfile's command): that checks the manifest and the
 sources are complete and link, without a second release build of every dependency.
@@ -114,7 +114,8 @@ def copy_source(context, src, dest_root, dest, pats):
 
 def main():
     dockerfile = sys.argv[1] if len(sys.argv) > 1 else "Dockerfile"
-    context = os.path.dirname(os.path.abspath(dockerfile))
+    context = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 \
+        else os.path.dirname(os.path.abspath(dockerfile))
     stage = build_stage(logical_lines(open(dockerfile, encoding="utf-8").read()))
     pats = ignore_patterns(context)
     workdir = "/"
