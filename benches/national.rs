@@ -36,7 +36,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const JWT_SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+const JWT_SECRET: &str = "Yb4nQ8wK1rT6zM3pV9sL2xC7hF5jD0gA";
 const ISSUER: &str = "dti-api";
 const MAINS: usize = 10;
 const COMPONENTS: usize = 10;

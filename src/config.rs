@@ -59,29 +59,32 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+/// A setting from `lookup`, trimmed; blank = unset.
+fn var_in(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn parsed_in<T: std::str::FromStr>(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
-    match var(name) {
+    match var_in(lookup, name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+        Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
             name,
             reason: format!("{v:?}: {e}"),
         }),
     }
-}
-
-fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    flag_in(&env_lookup, name, default)
 }
 
 /// A boolean setting from `lookup` (blank = unset).
@@ -105,6 +108,12 @@ fn flag_in(
 impl Config {
     /// Reads every setting from the environment (see the table in README.md).
     pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(&env_lookup)
+    }
+
+    /// As [`Config::from_env`], from any source of variables (blank = unset).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| var_in(lookup, name);
         let database_url = var("DATABASE_URL");
         let mode = match var("APP_MODE").as_deref() {
             Some("demo" | "dev") => Mode::Demo,
@@ -135,27 +144,27 @@ impl Config {
             mode,
             database_url,
             host: var("APP_HOST").unwrap_or_else(|| "127.0.0.1".into()),
-            port: parsed("APP_PORT", 8080)?,
+            port: parsed_in(lookup, "APP_PORT", 8080)?,
             jwt_secret: var("JWT_SECRET"),
             jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "dti-api".into()),
-            jwt_ttl_minutes: parsed("JWT_TTL_MINUTES", 480)?,
+            jwt_ttl_minutes: parsed_in(lookup, "JWT_TTL_MINUTES", 480)?,
             data_dir,
             evidence_dir,
             seeds_dir: PathBuf::from(var("SEEDS_DIR").unwrap_or_else(|| "seeds".into())),
-            max_upload_bytes: parsed("MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
-            max_json_bytes: parsed("MAX_JSON_BYTES", 4 * 1024 * 1024)?,
+            max_upload_bytes: parsed_in(lookup, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
+            max_json_bytes: parsed_in(lookup, "MAX_JSON_BYTES", 4 * 1024 * 1024)?,
             cors_origins,
-            db_pool_size: parsed("DB_POOL_SIZE", 10)?,
-            db_timeout_ms: parsed("DB_TIMEOUT_MS", 3000)?,
-            login_max_failures: parsed("LOGIN_MAX_FAILURES", 5)?,
-            login_lock_seconds: parsed("LOGIN_LOCK_SECONDS", 300)?,
-            seed_on_empty: flag("SEED_ON_EMPTY", mode == Mode::Demo)?,
-            demo_password: var("DEMO_PASSWORD").unwrap_or_else(|| "demo-dti-2026".into()),
-            workers: parsed("APP_WORKERS", 0)?,
-            evidence_store: EvidenceStoreConfig::from_env()?,
-            body_timeout_ms: parsed("BODY_TIMEOUT_MS", 5000)?,
-            body_min_rate: parsed("BODY_MIN_RATE", 16 * 1024)?,
-            webhooks: WebhookConfig::from_lookup(&env_lookup, mode)?,
+            db_pool_size: parsed_in(lookup, "DB_POOL_SIZE", 10)?,
+            db_timeout_ms: parsed_in(lookup, "DB_TIMEOUT_MS", 3000)?,
+            login_max_failures: parsed_in(lookup, "LOGIN_MAX_FAILURES", 5)?,
+            login_lock_seconds: parsed_in(lookup, "LOGIN_LOCK_SECONDS", 300)?,
+            seed_on_empty: flag_in(lookup, "SEED_ON_EMPTY", mode == Mode::Demo)?,
+            demo_password: var("DEMO_PASSWORD").unwrap_or_else(|| DEMO_PASSWORD.into()),
+            workers: parsed_in(lookup, "APP_WORKERS", 0)?,
+            evidence_store: EvidenceStoreConfig::from_lookup(lookup)?,
+            body_timeout_ms: parsed_in(lookup, "BODY_TIMEOUT_MS", 5000)?,
+            body_min_rate: parsed_in(lookup, "BODY_MIN_RATE", 16 * 1024)?,
+            webhooks: WebhookConfig::from_lookup(lookup, mode)?,
         };
         config.check()?;
         Ok(config)
@@ -168,16 +177,31 @@ impl Config {
                 None => {
                     return Err(ConfigError::Invalid {
                         name: "JWT_SECRET",
-                        reason: "missing; set a random secret of at least 32 bytes, or APP_MODE=demo for a local trial".into(),
+                        reason: "missing; set a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`), or APP_MODE=demo for a local trial".into(),
                     });
                 }
-                Some(s) if is_weak_secret(s) => {
-                    return Err(ConfigError::Invalid {
-                        name: "JWT_SECRET",
-                        reason: "too weak: use at least 32 bytes with at least 10 distinct characters (e.g. `openssl rand -base64 48`)".into(),
-                    });
+                Some(s) => {
+                    if let Some(why) = secret_weakness(s) {
+                        return Err(ConfigError::Invalid {
+                            name: "JWT_SECRET",
+                            reason: format!(
+                                "too weak: {why}; use a random secret of at least 32 bytes (e.g. `openssl rand -base64 48`)"
+                            ),
+                        });
+                    }
                 }
-                Some(_) => {}
+            }
+            if self.database_url.is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "DATABASE_URL",
+                    reason: "required in production mode (the private PostgreSQL cluster is for a local trial with APP_MODE=demo); e.g. postgres://dti:secret@db:5432/dti".into(),
+                });
+            }
+            if self.seed_on_empty {
+                return Err(ConfigError::Invalid {
+                    name: "SEED_ON_EMPTY",
+                    reason: "must be false in production mode: seeding creates the demo accounts, admin included, with a published password. Create the first administrator with `dti-api create-admin USERNAME` instead".into(),
+                });
             }
         }
         if self.jwt_ttl_minutes < 1 || self.jwt_ttl_minutes > 7 * 24 * 60 {
@@ -650,10 +674,92 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?}: at most a year"))
 }
 
-/// Shorter than 32 bytes, or too few distinct characters ("aaaa…", "changeme…").
-pub fn is_weak_secret(secret: &str) -> bool {
+/// The password of every seeded demo account unless `DEMO_PASSWORD` says otherwise; it is
+/// published (README, Swagger UI), so production never accepts it anywhere.
+pub const DEMO_PASSWORD: &str = "demo-dti-2026";
+
+/// Secrets (and parts of secrets) published in documentation and tutorials, lower-case.
+const KNOWN_SECRETS: [&str; 12] = [
+    DEMO_PASSWORD,
+    "your-256-bit-secret",
+    "your_256_bit_secret",
+    "your-secret",
+    "your_secret",
+    "secretkey",
+    "secret-key",
+    "supersecret",
+    "changeme",
+    "change-me",
+    "jwt-secret",
+    "jwt_secret",
+];
+
+/// Why `secret` is unfit to sign tokens, or `None` when it looks random enough: shorter than
+/// 32 bytes, fewer than 10 distinct characters, containing a published example, or made
+/// mostly of repeats and runs (`demo-dti-2026demo-dti-2026…`, `0123456789abcdef…`).
+pub fn secret_weakness(secret: &str) -> Option<&'static str> {
     let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
-    secret.len() < 32 || distinct.len() < 10
+    let lower = secret.to_lowercase();
+    if secret.len() < 32 {
+        Some("shorter than 32 bytes")
+    } else if distinct.len() < 10 {
+        Some("fewer than 10 distinct characters")
+    } else if KNOWN_SECRETS.iter().any(|k| lower.contains(k)) {
+        Some("it contains a published example secret")
+    } else if pattern_symbols(secret) < MIN_SECRET_SYMBOLS {
+        Some("it is mostly repeats or runs of consecutive characters")
+    } else {
+        None
+    }
+}
+
+/// Fewest symbols (see [`pattern_symbols`]) a secret must have: 20 random base64 characters
+/// are about 120 bits.
+const MIN_SECRET_SYMBOLS: usize = 20;
+
+/// How many symbols remain when every repeat of an earlier stretch (3 characters or more) and
+/// every run of 3 or more consecutive characters (`0123`, `abcd`, `zyx`) counts as one: a
+/// rough measure of how much of a secret was chosen rather than patterned. A random secret
+/// keeps nearly all its characters; `0123456789abcdefghijklmnopqrstuvwxyz` keeps 2.
+fn pattern_symbols(secret: &str) -> usize {
+    let chars: Vec<char> = secret.chars().collect();
+    let mut symbols = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let run = [1i64, -1]
+            .iter()
+            .map(|&step| {
+                let mut n = 1;
+                while i + n < chars.len() && chars[i + n] as i64 - chars[i + n - 1] as i64 == step {
+                    n += 1;
+                }
+                n
+            })
+            .max()
+            .unwrap_or(1);
+        let repeat = (0..i)
+            .map(|start| {
+                let mut n = 0;
+                while i + n < chars.len() && chars[start + n] == chars[i + n] {
+                    n += 1;
+                }
+                n
+            })
+            .max()
+            .unwrap_or(0);
+        let step = match run.max(repeat) {
+            n if n >= 3 => n,
+            _ => 1,
+        };
+        symbols += 1;
+        i += step;
+    }
+    symbols
+}
+
+/// True when [`secret_weakness`] finds a reason.
+pub fn is_weak_secret(secret: &str) -> bool {
+    secret_weakness(secret).is_some()
 }
 
 #[cfg(test)]
@@ -665,6 +771,101 @@ mod tests {
         assert!(is_weak_secret("secret"));
         assert!(is_weak_secret(&"a".repeat(64)));
         assert!(!is_weak_secret("k3J9-qLx0_Vb7Tz!mN2pR8sW4yE6uH1c"));
+    }
+
+    #[test]
+    fn published_and_patterned_secrets_are_weak() {
+        let weak = [
+            (DEMO_PASSWORD.repeat(3), "published example"),
+            (
+                "Demo-DTI-2026-k3J9qLx0Vb7TzmN2pR8sW4yE6".into(),
+                "published example",
+            ),
+            (
+                "your-256-bit-secret-for-the-dti-api-2026".into(),
+                "published example",
+            ),
+            (
+                "0123456789abcdefghijklmnopqrstuvwxyz".into(),
+                "repeats or runs",
+            ),
+            (
+                "0123456789012345678901234567890123456789".into(),
+                "repeats or runs",
+            ),
+            (
+                "zyxwvutsrqponmlkjihgfedcba9876543210".into(),
+                "repeats or runs",
+            ),
+            (
+                "Ab3$Kq9!Zt7%Ab3$Kq9!Zt7%Ab3$Kq9!Zt7%".into(),
+                "repeats or runs",
+            ),
+            (
+                "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz".into(),
+                "repeats or runs",
+            ),
+        ];
+        for (secret, why) in weak {
+            let got = secret_weakness(&secret);
+            assert!(got.is_some_and(|g| g.contains(why)), "{secret}: {got:?}");
+        }
+        // what `openssl rand -base64 48`, `openssl rand -hex 32` and a generated demo secret look like
+        for strong in [
+            "q8bM0v3R+XkP9s2HcLw7T1eYfJ4uZa6NdG5iQoVrUyE3WmKx0tB9pSgC2hAjFlDn",
+            "4f1c9a7be2d30856c4ab91e07f3d6c25b8e14a90d7f26c3e51b08a9f4c7d2e61",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ] {
+            assert_eq!(secret_weakness(strong), None, "{strong}");
+        }
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(&|name| vars.get(name).cloned())
+    }
+
+    const STRONG: &str = "q8bM0v3R+XkP9s2HcLw7T1eYfJ4uZa6NdG5iQoVrUyE3WmKx0tB9pSgC2hAjFlDn";
+
+    #[test]
+    fn production_refuses_demo_settings() {
+        let url = ("DATABASE_URL", "postgres://dti:pw@db:5432/dti");
+        let prod = ("APP_MODE", "production");
+        let secret = ("JWT_SECRET", STRONG);
+        // the safe production configuration starts, without seeds
+        let c = config(&[url, secret]).unwrap();
+        assert_eq!(c.mode, Mode::Production);
+        assert!(!c.seed_on_empty);
+        let e = config(&[url, prod, secret, ("SEED_ON_EMPTY", "true")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("SEED_ON_EMPTY is invalid"), "{e}");
+        assert!(e.contains("demo accounts"), "{e}");
+        let e = config(&[prod, secret]).unwrap_err().to_string();
+        assert!(e.starts_with("DATABASE_URL is invalid: required"), "{e}");
+        let e = config(&[url, prod]).unwrap_err().to_string();
+        assert!(e.starts_with("JWT_SECRET is invalid: missing"), "{e}");
+        for weak in [
+            "demo-dti-2026demo-dti-2026demo-dti-2026",
+            "0123456789abcdefghijklmnopqrstuvwxyz",
+            "your-256-bit-secret-your-256-bit-secret",
+        ] {
+            let e = config(&[url, prod, ("JWT_SECRET", weak)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("JWT_SECRET is invalid: too weak"),
+                "{weak}: {e}"
+            );
+            assert!(!e.contains(weak), "the secret is not echoed: {e}");
+        }
+        // demo mode keeps its conveniences
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mode, Mode::Demo);
+        assert!(c.seed_on_empty && c.database_url.is_none());
     }
 
     fn store_config(vars: &[(&str, &str)]) -> Result<EvidenceStoreConfig, ConfigError> {

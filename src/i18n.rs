@@ -464,6 +464,9 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             ),
             _ => "mật khẩu chưa đủ mạnh".into(),
         },
+        "PUBLISHED_PASSWORD" => {
+            "đây là mật khẩu dùng thử đã được công bố; hãy chọn mật khẩu khác".into()
+        }
         "INVALID_TAG" => with_value(
             quoted("value"),
             "nhãn chỉ gồm chữ cái không dấu, chữ số, dấu chấm (.), gạch ngang (-) hoặc gạch dưới \
@@ -1456,6 +1459,7 @@ mod tests {
                 "CODE",
                 "USERNAME",
                 "WEAK_PASSWORD",
+                "PUBLISHED_PASSWORD",
                 "INVALID",
                 "INVALID_STATUS",
                 "INVALID_FORM",

@@ -1,4 +1,4 @@
-//! `dti-api [serve|migrate|seed|openapi]` (default `serve`).
+//! `dti-api [serve|migrate|seed|create-admin|set-password|openapi]` (default `serve`).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -6,13 +6,17 @@ use std::time::Duration;
 use dti_api::config::{Config, Mode, is_weak_secret};
 use dti_api::db::embedded::EmbeddedPostgres;
 use dti_api::error::error_chain;
-use dti_api::startup::{Application, migrate_with_retry};
+use dti_api::startup::{Application, demo_jwt_secret, migrate_with_retry};
 
-const USAGE: &str = "usage: dti-api [serve|migrate|seed|openapi]
-  serve    run the API (default)
-  migrate  apply pending database migrations and exit
-  seed     load seeds/ (units, ranking groups, demo accounts) and exit; idempotent
-  openapi  print the OpenAPI document (regenerate with: cargo run -- openapi > openapi/openapi.json)";
+const USAGE: &str = "usage: dti-api [serve|migrate|seed|create-admin USERNAME|set-password USERNAME|openapi]
+  serve                  run the API (default)
+  migrate                apply pending database migrations and exit
+  seed                   load seeds/ (units, ranking groups, indicator sets; demo accounts in
+                         demo mode only) and exit; idempotent
+  create-admin USERNAME  create an administrator account; the password is read from standard
+                         input (first line), or from ADMIN_PASSWORD when set
+  set-password USERNAME  set an account's password, read the same way
+  openapi                print the OpenAPI document (regenerate with: cargo run -- openapi > openapi/openapi.json)";
 
 fn main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
@@ -20,7 +24,11 @@ fn main() -> ExitCode {
         print!("{}", dti_api::openapi::openapi_json());
         return ExitCode::SUCCESS;
     }
-    if !matches!(command.as_str(), "serve" | "migrate" | "seed") {
+    let account = std::env::args().nth(2);
+    let needs_account = matches!(command.as_str(), "create-admin" | "set-password");
+    if !matches!(command.as_str(), "serve" | "migrate" | "seed") && !needs_account
+        || needs_account && account.is_none()
+    {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
@@ -42,6 +50,9 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "migrate" => migrate(&config),
         "seed" => seed(&config),
+        "create-admin" | "set-password" => {
+            account_password(&config, &command, account.as_deref().unwrap_or_default())
+        }
         _ => serve(config),
     };
     if let Some(pg) = &embedded {
@@ -60,22 +71,7 @@ fn main() -> ExitCode {
 /// `JWT_SECRET`: generate one and keep it in the data directory, so tokens survive restarts.
 fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, String> {
     if config.mode == Mode::Demo && config.jwt_secret.as_deref().is_none_or(is_weak_secret) {
-        let path = config.data_dir.join("jwt-secret");
-        let secret = match std::fs::read_to_string(&path) {
-            Ok(s) if !is_weak_secret(s.trim()) => s.trim().to_string(),
-            _ => {
-                let s = format!(
-                    "{}{}",
-                    uuid::Uuid::new_v4().simple(),
-                    uuid::Uuid::new_v4().simple()
-                );
-                std::fs::create_dir_all(&config.data_dir)
-                    .map_err(|e| format!("creating {}: {e}", config.data_dir.display()))?;
-                std::fs::write(&path, &s)
-                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
-                s
-            }
-        };
+        let (secret, path) = demo_jwt_secret(&config.data_dir)?;
         log::warn!(
             "demo mode: using a generated JWT secret kept in {}",
             path.display()
@@ -111,15 +107,68 @@ fn migrate(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Demo mode loads everything; production leaves out the demo accounts (their password is
+/// published).
 fn seed(config: &Config) -> Result<(), String> {
     migrate(config)?;
     let url = config.database_url.as_deref().unwrap_or_default();
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
     let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let report = dti_api::services::seed::load(&mut conn, &config.seeds_dir, &config.demo_password)
-        .map_err(|e| error_chain(&e))?;
+    let report = match config.mode {
+        Mode::Demo => {
+            dti_api::services::seed::load(&mut conn, &config.seeds_dir, &config.demo_password)
+        }
+        Mode::Production => {
+            dti_api::services::seed::load_reference_data(&mut conn, &config.seeds_dir)
+        }
+    }
+    .map_err(|e| error_chain(&e))?;
     println!("seeds loaded: {report}");
+    if config.mode == Mode::Production {
+        println!("production mode: no demo account was created (see `dti-api create-admin`)");
+    }
     Ok(())
+}
+
+/// `create-admin USERNAME` and `set-password USERNAME`: the password comes from
+/// `ADMIN_PASSWORD` or the first line of standard input, never from the command line (which
+/// other local users can read).
+fn account_password(config: &Config, command: &str, username: &str) -> Result<(), String> {
+    migrate(config)?;
+    let password = match std::env::var("ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("password for {username} (the line is shown as you type):");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let url = config.database_url.as_deref().unwrap_or_default();
+    let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let done = if command == "create-admin" {
+        dti_api::services::users::create_admin(&mut conn, username, &password)
+    } else {
+        dti_api::services::users::set_password(&mut conn, username, &password)
+    };
+    match done {
+        Ok(user) => {
+            println!("{command}: done for {} ({})", user.username, user.role);
+            Ok(())
+        }
+        Err(dti_api::error::AppError::Client(c)) => Err(c
+            .errors
+            .iter()
+            .fold(format!("{}: {}", c.code, c.detail), |out, f| {
+                format!("{out}\n  {}: {} ({})", f.field, f.message, f.code)
+            })),
+        Err(e) => Err(error_chain(&e)),
+    }
 }
 
 fn serve(config: Config) -> Result<(), String> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -55,6 +55,7 @@ pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, BoxError> {
         crate::storage::install_tls_crypto();
+        config.check()?;
         let url = config
             .database_url
             .clone()
@@ -81,6 +82,13 @@ impl Application {
             if !applied.is_empty() {
                 log::info!("applied migrations: {}", applied.join(", "));
             }
+        }
+        if config.mode == Mode::Production {
+            let pool = pool.clone();
+            let configured = config.demo_password.clone();
+            tokio::task::spawn_blocking(move || refuse_demo_passwords(&pool, &configured))
+                .await
+                .map_err(|e| -> BoxError { Box::new(e) })??;
         }
         if config.seed_on_empty {
             let pool = pool.clone();
@@ -139,7 +147,15 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(fallback::path_error))
                 .configure(crate::openapi::routes)
                 .openapi_service(|api| {
-                    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api)
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .url("/api-docs/openapi.json", api)
+                        .config(
+                            utoipa_swagger_ui::Config::default()
+                                // the token survives a reload of the page
+                                .persist_authorization(true)
+                                // find an operation by tag
+                                .filter(true),
+                        )
                 })
                 .map(|app| {
                     app.service(web::redirect("/swagger-ui", "/swagger-ui/"))
@@ -155,6 +171,9 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Referrer-Policy", "no-referrer")),
                 )
+                // gzip or brotli as the client accepts; evidence downloads say
+                // `Content-Encoding: identity` and go out as stored
+                .wrap(Compress::default())
                 .wrap(from_fn(telemetry::request_context))
         })
         .listen(listener)?
@@ -176,6 +195,62 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Demo mode without a strong `JWT_SECRET`: the secret kept in `<data_dir>/jwt-secret`
+/// (mode 0600), generated on first use, so that tokens survive restarts. Returns it and where
+/// it is kept.
+pub fn demo_jwt_secret(data_dir: &std::path::Path) -> Result<(String, std::path::PathBuf), String> {
+    let path = data_dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !crate::config::is_weak_secret(s.trim()) => {
+            // older versions wrote it readable by everyone
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| format!("protecting {}: {e}", path.display()))?;
+            }
+            Ok((s.trim().to_string(), path))
+        }
+        _ => {
+            let s = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+            crate::db::embedded::write_private_file(&path, s.as_bytes())
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            Ok((s, path))
+        }
+    }
+}
+
+/// Production refuses to start while an active account can still log in with the published
+/// demo password (or the configured `DEMO_PASSWORD`).
+fn refuse_demo_passwords(pool: &DbPool, configured: &str) -> Result<(), BoxError> {
+    let mut conn = pool.get()?;
+    let mut passwords = vec![crate::config::DEMO_PASSWORD];
+    if configured != crate::config::DEMO_PASSWORD {
+        passwords.push(configured);
+    }
+    let found = crate::services::seed::accounts_with_demo_password(&mut conn, &passwords)
+        .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = found.iter().take(8).map(String::as_str).collect();
+    Err(format!(
+        "refusing to start in production mode: {} active account(s) still have the demo password ({}{}). \
+         Change their passwords (`dti-api set-password USERNAME`, or PATCH /api/v1/users/{{id}}) \
+         or deactivate them, then start again",
+        found.len(),
+        shown.join(", "),
+        if found.len() > shown.len() { ", …" } else { "" }
+    )
+    .into())
 }
 
 /// Opens the evidence store and checks once that it answers. A store that does not answer

@@ -524,7 +524,7 @@ impl LocalDiskStore {
     /// Opens (creating it if needed) the storage root.
     pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        fs::create_dir_all(&root)?;
+        create_private_dirs(&root)?;
         Ok(LocalDiskStore { root })
     }
 
@@ -558,6 +558,31 @@ fn validate_key(key: &str) -> io::Result<()> {
     }
 }
 
+/// Creates `dir` and its missing parents, readable by the service's own user only (0700);
+/// the root's mode is set even when it exists (older versions made it 0755).
+fn create_private_dirs(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    fs::create_dir_all(dir)
+}
+
+/// Creates the missing directories of a key (0700), leaving existing ones as they are.
+fn create_private_subdirs(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Deletes the temp file when dropped, unless it was renamed into place.
 struct TempFile(Option<PathBuf>);
 
@@ -580,16 +605,18 @@ impl BlobStore for LocalDiskStore {
             return Ok(());
         }
         let dir = path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(dir)?;
+        create_private_subdirs(dir)?;
         let mut tmp = TempFile(Some(
             dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple())),
         ));
         let tmp_path = tmp.0.clone().unwrap_or_default();
         {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp_path)?;
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            // evidence is for the service's own user only
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp_path)?;
             file.write_all(bytes)?;
             file.sync_all()?;
         }

@@ -433,6 +433,8 @@ async fn download_evidence(
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header((header::ETAG, format!("\"{}\"", blob.sha256)))
+        // the stored bytes, never re-encoded by the compression middleware
+        .insert_header(header::ContentEncoding::Identity)
         .body(bytes))
 }
 

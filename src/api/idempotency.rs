@@ -22,18 +22,18 @@ pub const MAX_KEY_CHARS: usize = 200;
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IdempotencyKeyHeader {
-    /// Makes the call safe to retry: a unique key per intended operation (a UUID is a good
-    /// choice), 1–200 printable ASCII characters, bare or as a quoted string. The first
+    /// Makes the call safe to retry: send a fresh UUID for each intended operation (and the
+    /// same one only when retrying that operation), 1–200 printable ASCII characters, bare or
+    /// as a quoted string. Leave it empty to call without one. The first
     /// success is stored with the key for 24 hours; a repeat with the same key and the same
     /// request (method, path, body) gets the stored status and body again, with
     /// `Idempotent-Replayed: true`, and changes nothing. The same key with a different request
     /// is 422 `IDEMPOTENCY_KEY_REUSED`; while the first request is still running a duplicate
     /// waits for it (409 `IDEMPOTENCY_KEY_IN_USE` after 5 s). Refused requests store nothing
     /// and may be retried with the same key. Keys are per account (per integration token).
-    #[param(
-        rename = "Idempotency-Key",
-        example = "5f0c8a1e-2b7d-4e39-9a61-3c4d2e1f0b7a"
-    )]
+    // No example: Swagger UI would prefill it, and every account's second keyed call (another
+    // body, the same key) would be refused as IDEMPOTENCY_KEY_REUSED for 24 hours.
+    #[param(rename = "Idempotency-Key")]
     pub key: Option<String>,
 }
 

@@ -440,6 +440,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        seeded_password -> Bool,
     }
 }
 

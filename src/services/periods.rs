@@ -10,6 +10,7 @@ use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::assessments::Assessment;
+use crate::db::models::audit::AuditEvent;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
@@ -184,6 +185,9 @@ pub fn transition(
     conn.transaction(|c| {
         let period =
             Period::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("period", id))?;
+        if is_repeat(c, actor, &period, to)? {
+            return Ok(period);
+        }
         let allowed = allowed_transitions(&period.phase);
         if !allowed.contains(&to) {
             return Err(AppError::conflict(
@@ -207,6 +211,24 @@ pub fn transition(
             .record(c)?;
         Ok(updated)
     })
+}
+
+/// The period is in phase `to` because this caller's last transition moved it there: a retry
+/// of that request, answered as the first time, with nothing written.
+fn is_repeat(
+    c: &mut PgConnection,
+    actor: &Principal,
+    period: &Period,
+    to: &str,
+) -> AppResult<bool> {
+    if period.phase != to {
+        return Ok(false);
+    }
+    let last = AuditEvent::latest(c, "period", &period.id.to_string(), "period.transition")?;
+    Ok(last.is_some_and(|e| {
+        e.actor_id == Some(actor.user_id)
+            && e.new_value.as_ref().and_then(|v| v.get("phase")) == Some(&serde_json::json!(to))
+    }))
 }
 
 fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {

@@ -109,12 +109,32 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> AppResult<T> {
         .map_err(|e| AppError::internal(format!("parsing {}: {e}", path.display())))
 }
 
-/// Loads every seed under `dir` in one transaction.
+/// Loads every seed under `dir` in one transaction, demo accounts included.
 pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResult<SeedReport> {
+    load_with(conn, dir, Some(demo_password))
+}
+
+/// Loads the units, ranking groups and indicator sets under `dir`, but no account (what
+/// production mode loads: demo accounts have a published password).
+pub fn load_reference_data(conn: &mut PgConnection, dir: &Path) -> AppResult<SeedReport> {
+    load_with(conn, dir, None)
+}
+
+fn load_with(
+    conn: &mut PgConnection,
+    dir: &Path,
+    demo_password: Option<&str>,
+) -> AppResult<SeedReport> {
     let units: UnitsFile = read_json(&dir.join("units.json"))?;
-    let users: UsersFile = read_json(&dir.join("users.json"))?;
+    let users: UsersFile = match demo_password {
+        Some(_) => read_json(&dir.join("users.json"))?,
+        None => UsersFile { users: Vec::new() },
+    };
     // One hash for every demo account: they share the demo password anyway.
-    let hash = password::hash(demo_password)?;
+    let hash = demo_password
+        .map(password::hash)
+        .transpose()?
+        .unwrap_or_default();
     conn.transaction(|c| {
         let mut report = SeedReport::default();
         let mut group_ids = BTreeMap::new();
@@ -206,6 +226,7 @@ pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResu
                 .collect::<AppResult<_>>()?;
             Unit::set_predecessors(c, id, &preds)?;
         }
+        let mut seeded = Vec::new();
         for u in &users.users {
             if User::find_by_username(c, &u.username)?.is_some() {
                 continue;
@@ -214,7 +235,7 @@ pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResu
                 Some(code) => Some(*ids.get(code).ok_or_else(|| AppError::internal(format!("seed user {} names unknown unit {code}", u.username)))?),
                 None => None,
             };
-            User::insert(
+            let user = User::insert(
                 c,
                 &NewUser {
                     id: Uuid::new_v4(),
@@ -226,8 +247,10 @@ pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResu
                     active: true,
                 },
             )?;
+            seeded.push(user.id);
             report.users += 1;
         }
+        User::mark_seeded_password(c, &seeded)?;
         let system = system_principal();
         report.indicator_sets = load_indicator_sets(c, &system, &dir.join("indicator-sets"))?;
         Audit::new(Some(&system), "seed.load", "seed", dir.display())
@@ -235,6 +258,33 @@ pub fn load(conn: &mut PgConnection, dir: &Path, demo_password: &str) -> AppResu
             .record(c)?;
         Ok(report)
     })
+}
+
+/// The active accounts that still have one of `passwords` (the published demo password and the
+/// configured one), by username. Only accounts marked as seeded are verified (the seeds mark
+/// every account they create, a password change clears the mark, migration 13 marked the
+/// accounts it found): each distinct hash once, since argon2 is slow on purpose and the seeds
+/// give all their accounts one hash. A hash that matches none clears its mark for good, so a
+/// later start verifies nothing.
+pub fn accounts_with_demo_password(
+    conn: &mut PgConnection,
+    passwords: &[&str],
+) -> AppResult<Vec<String>> {
+    let rows = User::seeded_password_hashes(conn)?;
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let hash = &rows[i].0;
+        let same = rows[i..].iter().take_while(|(h, _)| h == hash).count();
+        if passwords.iter().any(|p| password::verify(p, hash)) {
+            found.extend(rows[i..i + same].iter().map(|(_, u)| u.clone()));
+        } else {
+            User::clear_seeded_password(conn, hash)?;
+        }
+        i += same;
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Imports and activates every set document in `dir` (JSON or YAML) through the same code path

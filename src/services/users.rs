@@ -47,6 +47,20 @@ fn weak_password(msg: &str) -> AppError {
     ])
 }
 
+/// The strength rules, and never the published demo password (a production start refuses
+/// accounts that have it).
+fn check_password(p: &str) -> AppResult<()> {
+    password::check_strength(p).map_err(weak_password)?;
+    if p.eq_ignore_ascii_case(crate::config::DEMO_PASSWORD) {
+        return Err(AppError::validation(vec![FieldError::new(
+            "/password",
+            "PUBLISHED_PASSWORD",
+            "is the published demo password; choose another",
+        )]));
+    }
+    Ok(())
+}
+
 fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
     if role == Role::Integration {
         return Err(AppError::validation(vec![FieldError::new(
@@ -78,9 +92,7 @@ fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
 
 pub fn create(conn: &mut PgConnection, actor: &Principal, input: CreateUser) -> AppResult<User> {
     actor.require_admin("create accounts")?;
-    if let Err(msg) = password::check_strength(&input.password) {
-        return Err(weak_password(msg));
-    }
+    check_password(&input.password)?;
     let hash = password::hash(&input.password)?;
     conn.transaction(|c| {
         let unit = match &input.unit {
@@ -122,10 +134,8 @@ pub fn update(
     input: UpdateUser,
 ) -> AppResult<User> {
     actor.require_admin("change accounts")?;
-    if let Some(p) = &input.password
-        && let Err(msg) = password::check_strength(p)
-    {
-        return Err(weak_password(msg));
+    if let Some(p) = &input.password {
+        check_password(p)?;
     }
     let password_hash = input.password.as_deref().map(password::hash).transpose()?;
     conn.transaction(|c| {
@@ -202,4 +212,36 @@ pub fn list(
         filter.unit_id = actor.unit_id;
     }
     Ok(User::list(conn, &filter, page)?)
+}
+
+/// `dti-api create-admin`: the first administrator of a production database (recorded in the
+/// audit log under the system actor).
+pub fn create_admin(conn: &mut PgConnection, username: &str, password: &str) -> AppResult<User> {
+    create(
+        conn,
+        &crate::services::seed::system_principal(),
+        CreateUser {
+            username: username.to_string(),
+            full_name: "Administrator".into(),
+            password: password.to_string(),
+            role: Role::Admin,
+            unit: None,
+        },
+    )
+}
+
+/// `dti-api set-password`: sets an account's password (which revokes its tokens).
+pub fn set_password(conn: &mut PgConnection, username: &str, password: &str) -> AppResult<User> {
+    let user = User::find_by_username(conn, username)?
+        .ok_or_else(|| AppError::not_found("user", username))?;
+    update(
+        conn,
+        &crate::services::seed::system_principal(),
+        user.id,
+        None,
+        UpdateUser {
+            password: Some(password.to_string()),
+            ..UpdateUser::default()
+        },
+    )
 }

@@ -13,15 +13,60 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+/// Random-looking, as production requires (a patterned secret is refused at start).
+pub const JWT_SECRET: &str = "Tq7vK2mX9pLr4sWz8bN1cY6hJ3fD5gA0eUiOkRtV";
 pub const ISSUER: &str = "dti-api";
 pub const DEMO_PASSWORD: &str = "demo-dti-2026";
 
-/// Server URL for administrative statements (CREATE/DROP DATABASE).
+/// Where the tests look for PostgreSQL when `TEST_DATABASE_URL` is not set.
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Server URL for administrative statements (CREATE/DROP DATABASE): `TEST_DATABASE_URL` (or
+/// `DATABASE_URL`) when set; else a server on 127.0.0.1:5432 that lets `postgres` in; else a
+/// private cluster that the harness starts itself, as the service does without
+/// `DATABASE_URL` (see [`private_cluster_url`]).
 pub fn maintenance_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) =
+            std::env::var("TEST_DATABASE_URL").or_else(|_| std::env::var("DATABASE_URL"))
+        {
+            return url;
+        }
+        if PgConnection::establish(DEFAULT_TEST_DATABASE_URL).is_ok() {
+            return DEFAULT_TEST_DATABASE_URL.into();
+        }
+        private_cluster_url()
+    })
+    .clone()
+}
+
+/// The administrative URL of the tests' private cluster, started on first use with the
+/// PostgreSQL server binaries installed on the machine (`src/db/embedded.rs`, as the service
+/// does). One cluster serves every test process of this user: it lives in
+/// `<temp dir>/dti-test-pg-<uid>`, the first process starts it under a file lock, the others
+/// reuse it, and it keeps running for the next `cargo test` (stop it with
+/// `pg_ctl -D <that dir>/data/postgres stop`).
+pub fn private_cluster_url() -> String {
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("dti-test-pg-{uid}"));
+    std::fs::create_dir_all(&dir).expect("creating the test cluster's folder");
+    let lock = std::fs::File::create(dir.join("start.lock")).expect("creating the lock file");
+    lock.lock().expect("locking the test cluster's folder");
+    let pg =
+        dti_api::db::embedded::EmbeddedPostgres::start(&dir.join("data")).unwrap_or_else(|e| {
+            panic!(
+                "no PostgreSQL answers at {DEFAULT_TEST_DATABASE_URL} and the private test cluster \
+             could not start: {e}. Set TEST_DATABASE_URL to a server whose role may create \
+             databases, or install the PostgreSQL server binaries"
+            )
+        });
+    drop(lock);
+    pg.admin_url.clone()
 }
 
 pub fn url_for_db(db: &str) -> String {

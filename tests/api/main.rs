@@ -5,6 +5,7 @@ mod assessments;
 mod auth;
 mod errors;
 mod evidence;
+mod firstrun;
 mod helpers;
 mod i18n;
 mod idempotency;

@@ -1,12 +1,10 @@
-//! Evidence in S3-compatible object storage, against a real S3 server: moto's, started once
-//! for this test binary on a free port (`pip install 'moto[server]'`; `.ci/run` installs it).
-//! Each test uses a fresh bucket. The store contract is checked directly (and the same checks
-//! run on the local disk store), then the API is exercised over HTTP with `EVIDENCE_STORE=s3`.
-//! Without moto these tests fail, saying so: they never pass by skipping.
+//! Evidence in S3-compatible object storage, against a real S3 server: s3s-fs, an
+//! S3-compatible server over a temporary folder, run inside this test process (its own thread
+//! and runtime) on a free port, with signature checking. Each test uses a fresh bucket. The
+//! store contract is checked directly (and the same checks run on the local disk store), then
+//! the API is exercised over HTTP with `EVIDENCE_STORE=s3`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use dti_api::config::{EvidenceStoreConfig, S3Config};
@@ -19,89 +17,91 @@ use crate::assessments::{assessment_of, open_period};
 use crate::evidence::{blob_rows, evidence_rows, files_under, pdf, refuse_bad_uploads, upload};
 use crate::helpers::*;
 
-/// Serves S3 on 127.0.0.1 until this test process exits: the server watches its stdin and
-/// stops when our end of the pipe closes (normal exit, panic or kill alike).
-const MOTO_SCRIPT: &str = r#"
-import logging, sys
-try:
-    from moto.server import ThreadedMotoServer
-except Exception as e:
-    sys.stderr.write("cannot import moto.server (pip install 'moto[server]'): %r\n" % (e,))
-    sys.exit(3)
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-"#;
+/// The credentials the test server accepts (requests signed with others are refused).
+const ACCESS_KEY: &str = "testing";
+const SECRET_KEY: &str = "testing-secret";
 
-struct Moto {
+struct TestS3 {
     endpoint: String,
-    // Held for the life of the process: dropping `stdin` would stop the server.
-    _process: Mutex<(Child, ChildStdin)>,
 }
 
-fn start_moto() -> Result<Moto, String> {
-    // reqwest clients need a TLS crypto provider, even for plain http
-    dti_api::storage::install_tls_crypto();
-    let python = std::env::var("TEST_S3_PYTHON").unwrap_or_else(|_| "python3".into());
-    let log = std::env::temp_dir().join(format!("dti-moto-{}.log", std::process::id()));
-    let stderr = std::fs::File::create(&log).map_err(|e| format!("creating {log:?}: {e}"))?;
-    let mut child = Command::new(&python)
-        .args(["-c", MOTO_SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("running {python}: {e}"))?;
-    let stdin = child.stdin.take().ok_or("no stdin")?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let _ = tx.send(lines.next());
-        for _ in lines {} // keep draining so the server never blocks on a full pipe
-    });
-    let first = rx.recv_timeout(Duration::from_secs(90));
-    let port = match first {
-        Ok(Some(Ok(line))) => line.trim().parse::<u16>().ok(),
-        _ => None,
-    };
-    match port {
-        Some(port) => {
-            let _ = std::fs::remove_file(&log); // the server keeps the open file
-            Ok(Moto {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                _process: Mutex::new((child, stdin)),
-            })
+/// Signed requests are checked against [`ACCESS_KEY`]; unsigned ones (the tests' own bucket
+/// set-up and listings) are let through. A `PUT` into a bucket that does not exist is refused
+/// with `NoSuchBucket`, as S3 does (s3s-fs alone would create the folder).
+struct AnyCaller {
+    root: std::path::PathBuf,
+}
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for AnyCaller {
+    async fn check(&self, _cx: &mut s3s::access::S3AccessContext<'_>) -> s3s::S3Result<()> {
+        Ok(())
+    }
+
+    async fn put_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::PutObjectInput>,
+    ) -> s3s::S3Result<()> {
+        let bucket = &req.input.bucket;
+        if bucket.contains(['/', '.']) || !self.root.join(bucket).is_dir() {
+            return Err(s3s::s3_error!(NoSuchBucket));
         }
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            let why = std::fs::read_to_string(&log).unwrap_or_default();
-            let _ = std::fs::remove_file(&log);
-            Err(format!(
-                "{python} did not start moto's S3 server: {}",
-                why.trim()
-            ))
-        }
+        Ok(())
     }
 }
 
-fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
-    match MOTO.get_or_init(start_moto) {
-        Ok(m) => m,
-        Err(e) => panic!(
-            "the S3 tests need moto's S3 server (`python3 -m pip install 'moto[server]'`, which \
-             .ci/run does; TEST_S3_PYTHON picks the interpreter): {e}"
-        ),
+fn start_s3() -> Result<TestS3, String> {
+    // reqwest clients need a TLS crypto provider, even for plain http
+    dti_api::storage::install_tls_crypto();
+    let root = std::env::temp_dir().join(format!("dti-s3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).map_err(|e| format!("creating {root:?}: {e}"))?;
+    let fs = s3s_fs::FileSystem::new(&root).map_err(|e| format!("s3s-fs on {root:?}: {e:?}"))?;
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+    builder.set_access(AnyCaller { root: root.clone() });
+    let service = builder.build();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    // Each #[tokio::test] has its own runtime, which ends with the test: the server gets a
+    // thread and runtime of its own, for the life of the process.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the S3 test server");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+    });
+    Ok(TestS3 {
+        endpoint: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+fn test_s3() -> &'static TestS3 {
+    static SERVER: OnceLock<Result<TestS3, String>> = OnceLock::new();
+    match SERVER.get_or_init(start_s3) {
+        Ok(s) => s,
+        Err(e) => panic!("the in-process S3 test server did not start: {e}"),
     }
 }
 
 /// A new empty bucket on the test server.
 async fn new_bucket() -> String {
-    let endpoint = &moto().endpoint;
+    let endpoint = &test_s3().endpoint;
     let name = format!(
         "dti-test-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..16]
@@ -121,7 +121,7 @@ async fn new_bucket() -> String {
 
 /// Every key in `bucket`, sorted.
 async fn keys_in(bucket: &str) -> Vec<String> {
-    let endpoint = &moto().endpoint;
+    let endpoint = &test_s3().endpoint;
     let body = reqwest::Client::new()
         .get(format!("{endpoint}/{bucket}?list-type=2"))
         .send()
@@ -143,9 +143,9 @@ async fn keys_in(bucket: &str) -> Vec<String> {
 
 fn s3_config(bucket: &str) -> S3Config {
     S3Config {
-        endpoint: Some(moto().endpoint.clone()),
-        access_key_id: Some("testing".into()),
-        secret_access_key: Some("testing-secret".into()),
+        endpoint: Some(test_s3().endpoint.clone()),
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(SECRET_KEY.into()),
         prefix: Some("dti/evidence".into()),
         allow_http: true,
         path_style: true,
@@ -525,4 +525,19 @@ async fn a_missing_bucket_answers_503_and_leaves_no_rows() {
         "{body}"
     );
     assert!(body["detail_en"].as_str().unwrap().contains("unavailable"));
+}
+
+#[test]
+fn the_test_server_refuses_a_wrong_signature() {
+    let bucket = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(new_bucket());
+    let store = S3Store::new(&S3Config {
+        secret_access_key: Some("not-the-secret".into()),
+        ..s3_config(&bucket)
+    })
+    .unwrap();
+    assert!(store.put(&key_for(&"cd".repeat(32)), b"x").is_err());
+    let store = S3Store::new(&s3_config(&bucket)).unwrap();
+    store.put(&key_for(&"cd".repeat(32)), b"x").unwrap();
 }

@@ -57,6 +57,23 @@ impl AuditEvent {
             .map(|_| ())
     }
 
+    /// The last event `action` on one entity.
+    pub fn latest(
+        conn: &mut PgConnection,
+        entity_type: &str,
+        entity_id: &str,
+        action: &str,
+    ) -> QueryResult<Option<AuditEvent>> {
+        audit_events::table
+            .filter(audit_events::entity_type.eq(entity_type))
+            .filter(audit_events::entity_id.eq(entity_id))
+            .filter(audit_events::action.eq(action))
+            .order(audit_events::id.desc())
+            .select(AuditEvent::as_select())
+            .first(conn)
+            .optional()
+    }
+
     pub fn list(
         conn: &mut PgConnection,
         f: &AuditFilter,

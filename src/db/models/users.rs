@@ -143,4 +143,28 @@ impl User {
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
         users::table.count().get_result(conn)
     }
+
+    /// Marks accounts as still having the password the seeds gave them (migration 13).
+    pub fn mark_seeded_password(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<usize> {
+        diesel::update(users::table.filter(users::id.eq_any(ids)))
+            .set(users::seeded_password.eq(true))
+            .execute(conn)
+    }
+
+    /// `(password hash, username)` of the active accounts marked as maybe still having the
+    /// seeds' password, by hash.
+    pub fn seeded_password_hashes(conn: &mut PgConnection) -> QueryResult<Vec<(String, String)>> {
+        users::table
+            .filter(users::seeded_password.and(users::active))
+            .select((users::password_hash, users::username))
+            .order((users::password_hash, users::username))
+            .load(conn)
+    }
+
+    /// Clears the mark of every account with this hash (verified not to be the demo password).
+    pub fn clear_seeded_password(conn: &mut PgConnection, hash: &str) -> QueryResult<usize> {
+        diesel::update(users::table.filter(users::password_hash.eq(hash)))
+            .set(users::seeded_password.eq(false))
+            .execute(conn)
+    }
 }
