@@ -1,13 +1,12 @@
 //! Webhook notifications, end to end: events written in the transaction of their change,
 //! delivered by the background worker to a local receiver that verifies every signature with an
-//! independent Standard Webhooks implementation (the `standardwebhooks` Python package, which
-//! `.ci/run` installs into `.venv`); retries, the delivery log, disabling after persistent
-//! failure, manual redelivery, one delivery per event with two replicas, deadline events, and no
-//! event for a rolled-back change. Without the receiver these tests fail, saying so.
+//! independent Standard Webhooks implementation (the `standardwebhooks` crate, in
+//! `webhooks/receiver.rs`); retries, the delivery log, disabling after persistent failure,
+//! manual redelivery, one delivery per event with two replicas, deadline events, and no event
+//! for a rolled-back change.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+mod receiver;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -18,141 +17,14 @@ use serde_json::{Value, json};
 use crate::assessments::{assessment_of, open_period, put};
 use crate::helpers::*;
 use crate::publications::fill_and_submit;
+use receiver::{Channel, Received};
 
-struct Receiver {
-    base: String,
-    // Held for the life of the process: dropping `stdin` stops the receiver.
-    _process: Mutex<(Child, ChildStdin)>,
+fn event_type(r: &Received) -> &str {
+    r.payload["type"].as_str().unwrap_or("")
 }
 
-fn python() -> String {
-    std::env::var("TEST_WEBHOOKS_PYTHON").unwrap_or_else(|_| {
-        if std::path::Path::new(".venv/bin/python3").exists() {
-            ".venv/bin/python3".into()
-        } else {
-            "python3".into()
-        }
-    })
-}
-
-fn start_receiver() -> Result<Receiver, String> {
-    let python = python();
-    let log = std::env::temp_dir().join(format!("dti-webhooks-{}.log", std::process::id()));
-    let stderr = std::fs::File::create(&log).map_err(|e| format!("creating {log:?}: {e}"))?;
-    let mut child = Command::new(&python)
-        .arg("tests/webhook_receiver.py")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("running {python}: {e}"))?;
-    let stdin = child.stdin.take().ok_or("no stdin")?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let _ = tx.send(lines.next());
-        for _ in lines {}
-    });
-    let port = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(Some(Ok(line))) => line.trim().parse::<u16>().ok(),
-        _ => None,
-    };
-    match port {
-        Some(port) => {
-            let _ = std::fs::remove_file(&log);
-            Ok(Receiver {
-                base: format!("http://127.0.0.1:{port}"),
-                _process: Mutex::new((child, stdin)),
-            })
-        }
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            let why = std::fs::read_to_string(&log).unwrap_or_default();
-            let _ = std::fs::remove_file(&log);
-            Err(format!(
-                "{python} did not start the receiver: {}",
-                why.trim()
-            ))
-        }
-    }
-}
-
-fn receiver() -> &'static Receiver {
-    static RECEIVER: OnceLock<Result<Receiver, String>> = OnceLock::new();
-    match RECEIVER.get_or_init(start_receiver) {
-        Ok(r) => r,
-        Err(e) => panic!(
-            "the webhook tests need the `standardwebhooks` Python package (`python3 -m venv .venv \
-             && .venv/bin/pip install standardwebhooks`, which .ci/run does; \
-             TEST_WEBHOOKS_PYTHON picks the interpreter): {e}"
-        ),
-    }
-}
-
-/// One receiver URL of the local receiver, with its own settings and log.
-pub struct Channel {
-    name: String,
-    pub url: String,
-}
-
-impl Channel {
-    pub fn new() -> Channel {
-        let name = uuid::Uuid::new_v4().simple().to_string();
-        Channel {
-            url: format!("{}/hooks/{name}", receiver().base),
-            name,
-        }
-    }
-
-    /// `{"secrets": [...], "fail_first": n, "fail_status": s}`
-    pub async fn configure(&self, settings: Value) {
-        let resp = reqwest::Client::new()
-            .put(format!("{}/control/{}", receiver().base, self.name))
-            .json(&settings)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 204);
-    }
-
-    pub async fn received(&self) -> Vec<Value> {
-        let v: Value = reqwest::Client::new()
-            .get(format!("{}/control/{}", receiver().base, self.name))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["received"].as_array().unwrap().clone()
-    }
-
-    /// Waits (up to 60 s) until at least `n` received requests satisfy `pred`; returns all.
-    pub async fn wait_for(&self, n: usize, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
-        let start = Instant::now();
-        loop {
-            let got = self.received().await;
-            if got.iter().filter(|r| pred(r)).count() >= n {
-                return got;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "waited for {n} matching requests; received: {}",
-                serde_json::to_string_pretty(&got).unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-fn event_type(r: &Value) -> &str {
-    r["payload"]["type"].as_str().unwrap_or("")
-}
-
-fn ok(r: &Value) -> bool {
-    r["status"] == 200
+fn ok(r: &Received) -> bool {
+    r.status == 200
 }
 
 /// Registers a receiver; returns (id, secret).
@@ -242,7 +114,7 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
         "publication.errata_published",
     ];
     let (webhook, secret) = create_webhook(&app, &admin, &channel.url, &types).await;
-    channel.configure(json!({"secrets": [secret]})).await;
+    channel.accept_secrets(&[&secret]);
 
     // the whole cycle: open, submit all, clarify, return and resubmit, review, finalise,
     // publish, reopen, resubmit, finalise, errata
@@ -349,12 +221,12 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
     // every request was verified by the independent implementation, and answered 200
     assert_eq!(got.len(), total, "nothing more, nothing twice");
     for r in &got {
-        assert_eq!(r["verified"], true, "{r}");
-        assert_eq!(r["status"], 200);
-        assert_eq!(r["content_type"], "application/json");
-        let ts: i64 = r["timestamp"].as_str().unwrap().parse().unwrap();
-        assert!((Utc::now().timestamp() - ts).abs() < 300, "{r}");
-        assert!(r["signature"].as_str().unwrap().starts_with("v1,"));
+        assert!(r.verified, "{r:?}");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.content_type.as_deref(), Some("application/json"));
+        let ts: i64 = r.timestamp.as_deref().unwrap().parse().unwrap();
+        assert!((Utc::now().timestamp() - ts).abs() < 300, "{r:?}");
+        assert!(r.signature.as_deref().unwrap().starts_with("v1,"));
     }
     for (t, n) in expected {
         assert_eq!(
@@ -364,7 +236,7 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
             got.iter().map(event_type).collect::<Vec<_>>().join(", ")
         );
     }
-    let mut ids: Vec<&str> = got.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_deref().unwrap()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), total, "one webhook-id per event");
@@ -374,7 +246,7 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
         .iter()
         .find(|r| event_type(r) == "assessment.returned")
         .unwrap();
-    let data = &returned["payload"]["data"];
+    let data = &returned.payload["data"];
     assert_eq!(data["assessment"]["id"], b.as_str());
     assert_eq!(data["assessment"]["state"], "returned");
     assert_eq!(data["unit"]["code"], code_b.as_str());
@@ -387,16 +259,16 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
         .find(|r| event_type(r) == "clarification.answered")
         .unwrap();
     assert_eq!(
-        answered["payload"]["data"]["clarification"]["node_code"],
+        answered.payload["data"]["clarification"]["node_code"],
         "1.2"
     );
-    assert_eq!(answered["payload"]["data"]["clarification"]["id"], cl_id);
-    assert_eq!(answered["payload"]["data"]["actor"]["role"], "unit_editor");
+    assert_eq!(answered.payload["data"]["clarification"]["id"], cl_id);
+    assert_eq!(answered.payload["data"]["actor"]["role"], "unit_editor");
     let phases: Vec<(&str, &str)> = got
         .iter()
         .filter(|r| event_type(r) == "period.phase_changed")
         .map(|r| {
-            let c = &r["payload"]["data"]["phase_change"];
+            let c = &r.payload["data"]["phase_change"];
             (c["from"].as_str().unwrap(), c["to"].as_str().unwrap())
         })
         .collect();
@@ -409,15 +281,12 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
         .iter()
         .find(|r| event_type(r) == "publication.errata_published")
         .unwrap();
-    assert_eq!(errata["payload"]["data"]["publication"]["version"], 2);
+    assert_eq!(errata.payload["data"]["publication"]["version"], 2);
     assert_eq!(
-        errata["payload"]["data"]["publication"]["changelog"],
+        errata.payload["data"]["publication"]["changelog"],
         "Sửa số liệu chỉ số 2.2 của một xã"
     );
-    assert_eq!(
-        errata["payload"]["data"]["publication"]["group_code"],
-        "LC-XA"
-    );
+    assert_eq!(errata.payload["data"]["publication"]["group_code"], "LC-XA");
 
     // the delivery log says the same: one successful attempt each, the receiver's answer kept
     let log = wait_log(&app, &admin, &webhook, |l| {
@@ -435,9 +304,9 @@ async fn workflow_events_reach_the_receiver_signed_as_an_independent_library_ver
         assert_eq!(d["attempt_log"][0]["response_body"], "ok");
         let sent = got
             .iter()
-            .find(|r| r["id"] == d["message_id"])
+            .find(|r| r.id.is_some() && r.id.as_deref() == d["message_id"].as_str())
             .unwrap_or_else(|| panic!("{d} was received"));
-        let raw: Value = serde_json::from_str(sent["raw"].as_str().unwrap()).unwrap();
+        let raw: Value = serde_json::from_str(&sent.raw).unwrap();
         assert_eq!(raw, d["payload"], "the log shows what was sent");
     }
 }
@@ -449,22 +318,19 @@ async fn a_receiver_failing_its_first_attempts_gets_the_event_on_a_retry_and_the
     let channel = Channel::new();
     let (webhook, secret) =
         create_webhook(&app, &admin, &channel.url, &["period.phase_changed"]).await;
-    channel
-        .configure(json!({"secrets": [secret], "fail_first": 2, "fail_status": 503}))
-        .await;
+    channel.accept_secrets(&[&secret]);
+    channel.fail_next(2, 503);
     open_period(&app, &admin, |_| {}).await;
 
     let got = channel.wait_for(1, ok).await;
     assert_eq!(
-        got.iter()
-            .map(|r| r["status"].as_i64().unwrap())
-            .collect::<Vec<_>>(),
+        got.iter().map(|r| r.status).collect::<Vec<_>>(),
         vec![503, 503, 200],
         "two failures, then the retry that succeeds"
     );
-    assert!(got.iter().all(|r| r["verified"] == true));
+    assert!(got.iter().all(|r| r.verified));
     assert!(
-        got.iter().all(|r| r["id"] == got[0]["id"]),
+        got.iter().all(|r| r.id.is_some() && r.id == got[0].id),
         "every attempt carries the same webhook-id"
     );
     let log = wait_log(&app, &admin, &webhook, |l| {
@@ -533,9 +399,8 @@ async fn a_receiver_that_keeps_failing_is_disabled_and_failed_deliveries_can_be_
     let channel = Channel::new();
     let (webhook, secret) =
         create_webhook(&app, &admin, &channel.url, &["clarification.opened"]).await;
-    channel
-        .configure(json!({"secrets": [secret], "fail_first": 1000, "fail_status": 500}))
-        .await;
+    channel.accept_secrets(&[&secret]);
+    channel.fail_always(500);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
@@ -581,7 +446,7 @@ async fn a_receiver_that_keeps_failing_is_disabled_and_failed_deliveries_can_be_
         "{w}"
     );
     assert!(w["failing_since"].is_string());
-    assert_eq!(channel.received().await.len(), 12, "4 attempts of 3 events");
+    assert_eq!(channel.received().len(), 12, "4 attempts of 3 events");
     // the disabling is audited as the service's own action
     let trail = json_ok(
         app.get(
@@ -621,7 +486,7 @@ async fn a_receiver_that_keeps_failing_is_disabled_and_failed_deliveries_can_be_
     );
 
     // the receiver is repaired and enabled again; the failed delivery is sent again
-    channel.configure(json!({"fail_first": 0})).await;
+    channel.recover();
     let w = json_ok(
         app.patch_json(
             &format!("/api/v1/webhooks/{webhook}"),
@@ -649,13 +514,14 @@ async fn a_receiver_that_keeps_failing_is_disabled_and_failed_deliveries_can_be_
         format!("/api/v1/webhooks/{webhook}/deliveries/{new_id}")
     );
     let got = channel.wait_for(1, ok).await;
-    let delivered: Vec<&Value> = got.iter().filter(|r| ok(r)).collect();
+    let delivered: Vec<&Received> = got.iter().filter(|r| ok(r)).collect();
     assert_eq!(delivered.len(), 1);
     assert_eq!(
-        delivered[0]["id"], log["items"][0]["message_id"],
+        delivered[0].id.as_deref(),
+        Some(log["items"][0]["message_id"].as_str().unwrap()),
         "the same webhook-id"
     );
-    assert_eq!(delivered[0]["verified"], true);
+    assert!(delivered[0].verified);
     let start = Instant::now();
     let done = loop {
         let d = json_ok(app.get(&location, &admin).await, 200).await;
@@ -703,7 +569,7 @@ async fn no_event_is_written_or_sent_for_a_change_that_rolls_back() {
     let channel = Channel::new();
     let (webhook, secret) =
         create_webhook(&app, &admin, &channel.url, &["assessment.submitted"]).await;
-    channel.configure(json!({"secrets": [secret]})).await;
+    channel.accept_secrets(&[&secret]);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
     let leader = app.token_for(Role::UnitLeader, Some("XA-BAT-XAT"));
@@ -776,10 +642,10 @@ async fn no_event_is_written_or_sent_for_a_change_that_rolls_back() {
         assert!(start.elapsed() < Duration::from_secs(60));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let got_again = channel.received().await;
+    let got_again = channel.received();
     assert_eq!(got_again.len(), 1, "{got:?}");
     assert_eq!(
-        got_again[0]["payload"]["data"]["assessment"]["state"],
+        got_again[0].payload["data"]["assessment"]["state"],
         "submitted"
     );
     assert_eq!(
@@ -852,7 +718,7 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
         ],
     )
     .await;
-    channel.configure(json!({"secrets": [secret]})).await;
+    channel.accept_secrets(&[&secret]);
 
     // the phase closes in 3 days: the 7-day notice is due for every unit; unit A has an
     // extension ending in 12 hours (the 1-day notice), unit B one that has passed
@@ -874,8 +740,8 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
         )
         .await;
     }
-    let deadline_events = |r: &Value| event_type(r).starts_with("assessment.deadline") && ok(r);
-    let days = |r: &Value| r["payload"]["data"]["deadline"]["days_before"].as_i64();
+    let deadline_events = |r: &Received| event_type(r).starts_with("assessment.deadline") && ok(r);
+    let days = |r: &Received| r.payload["data"]["deadline"]["days_before"].as_i64();
     // the 1-day notice of A's extension and the passed deadline of B
     channel
         .wait_for(1, |r| deadline_events(r) && days(r) == Some(1))
@@ -891,7 +757,7 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
             deadline_events(r)
                 && days(r) == Some(7)
                 && !["XA-BAC-HA", "XA-BAT-XAT"]
-                    .contains(&r["payload"]["data"]["unit"]["code"].as_str().unwrap_or(""))
+                    .contains(&r.payload["data"]["unit"]["code"].as_str().unwrap_or(""))
         })
         .await;
     // submissions from both replicas' API
@@ -903,12 +769,9 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
         .await;
     // let both workers run several more polls and deadline scans: nothing is sent twice
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let all = channel.received().await;
-    assert!(
-        all.iter()
-            .all(|r| r["status"] == 200 && r["verified"] == true)
-    );
-    let mut ids: Vec<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let all = channel.received();
+    assert!(all.iter().all(|r| r.status == 200 && r.verified));
+    let mut ids: Vec<&str> = all.iter().map(|r| r.id.as_deref().unwrap()).collect();
     let n = ids.len();
     ids.sort();
     ids.dedup();
@@ -919,15 +782,15 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
             .count(),
         forms.len()
     );
-    let of = |unit: &str, pred: &dyn Fn(&Value) -> bool| {
+    let of = |unit: &str, pred: &dyn Fn(&Received) -> bool| {
         all.iter()
-            .filter(|r| deadline_events(r) && r["payload"]["data"]["unit"]["code"] == unit)
+            .filter(|r| deadline_events(r) && r.payload["data"]["unit"]["code"] == unit)
             .filter(|r| pred(r))
             .count()
     };
-    let seven = |r: &Value| days(r) == Some(7);
-    let one = |r: &Value| days(r) == Some(1);
-    let passed = |r: &Value| event_type(r) == "assessment.deadline_passed";
+    let seven = |r: &Received| days(r) == Some(7);
+    let one = |r: &Received| days(r) == Some(1);
+    let passed = |r: &Received| event_type(r) == "assessment.deadline_passed";
     for (code, _) in &forms {
         match code.as_str() {
             // A: the 1-day notice of its extension (and the 7-day notice of the phase's close,
@@ -948,10 +811,10 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
         }
     }
     let b_passed = all.iter().find(|r| passed(r)).unwrap();
-    assert_eq!(b_passed["payload"]["data"]["assessment"]["id"], b.as_str());
-    assert!(b_passed["payload"]["data"]["deadline"]["at"].is_string());
+    assert_eq!(b_passed.payload["data"]["assessment"]["id"], b.as_str());
+    assert!(b_passed.payload["data"]["deadline"]["at"].is_string());
     let a_one = all.iter().find(|r| deadline_events(r) && one(r)).unwrap();
-    assert_eq!(a_one["payload"]["data"]["assessment"]["id"], a.as_str());
+    assert_eq!(a_one.payload["data"]["assessment"]["id"], a.as_str());
     // one event per notice, one notice per (unit, notice, deadline), one delivery each
     let notices = count_rows(&app, "SELECT count(*) AS n FROM deadline_notices");
     let events = count_rows(
@@ -1236,36 +1099,32 @@ async fn after_a_secret_rotation_deliveries_verify_with_the_old_or_the_new_secre
     assert_ne!(new, old);
 
     // a receiver that still holds the old secret verifies the next delivery
-    channel.configure(json!({"secrets": [old]})).await;
+    channel.accept_secrets(&[&old]);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let got = channel.wait_for(1, ok).await;
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0]["verified"], true);
+    assert!(got[0].verified);
     assert_eq!(
-        got[0]["signature"].as_str().unwrap().split(' ').count(),
+        got[0].signature.as_deref().unwrap().split(' ').count(),
         2,
         "one signature per secret during the overlap"
     );
     // and one that switched to the new secret verifies the one after
-    channel.configure(json!({"secrets": [new]})).await;
+    channel.accept_secrets(&[&new]);
     transition(&app, &admin, &period, "review").await;
     let got = channel.wait_for(2, ok).await;
     assert_eq!(got.len(), 2);
-    assert_eq!(got[1]["verified"], true);
+    assert!(got[1].verified);
     // with neither, the receiver refuses it: the signature is not a formality
-    channel
-        .configure(json!({"secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}))
-        .await;
+    channel.accept_secrets(&["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]);
     transition(&app, &admin, &period, "self_assessment").await;
-    let got = channel.wait_for(1, |r| r["status"] == 401).await;
-    let refused = got.iter().find(|r| r["status"] == 401).unwrap();
-    assert_eq!(refused["verified"], false);
-    assert!(
-        refused["error"]
-            .as_str()
-            .unwrap()
-            .contains("No matching signature"),
-        "{refused}"
+    let got = channel.wait_for(1, |r| r.status == 401).await;
+    let refused = got.iter().find(|r| r.status == 401).unwrap();
+    assert!(!refused.verified);
+    assert_eq!(
+        refused.error.as_deref(),
+        Some("InvalidSignature"),
+        "no signature matches, the headers being all there: {refused:?}"
     );
     let log = wait_log(&app, &admin, &webhook, |l| {
         l["items"][0]["attempt_log"][0]["response_status"] == 401
