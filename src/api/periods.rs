@@ -346,10 +346,16 @@ async fn list_period_assessments(
         let list = Assessment::of_period(c, id, scope)?;
         let scores = ScoreRow::of_assessments(c, &list.iter().map(|a| a.id).collect::<Vec<_>>())?;
         let units = Unit::find_many(c, &list.iter().map(|a| a.unit_id).collect::<Vec<_>>())?;
-        Ok((p, list, scores, units))
+        let mut sets = std::collections::HashMap::new();
+        for a in &list {
+            if let std::collections::hash_map::Entry::Vacant(slot) = sets.entry(a.set_id) {
+                slot.insert(services::scoring::set_entry(c, a.set_id)?);
+            }
+        }
+        Ok((p, list, scores, units, sets))
     })
     .await?;
-    let (p, list, scores, units) = rows;
+    let (p, list, scores, units, sets) = rows;
     let mut out: Vec<AssessmentSummary> = list
         .iter()
         .map(|a| {
@@ -358,6 +364,7 @@ async fn list_period_assessments(
                 &p,
                 units.iter().find(|u| u.id == a.unit_id),
                 scores.iter().find(|s| s.assessment_id == a.id),
+                &sets[&a.set_id].set,
             )
         })
         .collect();
@@ -391,6 +398,9 @@ pub struct RankingEntryResponse {
     /// points ÷ applicable max, rounded to the set's published precision.
     #[schema(value_type = Option<String>, example = "0.8002")]
     pub index: Option<Decimal>,
+    /// Classification band (xếp loại) of the overall index; `null` in pillar and
+    /// main-indicator rankings and for sets without a classification.
+    pub band: Option<super::assessments::BandResponse>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -439,7 +449,7 @@ async fn list_rankings(
         (None, None) => ("overall", String::new()),
     };
     let scope_code = code.clone();
-    let (group, rows, total, units) = crate::db::with_conn(&state.pool, move |c| {
+    let (group, rows, total, units, entry) = crate::db::with_conn(&state.pool, move |c| {
         services::periods::get(c, id)?;
         let groups = Period::groups(c, id)?;
         let group = match &q.group {
@@ -492,7 +502,7 @@ async fn list_rankings(
         };
         let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
         let units = Unit::find_many(c, &rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())?;
-        Ok((group, rows, total, units))
+        Ok((group, rows, total, units, entry))
     })
     .await?;
     Ok(web::Json(RankingPage {
@@ -509,6 +519,11 @@ async fn list_rankings(
                     unit: u.into(),
                     points: r.points,
                     applicable_max: r.applicable_max,
+                    band: (scope == "overall")
+                        .then(|| {
+                            super::assessments::BandResponse::of_index(&entry.set, r.index_value)
+                        })
+                        .flatten(),
                     index: r.index_value,
                 })
             })
