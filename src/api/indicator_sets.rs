@@ -794,6 +794,7 @@ async fn export_indicator_set(
 /// A small valid document, shown by Swagger UI as the example for create and validate.
 pub fn example_document() -> Value {
     serde_json::json!({
+        "schema_version": crate::domain::indicator_set::SCHEMA_VERSION,
         "code": "VD-XA-100",
         "version": 1,
         "name": "Bộ chỉ số đánh giá chuyển đổi số cấp xã (ví dụ)",
@@ -802,7 +803,13 @@ pub fn example_document() -> Value {
         "legal_basis": {"decision_number": "123/QĐ-UBND", "decision_date": "2025-10-23", "issuer": "UBND tỉnh (ví dụ)"},
         "scale": "100",
         "precision": 4,
-        "provenance": "Ví dụ minh họa; mọi điểm số là giả định (inferred).",
+        "provenance": "Ví dụ minh họa; mọi điểm số và ngưỡng xếp loại là giả định (inferred).",
+        "classification": {"status": "example", "source": "Nhãn xếp loại như Bắc Ninh (2023); ngưỡng minh họa", "bands": [
+            {"code": "XUAT_SAC", "label": "Xuất sắc", "label_en": "Excellent", "min_index": "0.9"},
+            {"code": "TOT", "label": "Tốt", "label_en": "Good", "min_index": "0.75"},
+            {"code": "KHA", "label": "Khá", "label_en": "Fair", "min_index": "0.6"},
+            {"code": "TRUNG_BINH", "label": "Trung bình", "label_en": "Average", "min_index": "0.4"},
+            {"code": "KEM", "label": "Kém", "label_en": "Poor", "min_index": "0"}]},
         "pillars": [{"code": "CQS", "name": "Chính quyền số", "main_indicators": ["1", "2"]}],
         "nodes": [
             {"code": "1", "kind": "main", "name": "Nhận thức số", "max_points": "40", "children": [
@@ -812,7 +819,11 @@ pub fn example_document() -> Value {
                      {"threshold": "3", "points": "15"}, {"threshold": "4", "points": "20"}]},
                  "evidence": "required", "data_source": "UBND xã", "verifying_body": "Sở Khoa học và Công nghệ"},
                 {"code": "1.2", "kind": "component", "name": "Tỷ lệ cuộc họp do Chủ tịch chủ trì", "max_points": "20",
-                 "method": {"type": "ratio", "zero_denominator": "zero"}}
+                 "method": {"type": "ratio", "zero_denominator": "zero"},
+                 "guidance": "a = số cuộc họp do Chủ tịch UBND xã chủ trì; b = tổng số cuộc họp của Ban chỉ đạo trong năm.",
+                 "inputs": {"numerator": {"label": "Số cuộc họp do Chủ tịch chủ trì"},
+                            "denominator": {"label": "Tổng số cuộc họp của Ban chỉ đạo"}},
+                 "evidence_expected": "Thông báo kết luận các cuộc họp"}
             ]},
             {"code": "2", "kind": "main", "name": "Hoạt động chính quyền số", "max_points": "60", "children": [
                 {"code": "2.1", "kind": "component", "name": "Tỷ lệ hồ sơ xử lý trực tuyến toàn trình", "max_points": "40",

@@ -24,19 +24,15 @@ use crate::domain::UnitKind;
 /// `evidence_expected` on nodes.
 pub const SCHEMA_VERSION: u32 = 2;
 
-pub fn current_schema_version() -> u32 {
-    SCHEMA_VERSION
-}
-
 /// A whole indicator-set document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDocument {
     /// Version of the document format. Optional on import, where it defaults to the current
     /// version (2); a document of an older version is upgraded when it is imported or read.
-    /// Always written.
-    #[serde(default = "current_schema_version")]
-    #[schema(example = 2)]
+    /// Always written. (Typing requires it: every document reaches the type through
+    /// [`crate::domain::set_upgrade::upgrade`], which sets it.)
+    #[schema(example = 2, required = false)]
     pub schema_version: u32,
     /// Stable identity of the set family, e.g. `TH-HUYEN`; versions share the code.
     pub code: String,

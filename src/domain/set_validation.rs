@@ -2053,6 +2053,7 @@ mod tests {
 
     fn nested() -> Value {
         json!({
+            "schema_version": 2,
             "code": "TH-HUYEN",
             "version": 1,
             "name": "Bộ chỉ số đánh giá chuyển đổi số cấp huyện",

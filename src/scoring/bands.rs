@@ -22,7 +22,11 @@ use crate::domain::indicator_set::{ClassBand, Classification};
 /// index rounded to `precision`. `None` when no band starts low enough (a classification
 /// without a floor, which validation refuses).
 pub fn band_of(c: &Classification, index: Decimal, precision: u32) -> Option<&ClassBand> {
-    let rounded = round_index(index, precision);
+    band_at(c, round_index(index, precision))
+}
+
+/// The band of an index already rounded to the published precision.
+fn band_at(c: &Classification, rounded: Decimal) -> Option<&ClassBand> {
     c.bands.iter().find(|b| b.min_index <= rounded)
 }
 
@@ -62,7 +66,7 @@ pub fn standing(
         return none;
     };
     let rounded = round_index(index, precision);
-    let band = c.bands.iter().find(|b| b.min_index <= rounded);
+    let band = band_at(c, rounded);
     // the lowest band that starts above the index (bands are listed highest first)
     let next = c.bands.iter().rev().find(|b| b.min_index > rounded);
     let points_to_next = next

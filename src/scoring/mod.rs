@@ -1020,6 +1020,7 @@ mod tests {
 
     pub(crate) fn doc(scale: &str, nodes: Value) -> SetDocument {
         serde_json::from_value(json!({
+            "schema_version": 2,
             "code": "TEST",
             "version": 1,
             "name": "Bộ chỉ số thử",

@@ -3,6 +3,7 @@
 
 mod assessments;
 mod auth;
+mod classification;
 mod errors;
 mod evidence;
 mod helpers;
@@ -15,6 +16,7 @@ mod openapi;
 mod operations;
 mod publications;
 mod s3;
+mod set_format;
 mod units;
 mod users;
 mod workflow;
