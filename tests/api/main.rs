@@ -16,6 +16,7 @@ mod openapi;
 mod operations;
 mod publications;
 mod s3;
+mod seeds;
 mod set_format;
 mod units;
 mod users;
