@@ -1,5 +1,7 @@
 //! `/publications` (admin) and `/public/…` (anyone, no token): published snapshots only.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -16,8 +18,9 @@ use crate::auth::Principal;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
-use crate::domain::indicator_set::SetDocument;
+use crate::domain::indicator_set::{Node, SetDocument};
 use crate::error::{AppError, AppResult};
+use crate::scoring::node_input_schema;
 use crate::services::idempotency;
 use crate::services::publications as svc;
 use crate::state::AppState;
@@ -335,10 +338,15 @@ async fn public_unit(
 /// How a published number follows from the method.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MethodRules {
+    /// A component's points from the unit's inputs.
     pub leaf: String,
+    /// A node's points from its children's, and the total.
     pub aggregation: String,
+    /// The published index.
     pub index: String,
+    /// Ranks within the ranking group.
     pub ranking: String,
+    /// The classification band.
     pub band: String,
 }
 
@@ -352,8 +360,8 @@ fn method_rules(doc: &SetDocument) -> MethodRules {
     };
     MethodRules {
         leaf: format!(
-            "Each leaf's points come from its `method` and the unit's inputs (the input schema \
-             of each method is given by GET /api/v1/indicator-sets/{{id}}?view=flat), {points}. A \
+            "Each leaf's points come from its `method` and the unit's inputs (`input_schemas` gives, \
+             per leaf, the inputs, what to count and the formula in `x-formula`), {points}. A \
              leaf that does not apply to the unit counts neither its points nor its max_points."
         ),
         aggregation: "An inner node's points are the sum of its children's points, capped at \
@@ -375,6 +383,19 @@ fn method_rules(doc: &SetDocument) -> MethodRules {
     }
 }
 
+/// Every scored leaf's answer schema, by code.
+fn input_schemas(nodes: &[Node]) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<&Node> = nodes.iter().collect();
+    while let Some(n) = stack.pop() {
+        stack.extend(&n.children);
+        if let Some(schema) = node_input_schema(n) {
+            out.insert(n.code.clone(), schema);
+        }
+    }
+    out
+}
+
 /// The method a published group was assessed with (no token).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicMethod {
@@ -388,6 +409,10 @@ pub struct PublicMethod {
     pub checksum: String,
     /// How points, indices, ranks and bands follow from the document.
     pub rules: MethodRules,
+    /// The answer schema of every scored leaf, by node code: the inputs with their labels, what
+    /// to count, the evidence expected, and the formula (`x-formula`).
+    #[schema(value_type = Object)]
+    pub input_schemas: BTreeMap<String, Value>,
     /// The indicator-set version, whole: every node with its maximum, method and parameters,
     /// guidance, input texts, evidence expected, data source and verifying body, and the
     /// classification bands.
@@ -408,7 +433,7 @@ async fn public_method(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let q = q.into_inner();
-    let (p, _, doc) = crate::db::with_conn(&state.pool, move |c| {
+    let (p, doc) = crate::db::with_conn(&state.pool, move |c| {
         svc::published_method(c, id, q.group.as_deref(), q.version)
     })
     .await?;
@@ -418,6 +443,7 @@ async fn public_method(
         version: p.version,
         checksum: p.checksum,
         rules: method_rules(&doc),
+        input_schemas: input_schemas(&doc.nodes),
         indicator_set: doc,
     })
     .map_err(AppError::internal)?;

@@ -207,7 +207,7 @@ pub fn published_method(
     period_id: Uuid,
     group_code: Option<&str>,
     version: Option<i32>,
-) -> AppResult<(Publication, IndicatorSet, SetDocument)> {
+) -> AppResult<(Publication, SetDocument)> {
     let p = visible(conn, period_id, group_code, version)?;
     let named = &p.content["indicator_set"];
     let (Some(code), Some(set_version)) = (
@@ -222,5 +222,5 @@ pub fn published_method(
         AppError::internal(format!("published set {code} v{set_version} is gone"))
     })?;
     let doc = crate::services::indicator_sets::document(&set)?;
-    Ok((p, set, doc))
+    Ok((p, doc))
 }

@@ -373,6 +373,20 @@ async fn an_index_on_a_threshold_is_in_the_higher_band_on_scores_rankings_what_i
             .unwrap()
             .contains("higher band")
     );
+    // what each component takes and how it is scored
+    let schema = &method["input_schemas"]["1.2"];
+    assert_eq!(
+        schema["properties"]["numerator"]["title"],
+        "Số cuộc họp do Chủ tịch chủ trì"
+    );
+    assert!(
+        schema["x-formula"]
+            .as_str()
+            .unwrap()
+            .starts_with("S = 20 × numerator / denominator"),
+        "{schema}"
+    );
+    assert_eq!(method["input_schemas"].as_object().unwrap().len(), 4);
     for code in ["PHUONG-LAO-CAI", "XA-BAC-HA", "XA-TRAN-YEN"] {
         let unit = json_ok(
             app.get_public(&format!("/api/v1/public/periods/{period}/units/{code}"))
