@@ -30,8 +30,9 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub struct SetDocument {
     /// Version of the document format. Optional on import, where it defaults to the current
     /// version (2); a document of an older version is upgraded when it is imported or read.
-    /// Always written. (Typing requires it: every document reaches the type through
-    /// [`crate::domain::set_upgrade::upgrade`], which sets it.)
+    /// Always written.
+    // Required by the type: every document reaches it through `set_upgrade::upgrade`, which
+    // sets it, so a path that skipped the upgrade fails instead of misreading a document.
     #[schema(example = 2, required = false)]
     pub schema_version: u32,
     /// Stable identity of the set family, e.g. `TH-HUYEN`; versions share the code.
@@ -104,7 +105,7 @@ pub struct Classification {
     pub bands: Vec<ClassBand>,
 }
 
-/// One band of a [`Classification`].
+/// One band of a classification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassBand {
@@ -235,9 +236,10 @@ pub struct Node {
     /// How to declare: what to count, over which period, how to read the figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance: Option<String>,
-    /// Labels and descriptions of the method's inputs, by input name (`numerator`,
-    /// `denominator`, `value`, `satisfied`, `respondents`, `option`, `items`, `points`; see
-    /// [`Method::input_names`]); leaves only.
+    /// Labels and descriptions of the method's inputs, by input name: `numerator` and
+    /// `denominator` (ratio, ratio_to_target), `satisfied` and `respondents` (survey), `value`
+    /// (tiers, relative_to_best, boolean), `option` (choice), `items` (capped_sum), `points`
+    /// (manual); leaves only.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, InputText>,
     /// Maximum points (điểm tối đa); 0 marks a node that is not scored.
