@@ -5,8 +5,11 @@ Checks every indicator-set document against the shape of `SetDocument`
 (src/domain/indicator_set.rs: serde, deny_unknown_fields, snake_case, decimals
 as strings) and against the invariants of the seeds (exact sums, counts per
 main indicator, leaf counts, pillar maxima, unique codes, valid method
-parameters), then checks units.json and users.json (references, lineage,
-accounts). Prints one summary line per file; exits 1 on any error.
+parameters, classification bands, the texts of every scored component:
+guidance, a label for each input of its method, the evidence expected, the
+data source and the verifying body; later versions of a family replacing codes
+of the version below), then checks units.json and users.json (references,
+lineage, accounts). Prints one summary line per file; exits 1 on any error.
 
 Usage: python3 scripts/check_seeds.py [seeds-dir]
 """
@@ -50,12 +53,29 @@ METHOD_FIELDS = {  # type -> (required, optional)
     "survey": (set(), {"zero_denominator"}),
     "manual": (set(), set()),
 }
-DOC_REQ = {"code", "version", "name", "target_unit_kind", "legal_basis", "scale", "nodes"}
+DOC_REQ = {"schema_version", "code", "version", "name", "target_unit_kind", "legal_basis", "scale", "nodes",
+           "classification"}
 DOC_OPT = {"description", "year", "precision", "points_precision", "provenance", "pillars"}
 NODE_REQ = {"code", "kind", "name", "max_points"}
-NODE_OPT = {"parent", "description", "guidance", "children_policy", "children", "method", "evidence",
-            "data_source", "verifying_body", "automatic", "applicability", "replaces"}
+NODE_OPT = {"parent", "description", "guidance", "inputs", "children_policy", "children", "method", "evidence",
+            "evidence_expected", "data_source", "verifying_body", "automatic", "applicability", "replaces"}
+SCHEMA_VERSION = 2
+# the inputs of each method (Method::input_names)
+INPUT_NAMES = {
+    "ratio": {"numerator", "denominator"},
+    "ratio_to_target": {"numerator", "denominator"},
+    "survey": {"satisfied", "respondents"},
+    "tiers": {"value"},
+    "relative_to_best": {"value"},
+    "boolean": {"value"},
+    "choice": {"option"},
+    "capped_sum": {"items"},
+    "manual": {"points"},
+}
+CLASS_STATUS = {"decided", "example"}
 UNIT_KINDS = {"province", "department", "district", "commune", "party_body", "fatherland_front"}
+# unit kinds whose active units need an editor and a leader account
+ACCOUNT_KINDS = {"department", "commune", "party_body", "fatherland_front"}
 ROLES = {"admin", "reviewer", "viewer", "unit_editor", "unit_leader"}
 
 # Per-file expectations (the brief of the seeds).
@@ -84,6 +104,28 @@ EXPECT = {
     "yen-bai-564-2022.json": dict(
         code="YB-564", target="commune", leaves=40,
         pillar_leaves={"CQS": 23, "KTS": 6, "XHS": 11}),
+    # Lào Cai: QĐ 2644/QĐ-UBND (version 1) and QĐ 3019/QĐ-UBND (version 2) per kind of unit; the
+    # maxima of agencies without administrative procedures (750, then 800) are found, the rest inferred
+    "lao-cai-2644-department.json": dict(code="LC-DTI-SO", version=1, target="department", scale="1000",
+                                          decision="2644/QĐ-UBND", classification="decided"),
+    "lao-cai-3019-department.json": dict(code="LC-DTI-SO", version=2, target="department", scale="1000",
+                                          decision="3019/QĐ-UBND", classification="decided",
+                                          names=["thời gian thực", "định danh điện tử mức độ 2", "QĐ 885/QĐ-BTTTT"]),
+    "lao-cai-2644-commune.json": dict(code="LC-DTI-XA", version=1, target="commune", scale="1000",
+                                       decision="2644/QĐ-UBND", classification="decided"),
+    "lao-cai-3019-commune.json": dict(code="LC-DTI-XA", version=2, target="commune", scale="1000",
+                                       decision="3019/QĐ-UBND", classification="decided",
+                                       names=["thời gian thực", "định danh điện tử mức độ 2", "VNeID", "VssID",
+                                              "ứng dụng di động của tỉnh", "QĐ 885/QĐ-BTTTT"]),
+    "lao-cai-2644-party.json": dict(code="LC-DTI-DANG", version=1, target="party_body", scale="750",
+                                     decision="2644/QĐ-UBND", classification="decided"),
+    "lao-cai-3019-party.json": dict(code="LC-DTI-DANG", version=2, target="party_body", scale="800",
+                                     decision="3019/QĐ-UBND", classification="decided"),
+    "lao-cai-2644-front.json": dict(code="LC-DTI-MTTQ", version=1, target="fatherland_front", scale="750",
+                                     decision="2644/QĐ-UBND", classification="decided"),
+    "lao-cai-3019-front.json": dict(code="LC-DTI-MTTQ", version=2, target="fatherland_front", scale="800",
+                                     decision="3019/QĐ-UBND", classification="decided",
+                                     names=["VNeID, VssID"]),
 }
 
 
@@ -337,11 +379,76 @@ def check_node(n, where, errs, st, parent_kind, depth):
             st["automatic"] += 1
         if n.get("evidence") == "required":
             st["evidence_required"] += 1
-            if "data_source" not in n or "verifying_body" not in n:
-                errs.add(where, "evidence required but no data_source/verifying_body")
-        if "guidance" in n:
-            st["guidance"] += 1
+        if "method" in n:
+            check_texts(n, where, errs, st)
+    if children and ("inputs" in n or "evidence_expected" in n):
+        errs.add(where, "inputs and evidence_expected belong on leaves")
     return M
+
+
+def check_texts(n, where, errs, st):
+    """A scored leaf says what to count, what each input is, what evidence to attach, who supplies
+    the figure and who verifies it."""
+    for k in ("guidance", "evidence_expected", "data_source", "verifying_body"):
+        if k not in n:
+            errs.add(where, f"scored component without {k}")
+    t = (n.get("method") or {}).get("type")
+    if "guidance" in n:
+        st["guidance"] += 1
+        if t in ("ratio", "ratio_to_target") and not re.search(r"\ba = .+; b = ", n["guidance"]):
+            errs.add(where, "ratio guidance must name the numerator and the denominator: 'a = …; b = …'")
+    if "evidence_expected" in n:
+        st["evidence_expected"] += 1
+    inputs = n.get("inputs")
+    if not isinstance(inputs, dict):
+        errs.add(where, "scored component without inputs (a label for each input of its method)")
+        return
+    want = INPUT_NAMES.get(t, set())
+    if set(inputs) != want:
+        errs.add(where, f"inputs describe {sorted(inputs)}, the {t} method takes {sorted(want)}")
+    for k, text in inputs.items():
+        if keys(text, {"label"}, {"description"}, f"{where}.inputs.{k}", errs):
+            is_str(text.get("label"), f"{where}.inputs.{k}.label", errs)
+            if "description" in text:
+                is_str(text["description"], f"{where}.inputs.{k}.description", errs)
+
+
+def check_classification(c, precision, where, errs):
+    where = where + ".classification"
+    if not keys(c, {"status", "bands"}, {"source"}, where, errs):
+        return None
+    if c.get("status") not in CLASS_STATUS:
+        errs.add(where, f"status {c.get('status')!r} not in {sorted(CLASS_STATUS)}")
+    if c.get("status") == "example" and not c.get("source"):
+        errs.add(where, "an example scale says in source why it is an example")
+    bands = c.get("bands")
+    if not isinstance(bands, list) or not bands:
+        errs.add(where, "bands must be a non-empty list")
+        return None
+    codes = set()
+    prev = None
+    for i, b in enumerate(bands):
+        bw = f"{where}.bands[{i}]"
+        if not keys(b, {"code", "label", "label_en", "min_index"}, set(), bw, errs):
+            continue
+        if not isinstance(b.get("code"), str) or not CODE_RE.match(b["code"]) or b["code"] in codes:
+            errs.add(bw, f"band code {b.get('code')!r} invalid or duplicate")
+        codes.add(b.get("code"))
+        is_str(b.get("label"), bw + ".label", errs)
+        is_str(b.get("label_en"), bw + ".label_en", errs)
+        t = dec(b.get("min_index"), bw + ".min_index", errs)
+        if t is None:
+            continue
+        if not Decimal(0) <= t <= Decimal(1):
+            errs.add(bw, f"min_index {t} not in [0, 1]")
+        if -t.normalize().as_tuple().exponent > precision:
+            errs.add(bw, f"min_index {t} has more than {precision} decimals")
+        if prev is not None and t >= prev:
+            errs.add(bw, "bands are listed highest first, thresholds strictly descending")
+        prev = t
+    if prev is not None and prev != 0:
+        errs.add(where, "the lowest band must start at 0")
+    return c.get("status")
 
 
 def leaves_under(n):
@@ -393,8 +500,14 @@ def check_set(path, errs):
     if scale <= 0:
         errs.add(where, "scale must be > 0")
 
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        errs.add(where, f"schema_version must be {SCHEMA_VERSION}")
     st = {"codes": {}, "mains": {}, "leaves": [], "methods": {}, "lower": 0, "zd": 0, "automatic": 0,
-          "evidence_required": 0, "guidance": 0, "zero_leaves": 0, "tags": set(), "dna": 0}
+          "evidence_required": 0, "guidance": 0, "evidence_expected": 0, "zero_leaves": 0, "tags": set(),
+          "dna": 0}
+    status = check_classification(doc.get("classification"), doc.get("precision", 4), where, errs)
+    if "Classification" not in doc.get("provenance", "") and "classification" not in doc.get("provenance", ""):
+        errs.add(where, "provenance does not say where the classification comes from")
     nodes = doc.get("nodes") or []
     if not isinstance(nodes, list) or not nodes:
         errs.add(where, "nodes must be a non-empty list")
@@ -445,6 +558,15 @@ def check_set(path, errs):
         exp = {}
     if "code" in exp and code != exp["code"]:
         errs.add(where, f"code {code!r}, expected {exp['code']!r}")
+    if "version" in exp and doc.get("version") != exp["version"]:
+        errs.add(where, f"version {doc.get('version')!r}, expected {exp['version']!r}")
+    if "decision" in exp and (doc.get("legal_basis") or {}).get("decision_number") != exp["decision"]:
+        errs.add(where, f"decision {(doc.get('legal_basis') or {}).get('decision_number')!r}, expected {exp['decision']!r}")
+    if exp.get("classification", "example") != status:
+        errs.add(where, f"classification status {status!r}, expected {exp.get('classification', 'example')!r}")
+    for needle in exp.get("names", []):
+        if not any(needle in (lf.get("name", "") + " " + lf.get("description", "")) for lf in st["leaves"]):
+            errs.add(where, f"no component about {needle!r}")
     if "target" in exp and doc.get("target_unit_kind") != exp["target"]:
         errs.add(where, f"target_unit_kind {doc.get('target_unit_kind')!r}, expected {exp['target']!r}")
     if "scale" in exp and scale != Decimal(exp["scale"]):
@@ -501,11 +623,13 @@ def check_set(path, errs):
     mains_desc = " ".join(f"{mc}:{len(m.get('children') or [])}/{m['max_points']}" for mc, m in st["mains"].items())
     pil = " ".join(f"{k}={v}" for k, v in pillar_max.items()) or "-"
     meth = ",".join(f"{k}={v}" for k, v in sorted(st["methods"].items()))
-    return {"code": code, "tags": st["tags"], "target": doc.get("target_unit_kind"), "summary": (
+    return {"code": code, "version": doc.get("version"), "doc": doc, "tags": st["tags"],
+            "target": doc.get("target_unit_kind"), "summary": (
         f"{name}: {code} v{doc.get('version')} {doc.get('target_unit_kind')} scale={scale} "
           f"mains={len(st['mains'])} leaves={nleaves} [{mains_desc}] pillars[{pil}] methods[{meth}] "
           f"auto={st['automatic']} lower={st['lower']} zd={st['zd']} evidence_required={st['evidence_required']} "
-          f"guidance={st['guidance']}/{nleaves}")}
+          f"guidance={st['guidance']}/{nleaves} evidence_expected={st['evidence_expected']}/{nleaves} "
+          f"classification={status}")}
 
 
 def check_units(path, errs):
@@ -648,12 +772,45 @@ def check_users(path, units, errs):
         if not roles.get(r):
             errs.add(where, f"no {r} account")
     for c, u in units.items():
-        if u.get("active") and u.get("kind") in {"department", "commune"}:
+        if u.get("active") and u.get("kind") in ACCOUNT_KINDS:
             got = sorted(per_unit.get(c, []))
             if got != ["unit_editor", "unit_leader"]:
                 errs.add(where, f"unit {c}: accounts {got}, expected one unit_editor and one unit_leader")
     return (f"users.json: {len(names)} users (" + ", ".join(f"{k}={v}" for k, v in sorted(roles.items()))
             + f"), {len(per_unit)} units with accounts")
+
+
+def all_nodes(nodes):
+    for n in nodes:
+        yield n
+        yield from all_nodes(n.get("children") or [])
+
+
+def check_family(code, versions, errs):
+    """Versions of one set code: numbered 1, 2, …; the same target kind; each later version's
+    `replaces` names codes of the version below, and says what it replaces."""
+    nums = sorted(versions)
+    if nums != list(range(1, len(nums) + 1)):
+        errs.add(code, f"versions {nums} are not 1..n")
+    kinds = {d.get("target_unit_kind") for _, d in versions.values()}
+    if len(kinds) > 1:
+        errs.add(code, f"versions target different kinds {sorted(kinds)}")
+    replaced = 0
+    for v in nums[1:]:
+        f, doc = versions[v]
+        below = {n["code"] for n in all_nodes(versions[v - 1][1]["nodes"])}
+        mine = list(all_nodes(doc["nodes"]))
+        for n in mine:
+            for r in n.get("replaces", []):
+                replaced += 1
+                if r not in below:
+                    errs.add(f, f"node {n['code']} replaces {r!r}, which version {v - 1} does not have")
+        if not any(n.get("replaces") for n in mine):
+            errs.add(f, f"version {v} declares no replaced codes of version {v - 1}")
+        new = [n["code"] for n in mine if not n.get("replaces") and not n.get("children")]
+        if not new:
+            errs.add(f, f"version {v} adds nothing to version {v - 1}")
+    return f"{code}: versions {nums}, {replaced} replaced codes, target {', '.join(sorted(kinds))}"
 
 
 def main():
@@ -669,15 +826,22 @@ def main():
 
     set_codes = {}
     set_tags = set()
+    families = {}
     for f in files:
         before = len(errs.items)
         info = check_set(os.path.join(set_dir, f), errs)
         if info:
-            if info["code"] in set_codes:
-                errs.add(f, f"set code {info['code']} also used by {set_codes[info['code']]}")
-            set_codes[info["code"]] = f
+            key = (info["code"], info["version"])
+            if key in set_codes:
+                errs.add(f, f"set {info['code']} v{info['version']} also in {set_codes[key]}")
+            set_codes[key] = f
+            families.setdefault(info["code"], {})[info["version"]] = (f, info["doc"])
             set_tags |= info["tags"]
         report(f, before, info and info["summary"])
+    for code, versions in sorted(families.items()):
+        if len(versions) > 1 or min(versions) != 1:
+            before = len(errs.items)
+            report(code, before, check_family(code, versions, errs))
     before = len(errs.items)
     units, unit_tags, summary = check_units(os.path.join(ROOT, "units.json"), errs)
     for t in sorted(set_tags - unit_tags):

@@ -822,6 +822,31 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             Some(c) => format!("phiên bản trước không có chỉ số {c}"),
             None => "phiên bản trước không có chỉ số này".into(),
         },
+        "SCHEMA_VERSION_UNSUPPORTED" => format!(
+            "phiên bản định dạng tài liệu (`schema_version`) phải là số nguyên từ 1 đến {}",
+            crate::domain::indicator_set::SCHEMA_VERSION
+        ),
+        "INPUT_TEXT_UNKNOWN" => {
+            "phương pháp tính điểm của chỉ số không có trường nhập liệu mang tên này".into()
+        }
+        "INPUT_TEXT_ON_INNER_NODE" => "chỉ số có chỉ số con không nhận số liệu nhập; mô tả các \
+                                       trường nhập liệu ở chỉ số lá"
+            .into(),
+        "CLASS_BANDS_EMPTY" => "thang xếp loại cần ít nhất một mức".into(),
+        "CLASS_BAND_DUPLICATE" => "mã mức xếp loại bị trùng".into(),
+        "CLASS_BAND_OUT_OF_RANGE" => {
+            "ngưỡng của mức xếp loại phải nằm trong khoảng từ 0 đến 1".into()
+        }
+        "CLASS_BAND_PRECISION" => "ngưỡng của mức xếp loại có nhiều chữ số thập phân hơn số chữ \
+                                   số công bố của chỉ số (`precision`)"
+            .into(),
+        "CLASS_BANDS_OVERLAP" => "hai mức xếp loại có cùng ngưỡng nên chồng lên nhau".into(),
+        "CLASS_BANDS_NOT_DESCENDING" => "các mức xếp loại phải xếp từ cao xuống thấp, ngưỡng \
+                                         giảm dần"
+            .into(),
+        "CLASS_BANDS_NO_FLOOR" => "mức xếp loại thấp nhất phải bắt đầu từ 0 để chỉ số nào cũng \
+                                   được xếp loại"
+            .into(),
         _ => return None,
     };
     Some(s)

@@ -22,8 +22,9 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::ScoreRow;
 use crate::db::models::units::Unit;
 use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs};
+use crate::domain::indicator_set::{ClassBand, ClassificationStatus};
 use crate::error::{AppError, AppResult};
-use crate::scoring::{CompiledSet, NodeScore, UnitScores};
+use crate::scoring::{CompiledSet, NodeScore, UnitScores, band_of, standing};
 use crate::services::assessments::{self as svc, AnswerInput};
 use crate::services::idempotency;
 use crate::state::AppState;
@@ -39,6 +40,80 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(finalise_assessment)
         .service(reopen_assessment)
         .service(put_adjustment);
+}
+
+/// A classification band (xếp loại) of the set version, as shown beside an index.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BandResponse {
+    #[schema(example = "TOT")]
+    pub code: String,
+    /// Vietnamese label.
+    #[schema(example = "Tốt")]
+    pub label: String,
+    #[schema(example = "Good")]
+    pub label_en: String,
+    /// The lowest rounded index in the band.
+    #[schema(value_type = String, example = "0.75")]
+    pub min_index: Decimal,
+    /// The set's scale is an example: no decision fixes one for this set.
+    pub example: bool,
+}
+
+impl BandResponse {
+    pub fn new(set: &CompiledSet, band: &ClassBand) -> BandResponse {
+        BandResponse {
+            code: band.code.clone(),
+            label: band.label.clone(),
+            label_en: band.label_en.clone(),
+            min_index: band.min_index.normalize(),
+            example: set
+                .classification
+                .as_ref()
+                .is_some_and(|c| c.status == ClassificationStatus::Example),
+        }
+    }
+
+    /// The band of a unit's overall index (`None` without an index or a classification).
+    pub fn of_index(set: &CompiledSet, index: Option<Decimal>) -> Option<BandResponse> {
+        let c = set.classification.as_ref()?;
+        band_of(c, index?, set.precision).map(|b| BandResponse::new(set, b))
+    }
+}
+
+/// Where a unit's reviewed total stands in the set's classification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingResponse {
+    /// The band of the reviewed index (`null` without a classification or an index).
+    pub band: Option<BandResponse>,
+    /// The band right above (`null` in the highest band).
+    pub next_band: Option<BandResponse>,
+    /// The fewest additional points (on the reviewed total) that reach `next_band`.
+    #[schema(value_type = Option<String>, example = "15.01")]
+    pub points_to_next_band: Option<Decimal>,
+}
+
+impl StandingResponse {
+    pub fn new(set: &CompiledSet, points: Decimal, applicable_max: Decimal) -> StandingResponse {
+        let Some(c) = set.classification.as_ref() else {
+            return StandingResponse {
+                band: None,
+                next_band: None,
+                points_to_next_band: None,
+            };
+        };
+        let s = standing(
+            c,
+            points,
+            applicable_max,
+            set.precision,
+            set.points_precision,
+        );
+        StandingResponse {
+            band: s.band.map(|b| BandResponse::new(set, b)),
+            next_band: s.next.map(|b| BandResponse::new(set, b)),
+            points_to_next_band: s.points_to_next,
+        }
+    }
 }
 
 /// Totals of an assessment.
@@ -64,6 +139,16 @@ pub struct ScoreSummary {
     pub reviewed_index: Option<Decimal>,
     #[schema(value_type = Option<String>)]
     pub final_index: Option<Decimal>,
+    /// Classification band (xếp loại) of the reviewed index, rounded to the set's precision.
+    pub band: Option<BandResponse>,
+}
+
+impl ScoreSummary {
+    /// With the band of the reviewed index in `set`'s classification.
+    pub fn banded(mut self, set: &CompiledSet) -> ScoreSummary {
+        self.band = BandResponse::of_index(set, self.reviewed_index);
+        self
+    }
 }
 
 impl From<&ScoreRow> for ScoreSummary {
@@ -77,6 +162,7 @@ impl From<&ScoreRow> for ScoreSummary {
             self_index: s.self_index,
             reviewed_index: s.reviewed_index,
             final_index: s.final_index,
+            band: None,
         }
     }
 }
@@ -106,6 +192,7 @@ pub fn summary(
     _p: &Period,
     unit: Option<&Unit>,
     score: Option<&ScoreRow>,
+    set: &CompiledSet,
 ) -> AssessmentSummary {
     AssessmentSummary {
         id: a.id,
@@ -123,7 +210,7 @@ pub fn summary(
         not_submitted: a.finalised_as().is_some_and(FinalisedAs::not_submitted),
         submitted_on_behalf: a.submitted_on_behalf && !a.state().is_open(),
         ranked: !a.excluded(),
-        score: score.map(ScoreSummary::from),
+        score: score.map(|s| ScoreSummary::from(s).banded(set)),
         lock_version: a.lock_version,
     }
 }
@@ -222,7 +309,7 @@ async fn get_assessment(
             }),
             rank: rank.and_then(|r| r.rank),
             period_phase: p.phase.clone(),
-            summary: summary(&a, &p, unit.as_ref(), score.as_ref()),
+            summary: summary(&a, &p, unit.as_ref(), score.as_ref(), &entry.set),
             answers,
         })
     })
@@ -302,12 +389,15 @@ async fn put_answer(
         let stored = svc::put_answers(c, &who, id, vec![input], false)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let (score, rank) = svc::stored_scores(c, &a)?;
+        let entry = crate::services::scoring::set_entry(c, a.set_id)?;
         let answer = stored
             .first()
             .ok_or_else(|| AppError::internal("no answer stored"))?;
         Ok(AnswerWriteResponse {
             answer: answer_response(answer, &code),
-            score: score.as_ref().map(ScoreSummary::from),
+            score: score
+                .as_ref()
+                .map(|s| ScoreSummary::from(s).banded(&entry.set)),
             rank: rank.and_then(|r| r.rank),
         })
     })
@@ -420,13 +510,16 @@ async fn put_answers(
             let a =
                 Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
             let (score, rank) = svc::stored_scores(c, &a)?;
+            let entry = crate::services::scoring::set_entry(c, a.set_id)?;
             let body = to_body(BatchAnswersResponse {
                 answers: stored
                     .iter()
                     .zip(&codes)
                     .map(|(s, code)| answer_response(s, code))
                     .collect(),
-                score: score.as_ref().map(ScoreSummary::from),
+                score: score
+                    .as_ref()
+                    .map(|s| ScoreSummary::from(s).banded(&entry.set)),
                 rank: rank.and_then(|r| r.rank),
             })?;
             Ok((200, body))
@@ -506,6 +599,8 @@ pub struct ScoreTreeResponse {
     pub nodes: Vec<NodeScoreResponse>,
     /// Overall rank in the group (stored).
     pub rank: Option<i32>,
+    /// The classification of the reviewed total: band, next band, points still needed.
+    pub standing: StandingResponse,
     /// The reviewers' adjustments with their reasons.
     pub adjustments: Vec<AdjustmentNote>,
 }
@@ -584,6 +679,7 @@ fn tree(
             .map(|(i, n)| node_response(set, Some(i), n, finalised))
             .collect(),
         rank,
+        standing: StandingResponse::new(set, s.total.reviewed_points, s.total.applicable_max),
         adjustments: Vec::new(),
     }
 }
@@ -646,6 +742,13 @@ pub struct WhatIfResponse {
     pub rank: Option<i32>,
     #[schema(value_type = Option<String>)]
     pub index: Option<Decimal>,
+    /// The band that index would be in.
+    pub band: Option<BandResponse>,
+    /// The band above it (`null` in the highest band).
+    pub next_band: Option<BandResponse>,
+    /// The fewest additional points that would still be needed to reach `next_band`.
+    #[schema(value_type = Option<String>, example = "15.01")]
+    pub points_to_next_band: Option<Decimal>,
 }
 
 /// What if: "if we reach X on indicator Y, what would our score and rank be?" Saves nothing.
@@ -677,10 +780,23 @@ async fn what_if(
         } = svc::what_if(c, &who, id, inputs)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let unit = Unit::find(c, a.unit_id)?;
+        let score = tree(&entry.set, &a, unit.as_ref(), &scores, rank);
+        let StandingResponse {
+            band,
+            next_band,
+            points_to_next_band,
+        } = StandingResponse::new(
+            &entry.set,
+            scores.total.reviewed_points,
+            scores.total.applicable_max,
+        );
         Ok(WhatIfResponse {
-            score: tree(&entry.set, &a, unit.as_ref(), &scores, rank),
+            score,
             rank,
             index,
+            band,
+            next_band,
+            points_to_next_band,
         })
     })
     .await?;
@@ -863,6 +979,7 @@ async fn put_adjustment(
         let row = crate::services::workflow::adjust(c, &who, id, input)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let (score, _) = svc::stored_scores(c, &a)?;
+        let entry = crate::services::scoring::set_entry(c, a.set_id)?;
         Ok(AdjustmentResponse {
             node_code: code,
             inputs: row.inputs,
@@ -872,7 +989,9 @@ async fn put_adjustment(
             reviewer_id: row.reviewer_id,
             version: row.lock_version,
             updated_at: row.updated_at,
-            score: score.as_ref().map(ScoreSummary::from),
+            score: score
+                .as_ref()
+                .map(|s| ScoreSummary::from(s).banded(&entry.set)),
         })
     })
     .await?;

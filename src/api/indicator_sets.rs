@@ -16,10 +16,11 @@ use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
 use crate::db::models::indicator_sets::{IndicatorSet, SetFilter};
 use crate::domain::indicator_set::{
-    Applicability, EvidenceRule, LegalBasis, Method, Node, NodeKind, SetDocument,
+    Applicability, Classification, EvidenceRule, InputText, LegalBasis, Method, Node, NodeKind,
+    SetDocument,
 };
 use crate::error::{AppError, AppResult, FieldError};
-use crate::scoring::{CompiledSet, input_schema};
+use crate::scoring::{CompiledSet, node_input_schema};
 use crate::services::idempotency;
 use crate::services::indicator_sets::{self as svc, Format, ParsedSet};
 use crate::state::AppState;
@@ -82,10 +83,17 @@ pub struct FlatNode {
     pub is_leaf: bool,
     pub children: Vec<String>,
     pub method: Option<Method>,
+    /// Labels and descriptions of the method's inputs, by input name.
+    pub inputs: std::collections::BTreeMap<String, InputText>,
     /// JSON Schema of the answer inputs the method needs (leaves); render entry forms from it.
+    /// It carries the node's texts: `title` (the name), `description` (the guidance, then the
+    /// formula), each input's `title`/`description`, and `x-evidence`, `x-evidence-expected`,
+    /// `x-data-source`, `x-verifying-body`.
     #[schema(value_type = Option<Object>)]
     pub input_schema: Option<Value>,
     pub evidence: EvidenceRule,
+    /// The evidence expected (tài liệu kiểm chứng), in words.
+    pub evidence_expected: Option<String>,
     pub data_source: Option<String>,
     pub verifying_body: Option<String>,
     pub automatic: bool,
@@ -113,7 +121,12 @@ pub struct IndicatorSetResponse {
     pub scale: Decimal,
     pub precision: u32,
     pub points_precision: Option<u32>,
-    /// The version this one was cloned from.
+    /// Version of the document format the set is shown in (the current one).
+    pub schema_version: u32,
+    /// Classification bands (xếp loại) of the overall index, highest first.
+    pub classification: Option<Classification>,
+    /// The version this one was cloned from or, for an imported later version, the highest
+    /// version of the family below it; `replaces` codes name nodes of that version.
     pub based_on_id: Option<Uuid>,
     pub stats: SetStats,
     pub pillars: Vec<PillarSummary>,
@@ -212,9 +225,11 @@ pub fn flat_nodes(doc: &SetDocument) -> Vec<FlatNode> {
                 max_points: n.max_points,
                 is_leaf: n.children.is_empty(),
                 children: n.children.iter().map(|c| c.code.clone()).collect(),
-                input_schema: n.method.as_ref().map(|m| input_schema(m, n.max_points)),
+                input_schema: node_input_schema(n),
+                inputs: n.inputs.clone(),
                 method: n.method.clone(),
                 evidence: n.evidence,
+                evidence_expected: n.evidence_expected.clone(),
                 data_source: n.data_source.clone(),
                 verifying_body: n.verifying_body.clone(),
                 automatic: n.automatic,
@@ -256,6 +271,8 @@ fn response(set: IndicatorSet, view: SetView) -> AppResult<IndicatorSetResponse>
         scale: set.scale,
         precision: doc.precision,
         points_precision: doc.points_precision,
+        schema_version: doc.schema_version,
+        classification: doc.classification.clone(),
         based_on_id: set.based_on_id,
         stats: stats(&compiled),
         pillars: pillars(&compiled),
@@ -756,7 +773,9 @@ async fn export_indicator_set(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}.canonical.json\""),
             ))
-            .body(serde_json::to_string_pretty(&set.document).map_err(AppError::internal)?)),
+            .body(
+                serde_json::to_string_pretty(&svc::document(&set)?).map_err(AppError::internal)?,
+            )),
         Some(other) => Err(AppError::validation(vec![
             FieldError::new(
                 "form",
@@ -771,6 +790,7 @@ async fn export_indicator_set(
 /// A small valid document, shown by Swagger UI as the example for create and validate.
 pub fn example_document() -> Value {
     serde_json::json!({
+        "schema_version": crate::domain::indicator_set::SCHEMA_VERSION,
         "code": "VD-XA-100",
         "version": 1,
         "name": "Bộ chỉ số đánh giá chuyển đổi số cấp xã (ví dụ)",
@@ -779,7 +799,13 @@ pub fn example_document() -> Value {
         "legal_basis": {"decision_number": "123/QĐ-UBND", "decision_date": "2025-10-23", "issuer": "UBND tỉnh (ví dụ)"},
         "scale": "100",
         "precision": 4,
-        "provenance": "Ví dụ minh họa; mọi điểm số là giả định (inferred).",
+        "provenance": "Ví dụ minh họa; mọi điểm số và ngưỡng xếp loại là giả định (inferred).",
+        "classification": {"status": "example", "source": "Nhãn xếp loại như Bắc Ninh (2023); ngưỡng minh họa", "bands": [
+            {"code": "XUAT_SAC", "label": "Xuất sắc", "label_en": "Excellent", "min_index": "0.9"},
+            {"code": "TOT", "label": "Tốt", "label_en": "Good", "min_index": "0.75"},
+            {"code": "KHA", "label": "Khá", "label_en": "Fair", "min_index": "0.6"},
+            {"code": "TRUNG_BINH", "label": "Trung bình", "label_en": "Average", "min_index": "0.4"},
+            {"code": "KEM", "label": "Kém", "label_en": "Poor", "min_index": "0"}]},
         "pillars": [{"code": "CQS", "name": "Chính quyền số", "main_indicators": ["1", "2"]}],
         "nodes": [
             {"code": "1", "kind": "main", "name": "Nhận thức số", "max_points": "40", "children": [
@@ -789,7 +815,11 @@ pub fn example_document() -> Value {
                      {"threshold": "3", "points": "15"}, {"threshold": "4", "points": "20"}]},
                  "evidence": "required", "data_source": "UBND xã", "verifying_body": "Sở Khoa học và Công nghệ"},
                 {"code": "1.2", "kind": "component", "name": "Tỷ lệ cuộc họp do Chủ tịch chủ trì", "max_points": "20",
-                 "method": {"type": "ratio", "zero_denominator": "zero"}}
+                 "method": {"type": "ratio", "zero_denominator": "zero"},
+                 "guidance": "a = số cuộc họp do Chủ tịch UBND xã chủ trì; b = tổng số cuộc họp của Ban chỉ đạo trong năm.",
+                 "inputs": {"numerator": {"label": "Số cuộc họp do Chủ tịch chủ trì"},
+                            "denominator": {"label": "Tổng số cuộc họp của Ban chỉ đạo"}},
+                 "evidence_expected": "Thông báo kết luận các cuộc họp"}
             ]},
             {"code": "2", "kind": "main", "name": "Hoạt động chính quyền số", "max_points": "60", "children": [
                 {"code": "2.1", "kind": "component", "name": "Tỷ lệ hồ sơ xử lý trực tuyến toàn trình", "max_points": "40",

@@ -356,10 +356,16 @@ async fn list_period_assessments(
         let list = Assessment::of_period(c, id, scope)?;
         let scores = ScoreRow::of_assessments(c, &list.iter().map(|a| a.id).collect::<Vec<_>>())?;
         let units = Unit::find_many(c, &list.iter().map(|a| a.unit_id).collect::<Vec<_>>())?;
-        Ok((p, list, scores, units))
+        let mut sets = std::collections::HashMap::new();
+        for a in &list {
+            if let std::collections::hash_map::Entry::Vacant(slot) = sets.entry(a.set_id) {
+                slot.insert(services::scoring::set_entry(c, a.set_id)?);
+            }
+        }
+        Ok((p, list, scores, units, sets))
     })
     .await?;
-    let (p, list, scores, units) = rows;
+    let (p, list, scores, units, sets) = rows;
     let mut out: Vec<AssessmentSummary> = list
         .iter()
         .map(|a| {
@@ -368,6 +374,7 @@ async fn list_period_assessments(
                 &p,
                 units.iter().find(|u| u.id == a.unit_id),
                 scores.iter().find(|s| s.assessment_id == a.id),
+                &sets[&a.set_id].set,
             )
         })
         .collect();
@@ -409,6 +416,9 @@ pub struct RankingEntryResponse {
     pub finalised_as: Option<crate::domain::workflow::FinalisedAs>,
     /// Finalised by the office without a submission (as entered or at zero).
     pub not_submitted: bool,
+    /// Classification band (xếp loại) of the overall index; `null` in pillar and
+    /// main-indicator rankings and for sets without a classification.
+    pub band: Option<super::assessments::BandResponse>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -457,7 +467,7 @@ async fn list_rankings(
         (None, None) => ("overall", String::new()),
     };
     let scope_code = code.clone();
-    let (group, rows, total, units, assessments) = crate::db::with_conn(&state.pool, move |c| {
+    let (group, rows, total, units, assessments, entry) = crate::db::with_conn(&state.pool, move |c| {
         services::periods::get(c, id)?;
         let groups = Period::groups(c, id)?;
         let group = match &q.group {
@@ -512,7 +522,7 @@ async fn list_rankings(
         let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
         let units = Unit::find_many(c, &ids)?;
         let assessments = Assessment::of_units(c, id, &ids)?;
-        Ok((group, rows, total, units, assessments))
+        Ok((group, rows, total, units, assessments, entry))
     })
     .await?;
     Ok(web::Json(RankingPage {
@@ -535,6 +545,11 @@ async fn list_rankings(
                     unit: u.into(),
                     points: r.points,
                     applicable_max: r.applicable_max,
+                    band: (scope == "overall")
+                        .then(|| {
+                            super::assessments::BandResponse::of_index(&entry.set, r.index_value)
+                        })
+                        .flatten(),
                     index: r.index_value,
                 })
             })

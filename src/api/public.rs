@@ -1,5 +1,7 @@
 //! `/publications` (admin) and `/public/…` (anyone, no token): published snapshots only.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -17,7 +19,9 @@ use crate::auth::Principal;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
+use crate::domain::indicator_set::{Node, SetDocument};
 use crate::error::{AppError, AppResult};
+use crate::scoring::node_input_schema;
 use crate::services::idempotency;
 use crate::services::publications as svc;
 use crate::state::AppState;
@@ -27,7 +31,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_publications)
         .service(public_periods)
         .service(public_rankings)
-        .service(public_unit);
+        .service(public_unit)
+        .service(public_method);
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -332,5 +337,121 @@ async fn public_unit(
         result,
     })
     .map_err(AppError::internal)?;
+    Ok(cached(&req, etag, body))
+}
+
+/// How a published number follows from the method.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MethodRules {
+    /// A component's points from the unit's inputs.
+    pub leaf: String,
+    /// A node's points from its children's, and the total.
+    pub aggregation: String,
+    /// The published index.
+    pub index: String,
+    /// Ranks within the ranking group.
+    pub ranking: String,
+    /// The classification band.
+    pub band: String,
+}
+
+fn method_rules(doc: &SetDocument) -> MethodRules {
+    let p = doc.precision;
+    let points = match doc.points_precision {
+        Some(pp) => format!(
+            "rounded half away from zero to {pp} decimal(s), then clamped to [0, max_points]"
+        ),
+        None => "clamped to [0, max_points], not rounded".into(),
+    };
+    MethodRules {
+        leaf: format!(
+            "Each leaf's points come from its `method` and the unit's inputs (`input_schemas` gives, \
+             per leaf, the inputs, what to count and the formula in `x-formula`), {points}. A \
+             leaf that does not apply to the unit counts neither its points nor its max_points."
+        ),
+        aggregation: "An inner node's points are the sum of its children's points, capped at \
+                      its max_points; top-level bonus nodes are added and penalty nodes \
+                      subtracted at the root, which is clamped to [0, applicable maximum]."
+            .into(),
+        index: format!(
+            "index = points ÷ applicable maximum (the max_points of what applies to the unit), \
+             published rounded half away from zero to {p} decimal(s)."
+        ),
+        ranking: format!(
+            "Competition ranking (1, 2, 2, 4) within the ranking group on the index rounded to \
+             {p} decimal(s); equal rounded indices share a rank."
+        ),
+        band: "The band (xếp loại) is the first band of `classification.bands`, listed highest \
+               first, whose min_index is at most the rounded index: an index exactly on a \
+               threshold belongs to the higher band."
+            .into(),
+    }
+}
+
+/// Every scored leaf's answer schema, by code.
+fn input_schemas(nodes: &[Node]) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<&Node> = nodes.iter().collect();
+    while let Some(n) = stack.pop() {
+        stack.extend(&n.children);
+        if let Some(schema) = node_input_schema(n) {
+            out.insert(n.code.clone(), schema);
+        }
+    }
+    out
+}
+
+/// The method a published group was assessed with (no token).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicMethod {
+    #[schema(value_type = Object)]
+    pub period: Value,
+    #[schema(value_type = Object)]
+    pub group: Value,
+    /// The snapshot version whose method this is.
+    pub version: i32,
+    /// The snapshot's checksum.
+    pub checksum: String,
+    /// How points, indices, ranks and bands follow from the document.
+    pub rules: MethodRules,
+    /// The answer schema of every scored leaf, by node code: the inputs with their labels, what
+    /// to count, the evidence expected, and the formula (`x-formula`).
+    #[schema(value_type = Object)]
+    pub input_schemas: BTreeMap<String, Value>,
+    /// The indicator-set version, whole: every node with its maximum, method and parameters,
+    /// guidance, input texts, evidence expected, data source and verifying body, and the
+    /// classification bands.
+    pub indicator_set: SetDocument,
+}
+
+/// The published method of a period's group (no token): the indicator-set version the group
+/// was assessed with, so that anyone can recompute a published index from the public unit
+/// result. Only for published groups (past their embargo); same `group` and `version`
+/// parameters as the rankings. Strong `ETag`; `304` on `If-None-Match`.
+#[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), PublicQuery), responses((status = 200, description = "The method", body = PublicMethod), (status = 304, description = "Not modified"), ErrorResponses))]
+#[get("/public/periods/{id}/method")]
+async fn public_method(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    q: web::Query<PublicQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let q = q.into_inner();
+    let (p, doc) = crate::db::with_conn(&state.pool, move |c| {
+        svc::published_method(c, id, q.group.as_deref(), q.version)
+    })
+    .await?;
+    let body = serde_json::to_value(PublicMethod {
+        period: p.content["period"].clone(),
+        group: p.content["group"].clone(),
+        version: p.version,
+        checksum: p.checksum,
+        rules: method_rules(&doc),
+        input_schemas: input_schemas(&doc.nodes),
+        indicator_set: doc,
+    })
+    .map_err(AppError::internal)?;
+    let etag = format!("\"{}\"", svc::checksum(&body));
     Ok(cached(&req, etag, body))
 }

@@ -6,16 +6,35 @@
 //! Leaves carry a scoring [`Method`]; inner nodes add their children's points, capped at their
 //! own `max_points`. Points are exact decimals (`rust_decimal::Decimal`), serialised as JSON
 //! strings ("12.5") and accepted as strings or numbers.
+//!
+//! The format has a version, [`SCHEMA_VERSION`]; documents written at an older version are
+//! brought up to date by [`crate::domain::set_upgrade`] before they are typed here.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::UnitKind;
+
+/// The version of the document format this code reads and writes. Version 1 is the format
+/// before `schema_version` existed; version 2 added `classification`, and `inputs` and
+/// `evidence_expected` on nodes.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// A whole indicator-set document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDocument {
+    /// Version of the document format. Optional on import, where it defaults to the current
+    /// version (2); a document of an older version is upgraded when it is imported or read.
+    /// Always written.
+    // Required by the type: every document reaches it through `set_upgrade::upgrade`, which
+    // sets it, so a path that skipped the upgrade fails instead of misreading a document.
+    #[schema(example = 2, required = false)]
+    pub schema_version: u32,
     /// Stable identity of the set family, e.g. `TH-HUYEN`; versions share the code.
     #[schema(max_length = 64)]
     pub code: String,
@@ -27,9 +46,8 @@ pub struct SetDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 10000)]
     pub description: Option<String>,
-    /// The unit kind this set assesses (`department`, `commune`, `district`, `province`, …).
-    #[schema(max_length = 32)]
-    pub target_unit_kind: String,
+    /// The unit kind this set assesses.
+    pub target_unit_kind: UnitKind,
     /// First data year the set is meant for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<i32>,
@@ -49,11 +67,72 @@ pub struct SetDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 10000)]
     pub provenance: Option<String>,
+    /// Classification (xếp loại) of a unit's overall index into labelled bands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<Classification>,
     /// Named selections of main indicators (many-to-many).
     #[serde(default)]
     pub pillars: Vec<Pillar>,
     /// Top-level nodes (groups or main indicators, plus optional `bonus` / `penalty` nodes).
     pub nodes: Vec<Node>,
+}
+
+/// Whether a decision fixes the classification scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassificationStatus {
+    /// The decision that issues the set (or one that applies it) fixes these bands.
+    Decided,
+    /// An illustrative scale: no decision fixes one for this set.
+    Example,
+}
+
+/// The classification (xếp loại) of a unit's overall index: bands from the highest to the
+/// lowest. A unit is in the first band whose `min_index` is at most its index rounded to the
+/// set's `precision` (the value rankings compare), so an index exactly on a threshold belongs to
+/// the higher band. A rule written "above 75 %" is the threshold one step of precision above
+/// (0.7501 with precision 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "example", "source": "Thang xếp loại minh họa", "bands": [
+    {"code": "XUAT_SAC", "label": "Xuất sắc", "label_en": "Excellent", "min_index": "0.9"},
+    {"code": "TOT", "label": "Tốt", "label_en": "Good", "min_index": "0.75"},
+    {"code": "KHA", "label": "Khá", "label_en": "Fair", "min_index": "0.6"},
+    {"code": "TRUNG_BINH", "label": "Trung bình", "label_en": "Average", "min_index": "0.4"},
+    {"code": "KEM", "label": "Kém", "label_en": "Poor", "min_index": "0"}]}))]
+pub struct Classification {
+    pub status: ClassificationStatus,
+    /// Where the scale comes from (the decision and its article), or why it is an example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Highest band first; thresholds strictly descending; the last band starts at 0.
+    pub bands: Vec<ClassBand>,
+}
+
+/// One band of a classification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassBand {
+    /// Stable code, e.g. `TOT`.
+    pub code: String,
+    /// Vietnamese label, e.g. "Tốt".
+    pub label: String,
+    /// English label, e.g. "Good".
+    pub label_en: String,
+    /// The lowest rounded index in the band (0 ≤ min_index ≤ 1, at most `precision` decimals).
+    #[schema(value_type = String, example = "0.75")]
+    pub min_index: Decimal,
+}
+
+/// The label and description of one input of a leaf's method, shown on entry forms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputText {
+    /// What the field is, e.g. "Số cuộc họp do Chủ tịch chủ trì".
+    pub label: String,
+    /// What to count and how, e.g. which meetings count and for which period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 pub fn default_precision() -> u32 {
@@ -167,10 +246,16 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 10000)]
     pub description: Option<String>,
-    /// How to declare and what evidence to attach.
+    /// How to declare: what to count, over which period, how to read the figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 10000)]
     pub guidance: Option<String>,
+    /// Labels and descriptions of the method's inputs, by input name: `numerator` and
+    /// `denominator` (ratio, ratio_to_target), `satisfied` and `respondents` (survey), `value`
+    /// (tiers, relative_to_best, boolean), `option` (choice), `items` (capped_sum), `points`
+    /// (manual); leaves only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, InputText>,
     /// Maximum points (điểm tối đa); 0 marks a node that is not scored.
     #[schema(value_type = String, example = "20")]
     pub max_points: Decimal,
@@ -184,6 +269,10 @@ pub struct Node {
     pub method: Option<Method>,
     #[serde(default, skip_serializing_if = "is_default_evidence")]
     pub evidence: EvidenceRule,
+    /// The evidence (tài liệu kiểm chứng) expected, in words, e.g. "Biên bản các cuộc họp";
+    /// leaves only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_expected: Option<String>,
     /// Who supplies the figure (nguồn dữ liệu).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 10000)]
@@ -327,6 +416,20 @@ pub enum Method {
 }
 
 impl Method {
+    /// The members of the answer object this method takes (the keys of a node's `inputs`).
+    pub fn input_names(&self) -> &'static [&'static str] {
+        match self {
+            Method::Ratio { .. } | Method::RatioToTarget { .. } => &["numerator", "denominator"],
+            Method::Survey { .. } => &["satisfied", "respondents"],
+            Method::Tiers { .. } | Method::RelativeToBest { .. } | Method::Boolean { .. } => {
+                &["value"]
+            }
+            Method::Choice { .. } => &["option"],
+            Method::CappedSum { .. } => &["items"],
+            Method::Manual => &["points"],
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Method::Ratio { .. } => "ratio",

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod indicator_set;
+pub mod set_upgrade;
 pub mod set_validation;
 pub mod tasks;
 pub mod workflow;
@@ -113,20 +114,80 @@ impl Role {
     }
 }
 
-/// Kinds of assessed unit.
-pub const UNIT_KINDS: [&str; 8] = [
-    "province",
-    "department",
-    "district",
-    "commune",
-    "party_body",
-    "fatherland_front",
-    "ministry",
-    "other",
-];
+/// Kinds of assessed unit: a closed set, held as text in the database (`units.kind`,
+/// `ranking_groups.unit_kind`, `indicator_sets.target_unit_kind`, each with a CHECK listing
+/// exactly these values).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// Tỉnh, thành phố (the national DTI assesses provinces).
+    Province,
+    /// Sở, ban, ngành: provincial departments and agencies.
+    Department,
+    /// Huyện, thị xã, thành phố thuộc tỉnh (abolished 1 July 2025; historical periods).
+    District,
+    /// Xã, phường, đặc khu: commune-level People's Committees.
+    Commune,
+    /// Cơ quan Đảng: party committees and their advisory bodies.
+    PartyBody,
+    /// Mặt trận Tổ quốc and the socio-political organisations (đoàn thể).
+    FatherlandFront,
+    /// Bộ, ngành trung ương.
+    Ministry,
+    Other,
+}
+
+impl UnitKind {
+    pub const ALL: [UnitKind; 8] = [
+        UnitKind::Province,
+        UnitKind::Department,
+        UnitKind::District,
+        UnitKind::Commune,
+        UnitKind::PartyBody,
+        UnitKind::FatherlandFront,
+        UnitKind::Ministry,
+        UnitKind::Other,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Province => "province",
+            UnitKind::Department => "department",
+            UnitKind::District => "district",
+            UnitKind::Commune => "commune",
+            UnitKind::PartyBody => "party_body",
+            UnitKind::FatherlandFront => "fatherland_front",
+            UnitKind::Ministry => "ministry",
+            UnitKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UnitKind> {
+        UnitKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for UnitKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text of every [`UnitKind`], in [`UnitKind::ALL`] order.
+pub const UNIT_KINDS: [&str; 8] = {
+    let mut out = [""; 8];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = UnitKind::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 pub fn is_unit_kind(s: &str) -> bool {
-    UNIT_KINDS.contains(&s)
+    UnitKind::parse(s).is_some()
 }
 
 /// Lower-cases and strips Vietnamese diacritics (`đ` → `d`), so "lao cai" matches "Lào Cai".
@@ -167,6 +228,16 @@ mod tests {
         );
         assert_eq!(fold_text("Phường Đồng Hới"), "phuong dong hoi");
         assert_eq!(fold_text("ĐIỆN BIÊN"), "dien bien");
+    }
+
+    #[test]
+    fn unit_kinds_round_trip_as_their_database_text() {
+        for k in UnitKind::ALL {
+            assert_eq!(UnitKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        assert_eq!(UNIT_KINDS[4], "party_body");
+        assert_eq!(UnitKind::parse("city"), None);
     }
 
     #[test]

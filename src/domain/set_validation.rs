@@ -10,7 +10,8 @@
 //!
 //! [`normalize`] then turns a valid document into its canonical nested form, and
 //! [`from_serde_error`] / [`locate_serde_error`] turn a typing error into a [`DocProblem`].
-//! [`parse_document`] chains the whole pipeline for a request body.
+//! [`parse_document`] chains the whole pipeline for a request body, upgrading a document of an
+//! older format version ([`crate::domain::set_upgrade`]) between the raw stage and typing.
 //!
 //! Pure: imports only `std`, `serde`, `serde_json`, `rust_decimal` and `crate::domain`; no I/O.
 
@@ -22,9 +23,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::indicator_set::{
-    Applicability, Band, ChildrenPolicy, ChoiceOption, Direction, EvidenceRule, LegalBasis, Method,
-    Node, NodeKind, Pillar, SetDocument, SumItem, ZeroDenominator,
+    Applicability, Band, ChildrenPolicy, ChoiceOption, ClassBand, Classification,
+    ClassificationStatus, Direction, EvidenceRule, InputText, LegalBasis, Method, Node, NodeKind,
+    Pillar, SCHEMA_VERSION, SetDocument, SumItem, ZeroDenominator,
 };
+use crate::domain::set_upgrade::{Origin, upgrade};
+use crate::domain::{UNIT_KINDS as KINDS, UnitKind};
 
 /// Maximum nesting depth of the raw JSON document (the root object is level 1).
 pub const MAX_JSON_DEPTH: usize = 64;
@@ -43,16 +47,7 @@ pub const POINTS_PRECISION_RANGE: std::ops::RangeInclusive<u32> = 0..=6;
 /// Allowed range of `year`.
 pub const YEAR_RANGE: std::ops::RangeInclusive<i32> = 2000..=2100;
 /// Allowed values of `target_unit_kind`.
-pub const UNIT_KINDS: &[&str] = &[
-    "province",
-    "department",
-    "district",
-    "commune",
-    "party_body",
-    "fatherland_front",
-    "ministry",
-    "other",
-];
+pub const UNIT_KINDS: [&str; 8] = KINDS;
 /// Fields that hold points-like decimals; [`check_raw`] vets their raw values.
 pub const POINTS_FIELDS: &[&str] = &[
     "max_points",
@@ -62,6 +57,7 @@ pub const POINTS_FIELDS: &[&str] = &[
     "target",
     "points_per_unit",
     "cap",
+    "min_index",
 ];
 /// [`check_raw`] stops after this many problems (a hostile document could hold millions).
 pub const MAX_RAW_PROBLEMS: usize = 100;
@@ -122,6 +118,19 @@ pub mod codes {
     pub const DUPLICATE_PILLAR_MEMBER: &str = "DUPLICATE_PILLAR_MEMBER";
     // replacements
     pub const REPLACES_DUPLICATE: &str = "REPLACES_DUPLICATE";
+    // format version
+    pub const SCHEMA_VERSION_UNSUPPORTED: &str = "SCHEMA_VERSION_UNSUPPORTED";
+    // entry-form texts
+    pub const INPUT_TEXT_UNKNOWN: &str = "INPUT_TEXT_UNKNOWN";
+    pub const INPUT_TEXT_ON_INNER_NODE: &str = "INPUT_TEXT_ON_INNER_NODE";
+    // classification (xếp loại)
+    pub const CLASS_BANDS_EMPTY: &str = "CLASS_BANDS_EMPTY";
+    pub const CLASS_BAND_DUPLICATE: &str = "CLASS_BAND_DUPLICATE";
+    pub const CLASS_BAND_OUT_OF_RANGE: &str = "CLASS_BAND_OUT_OF_RANGE";
+    pub const CLASS_BAND_PRECISION: &str = "CLASS_BAND_PRECISION";
+    pub const CLASS_BANDS_OVERLAP: &str = "CLASS_BANDS_OVERLAP";
+    pub const CLASS_BANDS_NOT_DESCENDING: &str = "CLASS_BANDS_NOT_DESCENDING";
+    pub const CLASS_BANDS_NO_FLOOR: &str = "CLASS_BANDS_NO_FLOOR";
 }
 
 use codes::*;
@@ -709,6 +718,9 @@ pub fn validate(doc: &SetDocument) -> Vec<DocProblem> {
 
     check_pillars(doc, &entries, &by_code, &mut out);
     check_replaces(&entries, &mut out);
+    if let Some(c) = &doc.classification {
+        check_classification(c, doc.precision, &mut out);
+    }
     out
 }
 
@@ -880,6 +892,22 @@ fn check_inner(e: &Entry, entries: &[Entry], out: &mut Vec<DocProblem>) {
             format!("node {code} has children; applicability rules belong on leaves"),
         );
     }
+    if node.evidence_expected.is_some() {
+        problem(
+            out,
+            format!("{}/evidence_expected", e.ptr),
+            EVIDENCE_ON_INNER_NODE,
+            format!("node {code} has children; the evidence expected is described on its leaves"),
+        );
+    }
+    if !node.inputs.is_empty() {
+        problem(
+            out,
+            format!("{}/inputs", e.ptr),
+            INPUT_TEXT_ON_INNER_NODE,
+            format!("node {code} has children, so it takes no inputs; describe them on its leaves"),
+        );
+    }
     let sum = checked_sum(e.children.iter().map(|&c| entries[c].node.max_points));
     let sum_text = sum.map_or_else(|| "more than the decimal range".into(), num);
     let kids = match e.children.len() {
@@ -914,6 +942,7 @@ fn check_inner(e: &Entry, entries: &[Entry], out: &mut Vec<DocProblem>) {
 
 fn check_leaf(e: &Entry, out: &mut Vec<DocProblem>) {
     let node = e.node;
+    check_input_texts(e, out);
     match &node.method {
         None if !node.max_points.is_zero() => problem(
             out,
@@ -927,6 +956,141 @@ fn check_leaf(e: &Entry, out: &mut Vec<DocProblem>) {
         ),
         None => {}
         Some(m) => check_method(m, node.max_points, &format!("{}/method", e.ptr), out),
+    }
+}
+
+/// The keys of a leaf's `inputs` must be inputs of its method; labels must not be blank.
+fn check_input_texts(e: &Entry, out: &mut Vec<DocProblem>) {
+    let node = e.node;
+    let names: &[&str] = node.method.as_ref().map_or(&[], Method::input_names);
+    for (key, text) in &node.inputs {
+        let p = format!("{}/inputs/{}", e.ptr, escape_token(key));
+        if !names.contains(&key.as_str()) {
+            let expected = if names.is_empty() {
+                "it has no scoring method, so it takes no inputs".to_string()
+            } else {
+                format!(
+                    "its `{}` method takes: {}",
+                    node.method.as_ref().map_or("", Method::name),
+                    names.join(", ")
+                )
+            };
+            problem(
+                out,
+                p,
+                INPUT_TEXT_UNKNOWN,
+                format!(
+                    "node {} describes input {}, but {expected}",
+                    quote(&node.code),
+                    quote(key)
+                ),
+            );
+            continue;
+        }
+        check_name(&text.label, format!("{p}/label"), "input label", out);
+    }
+}
+
+/// Bands: at least one; codes valid and distinct; labels present; thresholds in `[0, 1]` with
+/// at most `precision` decimals, strictly descending (equal thresholds overlap), the last at 0.
+fn check_classification(c: &Classification, precision: u32, out: &mut Vec<DocProblem>) {
+    let bands = &c.bands;
+    if bands.is_empty() {
+        problem(
+            out,
+            "/classification/bands".into(),
+            CLASS_BANDS_EMPTY,
+            "a classification needs at least one band".into(),
+        );
+        return;
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, b) in bands.iter().enumerate() {
+        let p = format!("/classification/bands/{i}");
+        check_code(&b.code, format!("{p}/code"), "band code", out);
+        if let Some(first) = seen.get(b.code.as_str()) {
+            problem(
+                out,
+                format!("{p}/code"),
+                CLASS_BAND_DUPLICATE,
+                format!(
+                    "band code {} is already used by the band at /classification/bands/{first}",
+                    quote(&b.code)
+                ),
+            );
+        } else {
+            seen.insert(&b.code, i);
+        }
+        check_name(&b.label, format!("{p}/label"), "band label", out);
+        check_name(&b.label_en, format!("{p}/label_en"), "band label_en", out);
+        let t = b.min_index;
+        if t < Decimal::ZERO || t > Decimal::ONE {
+            problem(
+                out,
+                format!("{p}/min_index"),
+                CLASS_BAND_OUT_OF_RANGE,
+                format!(
+                    "band {} starts at index {}; an index lies between 0 and 1",
+                    quote(&b.code),
+                    num(t)
+                ),
+            );
+        } else if t.normalize().scale() > precision {
+            problem(
+                out,
+                format!("{p}/min_index"),
+                CLASS_BAND_PRECISION,
+                format!(
+                    "band {} starts at index {}, which has more decimals than the published \
+                     precision {precision}; bands compare the index rounded to {precision} decimals",
+                    quote(&b.code),
+                    num(t)
+                ),
+            );
+        }
+        let Some(prev) = i.checked_sub(1).map(|j| &bands[j]) else {
+            continue;
+        };
+        if t == prev.min_index {
+            problem(
+                out,
+                format!("{p}/min_index"),
+                CLASS_BANDS_OVERLAP,
+                format!(
+                    "bands {} and {} both start at index {}, so they overlap",
+                    quote(&prev.code),
+                    quote(&b.code),
+                    num(t)
+                ),
+            );
+        } else if t > prev.min_index {
+            problem(
+                out,
+                format!("{p}/min_index"),
+                CLASS_BANDS_NOT_DESCENDING,
+                format!(
+                    "band {} starts at {} after band {} starting at {}; list bands from the \
+                     highest to the lowest, thresholds strictly descending",
+                    quote(&b.code),
+                    num(t),
+                    quote(&prev.code),
+                    num(prev.min_index)
+                ),
+            );
+        }
+    }
+    let last = bands.len() - 1;
+    if bands[last].min_index > Decimal::ZERO {
+        problem(
+            out,
+            format!("/classification/bands/{last}/min_index"),
+            CLASS_BANDS_NO_FLOOR,
+            format!(
+                "the lowest band {} starts at {}; it must start at 0 so that every index has a band",
+                quote(&bands[last].code),
+                num(bands[last].min_index)
+            ),
+        );
     }
 }
 
@@ -1170,15 +1334,14 @@ fn check_identity(doc: &SetDocument, out: &mut Vec<DocProblem>) {
         );
     }
     check_name(&doc.name, "/name".into(), "set name", out);
-    if !UNIT_KINDS.contains(&doc.target_unit_kind.as_str()) {
+    if doc.schema_version != SCHEMA_VERSION {
         problem(
             out,
-            "/target_unit_kind".into(),
-            UNIT_KIND_INVALID,
+            "/schema_version".into(),
+            SCHEMA_VERSION_UNSUPPORTED,
             format!(
-                "target_unit_kind {} is not one of: {}",
-                quote(&doc.target_unit_kind),
-                UNIT_KINDS.join(", ")
+                "schema_version is {}; documents are validated at version {SCHEMA_VERSION}",
+                doc.schema_version
             ),
         );
     }
@@ -1419,11 +1582,13 @@ fn shallow(node: &Node) -> Node {
         name: node.name.clone(),
         description: node.description.clone(),
         guidance: node.guidance.clone(),
+        inputs: node.inputs.clone(),
         max_points: node.max_points,
         children_policy: node.children_policy,
         children: Vec::new(),
         method: node.method.clone(),
         evidence: node.evidence,
+        evidence_expected: node.evidence_expected.clone(),
         data_source: node.data_source.clone(),
         verifying_body: node.verifying_body.clone(),
         automatic: node.automatic,
@@ -1454,6 +1619,8 @@ fn field_in_message(msg: &str) -> Option<&str> {
 }
 
 const DOCUMENT_ONLY_FIELDS: &[&str] = &[
+    "schema_version",
+    "classification",
     "version",
     "target_unit_kind",
     "year",
@@ -1525,18 +1692,40 @@ pub fn parse_document(value: &Value) -> Result<SetDocument, Vec<DocProblem>> {
     if !raw.is_empty() {
         return Err(raw);
     }
+    let mut upgraded = value.clone();
+    upgrade(&mut upgraded, Origin::Submitted).map_err(|p| vec![p])?;
+    // An unknown unit kind is reported with the other problems: the rest of the document is
+    // checked as if it named a valid kind.
+    let mut problems = Vec::new();
+    if let Some(Value::String(k)) = upgraded.get("target_unit_kind")
+        && UnitKind::parse(k).is_none()
+    {
+        problem(
+            &mut problems,
+            "/target_unit_kind".into(),
+            UNIT_KIND_INVALID,
+            format!(
+                "target_unit_kind {} is not one of: {}",
+                quote(k),
+                UNIT_KINDS.join(", ")
+            ),
+        );
+        upgraded["target_unit_kind"] = Value::from(UnitKind::Other.as_str());
+    }
+    let value = &upgraded;
     let doc = match SetDocument::deserialize(value) {
         Ok(doc) => doc,
         Err(err) => {
-            let mut found = Vec::new();
+            let mut found = problems;
+            let before = found.len();
             locate_document(value, &mut found);
-            if found.is_empty() {
+            if found.len() == before {
                 found.push(from_serde_error(&err));
             }
             return Err(found);
         }
     };
-    let problems = validate(&doc);
+    problems.extend(validate(&doc));
     if problems.is_empty() {
         Ok(normalize(&doc))
     } else {
@@ -1618,11 +1807,12 @@ fn locate_struct<'a, T: Deserialize<'a>>(
 
 fn locate_document(v: &Value, out: &mut Vec<DocProblem>) {
     locate_struct::<SetDocument>(v, "", out, |o, out| {
+        locate_member::<u32>(o, "", "schema_version", out);
         locate_member::<String>(o, "", "code", out);
         locate_member::<i32>(o, "", "version", out);
         locate_member::<String>(o, "", "name", out);
         locate_member::<Option<String>>(o, "", "description", out);
-        locate_member::<String>(o, "", "target_unit_kind", out);
+        locate_member::<UnitKind>(o, "", "target_unit_kind", out);
         locate_member::<Option<i32>>(o, "", "year", out);
         if let Some(lb) = o.get("legal_basis") {
             let lp = "/legal_basis";
@@ -1644,6 +1834,23 @@ fn locate_document(v: &Value, out: &mut Vec<DocProblem>) {
         locate_member::<u32>(o, "", "precision", out);
         locate_member::<Option<u32>>(o, "", "points_precision", out);
         locate_member::<Option<String>>(o, "", "provenance", out);
+        if let Some(c) = o.get("classification")
+            && !c.is_null()
+        {
+            let cp = "/classification";
+            locate_struct::<Classification>(c, cp, out, |o, out| {
+                locate_member::<ClassificationStatus>(o, cp, "status", out);
+                locate_member::<Option<String>>(o, cp, "source", out);
+                locate_list(o, cp, "bands", out, &|b, bp, out| {
+                    locate_struct::<ClassBand>(b, bp, out, |o, out| {
+                        locate_member::<String>(o, bp, "code", out);
+                        locate_member::<String>(o, bp, "label", out);
+                        locate_member::<String>(o, bp, "label_en", out);
+                        locate_member::<Decimal>(o, bp, "min_index", out);
+                    });
+                });
+            });
+        }
         locate_list(o, "", "pillars", out, &|p, ptr, out| {
             locate_struct::<Pillar>(p, ptr, out, |o, out| {
                 locate_member::<String>(o, ptr, "code", out);
@@ -1684,6 +1891,19 @@ fn locate_node(v: &Value, ptr: &str, out: &mut Vec<DocProblem>, depth: usize) {
         locate_member::<String>(o, ptr, "name", out);
         locate_member::<Option<String>>(o, ptr, "description", out);
         locate_member::<Option<String>>(o, ptr, "guidance", out);
+        if let Some(Value::Object(texts)) = o.get("inputs") {
+            let ip = format!("{ptr}/inputs");
+            for (key, t) in texts {
+                let tp = format!("{ip}/{}", escape_token(key));
+                locate_struct::<InputText>(t, &tp, out, |o, out| {
+                    locate_member::<String>(o, &tp, "label", out);
+                    locate_member::<Option<String>>(o, &tp, "description", out);
+                });
+            }
+        } else {
+            locate_member::<std::collections::BTreeMap<String, InputText>>(o, ptr, "inputs", out);
+        }
+        locate_member::<Option<String>>(o, ptr, "evidence_expected", out);
         locate_member::<Decimal>(o, ptr, "max_points", out);
         locate_member::<ChildrenPolicy>(o, ptr, "children_policy", out);
         locate_member::<EvidenceRule>(o, ptr, "evidence", out);
@@ -1833,6 +2053,7 @@ mod tests {
 
     fn nested() -> Value {
         json!({
+            "schema_version": 2,
             "code": "TH-HUYEN",
             "version": 1,
             "name": "Bộ chỉ số đánh giá chuyển đổi số cấp huyện",
@@ -1901,8 +2122,13 @@ mod tests {
         serde_json::from_value(v.clone()).expect("the fixture must type")
     }
 
+    /// Every problem of the whole pipeline (an unknown unit kind does not type).
+    fn problems_of(v: &Value) -> Vec<DocProblem> {
+        parse_document(v).err().unwrap_or_default()
+    }
+
     fn found(v: &Value) -> Vec<(&'static str, String)> {
-        let mut f: Vec<_> = validate(&typed(v))
+        let mut f: Vec<_> = problems_of(v)
             .into_iter()
             .map(|p| (p.code, p.pointer))
             .collect();
@@ -1933,7 +2159,7 @@ mod tests {
 
     #[track_caller]
     fn assert_only(v: &Value, code: &'static str, pointer: &str) {
-        let problems = validate(&typed(v));
+        let problems = problems_of(v);
         assert_eq!(
             found(v),
             vec![(code, pointer.to_string())],
@@ -1947,7 +2173,7 @@ mod tests {
         let mut want: Vec<(&'static str, String)> =
             expected.iter().map(|(c, p)| (*c, p.to_string())).collect();
         want.sort();
-        assert_eq!(found(v), want, "all problems: {:#?}", validate(&typed(v)));
+        assert_eq!(found(v), want, "all problems: {:#?}", problems_of(v));
     }
 
     // pointers into the nested fixture
@@ -2811,5 +3037,187 @@ mod tests {
         });
         let codes: Vec<_> = found(&v).into_iter().map(|(c, _)| c).collect();
         assert!(codes.contains(&CHILDREN_SUM_MISMATCH));
+    }
+
+    // -- classification (xếp loại) ------------------------------------------------------------
+
+    /// Bắc Ninh-style labels on example thresholds.
+    fn classified(bands: Value) -> Value {
+        with(
+            nested(),
+            |v| {
+                v["classification"] =
+                    json!({"status": "example", "source": "ví dụ", "bands": bands})
+            },
+        )
+    }
+
+    fn five_bands() -> Value {
+        json!([
+            {"code": "XUAT_SAC", "label": "Xuất sắc", "label_en": "Excellent", "min_index": "0.9"},
+            {"code": "TOT", "label": "Tốt", "label_en": "Good", "min_index": "0.75"},
+            {"code": "KHA", "label": "Khá", "label_en": "Fair", "min_index": "0.6"},
+            {"code": "TRUNG_BINH", "label": "Trung bình", "label_en": "Average", "min_index": "0.4"},
+            {"code": "KEM", "label": "Kém", "label_en": "Poor", "min_index": "0"}
+        ])
+    }
+
+    #[test]
+    fn a_descending_classification_down_to_zero_is_valid() {
+        let v = classified(five_bands());
+        let doc = parse_document(&v).expect("valid");
+        let c = doc.classification.expect("kept");
+        assert_eq!(c.bands.len(), 5);
+        assert_eq!(c.status, ClassificationStatus::Example);
+    }
+
+    #[test]
+    fn two_bands_on_the_same_threshold_overlap() {
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["bands"][2]["min_index"] = json!("0.75")
+        });
+        assert_only(&v, CLASS_BANDS_OVERLAP, "/classification/bands/2/min_index");
+    }
+
+    #[test]
+    fn bands_must_be_listed_highest_first() {
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["bands"][1]["min_index"] = json!("0.95")
+        });
+        assert_only(
+            &v,
+            CLASS_BANDS_NOT_DESCENDING,
+            "/classification/bands/1/min_index",
+        );
+    }
+
+    #[test]
+    fn the_lowest_band_must_start_at_zero() {
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["bands"][4]["min_index"] = json!("0.1")
+        });
+        assert_only(
+            &v,
+            CLASS_BANDS_NO_FLOOR,
+            "/classification/bands/4/min_index",
+        );
+    }
+
+    #[test]
+    fn band_thresholds_are_indices_at_the_published_precision() {
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["bands"][0]["min_index"] = json!("1.5");
+            v["classification"]["bands"][1]["min_index"] = json!("0.74995");
+        });
+        assert_all(
+            &v,
+            &[
+                (CLASS_BAND_OUT_OF_RANGE, "/classification/bands/0/min_index"),
+                (CLASS_BAND_PRECISION, "/classification/bands/1/min_index"),
+            ],
+        );
+    }
+
+    #[test]
+    fn band_codes_are_distinct_and_labels_present() {
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["bands"][1]["code"] = json!("XUAT_SAC");
+            v["classification"]["bands"][2]["label_en"] = json!(" ");
+        });
+        assert_all(
+            &v,
+            &[
+                (CLASS_BAND_DUPLICATE, "/classification/bands/1/code"),
+                (NAME_EMPTY, "/classification/bands/2/label_en"),
+            ],
+        );
+        assert_only(
+            &classified(json!([])),
+            CLASS_BANDS_EMPTY,
+            "/classification/bands",
+        );
+    }
+
+    #[test]
+    fn malformed_classifications_are_located() {
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["status"] = json!("maybe");
+            v["classification"]["bands"][3]["colour"] = json!("red");
+        });
+        let mut ptrs: Vec<String> = parse_document(&v)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.pointer)
+            .collect();
+        ptrs.sort();
+        assert_eq!(
+            ptrs,
+            vec![
+                "/classification/bands/3/colour".to_string(),
+                "/classification/status".to_string()
+            ]
+        );
+        let v = with(classified(five_bands()), |v| {
+            v["classification"]["bands"][0]["min_index"] = json!("NaN")
+        });
+        assert_eq!(
+            raw(&v),
+            vec![(NOT_A_NUMBER, "/classification/bands/0/min_index".into())]
+        );
+    }
+
+    // -- entry-form texts ---------------------------------------------------------------------
+
+    #[test]
+    fn input_texts_name_the_inputs_of_the_leaf_method() {
+        let v = with(nested(), |v| {
+            at(v, C1_2)["inputs"] = json!({
+                "numerator": {"label": "Số cuộc họp do Chủ tịch chủ trì"},
+                "denominator": {"label": "Tổng số cuộc họp", "description": "Cả họp trực tuyến"}
+            });
+            at(v, C1_2)["evidence_expected"] = json!("Biên bản họp");
+        });
+        assert_eq!(found(&v), vec![]);
+        let doc = parse_document(&v).unwrap();
+        let leaf = &doc.nodes[0].children[0].children[1];
+        assert_eq!(
+            leaf.inputs["numerator"].label,
+            "Số cuộc họp do Chủ tịch chủ trì"
+        );
+        assert_eq!(leaf.evidence_expected.as_deref(), Some("Biên bản họp"));
+
+        let v = with(nested(), |v| {
+            at(v, C1_2)["inputs"] = json!({"value": {"label": "Giá trị"},
+                                           "numerator": {"label": " "}});
+            at(v, MAIN1)["inputs"] = json!({"numerator": {"label": "Tử số"}});
+            at(v, MAIN1)["evidence_expected"] = json!("Biên bản");
+        });
+        assert_all(
+            &v,
+            &[
+                (INPUT_TEXT_UNKNOWN, &format!("{C1_2}/inputs/value")),
+                (NAME_EMPTY, &format!("{C1_2}/inputs/numerator/label")),
+                (INPUT_TEXT_ON_INNER_NODE, &format!("{MAIN1}/inputs")),
+                (
+                    EVIDENCE_ON_INNER_NODE,
+                    &format!("{MAIN1}/evidence_expected"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_document_of_an_unknown_format_version_is_refused() {
+        let v = with(nested(), |v| {
+            v["schema_version"] = json!(SCHEMA_VERSION + 1)
+        });
+        let p = parse_document(&v).unwrap_err();
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].code, p[0].pointer.as_str()),
+            (SCHEMA_VERSION_UNSUPPORTED, "/schema_version")
+        );
+        let v = with(nested(), |v| v["schema_version"] = json!(1));
+        assert_eq!(parse_document(&v).unwrap().schema_version, SCHEMA_VERSION);
     }
 }

@@ -2,8 +2,10 @@
 //! scoring time: once an answer is an [`Input`] it is trusted.
 //!
 //! Owns: the JSON shape of each method's answer ([`parse_input`], its inverse
-//! [`input_to_json`]) and the JSON Schema a frontend renders the form from ([`input_schema`]).
-//! Imports only `std`, `crate::domain`, `rust_decimal` and `serde_json`.
+//! [`input_to_json`]) and the JSON Schema a frontend renders the form from ([`input_schema`],
+//! and [`node_input_schema`] with the node's texts: what to count, the evidence expected, the
+//! data source and the verifying body). The member names of each method are
+//! [`Method::input_names`]. Imports only `std`, `crate::domain`, `rust_decimal` and `serde_json`.
 //!
 //! | method | JSON | [`Input`] |
 //! |---|---|---|
@@ -27,7 +29,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::domain::indicator_set::{Direction, Method, ZeroDenominator};
+use crate::domain::indicator_set::{Direction, EvidenceRule, Method, Node, ZeroDenominator};
 
 /// The largest accepted magnitude of any number in an answer (10^15).
 pub const MAX_MAGNITUDE: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
@@ -270,6 +272,14 @@ fn fraction(
     r.finish(pair)
 }
 
+/// The two members of a fraction method (`ratio`, `ratio_to_target`, `survey`).
+fn pair(method: &Method) -> (&'static str, &'static str) {
+    match method.input_names() {
+        [a, b] => (a, b),
+        _ => ("numerator", "denominator"),
+    }
+}
+
 /// Parses and validates the answer `json` of a leaf scored by `method` with maximum
 /// `max_points`. Returns every problem found, not only the first.
 ///
@@ -287,27 +297,27 @@ pub fn parse_input(
         }
         | Method::RatioToTarget {
             zero_denominator, ..
-        } => fraction(json, ("numerator", "denominator"), *zero_denominator).map(
-            |(numerator, denominator)| Input::Ratio {
+        } => fraction(json, pair(method), *zero_denominator).map(|(numerator, denominator)| {
+            Input::Ratio {
                 numerator,
                 denominator,
-            },
-        ),
+            }
+        }),
         Method::Survey { zero_denominator } => {
-            fraction(json, ("satisfied", "respondents"), *zero_denominator).map(
-                |(satisfied, respondents)| Input::Survey {
+            fraction(json, pair(method), *zero_denominator).map(|(satisfied, respondents)| {
+                Input::Survey {
                     satisfied,
                     respondents,
-                },
-            )
+                }
+            })
         }
         Method::Tiers { .. } | Method::RelativeToBest { .. } => {
-            let mut r = Reader::new(json, &["value"])?;
+            let mut r = Reader::new(json, method.input_names())?;
             let v = r.number("value");
             r.finish(v.map(Input::Value))
         }
         Method::Boolean { .. } => {
-            let mut r = Reader::new(json, &["value"])?;
+            let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("value") {
                 Some(Value::Bool(b)) => Some(*b),
                 Some(_) => {
@@ -320,7 +330,7 @@ pub fn parse_input(
             r.finish(v.map(Input::Bool))
         }
         Method::Choice { options } => {
-            let mut r = Reader::new(json, &["option"])?;
+            let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("option") {
                 Some(Value::String(s)) if options.iter().any(|o| &o.code == s) => Some(s.clone()),
                 Some(Value::String(s)) => {
@@ -345,7 +355,7 @@ pub fn parse_input(
             r.finish(v.map(Input::Choice))
         }
         Method::CappedSum { items } => {
-            let mut r = Reader::new(json, &["items"])?;
+            let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("items") {
                 Some(Value::Object(map)) => {
                     let mut out = BTreeMap::new();
@@ -378,7 +388,7 @@ pub fn parse_input(
             r.finish(v.map(Input::Items))
         }
         Method::Manual => {
-            let mut r = Reader::new(json, &["points"])?;
+            let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("points").map(parse_decimal) {
                 Some(Ok(p)) if p.is_sign_negative() || p > max_points => {
                     r.errors.push(err(
@@ -617,6 +627,57 @@ pub fn input_schema(method: &Method, max_points: Decimal) -> Value {
             json!({"points": number_schema("Điểm (points)", "", Some(max_points))}),
         ),
     }
+}
+
+/// The answer schema of a leaf (`None` for a node without a method), carrying the node's
+/// texts for the form: `title` is the node's name; `description` its guidance (what to count)
+/// followed by the formula, which `x-formula` repeats alone; each input's `title` and
+/// `description` come from the node's `inputs` (the method's defaults otherwise); `x-evidence`,
+/// `x-evidence-expected`, `x-data-source` and `x-verifying-body` say what evidence to attach,
+/// who supplies the figure and who verifies it.
+///
+/// Example: ratio "Tỷ lệ cuộc họp do Chủ tịch chủ trì" with `inputs.numerator.label` "Số cuộc
+/// họp do Chủ tịch chủ trì" → `properties.numerator.title` = that label.
+pub fn node_input_schema(node: &Node) -> Option<Value> {
+    let method = node.method.as_ref()?;
+    let mut schema = input_schema(method, node.max_points);
+    let formula = schema["description"].clone();
+    schema["title"] = Value::String(node.name.clone());
+    schema["x-formula"] = formula.clone();
+    if let Some(g) = node.guidance.as_deref().filter(|g| !g.trim().is_empty()) {
+        schema["description"] = Value::String(format!(
+            "{g}\n\nCách tính điểm: {}",
+            formula.as_str().unwrap_or_default()
+        ));
+    }
+    if let Some(props) = schema["properties"].as_object_mut() {
+        for (key, text) in &node.inputs {
+            if let Some(prop) = props.get_mut(key) {
+                prop["title"] = Value::String(text.label.clone());
+                if let Some(d) = &text.description {
+                    prop["description"] = Value::String(d.clone());
+                }
+            }
+        }
+    }
+    schema["x-evidence"] = Value::String(
+        match node.evidence {
+            EvidenceRule::None => "none",
+            EvidenceRule::Optional => "optional",
+            EvidenceRule::Required => "required",
+        }
+        .into(),
+    );
+    for (key, text) in [
+        ("x-evidence-expected", &node.evidence_expected),
+        ("x-data-source", &node.data_source),
+        ("x-verifying-body", &node.verifying_body),
+    ] {
+        if let Some(t) = text {
+            schema[key] = Value::String(t.clone());
+        }
+    }
+    Some(schema)
 }
 
 pub(crate) fn zero_rule_name(z: ZeroDenominator) -> &'static str {
@@ -977,5 +1038,95 @@ mod tests {
             )["properties"]["value"]["type"],
             "boolean"
         );
+    }
+
+    #[test]
+    fn every_method_schema_lists_exactly_its_input_names() {
+        let methods = [
+            ratio(ZeroDenominator::Reject),
+            Method::RatioToTarget {
+                target: dec!(0.8),
+                direction: Direction::HigherIsBetter,
+                zero_denominator: ZeroDenominator::Reject,
+            },
+            Method::Survey {
+                zero_denominator: ZeroDenominator::Zero,
+            },
+            Method::Tiers {
+                direction: Direction::HigherIsBetter,
+                bands: vec![],
+            },
+            Method::RelativeToBest {
+                direction: Direction::HigherIsBetter,
+            },
+            Method::Boolean {
+                direction: Direction::HigherIsBetter,
+            },
+            choice(),
+            capped(),
+            Method::Manual,
+        ];
+        for m in methods {
+            let s = input_schema(&m, dec!(10));
+            let mut keys: Vec<&str> = s["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort();
+            let mut names = m.input_names().to_vec();
+            names.sort();
+            assert_eq!(keys, names, "{}", m.name());
+        }
+    }
+
+    #[test]
+    fn a_node_schema_carries_what_to_count_and_what_to_attach() {
+        let node: Node = serde_json::from_value(json!({
+            "code": "1.2", "kind": "component", "name": "Tỷ lệ cuộc họp do Chủ tịch chủ trì",
+            "max_points": "20", "method": {"type": "ratio"},
+            "guidance": "Tính các cuộc họp Ban chỉ đạo trong năm đánh giá.",
+            "inputs": {
+                "numerator": {"label": "Số cuộc họp do Chủ tịch chủ trì",
+                              "description": "Cuộc họp có biên bản ghi Chủ tịch chủ trì"},
+                "denominator": {"label": "Tổng số cuộc họp Ban chỉ đạo"}
+            },
+            "evidence": "required", "evidence_expected": "Biên bản các cuộc họp",
+            "data_source": "UBND xã", "verifying_body": "Sở Khoa học và Công nghệ"
+        }))
+        .unwrap();
+        let s = node_input_schema(&node).unwrap();
+        assert_eq!(s["title"], "Tỷ lệ cuộc họp do Chủ tịch chủ trì");
+        let d = s["description"].as_str().unwrap();
+        assert!(d.starts_with("Tính các cuộc họp Ban chỉ đạo"), "{d}");
+        assert!(d.contains("S = 20 × numerator / denominator"), "{d}");
+        assert_eq!(
+            s["x-formula"],
+            input_schema(node.method.as_ref().unwrap(), dec!(20))["description"]
+        );
+        let num = &s["properties"]["numerator"];
+        assert_eq!(num["title"], "Số cuộc họp do Chủ tịch chủ trì");
+        assert_eq!(
+            num["description"],
+            "Cuộc họp có biên bản ghi Chủ tịch chủ trì"
+        );
+        assert_eq!(
+            s["properties"]["denominator"]["title"],
+            "Tổng số cuộc họp Ban chỉ đạo"
+        );
+        assert_eq!(s["x-evidence"], "required");
+        assert_eq!(s["x-evidence-expected"], "Biên bản các cuộc họp");
+        assert_eq!(s["x-data-source"], "UBND xã");
+        assert_eq!(s["x-verifying-body"], "Sở Khoa học và Công nghệ");
+        // a node without texts keeps the method's defaults
+        let bare: Node = serde_json::from_value(json!({
+            "code": "2", "kind": "component", "name": "Có chuyên mục", "max_points": "5",
+            "method": {"type": "boolean"}}))
+        .unwrap();
+        let s = node_input_schema(&bare).unwrap();
+        assert_eq!(s["properties"]["value"]["title"], "Có / Không (yes / no)");
+        assert_eq!(s["description"], s["x-formula"]);
+        assert!(s.get("x-evidence-expected").is_none());
     }
 }

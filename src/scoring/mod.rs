@@ -7,7 +7,8 @@
 //! no randomness, no I/O (the `architecture_guard` test below enforces part of this).
 //!
 //! Submodules: [`set`] (the compiled tree), [`input`] (typed answers), [`points`] (per-method
-//! formulas and aggregation arithmetic), [`ranking`] (competition ranking, pillar totals).
+//! formulas and aggregation arithmetic), [`ranking`] (competition ranking, pillar totals),
+//! [`bands`] (the classification band of an index, points to the next band).
 //!
 //! # Two columns
 //!
@@ -78,6 +79,7 @@ macro_rules! dec {
     };
 }
 
+pub mod bands;
 pub mod input;
 pub mod points;
 pub mod ranking;
@@ -89,7 +91,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use input::{Input, InputError, input_schema, input_to_json, parse_input};
+pub use bands::{Standing, band_of, standing};
+pub use input::{Input, InputError, input_schema, input_to_json, node_input_schema, parse_input};
 use points::{Evaluation, aggregate, evaluate, fmt_dec, settle, total};
 use ranking::index_of;
 pub use ranking::{RankEntry, competition_rank, pillar_totals};
@@ -989,6 +992,7 @@ mod tests {
             ("input.rs", include_str!("input.rs")),
             ("points.rs", include_str!("points.rs")),
             ("ranking.rs", include_str!("ranking.rs")),
+            ("bands.rs", include_str!("bands.rs")),
             ("proptests.rs", include_str!("proptests.rs")),
         ];
         let needles = [
@@ -1016,6 +1020,7 @@ mod tests {
 
     pub(crate) fn doc(scale: &str, nodes: Value) -> SetDocument {
         serde_json::from_value(json!({
+            "schema_version": 2,
             "code": "TEST",
             "version": 1,
             "name": "Bộ chỉ số thử",

@@ -15,7 +15,8 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use crate::domain::indicator_set::{
-    Applicability, ChildrenPolicy, EvidenceRule, Method, Node, NodeKind, SetDocument,
+    Applicability, ChildrenPolicy, Classification, EvidenceRule, Method, Node, NodeKind,
+    SetDocument,
 };
 
 /// An indicator set ready for scoring.
@@ -30,6 +31,8 @@ pub struct CompiledSet {
     pub precision: u32,
     /// Decimals of each leaf's points (half away from zero); `None` = exact.
     pub points_precision: Option<u32>,
+    /// The bands a unit's overall index is classified in (see [`super::bands`]).
+    pub classification: Option<Classification>,
     /// All nodes in pre-order (document order), parents before children.
     pub nodes: Vec<CNode>,
     /// Top-level node indexes, including bonus/penalty nodes, in document order.
@@ -200,6 +203,7 @@ impl CompiledSet {
             scale: doc.scale,
             precision: doc.precision,
             points_precision: doc.points_precision,
+            classification: doc.classification.clone(),
             nodes,
             roots,
             pillars,
@@ -256,11 +260,13 @@ mod tests {
             name: format!("Node {code}"),
             description: None,
             guidance: None,
+            inputs: Default::default(),
             max_points: max,
             children_policy: ChildrenPolicy::Sum,
             children: vec![],
             method: None,
             evidence: EvidenceRule::None,
+            evidence_expected: None,
             data_source: None,
             verifying_body: None,
             automatic: false,
@@ -271,11 +277,12 @@ mod tests {
 
     fn doc(nodes: Vec<Node>) -> SetDocument {
         SetDocument {
+            schema_version: crate::domain::indicator_set::SCHEMA_VERSION,
             code: "T".into(),
             version: 1,
             name: "Test".into(),
             description: None,
-            target_unit_kind: "department".into(),
+            target_unit_kind: crate::domain::UnitKind::Department,
             year: None,
             legal_basis: LegalBasis {
                 decision_number: "1/QĐ".into(),
@@ -287,6 +294,7 @@ mod tests {
             precision: 4,
             points_precision: None,
             provenance: None,
+            classification: None,
             pillars: vec![Pillar {
                 code: "P".into(),
                 name: "Pillar".into(),

@@ -1,6 +1,13 @@
 //! Indicator sets: import (JSON or YAML) → validate → store as a draft; replace or patch while
 //! draft; activate (immutable from then on); new version by cloning; delete an unused draft.
 //! Seeds are loaded through the same functions.
+//!
+//! A version of a family (one `code`) is based on the highest version below it: the version it
+//! was cloned from, or, for an imported document, the highest lower version already stored.
+//! Its nodes' `replaces` must name codes of that version.
+//!
+//! Stored documents are read through [`document`] (or [`stored_value`]), which upgrades a
+//! document written at an older format version (see [`crate::domain::set_upgrade`]).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +21,7 @@ use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::indicator_sets::{IndicatorSet, NewNode, SetFilter, SetRow};
 use crate::domain::indicator_set::{NodeKind, SetDocument};
+use crate::domain::set_upgrade::{Origin, upgrade};
 use crate::domain::set_validation::{DocProblem, parse_document};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::CompiledSet;
@@ -108,7 +116,7 @@ fn row(parsed: &ParsedSet) -> AppResult<SetRow> {
         code: d.code.clone(),
         version: d.version,
         name: d.name.clone(),
-        target_unit_kind: d.target_unit_kind.clone(),
+        target_unit_kind: d.target_unit_kind.as_str().into(),
         year: d.year,
         decision_number: d.legal_basis.decision_number.clone(),
         decision_date: d.legal_basis.decision_date,
@@ -259,8 +267,11 @@ pub fn create(
             )
             .with_extension("existing_id", existing.id));
         }
+        // an imported later version of a family is based on the highest version below it
+        let based_on = IndicatorSet::latest_below(c, &parsed.doc.code, parsed.doc.version)?.map(|s| s.id);
+        check_replaces(c, based_on, &parsed.doc)?;
         let id = Uuid::new_v4();
-        let set = IndicatorSet::insert(c, id, &row(&parsed)?, None, Some(actor.user_id).filter(|u| !u.is_nil()))?;
+        let set = IndicatorSet::insert(c, id, &row(&parsed)?, based_on, Some(actor.user_id).filter(|u| !u.is_nil()))?;
         store_tree(c, id, &parsed.doc)?;
         Audit::new(Some(actor), "indicator_set.create", "indicator_set", id)
             .new_value(serde_json::json!({"code": set.code, "version": set.version, "format": set.source_format}))
@@ -366,7 +377,7 @@ pub fn patch(
     }
     conn.transaction(|c| {
         let before = editable(c, id, expected)?;
-        let mut doc = before.document.clone();
+        let mut doc = stored_value(&before)?;
         merge_patch(&mut doc, &patch);
         let source = serde_json::to_string_pretty(&doc).map_err(AppError::internal)?;
         let parsed = parse(source.as_bytes(), Format::Json)?;
@@ -406,8 +417,7 @@ pub fn new_version(
         let base =
             IndicatorSet::find(c, id)?.ok_or_else(|| AppError::not_found("indicator set", id))?;
         let version = IndicatorSet::max_version(c, &base.code)?.unwrap_or(base.version) + 1;
-        let mut doc: SetDocument =
-            serde_json::from_value(base.document.clone()).map_err(AppError::internal)?;
+        let mut doc = document(&base)?;
         doc.version = version;
         fn mark(nodes: &mut [crate::domain::indicator_set::Node]) {
             for n in nodes {
@@ -475,9 +485,22 @@ pub fn list(
     Ok(IndicatorSet::list(conn, &filter, page)?)
 }
 
-/// The typed document of a stored set.
+/// The stored document of a set, upgraded to the current format version (untyped).
+pub fn stored_value(set: &IndicatorSet) -> AppResult<Value> {
+    let mut value = set.document.clone();
+    upgrade(&mut value, Origin::Stored).map_err(|p| {
+        // only a newer release of the service writes a version this one does not know
+        AppError::internal(format!(
+            "indicator set {} v{} is stored in a format this release cannot read: {}",
+            set.code, set.version, p.message
+        ))
+    })?;
+    Ok(value)
+}
+
+/// The typed document of a stored set, upgraded to the current format version.
 pub fn document(set: &IndicatorSet) -> AppResult<SetDocument> {
-    serde_json::from_value(set.document.clone()).map_err(AppError::internal)
+    serde_json::from_value(stored_value(set)?).map_err(AppError::internal)
 }
 
 /// Sum of the maxima of a pillar's main indicators.

@@ -1,6 +1,11 @@
 //! Publication (công bố kết quả): an immutable snapshot of the final scores and ranks of one
 //! ranking group of a period, with a version, an embargo time and a SHA-256 checksum of its
 //! canonical JSON. Errata make the next version, with a changelog; older versions stay readable.
+//!
+//! Snapshots carry each unit's classification band (`band`) and the set's `classification`;
+//! snapshots published before bands existed stay exactly as they were. The set version a
+//! published snapshot names is public too ([`published_method`]): its whole method, so that
+//! anyone can recompute a published index.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +23,10 @@ use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
+use crate::domain::indicator_set::SetDocument;
 use crate::domain::workflow::{AssessmentState, FinalisedAs};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::scoring::band_of;
 use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;
 use crate::services::units::resolve_group;
@@ -77,6 +84,12 @@ fn snapshot(
         json!({"code": r.scope_code, "name": names.get(&r.scope_code), "points": r.points.normalize().to_string(), "applicable_max": r.applicable_max.normalize().to_string(),
                "index": r.index_value.map(|d| d.normalize().to_string()), "rank": r.rank, "tied": r.tied})
     };
+    // the band of an overall index, as the rankings and scores show it
+    let band = |index: Option<rust_decimal::Decimal>| {
+        let c = entry.set.classification.as_ref()?;
+        let b = band_of(c, index?, entry.set.precision)?;
+        Some(json!({"code": b.code, "label": b.label, "label_en": b.label_en}))
+    };
     let mut overall: Vec<&RankingRow> = rows.iter().filter(|r| r.scope == "overall").collect();
     overall.sort_by(|a, b| {
         (a.rank.is_none(), a.rank, &units[&a.unit_id].code).cmp(&(
@@ -114,6 +127,7 @@ fn snapshot(
                 "not_submitted": finalised_as.is_some_and(FinalisedAs::not_submitted),
                 "points": o.points.normalize().to_string(), "applicable_max": o.applicable_max.normalize().to_string(),
                 "index": o.index_value.map(|d| d.normalize().to_string()),
+                "band": band(o.index_value),
                 "main_indicators": mains.iter().map(|r| scope(r)).collect::<Vec<_>>(),
                 "pillars": pillars.iter().map(|r| scope(r)).collect::<Vec<_>>(),
             })
@@ -123,7 +137,8 @@ fn snapshot(
         "period": {"id": period.id, "code": period.code, "name": period.name, "data_year": period.data_year},
         "group": {"code": group.code, "name": group.name, "unit_kind": group.unit_kind},
         "indicator_set": {"code": set.code, "version": set.version, "name": set.name, "scale": set.scale.normalize().to_string(), "precision": set.precision,
-                          "decision_number": set.decision_number, "issuer": set.issuer},
+                          "decision_number": set.decision_number, "issuer": set.issuer,
+                          "classification": entry.set.classification},
         "version": version,
         "visible_from": visible_from,
         "rankings": entries,
@@ -211,4 +226,30 @@ pub fn visible(
         .into_iter()
         .max_by_key(|p| p.version)
         .ok_or_else(|| AppError::not_found("published result", period_id))
+}
+
+/// The method of a published group: the set version its visible snapshot (the latest, or
+/// `version`) names, with the document upgraded to the current format. Only what is public:
+/// a group without a visible snapshot is 404, as its rankings are.
+pub fn published_method(
+    conn: &mut PgConnection,
+    period_id: Uuid,
+    group_code: Option<&str>,
+    version: Option<i32>,
+) -> AppResult<(Publication, SetDocument)> {
+    let p = visible(conn, period_id, group_code, version)?;
+    let named = &p.content["indicator_set"];
+    let (Some(code), Some(set_version)) = (
+        named["code"].as_str(),
+        named["version"]
+            .as_i64()
+            .and_then(|v| i32::try_from(v).ok()),
+    ) else {
+        return Err(AppError::internal("a snapshot without its indicator set"));
+    };
+    let set = IndicatorSet::find_by_code_version(conn, code, set_version)?.ok_or_else(|| {
+        AppError::internal(format!("published set {code} v{set_version} is gone"))
+    })?;
+    let doc = crate::services::indicator_sets::document(&set)?;
+    Ok((p, doc))
 }

@@ -15,7 +15,7 @@ use crate::auth::{Principal, password};
 use crate::db::models::groups::{NewRankingGroup, RankingGroup};
 use crate::db::models::units::{NewUnit, Unit};
 use crate::db::models::users::{NewUser, User};
-use crate::domain::{Role, fold_text};
+use crate::domain::{Role, UnitKind, fold_text};
 use crate::error::{AppError, AppResult};
 
 #[derive(Deserialize)]
@@ -30,7 +30,7 @@ struct UnitsFile {
 struct GroupSeed {
     code: String,
     name: String,
-    unit_kind: String,
+    unit_kind: UnitKind,
     description: Option<String>,
 }
 
@@ -39,7 +39,7 @@ struct GroupSeed {
 struct UnitSeed {
     code: String,
     name: String,
-    kind: String,
+    kind: UnitKind,
     parent: Option<String>,
     #[serde(default)]
     groups: Vec<String>,
@@ -149,7 +149,7 @@ fn load_with(
                             id: Uuid::new_v4(),
                             code: g.code.clone(),
                             name: g.name.clone(),
-                            unit_kind: g.unit_kind.clone(),
+                            unit_kind: g.unit_kind.as_str().into(),
                             description: g.description.clone(),
                         },
                     )?
@@ -189,7 +189,7 @@ fn load_with(
                         code: u.code.clone(),
                         name: u.name.clone(),
                         search_name: fold_text(&u.name),
-                        kind: u.kind.clone(),
+                        kind: u.kind.as_str().into(),
                         parent_id: parent,
                         tags: u.tags.clone(),
                         active: u.active,
@@ -288,7 +288,8 @@ pub fn accounts_with_demo_password(
 }
 
 /// Imports and activates every set document in `dir` (JSON or YAML) through the same code path
-/// as `POST /api/v1/indicator-sets`; sets whose code and version exist are skipped.
+/// as `POST /api/v1/indicator-sets`, lower versions of a family first (so that a later version
+/// is based on the one it replaces); sets whose code and version exist are skipped.
 fn load_indicator_sets(
     conn: &mut PgConnection,
     system: &Principal,
@@ -301,7 +302,7 @@ fn load_indicator_sets(
     };
     let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     files.sort();
-    let mut added = 0;
+    let mut parsed_sets = Vec::new();
     for path in files {
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some("json") => Format::Json,
@@ -317,6 +318,11 @@ fn load_indicator_sets(
             };
             AppError::internal(format!("seed {} is invalid: {detail}", path.display()))
         })?;
+        parsed_sets.push(parsed);
+    }
+    parsed_sets.sort_by(|a, b| (&a.doc.code, a.doc.version).cmp(&(&b.doc.code, b.doc.version)));
+    let mut added = 0;
+    for parsed in parsed_sets {
         if IndicatorSet::find_by_code_version(conn, &parsed.doc.code, parsed.doc.version)?.is_some()
         {
             continue;

@@ -877,7 +877,7 @@ async fn units_and_ranking_groups_are_created_once_per_key() {
     )
     .await;
 
-    let group = json!({"code": "LC-DANG", "name": "Cơ quan Đảng tỉnh Lào Cai",
+    let group = json!({"code": "LC-DANG-XA", "name": "Đảng ủy xã, phường tỉnh Lào Cai",
                        "unit_kind": "party_body"});
     created_once(
         || keyed_post(&app, &admin, "/api/v1/ranking-groups", "group-so", &group),

@@ -39,7 +39,11 @@ async fn every_seed_loads_active_with_the_published_totals() {
     let app = spawn_seeded_app().await;
     let token = app.token_for(Role::Viewer, None);
     let sets = seeded_sets(&app, &token).await;
-    assert_eq!(sets.len(), 6, "six seed documents");
+    assert_eq!(
+        sets.len(),
+        14,
+        "six seed documents and the Lào Cai sets (2644 and 3019 for four kinds of unit)"
+    );
     assert!(sets.iter().all(|s| s["status"] == "active"));
 
     let national = by_code(&sets, "QD922-TINH");

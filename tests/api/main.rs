@@ -3,6 +3,7 @@
 
 mod assessments;
 mod auth;
+mod classification;
 mod errors;
 mod evidence;
 mod firstrun;
@@ -20,6 +21,8 @@ mod progress;
 mod publications;
 mod s3;
 mod tasks;
+mod seeds;
+mod set_format;
 mod units;
 mod users;
 mod webhooks;

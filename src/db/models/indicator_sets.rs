@@ -114,6 +114,21 @@ impl IndicatorSet {
             .optional()
     }
 
+    /// The highest version of `code` below `version`.
+    pub fn latest_below(
+        conn: &mut PgConnection,
+        code: &str,
+        version: i32,
+    ) -> QueryResult<Option<IndicatorSet>> {
+        indicator_sets::table
+            .filter(indicator_sets::code.eq(code))
+            .filter(indicator_sets::version.lt(version))
+            .order(indicator_sets::version.desc())
+            .select(IndicatorSet::as_select())
+            .first(conn)
+            .optional()
+    }
+
     pub fn max_version(conn: &mut PgConnection, code: &str) -> QueryResult<Option<i32>> {
         indicator_sets::table
             .filter(indicator_sets::code.eq(code))
