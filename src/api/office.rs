@@ -16,9 +16,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::ErrorResponses;
-use super::input::Json;
 use super::assessments::{LastAction, ReasonRequest};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
+use super::input::Json;
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::users::User;

@@ -467,64 +467,69 @@ async fn list_rankings(
         (None, None) => ("overall", String::new()),
     };
     let scope_code = code.clone();
-    let (group, rows, total, units, assessments, entry) = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::get(c, id)?;
-        let groups = Period::groups(c, id)?;
-        let group = match &q.group {
-            Some(r) => services::units::resolve_group(c, r).map_err(|_| {
-                AppError::validation(vec![
-                    FieldError::new("group", "UNKNOWN_GROUP", format!("no ranking group {r:?}"))
+    let (group, rows, total, units, assessments, entry) =
+        crate::db::with_conn(&state.pool, move |c| {
+            services::periods::get(c, id)?;
+            let groups = Period::groups(c, id)?;
+            let group = match &q.group {
+                Some(r) => services::units::resolve_group(c, r).map_err(|_| {
+                    AppError::validation(vec![
+                        FieldError::new(
+                            "group",
+                            "UNKNOWN_GROUP",
+                            format!("no ranking group {r:?}"),
+                        )
                         .with_param("value", r),
-                ])
-            })?,
-            None if groups.len() == 1 => RankingGroup::find(c, groups[0].group_id)?
-                .ok_or_else(|| AppError::internal("group missing"))?,
-            None => {
-                return Err(AppError::validation(vec![FieldError::new(
-                    "group",
-                    "REQUIRED",
-                    "the period has several ranking groups: name one",
-                )]));
+                    ])
+                })?,
+                None if groups.len() == 1 => RankingGroup::find(c, groups[0].group_id)?
+                    .ok_or_else(|| AppError::internal("group missing"))?,
+                None => {
+                    return Err(AppError::validation(vec![FieldError::new(
+                        "group",
+                        "REQUIRED",
+                        "the period has several ranking groups: name one",
+                    )]));
+                }
+            };
+            if !groups.iter().any(|g| g.group_id == group.id) {
+                return Err(AppError::validation(vec![
+                    FieldError::new(
+                        "group",
+                        "NOT_IN_PERIOD",
+                        format!("group {} is not part of this period", group.code),
+                    )
+                    .with_param("group", &group.code),
+                ]));
             }
-        };
-        if !groups.iter().any(|g| g.group_id == group.id) {
-            return Err(AppError::validation(vec![
-                FieldError::new(
-                    "group",
-                    "NOT_IN_PERIOD",
-                    format!("group {} is not part of this period", group.code),
-                )
-                .with_param("group", &group.code),
-            ]));
-        }
-        let pin = groups
-            .iter()
-            .find(|g| g.group_id == group.id)
-            .ok_or_else(|| AppError::internal("group missing"))?;
-        let entry = services::scoring::set_entry(c, pin.set_id)?;
-        let scopes = crate::scoring::ranking::scopes(&entry.set);
-        let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
-            return Err(AppError::validation(vec![
-                FieldError::new(
-                    if scope == "pillar" {
-                        "pillar"
-                    } else {
-                        "main_indicator"
-                    },
-                    "UNKNOWN_SCOPE",
-                    format!("the pinned set has no {scope} {code:?}"),
-                )
-                .with_param("scope", scope)
-                .with_param("code", &code),
-            ]));
-        };
-        let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
-        let units = Unit::find_many(c, &ids)?;
-        let assessments = Assessment::of_units(c, id, &ids)?;
-        Ok((group, rows, total, units, assessments, entry))
-    })
-    .await?;
+            let pin = groups
+                .iter()
+                .find(|g| g.group_id == group.id)
+                .ok_or_else(|| AppError::internal("group missing"))?;
+            let entry = services::scoring::set_entry(c, pin.set_id)?;
+            let scopes = crate::scoring::ranking::scopes(&entry.set);
+            let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
+                return Err(AppError::validation(vec![
+                    FieldError::new(
+                        if scope == "pillar" {
+                            "pillar"
+                        } else {
+                            "main_indicator"
+                        },
+                        "UNKNOWN_SCOPE",
+                        format!("the pinned set has no {scope} {code:?}"),
+                    )
+                    .with_param("scope", scope)
+                    .with_param("code", &code),
+                ]));
+            };
+            let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
+            let units = Unit::find_many(c, &ids)?;
+            let assessments = Assessment::of_units(c, id, &ids)?;
+            Ok((group, rows, total, units, assessments, entry))
+        })
+        .await?;
     Ok(web::Json(RankingPage {
         group: group.code,
         scope: scope.into(),

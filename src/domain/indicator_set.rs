@@ -129,9 +129,11 @@ pub struct ClassBand {
 #[serde(deny_unknown_fields)]
 pub struct InputText {
     /// What the field is, e.g. "Số cuộc họp do Chủ tịch chủ trì".
+    #[schema(max_length = 10000)]
     pub label: String,
     /// What to count and how, e.g. which meetings count and for which period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
 }
 
@@ -272,6 +274,7 @@ pub struct Node {
     /// The evidence (tài liệu kiểm chứng) expected, in words, e.g. "Biên bản các cuộc họp";
     /// leaves only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 10000)]
     pub evidence_expected: Option<String>,
     /// Who supplies the figure (nguồn dữ liệu).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -78,7 +78,10 @@ fn record(
     change: StateChange,
 ) -> AppResult<Assessment> {
     let updated = Assessment::change_state(c, a.id, &change)?;
-    outbox::emit(c, Event::assessment(change.action, &updated, actor, change.reason))?;
+    outbox::emit(
+        c,
+        Event::assessment(change.action, &updated, actor, change.reason),
+    )?;
     let mut new = serde_json::json!({"state": updated.state, "reason": change.reason});
     if let Some(f) = change.finalised_as {
         new["finalised_as"] = f.as_str().into();
