@@ -328,6 +328,9 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
                 .into()
         }
         "FILE_REQUIRED" => "Yêu cầu phải kèm một tệp.".into(),
+        "EVIDENCE_FILE_MISSING" => "Tệp của minh chứng này không còn trong kho lưu trữ; sự cố đã \
+                                    được ghi lại. Vui lòng tải tệp lên lại."
+            .into(),
         // 503
         "STORAGE_UNAVAILABLE" => "Kho lưu trữ tệp minh chứng tạm thời không truy cập được; chưa \
                                   có gì thay đổi. Vui lòng thử lại sau ít giây."

@@ -2,7 +2,9 @@
 //! delete.
 
 use actix_multipart::Multipart;
-use actix_web::http::header;
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
@@ -298,17 +300,11 @@ async fn download_evidence(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let store = state.store.clone();
-    let (ev, blob, bytes) = crate::db::with_conn(&state.pool, move |c| {
-        let (ev, blob) = svc::get(c, &who, id)?;
-        let blob = blob.ok_or_else(|| AppError::not_found("evidence file", id))?;
-        let bytes = store
-            .get(&blob.storage_key)
-            .map_err(|e| svc::storage_error(e, 0))?;
-        Ok((ev, blob, bytes))
-    })
-    .await?;
-    let name = ev.filename.unwrap_or_else(|| "file".into());
-    let ascii: String = name
+    let file =
+        crate::db::with_conn(&state.pool, move |c| svc::download(c, &store, &who, id)).await?;
+    // An ASCII fallback for old clients, and the exact name (RFC 5987) for the others.
+    let ascii: String = file
+        .filename
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || ".-_".contains(c) {
@@ -318,25 +314,23 @@ async fn download_evidence(
             }
         })
         .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: file.filename.into_bytes(),
+            }),
+        ],
+    };
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, blob.content_type))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
-        ))
+        .insert_header((header::CONTENT_TYPE, file.content_type))
+        .insert_header(disposition)
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((header::ETAG, format!("\"{}\"", blob.sha256)))
-        .body(bytes))
+        .insert_header((header::ETAG, format!("\"{}\"", file.sha256)))
+        .body(file.bytes))
 }
 
 /// Remove an evidence item (while the answers may be edited).

@@ -526,3 +526,11 @@ async fn a_missing_bucket_answers_503_and_leaves_no_rows() {
     );
     assert!(body["detail_en"].as_str().unwrap().contains("unavailable"));
 }
+
+#[tokio::test]
+async fn uploads_racing_deletes_of_the_same_content_keep_the_object() {
+    let bucket = new_bucket().await;
+    let app = spawn_s3_app(&bucket).await;
+    crate::evidence::race_uploads_and_deletes_of_the_same_content(&app, 15).await;
+    assert_eq!(keys_in(&bucket).await.len(), 1);
+}
