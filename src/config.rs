@@ -34,8 +34,19 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
     pub db_timeout_ms: u64,
+    /// Failed logins of one account from one client address before the first lock
+    /// (`LOGIN_MAX_FAILURES`).
     pub login_max_failures: i32,
+    /// Failed logins from one client address, whatever the account, before the address is
+    /// locked (`LOGIN_ADDRESS_MAX_FAILURES`).
+    pub login_address_max_failures: i32,
+    /// The first lock (`LOGIN_LOCK_SECONDS`); each further failure doubles it…
     pub login_lock_seconds: i64,
+    /// …up to this (`LOGIN_LOCK_MAX_SECONDS`).
+    pub login_lock_max_seconds: i64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`):
+    /// addresses or networks. Empty: the client is the TCP peer, whatever it claims.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Load `seeds/` and demo accounts when the database has no user.
     pub seed_on_empty: bool,
     pub demo_password: String,
@@ -139,7 +150,10 @@ impl Config {
             db_pool_size: parsed("DB_POOL_SIZE", 10)?,
             db_timeout_ms: parsed("DB_TIMEOUT_MS", 3000)?,
             login_max_failures: parsed("LOGIN_MAX_FAILURES", 5)?,
+            login_address_max_failures: parsed("LOGIN_ADDRESS_MAX_FAILURES", 100)?,
             login_lock_seconds: parsed("LOGIN_LOCK_SECONDS", 300)?,
+            login_lock_max_seconds: parsed("LOGIN_LOCK_MAX_SECONDS", 3600)?,
+            trusted_proxies: networks("TRUSTED_PROXIES", var("TRUSTED_PROXIES").as_deref())?,
             seed_on_empty: flag("SEED_ON_EMPTY", mode == Mode::Demo)?,
             demo_password: var("DEMO_PASSWORD").unwrap_or_else(|| "demo-dti-2026".into()),
             workers: parsed("APP_WORKERS", 0)?,
@@ -178,6 +192,26 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "MAX_UPLOAD_BYTES",
                 reason: "must be at least 1024".into(),
+            });
+        }
+        if self.login_max_failures < 1 || self.login_address_max_failures < 1 {
+            return Err(ConfigError::Invalid {
+                name: if self.login_max_failures < 1 {
+                    "LOGIN_MAX_FAILURES"
+                } else {
+                    "LOGIN_ADDRESS_MAX_FAILURES"
+                },
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.login_lock_seconds < 1 || self.login_lock_max_seconds < self.login_lock_seconds {
+            return Err(ConfigError::Invalid {
+                name: if self.login_lock_seconds < 1 {
+                    "LOGIN_LOCK_SECONDS"
+                } else {
+                    "LOGIN_LOCK_MAX_SECONDS"
+                },
+                reason: "LOGIN_LOCK_SECONDS must be at least 1 and LOGIN_LOCK_MAX_SECONDS at least LOGIN_LOCK_SECONDS".into(),
             });
         }
         if self.db_pool_size == 0 {
@@ -431,6 +465,29 @@ impl EvidenceStoreConfig {
     }
 }
 
+/// A list of addresses and networks (`10.0.0.7, 10.1.0.0/16, ::1`; commas or spaces); a bare
+/// address is a network of one.
+fn networks(name: &'static str, value: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "{item:?} is not an IP address or network (e.g. 10.0.0.7 or 10.1.0.0/16)"
+                    ),
+                })
+        })
+        .collect()
+}
+
 /// Shorter than 32 bytes, or too few distinct characters ("aaaa…", "changeme…").
 pub fn is_weak_secret(secret: &str) -> bool {
     let distinct: std::collections::BTreeSet<char> = secret.chars().collect();
@@ -446,6 +503,23 @@ mod tests {
         assert!(is_weak_secret("secret"));
         assert!(is_weak_secret(&"a".repeat(64)));
         assert!(!is_weak_secret("k3J9-qLx0_Vb7Tz!mN2pR8sW4yE6uH1c"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let n = |v: &str| networks("TRUSTED_PROXIES", Some(v));
+        assert!(n("").unwrap().is_empty());
+        let list = n("127.0.0.1, 10.1.2.3/16 ::1\tfd00::/8").unwrap();
+        let shown: Vec<String> = list.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["127.0.0.1/32", "10.1.0.0/16", "::1/128", "fd00::/8"]
+        );
+        assert!(list[1].contains(&"10.1.200.7".parse::<std::net::IpAddr>().unwrap()));
+        for bad in ["proxy.local", "10.0.0.0/33", "10.0.0", "*"] {
+            let e = n(bad).unwrap_err().to_string();
+            assert!(e.starts_with("TRUSTED_PROXIES is invalid"), "{bad}: {e}");
+        }
     }
 
     fn store_config(vars: &[(&str, &str)]) -> Result<EvidenceStoreConfig, ConfigError> {

@@ -279,8 +279,8 @@ diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
-        window_start -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
     }
 }
 
