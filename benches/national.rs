@@ -412,6 +412,7 @@ fn app_config(db: &str) -> Config {
         login_lock_seconds: 300,
         login_lock_max_seconds: 3600,
         trusted_proxies: vec![],
+        metrics_token: None,
         seed_on_empty: false,
         demo_password: "unused-bench-password".into(),
         workers: 2,

@@ -44,6 +44,9 @@ pub struct Config {
     pub login_lock_seconds: i64,
     /// …up to this (`LOGIN_LOCK_MAX_SECONDS`).
     pub login_lock_max_seconds: i64,
+    /// The bearer token that `GET /metrics` requires (`METRICS_TOKEN`). Unset: metrics are
+    /// open in demo mode and closed in production.
+    pub metrics_token: Option<String>,
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`):
     /// addresses or networks. Empty: the client is the TCP peer, whatever it claims.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -154,6 +157,7 @@ impl Config {
             login_lock_seconds: parsed("LOGIN_LOCK_SECONDS", 300)?,
             login_lock_max_seconds: parsed("LOGIN_LOCK_MAX_SECONDS", 3600)?,
             trusted_proxies: networks("TRUSTED_PROXIES", var("TRUSTED_PROXIES").as_deref())?,
+            metrics_token: var("METRICS_TOKEN"),
             seed_on_empty: flag("SEED_ON_EMPTY", mode == Mode::Demo)?,
             demo_password: var("DEMO_PASSWORD").unwrap_or_else(|| "demo-dti-2026".into()),
             workers: parsed("APP_WORKERS", 0)?,
@@ -181,6 +185,14 @@ impl Config {
                 }
                 Some(_) => {}
             }
+        }
+        if self.mode == Mode::Production
+            && self.metrics_token.as_deref().is_some_and(is_weak_secret)
+        {
+            return Err(ConfigError::Invalid {
+                name: "METRICS_TOKEN",
+                reason: "too weak: use at least 32 bytes with at least 10 distinct characters (e.g. `openssl rand -base64 48`)".into(),
+            });
         }
         if self.jwt_ttl_minutes < 1 || self.jwt_ttl_minutes > 7 * 24 * 60 {
             return Err(ConfigError::Invalid {

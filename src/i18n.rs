@@ -214,6 +214,12 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "TOKEN_EXPIRED" => "Mã truy cập (token) đã hết hạn; vui lòng đăng nhập lại.".into(),
         "TOKEN_REVOKED" => "Mã truy cập (token) không còn hiệu lực; vui lòng đăng nhập lại.".into(),
         "INVALID_CREDENTIALS" => "Sai tên đăng nhập hoặc mật khẩu.".into(),
+        "METRICS_TOKEN_REQUIRED" => {
+            "Số liệu giám sát cần `Authorization: Bearer <METRICS_TOKEN>`.".into()
+        }
+        "METRICS_DISABLED" => "Số liệu giám sát chỉ được cung cấp khi có mã truy cập: hãy đặt \
+                               METRICS_TOKEN và gửi kèm `Authorization: Bearer <token>`."
+            .into(),
         // 403
         "FORBIDDEN_ROLE" => {
             let mut s = "Vai trò của bạn không được phép thực hiện thao tác này.".to_string();

@@ -146,6 +146,7 @@ pub fn test_config(db_name: &str) -> Config {
         login_lock_seconds: 300,
         login_lock_max_seconds: 3600,
         trusted_proxies: vec![],
+        metrics_token: None,
         seed_on_empty: false,
         demo_password: DEMO_PASSWORD.into(),
         workers: 1,
