@@ -143,6 +143,7 @@ impl Application {
                         .default_service(web::to(fallback::not_found))
                 })
                 .into_app()
+                .wrap(from_fn(fallback::head_as_get))
                 .wrap(from_fn(crate::i18n::language_context))
                 .wrap(cors)
                 .wrap(
