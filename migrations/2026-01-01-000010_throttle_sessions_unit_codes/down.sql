@@ -1,3 +1,4 @@
+DROP INDEX units_code_lower_key;
 DROP INDEX login_throttle_expires_idx;
 DELETE FROM login_throttle;
 ALTER TABLE login_throttle DROP COLUMN expires_at;

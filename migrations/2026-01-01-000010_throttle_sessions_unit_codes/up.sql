@@ -6,3 +6,18 @@ DELETE FROM login_throttle;
 ALTER TABLE login_throttle DROP COLUMN window_start;
 ALTER TABLE login_throttle ADD COLUMN expires_at timestamptz NOT NULL;
 CREATE INDEX login_throttle_expires_idx ON login_throttle (expires_at);
+
+-- Unit codes ignore case: `snv` and `SNV` name the same unit, and every lookup by code compares
+-- lower(code). Codes that differ only in case have to be renamed before this can run.
+DO $$
+DECLARE clashes text;
+BEGIN
+    SELECT string_agg(codes, '; ') INTO clashes FROM (
+        SELECT string_agg(code, ', ' ORDER BY code) AS codes
+          FROM units GROUP BY lower(code) HAVING count(*) > 1
+    ) c;
+    IF clashes IS NOT NULL THEN
+        RAISE EXCEPTION 'unit codes that differ only in case must be renamed first: %', clashes;
+    END IF;
+END $$;
+CREATE UNIQUE INDEX units_code_lower_key ON units (lower(code));
