@@ -147,9 +147,13 @@ impl Application {
                 .wrap(from_fn(crate::i18n::language_context))
                 .wrap(cors)
                 .wrap(
+                    // Added where a response has none of its own: responses carry accounts,
+                    // tokens and unit data, so no cache may keep them unless the route says so
+                    // (the public routes do, with their ETags).
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer")),
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
                 )
                 .wrap(from_fn(telemetry::request_context))
         })

@@ -116,6 +116,36 @@ async fn head_answers_every_get_route_as_get_does_without_a_body() {
 }
 
 #[tokio::test]
+async fn private_responses_say_no_store_and_public_ones_keep_their_caching() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let cache = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    for path in [
+        "/api/v1/me",
+        "/api/v1/units",
+        "/api/v1/users",
+        "/api/v1/units/NO-SUCH",
+    ] {
+        let resp = app.get(path, &admin).await;
+        assert_eq!(cache(&resp).as_deref(), Some("no-store"), "{path}");
+    }
+    // the token of a login, and problems
+    let resp = app.login("admin", DEMO_PASSWORD).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(cache(&resp).as_deref(), Some("no-store"));
+    let resp = app.get_public("/api/v1/me").await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(cache(&resp).as_deref(), Some("no-store"));
+    // the public routes keep their own
+    let resp = app.get_public("/api/v1/public/periods").await;
+    assert_eq!(cache(&resp).as_deref(), Some("public, max-age=60"));
+}
+
+#[tokio::test]
 async fn malformed_json_wrong_content_type_and_wrong_shapes_are_4xx_problems() {
     let app = spawn_app().await;
     let admin = app.token_for(Role::Admin, None);
