@@ -1,3 +1,4 @@
+ALTER TABLE users DROP COLUMN session_version;
 DROP INDEX units_code_lower_key;
 DROP INDEX login_throttle_expires_idx;
 DELETE FROM login_throttle;

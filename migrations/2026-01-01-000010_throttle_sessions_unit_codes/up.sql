@@ -21,3 +21,10 @@ BEGIN
     END IF;
 END $$;
 CREATE UNIQUE INDEX units_code_lower_key ON units (lower(code));
+
+-- Tokens name the account's session version, which only a change of password, role, unit or
+-- active state moves: renaming an account, or a PATCH that changes nothing, no longer logs its
+-- user out everywhere. `version` still moves on every change (it is the ETag). Tokens issued
+-- before this migration carried `version`, so the session version starts there.
+ALTER TABLE users ADD COLUMN session_version integer NOT NULL DEFAULT 1 CHECK (session_version >= 1);
+UPDATE users SET session_version = version;

@@ -110,10 +110,13 @@ async fn login(
     })
     .await?;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
-    let (token, claims) =
-        state
-            .jwt
-            .issue(user.id, &user.username, role, user.unit_id, user.version)?;
+    let (token, claims) = state.jwt.issue(
+        user.id,
+        &user.username,
+        role,
+        user.unit_id,
+        user.session_version,
+    )?;
     Ok(web::Json(LoginResponse {
         access_token: token,
         token_type: "Bearer".into(),

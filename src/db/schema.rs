@@ -420,6 +420,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        session_version -> Int4,
     }
 }
 

@@ -305,7 +305,13 @@ impl TestApp {
         });
         let (token, _) = self
             .jwt
-            .issue(user.id, &user.username, role, user.unit_id, user.version)
+            .issue(
+                user.id,
+                &user.username,
+                role,
+                user.unit_id,
+                user.session_version,
+            )
             .unwrap();
         (user, token)
     }
