@@ -286,6 +286,9 @@ async fn list_evidence(
 }
 
 /// Download an evidence file (for those who may read the assessment).
+///
+/// The file name (`Content-Disposition`) has the extension of the file's type, which is read
+/// from its content. A file missing from storage is 404 `EVIDENCE_FILE_MISSING`.
 #[utoipa::path(
     tag = "evidence",
     params(("id" = Uuid, Path, description = "Evidence id")),
