@@ -35,8 +35,22 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
     pub db_timeout_ms: u64,
+    /// Failed logins of one account from one client address before the first lock
+    /// (`LOGIN_MAX_FAILURES`).
     pub login_max_failures: i32,
+    /// Failed logins from one client address, whatever the account, before the address is
+    /// locked (`LOGIN_ADDRESS_MAX_FAILURES`).
+    pub login_address_max_failures: i32,
+    /// The first lock (`LOGIN_LOCK_SECONDS`); each further failure doubles it…
     pub login_lock_seconds: i64,
+    /// …up to this (`LOGIN_LOCK_MAX_SECONDS`).
+    pub login_lock_max_seconds: i64,
+    /// The bearer token that `GET /metrics` requires (`METRICS_TOKEN`). Unset: metrics are
+    /// open in demo mode and closed in production.
+    pub metrics_token: Option<String>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`):
+    /// addresses or networks. Empty: the client is the TCP peer, whatever it claims.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Load `seeds/` and demo accounts when the database has no user.
     pub seed_on_empty: bool,
     pub demo_password: String,
@@ -165,6 +179,10 @@ impl Config {
             body_timeout_ms: parsed_in(lookup, "BODY_TIMEOUT_MS", 5000)?,
             body_min_rate: parsed_in(lookup, "BODY_MIN_RATE", 16 * 1024)?,
             webhooks: WebhookConfig::from_lookup(lookup, mode)?,
+            login_address_max_failures: parsed_in(lookup, "LOGIN_ADDRESS_MAX_FAILURES", 100)?,
+            login_lock_max_seconds: parsed_in(lookup, "LOGIN_LOCK_MAX_SECONDS", 3600)?,
+            trusted_proxies: networks("TRUSTED_PROXIES", var("TRUSTED_PROXIES").as_deref())?,
+            metrics_token: var("METRICS_TOKEN"),
         };
         config.check()?;
         Ok(config)
@@ -204,6 +222,14 @@ impl Config {
                 });
             }
         }
+        if self.mode == Mode::Production
+            && self.metrics_token.as_deref().is_some_and(is_weak_secret)
+        {
+            return Err(ConfigError::Invalid {
+                name: "METRICS_TOKEN",
+                reason: "too weak: use at least 32 bytes with at least 10 distinct characters (e.g. `openssl rand -base64 48`)".into(),
+            });
+        }
         if self.jwt_ttl_minutes < 1 || self.jwt_ttl_minutes > 7 * 24 * 60 {
             return Err(ConfigError::Invalid {
                 name: "JWT_TTL_MINUTES",
@@ -226,6 +252,26 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "BODY_MIN_RATE",
                 reason: "must be at least 1".into(),
+            });
+        }
+        if self.login_max_failures < 1 || self.login_address_max_failures < 1 {
+            return Err(ConfigError::Invalid {
+                name: if self.login_max_failures < 1 {
+                    "LOGIN_MAX_FAILURES"
+                } else {
+                    "LOGIN_ADDRESS_MAX_FAILURES"
+                },
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.login_lock_seconds < 1 || self.login_lock_max_seconds < self.login_lock_seconds {
+            return Err(ConfigError::Invalid {
+                name: if self.login_lock_seconds < 1 {
+                    "LOGIN_LOCK_SECONDS"
+                } else {
+                    "LOGIN_LOCK_MAX_SECONDS"
+                },
+                reason: "LOGIN_LOCK_SECONDS must be at least 1 and LOGIN_LOCK_MAX_SECONDS at least LOGIN_LOCK_SECONDS".into(),
             });
         }
         if self.db_pool_size == 0 {
@@ -477,6 +523,29 @@ impl EvidenceStoreConfig {
         }
         Ok(())
     }
+}
+
+/// A list of addresses and networks (`10.0.0.7, 10.1.0.0/16, ::1`; commas or spaces); a bare
+/// address is a network of one.
+fn networks(name: &'static str, value: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "{item:?} is not an IP address or network (e.g. 10.0.0.7 or 10.1.0.0/16)"
+                    ),
+                })
+        })
+        .collect()
 }
 
 /// Webhook delivery (`WEBHOOK_*` variables, see README.md).
@@ -866,6 +935,23 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.mode, Mode::Demo);
         assert!(c.seed_on_empty && c.database_url.is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let n = |v: &str| networks("TRUSTED_PROXIES", Some(v));
+        assert!(n("").unwrap().is_empty());
+        let list = n("127.0.0.1, 10.1.2.3/16 ::1\tfd00::/8").unwrap();
+        let shown: Vec<String> = list.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            shown,
+            ["127.0.0.1/32", "10.1.0.0/16", "::1/128", "fd00::/8"]
+        );
+        assert!(list[1].contains(&"10.1.200.7".parse::<std::net::IpAddr>().unwrap()));
+        for bad in ["proxy.local", "10.0.0.0/33", "10.0.0", "*"] {
+            let e = n(bad).unwrap_err().to_string();
+            assert!(e.starts_with("TRUSTED_PROXIES is invalid"), "{bad}: {e}");
+        }
     }
 
     fn store_config(vars: &[(&str, &str)]) -> Result<EvidenceStoreConfig, ConfigError> {

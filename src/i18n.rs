@@ -214,6 +214,12 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "TOKEN_EXPIRED" => "Mã truy cập (token) đã hết hạn; vui lòng đăng nhập lại.".into(),
         "TOKEN_REVOKED" => "Mã truy cập (token) không còn hiệu lực; vui lòng đăng nhập lại.".into(),
         "INVALID_CREDENTIALS" => "Sai tên đăng nhập hoặc mật khẩu.".into(),
+        "METRICS_TOKEN_REQUIRED" => {
+            "Số liệu giám sát cần `Authorization: Bearer <METRICS_TOKEN>`.".into()
+        }
+        "METRICS_DISABLED" => "Số liệu giám sát chỉ được cung cấp khi có mã truy cập: hãy đặt \
+                               METRICS_TOKEN và gửi kèm `Authorization: Bearer <token>`."
+            .into(),
         // 403
         "FORBIDDEN_ROLE" => {
             let mut s = "Vai trò của bạn không được phép thực hiện thao tác này.".to_string();
@@ -354,6 +360,9 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         // 408
         "BODY_TIMEOUT" => "Nội dung yêu cầu không được gửi đến kịp thời nên đã không được xử \
                            lý; vui lòng gửi lại."
+            .into(),
+        "EVIDENCE_FILE_MISSING" => "Tệp của minh chứng này không còn trong kho lưu trữ; sự cố đã \
+                                    được ghi lại. Vui lòng tải tệp lên lại."
             .into(),
         // 503
         "STORAGE_UNAVAILABLE" => "Kho lưu trữ tệp minh chứng tạm thời không truy cập được; chưa \

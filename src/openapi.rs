@@ -48,6 +48,9 @@ impl Modify for SecurityAddon {
         http.bearer_format = Some("JWT".into());
         http.description = Some("A token from POST /api/v1/auth/login.".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(http));
+        let mut metrics = Http::new(HttpAuthScheme::Bearer);
+        metrics.description = Some("The METRICS_TOKEN of the deployment (GET /metrics).".into());
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics));
     }
 }
 

@@ -164,12 +164,17 @@ impl Application {
                 })
                 .into_app()
                 .wrap(from_fn(crate::api::input::screen))
+                .wrap(from_fn(fallback::head_as_get))
                 .wrap(from_fn(crate::i18n::language_context))
                 .wrap(cors)
                 .wrap(
+                    // Added where a response has none of its own: responses carry accounts,
+                    // tokens and unit data, so no cache may keep them unless the route says so
+                    // (the public routes do, with their ETags).
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer")),
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
                 )
                 // gzip or brotli as the client accepts; evidence downloads say
                 // `Content-Encoding: identity` and go out as stored

@@ -6,14 +6,16 @@
 //! the SHA-256 of its bytes ([`key_for`] → `ab/cd/abcd…`), so identical content is stored
 //! once no matter how many answers cite it, and several API replicas can share one
 //! directory without coordination (every write is a temp file + rename of identical bytes).
-//! Deleting a blob that other rows still reference is the caller's business: count
-//! references in the database before calling [`BlobStore::delete`].
+//! Deleting a blob that other rows still reference is the caller's business: the evidence
+//! service counts references in the database, under a lock on the content that every upload
+//! of the same bytes also holds, before calling [`BlobStore::delete`].
 //!
 //! What a file *is* is decided from its bytes ([`sniff`]), never from the client's name or
 //! `Content-Type`: only PDF, PNG, JPEG, GIF, WebP, OOXML (docx/xlsx/pptx), ODF (odt/ods) and
 //! legacy OLE compound Office files (doc/xls/ppt) are accepted. Executables, HTML, SVG,
 //! scripts, plain text, plain ZIPs and macro-enabled OOXML are refused. The client's file
-//! name is only ever displayed, after [`sanitize_filename`].
+//! name is only ever displayed, after [`sanitize_filename`], with the extension of what the
+//! content is ([`name_for_kind`]).
 //!
 //! Backends: [`BlobStore`] is the seam, selected by configuration
 //! ([`crate::config::EvidenceStoreConfig`]); nothing else in the service knows which one runs.
@@ -130,6 +132,26 @@ impl FileKind {
             FileKind::Doc => "doc",
             FileKind::Xls => "xls",
             FileKind::Ppt => "ppt",
+        }
+    }
+
+    /// Extensions a name of this kind may end with (compared ignoring case); the first is
+    /// [`FileKind::extension`].
+    pub fn extensions(&self) -> &'static [&'static str] {
+        match self {
+            FileKind::Jpeg => &["jpg", "jpeg", "jpe"],
+            FileKind::Pdf => &["pdf"],
+            FileKind::Png => &["png"],
+            FileKind::Gif => &["gif"],
+            FileKind::Webp => &["webp"],
+            FileKind::Docx => &["docx"],
+            FileKind::Xlsx => &["xlsx"],
+            FileKind::Pptx => &["pptx"],
+            FileKind::Odt => &["odt"],
+            FileKind::Ods => &["ods"],
+            FileKind::Doc => &["doc"],
+            FileKind::Xls => &["xls"],
+            FileKind::Ppt => &["ppt"],
         }
     }
 
@@ -476,6 +498,32 @@ pub fn sanitize_filename(name: &str) -> String {
     }
 }
 
+/// The name a file of `kind` is shown and downloaded under: the client's name, sanitised
+/// ([`sanitize_filename`]), with an extension that matches what the content is. A name that
+/// already ends with one of the kind's extensions is kept; a last extension of another type
+/// (`poly.html` holding a PDF) is replaced (`poly.pdf`); a name without one gets it appended.
+/// A "last extension" is 1–5 ASCII letters and digits with at least one letter, so that
+/// `Báo cáo v1.2` becomes `Báo cáo v1.2.pdf`, not `Báo cáo v1.pdf`.
+pub fn name_for_kind(name: &str, kind: FileKind) -> String {
+    let clean = sanitize_filename(name);
+    let (stem, ext) = match clean.rsplit_once('.') {
+        Some((stem, ext))
+            if !stem.is_empty()
+                && (1..=5).contains(&ext.len())
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+                && ext.bytes().any(|b| b.is_ascii_alphabetic()) =>
+        {
+            (stem, Some(ext))
+        }
+        _ => (clean.as_str(), None),
+    };
+    if ext.is_some_and(|e| kind.extensions().iter().any(|k| e.eq_ignore_ascii_case(k))) {
+        return clean;
+    }
+    // Again through the sanitiser: it keeps the result within the length limit.
+    sanitize_filename(&format!("{stem}.{}", kind.extension()))
+}
+
 // ---------------------------------------------------------------------------------------
 // Blob stores
 // ---------------------------------------------------------------------------------------
@@ -679,13 +727,8 @@ pub fn key_for(sha256: &str) -> String {
 }
 
 /// Checks size (`0` → [`StorageError::Empty`], over `limit` → [`StorageError::TooLarge`])
-/// and type ([`sniff`]), hashes, and stores. Never leaves a partial or temp file behind
-/// on any error. Storing content that is already there is a cheap no-op.
-pub fn store(
-    store: &dyn BlobStore,
-    bytes: &[u8],
-    limit: usize,
-) -> Result<StoredBlob, StorageError> {
+/// and type ([`sniff`]) and hashes: what [`store`] would store, without storing it.
+pub fn prepare(bytes: &[u8], limit: usize) -> Result<StoredBlob, StorageError> {
     if bytes.is_empty() {
         return Err(StorageError::Empty);
     }
@@ -695,13 +738,24 @@ pub fn store(
     let kind = sniff(bytes).ok_or(StorageError::ForbiddenType { declared: None })?;
     let sha256 = hex::encode(Sha256::digest(bytes));
     let storage_key = key_for(&sha256);
-    store.put(&storage_key, bytes)?;
     Ok(StoredBlob {
         sha256,
         size: bytes.len() as u64,
         kind,
         storage_key,
     })
+}
+
+/// [`prepare`], then stores. Never leaves a partial or temp file behind on any error.
+/// Storing content that is already there is a cheap no-op.
+pub fn store(
+    store: &dyn BlobStore,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<StoredBlob, StorageError> {
+    let blob = prepare(bytes, limit)?;
+    store.put(&blob.storage_key, bytes)?;
+    Ok(blob)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1114,6 +1168,47 @@ mod tests {
         let s = sanitize_filename(&"đ".repeat(500));
         assert!(s.len() <= 200 && s.len() >= 198);
         assert!(s.chars().all(|c| c == 'đ'));
+    }
+
+    #[test]
+    fn names_get_the_extension_of_their_content() {
+        // the type is the content's: a PDF named like a page downloads as a PDF
+        assert_eq!(name_for_kind("poly.html", FileKind::Pdf), "poly.pdf");
+        assert_eq!(name_for_kind("poly.HTM", FileKind::Pdf), "poly.pdf");
+        assert_eq!(name_for_kind("setup.exe", FileKind::Png), "setup.png");
+        assert_eq!(
+            name_for_kind("bang-diem.doc", FileKind::Docx),
+            "bang-diem.docx"
+        );
+        // a matching extension is kept as written, aliases included
+        assert_eq!(name_for_kind("Báo cáo.PDF", FileKind::Pdf), "Báo cáo.PDF");
+        assert_eq!(name_for_kind("anh.jpeg", FileKind::Jpeg), "anh.jpeg");
+        assert_eq!(name_for_kind("anh.jpg", FileKind::Jpeg), "anh.jpg");
+        // no extension, or a dot that is not one: appended
+        assert_eq!(name_for_kind("bao-cao", FileKind::Pdf), "bao-cao.pdf");
+        assert_eq!(
+            name_for_kind("Báo cáo v1.2", FileKind::Pdf),
+            "Báo cáo v1.2.pdf"
+        );
+        assert_eq!(
+            name_for_kind("ke.hoach 2025", FileKind::Xlsx),
+            "ke.hoach 2025.xlsx"
+        );
+        assert_eq!(name_for_kind("", FileKind::Pdf), "file.pdf");
+        assert_eq!(name_for_kind(".pdf", FileKind::Png), "pdf.png");
+        // still sanitised, and still within the length limit
+        assert_eq!(
+            name_for_kind("../x\"; filename=a.html", FileKind::Pdf),
+            "x filenamea.pdf"
+        );
+        let long = name_for_kind(&format!("{}.html", "a".repeat(300)), FileKind::Pdf);
+        assert!(long.len() <= 200 && long.ends_with("a.pdf"), "{long}");
+        for kind in FileKind::ALL {
+            assert_eq!(kind.extensions()[0], kind.extension());
+            let name = name_for_kind("x.bin", kind);
+            assert_eq!(name, format!("x.{}", kind.extension()));
+            assert_eq!(name_for_kind(&name, kind), name, "stable");
+        }
     }
 
     // --- keys ---

@@ -1,5 +1,7 @@
 //! `POST /auth/login` and `GET /me`.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use actix_web::{HttpRequest, get, post, web};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -74,16 +76,12 @@ fn me_response(user: &User, role: Role, unit: Option<Unit>) -> MeResponse {
     }
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Log in with a username and password.
 ///
-/// Returns a JWT carrying the user's id, role and unit. After 5 failures within 15 minutes the
-/// username is locked for 5 minutes (429 `LOGIN_THROTTLED` with `Retry-After`).
+/// Returns a JWT carrying the user's id, role and unit. Failures are throttled per account and
+/// client address: after 5 failures the account is locked for 5 minutes from that address only,
+/// each further failure doubling the lock (up to an hour); an address also has a limit over all
+/// accounts. A locked attempt gets 429 `LOGIN_THROTTLED` with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -103,10 +101,11 @@ async fn login(
     let body = body.read().await?;
     body.validate()?;
     let body = body.into_inner();
-    let client = client_address(&req);
+    let client = super::client::client_address(&req, &state.config.trusted_proxies)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let cfg = state.config.clone();
     let (user, unit) = crate::db::with_conn(&state.pool, move |c| {
-        let user = services::auth::login(c, &cfg, &body.username, &body.password, &client)?;
+        let user = services::auth::login(c, &cfg, &body.username, &body.password, client)?;
         let unit = match user.unit_id {
             Some(id) => Unit::find(c, id)?,
             None => None,
@@ -115,10 +114,13 @@ async fn login(
     })
     .await?;
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
-    let (token, claims) =
-        state
-            .jwt
-            .issue(user.id, &user.username, role, user.unit_id, user.version)?;
+    let (token, claims) = state.jwt.issue(
+        user.id,
+        &user.username,
+        role,
+        user.unit_id,
+        user.session_version,
+    )?;
     Ok(web::Json(LoginResponse {
         access_token: token,
         token_type: "Bearer".into(),

@@ -3,7 +3,9 @@
 
 use actix_multipart::Multipart;
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
@@ -381,6 +383,9 @@ async fn list_evidence(
 }
 
 /// Download an evidence file (for those who may read the assessment).
+///
+/// The file name (`Content-Disposition`) has the extension of the file's type, which is read
+/// from its content. A file missing from storage is 404 `EVIDENCE_FILE_MISSING`.
 #[utoipa::path(
     tag = "evidence",
     params(("id" = Uuid, Path, description = "Evidence id")),
@@ -395,17 +400,11 @@ async fn download_evidence(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let store = state.store.clone();
-    let (ev, blob, bytes) = crate::db::with_conn(&state.pool, move |c| {
-        let (ev, blob) = svc::get(c, &who, id)?;
-        let blob = blob.ok_or_else(|| AppError::not_found("evidence file", id))?;
-        let bytes = store
-            .get(&blob.storage_key)
-            .map_err(|e| svc::storage_error(e, 0))?;
-        Ok((ev, blob, bytes))
-    })
-    .await?;
-    let name = ev.filename.unwrap_or_else(|| "file".into());
-    let ascii: String = name
+    let file =
+        crate::db::with_conn(&state.pool, move |c| svc::download(c, &store, &who, id)).await?;
+    // An ASCII fallback for old clients, and the exact name (RFC 5987) for the others.
+    let ascii: String = file
+        .filename
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || ".-_".contains(c) {
@@ -415,27 +414,25 @@ async fn download_evidence(
             }
         })
         .collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: file.filename.into_bytes(),
+            }),
+        ],
+    };
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, blob.content_type))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
-        ))
+        .insert_header((header::CONTENT_TYPE, file.content_type))
+        .insert_header(disposition)
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((header::ETAG, format!("\"{}\"", blob.sha256)))
+        .insert_header((header::ETAG, format!("\"{}\"", file.sha256)))
         // the stored bytes, never re-encoded by the compression middleware
         .insert_header(header::ContentEncoding::Identity)
-        .body(bytes))
+        .body(file.bytes))
 }
 
 /// Remove an evidence item (while the answers may be edited).

@@ -1,10 +1,42 @@
 //! Problem+json for what never reaches a handler: unknown routes (404), wrong methods (405 with
 //! `Allow`), malformed JSON, wrong content types, oversized bodies, bad path and query values.
+//! And `HEAD`, which every `GET` route answers ([`head_as_get`]).
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+
+/// Marks a `HEAD` request that [`head_as_get`] routes as a `GET`.
+#[derive(Debug, Clone, Copy)]
+struct Head;
+
+/// Middleware: a `HEAD` request is routed as the `GET` of the same path, so that every `GET`
+/// route answers it with the same status and headers. The HTTP layer sends no body for it (it
+/// knows the request was `HEAD` from the wire) and keeps the `Content-Length` of the `GET`.
+/// A path without `GET` still answers 405 with its `Allow`.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(Head);
+    }
+    next.call(req).await
+}
+
+/// The method the client sent (`HEAD` where [`head_as_get`] routed it as `GET`).
+fn sent_method(req: &HttpRequest) -> Method {
+    if req.extensions().get::<Head>().is_some() {
+        Method::HEAD
+    } else {
+        req.method().clone()
+    }
+}
 
 use crate::error::{AppError, FieldError};
 
@@ -88,11 +120,12 @@ impl RouteTable {
 
 /// The default service: 405 when the path exists with other methods, else 404.
 pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
+    let method = sent_method(&req);
     if let Some(mut allowed) = table.allowed(req.path()) {
         if allowed.contains(&"GET".to_string()) {
             allowed.push("HEAD".into());
         }
-        if req.method() == Method::OPTIONS {
+        if method == Method::OPTIONS {
             return HttpResponse::NoContent()
                 .insert_header((header::ALLOW, allowed.join(", ")))
                 .finish();
@@ -103,7 +136,7 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
             "METHOD_NOT_ALLOWED",
             format!(
                 "{} is not allowed on {}; allowed: {allow}.",
-                req.method(),
+                method,
                 req.path()
             ),
         )
@@ -111,7 +144,7 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
             header::ALLOW,
             HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("GET")),
         )
-        .with_param("method", req.method().as_str())
+        .with_param("method", method.as_str())
         .with_param("path", req.path())
         .with_param("allow", &allow)
         .error_response();
@@ -121,11 +154,11 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
         "ROUTE_NOT_FOUND",
         format!(
             "No route {} {}; see /swagger-ui/ for the API.",
-            req.method(),
+            method,
             req.path()
         ),
     )
-    .with_param("method", req.method().as_str())
+    .with_param("method", method.as_str())
     .with_param("path", req.path())
     .error_response()
 }

@@ -1,12 +1,18 @@
-//! Liveness, readiness and Prometheus metrics (outside `/api/v1`, no auth).
+//! Liveness, readiness (outside `/api/v1`, no auth) and Prometheus metrics (a bearer token of
+//! their own, `METRICS_TOKEN`).
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use diesel::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ErrorResponses;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, Mode};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::telemetry::PoolGauges;
@@ -56,19 +62,63 @@ async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<HealthResponse
 }
 
 /// Prometheus metrics: request counts and latencies by route and status, pool state.
+///
+/// Needs `Authorization: Bearer <METRICS_TOKEN>` (401 `METRICS_TOKEN_REQUIRED` otherwise).
+/// Without a `METRICS_TOKEN`, metrics are open in demo mode and closed in production (403
+/// `METRICS_DISABLED`). User tokens never open them.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"))
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "No or wrong metrics token (`METRICS_TOKEN_REQUIRED`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Production without `METRICS_TOKEN` (`METRICS_DISABLED`)", body = crate::error::Problem, content_type = "application/problem+json")
+    ),
+    security(("metrics_token" = []))
 )]
 #[get("/metrics")]
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    authorise_scrape(&req, &state.config)?;
     let s = state.pool.state();
     let gauges = PoolGauges {
         connections: s.connections,
         idle: s.idle_connections,
         max: state.pool.max_size(),
     };
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&gauges))
+        .body(state.metrics.render(&gauges)))
+}
+
+/// Lets a scrape through with the configured bearer token (see [`metrics`]).
+fn authorise_scrape(req: &HttpRequest, config: &Config) -> AppResult<()> {
+    let Some(expected) = &config.metrics_token else {
+        return match config.mode {
+            Mode::Demo => Ok(()),
+            Mode::Production => Err(AppError::forbidden(
+                "METRICS_DISABLED",
+                "Metrics are served only with a token: set METRICS_TOKEN and scrape with `Authorization: Bearer <token>`.",
+            )),
+        };
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    // Digests compared, so that the time taken says nothing about the token.
+    let digest = |s: &str| Sha256::digest(s.as_bytes());
+    if given.is_some_and(|g| digest(g) == digest(expected)) {
+        return Ok(());
+    }
+    Err(AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "METRICS_TOKEN_REQUIRED",
+        "Metrics need `Authorization: Bearer <METRICS_TOKEN>`.",
+    )
+    .with_header(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"metrics\""),
+    ))
 }

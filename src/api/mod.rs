@@ -5,6 +5,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod clarifications;
+pub mod client;
 pub mod evidence;
 pub mod fallback;
 pub mod groups;

@@ -20,6 +20,7 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::domain::indicator_set::{Node, SetDocument};
+use crate::domain::same_unit_code;
 use crate::error::{AppError, AppResult};
 use crate::scoring::node_input_schema;
 use crate::services::idempotency;
@@ -307,7 +308,7 @@ pub struct PublicUnitResult {
     pub result: Value,
 }
 
-/// One unit's published breakdown (no token).
+/// One unit's published breakdown (no token). The unit code ignores case.
 #[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), ("unit_code" = String, Path, description = "Unit code"), PublicQuery), responses((status = 200, description = "The unit's result", body = PublicUnitResult), (status = 304, description = "Not modified"), ErrorResponses))]
 #[get("/public/periods/{id}/units/{unit_code}")]
 async fn public_unit(
@@ -324,10 +325,21 @@ async fn public_unit(
     .await?;
     let result = p.content["rankings"]
         .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["unit"]["code"] == unit_code.as_str()))
+        .and_then(|rs| {
+            rs.iter().find(|r| {
+                r["unit"]["code"]
+                    .as_str()
+                    .is_some_and(|c| same_unit_code(c, &unit_code))
+            })
+        })
         .cloned()
         .ok_or_else(|| AppError::not_found("published unit", &unit_code))?;
-    let etag = format!("\"{}:{}\"", p.checksum, unit_code);
+    // the code as published, so that every spelling of it shares one ETag
+    let etag = format!(
+        "\"{}:{}\"",
+        p.checksum,
+        result["unit"]["code"].as_str().unwrap_or(&unit_code)
+    );
     let body = serde_json::to_value(PublicUnitResult {
         period: p.content["period"].clone(),
         group: p.content["group"].clone(),

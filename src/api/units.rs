@@ -167,6 +167,7 @@ impl From<PredecessorRequest> for PredecessorInput {
     "predecessors": [{"unit": "LC-TT-PHO-LU", "effective_date": "2025-07-01"}]
 }))]
 pub struct CreateUnitRequest {
+    /// Unique ignoring case: `snv` is taken once `SNV` exists.
     #[validate(custom(function = "code_rule"))]
     #[schema(max_length = 64)]
     pub code: String,
@@ -413,7 +414,7 @@ fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> 
 /// Get one unit, with its groups and direct lineage.
 #[utoipa::path(
     tag = "units",
-    params(("id" = String, Path, description = "Unit id or code", example = "LC-SKHCN")),
+    params(("id" = String, Path, description = "Unit id or code (codes ignore case)", example = "LC-SKHCN")),
     responses((status = 200, description = "The unit", body = UnitResponse, headers(("ETag" = String))), ErrorResponses),
     security(("bearer" = []))
 )]
@@ -441,7 +442,7 @@ async fn get_unit(
 /// meanwhile. `groups` and `predecessors`, when given, replace the current lists.
 #[utoipa::path(
     tag = "units",
-    params(("id" = String, Path, description = "Unit id or code"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    params(("id" = String, Path, description = "Unit id or code (codes ignore case)"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = UpdateUnitRequest,
     responses(
         (status = 200, description = "Changed", body = UnitResponse, headers(("ETag" = String))),
@@ -510,7 +511,7 @@ pub struct LineageEdge {
 /// Used to compare years across the 2025 mergers.
 #[utoipa::path(
     tag = "units",
-    params(("id" = String, Path, description = "Unit id or code")),
+    params(("id" = String, Path, description = "Unit id or code (codes ignore case)")),
     responses((status = 200, description = "The lineage graph", body = LineageResponse), ErrorResponses),
     security(("bearer" = []))
 )]

@@ -62,7 +62,8 @@ pub struct UserResponse {
     /// The unit of a unit account; null for provincial roles.
     pub unit: Option<UnitSummary>,
     pub active: bool,
-    /// Increases on every change; the `ETag` is `"v<version>"`.
+    /// Increases on every change (a request that changes nothing leaves it); the `ETag` is
+    /// `"v<version>"`.
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -280,7 +281,9 @@ async fn get_user(
 /// Change an account (admin).
 ///
 /// Send `If-Match: "v<version>"` to refuse the change (412) if someone else changed the account
-/// meanwhile. Any change revokes the account's current tokens.
+/// meanwhile. A change of password, role, unit or active state revokes the account's current
+/// tokens; a new name does not, and a request that changes nothing changes nothing (no new
+/// version, no audit event).
 #[utoipa::path(
     tag = "users",
     params(("id" = Uuid, Path, description = "User id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),

@@ -21,8 +21,8 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Uuid>,
     pub username: String,
-    /// The user's record version when issued; a change (password, role, unit, deactivation)
-    /// revokes older tokens.
+    /// The account's session version when issued; a change of password, role, unit or
+    /// active state moves it and so revokes older tokens.
     pub ver: i32,
 }
 

@@ -115,7 +115,7 @@ impl FromRequest for Principal {
                 )
             };
             let user = user.ok_or_else(revoked)?;
-            if !user.active || user.version != claims.ver {
+            if !user.active || user.session_version != claims.ver {
                 return Err(revoked());
             }
             let role = Role::parse(&user.role).ok_or_else(revoked)?;

@@ -299,8 +299,8 @@ diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
-        window_start -> Timestamptz,
         locked_until -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -440,6 +440,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        session_version -> Int4,
         seeded_password -> Bool,
     }
 }

@@ -215,6 +215,11 @@ pub fn is_valid_code(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
+/// Whether two unit codes name the same unit: codes ignore case (`snv` is `SNV`).
+pub fn same_unit_code(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::db::models::periods::Period;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::assessments::edit_refusal;
 use crate::services::scoring::{rescore_assessment, set_entry};
-use crate::storage::{BlobStore, StorageError, key_for, sanitize_filename, sniff};
+use crate::storage::{BlobStore, FileKind, StorageError, key_for, name_for_kind};
 
 pub enum NewItem {
     File {
@@ -90,19 +90,42 @@ pub fn storage_error(e: StorageError, limit: usize) -> AppError {
     }
 }
 
-/// Deletes a blob nobody references any more; a failure only leaves an orphan, logged.
-fn remove_orphan(store: &Arc<dyn BlobStore>, key: &str) {
-    if let Err(e) = store.delete(key) {
+/// Deletes the stored file of the content `sha` (and its `evidence_blobs` row) if no evidence
+/// references it any more. Runs under the content lock ([`Blob::lock_content`]), which every
+/// upload holds from storing the file until its row is committed: an upload of the same bytes
+/// either committed first (its row is seen, the file is kept) or waits and stores the file
+/// again. The file goes after the last row is gone, never before.
+///
+/// A failure only leaves an unreferenced file behind (logged): it wastes space, never data.
+fn collect(conn: &mut PgConnection, store: &Arc<dyn BlobStore>, sha: &str) {
+    let result = conn.transaction(|c| -> AppResult<()> {
+        Blob::lock_content(c, sha)?;
+        if Evidence::blob_refs(c, sha)? > 0 {
+            return Ok(());
+        }
+        let key = match Blob::find(c, sha)? {
+            Some(blob) => {
+                Blob::delete(c, sha)?;
+                blob.storage_key
+            }
+            // a file stored by an upload that failed before its row
+            None => key_for(sha),
+        };
+        store.delete(&key).map_err(|e| storage_error(e, 0))
+    });
+    if let Err(e) = result {
         log::warn!(
-            "evidence file {key} is no longer referenced but could not be deleted from {}: {}",
+            "evidence file {sha} is no longer referenced but could not be deleted from {}: {}",
             store.describe(),
             crate::error::error_chain(&e)
         );
     }
 }
 
-/// Adds one evidence item. A file is checked (size, type by content) and stored before the
-/// transaction; if the transaction fails, a newly stored file is removed again.
+/// Adds one evidence item. A file is checked (size, type by content) before anything is
+/// written; it is stored inside the transaction that records it, under the lock of its
+/// content ([`Blob::lock_content`]), so that a concurrent delete of the same bytes cannot
+/// remove it between the two. If the transaction fails, a file nothing references is removed.
 pub fn add(
     conn: &mut PgConnection,
     store: &Arc<dyn BlobStore>,
@@ -112,7 +135,7 @@ pub fn add(
     node_code: &str,
     item: NewItem,
 ) -> AppResult<Evidence> {
-    // Check rights before touching the disk.
+    // Check rights before touching the storage.
     {
         let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         actor.require_unit_data(a.unit_id)?;
@@ -123,36 +146,23 @@ pub fn add(
         }
         leaf(conn, &a, node_code)?;
     }
-    let mut stored_new: Option<String> = None;
     let file = match &item {
         NewItem::File {
             bytes, filename, ..
         } => {
-            if bytes.is_empty() {
-                return Err(storage_error(StorageError::Empty, limit));
-            }
-            if sniff(bytes).is_none() {
-                return Err(storage_error(
-                    StorageError::ForbiddenType { declared: None },
-                    limit,
-                ));
-            }
-            let sha = {
-                use sha2::Digest;
-                hex::encode(sha2::Sha256::digest(bytes))
-            };
-            let key = key_for(&sha);
-            let existed = store.exists(&key).map_err(|e| storage_error(e, limit))?;
-            let blob = crate::storage::store(store.as_ref(), bytes, limit)
-                .map_err(|e| storage_error(e, limit))?;
-            if !existed {
-                stored_new = Some(blob.storage_key.clone());
-            }
-            Some((blob, sanitize_filename(filename)))
+            let blob =
+                crate::storage::prepare(bytes, limit).map_err(|e| storage_error(e, limit))?;
+            let name = name_for_kind(filename, blob.kind);
+            Some((blob, bytes, name))
         }
         _ => None,
     };
     let result = conn.transaction(|c| {
+        if let Some((blob, bytes, _)) = &file {
+            Blob::lock_content(c, &blob.sha256)?;
+            store.put(&blob.storage_key, bytes).map_err(|e| storage_error(e, limit))?;
+            Blob::ensure(c, &blob.sha256, blob.size as i64, blob.kind.mime(), &blob.storage_key)?;
+        }
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let node_id = leaf(c, &a, node_code)?;
         let answer_id = ensure_answer(c, a.id, node_id, actor.user_id)?;
@@ -171,8 +181,7 @@ pub fn add(
         };
         match &item {
             NewItem::File { description, .. } => {
-                let (blob, name) = file.as_ref().ok_or_else(|| AppError::internal("file missing"))?;
-                Blob::ensure(c, &blob.sha256, blob.size as i64, blob.kind.mime(), &blob.storage_key)?;
+                let (blob, _, name) = file.as_ref().ok_or_else(|| AppError::internal("file missing"))?;
                 new.kind = "file".into();
                 new.blob_sha256 = Some(blob.sha256.clone());
                 new.filename = Some(name.clone());
@@ -201,9 +210,9 @@ pub fn add(
         Ok(ev)
     });
     if result.is_err()
-        && let Some(key) = stored_new
+        && let Some((blob, _, _)) = &file
     {
-        remove_orphan(store, &key);
+        collect(conn, store, &blob.sha256);
     }
     result
 }
@@ -248,14 +257,14 @@ pub fn get(
 }
 
 /// Removes an evidence item while the answers are editable; a file no longer referenced is
-/// deleted from storage after the commit.
+/// then deleted from storage ([`collect`]).
 pub fn delete(
     conn: &mut PgConnection,
     store: &Arc<dyn BlobStore>,
     actor: &Principal,
     evidence_id: Uuid,
 ) -> AppResult<()> {
-    let orphan = conn.transaction(|c| {
+    let content = conn.transaction(|c| {
         let (ev, assessment, _) = Evidence::find(c, evidence_id)?.ok_or_else(|| AppError::not_found("evidence", evidence_id))?;
         let a = Assessment::find_for_update(c, assessment)?.ok_or_else(|| AppError::not_found("assessment", assessment))?;
         actor.require_unit_data(a.unit_id)?;
@@ -264,26 +273,74 @@ pub fn delete(
             return Err(refusal);
         }
         Evidence::delete(c, ev.id)?;
-        let mut orphan = None;
-        if let Some(sha) = &ev.blob_sha256
-            && Evidence::blob_refs(c, sha)? == 0
-            && let Some(blob) = Blob::find(c, sha)?
-        {
-            Blob::delete(c, sha)?;
-            orphan = Some(blob.storage_key);
-        }
         Audit::new(Some(actor), "evidence.delete", "evidence", ev.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
             .old(serde_json::json!({"kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url}))
             .record(c)?;
         rescore_assessment(c, &a)?;
-        Ok(orphan)
+        Ok(ev.blob_sha256)
     })?;
-    if let Some(key) = orphan {
-        remove_orphan(store, &key);
+    if let Some(sha) = content {
+        collect(conn, store, &sha);
     }
     Ok(())
+}
+
+/// An evidence file as it is downloaded.
+pub struct Download {
+    /// The shown name, with the extension of the detected type ([`name_for_kind`]).
+    pub filename: String,
+    pub content_type: String,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads an evidence file, checking the caller may read its assessment. A file missing from
+/// storage while its row exists is 404 `EVIDENCE_FILE_MISSING`, logged as an error: the
+/// content is lost and has to be uploaded again.
+pub fn download(
+    conn: &mut PgConnection,
+    store: &Arc<dyn BlobStore>,
+    actor: &Principal,
+    evidence_id: Uuid,
+) -> AppResult<Download> {
+    let (ev, blob) = get(conn, actor, evidence_id)?;
+    let blob = blob.ok_or_else(|| AppError::not_found("evidence file", evidence_id))?;
+    let bytes = match store.get(&blob.storage_key) {
+        Ok(bytes) => bytes,
+        Err(StorageError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            log::error!(
+                "request {}: evidence {evidence_id} references {} but {} has no such file",
+                crate::telemetry::current_request_id()
+                    .or_else(crate::audit::current_request_id)
+                    .as_deref()
+                    .unwrap_or("-"),
+                blob.storage_key,
+                store.describe()
+            );
+            return Err(AppError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "EVIDENCE_FILE_MISSING",
+                format!(
+                    "The file of evidence {evidence_id} is missing from storage; the incident was logged. Upload the file again."
+                ),
+            )
+            .with_param("id", evidence_id));
+        }
+        Err(e) => return Err(storage_error(e, 0)),
+    };
+    let name = ev.filename.unwrap_or_else(|| "file".into());
+    let filename = match FileKind::from_mime(&blob.content_type) {
+        Some(kind) => name_for_kind(&name, kind),
+        None => crate::storage::sanitize_filename(&name),
+    };
+    Ok(Download {
+        filename,
+        content_type: blob.content_type,
+        sha256: blob.sha256,
+        bytes,
+    })
 }
 
 pub fn check_reference(url: Option<&str>, number: Option<&str>) -> AppResult<()> {

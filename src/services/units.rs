@@ -195,6 +195,14 @@ fn snapshot(u: &Unit) -> serde_json::Value {
     })
 }
 
+/// 409 `CODE_TAKEN`: unit codes are unique ignoring case.
+fn unit_code_taken(existing: &str) -> AppError {
+    AppError::conflict(
+        "CODE_TAKEN",
+        format!("A unit with code {existing} exists (unit codes ignore case)."),
+    )
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -204,8 +212,8 @@ pub fn create(
     check_kind(&input.kind)?;
     check_tags(&input.tags)?;
     conn.transaction(|c| {
-        if Unit::find_by_code(c, &input.code)?.is_some() {
-            return Err(AppError::conflict("CODE_TAKEN", format!("A unit with code {} exists.", input.code)));
+        if let Some(existing) = Unit::find_by_code(c, &input.code)? {
+            return Err(unit_code_taken(&existing.code));
         }
         let parent = match &input.parent {
             Some(r) => Some(resolve_unit_field(c, r, "/parent")?.id),
@@ -228,7 +236,15 @@ pub fn create(
                 valid_from: input.valid_from,
                 valid_to: input.valid_to,
             },
-        )?;
+        )
+        .map_err(|e| match e {
+            // created meanwhile, in this spelling or another
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => unit_code_taken(&input.code),
+            other => other.into(),
+        })?;
         Unit::set_groups(c, id, &groups)?;
         Unit::set_predecessors(c, id, &predecessors)?;
         Audit::new(Some(actor), "unit.create", "unit", id)

@@ -33,7 +33,8 @@ pub struct UpdateUser {
 fn snapshot(u: &User) -> serde_json::Value {
     serde_json::json!({
         "username": u.username, "full_name": u.full_name, "role": u.role,
-        "unit_id": u.unit_id, "active": u.active, "version": u.version
+        "unit_id": u.unit_id, "active": u.active, "version": u.version,
+        "session_version": u.session_version
     })
 }
 
@@ -166,16 +167,33 @@ pub fn update(
             .or_else(|| Role::parse(&before.role))
             .ok_or_else(|| AppError::internal("stored role is unknown"))?;
         check_role_unit(role, unit.unwrap_or(before.unit_id))?;
+        // Only what differs is a change; a password given is always one (a new hash).
         let changes = UserChanges {
-            full_name: input.full_name.map(|s| s.trim().to_string()),
+            full_name: input
+                .full_name
+                .map(|s| s.trim().to_string())
+                .filter(|n| *n != before.full_name),
             password_hash,
-            role: input.role.map(|r| r.as_str().to_string()),
-            unit_id: unit,
-            active: input.active,
+            role: input
+                .role
+                .map(|r| r.as_str().to_string())
+                .filter(|r| *r != before.role),
+            unit_id: unit.filter(|u| *u != before.unit_id),
+            active: input.active.filter(|a| *a != before.active),
         };
-        let user = User::update(c, id, Some(before.version), &changes)?.ok_or_else(|| {
-            AppError::precondition_failed("The user changed meanwhile; GET it again.")
-        })?;
+        if changes.is_empty() {
+            // nothing to write, audit or revoke
+            return Ok(before);
+        }
+        // What a token vouches for (who may log in, with which rights) ends its sessions; a
+        // new display name does not.
+        let end_sessions = changes.password_hash.is_some()
+            || changes.role.is_some()
+            || changes.unit_id.is_some()
+            || changes.active.is_some();
+        let user = User::update(c, id, Some(before.version), &changes, end_sessions)?.ok_or_else(
+            || AppError::precondition_failed("The user changed meanwhile; GET it again."),
+        )?;
         Audit::new(Some(actor), "user.update", "user", user.id)
             .unit(user.unit_id)
             .old(snapshot(&before))

@@ -60,7 +60,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_username_with_429_even_for_the_right_password() {
+async fn repeated_failures_lock_the_account_from_that_address_even_for_the_right_password() {
     let app = spawn_seeded_app().await;
     for _ in 0..4 {
         assert_problem(
@@ -240,4 +240,250 @@ async fn login_validates_its_body() {
         .await;
     let body = assert_problem(resp, 422, "INVALID_BODY").await;
     assert_eq!(body["errors"][0]["field"], "/password");
+}
+
+/// A seeded app behind a reverse proxy on 127.0.0.1 (where the tests connect from), whose
+/// `X-Forwarded-For` is therefore believed.
+async fn spawn_app_behind_proxy(change: impl FnOnce(&mut dti_api::config::Config)) -> TestApp {
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    change(&mut config);
+    let app = spawn_app_with(config).await;
+    app.with_conn(|c| {
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+            .expect("seeds load");
+    });
+    app
+}
+
+/// `POST /auth/login` with `header: value` (as a proxy would add it).
+async fn login_with(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    header: (&str, &str),
+) -> reqwest::Response {
+    app.request(Method::POST, "/api/v1/auth/login", None)
+        .header(header.0, header.1)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login_from(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    addr: &str,
+) -> reqwest::Response {
+    login_with(app, username, password, ("x-forwarded-for", addr)).await
+}
+
+fn audited(app: &TestApp, action: &str) -> i64 {
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        use dti_api::db::schema::audit_events;
+        audit_events::table
+            .filter(audit_events::action.eq(action))
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn failures_from_one_address_do_not_lock_the_account_for_another_address() {
+    let app = spawn_app_behind_proxy(|_| {}).await;
+    let attacker = "203.0.113.5";
+    for _ in 0..4 {
+        assert_problem(
+            login_from(&app, "leader.skhcn", "nope-nope", attacker).await,
+            401,
+            "INVALID_CREDENTIALS",
+        )
+        .await;
+    }
+    assert_problem(
+        login_from(&app, "leader.skhcn", "nope-nope", attacker).await,
+        429,
+        "LOGIN_THROTTLED",
+    )
+    .await;
+    assert_problem(
+        login_from(&app, "leader.skhcn", DEMO_PASSWORD, attacker).await,
+        429,
+        "LOGIN_THROTTLED",
+    )
+    .await;
+    // the real user, elsewhere, logs in; and has tries of their own
+    json_ok(
+        login_from(&app, "leader.skhcn", DEMO_PASSWORD, "198.51.100.7").await,
+        200,
+    )
+    .await;
+    assert_problem(
+        login_from(&app, "leader.skhcn", "typo-typo", "198.51.100.7").await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
+    // RFC 7239 names the client as well as X-Forwarded-For does
+    let forwarded = ("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https");
+    json_ok(
+        login_with(&app, "leader.skhcn", DEMO_PASSWORD, forwarded).await,
+        200,
+    )
+    .await;
+    // the attacker's address stays locked
+    assert_problem(
+        login_from(&app, "leader.skhcn", DEMO_PASSWORD, attacker).await,
+        429,
+        "LOGIN_THROTTLED",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn made_up_names_lock_only_the_address_they_come_from() {
+    let app = spawn_app_behind_proxy(|c| c.login_address_max_failures = 8).await;
+    let sprayer = "203.0.113.77";
+    for i in 0..7 {
+        assert_problem(
+            login_from(&app, &format!("nobody-{i}"), "Password1!", sprayer).await,
+            401,
+            "INVALID_CREDENTIALS",
+        )
+        .await;
+    }
+    let resp = login_from(&app, "nobody-7", "Password1!", sprayer).await;
+    assert!(resp.headers().get("retry-after").is_some());
+    assert_problem(resp, 429, "LOGIN_THROTTLED").await;
+    // every account is closed to that address, the right password too…
+    assert_problem(
+        login_from(&app, "editor.skhcn", DEMO_PASSWORD, sprayer).await,
+        429,
+        "LOGIN_THROTTLED",
+    )
+    .await;
+    // …and open to every other address
+    json_ok(
+        login_from(&app, "editor.skhcn", DEMO_PASSWORD, "198.51.100.7").await,
+        200,
+    )
+    .await;
+    // successful logins do not count towards an address's limit
+    for _ in 0..10 {
+        json_ok(
+            login_from(&app, "viewer.ubnd", DEMO_PASSWORD, "198.51.100.8").await,
+            200,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn forwarded_addresses_from_an_untrusted_peer_are_ignored() {
+    // no trusted proxy, then one that is not the peer: the peer (127.0.0.1) is the client
+    for trusted in [vec![], vec!["10.0.0.0/8".parse().unwrap()]] {
+        let app = spawn_app_behind_proxy(|c| c.trusted_proxies = trusted).await;
+        for i in 0..4 {
+            let addr = format!("198.51.100.{i}");
+            assert_problem(
+                login_from(&app, "leader.skhcn", "nope-nope", &addr).await,
+                401,
+                "INVALID_CREDENTIALS",
+            )
+            .await;
+        }
+        assert_problem(
+            login_with(
+                &app,
+                "leader.skhcn",
+                "nope-nope",
+                ("forwarded", "for=198.51.100.99"),
+            )
+            .await,
+            429,
+            "LOGIN_THROTTLED",
+        )
+        .await;
+        assert_problem(
+            login_from(&app, "leader.skhcn", DEMO_PASSWORD, "203.0.113.200").await,
+            429,
+            "LOGIN_THROTTLED",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn parallel_wrong_attempts_never_get_past_the_limit() {
+    let app = spawn_app_behind_proxy(|_| {}).await;
+    let attempts = (0..30).map(|_| login_from(&app, "leader.skhcn", "nope-nope", "203.0.113.9"));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let unauthorized = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((unauthorized, throttled), (4, 26), "{statuses:?}");
+    // exactly 5 passwords were checked: the 5th failure set the lock
+    assert_eq!(audited(&app, "auth.login_failed"), 5);
+    json_ok(
+        login_from(&app, "leader.skhcn", DEMO_PASSWORD, "198.51.100.7").await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn each_failure_after_a_lock_doubles_the_lock() {
+    let app = spawn_app_behind_proxy(|_| {}).await;
+    let retry_after = |resp: reqwest::Response| async move {
+        let body = assert_problem(resp, 429, "LOGIN_THROTTLED").await;
+        body["retry_after_seconds"].as_i64().unwrap()
+    };
+    let end_lock = || {
+        app.with_conn(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "UPDATE login_throttle SET locked_until = now() - interval '1 second' \
+                 WHERE locked_until IS NOT NULL",
+            )
+            .execute(c)
+            .unwrap();
+        })
+    };
+    for _ in 0..4 {
+        login_from(&app, "viewer.ubnd", "nope-nope", "203.0.113.9").await;
+    }
+    let first =
+        retry_after(login_from(&app, "viewer.ubnd", "nope-nope", "203.0.113.9").await).await;
+    assert!((298..=300).contains(&first), "{first}");
+    end_lock();
+    let second =
+        retry_after(login_from(&app, "viewer.ubnd", "nope-nope", "203.0.113.9").await).await;
+    assert!((598..=600).contains(&second), "{second}");
+    end_lock();
+    let third =
+        retry_after(login_from(&app, "viewer.ubnd", "nope-nope", "203.0.113.9").await).await;
+    assert!((1198..=1200).contains(&third), "{third}");
+    // the right password after a lock ends starts afresh
+    end_lock();
+    json_ok(
+        login_from(&app, "viewer.ubnd", DEMO_PASSWORD, "203.0.113.9").await,
+        200,
+    )
+    .await;
+    assert_problem(
+        login_from(&app, "viewer.ubnd", "nope-nope", "203.0.113.9").await,
+        401,
+        "INVALID_CREDENTIALS",
+    )
+    .await;
 }

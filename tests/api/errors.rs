@@ -49,6 +49,102 @@ async fn wrong_methods_answer_405_with_allow() {
     assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
 }
 
+/// Every `GET` path of the OpenAPI document, with its parameters filled in.
+fn get_paths() -> Vec<String> {
+    let doc = serde_json::to_value(dti_api::openapi::openapi()).unwrap();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if item.get("get").is_none() {
+            continue;
+        }
+        let filled: Vec<String> = path
+            .split('/')
+            .map(|seg| match seg {
+                "{id}" => uuid::Uuid::nil().to_string(),
+                s if s.starts_with('{') => "X1".to_string(),
+                s => s.to_string(),
+            })
+            .collect();
+        out.push(filled.join("/"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn head_answers_every_get_route_as_get_does_without_a_body() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let paths = get_paths();
+    assert!(paths.len() >= 25, "{paths:?}");
+    let extra = ["/api-docs/openapi.json", "/swagger-ui/"].map(String::from);
+    for path in paths.iter().chain(&extra) {
+        let get = app.get(path, &admin).await;
+        let head = app
+            .request(Method::HEAD, path, Some(&admin))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(head.status(), 405, "HEAD {path}");
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path}");
+    }
+    // the length of what GET would send
+    for path in ["/health/live", "/api/v1/me", "/api/v1/units/XA-BAC-HA"] {
+        let get = app.get(path, &admin).await;
+        let len = get.bytes().await.unwrap().len();
+        let head = app
+            .request(Method::HEAD, path, Some(&admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(head.headers()["content-length"], len.to_string().as_str());
+    }
+    // a path without GET still refuses HEAD, naming what it allows
+    let resp = app
+        .request(Method::HEAD, "/api/v1/auth/login", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn private_responses_say_no_store_and_public_ones_keep_their_caching() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let cache = |resp: &reqwest::Response| {
+        resp.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    for path in [
+        "/api/v1/me",
+        "/api/v1/units",
+        "/api/v1/users",
+        "/api/v1/units/NO-SUCH",
+    ] {
+        let resp = app.get(path, &admin).await;
+        assert_eq!(cache(&resp).as_deref(), Some("no-store"), "{path}");
+    }
+    // the token of a login, and problems
+    let resp = app.login("admin", DEMO_PASSWORD).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(cache(&resp).as_deref(), Some("no-store"));
+    let resp = app.get_public("/api/v1/me").await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(cache(&resp).as_deref(), Some("no-store"));
+    // the public routes keep their own
+    let resp = app.get_public("/api/v1/public/periods").await;
+    assert_eq!(cache(&resp).as_deref(), Some("public, max-age=60"));
+}
+
 #[tokio::test]
 async fn malformed_json_wrong_content_type_and_wrong_shapes_are_4xx_problems() {
     let app = spawn_app().await;

@@ -367,3 +367,170 @@ async fn another_unit_can_neither_list_download_add_nor_delete_evidence() {
     .await;
     assert_eq!(files_under(&app.config.evidence_dir).len(), 1);
 }
+
+/// Every evidence file item in the database downloads with 200 and its bytes; returns how
+/// many there are.
+pub async fn every_file_row_downloads(app: &TestApp, token: &str, bytes: &[u8]) -> usize {
+    let ids: Vec<uuid::Uuid> = app.with_conn(|c| {
+        use diesel::prelude::*;
+        use dti_api::db::schema::evidence;
+        evidence::table
+            .filter(evidence::kind.eq("file"))
+            .select(evidence::id)
+            .load(c)
+            .unwrap()
+    });
+    for id in &ids {
+        let resp = app
+            .get(&format!("/api/v1/evidence/{id}/content"), token)
+            .await;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(
+            status,
+            200,
+            "evidence {id}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(body.as_ref(), bytes, "evidence {id}");
+    }
+    ids.len()
+}
+
+/// Uploads and deletes of the same content racing each other, `rounds` times: each round
+/// deletes the item of the round before while the same bytes are uploaded again. Afterwards every remaining
+/// row downloads, and a stored file is kept exactly while a row references it.
+pub async fn race_uploads_and_deletes_of_the_same_content(app: &TestApp, rounds: usize) {
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(app, &editor, &period, "XA-BAC-HA").await;
+    let bytes = pdf("raced");
+    let mut live: Option<String> = None;
+    for round in 0..rounds {
+        let delete = live.take().map(|id| {
+            app.request(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/evidence/{id}"),
+                Some(&editor),
+            )
+        });
+        let (uploaded, deleted) = tokio::join!(
+            upload(app, &editor, &a, "1.1", "race.pdf", bytes.clone()),
+            async move {
+                match delete {
+                    Some(rb) => rb.send().await.unwrap().status().as_u16(),
+                    None => 204,
+                }
+            },
+        );
+        assert_eq!(deleted, 204, "round {round}");
+        let ev = json_ok(uploaded, 201).await;
+        live = Some(ev["id"].as_str().unwrap().to_string());
+        assert_eq!(
+            every_file_row_downloads(app, &editor, &bytes).await,
+            1,
+            "round {round}"
+        );
+    }
+    assert_eq!(blob_rows(app), 1);
+}
+
+#[tokio::test]
+async fn uploads_racing_deletes_of_the_same_content_never_lose_the_file() {
+    let app = spawn_seeded_app().await;
+    race_uploads_and_deletes_of_the_same_content(&app, 40).await;
+    assert_eq!(files_under(&app.config.evidence_dir).len(), 1);
+}
+
+#[tokio::test]
+async fn a_file_missing_from_storage_is_a_clear_404_not_a_500() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let ev = json_ok(
+        upload(&app, &editor, &a, "1.1", "a.pdf", pdf("lost")).await,
+        201,
+    )
+    .await;
+    for f in files_under(&app.config.evidence_dir) {
+        std::fs::remove_file(f).unwrap();
+    }
+    let body = assert_problem(
+        app.get(ev["download_url"].as_str().unwrap(), &editor).await,
+        404,
+        "EVIDENCE_FILE_MISSING",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("missing"),
+        "{body}"
+    );
+    // uploading the same content again brings it back
+    json_ok(
+        upload(&app, &editor, &a, "1.1", "a.pdf", pdf("lost")).await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        app.get(ev["download_url"].as_str().unwrap(), &editor)
+            .await
+            .status(),
+        200
+    );
+}
+
+fn disposition(resp: &reqwest::Response) -> String {
+    resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_file_is_named_with_the_extension_of_its_content() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    // a PDF named like a web page is listed and downloaded as a PDF
+    let ev = json_ok(
+        upload(&app, &editor, &a, "1.1", "poly.html", pdf("polyglot")).await,
+        201,
+    )
+    .await;
+    assert_eq!(ev["filename"], "poly.pdf");
+    let resp = app.get(ev["download_url"].as_str().unwrap(), &editor).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        disposition(&resp),
+        "attachment; filename=\"poly.pdf\"; filename*=UTF-8''poly.pdf"
+    );
+    // a row stored with a misleading name before names were fixed downloads right too
+    let id: uuid::Uuid = ev["id"].as_str().unwrap().parse().unwrap();
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        use dti_api::db::schema::evidence;
+        diesel::update(evidence::table.find(id))
+            .set(evidence::filename.eq("Báo cáo \"cuối\".html"))
+            .execute(c)
+            .unwrap();
+    });
+    let resp = app.get(ev["download_url"].as_str().unwrap(), &editor).await;
+    assert_eq!(
+        disposition(&resp),
+        "attachment; filename=\"B_o_c_o_cu_i.pdf\"; \
+         filename*=UTF-8''B%C3%A1o%20c%C3%A1o%20cu%E1%BB%91i.pdf"
+    );
+    // a matching extension is kept as the client wrote it
+    let ev = json_ok(
+        upload(&app, &editor, &a, "1.1", "Biên bản.PDF", pdf("x")).await,
+        201,
+    )
+    .await;
+    assert_eq!(ev["filename"], "Biên bản.PDF");
+}

@@ -187,7 +187,11 @@ pub fn test_config(db_name: &str) -> Config {
         db_pool_size: 4,
         db_timeout_ms: 2000,
         login_max_failures: 5,
+        login_address_max_failures: 100,
         login_lock_seconds: 300,
+        login_lock_max_seconds: 3600,
+        trusted_proxies: vec![],
+        metrics_token: None,
         seed_on_empty: false,
         demo_password: DEMO_PASSWORD.into(),
         workers: 1,
@@ -365,7 +369,13 @@ impl TestApp {
         });
         let (token, _) = self
             .jwt
-            .issue(user.id, &user.username, role, user.unit_id, user.version)
+            .issue(
+                user.id,
+                &user.username,
+                role,
+                user.unit_id,
+                user.session_version,
+            )
             .unwrap();
         (user, token)
     }

@@ -14,14 +14,31 @@ async fn health_endpoints_answer() {
     assert_eq!(ready["status"], "ok");
 }
 
+pub const METRICS_TOKEN: &str = "metrics-token-0123456789-abcdefghijklmnop";
+
+/// A spawned app whose `/metrics` needs [`METRICS_TOKEN`].
+async fn spawn_app_with_metrics_token() -> TestApp {
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.metrics_token = Some(METRICS_TOKEN.into());
+    spawn_app_with(config).await
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_metrics_token().await;
     for _ in 0..3 {
         app.get_public("/health/live").await;
     }
     app.get_public("/api/v1/me").await;
-    let text = app.get_public("/metrics").await.text().await.unwrap();
+    let text = app
+        .get("/metrics", METRICS_TOKEN)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         text.contains(
             "http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 3"
@@ -34,6 +51,66 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
     );
     assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\",status=\"200\",le=\"+Inf\"} 3"));
     assert!(text.contains("db_pool_max_connections 4"));
+}
+
+#[tokio::test]
+async fn metrics_need_the_metrics_token_and_no_other() {
+    let app = spawn_app_with_metrics_token().await;
+    let resp = app.get_public("/metrics").await;
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"metrics\""
+    );
+    assert_problem(resp, 401, "METRICS_TOKEN_REQUIRED").await;
+    assert_problem(
+        app.get("/metrics", "metrics-token-0123456789-abcdefghijklmnoq")
+            .await,
+        401,
+        "METRICS_TOKEN_REQUIRED",
+    )
+    .await;
+    // an administrator's token is not a metrics token
+    let admin = app.token_for(dti_api::domain::Role::Admin, None);
+    assert_problem(
+        app.get("/metrics", &admin).await,
+        401,
+        "METRICS_TOKEN_REQUIRED",
+    )
+    .await;
+    let resp = app.get("/metrics", METRICS_TOKEN).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("# TYPE http_requests_total counter")
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_closed_in_production_without_a_token_and_open_in_demo_mode() {
+    let app = spawn_app().await;
+    let admin = app.token_for(dti_api::domain::Role::Admin, None);
+    assert_problem(app.get_public("/metrics").await, 403, "METRICS_DISABLED").await;
+    assert_problem(app.get("/metrics", &admin).await, 403, "METRICS_DISABLED").await;
+
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.mode = dti_api::config::Mode::Demo;
+    let demo = spawn_app_with(config).await;
+    assert_eq!(demo.get_public("/metrics").await.status(), 200);
+}
+
+#[test]
+fn a_weak_metrics_token_stops_a_production_start() {
+    let mut config = test_config("unused");
+    config.metrics_token = Some("metrics".into());
+    let e = config.check().unwrap_err().to_string();
+    assert!(e.starts_with("METRICS_TOKEN is invalid"), "{e}");
+    config.mode = dti_api::config::Mode::Demo;
+    assert!(config.check().is_ok());
 }
 
 /// A TCP relay to PostgreSQL that the test can cut and restore, to play a database outage.

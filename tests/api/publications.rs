@@ -288,3 +288,51 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     });
     assert!(err.to_string().contains("immutable"), "{err}");
 }
+
+#[tokio::test]
+async fn the_public_unit_route_ignores_the_case_of_the_code() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let assessments = fill_and_submit(&app, &period).await;
+    transition(&app, &admin, &period, "review").await;
+    for (_, a) in &assessments {
+        json_ok(
+            app.post_json(
+                &format!("/api/v1/assessments/{a}/finalise"),
+                Some(&reviewer),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+    }
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/publications"),
+            Some(&admin),
+            &json!({"group": "LC-XA"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let read = |code: &str| {
+        let (app, path) = (
+            &app,
+            format!("/api/v1/public/periods/{period}/units/{code}"),
+        );
+        async move { app.get_public(&path).await }
+    };
+    let upper = read("XA-BAC-HA").await;
+    let etag = upper.headers()["etag"].to_str().unwrap().to_string();
+    let upper = json_ok(upper, 200).await;
+    for code in ["xa-bac-ha", "Xa-Bac-Ha"] {
+        let resp = read(code).await;
+        assert_eq!(resp.headers()["etag"].to_str().unwrap(), etag, "{code}");
+        assert_eq!(json_ok(resp, 200).await, upper, "{code}");
+    }
+    assert_problem(read("xa-bac").await, 404, "NOT_FOUND").await;
+}

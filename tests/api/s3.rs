@@ -541,3 +541,11 @@ fn the_test_server_refuses_a_wrong_signature() {
     let store = S3Store::new(&s3_config(&bucket)).unwrap();
     store.put(&key_for(&"cd".repeat(32)), b"x").unwrap();
 }
+
+#[tokio::test]
+async fn uploads_racing_deletes_of_the_same_content_keep_the_object() {
+    let bucket = new_bucket().await;
+    let app = spawn_s3_app(&bucket).await;
+    crate::evidence::race_uploads_and_deletes_of_the_same_content(&app, 15).await;
+    assert_eq!(keys_in(&bucket).await.len(), 1);
+}

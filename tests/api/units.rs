@@ -424,3 +424,113 @@ async fn seeds_load_twice_without_changing_anything() {
     assert_eq!((report.groups, report.units, report.users), (0, 0, 0));
     assert_eq!(count(&app), before);
 }
+
+#[tokio::test]
+async fn unit_codes_are_unique_regardless_of_case() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let unit = |code: &str| json!({"code": code, "name": "Sở Mới", "kind": "department"});
+    json_ok(
+        app.post_json("/api/v1/units", Some(&admin), &unit("SMOI"))
+            .await,
+        201,
+    )
+    .await;
+    for code in ["smoi", "Smoi", "SMOI"] {
+        let p = assert_problem(
+            app.post_json("/api/v1/units", Some(&admin), &unit(code))
+                .await,
+            409,
+            "CODE_TAKEN",
+        )
+        .await;
+        assert!(p["detail"].as_str().unwrap().contains("SMOI"), "{p}");
+    }
+    // two spellings created at the same time: one unit
+    let (one, other) = (unit("SO-MOI"), unit("so-moi"));
+    let (a, b) = tokio::join!(
+        app.post_json("/api/v1/units", Some(&admin), &one),
+        app.post_json("/api/v1/units", Some(&admin), &other),
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    // and the database refuses it whoever writes
+    let err = app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "INSERT INTO units (id, code, name, search_name, kind) \
+             VALUES (gen_random_uuid(), 'sMoI', 'x', 'x', 'department')",
+        )
+        .execute(c)
+        .unwrap_err()
+        .to_string()
+    });
+    assert!(err.contains("units_code_lower_key"), "{err}");
+}
+
+#[tokio::test]
+async fn every_lookup_by_unit_code_ignores_case() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let got = json_ok(app.get("/api/v1/units/xa-bac-ha", &admin).await, 200).await;
+    assert_eq!(got["code"], "XA-BAC-HA");
+    let lineage = json_ok(app.get("/api/v1/units/yb/lineage", &admin).await, 200).await;
+    assert!(lineage.to_string().contains("\"YB\""), "{lineage}");
+    let children = json_ok(app.get("/api/v1/units?parent=lc", &admin).await, 200).await;
+    assert!(children["total"].as_i64().unwrap() > 0, "{children}");
+    json_ok(
+        app.patch_json(
+            "/api/v1/units/stp",
+            &admin,
+            &json!({"name": "Sở Tư pháp tỉnh"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // group members by code: a code in two spellings is one unit, listed twice
+    let p = assert_problem(
+        app.put_json(
+            "/api/v1/ranking-groups/LC-XA/members",
+            &admin,
+            &json!({"units": ["XA-BAC-HA", "xa-bac-ha"]}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "/units/1");
+    assert_eq!(p["errors"][0]["code"], "DUPLICATE");
+    let group = json_ok(app.get("/api/v1/ranking-groups/LC-XA", &admin).await, 200).await;
+    let lower: Vec<String> = group["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap().to_lowercase())
+        .collect();
+    let g = json_ok(
+        app.put_json(
+            "/api/v1/ranking-groups/LC-XA/members",
+            &admin,
+            &json!({ "units": lower }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(g["member_count"], lower.len());
+    // accounts name their unit by code too
+    let user = json_ok(
+        app.post_json(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({"username": "editor.lower", "full_name": "Lê Văn Cường", "password": "a-long-secret-2026", "role": "unit_editor", "unit": "xa-bac-ha"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(user["unit"]["code"], "XA-BAC-HA");
+}

@@ -232,3 +232,71 @@ async fn account_changes_are_audited_without_secrets() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_patch_that_changes_nothing_changes_nothing_and_keeps_the_user_logged_in() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (viewer, token) = app.user_and_token(Role::Viewer, None);
+    let path = format!("/api/v1/users/{}", viewer.id);
+    for body in [
+        json!({}),
+        json!({"role": "viewer", "active": true, "full_name": " Test user "}),
+        json!({"unit": null}),
+    ] {
+        let resp = app.patch_json(&path, &admin, &body).await;
+        assert_eq!(resp.headers()["etag"], "\"v1\"", "{body}");
+        assert_eq!(json_ok(resp, 200).await["version"], 1, "{body}");
+        json_ok(app.get("/api/v1/me", &token).await, 200).await;
+    }
+    let updates: i64 = app.with_conn(|c| {
+        use diesel::prelude::*;
+        use dti_api::db::schema::audit_events::dsl::*;
+        audit_events
+            .filter(action.eq("user.update"))
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert_eq!(updates, 0, "nothing changed, nothing audited");
+    // a new name is a new version, and no reason to log anyone out
+    let renamed = json_ok(
+        app.patch_json(&path, &admin, &json!({"full_name": "Đỗ Thị Hoa"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(renamed["version"], 2);
+    json_ok(app.get("/api/v1/me", &token).await, 200).await;
+}
+
+#[tokio::test]
+async fn a_real_change_of_password_role_unit_or_active_ends_the_sessions() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    for (role, unit, change) in [
+        (
+            Role::Viewer,
+            None,
+            json!({"password": "another-long-secret-2026"}),
+        ),
+        (Role::Viewer, None, json!({"role": "reviewer"})),
+        (
+            Role::UnitEditor,
+            Some("XA-BAC-HA"),
+            json!({"unit": "XA-BAT-XAT"}),
+        ),
+        (Role::Viewer, None, json!({"active": false})),
+    ] {
+        let (user, token) = app.user_and_token(role, unit);
+        json_ok(app.get("/api/v1/me", &token).await, 200).await;
+        let changed = json_ok(
+            app.patch_json(&format!("/api/v1/users/{}", user.id), &admin, &change)
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(changed["version"], 2, "{change}");
+        assert_problem(app.get("/api/v1/me", &token).await, 401, "TOKEN_REVOKED").await;
+    }
+}

@@ -120,7 +120,26 @@ impl Blob {
     pub fn delete(conn: &mut PgConnection, sha: &str) -> QueryResult<usize> {
         diesel::delete(evidence_blobs::table.find(sha)).execute(conn)
     }
+
+    /// Takes the lock of one content (by SHA-256) until the end of the transaction: the
+    /// writers of a stored file (an upload storing it and recording a row that references it,
+    /// a clean-up deleting it when nothing references it) run one at a time. A transaction-level
+    /// advisory lock, in its own key space (`CONTENT_LOCK_SPACE`); two contents whose hashes
+    /// share their first 32 bits merely wait for each other.
+    pub fn lock_content(conn: &mut PgConnection, sha: &str) -> QueryResult<()> {
+        let prefix = sha.get(..8).and_then(|p| u32::from_str_radix(p, 16).ok());
+        // not a hash (the database refuses it anyway): any key will do
+        let key = prefix.unwrap_or(0) as i32;
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(CONTENT_LOCK_SPACE)
+            .bind::<diesel::sql_types::Integer, _>(key)
+            .execute(conn)?;
+        Ok(())
+    }
 }
+
+/// The first key of the two-key advisory locks on evidence contents ("EVID").
+const CONTENT_LOCK_SPACE: i32 = 0x4556_4944;
 
 /// The answer row of (assessment, node), created empty when the unit attaches evidence before
 /// answering.

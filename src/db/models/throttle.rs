@@ -1,67 +1,68 @@
-//! Failed-login counters shared by all replicas.
+//! Failed-login counters shared by all replicas (the rules are in `services::auth`).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamptz};
 
 use crate::db::schema::login_throttle;
 
-/// How long a failure counts towards a lock.
-pub const WINDOW_MINUTES: i64 = 15;
-
-/// When `key` is locked, the time it unlocks.
-pub fn locked_until(conn: &mut PgConnection, key: &str) -> QueryResult<Option<DateTime<Utc>>> {
-    let until: Option<Option<DateTime<Utc>>> = login_throttle::table
-        .find(key)
-        .select(login_throttle::locked_until)
-        .first(conn)
-        .optional()?;
-    Ok(until.flatten().filter(|t| *t > Utc::now()))
+/// One counter, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = login_throttle)]
+pub struct Counter {
+    pub key: String,
+    /// Attempts counted in the current streak.
+    pub failures: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    /// After this the counter is forgotten (a quiet period after the last failure or lock).
+    pub expires_at: DateTime<Utc>,
 }
 
-/// Counts one failure; locks the key for `lock_seconds` when it reaches `max_failures`
-/// within the window. Returns the lock end if now locked.
-pub fn record_failure(
-    conn: &mut PgConnection,
-    key: &str,
-    max_failures: i32,
-    lock_seconds: i64,
-) -> QueryResult<Option<DateTime<Utc>>> {
-    let now = Utc::now();
-    let window_start = now - Duration::minutes(WINDOW_MINUTES);
-    // One statement, so concurrent failures are all counted.
-    let failures: i32 = diesel::sql_query(
-        "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2)
-         ON CONFLICT (key) DO UPDATE SET
-           failures = CASE WHEN login_throttle.window_start < $3 THEN 1 ELSE login_throttle.failures + 1 END,
-           window_start = CASE WHEN login_throttle.window_start < $3 THEN $2 ELSE login_throttle.window_start END
-         RETURNING failures",
-    )
-    .bind::<diesel::sql_types::Text, _>(key)
-    .bind::<diesel::sql_types::Timestamptz, _>(now)
-    .bind::<diesel::sql_types::Timestamptz, _>(window_start)
-    .get_result::<ThrottleRow>(conn)
-    .map(|r| r.failures)?;
-    if failures >= max_failures {
-        let until = now + Duration::seconds(lock_seconds);
-        diesel::update(login_throttle::table.find(key))
+impl Counter {
+    /// The counter of `key`, created empty if there is none, locked until the end of the
+    /// transaction: whoever holds it checks and counts before anyone else reads it.
+    pub fn lock(conn: &mut PgConnection, key: &str, now: DateTime<Utc>) -> QueryResult<Counter> {
+        // The no-op update takes the row lock of an existing counter, in the same statement.
+        diesel::sql_query(
+            "INSERT INTO login_throttle (key, failures, expires_at) VALUES ($1, 0, $2)
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures
+             RETURNING key, failures, locked_until, expires_at",
+        )
+        .bind::<Text, _>(key)
+        .bind::<Timestamptz, _>(now)
+        .get_result(conn)
+    }
+
+    pub fn save(&self, conn: &mut PgConnection) -> QueryResult<()> {
+        diesel::update(login_throttle::table.find(&self.key))
             .set((
-                login_throttle::locked_until.eq(Some(until)),
-                login_throttle::failures.eq(0),
-                login_throttle::window_start.eq(now),
+                login_throttle::failures.eq(self.failures),
+                login_throttle::locked_until.eq(self.locked_until),
+                login_throttle::expires_at.eq(self.expires_at),
             ))
             .execute(conn)?;
-        return Ok(Some(until));
+        Ok(())
     }
-    Ok(None)
-}
 
-pub fn reset(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
-    diesel::delete(login_throttle::table.find(key)).execute(conn)?;
-    Ok(())
-}
+    pub fn delete(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
+        diesel::delete(login_throttle::table.find(key)).execute(conn)?;
+        Ok(())
+    }
 
-#[derive(QueryableByName)]
-struct ThrottleRow {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    failures: i32,
+    /// Deletes up to `limit` expired counters (skipping any another transaction holds), so
+    /// that the table stays as small as the recent failures.
+    pub fn purge_expired(
+        conn: &mut PgConnection,
+        now: DateTime<Utc>,
+        limit: i32,
+    ) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM login_throttle WHERE key IN (
+               SELECT key FROM login_throttle WHERE expires_at <= $1
+               ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<Timestamptz, _>(now)
+        .bind::<Integer, _>(limit)
+        .execute(conn)
+    }
 }

@@ -51,6 +51,11 @@ pub struct UnitChanges {
     pub valid_to: Option<Option<NaiveDate>>,
 }
 
+define_sql_function! {
+    /// SQL `lower(text)`.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// A predecessor → successor link.
 pub type LineageRow = (Uuid, Uuid, Option<NaiveDate>, Option<String>);
 /// A predecessor of some unit: (predecessor, effective date, note).
@@ -91,9 +96,11 @@ impl Unit {
             .optional()
     }
 
+    /// The unit of `code`, ignoring case (`snv` finds `SNV`; the unique index on
+    /// `lower(code)` keeps it one unit).
     pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Unit>> {
         units::table
-            .filter(units::code.eq(code))
+            .filter(lower(units::code).eq(lower(code)))
             .select(Unit::as_select())
             .first(conn)
             .optional()

@@ -15,9 +15,12 @@ pub struct User {
     pub role: String,
     pub unit_id: Option<Uuid>,
     pub active: bool,
+    /// Moves on every change (the `ETag`).
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Moves when the account's tokens must stop working; tokens carry it as `ver`.
+    pub session_version: i32,
 }
 
 #[derive(Debug, Insertable)]
@@ -41,6 +44,17 @@ pub struct UserChanges {
     pub role: Option<String>,
     pub unit_id: Option<Option<Uuid>>,
     pub active: Option<bool>,
+}
+
+impl UserChanges {
+    /// True when nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.full_name.is_none()
+            && self.password_hash.is_none()
+            && self.role.is_none()
+            && self.unit_id.is_none()
+            && self.active.is_none()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -75,13 +89,15 @@ impl User {
             .get_result(conn)
     }
 
-    /// Applies `changes` when the row is still at `expected_version`; bumps the version
-    /// (which revokes the user's tokens). `None` when the version moved on.
+    /// Applies `changes` when the row is still at `expected_version` and bumps the version;
+    /// with `end_sessions` also the session version (which revokes the user's tokens). `None`
+    /// when the version moved on.
     pub fn update(
         conn: &mut PgConnection,
         id: Uuid,
         expected_version: Option<i32>,
         changes: &UserChanges,
+        end_sessions: bool,
     ) -> QueryResult<Option<User>> {
         let mut q = diesel::update(users::table.find(id)).into_boxed();
         if let Some(v) = expected_version {
@@ -90,6 +106,7 @@ impl User {
         q.set((
             changes,
             users::version.eq(users::version + 1),
+            users::session_version.eq(users::session_version + i32::from(end_sessions)),
             users::updated_at.eq(diesel::dsl::now),
         ))
         .returning(User::as_returning())
