@@ -14,7 +14,7 @@ async fn health_endpoints_answer() {
     assert_eq!(ready["status"], "ok");
 }
 
-pub const METRICS_TOKEN: &str = "metrics-token-0123456789-abcdefghijklmnop";
+pub const METRICS_TOKEN: &str = "q7Vd2-LmX9tR4_bN8wKz3Jp6Hs1Yc5Fg";
 
 /// A spawned app whose `/metrics` needs [`METRICS_TOKEN`].
 async fn spawn_app_with_metrics_token() -> TestApp {
