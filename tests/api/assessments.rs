@@ -620,27 +620,12 @@ async fn periods_refuse_inactive_or_mismatched_sets() {
     .await;
 }
 
-/// Stored scores (every column but the time), the stored candidates for group bests and the
-/// units' bases, and the rankings as read (every scope), as comparable text.
+/// The stored state of the test's database (see [`crate::helpers::stored_state`]); never empty
+/// here.
 fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
-    app.with_conn(|c| {
-        use diesel::prelude::*;
-        #[derive(QueryableByName)]
-        struct Line {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            line: String,
-        }
-        let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
-        let scores = q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
-        let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
-        // a basis's stamp says which write stored it, not what it holds
-        relative.extend(q("SELECT (to_jsonb(b) - 'stamp')::text AS line FROM assessment_bases b ORDER BY 1"));
-        let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
-                         CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
-                       FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
-        assert!(!scores.is_empty() && !ranks.is_empty());
-        (scores, relative, ranks)
-    })
+    let state = app.with_conn(crate::helpers::stored_state);
+    assert!(!state.0.is_empty() && !state.2.is_empty());
+    state
 }
 
 #[tokio::test]
