@@ -272,7 +272,9 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "IN_USE" => "Dữ liệu này vẫn đang được dữ liệu khác sử dụng nên không thể xóa.".into(),
         "IMMUTABLE" => "Dữ liệu này không được phép sửa hoặc xóa.".into(),
         "CONCURRENT_UPDATE" => {
-            "Có một thay đổi đồng thời xung đột với yêu cầu này; vui lòng thử lại.".into()
+            "Có một thay đổi đồng thời xung đột với yêu cầu này nên chưa có gì được ghi; vui lòng \
+             gửi lại yêu cầu."
+                .into()
         }
         "CLARIFICATION_CLOSED" => "Yêu cầu làm rõ này đã đóng.".into(),
         "NOT_ALL_FINALISED" => {

@@ -17,7 +17,8 @@ use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
 use crate::services::scoring::{
-    SetEntry, rescore_assessment, set_entry, stored_best, unit_inputs, with_candidates,
+    SetEntry, lock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
+    with_candidates,
 };
 
 /// An assessment the caller may read (403 `NOT_YOUR_UNIT` otherwise).
@@ -40,45 +41,50 @@ pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
     p.phase == "self_assessment" || (p.phase == "review" && (a.state == "returned" || extended))
 }
 
-/// Why the caller may not edit the answers now, if they may not.
-pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
-    if actor.role == Role::Integration {
-        if a.state == "finalised" {
-            return Some(AppError::conflict(
-                "ASSESSMENT_FINALISED",
-                "The assessment is finalised.",
-            ));
+/// Whether the caller may write this assessment's answers and evidence at all, whatever its
+/// state or phase: administrators, the unit's own editors and leader, and integration tokens
+/// (within their period, if scoped). 403 otherwise.
+pub fn write_rights(actor: &Principal, a: &Assessment) -> AppResult<()> {
+    match actor.role {
+        Role::Integration if actor.period_scope.is_some_and(|p| p != a.period_id) => Err(
+            AppError::forbidden("FORBIDDEN_SCOPE", "The token is scoped to another period."),
+        ),
+        Role::Integration | Role::Admin => Ok(()),
+        Role::UnitEditor | Role::UnitLeader if actor.unit_id != Some(a.unit_id) => {
+            Err(AppError::forbidden(
+                "NOT_YOUR_UNIT",
+                "Unit accounts enter answers for their own unit only.",
+            ))
         }
-        if actor.period_scope.is_some_and(|p| p != a.period_id) {
-            return Some(AppError::forbidden(
-                "FORBIDDEN_SCOPE",
-                "The token is scoped to another period.",
-            ));
-        }
-        return (!matches!(p.phase.as_str(), "self_assessment" | "review")).then(|| {
-            AppError::conflict(
-                "PHASE_CLOSED",
-                format!(
-                    "Measurements cannot be written while the period is in phase {}.",
-                    p.phase
-                ),
-            )
-        });
-    }
-    if !matches!(
-        actor.role,
-        Role::Admin | Role::UnitEditor | Role::UnitLeader
-    ) {
-        return Some(AppError::forbidden(
+        Role::UnitEditor | Role::UnitLeader => Ok(()),
+        _ => Err(AppError::forbidden(
             "FORBIDDEN_ROLE",
             format!("Role {} may not enter answers.", actor.role.as_str()),
-        ));
+        )),
     }
-    if actor.role.is_unit_role() && actor.unit_id != Some(a.unit_id) {
-        return Some(AppError::forbidden(
-            "NOT_YOUR_UNIT",
-            "Unit accounts enter answers for their own unit only.",
-        ));
+}
+
+/// The assessment, if the caller has the [`write_rights`] on it (read without a lock: rights
+/// do not depend on its state). The check of a fresh answer or evidence write, and of its
+/// replay under an `Idempotency-Key`.
+pub fn authorise_answer_write(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Assessment> {
+    let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    write_rights(actor, &a)?;
+    Ok(a)
+}
+
+/// Why the caller may not edit the answers now, if they may not: no [`write_rights`]; a form
+/// locked by its leader's submission or finalised (the same lock for every writer, integration
+/// tokens included: what the leader confirmed is what the reviewers review, and a measurement
+/// that arrives later reaches a submitted form as a reviewer's adjustment, or after a return);
+/// or a phase in which the caller may not write.
+pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
+    if let Err(e) = write_rights(actor, a) {
+        return Some(e);
     }
     match a.state.as_str() {
         "submitted" => {
@@ -95,7 +101,12 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
         }
         _ => {}
     }
-    let phase_ok = unit_window_open(a, p) || (p.phase == "review" && actor.role == Role::Admin);
+    let phase_ok = match actor.role {
+        // automatic measurements arrive during self-assessment and review
+        Role::Integration => matches!(p.phase.as_str(), "self_assessment" | "review"),
+        Role::Admin => unit_window_open(a, p) || p.phase == "review",
+        _ => unit_window_open(a, p),
+    };
     (!phase_ok).then(|| {
         AppError::conflict(
             "PHASE_CLOSED",
@@ -289,10 +300,9 @@ pub fn put_answers(
     batch: bool,
 ) -> AppResult<Vec<Answer>> {
     conn.transaction(|c| {
-        let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        if actor.role != Role::Integration {
-            actor.require_unit_data(a.unit_id)?;
-        }
+        // rights first, before any lock is taken; then the locks, in order
+        authorise_answer_write(c, actor, id)?;
+        let a = lock_assessment(c, id)?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);

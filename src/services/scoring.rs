@@ -17,6 +17,34 @@
 //!
 //! [`recompute_period`] rebuilds everything from inputs; the stored result must not change
 //! (the invariant the tests check).
+//!
+//! # Lock order
+//!
+//! Every transaction that takes more than one of these row locks takes them in this order, so
+//! that no two can wait for each other (no deadlock):
+//!
+//! 1. the `Idempotency-Key` row of a keyed request (claimed before the write runs);
+//! 2. the unit row (`PATCH /units`, before the unit's open assessments are rescored);
+//! 3. the period row (`Period::find_for_update`: phase changes, publications);
+//! 4. group rows (`Period::lock_group`), several in (period id, group id) order;
+//! 5. assessment rows (`Assessment::find_for_update`), after their group's;
+//! 6. clarification threads, answers, evidence, score rows.
+//!
+//! A write that can move a score locks through [`lock_assessment`] (group, then assessment);
+//! a rescore or recompute locks the group before it reads or writes anything of it. Period and
+//! assessment locks are `FOR NO KEY UPDATE`: the foreign-key checks of score rows take `KEY
+//! SHARE` on the period and the assessment, which such a lock never blocks. Any deadlock or
+//! serialization failure that still happens is a 503 with `Retry-After` (`crate::error`).
+//!
+//! # What moves a number
+//!
+//! The inputs of scoring are: answers (inputs, not applicable, explanation), the presence of
+//! evidence, reviewer adjustments, whether the assessment is finalised, the unit tags kept on
+//! the assessment (`assessments.unit_tags`), the unit code (ties), and the pinned set (active,
+//! so immutable). Each writer of one of them rescores in its own transaction: answers
+//! (`services::assessments::put_answers`), evidence (`services::evidence`), adjustments,
+//! finalise and reopen (`services::workflow`), unit tags (`services::units::update`), and
+//! opening a period (`services::periods`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
@@ -606,6 +634,16 @@ fn store_bases(
 // ---------------------------------------------------------------------------------------
 // Rescoring
 // ---------------------------------------------------------------------------------------
+
+/// Locks an assessment for a write that can move its scores, in the lock order: its group,
+/// then the assessment row, read again under the lock. (Its period and group never change, so
+/// reading them first without a lock is safe.)
+pub fn lock_assessment(conn: &mut PgConnection, id: Uuid) -> AppResult<Assessment> {
+    let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    Period::lock_group(conn, a.period_id, a.group_id)?
+        .ok_or_else(|| AppError::not_found("period group", a.group_id))?;
+    Assessment::find_for_update(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))
+}
 
 /// Rescores every assessment of a group from its inputs. Locks the group.
 pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppResult<usize> {

@@ -16,11 +16,11 @@ use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{flags, input_to_json, parse_input};
 use crate::services::assessments::{explain, input_field_error};
-use crate::services::scoring::{rescore_assessment, set_entry};
+use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
 
+/// The assessment, locked in the lock order (its group, then it), and its period.
 fn load(c: &mut PgConnection, id: Uuid) -> AppResult<(Assessment, Period)> {
-    let a =
-        Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    let a = lock_assessment(c, id)?;
     let p =
         Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
     Ok((a, p))
@@ -120,8 +120,9 @@ pub fn missing(c: &mut PgConnection, a: &Assessment) -> AppResult<Vec<FieldError
 /// The unit leader confirms the self-assessment.
 pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
     conn.transaction(|c| {
+        let unit = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?.unit_id;
+        actor.require_unit_data(unit)?;
         let (a, p) = load(c, id)?;
-        actor.require_unit_data(a.unit_id)?;
         if actor.role != Role::UnitLeader {
             return Err(AppError::forbidden("LEADER_ONLY", "Only the unit's leader (lãnh đạo) confirms and submits the self-assessment."));
         }

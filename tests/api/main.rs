@@ -3,6 +3,7 @@
 
 mod assessments;
 mod auth;
+mod consistency;
 mod errors;
 mod evidence;
 mod helpers;

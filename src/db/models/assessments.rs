@@ -68,10 +68,14 @@ impl Assessment {
             .optional()
     }
 
+    /// Locks the row for the rest of the transaction (`FOR NO KEY UPDATE`: foreign-key checks
+    /// of other transactions, which take `KEY SHARE`, never wait for it). In the lock order
+    /// (see `services::scoring`) an assessment comes after its group: writes that can move a
+    /// score take both through `services::scoring::lock_assessment`.
     pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Assessment>> {
         assessments::table
             .find(id)
-            .for_update()
+            .for_no_key_update()
             .select(Assessment::as_select())
             .first(conn)
             .optional()

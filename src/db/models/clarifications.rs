@@ -27,6 +27,8 @@ pub struct Message {
 }
 
 impl Clarification {
+    /// Locks the thread for the rest of the transaction. Last in the lock order (see
+    /// `services::scoring`): after the thread's assessment when both are taken.
     pub fn find_for_update(
         conn: &mut PgConnection,
         id: Uuid,

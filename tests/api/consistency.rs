@@ -1,0 +1,353 @@
+//! Scoring consistency under concurrency and across workflows: writers beside a recompute
+//! loop, the error a lost lock race still gets, what moves scores (unit tags), who may learn a
+//! rank, corrections after publication, and unit kinds.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dti_api::domain::Role;
+use serde_json::{Value, json};
+
+use crate::assessments::{assessment_of, open_period};
+use crate::helpers::*;
+
+const COMMUNES: [&str; 10] = [
+    "PHUONG-LAO-CAI",
+    "PHUONG-CAM-DUONG",
+    "PHUONG-SA-PA",
+    "PHUONG-YEN-BAI",
+    "PHUONG-NGHIA-LO",
+    "PHUONG-VAN-PHU",
+    "XA-BAC-HA",
+    "XA-MUONG-KHUONG",
+    "XA-BAT-XAT",
+    "XA-TRAN-YEN",
+];
+
+/// A seeded app with enough pooled connections and workers for `clients` requests at once (the
+/// default test app has 4 connections: a burst would wait for the pool, not for locks).
+async fn spawn_seeded_app_for(clients: u32) -> TestApp {
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.db_pool_size = clients + 4;
+    config.db_timeout_ms = 10_000;
+    config.workers = 2;
+    let app = spawn_app_with(config).await;
+    app.with_conn(|c| {
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+            .expect("seeds load");
+    });
+    app
+}
+
+/// The LC-XA period with 2.2 made `relative_to_best` on a value, so that writes move the
+/// group best and every other unit follows it.
+async fn open_relative_period(app: &TestApp, admin: &str) -> String {
+    open_period(app, admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await
+    .0
+}
+
+/// What a load run saw.
+#[derive(Default)]
+struct Seen {
+    /// Status → count, per kind of request.
+    statuses: BTreeMap<(&'static str, u16), usize>,
+    /// The first few responses that were not 2xx, with their bodies.
+    refusals: Vec<String>,
+    /// (assessment, node) → the last answer a writer was told was stored.
+    acknowledged: BTreeMap<(String, String), Value>,
+}
+
+impl Seen {
+    fn count(&self, kind: &str, pred: impl Fn(u16) -> bool) -> usize {
+        self.statuses
+            .iter()
+            .filter(|((k, s), _)| *k == kind && pred(*s))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn summary(&self) -> String {
+        format!("{:?}; first refusals: {:#?}", self.statuses, self.refusals)
+    }
+}
+
+async fn note(seen: &Mutex<Seen>, kind: &'static str, resp: reqwest::Response) -> Option<Value> {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let mut s = seen.lock().unwrap();
+    *s.statuses.entry((kind, status)).or_default() += 1;
+    if !(200..300).contains(&status) && s.refusals.len() < 5 {
+        s.refusals.push(format!("{kind} {status}: {body}"));
+    }
+    (200..300).contains(&status).then_some(body)
+}
+
+/// Runs, for `length`: `writers` writers (each owns one (assessment, node) pair and writes a new
+/// value to it in a loop), a recompute of the period every `recompute_every`, and `readers`
+/// readers of assessments, score trees, rankings and what-ifs.
+async fn run_load(
+    app: &TestApp,
+    admin: &str,
+    period: &str,
+    writers: usize,
+    readers: usize,
+    recompute_every: Duration,
+    length: Duration,
+) -> Seen {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut targets = Vec::new();
+    for code in COMMUNES {
+        let editor = app.token_for(Role::UnitEditor, Some(code));
+        let a = assessment_of(app, &editor, period, code).await;
+        targets.push((editor, a));
+    }
+    let until = Instant::now() + length;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (token, a) = targets[w % targets.len()].clone();
+        let node = ["2.2", "1.2", "1.1"][w / targets.len()];
+        let (client, base, seen) = (app.client.clone(), app.address.clone(), seen.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0usize;
+            while Instant::now() < until {
+                let inputs = match node {
+                    "2.2" => json!({"value": (i * 7 + w) % 50 + 1}),
+                    "1.2" => json!({"numerator": i % 5, "denominator": 4}),
+                    _ => json!({"value": i % 5}),
+                };
+                let resp = client
+                    .put(format!("{base}/api/v1/assessments/{a}/answers/{node}"))
+                    .bearer_auth(&token)
+                    .json(&json!({"inputs": inputs, "explanation": "Biên bản lưu tại văn phòng"}))
+                    .send()
+                    .await
+                    .unwrap();
+                if let Some(body) = note(&seen, "write", resp).await {
+                    seen.lock()
+                        .unwrap()
+                        .acknowledged
+                        .insert((a.clone(), node.to_string()), body["answer"].clone());
+                }
+                i += 1;
+            }
+        }));
+    }
+    for r in 0..readers {
+        let (token, a) = targets[r % targets.len()].clone();
+        let (client, base, seen) = (app.client.clone(), app.address.clone(), seen.clone());
+        let (admin, period) = (admin.to_string(), period.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0usize;
+            while Instant::now() < until {
+                let resp = match i % 4 {
+                    0 => client
+                        .get(format!("{base}/api/v1/assessments/{a}"))
+                        .bearer_auth(&token)
+                        .send(),
+                    1 => client
+                        .get(format!("{base}/api/v1/assessments/{a}/score"))
+                        .bearer_auth(&token)
+                        .send(),
+                    2 => client
+                        .get(format!("{base}/api/v1/periods/{period}/rankings"))
+                        .bearer_auth(&admin)
+                        .send(),
+                    _ => client
+                        .post(format!("{base}/api/v1/assessments/{a}/what-if"))
+                        .bearer_auth(&token)
+                        .json(&json!({"answers": [{"node_code": "2.2", "inputs": {"value": i % 60}}]}))
+                        .send(),
+                };
+                note(&seen, "read", resp.await.unwrap()).await;
+                i += 1;
+            }
+        }));
+    }
+    {
+        let (client, base, seen) = (app.client.clone(), app.address.clone(), seen.clone());
+        let (admin, period) = (admin.to_string(), period.to_string());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let resp = client
+                    .post(format!("{base}/api/v1/periods/{period}/recompute"))
+                    .bearer_auth(&admin)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                note(&seen, "recompute", resp).await;
+                tokio::time::sleep(recompute_every).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Arc::try_unwrap(seen)
+        .ok()
+        .expect("every task ended")
+        .into_inner()
+        .unwrap()
+}
+
+/// 16 writers to one ranking group and a recompute of the period every half second: the
+/// recompute used to take the group lock and then wait for assessments the writers held,
+/// while they waited for the group (deadlocks, answered 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_beside_a_recompute_loop_never_deadlock() {
+    let app = spawn_seeded_app_for(17).await;
+    let admin = app.token_for(Role::Admin, None);
+    let period = open_relative_period(&app, &admin).await;
+    let seen = run_load(
+        &app,
+        &admin,
+        &period,
+        16,
+        0,
+        Duration::from_millis(500),
+        Duration::from_secs(3),
+    )
+    .await;
+    println!(
+        "16 writers and a recompute every 0.5 s for 3 s: {:?}",
+        seen.statuses
+    );
+    assert_eq!(
+        seen.count("write", |s| s != 200) + seen.count("recompute", |s| s != 200),
+        0,
+        "every write and recompute succeeds: {}",
+        seen.summary()
+    );
+    assert!(
+        seen.count("write", |s| s == 200) >= 16,
+        "{}",
+        seen.summary()
+    );
+    assert!(
+        seen.count("recompute", |s| s == 200) >= 2,
+        "{}",
+        seen.summary()
+    );
+    assert_recompute_changes_nothing(&app);
+}
+
+/// Writers, readers and a recompute loop together for a few seconds: no 5xx, every
+/// acknowledged write is what is stored at the end (no lost update), and the stored scores
+/// are what a recompute makes of the inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_readers_and_recomputes_together_lose_nothing() {
+    let app = spawn_seeded_app_for(14).await;
+    let admin = app.token_for(Role::Admin, None);
+    let period = open_relative_period(&app, &admin).await;
+    let seen = run_load(
+        &app,
+        &admin,
+        &period,
+        10,
+        3,
+        Duration::from_millis(300),
+        Duration::from_secs(3),
+    )
+    .await;
+    for kind in ["write", "read", "recompute"] {
+        assert_eq!(
+            seen.count(kind, |s| s >= 500),
+            0,
+            "no {kind} answered 5xx: {}",
+            seen.summary()
+        );
+        assert!(seen.count(kind, |s| s == 200) > 0, "{}", seen.summary());
+    }
+    assert_eq!(seen.count("write", |s| s != 200), 0, "{}", seen.summary());
+    // every acknowledged write is the stored answer, at the version it was acknowledged with
+    for ((a, node), acked) in &seen.acknowledged {
+        let stored = json_ok(
+            app.get(&format!("/api/v1/assessments/{a}"), &admin).await,
+            200,
+        )
+        .await;
+        let answer = stored["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["node_code"] == node.as_str())
+            .unwrap_or_else(|| panic!("{a} {node} stored"));
+        assert_eq!(answer["inputs"], acked["inputs"], "{a} {node}");
+        assert_eq!(answer["version"], acked["version"], "{a} {node}");
+    }
+    assert_eq!(seen.acknowledged.len(), 10);
+    assert_recompute_changes_nothing(&app);
+}
+
+/// The explicit form of the check every test ends with.
+fn assert_recompute_changes_nothing(app: &TestApp) {
+    if let Some(diff) = recompute_changes(&url_for_db(&app.db_name)) {
+        panic!("{diff}");
+    }
+}
+
+/// A transaction that loses a lock race (PostgreSQL's deadlock detector, or a serialization
+/// failure) was rolled back whole: the request may simply be sent again. It is answered 503
+/// with `Retry-After`, never 500.
+#[test]
+fn a_deadlock_or_serialization_failure_is_a_retryable_503() {
+    use actix_web::ResponseError;
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let db = create_test_database();
+    let url = url_for_db(&db);
+    let mut setup = PgConnection::establish(&url).unwrap();
+    setup
+        .batch_execute("CREATE TABLE pair (id int PRIMARY KEY); INSERT INTO pair VALUES (1), (2)")
+        .unwrap();
+    // two transactions lock the two rows in opposite orders: one of them is the victim
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let run = |first: i32, second: i32| {
+        let (url, barrier) = (url.clone(), barrier.clone());
+        std::thread::spawn(move || {
+            let mut c = PgConnection::establish(&url).unwrap();
+            c.transaction::<(), diesel::result::Error, _>(|c| {
+                diesel::sql_query(format!("SELECT id FROM pair WHERE id = {first} FOR UPDATE"))
+                    .execute(c)?;
+                barrier.wait();
+                diesel::sql_query(format!(
+                    "SELECT id FROM pair WHERE id = {second} FOR UPDATE"
+                ))
+                .execute(c)?;
+                Ok(())
+            })
+        })
+    };
+    let (a, b) = (run(1, 2), run(2, 1));
+    let results = [a.join().unwrap(), b.join().unwrap()];
+    let err = results
+        .into_iter()
+        .find_map(Result::err)
+        .expect("one transaction is chosen as the deadlock victim");
+    let serialization = diesel::sql_query(
+        "DO $$ BEGIN RAISE EXCEPTION 'could not serialize access due to concurrent update' \
+         USING ERRCODE = 'serialization_failure'; END $$",
+    )
+    .execute(&mut setup)
+    .unwrap_err();
+    drop(setup);
+    drop_database(&db);
+    for e in [err, serialization] {
+        let shown = e.to_string();
+        let app_error = dti_api::error::AppError::from(e);
+        let resp = app_error.error_response();
+        assert_eq!(resp.status().as_u16(), 503, "{shown}");
+        assert_eq!(app_error.code(), "CONCURRENT_UPDATE", "{shown}");
+        assert!(
+            resp.headers().get("retry-after").is_some(),
+            "{shown}: Retry-After"
+        );
+    }
+}
