@@ -92,6 +92,7 @@ diesel::table! {
         lock_version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        unit_tags -> Array<Text>,
     }
 }
 

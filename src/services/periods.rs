@@ -223,7 +223,14 @@ fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
                     ),
                 ));
             }
-            rows.push((Uuid::new_v4(), period.id, unit.id, g.group_id, g.set_id));
+            rows.push((
+                Uuid::new_v4(),
+                period.id,
+                unit.id,
+                g.group_id,
+                g.set_id,
+                unit.tags.clone(),
+            ));
         }
     }
     Assessment::insert_many(c, &rows)?;

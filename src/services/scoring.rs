@@ -206,7 +206,7 @@ pub fn unit_inputs(
         out.push(UnitInput {
             unit_id: a.unit_id,
             unit_code: unit.code.clone(),
-            tags: unit.tags.clone(),
+            tags: a.unit_tags.clone(),
             answers: map,
         });
     }
@@ -643,6 +643,29 @@ pub fn lock_assessment(conn: &mut PgConnection, id: Uuid) -> AppResult<Assessmen
     Period::lock_group(conn, a.period_id, a.group_id)?
         .ok_or_else(|| AppError::not_found("period group", a.group_id))?;
     Assessment::find_for_update(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))
+}
+
+/// A unit's tags changed (the caller holds the unit row): its assessments of the periods still
+/// in self-assessment or review take the new tags and are rescored, each under its period,
+/// group and assessment locks (in that order; a period that moved on meanwhile keeps the tags
+/// it had). Published and archived periods keep theirs. Returns the assessments rescored.
+pub fn follow_unit_tags(conn: &mut PgConnection, unit: Uuid, tags: &[String]) -> AppResult<usize> {
+    let mut n = 0;
+    for open in Assessment::open_of_unit(conn, unit)? {
+        if open.unit_tags == tags {
+            continue;
+        }
+        let period = Period::find_for_update(conn, open.period_id)?
+            .ok_or_else(|| AppError::not_found("period", open.period_id))?;
+        if !matches!(period.phase.as_str(), "self_assessment" | "review") {
+            continue;
+        }
+        let a = lock_assessment(conn, open.id)?;
+        let a = Assessment::set_unit_tags(conn, a.id, tags)?;
+        rescore_assessment(conn, &a)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Rescores every assessment of a group from its inputs. Locks the group.

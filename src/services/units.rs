@@ -299,6 +299,12 @@ pub fn update(
             Unit::update(c, before.id, Some(before.version), &changes)?.ok_or_else(|| {
                 AppError::precondition_failed("The unit changed meanwhile; GET it again.")
             })?;
+        // tags decide which components apply: the open assessments follow, rescored now
+        let rescored = if unit.tags != before.tags {
+            crate::services::scoring::follow_unit_tags(c, unit.id, &unit.tags)?
+        } else {
+            0
+        };
         if let Some(groups) = &input.groups {
             let ids = resolve_groups(c, groups)?;
             Unit::set_groups(c, unit.id, &ids)?;
@@ -307,10 +313,12 @@ pub fn update(
             let resolved = resolve_predecessors(c, unit.id, preds)?;
             Unit::set_predecessors(c, unit.id, &resolved)?;
         }
+        let mut after = snapshot(&unit);
+        after["rescored_assessments"] = rescored.into();
         Audit::new(Some(actor), "unit.update", "unit", unit.id)
             .unit(Some(unit.id))
             .old(snapshot(&before))
-            .new_value(snapshot(&unit))
+            .new_value(after)
             .record(c)?;
         view(c, unit)
     })

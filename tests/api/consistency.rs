@@ -351,3 +351,127 @@ fn a_deadlock_or_serialization_failure_is_a_retryable_503() {
         );
     }
 }
+
+async fn score_of(app: &TestApp, token: &str, a: &str) -> Value {
+    json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), token).await,
+        200,
+    )
+    .await
+}
+
+async fn patch_unit(app: &TestApp, admin: &str, code: &str, body: Value) -> Value {
+    json_ok(
+        app.patch_json(&format!("/api/v1/units/{code}"), admin, &body)
+            .await,
+        200,
+    )
+    .await
+}
+
+/// Finalises every assessment of the period, publishes LC-XA and moves the period to
+/// `published`; the assessments must be submitted and the period in review.
+async fn finalise_and_publish(app: &TestApp, admin: &str, period: &str, ids: &[(String, String)]) {
+    let reviewer = app.token_for(Role::Reviewer, None);
+    for (_, a) in ids {
+        json_ok(
+            app.post_json(
+                &format!("/api/v1/assessments/{a}/finalise"),
+                Some(&reviewer),
+                &json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+    }
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/publications"),
+            Some(admin),
+            &json!({"group": "LC-XA"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    transition(app, admin, period, "published").await;
+}
+
+/// A unit's tags decide which components apply to it. Changing them rescores its assessments
+/// of open periods at once (points, applicable maximum, rank); a published period keeps the
+/// tags its results were published with; deactivating a unit moves no number. After each
+/// change a recompute changes nothing.
+#[tokio::test]
+async fn a_change_of_unit_tags_rescores_its_open_assessments_at_once() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    // 1.2 (20 points) applies only to units tagged `thi_diem`; no commune is, yet
+    let (period, _) = open_period(&app, &admin, |d| {
+        d["nodes"][0]["children"][1]["applicability"] = json!({"unit_tags_any": ["thi_diem"]});
+    })
+    .await;
+    let a_editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let b_editor = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let a = assessment_of(&app, &a_editor, &period, "XA-BAC-HA").await;
+    let b = assessment_of(&app, &b_editor, &period, "XA-BAT-XAT").await;
+    for (token, id, option) in [(&a_editor, &a, "deputy"), (&b_editor, &b, "chairman")] {
+        json_ok(
+            app.put_json(
+                &format!("/api/v1/assessments/{id}/answers"),
+                token,
+                &json!({"answers": [
+                    {"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}},
+                    {"node_code": "2.2", "inputs": {"option": option}}]}),
+            )
+            .await,
+            200,
+        )
+        .await;
+    }
+    // 1.1 (20) + 2.1 (40) + 2.2 (20) apply: Bắc Hà 10 of 80, Bát Xát 20 of 80
+    let before = score_of(&app, &admin, &a).await;
+    assert_eq!(before["score"]["applicable_max"], "80");
+    assert_eq!(before["score"]["reviewed_points"], "10");
+    assert_eq!(before["rank"], 2);
+
+    let unit = patch_unit(&app, &admin, "XA-BAC-HA", json!({"tags": ["thi_diem"]})).await;
+    assert_eq!(unit["tags"], json!(["thi_diem"]));
+    // 1.2 now applies to Bắc Hà: 10 + 20 of 100 = 0.3, ahead of Bát Xát's 0.25
+    let after = score_of(&app, &admin, &a).await;
+    assert_eq!(after["score"]["applicable_max"], "100");
+    assert_eq!(after["score"]["reviewed_points"], "30");
+    assert_eq!(after["score"]["reviewed_index"], "0.3");
+    assert_eq!(after["rank"], 1);
+    assert_eq!(score_of(&app, &admin, &b).await["rank"], 2);
+    let tree = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}/score"), &admin)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(tree["total"]["applicable_max"], "100");
+    assert_recompute_changes_nothing(&app);
+
+    // deactivating a unit does not move its numbers (only who is assessed when a period opens)
+    let b_before = score_of(&app, &admin, &b).await["score"].clone();
+    patch_unit(&app, &admin, "XA-BAT-XAT", json!({"active": false})).await;
+    assert_eq!(score_of(&app, &admin, &b).await["score"], b_before);
+    assert_recompute_changes_nothing(&app);
+
+    // once published, the period keeps the tags its results were published with
+    let ids = crate::publications::fill_and_submit(&app, &period).await;
+    transition(&app, &admin, &period, "review").await;
+    finalise_and_publish(&app, &admin, &period, &ids).await;
+    let published = score_of(&app, &admin, &a).await["score"].clone();
+    patch_unit(&app, &admin, "XA-BAC-HA", json!({"tags": []})).await;
+    assert_eq!(score_of(&app, &admin, &a).await["score"], published);
+    let tree = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}/score"), &admin)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(tree["total"]["applicable_max"], "100");
+    assert_recompute_changes_nothing(&app);
+}

@@ -22,7 +22,14 @@ pub struct Assessment {
     pub lock_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The unit's tags this assessment is scored with (see the migration
+    /// `assessment_unit_tags`): copied from the unit when the period opens, and on every change
+    /// of the unit's tags while the period is in self-assessment or review.
+    pub unit_tags: Vec<String>,
 }
+
+/// An assessment to create: (id, period, unit, group, pinned set, unit tags).
+pub type NewAssessment = (Uuid, Uuid, Uuid, Uuid, Uuid, Vec<String>);
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = answers)]
@@ -107,19 +114,17 @@ impl Assessment {
         q.select(Assessment::as_select()).load(conn)
     }
 
-    pub fn insert_many(
-        conn: &mut PgConnection,
-        rows: &[(Uuid, Uuid, Uuid, Uuid, Uuid)],
-    ) -> QueryResult<()> {
+    pub fn insert_many(conn: &mut PgConnection, rows: &[NewAssessment]) -> QueryResult<()> {
         let values: Vec<_> = rows
             .iter()
-            .map(|(id, period, unit, group, set)| {
+            .map(|(id, period, unit, group, set, tags)| {
                 (
                     assessments::id.eq(*id),
                     assessments::period_id.eq(*period),
                     assessments::unit_id.eq(*unit),
                     assessments::group_id.eq(*group),
                     assessments::set_id.eq(*set),
+                    assessments::unit_tags.eq(tags),
                 )
             })
             .collect();
@@ -301,6 +306,34 @@ impl AdjustmentRow {
 }
 
 impl Assessment {
+    /// The assessments of a unit in the periods that are open for data (self-assessment,
+    /// review), in lock order (period, group).
+    pub fn open_of_unit(conn: &mut PgConnection, unit: Uuid) -> QueryResult<Vec<Assessment>> {
+        use crate::db::schema::periods;
+        assessments::table
+            .inner_join(periods::table)
+            .filter(assessments::unit_id.eq(unit))
+            .filter(periods::phase.eq_any(["self_assessment", "review"]))
+            .order((assessments::period_id.asc(), assessments::group_id.asc()))
+            .select(Assessment::as_select())
+            .load(conn)
+    }
+
+    /// Sets the unit tags an assessment is scored with (the caller rescores it).
+    pub fn set_unit_tags(
+        conn: &mut PgConnection,
+        id: Uuid,
+        tags: &[String],
+    ) -> QueryResult<Assessment> {
+        diesel::update(assessments::table.find(id))
+            .set((
+                assessments::unit_tags.eq(tags),
+                assessments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Assessment::as_returning())
+            .get_result(conn)
+    }
+
     pub fn set_deadline(
         conn: &mut PgConnection,
         id: Uuid,
