@@ -162,7 +162,8 @@ pub struct AssessmentResponse {
     /// What the caller may do now (`edit_answers`, `view_score`, `what_if`, `recompute`).
     pub allowed_actions: Vec<String>,
     pub last_action: Option<LastAction>,
-    /// Overall rank in the ranking group (competition ranking on the rounded index).
+    /// Overall rank in the ranking group (competition ranking on the rounded index). Unit
+    /// accounts see it only once the group's results are published, as published.
     pub rank: Option<i32>,
     pub answers: Vec<AnswerResponse>,
 }
@@ -180,7 +181,7 @@ async fn get_assessment(
         let (a, p) = svc::readable(c, &who, id)?;
         let entry = crate::services::scoring::set_entry(c, a.set_id)?;
         let answers = Assessment::answers(c, &[a.id])?;
-        let (score, rank) = svc::stored_scores(c, &a)?;
+        let (score, rank) = svc::stored_scores(c, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
         let mut answers: Vec<AnswerResponse> = answers
             .iter()
@@ -199,7 +200,7 @@ async fn get_assessment(
                 at: a.last_action_at,
                 reason: a.last_reason.clone(),
             }),
-            rank: rank.and_then(|r| r.rank),
+            rank,
             period_phase: p.phase.clone(),
             summary: summary(&a, &p, unit.as_ref(), score.as_ref()),
             answers,
@@ -235,6 +236,7 @@ pub struct AnswerWriteResponse {
     pub answer: AnswerResponse,
     /// The assessment's scores after the write (already stored, rankings updated).
     pub score: Option<ScoreSummary>,
+    /// Overall rank, as far as the caller may see it (as `rank` of the assessment).
     pub rank: Option<i32>,
 }
 
@@ -275,14 +277,14 @@ async fn put_answer(
     let resp = crate::db::with_conn(&state.pool, move |c| {
         let stored = svc::put_answers(c, &who, id, vec![input], false)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, rank) = svc::stored_scores(c, &a)?;
+        let (score, rank) = svc::stored_scores(c, &who, &a)?;
         let answer = stored
             .first()
             .ok_or_else(|| AppError::internal("no answer stored"))?;
         Ok(AnswerWriteResponse {
             answer: answer_response(answer, &code),
             score: score.as_ref().map(ScoreSummary::from),
-            rank: rank.and_then(|r| r.rank),
+            rank,
         })
     })
     .await?;
@@ -336,6 +338,7 @@ pub struct BatchAnswersRequest {
 pub struct BatchAnswersResponse {
     pub answers: Vec<AnswerResponse>,
     pub score: Option<ScoreSummary>,
+    /// Overall rank, as far as the caller may see it (as `rank` of the assessment).
     pub rank: Option<i32>,
 }
 
@@ -386,7 +389,7 @@ async fn put_answers(
             let stored = svc::put_answers(c, &who, id, inputs, true)?;
             let a =
                 Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-            let (score, rank) = svc::stored_scores(c, &a)?;
+            let (score, rank) = svc::stored_scores(c, &who, &a)?;
             let body = to_body(BatchAnswersResponse {
                 answers: stored
                     .iter()
@@ -394,7 +397,7 @@ async fn put_answers(
                     .map(|(s, code)| answer_response(s, code))
                     .collect(),
                 score: score.as_ref().map(ScoreSummary::from),
-                rank: rank.and_then(|r| r.rank),
+                rank,
             })?;
             Ok((200, body))
         })
@@ -471,7 +474,8 @@ pub struct ScoreTreeResponse {
     pub total: NodeScoreResponse,
     /// Every node in tree order.
     pub nodes: Vec<NodeScoreResponse>,
-    /// Overall rank in the group (stored).
+    /// Overall rank in the group (stored); for unit accounts, the published one once
+    /// published, and null before.
     pub rank: Option<i32>,
     /// The reviewers' adjustments with their reasons.
     pub adjustments: Vec<AdjustmentNote>,
@@ -567,15 +571,9 @@ async fn get_assessment_score(
     let body = crate::db::with_conn(&state.pool, move |c| {
         let (a, _) = svc::readable(c, &who, id)?;
         let (entry, scores) = svc::explain(c, &a, &[])?;
-        let (_, rank) = svc::stored_scores(c, &a)?;
+        let (_, rank) = svc::stored_scores(c, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
-        let mut t = tree(
-            &entry.set,
-            &a,
-            unit.as_ref(),
-            &scores,
-            rank.and_then(|r| r.rank),
-        );
+        let mut t = tree(&entry.set, &a, unit.as_ref(), &scores, rank);
         t.adjustments = Assessment::adjustments(c, &[a.id])?
             .into_iter()
             .filter_map(|adj| {
@@ -609,13 +607,18 @@ pub struct WhatIfRequest {
 pub struct WhatIfResponse {
     /// The score tree if these answers were stored.
     pub score: ScoreTreeResponse,
-    /// The overall rank it would have against the other units' current scores.
+    /// The overall rank it would have against the other units' current scores; for unit
+    /// accounts, against the published ones once published, and null before.
     pub rank: Option<i32>,
     #[schema(value_type = Option<String>)]
     pub index: Option<Decimal>,
 }
 
 /// What if: "if we reach X on indicator Y, what would our score and rank be?" Saves nothing.
+///
+/// Unit accounts get their own points and index, and a rank only once their group's results
+/// are published (against the published indices): before, a rank would tell them the other
+/// units' unpublished scores.
 #[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), request_body = WhatIfRequest, responses((status = 200, description = "Hypothetical score and rank", body = WhatIfResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/assessments/{id}/what-if")]
 async fn what_if(
@@ -818,7 +821,7 @@ async fn put_adjustment(
     let resp = crate::db::with_conn(&state.pool, move |c| {
         let row = crate::services::workflow::adjust(c, &who, id, input)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, _) = svc::stored_scores(c, &a)?;
+        let (score, _) = svc::stored_scores(c, &who, &a)?;
         Ok(AdjustmentResponse {
             node_code: code,
             inputs: row.inputs,

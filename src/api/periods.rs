@@ -417,10 +417,10 @@ async fn list_rankings(
     q: web::Query<RankingQuery>,
     paging: web::Query<PageParams>,
 ) -> AppResult<web::Json<RankingPage>> {
-    if who.role.is_unit_role() {
+    if !services::assessments::sees_live_standings(&who) {
         return Err(AppError::forbidden(
             "FORBIDDEN_ROLE",
-            "Unpublished rankings compare units; unit accounts see their own rank on their assessment.",
+            "Unpublished rankings compare units; unit accounts read published results on the public routes.",
         ));
     }
     let page = paging.to_req()?;

@@ -11,7 +11,9 @@ use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::{Answer, Assessment};
 use crate::db::models::periods::Period;
+use crate::db::models::publications::Publication;
 use crate::db::models::scores::{RankingRow, ScoreRow};
+use crate::db::models::units::Unit;
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
 use crate::error::{AppError, AppResult, FieldError};
@@ -358,13 +360,101 @@ pub fn put_answers(
     })
 }
 
-/// The stored scores and overall ranking of one assessment.
+/// Where a caller may learn an assessment's standing among the other units of its group from.
+enum Standing {
+    /// The live ranking (what is stored now).
+    Live,
+    /// The latest publication of the group that the public may see.
+    Published(Uuid),
+    /// Nowhere.
+    Hidden,
+}
+
+/// Whether the caller may read unpublished rankings: the provincial roles (administrators,
+/// reviewers, viewers). Unit accounts and integration tokens may not.
+pub fn sees_live_standings(actor: &Principal) -> bool {
+    matches!(actor.role, Role::Admin | Role::Reviewer | Role::Viewer)
+}
+
+/// The one rule for every rank a caller is shown (own, hypothetical, in any response): the
+/// provincial roles see the live ranking; anyone else learns standings from publications only.
+/// Before its group's results are published a rank, even the unit's own or a what-if's, tells a
+/// unit about the other units' unpublished scores; after, it is the rank in the latest
+/// publication past its embargo (a correction not yet republished moves nothing it sees).
+fn standing(conn: &mut PgConnection, actor: &Principal, a: &Assessment) -> AppResult<Standing> {
+    if sees_live_standings(actor) {
+        return Ok(Standing::Live);
+    }
+    if actor.role == Role::Integration {
+        return Ok(Standing::Hidden);
+    }
+    Ok(
+        match Publication::latest_visible_id(conn, a.period_id, a.group_id, chrono::Utc::now())? {
+            Some(p) => Standing::Published(p),
+            None => Standing::Hidden,
+        },
+    )
+}
+
+fn unit_code(conn: &mut PgConnection, a: &Assessment) -> AppResult<String> {
+    Ok(Unit::find(conn, a.unit_id)?
+        .ok_or_else(|| AppError::internal("assessment unit missing"))?
+        .code)
+}
+
+/// The overall rank of the assessment that the caller may see (see [`standing`]).
+pub fn visible_rank(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    a: &Assessment,
+) -> AppResult<Option<i32>> {
+    match standing(conn, actor, a)? {
+        Standing::Live => {
+            Ok(
+                RankingRow::overall_of_unit(conn, a.period_id, a.group_id, a.unit_id)?
+                    .and_then(|r| r.rank),
+            )
+        }
+        Standing::Published(p) => {
+            let code = unit_code(conn, a)?;
+            Ok(Publication::rank_of_unit(conn, p, &code)?)
+        }
+        Standing::Hidden => Ok(None),
+    }
+}
+
+/// The overall rank a (hypothetical) rounded index of the assessment would have among the
+/// other units, as far as the caller may see (see [`standing`]).
+fn visible_rank_of_index(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    a: &Assessment,
+    index: Decimal,
+) -> AppResult<Option<i32>> {
+    match standing(conn, actor, a)? {
+        Standing::Live => Ok(Some(RankingRow::rank_of(
+            conn,
+            a.period_id,
+            a.group_id,
+            a.unit_id,
+            index,
+        )?)),
+        Standing::Published(p) => {
+            let code = unit_code(conn, a)?;
+            Ok(Some(Publication::rank_of_index(conn, p, &code, index)?))
+        }
+        Standing::Hidden => Ok(None),
+    }
+}
+
+/// The stored scores of one assessment and the overall rank the caller may see.
 pub fn stored_scores(
     conn: &mut PgConnection,
+    actor: &Principal,
     a: &Assessment,
-) -> AppResult<(Option<ScoreRow>, Option<RankingRow>)> {
+) -> AppResult<(Option<ScoreRow>, Option<i32>)> {
     let score = ScoreRow::of_assessments(conn, &[a.id])?.pop();
-    let rank = RankingRow::overall_of_unit(conn, a.period_id, a.group_id, a.unit_id)?;
+    let rank = visible_rank(conn, actor, a)?;
     Ok((score, rank))
 }
 
@@ -395,12 +485,14 @@ pub fn explain(
 pub struct WhatIf {
     pub entry: std::sync::Arc<SetEntry>,
     pub scores: UnitScores,
-    /// The overall rank against the other units' stored indices.
+    /// The overall rank against the other units' indices, as far as the caller may see them
+    /// (see [`visible_rank`]).
     pub rank: Option<i32>,
     pub index: Option<Decimal>,
 }
 
-/// What-if: the unit's score and overall rank if the given answers were stored. Saves nothing.
+/// What-if: the unit's score and, as far as the caller may see ranks, its overall rank if the
+/// given answers were stored. Saves nothing.
 pub fn what_if(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -455,13 +547,7 @@ pub fn what_if(
     )
     .map(|i| crate::scoring::ranking::round_index(i, entry.set.precision).normalize());
     let rank = match index {
-        Some(i) => Some(RankingRow::rank_of(
-            conn,
-            a.period_id,
-            a.group_id,
-            a.unit_id,
-            i,
-        )?),
+        Some(i) => visible_rank_of_index(conn, actor, &a, i)?,
         None => None,
     };
     Ok(WhatIf {

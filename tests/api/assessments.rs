@@ -268,6 +268,9 @@ async fn answers_are_scored_exactly_and_ranked_at_once() {
     // what-if: 4 of 4 meetings chaired → 1.2 = 20 → 75; nothing saved
     let wi = json_ok(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&editor), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]})).await, 200).await;
     assert_eq!(wi["score"]["total"]["reviewed_points"], "75");
+    // a unit learns no rank before publication; the province sees it
+    assert_eq!(wi["rank"], Value::Null);
+    let wi = json_ok(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&admin), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]})).await, 200).await;
     assert_eq!(wi["rank"], 1);
     let again = json_ok(
         app.get(&format!("/api/v1/assessments/{a}"), &editor).await,

@@ -475,3 +475,152 @@ async fn a_change_of_unit_tags_rescores_its_open_assessments_at_once() {
     assert_eq!(tree["total"]["applicable_max"], "100");
     assert_recompute_changes_nothing(&app);
 }
+
+async fn what_if(app: &TestApp, token: &str, a: &str, answers: Value) -> Value {
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/what-if"),
+            Some(token),
+            &json!({ "answers": answers }),
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
+/// what-if used to be a rank oracle: a unit binary-searched one knob of its own what-if and read
+/// the returned rank to pin another unit's unpublished index. Before its group's results are
+/// published, a unit account gets no rank anywhere (what-if, its assessment, its score tree,
+/// its write responses), only its own points and index; provincial roles still see the live
+/// rank. Once published, a unit account sees the published standing.
+#[tokio::test]
+async fn unit_accounts_learn_no_rank_before_their_results_are_published() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    let other = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let b = assessment_of(&app, &other, &period, "XA-BAT-XAT").await;
+    // Bát Xát's index (0.3) is what Bắc Hà must not learn
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{b}/answers"),
+            &other,
+            &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 2, "denominator": 4}},
+                                {"node_code": "2.2", "inputs": {"option": "chairman"}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let w = json_ok(
+        crate::assessments::put(
+            &app,
+            &editor,
+            &a,
+            "2.2",
+            json!({"inputs": {"option": "deputy"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(w["score"]["reviewed_index"], "0.1");
+    assert_eq!(w["rank"], Value::Null, "write response: {w}");
+    let batch = json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/answers"),
+            &editor,
+            &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 4}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(batch["rank"], Value::Null);
+    // the sweep that pinned the other unit's index: every answer has the own index, no rank
+    for k in 0..=4 {
+        let r = what_if(
+            &app,
+            &editor,
+            &a,
+            json!([{"node_code": "1.2", "inputs": {"numerator": k, "denominator": 4}}]),
+        )
+        .await;
+        assert!(r["index"].is_string(), "{r}");
+        assert_eq!(r["rank"], Value::Null, "what-if {k}: {r}");
+        assert_eq!(r["score"]["rank"], Value::Null);
+    }
+    for token in [&editor, &leader] {
+        assert_eq!(score_of(&app, token, &a).await["rank"], Value::Null);
+        let tree = json_ok(
+            app.get(&format!("/api/v1/assessments/{a}/score"), token)
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(tree["rank"], Value::Null);
+    }
+    assert_problem(
+        app.get(&format!("/api/v1/periods/{period}/rankings"), &editor)
+            .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+    // provincial roles see the live standing
+    assert_eq!(score_of(&app, &reviewer, &a).await["rank"], 2);
+    let r = what_if(
+        &app,
+        &admin,
+        &a,
+        json!([{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]),
+    )
+    .await;
+    assert_eq!(r["index"], "0.3");
+    assert_eq!(r["rank"], 1, "tied with Bát Xát: {r}");
+
+    // published: the unit sees the published standing, and what-ifs rank against it
+    let ids = crate::publications::fill_and_submit(&app, &period).await;
+    transition(&app, &admin, &period, "review").await;
+    finalise_and_publish(&app, &admin, &period, &ids).await;
+    let public = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/units/XA-BAC-HA"))
+            .await,
+        200,
+    )
+    .await;
+    let published_rank = public["result"]["rank"].clone();
+    assert!(published_rank.is_number(), "{public}");
+    assert_eq!(score_of(&app, &editor, &a).await["rank"], published_rank);
+    let snapshot = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+            .await,
+        200,
+    )
+    .await;
+    let r = what_if(
+        &app,
+        &editor,
+        &a,
+        json!([{"node_code": "2.2", "inputs": {"option": "none"}}]),
+    )
+    .await;
+    let index: rust_decimal::Decimal = r["index"].as_str().unwrap().parse().unwrap();
+    let ahead = snapshot["content"]["rankings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["unit"]["code"] != "XA-BAC-HA")
+        .filter(|e| {
+            e["index"]
+                .as_str()
+                .is_some_and(|i| i.parse::<rust_decimal::Decimal>().unwrap() > index)
+        })
+        .count();
+    assert_eq!(r["rank"], json!(ahead + 1), "{r}");
+}
