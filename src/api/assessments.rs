@@ -385,7 +385,8 @@ async fn put_answers(
         .collect();
     let codes: Vec<String> = inputs.iter().map(|i| i.node_code.clone()).collect();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |c: &mut _| svc::authorise_answer_write(c, &who, id).map(drop);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let stored = svc::put_answers(c, &who, id, inputs, true)?;
             let a =
                 Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;

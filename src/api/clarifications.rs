@@ -120,7 +120,8 @@ async fn open_clarification(
     let b = body.into_inner();
     let id = id.into_inner();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| svc::authorise_open(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let (cl, code, ms) = svc::open(c, &who, id, &b.node_code, &b.message)?;
             Ok((201, to_body(response(cl, code, ms))?))
         })
@@ -182,7 +183,8 @@ async fn reply_clarification(
     let msg = body.into_inner().message;
     let id = id.into_inner();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |c: &mut _| svc::authorise_reply(c, &who, id).map(drop);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let cl = svc::reply(c, &who, id, &msg)?;
             Ok((200, to_body(thread(c, &who, cl)?)?))
         })

@@ -29,7 +29,8 @@ pub struct IdempotencyKeyHeader {
     /// `Idempotent-Replayed: true`, and changes nothing. The same key with a different request
     /// is 422 `IDEMPOTENCY_KEY_REUSED`; while the first request is still running a duplicate
     /// waits for it (409 `IDEMPOTENCY_KEY_IN_USE` after 5 s). Refused requests store nothing
-    /// and may be retried with the same key. Keys are per account (per integration token).
+    /// and may be retried with the same key. Keys are per account (per integration token). A
+    /// replay is authorised like a fresh request (403 when the caller has lost the right).
     #[param(
         rename = "Idempotency-Key",
         example = "5f0c8a1e-2b7d-4e39-9a61-3c4d2e1f0b7a"

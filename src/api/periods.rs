@@ -241,7 +241,8 @@ async fn create_period(
             .collect(),
     };
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| services::periods::authorise_create(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let p = services::periods::create(c, &who, input)?;
             Ok((201, to_body(period_view(c, p)?)?))
         })

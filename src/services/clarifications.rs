@@ -14,6 +14,11 @@ use crate::domain::Role;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::scoring::set_entry;
 
+/// Who may open clarifications (checked by [`open`], and before a replay of it).
+pub fn authorise_open(actor: &Principal) -> AppResult<()> {
+    actor.require_role(&[Role::Reviewer, Role::Admin], "open clarifications")
+}
+
 pub fn open(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -21,7 +26,7 @@ pub fn open(
     node_code: &str,
     body: &str,
 ) -> AppResult<(Clarification, String, Vec<Message>)> {
-    actor.require_role(&[Role::Reviewer, Role::Admin], "open clarifications")?;
+    authorise_open(actor)?;
     conn.transaction(|c| {
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
@@ -41,6 +46,27 @@ pub fn open(
     })
 }
 
+/// Who may write in a thread: the unit's own accounts and the provincial roles but viewers
+/// (checked by [`reply`], and before a replay of it). Returns the thread's assessment.
+pub fn authorise_reply(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    clarification: Uuid,
+) -> AppResult<Assessment> {
+    let cl = Clarification::find(conn, clarification)?
+        .ok_or_else(|| AppError::not_found("clarification", clarification))?;
+    let a = Assessment::find(conn, cl.assessment_id)?
+        .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
+    actor.require_unit_data(a.unit_id)?;
+    if actor.role == Role::Viewer {
+        return Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Viewers read clarifications but do not write in them.",
+        ));
+    }
+    Ok(a)
+}
+
 /// Adds a message: the unit's accounts (answer) or reviewers (follow-up).
 pub fn reply(
     conn: &mut PgConnection,
@@ -49,17 +75,9 @@ pub fn reply(
     body: &str,
 ) -> AppResult<Clarification> {
     conn.transaction(|c| {
+        let a = authorise_reply(c, actor, clarification)?;
         let cl = Clarification::find_for_update(c, clarification)?
             .ok_or_else(|| AppError::not_found("clarification", clarification))?;
-        let a = Assessment::find(c, cl.assessment_id)?
-            .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
-        actor.require_unit_data(a.unit_id)?;
-        if actor.role == Role::Viewer {
-            return Err(AppError::forbidden(
-                "FORBIDDEN_ROLE",
-                "Viewers read clarifications but do not write in them.",
-            ));
-        }
         if cl.status == "closed" {
             return Err(AppError::conflict(
                 "CLARIFICATION_CLOSED",

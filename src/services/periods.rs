@@ -92,12 +92,17 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
     }
 }
 
+/// Who may create periods (checked by [`create`], and before a replay of it).
+pub fn authorise_create(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create periods")
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Principal,
     input: CreatePeriod,
 ) -> AppResult<Period> {
-    actor.require_admin("create periods")?;
+    authorise_create(actor)?;
     check_calendar(&input.calendar)?;
     if input.groups.is_empty() {
         return Err(AppError::validation(vec![FieldError::new(

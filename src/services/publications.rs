@@ -108,6 +108,11 @@ fn snapshot(
     }))
 }
 
+/// Who may publish (checked by [`publish`], and before a replay of it).
+pub fn authorise_publish(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("publish results")
+}
+
 /// Publishes (or republishes as errata) one group's results.
 pub fn publish(
     conn: &mut PgConnection,
@@ -117,7 +122,7 @@ pub fn publish(
     visible_from: Option<DateTime<Utc>>,
     changelog: Option<String>,
 ) -> AppResult<Publication> {
-    actor.require_admin("publish results")?;
+    authorise_publish(actor)?;
     conn.transaction(|c| {
         let period = Period::find_for_update(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
         if !matches!(period.phase.as_str(), "review" | "published") {

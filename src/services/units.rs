@@ -195,12 +195,17 @@ fn snapshot(u: &Unit) -> serde_json::Value {
     })
 }
 
+/// Who may create units (checked by [`create`], and before a replay of it).
+pub fn authorise_create(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create units")
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Principal,
     input: CreateUnit,
 ) -> AppResult<UnitView> {
-    actor.require_admin("create units")?;
+    authorise_create(actor)?;
     check_kind(&input.kind)?;
     check_tags(&input.tags)?;
     conn.transaction(|c| {
@@ -448,12 +453,17 @@ pub struct GroupInput {
     pub description: Option<String>,
 }
 
+/// Who may create ranking groups (checked by [`create_group`], and before a replay of it).
+pub fn authorise_create_group(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create ranking groups")
+}
+
 pub fn create_group(
     conn: &mut PgConnection,
     actor: &Principal,
     input: GroupInput,
 ) -> AppResult<RankingGroup> {
-    actor.require_admin("create ranking groups")?;
+    authorise_create_group(actor)?;
     if !is_unit_kind(&input.unit_kind) {
         return Err(AppError::validation(vec![
             FieldError::new(
@@ -514,6 +524,11 @@ pub fn update_group(
     })
 }
 
+/// Who may replace a group's members (checked by [`set_group_members`], and before a replay).
+pub fn authorise_set_group_members(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("change ranking group members")
+}
+
 /// Replaces a group's members; every member must be of the group's unit kind.
 pub fn set_group_members(
     conn: &mut PgConnection,
@@ -521,7 +536,7 @@ pub fn set_group_members(
     group_ref: &str,
     unit_refs: &[String],
 ) -> AppResult<(RankingGroup, Vec<Unit>)> {
-    actor.require_admin("change ranking group members")?;
+    authorise_set_group_members(actor)?;
     conn.transaction(|c| {
         let group = resolve_group(c, group_ref)?;
         let before = RankingGroup::member_ids(c, group.id)?;

@@ -624,3 +624,122 @@ async fn unit_accounts_learn_no_rank_before_their_results_are_published() {
         .count();
     assert_eq!(r["rank"], json!(ahead + 1), "{r}");
 }
+
+/// A fresh token for `user` as it is now (after an administrator changed its unit or role).
+fn token_now(app: &TestApp, user: uuid::Uuid) -> String {
+    let u = app.with_conn(|c| {
+        dti_api::db::models::users::User::find(c, user)
+            .unwrap()
+            .unwrap()
+    });
+    let role = Role::parse(&u.role).unwrap();
+    app.jwt
+        .issue(u.id, &u.username, role, u.unit_id, u.version)
+        .unwrap()
+        .0
+}
+
+async fn keyed(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::Response {
+    app.request(method, path, Some(token))
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An editor wrote Bắc Hà's answers with key K and then moved to Bát Xát: replaying K must not
+/// hand over Bắc Hà's stored response. A replay goes through the same rights check as a fresh
+/// request (here 403 `NOT_YOUR_UNIT`; for a demoted administrator 403 `FORBIDDEN_ROLE`), and is
+/// replayed again once the rights are back.
+#[tokio::test]
+async fn a_replay_is_authorised_like_a_fresh_request() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let (editor, token) = app.user_and_token(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &token, &period, "XA-BAC-HA").await;
+    let path = format!("/api/v1/assessments/{a}/answers");
+    let body = json!({"answers": [{"node_code": "2.2", "inputs": {"option": "chairman"}}]});
+    let first = keyed(&app, reqwest::Method::PUT, &path, &token, "K", &body).await;
+    let first = json_ok(first, 200).await;
+    let again = keyed(&app, reqwest::Method::PUT, &path, &token, "K", &body).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+
+    let moved = |unit: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            json_ok(
+                app.patch_json(
+                    &format!("/api/v1/users/{}", editor.id),
+                    admin,
+                    &json!({ "unit": unit }),
+                )
+                .await,
+                200,
+            )
+            .await;
+        }
+    };
+    moved("XA-BAT-XAT").await;
+    let token = token_now(&app, editor.id);
+    let replay = keyed(&app, reqwest::Method::PUT, &path, &token, "K", &body).await;
+    assert!(replay.headers().get("idempotent-replayed").is_none());
+    let p = assert_problem(replay, 403, "NOT_YOUR_UNIT").await;
+    assert!(
+        p.get("answers").is_none(),
+        "nothing of the stored response: {p}"
+    );
+    // a fresh request is refused the same way
+    let fresh = keyed(&app, reqwest::Method::PUT, &path, &token, "K2", &body).await;
+    assert_problem(fresh, 403, "NOT_YOUR_UNIT").await;
+    // back in Bắc Hà: the key replays its first response again
+    moved("XA-BAC-HA").await;
+    let token = token_now(&app, editor.id);
+    let replay = keyed(&app, reqwest::Method::PUT, &path, &token, "K", &body).await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_ok(replay, 200).await, first);
+
+    // an administrator who created a unit with a key, then was made a viewer
+    let (second, token) = app.user_and_token(Role::Admin, None);
+    let unit = json!({"code": "XA-MOI", "name": "Xã Mới", "kind": "commune"});
+    let created = keyed(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/units",
+        &token,
+        "U",
+        &unit,
+    )
+    .await;
+    json_ok(created, 201).await;
+    json_ok(
+        app.patch_json(
+            &format!("/api/v1/users/{}", second.id),
+            &admin,
+            &json!({"role": "viewer"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let token = token_now(&app, second.id);
+    let replay = keyed(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/units",
+        &token,
+        "U",
+        &unit,
+    )
+    .await;
+    assert!(replay.headers().get("idempotent-replayed").is_none());
+    assert_problem(replay, 403, "FORBIDDEN_ROLE").await;
+}

@@ -27,6 +27,14 @@ pub struct Message {
 }
 
 impl Clarification {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Clarification>> {
+        clarifications::table
+            .find(id)
+            .select(Clarification::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Locks the thread for the rest of the transaction. Last in the lock order (see
     /// `services::scoring`): after the thread's assessment when both are taken.
     pub fn find_for_update(
