@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -53,7 +53,9 @@ pub struct PublicationResponse {
     pub checksum: String,
     pub changelog: Option<String>,
     pub created_at: DateTime<Utc>,
-    /// The snapshot: period, group, set, and every unit's final points, index and ranks.
+    /// The snapshot: period, group, set, and every unit's final points, index and ranks; an
+    /// errata adds `changes`: `{since_version, units: [{unit, before, after}]}`, every unit
+    /// whose points, index or rank moved against the version before.
     #[schema(value_type = Object)]
     pub content: Value,
 }
@@ -296,6 +298,11 @@ pub struct PublicUnitResult {
     /// The unit's published entry: points, index, rank, main indicators and pillars.
     #[schema(value_type = Object)]
     pub result: Value,
+    /// What this version (an errata) changed for the unit against the version before:
+    /// `{"before": {points, index, rank}, "after": {…}}`; null when nothing moved or for a
+    /// first version.
+    #[schema(value_type = Option<Object>)]
+    pub change: Option<Value>,
 }
 
 /// One unit's published breakdown (no token).
@@ -318,6 +325,10 @@ async fn public_unit(
         .and_then(|rs| rs.iter().find(|r| r["unit"]["code"] == unit_code.as_str()))
         .cloned()
         .ok_or_else(|| AppError::not_found("published unit", &unit_code))?;
+    let change = p.content["changes"]["units"]
+        .as_array()
+        .and_then(|us| us.iter().find(|u| u["unit"]["code"] == unit_code.as_str()))
+        .map(|u| json!({"before": u["before"], "after": u["after"]}));
     let etag = format!("\"{}:{}\"", p.checksum, unit_code);
     let body = serde_json::to_value(PublicUnitResult {
         period: p.content["period"].clone(),
@@ -326,6 +337,7 @@ async fn public_unit(
         version: p.version,
         checksum: p.checksum,
         result,
+        change,
     })
     .map_err(AppError::internal)?;
     Ok(cached(&req, etag, body))

@@ -137,13 +137,16 @@ pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<&'s
         if matches!(p.phase.as_str(), "self_assessment" | "review") {
             out.push("return");
         }
-        if p.phase == "review" {
+        // after publication, a reopened assessment is corrected by the reviewers
+        if matches!(p.phase.as_str(), "review" | "published") {
             out.push("adjust");
             out.push("finalise");
         }
     }
     if actor.role == Role::Admin {
-        if matches!(a.state.as_str(), "submitted" | "finalised") {
+        if matches!(a.state.as_str(), "submitted" | "finalised")
+            && matches!(p.phase.as_str(), "self_assessment" | "review" | "published")
+        {
             out.push("reopen");
         }
         out.push("recompute");

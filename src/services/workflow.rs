@@ -1,6 +1,12 @@
 //! The assessment's life after data entry: the leader confirms (submit), reviewers adjust,
 //! return or finalise, the administrator reopens. Every step is checked against the phase and
 //! state, audited, and rescored in the same transaction where numbers can move.
+//!
+//! Corrections after publication: while the period is in review (results may already be
+//! published), a reopened assessment goes back to the unit as a returned one. Once the period
+//! is `published`, the unit's form stays closed: the administrator reopens the assessment back
+//! to the reviewers (state `submitted`), who correct it with adjustments (each with its reason)
+//! and finalise it; the group is then published again as an errata version with a changelog.
 
 use diesel::{Connection, PgConnection};
 use rust_decimal::Decimal;
@@ -72,6 +78,19 @@ fn record(
         "finalise" => "finalised",
         _ => a.state.as_str(),
     };
+    record_to(c, actor, a, action, state, from, reason)
+}
+
+/// As [`record`], to a given state.
+fn record_to(
+    c: &mut PgConnection,
+    actor: &Principal,
+    a: &Assessment,
+    action: &str,
+    state: &str,
+    from: &str,
+    reason: Option<&str>,
+) -> AppResult<Assessment> {
     let updated = Assessment::set_state(c, a.id, state, action, Some(actor.user_id), reason)?;
     Audit::new(
         Some(actor),
@@ -155,12 +174,16 @@ pub fn return_to_unit(
     })
 }
 
+/// The phases in which reviewers adjust and finalise: review, and after publication the
+/// correction of an assessment the administrator reopened.
+const REVIEWING: [&str; 2] = ["review", "published"];
+
 /// A reviewer finalises: the reviewed points become the official (final) ones.
 pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
     reviewer(actor, "finalise assessments")?;
     conn.transaction(|c| {
         let (a, p) = load(c, id)?;
-        require_phase(&p, &["review"])?;
+        require_phase(&p, &REVIEWING)?;
         require_state(&a, &["submitted"])?;
         let updated = record(c, actor, &a, "finalise", "submitted", None)?;
         rescore_assessment(c, &updated)?;
@@ -168,7 +191,9 @@ pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResu
     })
 }
 
-/// The administrator reopens a submitted or finalised assessment for correction.
+/// The administrator reopens a submitted or finalised assessment for correction: back to the
+/// unit (`returned`) while the period is in self-assessment or review; back to the reviewers
+/// (`submitted`) once it is published, for an errata (see the module documentation).
 pub fn reopen(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -177,10 +202,16 @@ pub fn reopen(
 ) -> AppResult<Assessment> {
     actor.require_admin("reopen assessments")?;
     conn.transaction(|c| {
-        let (a, _) = load(c, id)?;
+        let (a, p) = load(c, id)?;
+        require_phase(&p, &["self_assessment", "review", "published"])?;
         require_state(&a, &["submitted", "finalised"])?;
         let from = a.state.clone();
-        let updated = record(c, actor, &a, "reopen", &from, Some(reason))?;
+        let to = if p.phase == "published" {
+            "submitted"
+        } else {
+            "returned"
+        };
+        let updated = record_to(c, actor, &a, "reopen", to, &from, Some(reason))?;
         rescore_assessment(c, &updated)?;
         Ok(updated)
     })
@@ -205,7 +236,7 @@ pub fn adjust(
     reviewer(actor, "adjust assessments")?;
     conn.transaction(|c| {
         let (a, p) = load(c, id)?;
-        require_phase(&p, &["review"])?;
+        require_phase(&p, &REVIEWING)?;
         require_state(&a, &["submitted"])?;
         let entry = set_entry(c, a.set_id)?;
         let set = &entry.set;

@@ -743,3 +743,237 @@ async fn a_replay_is_authorised_like_a_fresh_request() {
     assert!(replay.headers().get("idempotent-replayed").is_none());
     assert_problem(replay, 403, "FORBIDDEN_ROLE").await;
 }
+
+fn codes_of(changes: &Value) -> Vec<&str> {
+    changes["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["unit"]["code"].as_str().unwrap())
+        .collect()
+}
+
+/// A published period used to strand a reopened assessment (errata refused with
+/// `NOT_ALL_FINALISED`, submit and finalise with `PHASE_CLOSED`). The path after publication:
+/// the administrator reopens it back to the reviewers, a reviewer corrects it with an
+/// adjustment (and its reason) and finalises it, and the group is published again as an errata
+/// with a changelog; the public sees the new version, its changelog, and which units' points,
+/// index and rank moved. The unit's own form stays closed throughout.
+#[tokio::test]
+async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let ids = crate::publications::fill_and_submit(&app, &period).await;
+    transition(&app, &admin, &period, "review").await;
+    finalise_and_publish(&app, &admin, &period, &ids).await;
+    let bac_ha = &ids.iter().find(|(c, _)| c == "XA-BAC-HA").unwrap().1;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let v1 = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/units/XA-BAC-HA"))
+            .await,
+        200,
+    )
+    .await;
+    // 5 (1 meeting) + 5 (1 of 4 chaired) + 20 (chairman): 0.3, sixth
+    assert_eq!(v1["result"]["index"], "0.3");
+    assert_eq!(v1["result"]["rank"], 6);
+    assert_eq!(v1["change"], Value::Null);
+
+    // reopened after publication: back to the reviewers, not to the unit
+    let r = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{bac_ha}/reopen"),
+            Some(&admin),
+            &json!({"reason": "Biên bản họp quý IV bị bỏ sót khi thẩm định"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["state"], "submitted");
+    assert_eq!(r["last_action"]["action"], "reopen");
+    let seen = score_of(&app, &reviewer, bac_ha).await;
+    for action in ["adjust", "finalise"] {
+        assert!(
+            seen["allowed_actions"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(action)),
+            "{seen}"
+        );
+    }
+    assert_problem(
+        crate::assessments::put(
+            &app,
+            &editor,
+            bac_ha,
+            "1.2",
+            json!({"inputs": {"numerator": 4, "denominator": 4}}),
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{bac_ha}/return"),
+            Some(&reviewer),
+            &json!({"reason": "x"}),
+        )
+        .await,
+        409,
+        "PHASE_CLOSED",
+    )
+    .await;
+    let p = assert_problem(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/publications"),
+            Some(&admin),
+            &json!({"group": "LC-XA", "changelog": "x"}),
+        )
+        .await,
+        409,
+        "NOT_ALL_FINALISED",
+    )
+    .await;
+    assert_eq!(p["units"], json!(["XA-BAC-HA"]));
+
+    // the reviewer corrects 1.2 (4 of 4 meetings chaired: 20) and finalises
+    let adj = json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{bac_ha}/adjustments/1.2"),
+            &reviewer,
+            &json!({"points": "20", "reason": "Đã đối chiếu biên bản: cả 4 cuộc họp do Chủ tịch chủ trì"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(adj["score"]["reviewed_index"], "0.45");
+    let f = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{bac_ha}/finalise"),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(f["state"], "finalised");
+    // the public still sees version 1 until the errata is published
+    let still = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(still["version"], 1);
+    assert_eq!(score_of(&app, &editor, bac_ha).await["rank"], 6);
+
+    let publish = |body: Value| {
+        let (app, admin, period) = (&app, &admin, &period);
+        async move {
+            app.post_json(
+                &format!("/api/v1/periods/{period}/publications"),
+                Some(admin),
+                &body,
+            )
+            .await
+        }
+    };
+    assert_problem(
+        publish(json!({"group": "LC-XA"})).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let changelog = "Đính chính chỉ số 1.2 của Xã Bắc Hà sau thẩm định lại";
+    let v2 = json_ok(
+        publish(json!({"group": "LC-XA", "changelog": changelog})).await,
+        201,
+    )
+    .await;
+    assert_eq!(v2["version"], 2);
+
+    // public: the new version, its changelog, and what moved (Bắc Hà up to fourth; the three
+    // units it passed down one place)
+    let latest = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/rankings"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(latest["version"], 2);
+    assert_eq!(latest["changelog"], changelog);
+    let changes = &latest["content"]["changes"];
+    assert_eq!(changes["since_version"], 1);
+    assert_eq!(
+        codes_of(changes),
+        [
+            "PHUONG-SA-PA",
+            "PHUONG-YEN-BAI",
+            "XA-BAC-HA",
+            "XA-MUONG-KHUONG"
+        ]
+    );
+    let unit = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/units/XA-BAC-HA"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(unit["version"], 2);
+    assert_eq!(
+        unit["change"],
+        json!({"before": {"points": "30", "index": "0.3", "rank": 6},
+               "after": {"points": "45", "index": "0.45", "rank": 4}})
+    );
+    let sa_pa = json_ok(
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/units/PHUONG-SA-PA"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(sa_pa["change"]["before"]["rank"], 4);
+    assert_eq!(sa_pa["change"]["after"]["rank"], 5);
+    let unchanged = json_ok(
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/units/PHUONG-NGHIA-LO"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(unchanged["change"], Value::Null);
+    // version 1 stays readable as it was; the unit sees its new published rank
+    let old = json_ok(
+        app.get_public(&format!(
+            "/api/v1/public/periods/{period}/rankings?version=1"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert!(old["content"].get("changes").is_none());
+    assert_eq!(score_of(&app, &editor, bac_ha).await["rank"], 4);
+
+    // archived: nothing reopens any more
+    transition(&app, &admin, &period, "archived").await;
+    assert_problem(
+        app.post_json(
+            &format!("/api/v1/assessments/{bac_ha}/reopen"),
+            Some(&admin),
+            &json!({"reason": "x"}),
+        )
+        .await,
+        409,
+        "PHASE_CLOSED",
+    )
+    .await;
+}

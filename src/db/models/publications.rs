@@ -28,6 +28,21 @@ impl Publication {
             .load(conn)
     }
 
+    pub fn find_version(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        version: i32,
+    ) -> QueryResult<Option<Publication>> {
+        publications::table
+            .filter(publications::period_id.eq(period))
+            .filter(publications::group_id.eq(group))
+            .filter(publications::version.eq(version))
+            .select(Publication::as_select())
+            .first(conn)
+            .optional()
+    }
+
     pub fn max_version(
         conn: &mut PgConnection,
         period: Uuid,
