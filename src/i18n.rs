@@ -277,6 +277,25 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
                 .into()
         }
         "CLARIFICATION_CLOSED" => "Yêu cầu làm rõ này đã đóng.".into(),
+        "UNIT_KIND_IN_GROUP" => {
+            let mut s = match (param("unit"), param("kind")) {
+                (Some(u), Some(k)) => format!(
+                    "Không thể đổi đơn vị {u} sang loại {} vì đơn vị đang thuộc nhóm xếp hạng \
+                     của loại đơn vị khác.",
+                    kind_vi(&k)
+                ),
+                _ => "Không thể đổi loại đơn vị vì đơn vị đang thuộc nhóm xếp hạng của loại \
+                      đơn vị khác."
+                    .into(),
+            };
+            if let Some(groups) = ext("groups").and_then(list) {
+                s.push_str(&format!(" Nhóm: {}.", groups.join(", ")));
+            }
+            s.push_str(
+                " Hãy đưa đơn vị ra khỏi các nhóm đó, hoặc gửi nhóm mới trong cùng yêu cầu.",
+            );
+            s
+        }
         "NOT_ALL_FINALISED" => {
             "Chưa phải mọi bản đánh giá của nhóm đều đã được chốt kết quả.".into()
         }

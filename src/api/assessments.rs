@@ -246,7 +246,8 @@ pub struct AnswerWriteResponse {
 /// field pointers); the score and the group's rankings are updated in the same transaction.
 /// Send `If-Match: "v<version>"` of the answer you read (`"v0"` when there was none) to refuse
 /// a lost update with 412. Integration tokens with the `automatic:write` scope may write the
-/// automatically measured components (only those).
+/// automatically measured components (only those), like every writer only while the form is
+/// not submitted or finalised (409 `ALREADY_SUBMITTED`, `ASSESSMENT_FINALISED`).
 #[utoipa::path(
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code", example = "1.2"), ("If-Match" = Option<String>, Header, description = "Answer version you read")),

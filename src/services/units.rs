@@ -151,10 +151,47 @@ fn check_kind(kind: &str) -> AppResult<()> {
     }
 }
 
-fn resolve_groups(conn: &mut PgConnection, refs: &[String]) -> AppResult<Vec<Uuid>> {
+/// A ranking group ranks units of one kind: the refusal of a unit of another kind in it.
+fn kind_mismatch(
+    field: String,
+    unit_code: &str,
+    unit_kind: &str,
+    group: &RankingGroup,
+) -> FieldError {
+    FieldError::new(
+        field,
+        "KIND_MISMATCH",
+        format!(
+            "{} is a {}, group {} ranks {} units",
+            unit_code, unit_kind, group.code, group.unit_kind
+        ),
+    )
+    .with_param("unit", unit_code)
+    .with_param("kind", unit_kind)
+    .with_param("group", &group.code)
+    .with_param("group_kind", &group.unit_kind)
+}
+
+/// The groups a unit of `kind` is given (422 with every unknown group or group of another
+/// kind).
+fn resolve_groups(
+    conn: &mut PgConnection,
+    refs: &[String],
+    unit_code: &str,
+    kind: &str,
+) -> AppResult<Vec<Uuid>> {
     let mut ids = BTreeSet::new();
+    let mut errors = Vec::new();
     for (i, r) in refs.iter().enumerate() {
-        ids.insert(resolve_group_field(conn, r, &format!("/groups/{i}"))?.id);
+        let field = format!("/groups/{i}");
+        let group = resolve_group_field(conn, r, &field)?;
+        if group.unit_kind != kind {
+            errors.push(kind_mismatch(field, unit_code, kind, &group));
+        }
+        ids.insert(group.id);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
     }
     Ok(ids.into_iter().collect())
 }
@@ -216,7 +253,7 @@ pub fn create(
             Some(r) => Some(resolve_unit_field(c, r, "/parent")?.id),
             None => None,
         };
-        let groups = resolve_groups(c, &input.groups)?;
+        let groups = resolve_groups(c, &input.groups, &input.code, &input.kind)?;
         let id = Uuid::new_v4();
         let predecessors = resolve_predecessors(c, id, &input.predecessors)?;
         let unit = Unit::insert(
@@ -290,6 +327,35 @@ pub fn update(
                 Some(Some(p.id))
             }
         };
+        // a ranking group ranks units of one kind: a new kind needs groups of that kind
+        let kind = input.kind.clone().unwrap_or_else(|| before.kind.clone());
+        let groups = match &input.groups {
+            Some(refs) => Some(resolve_groups(c, refs, &before.code, &kind)?),
+            None => None,
+        };
+        if kind != before.kind && groups.is_none() {
+            let current: Vec<Uuid> = Unit::groups_of(c, &[before.id])?.into_iter().map(|(_, g)| g).collect();
+            let mut other: Vec<String> = RankingGroup::find_many(c, &current)?
+                .into_iter()
+                .filter(|g| g.unit_kind != kind)
+                .map(|g| g.code)
+                .collect();
+            if !other.is_empty() {
+                other.sort();
+                return Err(AppError::conflict(
+                    "UNIT_KIND_IN_GROUP",
+                    format!(
+                        "{} is a member of ranking group(s) {} of {} units; take it out of them, or give its new groups in the same request, to make it a {kind}.",
+                        before.code,
+                        other.join(", "),
+                        before.kind
+                    ),
+                )
+                .with_extension("groups", &other)
+                .with_param("unit", &before.code)
+                .with_param("kind", &kind));
+            }
+        }
         let changes = UnitChanges {
             search_name: input.name.as_deref().map(fold_text),
             name: input.name.map(|n| n.trim().to_string()),
@@ -310,9 +376,8 @@ pub fn update(
         } else {
             0
         };
-        if let Some(groups) = &input.groups {
-            let ids = resolve_groups(c, groups)?;
-            Unit::set_groups(c, unit.id, &ids)?;
+        if let Some(ids) = &groups {
+            Unit::set_groups(c, unit.id, ids)?;
         }
         if let Some(preds) = &input.predecessors {
             let resolved = resolve_predecessors(c, unit.id, preds)?;
@@ -546,19 +611,9 @@ pub fn set_group_members(
         for (i, r) in unit_refs.iter().enumerate() {
             let field = format!("/units/{i}");
             match resolve_unit_field(c, r, &field) {
-                Ok(u) if u.kind != group.unit_kind => errors.push(
-                    FieldError::new(
-                        field,
-                        "KIND_MISMATCH",
-                        format!(
-                            "{} is a {}, the group ranks {} units",
-                            u.code, u.kind, group.unit_kind
-                        ),
-                    )
-                    .with_param("unit", &u.code)
-                    .with_param("kind", &u.kind)
-                    .with_param("group_kind", &group.unit_kind),
-                ),
+                Ok(u) if u.kind != group.unit_kind => {
+                    errors.push(kind_mismatch(field, &u.code, &u.kind, &group))
+                }
                 Ok(u) if !seen.insert(u.id) => {
                     errors.push(FieldError::new(field, "DUPLICATE", "listed twice"))
                 }

@@ -977,3 +977,231 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
     )
     .await;
 }
+
+/// A ranking group ranks units of one kind. Changing the kind of a unit that sits in a group of
+/// its old kind is refused (409 `UNIT_KIND_IN_GROUP`, naming the groups) unless the same request
+/// gives it groups of the new kind; creating or updating a unit with groups of another kind is
+/// refused field by field, as replacing a group's members already was.
+#[tokio::test]
+async fn a_unit_kind_must_match_its_ranking_groups() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    // the same kind: nothing to refuse
+    json_ok(
+        app.patch_json(
+            "/api/v1/units/XA-BAC-HA",
+            &admin,
+            &json!({"kind": "commune"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let p = assert_problem(
+        app.patch_json(
+            "/api/v1/units/XA-BAC-HA",
+            &admin,
+            &json!({"kind": "department"}),
+        )
+        .await,
+        409,
+        "UNIT_KIND_IN_GROUP",
+    )
+    .await;
+    assert_eq!(p["groups"], json!(["LC-XA"]));
+    let unit = json_ok(app.get("/api/v1/units/XA-BAC-HA", &admin).await, 200).await;
+    assert_eq!(unit["kind"], "commune");
+    assert_eq!(unit["groups"][0]["code"], "LC-XA");
+    // in Vietnamese too
+    let resp = app
+        .request(
+            reqwest::Method::PATCH,
+            "/api/v1/units/XA-BAC-HA",
+            Some(&admin),
+        )
+        .header("accept-language", "vi")
+        .json(&json!({"kind": "department"}))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(resp, 409, "UNIT_KIND_IN_GROUP").await;
+    assert!(!p["detail"].as_str().unwrap().is_ascii(), "{p}");
+
+    // groups of another kind, on update and on create
+    let p = assert_problem(
+        app.patch_json(
+            "/api/v1/units/XA-BAC-HA",
+            &admin,
+            &json!({"groups": ["LC-XA", "LC-SO"]}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "/groups/1");
+    assert_eq!(p["errors"][0]["code"], "KIND_MISMATCH");
+    let p = assert_problem(
+        app.post_json(
+            "/api/v1/units",
+            Some(&admin),
+            &json!({"code": "XA-MOI", "name": "Xã Mới", "kind": "commune", "groups": ["LC-SO"]}),
+        )
+        .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "/groups/0");
+    assert_eq!(p["errors"][0]["code"], "KIND_MISMATCH");
+
+    // the new kind with groups of that kind, in one request
+    let moved = json_ok(
+        app.patch_json(
+            "/api/v1/units/XA-BAC-HA",
+            &admin,
+            &json!({"kind": "department", "groups": ["LC-SO"]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(moved["kind"], "department");
+    assert_eq!(moved["groups"][0]["code"], "LC-SO");
+    // a unit in no group may change kind freely
+    json_ok(
+        app.patch_json("/api/v1/units/XA-BAC-HA", &admin, &json!({"groups": []}))
+            .await,
+        200,
+    )
+    .await;
+    let back = json_ok(
+        app.patch_json(
+            "/api/v1/units/XA-BAC-HA",
+            &admin,
+            &json!({"kind": "commune"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(back["kind"], "commune");
+}
+
+/// The form a unit's leader submitted is locked for every writer, integration tokens included:
+/// what the leader confirmed is what the reviewers review. A measurement that arrives later
+/// reaches it as a reviewer's adjustment, or after the form is returned. Unscoped tokens too.
+#[tokio::test]
+async fn integration_tokens_respect_the_leaders_confirmation() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    // no period: the token may write to any period
+    let token = json_ok(
+        app.post_json(
+            "/api/v1/integration-tokens",
+            Some(&admin),
+            &json!({"name": "Cổng DVC", "scopes": ["automatic:write"]}),
+        )
+        .await,
+        201,
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let measure = |value: u32| {
+        let (app, token, a) = (&app, &token, &a);
+        async move {
+            crate::assessments::put(
+                app,
+                token,
+                a,
+                "2.1",
+                json!({"inputs": {"numerator": value, "denominator": 100}}),
+            )
+            .await
+        }
+    };
+    json_ok(measure(40).await, 200).await;
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/answers"),
+            &editor,
+            &json!({"answers": [
+                {"node_code": "1.1", "inputs": {"value": 2}, "explanation": "Biên bản giấy"},
+                {"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 2}},
+                {"node_code": "2.2", "inputs": {"option": "deputy"}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let confirmed = score_of(&app, &admin, &a).await["score"].clone();
+    // submitted: locked for the token as for everyone else
+    assert_problem(measure(60).await, 409, "ALREADY_SUBMITTED").await;
+    assert_problem(
+        crate::assessments::put(
+            &app,
+            &admin,
+            &a,
+            "2.1",
+            json!({"inputs": {"numerator": 60, "denominator": 100}}),
+        )
+        .await,
+        409,
+        "ALREADY_SUBMITTED",
+    )
+    .await;
+    assert_eq!(score_of(&app, &admin, &a).await["score"], confirmed);
+    // returned to the unit: the platform may write again
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/return"),
+            Some(&reviewer),
+            &json!({"reason": "Cập nhật số liệu dịch vụ công"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let w = json_ok(measure(60).await, 200).await;
+    assert_eq!(w["answer"]["inputs"]["numerator"], "60");
+    // finalised: locked for good
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/submit"),
+            Some(&leader),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    transition(&app, &admin, &period, "review").await;
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/finalise"),
+            Some(&reviewer),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(measure(80).await, 409, "ASSESSMENT_FINALISED").await;
+}
