@@ -199,6 +199,11 @@ pub fn transition(
         if period.phase == "draft" {
             open_assessments(c, &period)?;
         }
+        if to == "published" {
+            // a form still with its unit or the reviewers would be stranded: in a published
+            // period only reviewers correct (after a reopen), and nothing reaches the unit
+            require_all_finalised(c, &period)?;
+        }
         let updated = Period::set_phase(c, id, to)?;
         Audit::new(Some(actor), "period.transition", "period", id)
             .period(Some(id))
@@ -209,13 +214,40 @@ pub fn transition(
     })
 }
 
+/// 409 `NOT_ALL_FINALISED` (with the units) unless every assessment of the period is finalised.
+fn require_all_finalised(c: &mut PgConnection, period: &Period) -> AppResult<()> {
+    let pending: Vec<Uuid> = Assessment::of_period(c, period.id, None)?
+        .into_iter()
+        .filter(|a| a.state != "finalised")
+        .map(|a| a.unit_id)
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut codes: Vec<String> = Unit::find_many(c, &pending)?
+        .into_iter()
+        .map(|u| u.code)
+        .collect();
+    codes.sort();
+    Err(AppError::conflict(
+        "NOT_ALL_FINALISED",
+        format!(
+            "{} assessment(s) of the period are not finalised; finalise them before publishing the period.",
+            codes.len()
+        ),
+    )
+    .with_extension("units", codes))
+}
+
 fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
     let groups = Period::groups(c, period.id)?;
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for g in &groups {
         let members = RankingGroup::member_ids(c, g.group_id)?;
-        for unit in Unit::find_many(c, &members)? {
+        // FOR SHARE: a concurrent change of a unit's tags commits first, and its new tags are
+        // the ones the assessment starts with (see `Unit::find_many_for_share`)
+        for unit in Unit::find_many_for_share(c, &members)? {
             if !unit.active {
                 continue;
             }

@@ -25,7 +25,8 @@
 //!
 //! 1. the `Idempotency-Key` row of a keyed request (claimed before the write runs);
 //! 2. the unit row (`PATCH /units`, before the unit's open assessments are rescored);
-//! 3. the period row (`Period::find_for_update`: phase changes, publications);
+//! 3. the period row (`Period::find_for_update`: phase changes, publications, reopen;
+//!    opening a draft period then reads its units `FOR SHARE`, see `Unit::find_many_for_share`);
 //! 4. group rows (`Period::lock_group`), several in (period id, group id) order;
 //! 5. assessment rows (`Assessment::find_for_update`), after their group's;
 //! 6. clarification threads, answers, evidence, score rows.

@@ -202,6 +202,11 @@ pub fn reopen(
 ) -> AppResult<Assessment> {
     actor.require_admin("reopen assessments")?;
     conn.transaction(|c| {
+        // the period first (lock order): a reopen and the move to `published` never cross
+        let period = Assessment::find(c, id)?
+            .ok_or_else(|| AppError::not_found("assessment", id))?
+            .period_id;
+        Period::find_for_update(c, period)?;
         let (a, p) = load(c, id)?;
         require_phase(&p, &["self_assessment", "review", "published"])?;
         require_state(&a, &["submitted", "finalised"])?;

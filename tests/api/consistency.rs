@@ -767,6 +767,19 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let ids = crate::publications::fill_and_submit(&app, &period).await;
     transition(&app, &admin, &period, "review").await;
+    // the period is published once every form is finalised: none is left with its unit
+    let p = assert_problem(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/transitions"),
+            Some(&admin),
+            &json!({"to": "published"}),
+        )
+        .await,
+        409,
+        "NOT_ALL_FINALISED",
+    )
+    .await;
+    assert_eq!(p["units"].as_array().unwrap().len(), 10);
     finalise_and_publish(&app, &admin, &period, &ids).await;
     let bac_ha = &ids.iter().find(|(c, _)| c == "XA-BAC-HA").unwrap().1;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
@@ -1204,4 +1217,71 @@ async fn integration_tokens_respect_the_leaders_confirmation() {
     )
     .await;
     assert_problem(measure(80).await, 409, "ASSESSMENT_FINALISED").await;
+}
+
+/// Opening a period copies each unit's tags to its new assessment. A change of a unit's tags
+/// still uncommitted when the period opens is waited for, so the assessment starts with the
+/// tags the unit ends up with (else it would keep the old ones, which no later rescore fixes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_period_opening_beside_a_tag_change_starts_with_the_new_tags() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let mut doc = dti_api::api::indicator_sets::example_document();
+    doc["nodes"][0]["children"][1]["applicability"] = json!({"unit_tags_any": ["thi_diem"]});
+    let set = json_ok(
+        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
+            .await,
+        201,
+    )
+    .await;
+    let set = set["id"].as_str().unwrap().to_string();
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/indicator-sets/{set}/activate"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let period = json_ok(
+        app.post_json(
+            "/api/v1/periods",
+            Some(&admin),
+            &json!({"code": "DTI-2025", "name": "DTI 2025", "data_year": 2025,
+                    "groups": [{"group": "LC-XA", "indicator_set": set}]}),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // another transaction changes Bắc Hà's tags and commits a moment later
+    let url = url_for_db(&app.db_name);
+    let (changed, wait) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let mut c = PgConnection::establish(&url).unwrap();
+        c.transaction::<(), diesel::result::Error, _>(|c| {
+            diesel::sql_query("UPDATE units SET tags = '{thi_diem}' WHERE code = 'XA-BAC-HA'")
+                .execute(c)?;
+            changed.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(600));
+            Ok(())
+        })
+        .unwrap();
+    });
+    wait.recv().unwrap();
+    transition(&app, &admin, &period, "self_assessment").await;
+    writer.join().unwrap();
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    // 1.2 applies: the whole 100 points
+    assert_eq!(
+        score_of(&app, &admin, &a).await["score"]["applicable_max"],
+        "100"
+    );
 }
