@@ -398,13 +398,13 @@ pub fn activate(
     })
 }
 
-/// Clones a set as the next version of its code (a draft). Every node starts out declaring it
-/// replaces the node of the same code, so year-to-year comparison works until edited.
 /// Who may create set versions (checked by [`new_version`], and before a replay of it).
 pub fn authorise_new_version(actor: &Principal) -> AppResult<()> {
     actor.require_admin("create indicator-set versions")
 }
 
+/// Clones a set as the next version of its code (a draft). Every node starts out declaring it
+/// replaces the node of the same code, so year-to-year comparison works until edited.
 pub fn new_version(
     conn: &mut PgConnection,
     actor: &Principal,

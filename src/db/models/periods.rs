@@ -48,10 +48,11 @@ impl Period {
             .optional()
     }
 
-    /// Locks the period row (phase changes and publications serialise here). First in the lock
-    /// order (see `services::scoring`), and `FOR NO KEY UPDATE`: a writer that holds a group lock
-    /// and stores a score row takes `KEY SHARE` on the period through the foreign key, which this
-    /// lock never blocks, so a publication waiting for that group cannot close a cycle.
+    /// Locks the period row (phase changes, publications and reopens serialise here). First in
+    /// the lock order (see `services::scoring`), and `FOR NO KEY UPDATE`: a writer that holds a
+    /// group lock and stores a score row takes `KEY SHARE` on the period through the foreign
+    /// key, which this lock never blocks, so a publication waiting for that group cannot close
+    /// a cycle.
     pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Period>> {
         periods::table
             .find(id)
