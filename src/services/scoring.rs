@@ -856,7 +856,9 @@ pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usiz
 /// or anything else that lost rows). Returns the number of assessments rescored.
 pub fn repair_missing(conn: &mut PgConnection) -> AppResult<usize> {
     let mut n = 0;
-    for (period, group) in ScoreRow::unscored_groups(conn)? {
+    let mut groups = ScoreRow::unscored_groups(conn)?;
+    groups.sort(); // the lock order
+    for (period, group) in groups {
         n += rescore_group(conn, period, group)?;
     }
     Ok(n)
