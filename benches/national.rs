@@ -824,7 +824,11 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             lap("moved best: rescore_basis every unit (CPU, one thread)");
             svc_scoring::rescore_assessment(c, &a)?;
             lap("rescore_assessment after a ratio write, whole");
-            dti_api::services::assessments::stored_scores(c, &a)?;
+            dti_api::services::assessments::stored_scores(
+                c,
+                &dti_api::services::seed::system_principal(),
+                &a,
+            )?;
             lap("handler after the write: stored_scores");
             svc_scoring::rescore_group(c, a.period_id, a.group_id)?;
             lap("rescore_group (the recompute of one group), whole");
@@ -1002,7 +1006,11 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
             .bind::<sql_types::Uuid, _>(node)
             .execute(c)?;
             svc_scoring::rescore_assessment(c, &a)?;
-            dti_api::services::assessments::stored_scores(c, &a)?;
+            dti_api::services::assessments::stored_scores(
+                c,
+                &dti_api::services::seed::system_principal(),
+                &a,
+            )?;
             if relative {
                 Ok(())
             } else {

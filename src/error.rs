@@ -418,6 +418,25 @@ fn is_connection_failure(message: &str) -> bool {
         || m.contains("the database system is")
 }
 
+/// PostgreSQL's primary message for SQLSTATE 40P01 (`deadlock_detected`), which diesel does
+/// not tell apart from other errors. Servers whose `lc_messages` is not English word it
+/// differently; the lock order of `services::scoring` keeps deadlocks from happening at all.
+fn is_deadlock(message: &str) -> bool {
+    message.starts_with("deadlock detected")
+}
+
+/// A transaction rolled back because it lost a race for locks (a deadlock victim, SQLSTATE
+/// 40P01) or could not be serialised (40001): nothing of it was written, and sending the same
+/// request again is safe. 503 with `Retry-After`, never 500.
+fn lost_lock_race() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "CONCURRENT_UPDATE",
+        "A concurrent change conflicted with this one and nothing was written; retry.",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
@@ -453,10 +472,8 @@ impl From<diesel::result::Error> for AppError {
                         "The data breaks a rule of the data model.",
                     )),
                     K::RestrictViolation => Self::conflict("IMMUTABLE", info.message().to_string()),
-                    K::SerializationFailure => Self::conflict(
-                        "CONCURRENT_UPDATE",
-                        "A concurrent change conflicted with this one; retry.",
-                    ),
+                    K::SerializationFailure => lost_lock_race(),
+                    _ if is_deadlock(info.message()) => lost_lock_race(),
                     K::ClosedConnection => AppError::Unavailable(Box::new(err)),
                     _ if is_refused_text(info.message()) => {
                         log::warn!("the database refused a text: {}", info.message());

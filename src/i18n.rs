@@ -278,7 +278,9 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "IN_USE" => "Dữ liệu này vẫn đang được dữ liệu khác sử dụng nên không thể xóa.".into(),
         "IMMUTABLE" => "Dữ liệu này không được phép sửa hoặc xóa.".into(),
         "CONCURRENT_UPDATE" => {
-            "Có một thay đổi đồng thời xung đột với yêu cầu này; vui lòng thử lại.".into()
+            "Có một thay đổi đồng thời xung đột với yêu cầu này nên chưa có gì được ghi; vui lòng \
+             gửi lại yêu cầu."
+                .into()
         }
         "CLARIFICATION_CLOSED" => "Yêu cầu làm rõ này đã đóng.".into(),
         "WEBHOOK_DISABLED" => "Điểm nhận webhook này đang bị tắt; hãy bật lại (PATCH `enabled`: \
@@ -287,6 +289,25 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "DELIVERY_PENDING" => "Lần gửi này vẫn đang được thử lại theo lịch; chỉ gửi lại được khi \
                                nó đã thành công hoặc đã thất bại hẳn."
             .into(),
+        "UNIT_KIND_IN_GROUP" => {
+            let mut s = match (param("unit"), param("kind")) {
+                (Some(u), Some(k)) => format!(
+                    "Không thể đổi đơn vị {u} sang loại {} vì đơn vị đang thuộc nhóm xếp hạng \
+                     của loại đơn vị khác.",
+                    kind_vi(&k)
+                ),
+                _ => "Không thể đổi loại đơn vị vì đơn vị đang thuộc nhóm xếp hạng của loại \
+                      đơn vị khác."
+                    .into(),
+            };
+            if let Some(groups) = ext("groups").and_then(list) {
+                s.push_str(&format!(" Nhóm: {}.", groups.join(", ")));
+            }
+            s.push_str(
+                " Hãy đưa đơn vị ra khỏi các nhóm đó, hoặc gửi nhóm mới trong cùng yêu cầu.",
+            );
+            s
+        }
         "NOT_ALL_FINALISED" => {
             "Chưa phải mọi bản đánh giá của nhóm đều đã được chốt kết quả (hoặc được loại khỏi \
              xếp hạng)."

@@ -269,7 +269,8 @@ pub struct AssessmentResponse {
     pub ranking_exclusion: Option<RankingExclusionInfo>,
     /// The unit's own deadline, when the office set one.
     pub deadline: Option<DateTime<Utc>>,
-    /// Overall rank in the ranking group (competition ranking on the rounded index).
+    /// Overall rank in the ranking group (competition ranking on the rounded index). Unit
+    /// accounts see it only once the group's results are published, as published.
     pub rank: Option<i32>,
     pub answers: Vec<AnswerResponse>,
 }
@@ -287,7 +288,7 @@ async fn get_assessment(
         let (a, p) = svc::readable(c, &who, id)?;
         let entry = crate::services::scoring::set_entry(c, a.set_id)?;
         let answers = Assessment::answers(c, &[a.id])?;
-        let (score, rank) = svc::stored_scores(c, &a)?;
+        let (score, rank) = svc::stored_scores(c, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
         let people = super::office::people_of(c, &a)?;
         let mut answers: Vec<AnswerResponse> = answers
@@ -307,7 +308,7 @@ async fn get_assessment(
                 at: a.last_action_at,
                 reason: a.last_reason.clone(),
             }),
-            rank: rank.and_then(|r| r.rank),
+            rank,
             period_phase: p.phase.clone(),
             summary: summary(&a, &p, unit.as_ref(), score.as_ref(), &entry.set),
             answers,
@@ -345,6 +346,7 @@ pub struct AnswerWriteResponse {
     pub answer: AnswerResponse,
     /// The assessment's scores after the write (already stored, rankings updated).
     pub score: Option<ScoreSummary>,
+    /// Overall rank, as far as the caller may see it (as `rank` of the assessment).
     pub rank: Option<i32>,
 }
 
@@ -354,7 +356,8 @@ pub struct AnswerWriteResponse {
 /// field pointers); the score and the group's rankings are updated in the same transaction.
 /// Send `If-Match: "v<version>"` of the answer you read (`"v0"` when there was none) to refuse
 /// a lost update with 412. Integration tokens with the `automatic:write` scope may write the
-/// automatically measured components (only those).
+/// automatically measured components (only those), like every writer only while the form is
+/// not submitted or finalised (409 `ALREADY_SUBMITTED`, `ASSESSMENT_FINALISED`).
 #[utoipa::path(
     tag = "assessments",
     params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code", example = "1.2"), ("If-Match" = Option<String>, Header, description = "Answer version you read")),
@@ -371,7 +374,10 @@ async fn put_answer(
     body: Json<AnswerRequest>,
 ) -> AppResult<HttpResponse> {
     let (gate, assessment) = (who.clone(), path.0);
-    crate::db::with_conn(&state.pool, move |c| svc::may_write(c, &gate, assessment)).await?;
+    crate::db::with_conn(&state.pool, move |c| {
+        svc::authorise_answer_write(c, &gate, assessment).map(|_| ())
+    })
+    .await?;
     let body = body.read().await?;
     body.validate()?;
     let expected = if_match(&req)?;
@@ -388,7 +394,7 @@ async fn put_answer(
     let resp = crate::db::with_conn(&state.pool, move |c| {
         let stored = svc::put_answers(c, &who, id, vec![input], false)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, rank) = svc::stored_scores(c, &a)?;
+        let (score, rank) = svc::stored_scores(c, &who, &a)?;
         let entry = crate::services::scoring::set_entry(c, a.set_id)?;
         let answer = stored
             .first()
@@ -398,7 +404,7 @@ async fn put_answer(
             score: score
                 .as_ref()
                 .map(|s| ScoreSummary::from(s).banded(&entry.set)),
-            rank: rank.and_then(|r| r.rank),
+            rank,
         })
     })
     .await?;
@@ -456,6 +462,7 @@ pub struct BatchAnswersRequest {
 pub struct BatchAnswersResponse {
     pub answers: Vec<AnswerResponse>,
     pub score: Option<ScoreSummary>,
+    /// Overall rank, as far as the caller may see it (as `rank` of the assessment).
     pub rank: Option<i32>,
 }
 
@@ -487,7 +494,10 @@ async fn put_answers(
     body: Json<BatchAnswersRequest>,
 ) -> AppResult<HttpResponse> {
     let (gate, assessment) = (who.clone(), *id);
-    crate::db::with_conn(&state.pool, move |c| svc::may_write(c, &gate, assessment)).await?;
+    crate::db::with_conn(&state.pool, move |c| {
+        svc::authorise_answer_write(c, &gate, assessment).map(|_| ())
+    })
+    .await?;
     let body = body.read().await?;
     body.validate()?;
     let id = id.into_inner();
@@ -505,11 +515,12 @@ async fn put_answers(
         .collect();
     let codes: Vec<String> = inputs.iter().map(|i| i.node_code.clone()).collect();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |c: &mut _| svc::authorise_answer_write(c, &who, id).map(drop);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let stored = svc::put_answers(c, &who, id, inputs, true)?;
             let a =
                 Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-            let (score, rank) = svc::stored_scores(c, &a)?;
+            let (score, rank) = svc::stored_scores(c, &who, &a)?;
             let entry = crate::services::scoring::set_entry(c, a.set_id)?;
             let body = to_body(BatchAnswersResponse {
                 answers: stored
@@ -520,7 +531,7 @@ async fn put_answers(
                 score: score
                     .as_ref()
                     .map(|s| ScoreSummary::from(s).banded(&entry.set)),
-                rank: rank.and_then(|r| r.rank),
+                rank,
             })?;
             Ok((200, body))
         })
@@ -597,7 +608,8 @@ pub struct ScoreTreeResponse {
     pub total: NodeScoreResponse,
     /// Every node in tree order.
     pub nodes: Vec<NodeScoreResponse>,
-    /// Overall rank in the group (stored).
+    /// Overall rank in the group (stored); for unit accounts, the published one once
+    /// published, and null before.
     pub rank: Option<i32>,
     /// The classification of the reviewed total: band, next band, points still needed.
     pub standing: StandingResponse,
@@ -696,15 +708,9 @@ async fn get_assessment_score(
     let body = crate::db::with_conn(&state.pool, move |c| {
         let (a, _) = svc::readable(c, &who, id)?;
         let (entry, scores) = svc::explain(c, &a, &[])?;
-        let (_, rank) = svc::stored_scores(c, &a)?;
+        let (_, rank) = svc::stored_scores(c, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
-        let mut t = tree(
-            &entry.set,
-            &a,
-            unit.as_ref(),
-            &scores,
-            rank.and_then(|r| r.rank),
-        );
+        let mut t = tree(&entry.set, &a, unit.as_ref(), &scores, rank);
         t.adjustments = Assessment::adjustments(c, &[a.id])?
             .into_iter()
             .filter_map(|adj| {
@@ -738,7 +744,8 @@ pub struct WhatIfRequest {
 pub struct WhatIfResponse {
     /// The score tree if these answers were stored.
     pub score: ScoreTreeResponse,
-    /// The overall rank it would have against the other units' current scores.
+    /// The overall rank it would have against the other units' current scores; for unit
+    /// accounts, against the published ones once published, and null before.
     pub rank: Option<i32>,
     #[schema(value_type = Option<String>)]
     pub index: Option<Decimal>,
@@ -752,6 +759,10 @@ pub struct WhatIfResponse {
 }
 
 /// What if: "if we reach X on indicator Y, what would our score and rank be?" Saves nothing.
+///
+/// Unit accounts get their own points and index, and a rank only once their group's results
+/// are published (against the published indices): before, a rank would tell them the other
+/// units' unpublished scores.
 #[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), request_body = WhatIfRequest, responses((status = 200, description = "Hypothetical score and rank", body = WhatIfResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/assessments/{id}/what-if")]
 async fn what_if(
@@ -978,7 +989,7 @@ async fn put_adjustment(
     let resp = crate::db::with_conn(&state.pool, move |c| {
         let row = crate::services::workflow::adjust(c, &who, id, input)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, _) = svc::stored_scores(c, &a)?;
+        let (score, _) = svc::stored_scores(c, &who, &a)?;
         let entry = crate::services::scoring::set_entry(c, a.set_id)?;
         Ok(AdjustmentResponse {
             node_code: code,

@@ -115,7 +115,7 @@ async fn open_clarification(
     id: web::Path<Uuid>,
     body: Json<OpenClarificationRequest>,
 ) -> AppResult<HttpResponse> {
-    svc::may_open(&who)?;
+    svc::authorise_open(&who)?;
     let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
@@ -127,7 +127,8 @@ async fn open_clarification(
     let b = body.into_inner();
     let id = id.into_inner();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| svc::authorise_open(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let (cl, code, ms) = svc::open(c, &who, id, &b.node_code, &b.message)?;
             Ok((201, to_body(response(cl, code, ms))?))
         })
@@ -180,7 +181,10 @@ async fn reply_clarification(
     body: Json<MessageRequest>,
 ) -> AppResult<HttpResponse> {
     let (gate, cl) = (who.clone(), *id);
-    crate::db::with_conn(&state.pool, move |c| svc::may_reply(c, &gate, cl)).await?;
+    crate::db::with_conn(&state.pool, move |c| {
+        svc::authorise_reply(c, &gate, cl).map(|_| ())
+    })
+    .await?;
     let body = body.read().await?;
     body.validate()?;
     // The parsed body, re-serialised: the same request whatever its spacing.
@@ -192,7 +196,8 @@ async fn reply_clarification(
     let msg = body.into_inner().message;
     let id = id.into_inner();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |c: &mut _| svc::authorise_reply(c, &who, id).map(drop);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let cl = svc::reply(c, &who, id, &msg)?;
             Ok((200, to_body(thread(c, &who, cl)?)?))
         })

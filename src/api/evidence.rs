@@ -274,7 +274,7 @@ async fn add_evidence(
     // Who may attach is decided before a byte of the body is read.
     let gate = who.clone();
     crate::db::with_conn(&state.pool, move |c| {
-        crate::services::assessments::may_write(c, &gate, id)
+        crate::services::assessments::authorise_answer_write(c, &gate, id).map(|_| ())
     })
     .await?;
     let limit = state.config.max_upload_bytes;
@@ -313,7 +313,9 @@ async fn add_evidence(
     let keyed = key.request(&who, &req, &fingerprint(&item));
     let store = state.store.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise =
+            |c: &mut _| crate::services::assessments::authorise_answer_write(c, &who, id).map(drop);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let ev = svc::add(c, &store, limit, &who, id, &code, item)?;
             let blob = match &ev.blob_sha256 {
                 Some(sha) => Blob::find(c, sha)?,

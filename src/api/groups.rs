@@ -176,7 +176,8 @@ async fn create_group(
         description: b.description,
     };
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| services::units::authorise_create_group(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let g = services::units::create_group(c, &who, input)?;
             Ok((201, to_body(response(g, 0, Some(vec![])))?))
         })
@@ -281,7 +282,8 @@ async fn set_group_members(
     let r = id.into_inner();
     let units = body.into_inner().units;
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| services::units::authorise_set_group_members(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let (g, members) = services::units::set_group_members(c, &who, &r, &units)?;
             Ok((200, to_body(response(g, 0, Some(members)))?))
         })

@@ -30,7 +30,8 @@ pub struct IdempotencyKeyHeader {
     /// `Idempotent-Replayed: true`, and changes nothing. The same key with a different request
     /// is 422 `IDEMPOTENCY_KEY_REUSED`; while the first request is still running a duplicate
     /// waits for it (409 `IDEMPOTENCY_KEY_IN_USE` after 5 s). Refused requests store nothing
-    /// and may be retried with the same key. Keys are per account (per integration token).
+    /// and may be retried with the same key. Keys are per account (per integration token). A
+    /// replay is authorised like a fresh request (403 when the caller has lost the right).
     // No example: Swagger UI would prefill it, and every account's second keyed call (another
     // body, the same key) would be refused as IDEMPOTENCY_KEY_REUSED for 24 hours.
     #[param(rename = "Idempotency-Key")]

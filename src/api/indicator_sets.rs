@@ -478,7 +478,8 @@ async fn create_indicator_set(
     let keyed = key.request(&who, &req, &body);
     let parsed = parse_off_thread(body, format).await?;
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| svc::authorise_create(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let set = svc::create(c, &who, parsed)?;
             Ok((201, to_body(response(set, SetView::Tree)?)?))
         })
@@ -712,7 +713,8 @@ async fn create_indicator_set_version(
     // No body: the path names the version cloned.
     let keyed = key.request(&who, &req, b"");
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| svc::authorise_new_version(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let set = svc::new_version(c, &who, id)?;
             Ok((201, to_body(response(set, SetView::Tree)?)?))
         })

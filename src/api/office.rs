@@ -471,7 +471,8 @@ async fn bulk_decision(
     };
     let period = id.into_inner();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut diesel::PgConnection| bulk::authorise_action(&who, action);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let outcome = bulk::run(c, &who, period, input)?;
             Ok((
                 200,

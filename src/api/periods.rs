@@ -248,7 +248,8 @@ async fn create_period(
             .collect(),
     };
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| services::periods::authorise_create(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let p = services::periods::create(c, &who, input)?;
             Ok((201, to_body(period_view(c, p)?)?))
         })
@@ -445,10 +446,10 @@ async fn list_rankings(
     q: web::Query<RankingQuery>,
     paging: web::Query<PageParams>,
 ) -> AppResult<web::Json<RankingPage>> {
-    if who.role.is_unit_role() {
+    if !services::assessments::sees_live_standings(&who) {
         return Err(AppError::forbidden(
             "FORBIDDEN_ROLE",
-            "Unpublished rankings compare units; unit accounts see their own rank on their assessment.",
+            "Unpublished rankings compare units; unit accounts read published results on the public routes.",
         ));
     }
     let page = paging.to_req()?;

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -63,7 +63,9 @@ pub struct PublicationResponse {
     pub checksum: String,
     pub changelog: Option<String>,
     pub created_at: DateTime<Utc>,
-    /// The snapshot: period, group, set, and every unit's final points, index and ranks.
+    /// The snapshot: period, group, set, and every unit's final points, index and ranks; an
+    /// errata adds `changes`: `{since_version, units: [{unit, before, after}]}`, every unit
+    /// whose points, index or rank moved against the version before.
     #[schema(value_type = Object)]
     pub content: Value,
 }
@@ -121,7 +123,8 @@ async fn create_publication(
     let b = body.into_inner();
     let id = id.into_inner();
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| svc::authorise_publish(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let p = svc::publish(c, &who, id, &b.group, b.visible_from, b.changelog)?;
             let code = RankingGroup::find(c, p.group_id)?
                 .map(|g| g.code)
@@ -306,6 +309,11 @@ pub struct PublicUnitResult {
     /// The unit's published entry: points, index, rank, main indicators and pillars.
     #[schema(value_type = Object)]
     pub result: Value,
+    /// What this version (an errata) changed for the unit against the version before:
+    /// `{"before": {points, index, rank}, "after": {…}}`; null when nothing moved or for a
+    /// first version.
+    #[schema(value_type = Option<Object>)]
+    pub change: Option<Value>,
 }
 
 /// One unit's published breakdown (no token). The unit code ignores case.
@@ -335,11 +343,15 @@ async fn public_unit(
         .cloned()
         .ok_or_else(|| AppError::not_found("published unit", &unit_code))?;
     // the code as published, so that every spelling of it shares one ETag
-    let etag = format!(
-        "\"{}:{}\"",
-        p.checksum,
-        result["unit"]["code"].as_str().unwrap_or(&unit_code)
-    );
+    let code = result["unit"]["code"]
+        .as_str()
+        .unwrap_or(&unit_code)
+        .to_string();
+    let change = p.content["changes"]["units"]
+        .as_array()
+        .and_then(|us| us.iter().find(|u| u["unit"]["code"] == code.as_str()))
+        .map(|u| json!({"before": u["before"], "after": u["after"]}));
+    let etag = format!("\"{}:{}\"", p.checksum, code);
     let body = serde_json::to_value(PublicUnitResult {
         period: p.content["period"].clone(),
         group: p.content["group"].clone(),
@@ -347,6 +359,7 @@ async fn public_unit(
         version: p.version,
         checksum: p.checksum,
         result,
+        change,
     })
     .map_err(AppError::internal)?;
     Ok(cached(&req, etag, body))

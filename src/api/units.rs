@@ -383,7 +383,8 @@ async fn create_unit(
     };
     check_dates(input.valid_from, input.valid_to)?;
     let reply = crate::db::with_conn(&state.pool, move |c| {
-        idempotency::run(c, keyed.as_ref(), |c| {
+        let authorise = |_: &mut _| services::units::authorise_create(&who);
+        idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let view = services::units::create(c, &who, input)?;
             Ok((201, to_body(unit_response(view, true))?))
         })

@@ -93,6 +93,7 @@ diesel::table! {
         lock_version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        unit_tags -> Array<Text>,
         submitted_at -> Nullable<Timestamptz>,
         submitted_by -> Nullable<Uuid>,
         submitted_on_behalf -> Bool,

@@ -11,14 +11,17 @@ use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::{Answer, Assessment};
 use crate::db::models::periods::Period;
+use crate::db::models::publications::Publication;
 use crate::db::models::scores::{RankingRow, ScoreRow};
+use crate::db::models::units::Unit;
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
 use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
 use crate::services::scoring::{
-    SetEntry, rescore_assessment, set_entry, stored_best, unit_inputs, with_candidates,
+    SetEntry, lock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
+    with_candidates,
 };
 
 /// An assessment the caller may read (403 `NOT_YOUR_UNIT` otherwise).
@@ -45,72 +48,59 @@ pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
     }
 }
 
-/// Why the caller may never write this assessment's answers, whatever its phase or state: the
-/// role, the unit, an integration token's period.
-pub fn writer_refusal(actor: &Principal, a: &Assessment) -> Option<AppError> {
-    if actor.role == Role::Integration {
-        return actor
-            .period_scope
-            .is_some_and(|p| p != a.period_id)
-            .then(|| {
-                AppError::forbidden("FORBIDDEN_SCOPE", "The token is scoped to another period.")
-            });
-    }
-    if !matches!(
-        actor.role,
-        Role::Admin | Role::UnitEditor | Role::UnitLeader
-    ) {
-        return Some(AppError::forbidden(
+/// Whether the caller may write this assessment's answers and evidence at all, whatever its
+/// state or phase: administrators, the unit's own editors and leader, and integration tokens
+/// (within their period, if scoped). 403 otherwise.
+pub fn write_rights(actor: &Principal, a: &Assessment) -> AppResult<()> {
+    match actor.role {
+        Role::Integration if actor.period_scope.is_some_and(|p| p != a.period_id) => Err(
+            AppError::forbidden("FORBIDDEN_SCOPE", "The token is scoped to another period."),
+        ),
+        Role::Integration | Role::Admin => Ok(()),
+        Role::UnitEditor | Role::UnitLeader if actor.unit_id != Some(a.unit_id) => {
+            Err(AppError::forbidden(
+                "NOT_YOUR_UNIT",
+                "Unit accounts enter answers for their own unit only.",
+            ))
+        }
+        Role::UnitEditor | Role::UnitLeader => Ok(()),
+        _ => Err(AppError::forbidden(
             "FORBIDDEN_ROLE",
             format!("Role {} may not enter answers.", actor.role.as_str()),
-        ));
+        )),
     }
-    if actor.role.is_unit_role() && actor.unit_id != Some(a.unit_id) {
-        return Some(AppError::forbidden(
-            "NOT_YOUR_UNIT",
-            "Unit accounts enter answers for their own unit only.",
-        ));
-    }
-    None
 }
 
-/// Whether the caller may write answers (or evidence) of assessment `id` at all: checked before
-/// a request body is read; the phase and state are checked when writing.
-pub fn may_write(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
+/// The assessment, if the caller has the [`write_rights`] on it (read without a lock: rights
+/// do not depend on its state). The check of a fresh answer or evidence write, and of its
+/// replay under an `Idempotency-Key`.
+pub fn authorise_answer_write(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Assessment> {
     let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-    writer_refusal(actor, &a).map_or(Ok(()), Err)
+    write_rights(actor, &a)?;
+    Ok(a)
 }
 
-/// Why the caller may not edit the answers now, if they may not.
+/// Why the caller may not edit the answers now, if they may not: no [`write_rights`]; a form
+/// locked by its leader's submission or finalised (the same lock for every writer, integration
+/// tokens included: what the leader confirmed is what the reviewers review, and a measurement
+/// that arrives later reaches a submitted form as a reviewer's adjustment, or after a return);
+/// or a phase in which the caller may not write.
 pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<AppError> {
-    if let Some(refusal) = writer_refusal(actor, a) {
-        return Some(refusal);
+    if let Err(e) = write_rights(actor, a) {
+        return Some(e);
     }
-    if actor.role == Role::Integration {
-        if a.state == "finalised" {
-            return Some(AppError::conflict(
-                "ASSESSMENT_FINALISED",
-                "The assessment is finalised.",
-            ));
-        }
-        return (!matches!(p.phase.as_str(), "self_assessment" | "review")).then(|| {
-            AppError::conflict(
-                "PHASE_CLOSED",
-                format!(
-                    "Measurements cannot be written while the period is in phase {}.",
-                    p.phase
-                ),
-            )
-        });
-    }
-    match a.state.as_str() {
-        "submitted" => {
+    match a.state() {
+        AssessmentState::Submitted => {
             return Some(AppError::conflict(
                 "ALREADY_SUBMITTED",
                 "The unit's leader has submitted this assessment; it is locked until a reviewer returns it.",
             ));
         }
-        "finalised" => {
+        AssessmentState::Finalised => {
             return Some(AppError::conflict(
                 "ASSESSMENT_FINALISED",
                 "The assessment is finalised.",
@@ -118,7 +108,12 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
         }
         _ => {}
     }
-    let phase_ok = unit_window_open(a, p) || (p.phase == "review" && actor.role == Role::Admin);
+    let phase_ok = match actor.role {
+        // automatic measurements arrive during self-assessment and review
+        Role::Integration => PeriodPhase::DECIDING.contains(&p.phase()),
+        Role::Admin => unit_window_open(a, p) || p.phase() == PeriodPhase::Review,
+        _ => unit_window_open(a, p),
+    };
     (!phase_ok).then(|| {
         AppError::conflict(
             "PHASE_CLOSED",
@@ -154,7 +149,11 @@ pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<Ass
         out.push(Act::Return);
     }
     let reviewer = matches!(actor.role, Role::Reviewer | Role::Admin);
-    if reviewer && state == AssessmentState::Submitted && p.phase() == PeriodPhase::Review {
+    // after publication, a reopened assessment is corrected by the reviewers
+    if reviewer
+        && state == AssessmentState::Submitted
+        && crate::services::workflow::REVIEWING.contains(&p.phase())
+    {
         out.push(Act::Adjust);
     }
     if may(Decision::Finalise) {
@@ -176,6 +175,7 @@ pub fn allowed_actions(actor: &Principal, a: &Assessment, p: &Period) -> Vec<Ass
             state,
             AssessmentState::Submitted | AssessmentState::Finalised
         )
+        && crate::services::workflow::REOPENING.contains(&p.phase())
     {
         out.push(Act::Reopen);
     }
@@ -346,10 +346,9 @@ pub fn put_answers(
     batch: bool,
 ) -> AppResult<Vec<Answer>> {
     conn.transaction(|c| {
-        let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        if actor.role != Role::Integration {
-            actor.require_unit_data(a.unit_id)?;
-        }
+        // rights first, before any lock is taken; then the locks, in order
+        authorise_answer_write(c, actor, id)?;
+        let a = lock_assessment(c, id)?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
@@ -405,13 +404,101 @@ pub fn put_answers(
     })
 }
 
-/// The stored scores and overall ranking of one assessment.
+/// Where a caller may learn an assessment's standing among the other units of its group from.
+enum Standing {
+    /// The live ranking (what is stored now).
+    Live,
+    /// The latest publication of the group that the public may see.
+    Published(Uuid),
+    /// Nowhere.
+    Hidden,
+}
+
+/// Whether the caller may read unpublished rankings: the provincial roles (administrators,
+/// reviewers, viewers). Unit accounts and integration tokens may not.
+pub fn sees_live_standings(actor: &Principal) -> bool {
+    matches!(actor.role, Role::Admin | Role::Reviewer | Role::Viewer)
+}
+
+/// The one rule for every rank a caller is shown (own, hypothetical, in any response): the
+/// provincial roles see the live ranking; anyone else learns standings from publications only.
+/// Before its group's results are published a rank, even the unit's own or a what-if's, tells a
+/// unit about the other units' unpublished scores; after, it is the rank in the latest
+/// publication past its embargo (a correction not yet republished moves nothing it sees).
+fn standing(conn: &mut PgConnection, actor: &Principal, a: &Assessment) -> AppResult<Standing> {
+    if sees_live_standings(actor) {
+        return Ok(Standing::Live);
+    }
+    if actor.role == Role::Integration {
+        return Ok(Standing::Hidden);
+    }
+    Ok(
+        match Publication::latest_visible_id(conn, a.period_id, a.group_id, chrono::Utc::now())? {
+            Some(p) => Standing::Published(p),
+            None => Standing::Hidden,
+        },
+    )
+}
+
+fn unit_code(conn: &mut PgConnection, a: &Assessment) -> AppResult<String> {
+    Ok(Unit::find(conn, a.unit_id)?
+        .ok_or_else(|| AppError::internal("assessment unit missing"))?
+        .code)
+}
+
+/// The overall rank of the assessment that the caller may see (see [`standing`]).
+pub fn visible_rank(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    a: &Assessment,
+) -> AppResult<Option<i32>> {
+    match standing(conn, actor, a)? {
+        Standing::Live => {
+            Ok(
+                RankingRow::overall_of_unit(conn, a.period_id, a.group_id, a.unit_id)?
+                    .and_then(|r| r.rank),
+            )
+        }
+        Standing::Published(p) => {
+            let code = unit_code(conn, a)?;
+            Ok(Publication::rank_of_unit(conn, p, &code)?)
+        }
+        Standing::Hidden => Ok(None),
+    }
+}
+
+/// The overall rank a (hypothetical) rounded index of the assessment would have among the
+/// other units, as far as the caller may see (see [`standing`]).
+fn visible_rank_of_index(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    a: &Assessment,
+    index: Decimal,
+) -> AppResult<Option<i32>> {
+    match standing(conn, actor, a)? {
+        Standing::Live => Ok(Some(RankingRow::rank_of(
+            conn,
+            a.period_id,
+            a.group_id,
+            a.unit_id,
+            index,
+        )?)),
+        Standing::Published(p) => {
+            let code = unit_code(conn, a)?;
+            Ok(Some(Publication::rank_of_index(conn, p, &code, index)?))
+        }
+        Standing::Hidden => Ok(None),
+    }
+}
+
+/// The stored scores of one assessment and the overall rank the caller may see.
 pub fn stored_scores(
     conn: &mut PgConnection,
+    actor: &Principal,
     a: &Assessment,
-) -> AppResult<(Option<ScoreRow>, Option<RankingRow>)> {
+) -> AppResult<(Option<ScoreRow>, Option<i32>)> {
     let score = ScoreRow::of_assessments(conn, &[a.id])?.pop();
-    let rank = RankingRow::overall_of_unit(conn, a.period_id, a.group_id, a.unit_id)?;
+    let rank = visible_rank(conn, actor, a)?;
     Ok((score, rank))
 }
 
@@ -442,12 +529,14 @@ pub fn explain(
 pub struct WhatIf {
     pub entry: std::sync::Arc<SetEntry>,
     pub scores: UnitScores,
-    /// The overall rank against the other units' stored indices.
+    /// The overall rank against the other units' indices, as far as the caller may see them
+    /// (see [`visible_rank`]).
     pub rank: Option<i32>,
     pub index: Option<Decimal>,
 }
 
-/// What-if: the unit's score and overall rank if the given answers were stored. Saves nothing.
+/// What-if: the unit's score and, as far as the caller may see ranks, its overall rank if the
+/// given answers were stored. Saves nothing.
 pub fn what_if(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -502,13 +591,7 @@ pub fn what_if(
     )
     .map(|i| crate::scoring::ranking::round_index(i, entry.set.precision).normalize());
     let rank = match index.filter(|_| !a.excluded()) {
-        Some(i) => Some(RankingRow::rank_of(
-            conn,
-            a.period_id,
-            a.group_id,
-            a.unit_id,
-            i,
-        )?),
+        Some(i) => visible_rank_of_index(conn, actor, &a, i)?,
         None => None,
     };
     Ok(WhatIf {

@@ -81,6 +81,30 @@ fn non_blank(s: &Option<String>) -> Option<&str> {
 }
 
 /// The decision for each item, or every problem of the call's shape (422).
+/// The decision `action` takes for one item.
+fn decision_of(action: BulkAction, reason: String, deadline: Option<DateTime<Utc>>) -> Decision {
+    match action {
+        BulkAction::Finalise => Decision::Finalise,
+        BulkAction::Return => Decision::Return { reason },
+        BulkAction::ExtendDeadline => Decision::SetDeadline { deadline },
+        BulkAction::SubmitOnBehalf => Decision::SubmitOnBehalf { reason },
+        BulkAction::FinaliseAsEntered => Decision::FinaliseNotSubmitted {
+            finalised_as: FinalisedAs::AsEntered,
+            reason,
+        },
+        BulkAction::FinaliseAtZero => Decision::FinaliseNotSubmitted {
+            finalised_as: FinalisedAs::AtZero,
+            reason,
+        },
+    }
+}
+
+/// Who may take `action` in bulk (checked by [`run`] before anything else, and before a
+/// replay of it under an `Idempotency-Key`).
+pub fn authorise_action(actor: &Principal, action: BulkAction) -> AppResult<()> {
+    authorise(actor, &decision_of(action, String::new(), None))
+}
+
 fn decisions(input: &BulkInput) -> AppResult<Vec<Decision>> {
     let mut errors = Vec::new();
     if input.items.is_empty() || input.items.len() > MAX_ITEMS {
@@ -133,22 +157,7 @@ fn decisions(input: &BulkInput) -> AppResult<Vec<Decision>> {
             ));
         }
         let reason = reason.unwrap_or_default().to_string();
-        out.push(match input.action {
-            BulkAction::Finalise => Decision::Finalise,
-            BulkAction::Return => Decision::Return { reason },
-            BulkAction::ExtendDeadline => Decision::SetDeadline {
-                deadline: input.deadline,
-            },
-            BulkAction::SubmitOnBehalf => Decision::SubmitOnBehalf { reason },
-            BulkAction::FinaliseAsEntered => Decision::FinaliseNotSubmitted {
-                finalised_as: FinalisedAs::AsEntered,
-                reason,
-            },
-            BulkAction::FinaliseAtZero => Decision::FinaliseNotSubmitted {
-                finalised_as: FinalisedAs::AtZero,
-                reason,
-            },
-        });
+        out.push(decision_of(input.action, reason, input.deadline));
     }
     if errors.is_empty() {
         Ok(out)
@@ -224,14 +233,16 @@ pub fn run(
     period_id: Uuid,
     input: BulkInput,
 ) -> AppResult<BulkOutcome> {
+    authorise_action(actor, input.action)?;
     let decisions = decisions(&input)?;
-    if let Some(d) = decisions.first() {
-        authorise(actor, d)?;
-    }
     conn.transaction(|c| {
         let period =
             Period::find(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
         let ids: Vec<Uuid> = input.items.iter().map(|i| i.assessment_id).collect();
+        // the lock order (see `services::scoring`): the items' groups, then the items
+        for group in Assessment::groups_of(c, period_id, &ids)? {
+            Period::lock_group(c, period_id, group)?;
+        }
         let locked: HashMap<Uuid, Assessment> = Assessment::lock_many(c, period_id, &ids)?
             .into_iter()
             .map(|a| (a.id, a))

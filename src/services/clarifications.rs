@@ -15,31 +15,9 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;
 
-/// Reviewers open clarifications.
-pub fn may_open(actor: &Principal) -> AppResult<()> {
+/// Who may open clarifications (checked by [`open`], and before a replay of it).
+pub fn authorise_open(actor: &Principal) -> AppResult<()> {
     actor.require_role(&[Role::Reviewer, Role::Admin], "open clarifications")
-}
-
-/// Whether the caller may write in clarification `id` at all (checked before a request body is
-/// read; again, with its state, when writing).
-pub fn may_reply(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
-    let cl =
-        Clarification::find(conn, id)?.ok_or_else(|| AppError::not_found("clarification", id))?;
-    let a = Assessment::find(conn, cl.assessment_id)?
-        .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
-    writer_check(actor, &a)
-}
-
-/// The unit's accounts and reviewers write in a unit's clarifications; viewers only read.
-fn writer_check(actor: &Principal, a: &Assessment) -> AppResult<()> {
-    actor.require_unit_data(a.unit_id)?;
-    if actor.role == Role::Viewer {
-        return Err(AppError::forbidden(
-            "FORBIDDEN_ROLE",
-            "Viewers read clarifications but do not write in them.",
-        ));
-    }
-    Ok(())
 }
 
 pub fn open(
@@ -49,7 +27,7 @@ pub fn open(
     node_code: &str,
     body: &str,
 ) -> AppResult<(Clarification, String, Vec<Message>)> {
-    may_open(actor)?;
+    authorise_open(actor)?;
     conn.transaction(|c| {
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
@@ -70,6 +48,27 @@ pub fn open(
     })
 }
 
+/// Who may write in a thread: the unit's own accounts and the provincial roles but viewers
+/// (checked by [`reply`], and before a replay of it). Returns the thread's assessment.
+pub fn authorise_reply(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    clarification: Uuid,
+) -> AppResult<Assessment> {
+    let cl = Clarification::find(conn, clarification)?
+        .ok_or_else(|| AppError::not_found("clarification", clarification))?;
+    let a = Assessment::find(conn, cl.assessment_id)?
+        .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
+    actor.require_unit_data(a.unit_id)?;
+    if actor.role == Role::Viewer {
+        return Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Viewers read clarifications but do not write in them.",
+        ));
+    }
+    Ok(a)
+}
+
 /// Adds a message: the unit's accounts (answer) or reviewers (follow-up).
 pub fn reply(
     conn: &mut PgConnection,
@@ -78,11 +77,9 @@ pub fn reply(
     body: &str,
 ) -> AppResult<Clarification> {
     conn.transaction(|c| {
+        let a = authorise_reply(c, actor, clarification)?;
         let cl = Clarification::find_for_update(c, clarification)?
             .ok_or_else(|| AppError::not_found("clarification", clarification))?;
-        let a = Assessment::find(c, cl.assessment_id)?
-            .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
-        writer_check(actor, &a)?;
         if cl.status == "closed" {
             return Err(AppError::conflict(
                 "CLARIFICATION_CLOSED",

@@ -14,8 +14,8 @@ use crate::db::models::assessments::Assessment;
 use crate::db::models::evidence::{Blob, Evidence, NewEvidence, ensure_answer};
 use crate::db::models::periods::Period;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::services::assessments::edit_refusal;
-use crate::services::scoring::{rescore_assessment, set_entry};
+use crate::services::assessments::{authorise_answer_write, edit_refusal};
+use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
 use crate::storage::{BlobStore, FileKind, StorageError, key_for, name_for_kind};
 
 pub enum NewItem {
@@ -137,8 +137,7 @@ pub fn add(
 ) -> AppResult<Evidence> {
     // Check rights before touching the storage.
     {
-        let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        actor.require_unit_data(a.unit_id)?;
+        let a = authorise_answer_write(conn, actor, id)?;
         let p = Period::find(conn, a.period_id)?
             .ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
@@ -163,7 +162,12 @@ pub fn add(
             store.put(&blob.storage_key, bytes).map_err(|e| storage_error(e, limit))?;
             Blob::ensure(c, &blob.sha256, blob.size as i64, blob.kind.mime(), &blob.storage_key)?;
         }
-        let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+        let a = lock_assessment(c, id)?;
+        // again under the lock: the form may have been submitted since the check above
+        let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
+        if let Some(refusal) = edit_refusal(actor, &a, &p) {
+            return Err(refusal);
+        }
         let node_id = leaf(c, &a, node_code)?;
         let answer_id = ensure_answer(c, a.id, node_id, actor.user_id)?;
         let mut new = NewEvidence {
@@ -266,8 +270,8 @@ pub fn delete(
 ) -> AppResult<()> {
     let content = conn.transaction(|c| {
         let (ev, assessment, _) = Evidence::find(c, evidence_id)?.ok_or_else(|| AppError::not_found("evidence", evidence_id))?;
-        let a = Assessment::find_for_update(c, assessment)?.ok_or_else(|| AppError::not_found("assessment", assessment))?;
-        actor.require_unit_data(a.unit_id)?;
+        authorise_answer_write(c, actor, assessment)?;
+        let a = lock_assessment(c, assessment)?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);

@@ -14,6 +14,11 @@
 //! - Keys belong to the caller: the account, or the integration token (tokens have no account;
 //!   see the migration `idempotency_owners`). Two callers' equal keys are unrelated.
 //! - Keys are kept [`RETENTION_HOURS`] hours; expired ones are deleted by the next keyed call.
+//! - A replay is authorised like a fresh request: [`run`] takes the operation's authorisation
+//!   check (the same function the operation itself calls) and runs it before anything else,
+//!   so an account that lost its rights since (moved to another unit, demoted) gets the 403 a
+//!   fresh request would get, not the stored response. Rights only: a replay still answers
+//!   what the first request did even when the state it acted on has moved on.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -78,14 +83,19 @@ pub struct Reply {
 
 /// Runs `write` (which returns the status and body of its success) once per key.
 ///
+/// `authorise` is the operation's rights check (who may do it to what, not whether the state
+/// allows it now); it runs first, for a fresh request and a replay alike.
+///
 /// Without a key, `write` simply runs. With one, it runs inside a transaction that first claims
 /// the key and finally stores the response; a stored response for the same request is returned
 /// instead of running `write`.
 pub fn run(
     conn: &mut PgConnection,
     request: Option<&IdempotentRequest>,
+    authorise: impl FnOnce(&mut PgConnection) -> AppResult<()>,
     write: impl FnOnce(&mut PgConnection) -> AppResult<(u16, Value)>,
 ) -> AppResult<Reply> {
+    authorise(conn)?;
     let Some(r) = request else {
         let (status, body) = write(conn)?;
         return Ok(Reply {

@@ -253,12 +253,17 @@ fn check_replaces(
     }
 }
 
+/// Who may import indicator sets (checked by [`create`], and before a replay of it).
+pub fn authorise_create(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("import indicator sets")
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Principal,
     parsed: ParsedSet,
 ) -> AppResult<IndicatorSet> {
-    actor.require_admin("import indicator sets")?;
+    authorise_create(actor)?;
     conn.transaction(|c| {
         if let Some(existing) = IndicatorSet::find_by_code_version(c, &parsed.doc.code, parsed.doc.version)? {
             return Err(AppError::conflict(
@@ -405,6 +410,11 @@ pub fn activate(
     })
 }
 
+/// Who may create set versions (checked by [`new_version`], and before a replay of it).
+pub fn authorise_new_version(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create indicator-set versions")
+}
+
 /// Clones a set as the next version of its code (a draft). Every node starts out declaring it
 /// replaces the node of the same code, so year-to-year comparison works until edited.
 pub fn new_version(
@@ -412,7 +422,7 @@ pub fn new_version(
     actor: &Principal,
     id: Uuid,
 ) -> AppResult<IndicatorSet> {
-    actor.require_admin("create indicator-set versions")?;
+    authorise_new_version(actor)?;
     conn.transaction(|c| {
         let base =
             IndicatorSet::find(c, id)?.ok_or_else(|| AppError::not_found("indicator set", id))?;

@@ -94,12 +94,17 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
     }
 }
 
+/// Who may create periods (checked by [`create`], and before a replay of it).
+pub fn authorise_create(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create periods")
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Principal,
     input: CreatePeriod,
 ) -> AppResult<Period> {
-    actor.require_admin("create periods")?;
+    authorise_create(actor)?;
     check_calendar(&input.calendar)?;
     if input.groups.is_empty() {
         return Err(AppError::validation(vec![FieldError::new(
@@ -199,6 +204,11 @@ pub fn transition(
         if period.phase == "draft" {
             open_assessments(c, &period)?;
         }
+        if to == "published" {
+            // a form still with its unit or the reviewers would be stranded: in a published
+            // period only reviewers correct (after a reopen), and nothing reaches the unit
+            require_all_finalised(c, &period)?;
+        }
         let updated = Period::set_phase(c, id, to)?;
         outbox::emit(
             c,
@@ -231,13 +241,41 @@ fn is_repeat(
     }))
 }
 
+/// 409 `NOT_ALL_FINALISED` (with the units) unless every assessment of the period is finalised.
+fn require_all_finalised(c: &mut PgConnection, period: &Period) -> AppResult<()> {
+    let pending: Vec<Uuid> = Assessment::of_period(c, period.id, None)?
+        .into_iter()
+        // an excluded unit is published unranked, finalised or not
+        .filter(|a| a.state != "finalised" && !a.excluded())
+        .map(|a| a.unit_id)
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut codes: Vec<String> = Unit::find_many(c, &pending)?
+        .into_iter()
+        .map(|u| u.code)
+        .collect();
+    codes.sort();
+    Err(AppError::conflict(
+        "NOT_ALL_FINALISED",
+        format!(
+            "{} assessment(s) of the period are not finalised; finalise them before publishing the period.",
+            codes.len()
+        ),
+    )
+    .with_extension("units", codes))
+}
+
 fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
     let groups = Period::groups(c, period.id)?;
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for g in &groups {
         let members = RankingGroup::member_ids(c, g.group_id)?;
-        for unit in Unit::find_many(c, &members)? {
+        // FOR SHARE: a concurrent change of a unit's tags commits first, and its new tags are
+        // the ones the assessment starts with (see `Unit::find_many_for_share`)
+        for unit in Unit::find_many_for_share(c, &members)? {
             if !unit.active {
                 continue;
             }
@@ -250,7 +288,14 @@ fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
                     ),
                 ));
             }
-            rows.push((Uuid::new_v4(), period.id, unit.id, g.group_id, g.set_id));
+            rows.push((
+                Uuid::new_v4(),
+                period.id,
+                unit.id,
+                g.group_id,
+                g.set_id,
+                unit.tags.clone(),
+            ));
         }
     }
     Assessment::insert_many(c, &rows)?;

@@ -1,6 +1,8 @@
 //! Publication (công bố kết quả): an immutable snapshot of the final scores and ranks of one
 //! ranking group of a period, with a version, an embargo time and a SHA-256 checksum of its
-//! canonical JSON. Errata make the next version, with a changelog; older versions stay readable.
+//! canonical JSON. Errata make the next version, with a changelog and, in the snapshot, what
+//! changed against the version before (`changes`: every unit whose points, index or rank
+//! moved); older versions stay readable. The correction path is in `services::workflow`.
 //!
 //! Snapshots carry each unit's classification band (`band`) and the set's `classification`;
 //! snapshots published before bands existed stay exactly as they were. The set version a
@@ -145,6 +147,44 @@ fn snapshot(
     }))
 }
 
+/// Who may publish (checked by [`publish`], and before a replay of it).
+pub fn authorise_publish(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("publish results")
+}
+
+/// What a snapshot changes against the version before it: every unit whose overall points,
+/// index or rank differ (or that is new, or gone), with both sides, in unit-code order.
+pub fn changes(before_version: i32, before: &Value, after: &Value) -> Value {
+    let lines = |content: &Value| -> BTreeMap<String, (Value, Value)> {
+        content["rankings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| {
+                let code = e["unit"]["code"].as_str()?.to_string();
+                let line = json!({"points": e["points"], "index": e["index"], "rank": e["rank"]});
+                Some((code, (e["unit"]["name"].clone(), line)))
+            })
+            .collect()
+    };
+    let (was, is) = (lines(before), lines(after));
+    let codes: std::collections::BTreeSet<&String> = was.keys().chain(is.keys()).collect();
+    let units: Vec<Value> = codes
+        .into_iter()
+        .filter_map(|code| {
+            let (old, new) = (was.get(code), is.get(code));
+            let line = |x: Option<&(Value, Value)>| x.map_or(Value::Null, |(_, l)| l.clone());
+            if line(old) == line(new) {
+                return None;
+            }
+            let name = new.or(old).map(|(n, _)| n.clone()).unwrap_or(Value::Null);
+            Some(json!({"unit": {"code": code, "name": name}, "before": line(old), "after": line(new)}))
+        })
+        .collect();
+    json!({"since_version": before_version, "units": units})
+}
+
 /// Publishes (or republishes as errata) one group's results.
 pub fn publish(
     conn: &mut PgConnection,
@@ -154,7 +194,7 @@ pub fn publish(
     visible_from: Option<DateTime<Utc>>,
     changelog: Option<String>,
 ) -> AppResult<Publication> {
-    actor.require_admin("publish results")?;
+    authorise_publish(actor)?;
     conn.transaction(|c| {
         let period = Period::find_for_update(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
         if !matches!(period.phase.as_str(), "review" | "published") {
@@ -180,7 +220,10 @@ pub fn publish(
             return Err(AppError::validation(vec![FieldError::new("/changelog", "REQUIRED", "an errata version needs a changelog")]));
         }
         let visible_from = visible_from.unwrap_or_else(Utc::now);
-        let content = snapshot(c, &period, &group, pin.set_id, version, visible_from)?;
+        let mut content = snapshot(c, &period, &group, pin.set_id, version, visible_from)?;
+        if let Some(before) = Publication::find_version(c, period_id, group.id, version - 1)? {
+            content["changes"] = changes(before.version, &before.content, &content);
+        }
         let sum = checksum(&content);
         let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.user_id)?;
         outbox::emit(c, Event::published(&publication, &period, &group, actor))?;

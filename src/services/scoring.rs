@@ -17,6 +17,35 @@
 //!
 //! [`recompute_period`] rebuilds everything from inputs; the stored result must not change
 //! (the invariant the tests check).
+//!
+//! # Lock order
+//!
+//! Every transaction that takes more than one of these row locks takes them in this order, so
+//! that no two can wait for each other (no deadlock):
+//!
+//! 1. the `Idempotency-Key` row of a keyed request (claimed before the write runs);
+//! 2. the unit row (`PATCH /units`, before the unit's open assessments are rescored);
+//! 3. the period row (`Period::find_for_update`: phase changes, publications, reopen;
+//!    opening a draft period then reads its units `FOR SHARE`, see `Unit::find_many_for_share`);
+//! 4. group rows (`Period::lock_group`), several in (period id, group id) order;
+//! 5. assessment rows (`Assessment::find_for_update`), after their group's;
+//! 6. clarification threads, answers, evidence, score rows.
+//!
+//! A write that can move a score locks through [`lock_assessment`] (group, then assessment);
+//! a rescore or recompute locks the group before it reads or writes anything of it. Period and
+//! assessment locks are `FOR NO KEY UPDATE`: the foreign-key checks of score rows take `KEY
+//! SHARE` on the period and the assessment, which such a lock never blocks. Any deadlock or
+//! serialization failure that still happens is a 503 with `Retry-After` (`crate::error`).
+//!
+//! # What moves a number
+//!
+//! The inputs of scoring are: answers (inputs, not applicable, explanation), the presence of
+//! evidence, reviewer adjustments, whether the assessment is finalised, the unit tags kept on
+//! the assessment (`assessments.unit_tags`), the unit code (ties), and the pinned set (active,
+//! so immutable). Each writer of one of them rescores in its own transaction: answers
+//! (`services::assessments::put_answers`), evidence (`services::evidence`), adjustments,
+//! finalise and reopen (`services::workflow`), unit tags (`services::units::update`), and
+//! opening a period (`services::periods`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
@@ -197,7 +226,7 @@ pub fn entered_inputs(
         out.push(UnitInput {
             unit_id: a.unit_id,
             unit_code: unit.code.clone(),
-            tags: unit.tags.clone(),
+            tags: a.unit_tags.clone(),
             answers: map,
         });
     }
@@ -627,6 +656,39 @@ fn store_bases(
 // Rescoring
 // ---------------------------------------------------------------------------------------
 
+/// Locks an assessment for a write that can move its scores, in the lock order: its group,
+/// then the assessment row, read again under the lock. (Its period and group never change, so
+/// reading them first without a lock is safe.)
+pub fn lock_assessment(conn: &mut PgConnection, id: Uuid) -> AppResult<Assessment> {
+    let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    Period::lock_group(conn, a.period_id, a.group_id)?
+        .ok_or_else(|| AppError::not_found("period group", a.group_id))?;
+    Assessment::find_for_update(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))
+}
+
+/// A unit's tags changed (the caller holds the unit row): its assessments of the periods still
+/// in self-assessment or review take the new tags and are rescored, each under its period,
+/// group and assessment locks (in that order; a period that moved on meanwhile keeps the tags
+/// it had). Published and archived periods keep theirs. Returns the assessments rescored.
+pub fn follow_unit_tags(conn: &mut PgConnection, unit: Uuid, tags: &[String]) -> AppResult<usize> {
+    let mut n = 0;
+    for open in Assessment::open_of_unit(conn, unit)? {
+        if open.unit_tags == tags {
+            continue;
+        }
+        let period = Period::find_for_update(conn, open.period_id)?
+            .ok_or_else(|| AppError::not_found("period", open.period_id))?;
+        if !matches!(period.phase.as_str(), "self_assessment" | "review") {
+            continue;
+        }
+        let a = lock_assessment(conn, open.id)?;
+        let a = Assessment::set_unit_tags(conn, a.id, tags)?;
+        rescore_assessment(conn, &a)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Rescores every assessment of a group from its inputs. Locks the group.
 pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppResult<usize> {
     let pg = Period::lock_group(conn, period, group)?
@@ -814,7 +876,9 @@ pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usiz
 /// or anything else that lost rows). Returns the number of assessments rescored.
 pub fn repair_missing(conn: &mut PgConnection) -> AppResult<usize> {
     let mut n = 0;
-    for (period, group) in ScoreRow::unscored_groups(conn)? {
+    let mut groups = ScoreRow::unscored_groups(conn)?;
+    groups.sort(); // the lock order
+    for (period, group) in groups {
         n += rescore_group(conn, period, group)?;
     }
     Ok(n)

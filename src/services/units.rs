@@ -151,10 +151,47 @@ fn check_kind(kind: &str) -> AppResult<()> {
     }
 }
 
-fn resolve_groups(conn: &mut PgConnection, refs: &[String]) -> AppResult<Vec<Uuid>> {
+/// A ranking group ranks units of one kind: the refusal of a unit of another kind in it.
+fn kind_mismatch(
+    field: String,
+    unit_code: &str,
+    unit_kind: &str,
+    group: &RankingGroup,
+) -> FieldError {
+    FieldError::new(
+        field,
+        "KIND_MISMATCH",
+        format!(
+            "{} is a {}, group {} ranks {} units",
+            unit_code, unit_kind, group.code, group.unit_kind
+        ),
+    )
+    .with_param("unit", unit_code)
+    .with_param("kind", unit_kind)
+    .with_param("group", &group.code)
+    .with_param("group_kind", &group.unit_kind)
+}
+
+/// The groups a unit of `kind` is given (422 with every unknown group or group of another
+/// kind).
+fn resolve_groups(
+    conn: &mut PgConnection,
+    refs: &[String],
+    unit_code: &str,
+    kind: &str,
+) -> AppResult<Vec<Uuid>> {
     let mut ids = BTreeSet::new();
+    let mut errors = Vec::new();
     for (i, r) in refs.iter().enumerate() {
-        ids.insert(resolve_group_field(conn, r, &format!("/groups/{i}"))?.id);
+        let field = format!("/groups/{i}");
+        let group = resolve_group_field(conn, r, &field)?;
+        if group.unit_kind != kind {
+            errors.push(kind_mismatch(field, unit_code, kind, &group));
+        }
+        ids.insert(group.id);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
     }
     Ok(ids.into_iter().collect())
 }
@@ -203,12 +240,17 @@ fn unit_code_taken(existing: &str) -> AppError {
     )
 }
 
+/// Who may create units (checked by [`create`], and before a replay of it).
+pub fn authorise_create(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create units")
+}
+
 pub fn create(
     conn: &mut PgConnection,
     actor: &Principal,
     input: CreateUnit,
 ) -> AppResult<UnitView> {
-    actor.require_admin("create units")?;
+    authorise_create(actor)?;
     check_kind(&input.kind)?;
     check_tags(&input.tags)?;
     conn.transaction(|c| {
@@ -219,7 +261,7 @@ pub fn create(
             Some(r) => Some(resolve_unit_field(c, r, "/parent")?.id),
             None => None,
         };
-        let groups = resolve_groups(c, &input.groups)?;
+        let groups = resolve_groups(c, &input.groups, &input.code, &input.kind)?;
         let id = Uuid::new_v4();
         let predecessors = resolve_predecessors(c, id, &input.predecessors)?;
         let unit = Unit::insert(
@@ -301,6 +343,35 @@ pub fn update(
                 Some(Some(p.id))
             }
         };
+        // a ranking group ranks units of one kind: a new kind needs groups of that kind
+        let kind = input.kind.clone().unwrap_or_else(|| before.kind.clone());
+        let groups = match &input.groups {
+            Some(refs) => Some(resolve_groups(c, refs, &before.code, &kind)?),
+            None => None,
+        };
+        if kind != before.kind && groups.is_none() {
+            let current: Vec<Uuid> = Unit::groups_of(c, &[before.id])?.into_iter().map(|(_, g)| g).collect();
+            let mut other: Vec<String> = RankingGroup::find_many(c, &current)?
+                .into_iter()
+                .filter(|g| g.unit_kind != kind)
+                .map(|g| g.code)
+                .collect();
+            if !other.is_empty() {
+                other.sort();
+                return Err(AppError::conflict(
+                    "UNIT_KIND_IN_GROUP",
+                    format!(
+                        "{} is a member of ranking group(s) {} of {} units; take it out of them, or give its new groups in the same request, to make it a {kind}.",
+                        before.code,
+                        other.join(", "),
+                        before.kind
+                    ),
+                )
+                .with_extension("groups", &other)
+                .with_param("unit", &before.code)
+                .with_param("kind", &kind));
+            }
+        }
         let changes = UnitChanges {
             search_name: input.name.as_deref().map(fold_text),
             name: input.name.map(|n| n.trim().to_string()),
@@ -315,18 +386,25 @@ pub fn update(
             Unit::update(c, before.id, Some(before.version), &changes)?.ok_or_else(|| {
                 AppError::precondition_failed("The unit changed meanwhile; GET it again.")
             })?;
-        if let Some(groups) = &input.groups {
-            let ids = resolve_groups(c, groups)?;
-            Unit::set_groups(c, unit.id, &ids)?;
+        // tags decide which components apply: the open assessments follow, rescored now
+        let rescored = if unit.tags != before.tags {
+            crate::services::scoring::follow_unit_tags(c, unit.id, &unit.tags)?
+        } else {
+            0
+        };
+        if let Some(ids) = &groups {
+            Unit::set_groups(c, unit.id, ids)?;
         }
         if let Some(preds) = &input.predecessors {
             let resolved = resolve_predecessors(c, unit.id, preds)?;
             Unit::set_predecessors(c, unit.id, &resolved)?;
         }
+        let mut after = snapshot(&unit);
+        after["rescored_assessments"] = rescored.into();
         Audit::new(Some(actor), "unit.update", "unit", unit.id)
             .unit(Some(unit.id))
             .old(snapshot(&before))
-            .new_value(snapshot(&unit))
+            .new_value(after)
             .record(c)?;
         view(c, unit)
     })
@@ -456,12 +534,17 @@ pub struct GroupInput {
     pub description: Option<String>,
 }
 
+/// Who may create ranking groups (checked by [`create_group`], and before a replay of it).
+pub fn authorise_create_group(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("create ranking groups")
+}
+
 pub fn create_group(
     conn: &mut PgConnection,
     actor: &Principal,
     input: GroupInput,
 ) -> AppResult<RankingGroup> {
-    actor.require_admin("create ranking groups")?;
+    authorise_create_group(actor)?;
     if !is_unit_kind(&input.unit_kind) {
         return Err(AppError::validation(vec![
             FieldError::new(
@@ -522,6 +605,11 @@ pub fn update_group(
     })
 }
 
+/// Who may replace a group's members (checked by [`set_group_members`], and before a replay).
+pub fn authorise_set_group_members(actor: &Principal) -> AppResult<()> {
+    actor.require_admin("change ranking group members")
+}
+
 /// Replaces a group's members; every member must be of the group's unit kind.
 pub fn set_group_members(
     conn: &mut PgConnection,
@@ -529,7 +617,7 @@ pub fn set_group_members(
     group_ref: &str,
     unit_refs: &[String],
 ) -> AppResult<(RankingGroup, Vec<Unit>)> {
-    actor.require_admin("change ranking group members")?;
+    authorise_set_group_members(actor)?;
     conn.transaction(|c| {
         let group = resolve_group(c, group_ref)?;
         let before = RankingGroup::member_ids(c, group.id)?;
@@ -539,19 +627,9 @@ pub fn set_group_members(
         for (i, r) in unit_refs.iter().enumerate() {
             let field = format!("/units/{i}");
             match resolve_unit_field(c, r, &field) {
-                Ok(u) if u.kind != group.unit_kind => errors.push(
-                    FieldError::new(
-                        field,
-                        "KIND_MISMATCH",
-                        format!(
-                            "{} is a {}, the group ranks {} units",
-                            u.code, u.kind, group.unit_kind
-                        ),
-                    )
-                    .with_param("unit", &u.code)
-                    .with_param("kind", &u.kind)
-                    .with_param("group_kind", &group.unit_kind),
-                ),
+                Ok(u) if u.kind != group.unit_kind => {
+                    errors.push(kind_mismatch(field, &u.code, &u.kind, &group))
+                }
                 Ok(u) if !seen.insert(u.id) => {
                     errors.push(FieldError::new(field, "DUPLICATE", "listed twice"))
                 }

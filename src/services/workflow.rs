@@ -8,6 +8,12 @@
 //! reason. These decisions, and the reviewers' finalise and return, are [`Decision`]s: one
 //! rule set ([`authorise`], [`check`]) says who may take which decision when, for one
 //! assessment, for many at once (`services::bulk`) and for the `allowed_actions` a caller sees.
+//!
+//! Corrections after publication: while the period is in review (results may already be
+//! published), a reopened assessment goes back to the unit as a returned one. Once the period
+//! is `published`, the unit's form stays closed: the administrator reopens the assessment back
+//! to the reviewers (state `submitted`), who correct it with adjustments (each with its reason)
+//! and finalise it; the group is then published again as an errata version with a changelog.
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -26,11 +32,11 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, UnitScores, flags, input_to_json, parse_input};
 use crate::services::assessments::{explain, input_field_error};
 use crate::services::outbox::{self, Event};
-use crate::services::scoring::{rescore_assessment, set_entry};
+use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
 
+/// The assessment, locked in the lock order (its group, then it), and its period.
 fn load(c: &mut PgConnection, id: Uuid) -> AppResult<(Assessment, Period)> {
-    let a =
-        Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    let a = lock_assessment(c, id)?;
     let p =
         Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
     Ok((a, p))
@@ -173,8 +179,9 @@ pub fn missing(c: &mut PgConnection, a: &Assessment) -> AppResult<Vec<FieldError
 /// The unit leader confirms the self-assessment.
 pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
     conn.transaction(|c| {
+        let unit = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?.unit_id;
+        actor.require_unit_data(unit)?;
         let (a, p) = load(c, id)?;
-        actor.require_unit_data(a.unit_id)?;
         if actor.role != Role::UnitLeader {
             return Err(AppError::forbidden("LEADER_ONLY", "Only the unit's leader (lãnh đạo) confirms and submits the self-assessment."));
         }
@@ -273,7 +280,7 @@ pub fn check(actor: &Principal, a: &Assessment, p: &Period, d: &Decision) -> App
     authorise(actor, d)?;
     match d {
         Decision::Finalise => {
-            require_phase(p, &[PeriodPhase::Review])?;
+            require_phase(p, &REVIEWING)?;
             require_state(a, &[Submitted])
         }
         Decision::Return { .. } => {
@@ -395,12 +402,18 @@ pub fn return_to_unit(
     )
 }
 
+/// The phases in which reviewers adjust and finalise: review, and after publication the
+/// correction of an assessment the administrator reopened.
+pub const REVIEWING: [PeriodPhase; 2] = [PeriodPhase::Review, PeriodPhase::Published];
+
 /// A reviewer finalises: the reviewed points become the official (final) ones.
 pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
     decide(conn, actor, id, Decision::Finalise)
 }
 
-/// The administrator reopens a submitted or finalised assessment for correction.
+/// The administrator reopens a submitted or finalised assessment for correction: back to the
+/// unit (`returned`) while the period is in self-assessment or review; back to the reviewers
+/// (`submitted`) once it is published, for an errata (see the module documentation).
 pub fn reopen(
     conn: &mut PgConnection,
     actor: &Principal,
@@ -409,17 +422,28 @@ pub fn reopen(
 ) -> AppResult<Assessment> {
     actor.require_admin("reopen assessments")?;
     conn.transaction(|c| {
-        let (a, _) = load(c, id)?;
+        // the period first (lock order): a reopen and the move to `published` never cross
+        let period = Assessment::find(c, id)?
+            .ok_or_else(|| AppError::not_found("assessment", id))?
+            .period_id;
+        Period::find_for_update(c, period)?;
+        let (a, p) = load(c, id)?;
+        require_phase(&p, &REOPENING)?;
         require_state(
             &a,
             &[AssessmentState::Submitted, AssessmentState::Finalised],
         )?;
+        let state = if p.phase() == PeriodPhase::Published {
+            AssessmentState::Submitted
+        } else {
+            AssessmentState::Returned
+        };
         let updated = record(
             c,
             actor,
             &a,
             StateChange {
-                state: AssessmentState::Returned,
+                state,
                 finalised_as: None,
                 action: "reopen",
                 actor: Some(actor.user_id),
@@ -431,6 +455,13 @@ pub fn reopen(
         Ok(updated)
     })
 }
+
+/// The phases in which the administrator reopens an assessment.
+pub const REOPENING: [PeriodPhase; 3] = [
+    PeriodPhase::SelfAssessment,
+    PeriodPhase::Review,
+    PeriodPhase::Published,
+];
 
 /// Whether the caller may exclude units from (or include them in) the period's ranking now:
 /// the office, before the results are published.
@@ -519,7 +550,7 @@ pub fn adjust(
     reviewer(actor, "adjust assessments")?;
     conn.transaction(|c| {
         let (a, p) = load(c, id)?;
-        require_phase(&p, &[PeriodPhase::Review])?;
+        require_phase(&p, &REVIEWING)?;
         require_state(&a, &[AssessmentState::Submitted])?;
         let entry = set_entry(c, a.set_id)?;
         let set = &entry.set;

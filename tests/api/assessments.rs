@@ -268,6 +268,9 @@ async fn answers_are_scored_exactly_and_ranked_at_once() {
     // what-if: 4 of 4 meetings chaired → 1.2 = 20 → 75; nothing saved
     let wi = json_ok(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&editor), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]})).await, 200).await;
     assert_eq!(wi["score"]["total"]["reviewed_points"], "75");
+    // a unit learns no rank before publication; the province sees it
+    assert_eq!(wi["rank"], Value::Null);
+    let wi = json_ok(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&admin), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]})).await, 200).await;
     assert_eq!(wi["rank"], 1);
     let again = json_ok(
         app.get(&format!("/api/v1/assessments/{a}"), &editor).await,
@@ -620,27 +623,12 @@ async fn periods_refuse_inactive_or_mismatched_sets() {
     .await;
 }
 
-/// Stored scores (every column but the time), the stored candidates for group bests and the
-/// units' bases, and the rankings as read (every scope), as comparable text.
+/// The stored state of the test's database (see [`crate::helpers::stored_state`]); never empty
+/// here.
 pub fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
-    app.with_conn(|c| {
-        use diesel::prelude::*;
-        #[derive(QueryableByName)]
-        struct Line {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            line: String,
-        }
-        let mut q = |sql: &str| diesel::sql_query(sql).load::<Line>(c).unwrap().into_iter().map(|l| l.line).collect::<Vec<_>>();
-        let scores = q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
-        let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
-        // a basis's stamp says which write stored it, not what it holds
-        relative.extend(q("SELECT (to_jsonb(b) - 'stamp')::text AS line FROM assessment_bases b ORDER BY 1"));
-        let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
-                         CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
-                       FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
-        assert!(!scores.is_empty() && !ranks.is_empty());
-        (scores, relative, ranks)
-    })
+    let state = app.with_conn(crate::helpers::stored_state);
+    assert!(!state.0.is_empty() && !state.2.is_empty());
+    state
 }
 
 #[tokio::test]

@@ -162,10 +162,102 @@ pub struct TestApp {
     pub jwt: JwtKeys,
 }
 
+/// Every test ends with the scoring invariant: a full recompute of every period of its
+/// database changes no stored number, candidate, basis or rank. A write that moved an input
+/// of scoring without rescoring in its own transaction fails the test that made it, whichever
+/// test that is. Skipped when the test already failed (its own panic says more).
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let stale = if std::thread::panicking() {
+            None
+        } else {
+            recompute_changes(&url_for_db(&self.db_name))
+        };
         drop_database(&self.db_name);
+        if let Some(diff) = stale {
+            panic!("{diff}");
+        }
     }
+}
+
+/// Stored scores (every column but the time), the stored candidates for group bests and the
+/// units' bases, and the rankings as read (every scope), as comparable text.
+pub fn stored_state(c: &mut PgConnection) -> (Vec<String>, Vec<String>, Vec<String>) {
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut q = |sql: &str| {
+        diesel::sql_query(sql)
+            .load::<Line>(c)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+    };
+    let scores =
+        q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
+    let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
+    // a basis's stamp says which write stored it, not what it holds
+    relative.extend(q(
+        "SELECT (to_jsonb(b) - 'stamp')::text AS line FROM assessment_bases b ORDER BY 1",
+    ));
+    let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
+           CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
+         FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
+    (scores, relative, ranks)
+}
+
+/// What a full recompute of every period would change in the database at `url` (`None`:
+/// nothing). The recompute runs in a transaction that is rolled back.
+pub fn recompute_changes(url: &str) -> Option<String> {
+    let mut c = PgConnection::establish(url).expect("connect to the test database");
+    let periods: Vec<Uuid> = {
+        use diesel::QueryDsl;
+        use dti_api::db::schema::periods::dsl::*;
+        periods.select(id).load(&mut c).expect("periods")
+    };
+    if periods.is_empty() {
+        return None;
+    }
+    let mut diff = None;
+    let _ = c.transaction::<(), diesel::result::Error, _>(|c| {
+        let before = stored_state(c);
+        for p in &periods {
+            dti_api::services::scoring::recompute_period(c, *p)
+                .unwrap_or_else(|e| panic!("recompute of period {p}: {e:?}"));
+        }
+        let after = stored_state(c);
+        if after != before {
+            diff = Some(describe_difference(&before, &after));
+        }
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    diff
+}
+
+fn describe_difference(
+    before: &(Vec<String>, Vec<String>, Vec<String>),
+    after: &(Vec<String>, Vec<String>, Vec<String>),
+) -> String {
+    let mut out = String::from(
+        "a full recompute changes stored results: some write moved an input of scoring \
+         without rescoring in its transaction\n",
+    );
+    for (name, b, a) in [
+        ("scores", &before.0, &after.0),
+        ("candidates and bases", &before.1, &after.1),
+        ("ranks", &before.2, &after.2),
+    ] {
+        for line in b.iter().filter(|l| !a.contains(l)) {
+            out.push_str(&format!("  {name}, stored:     {line}\n"));
+        }
+        for line in a.iter().filter(|l| !b.contains(l)) {
+            out.push_str(&format!("  {name}, recomputed: {line}\n"));
+        }
+    }
+    out
 }
 
 pub fn test_config(db_name: &str) -> Config {

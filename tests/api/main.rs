@@ -4,6 +4,7 @@
 mod assessments;
 mod auth;
 mod classification;
+mod consistency;
 mod errors;
 mod evidence;
 mod firstrun;

@@ -23,6 +23,10 @@ pub struct Assessment {
     pub lock_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The unit's tags this assessment is scored with (see the migration
+    /// `assessment_unit_tags`): copied from the unit when the period opens, and on every change
+    /// of the unit's tags while the period is in self-assessment or review.
+    pub unit_tags: Vec<String>,
     /// The last submission: when, by whom, whether the office made it on the unit's behalf,
     /// and the office's reason (see the migration `office_decisions`).
     pub submitted_at: Option<DateTime<Utc>>,
@@ -57,6 +61,9 @@ pub enum Submission {
     ByUnit,
     OnBehalf,
 }
+
+/// An assessment to create: (id, period, unit, group, pinned set, unit tags).
+pub type NewAssessment = (Uuid, Uuid, Uuid, Uuid, Uuid, Vec<String>);
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = answers)]
@@ -102,10 +109,14 @@ impl Assessment {
             .optional()
     }
 
+    /// Locks the row for the rest of the transaction (`FOR NO KEY UPDATE`: foreign-key checks
+    /// of other transactions, which take `KEY SHARE`, never wait for it). In the lock order
+    /// (see `services::scoring`) an assessment comes after its group: writes that can move a
+    /// score take both through `services::scoring::lock_assessment`.
     pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Assessment>> {
         assessments::table
             .find(id)
-            .for_update()
+            .for_no_key_update()
             .select(Assessment::as_select())
             .first(conn)
             .optional()
@@ -150,19 +161,17 @@ impl Assessment {
             .load(conn)
     }
 
-    pub fn insert_many(
-        conn: &mut PgConnection,
-        rows: &[(Uuid, Uuid, Uuid, Uuid, Uuid)],
-    ) -> QueryResult<()> {
+    pub fn insert_many(conn: &mut PgConnection, rows: &[NewAssessment]) -> QueryResult<()> {
         let values: Vec<_> = rows
             .iter()
-            .map(|(id, period, unit, group, set)| {
+            .map(|(id, period, unit, group, set, tags)| {
                 (
                     assessments::id.eq(*id),
                     assessments::period_id.eq(*period),
                     assessments::unit_id.eq(*unit),
                     assessments::group_id.eq(*group),
                     assessments::set_id.eq(*set),
+                    assessments::unit_tags.eq(tags),
                 )
             })
             .collect();
@@ -279,6 +288,23 @@ impl Assessment {
 
     /// Locks the given assessments of a period, in id order (so that two callers locking
     /// overlapping sets never deadlock), and returns those that exist.
+    /// The ranking groups of some assessments of a period, by id (to lock them first: see the
+    /// lock order in `services::scoring`).
+    pub fn groups_of(
+        conn: &mut PgConnection,
+        period: Uuid,
+        ids: &[Uuid],
+    ) -> QueryResult<Vec<Uuid>> {
+        assessments::table
+            .filter(assessments::period_id.eq(period))
+            .filter(assessments::id.eq_any(ids))
+            .select(assessments::group_id)
+            .distinct()
+            .order(assessments::group_id)
+            .load(conn)
+    }
+
+    /// Locks some assessments of a period, by id; their groups must be locked already.
     pub fn lock_many(
         conn: &mut PgConnection,
         period: Uuid,
@@ -288,7 +314,7 @@ impl Assessment {
             .filter(assessments::period_id.eq(period))
             .filter(assessments::id.eq_any(ids))
             .order(assessments::id)
-            .for_update()
+            .for_no_key_update()
             .select(Assessment::as_select())
             .load(conn)
     }
@@ -455,6 +481,34 @@ impl AdjustmentRow {
 }
 
 impl Assessment {
+    /// The assessments of a unit in the periods that are open for data (self-assessment,
+    /// review), in lock order (period, group).
+    pub fn open_of_unit(conn: &mut PgConnection, unit: Uuid) -> QueryResult<Vec<Assessment>> {
+        use crate::db::schema::periods;
+        assessments::table
+            .inner_join(periods::table)
+            .filter(assessments::unit_id.eq(unit))
+            .filter(periods::phase.eq_any(["self_assessment", "review"]))
+            .order((assessments::period_id.asc(), assessments::group_id.asc()))
+            .select(Assessment::as_select())
+            .load(conn)
+    }
+
+    /// Sets the unit tags an assessment is scored with (the caller rescores it).
+    pub fn set_unit_tags(
+        conn: &mut PgConnection,
+        id: Uuid,
+        tags: &[String],
+    ) -> QueryResult<Assessment> {
+        diesel::update(assessments::table.find(id))
+            .set((
+                assessments::unit_tags.eq(tags),
+                assessments::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(Assessment::as_returning())
+            .get_result(conn)
+    }
+
     pub fn set_deadline(
         conn: &mut PgConnection,
         id: Uuid,

@@ -35,6 +35,8 @@ impl Clarification {
             .optional()
     }
 
+    /// Locks the thread for the rest of the transaction. Last in the lock order (see
+    /// `services::scoring`): after the thread's assessment when both are taken.
     pub fn find_for_update(
         conn: &mut PgConnection,
         id: Uuid,

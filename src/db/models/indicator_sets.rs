@@ -91,7 +91,9 @@ impl IndicatorSet {
             .optional()
     }
 
-    /// Locks the row for the rest of the transaction.
+    /// Locks the row for the rest of the transaction. Outside the scoring lock order (see
+    /// `services::scoring`): set edits take it alone, and no scoring write ever locks a set (a
+    /// pinned set is active, hence immutable).
     pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<IndicatorSet>> {
         indicator_sets::table
             .find(id)

@@ -54,10 +54,15 @@ impl Period {
             .optional()
     }
 
+    /// Locks the period row (phase changes, publications and reopens serialise here). First in
+    /// the lock order (see `services::scoring`), and `FOR NO KEY UPDATE`: a writer that holds a
+    /// group lock and stores a score row takes `KEY SHARE` on the period through the foreign
+    /// key, which this lock never blocks, so a publication waiting for that group cannot close
+    /// a cycle.
     pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Period>> {
         periods::table
             .find(id)
-            .for_update()
+            .for_no_key_update()
             .select(Period::as_select())
             .first(conn)
             .optional()
@@ -149,14 +154,18 @@ impl Period {
         Ok(())
     }
 
+    /// The groups of a period, in the order their locks are taken (group id).
     pub fn groups(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<PeriodGroup>> {
         period_groups::table
             .filter(period_groups::period_id.eq(id))
+            .order(period_groups::group_id.asc())
             .select(PeriodGroup::as_select())
             .load(conn)
     }
 
     /// Locks one group of a period: writers that rescore or re-rank a group serialise here.
+    /// Second in the lock order (after the period, before the group's assessments; several
+    /// groups in (period, group) order): see `services::scoring`.
     pub fn lock_group(
         conn: &mut PgConnection,
         period: Uuid,

@@ -28,6 +28,21 @@ impl Publication {
             .load(conn)
     }
 
+    pub fn find_version(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        version: i32,
+    ) -> QueryResult<Option<Publication>> {
+        publications::table
+            .filter(publications::period_id.eq(period))
+            .filter(publications::group_id.eq(group))
+            .filter(publications::version.eq(version))
+            .select(Publication::as_select())
+            .first(conn)
+            .optional()
+    }
+
     pub fn max_version(
         conn: &mut PgConnection,
         period: Uuid,
@@ -80,4 +95,65 @@ impl Publication {
             .select(Publication::as_select())
             .load(conn)
     }
+
+    /// The id of the latest version of a group's results that the public may see at `now`.
+    pub fn latest_visible_id(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        now: DateTime<Utc>,
+    ) -> QueryResult<Option<Uuid>> {
+        publications::table
+            .filter(publications::period_id.eq(period))
+            .filter(publications::group_id.eq(group))
+            .filter(publications::visible_from.le(now))
+            .order(publications::version.desc())
+            .select(publications::id)
+            .first(conn)
+            .optional()
+    }
+
+    /// A unit's overall rank as a publication states it (`None`: not listed, or unranked).
+    pub fn rank_of_unit(
+        conn: &mut PgConnection,
+        publication: Uuid,
+        unit_code: &str,
+    ) -> QueryResult<Option<i32>> {
+        diesel::sql_query(
+            "SELECT (r->>'rank')::int4 AS n FROM publications p, \
+               jsonb_array_elements(p.content->'rankings') r \
+             WHERE p.id = $1 AND r->'unit'->>'code' = $2",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(publication)
+        .bind::<diesel::sql_types::Text, _>(unit_code)
+        .get_result::<Count>(conn)
+        .optional()
+        .map(|c| c.and_then(|c| c.n))
+    }
+
+    /// The overall rank an index would have among the units a publication lists, `unit_code`
+    /// left out: 1 + the number of them with a greater published index.
+    pub fn rank_of_index(
+        conn: &mut PgConnection,
+        publication: Uuid,
+        unit_code: &str,
+        index: rust_decimal::Decimal,
+    ) -> QueryResult<i32> {
+        diesel::sql_query(
+            "SELECT (1 + count(*))::int4 AS n FROM publications p, \
+               jsonb_array_elements(p.content->'rankings') r \
+             WHERE p.id = $1 AND r->'unit'->>'code' <> $2 AND (r->>'index')::numeric > $3",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(publication)
+        .bind::<diesel::sql_types::Text, _>(unit_code)
+        .bind::<diesel::sql_types::Numeric, _>(index)
+        .get_result::<Count>(conn)
+        .map(|c| c.n.unwrap_or(1))
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
+    n: Option<i32>,
 }

@@ -113,6 +113,18 @@ impl Unit {
             .load(conn)
     }
 
+    /// As [`Unit::find_many`], waiting for (and then reading) any uncommitted change of these
+    /// units. Opening a period takes them after the period row, against the lock order of
+    /// `services::scoring`: safe, because a unit change only ever waits for periods that are
+    /// already open, and the one being opened is still a draft.
+    pub fn find_many_for_share(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Unit>> {
+        units::table
+            .filter(units::id.eq_any(ids))
+            .for_share()
+            .select(Unit::as_select())
+            .load(conn)
+    }
+
     pub fn insert(conn: &mut PgConnection, new: &NewUnit) -> QueryResult<Unit> {
         diesel::insert_into(units::table)
             .values(new)
