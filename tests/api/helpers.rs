@@ -160,6 +160,9 @@ pub struct TestApp {
     pub db_name: String,
     pub config: Config,
     pub jwt: JwtKeys,
+    /// False for another replica of an app on the same database ([`spawn_replica`]): the app
+    /// that created the database checks and drops it.
+    pub owns_database: bool,
 }
 
 /// Every test ends with the scoring invariant: a full recompute of every period of its
@@ -168,6 +171,9 @@ pub struct TestApp {
 /// test that is. Skipped when the test already failed (its own panic says more).
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !self.owns_database {
+            return;
+        }
         let stale = if std::thread::panicking() {
             None
         } else {
@@ -349,7 +355,16 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         db_name,
         jwt: JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 60),
         config,
+        owns_database: true,
     }
+}
+
+/// Another replica on the database of an app, with `config` (that database's): it neither
+/// checks nor drops the database, the app that created it does.
+pub async fn spawn_replica(config: Config) -> TestApp {
+    let mut replica = spawn_app_with(config).await;
+    replica.owns_database = false;
+    replica
 }
 
 /// A spawned app with `seeds/` loaded (Lào Cai demo units, groups and accounts).

@@ -597,19 +597,30 @@ async fn an_excluded_unit_is_listed_unranked_and_the_others_rank_and_tie_without
     assert_eq!(wi["rank"], Value::Null);
     // another unit's what-if does not count the excluded one: TRAN-YEN at 45 would be 2nd
     // (behind NGHIA-LO's 60), not 3rd behind BAT-XAT's 50
+    // the office sees the live ranking; the unit itself sees no rank before publication
     let tran_yen_leader = app.token_for(Role::UnitLeader, Some("XA-TRAN-YEN"));
-    let wi = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{}/what-if", ids[9]),
-            Some(&tran_yen_leader),
-            &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 3, "denominator": 4}}]}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let what_if = |token: String| {
+        let app = &app;
+        let id = ids[9].clone();
+        async move {
+            json_ok(
+                app.post_json(
+                    &format!("/api/v1/assessments/{id}/what-if"),
+                    Some(&token),
+                    &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 3, "denominator": 4}}]}),
+                )
+                .await,
+                200,
+            )
+            .await
+        }
+    };
+    let wi = what_if(admin.clone()).await;
     assert_eq!(wi["index"], "0.45");
     assert_eq!(wi["rank"], 2);
+    let wi = what_if(tran_yen_leader).await;
+    assert_eq!(wi["index"], "0.45");
+    assert_eq!(wi["rank"], Value::Null);
     assert!(actions(&get(&app, &admin, bat_xat).await).contains(&"include_in_ranking"));
 
     let before = stored_state(&app);

@@ -706,7 +706,7 @@ async fn two_replicas_send_each_event_once_and_deadline_events_once_per_deadline
     let app = spawn_seeded_app().await;
     // a second replica on the same database, with its own worker; in demo mode, because a
     // production start refuses a database whose seeded accounts keep the demo password
-    let replica = spawn_app_with(Config {
+    let replica = spawn_replica(Config {
         mode: Mode::Demo,
         ..app.config.clone()
     })
