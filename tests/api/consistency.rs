@@ -286,6 +286,114 @@ async fn writers_readers_and_recomputes_together_lose_nothing() {
     assert_recompute_changes_nothing(&app);
 }
 
+/// Everything a busy day brings at once, for a bounded time: answer writers, readers and a
+/// recompute loop on one group, uploads of one file racing deletes of the same content on
+/// another unit's form, and parallel logins (wrong passwords past the limit, and the right one).
+/// No response is a 5xx, no acknowledged write is lost, every remaining evidence row downloads,
+/// and a full recompute afterwards changes nothing.
+#[tokio::test]
+async fn writers_recomputes_evidence_races_and_logins_together_lose_nothing() {
+    let app = spawn_seeded_app_for(24).await;
+    let admin = app.token_for(Role::Admin, None);
+    let period = open_relative_period(&app, &admin).await;
+    // evidence races on a component the writers leave alone, of a form they write to
+    let racer = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let raced = assessment_of(&app, &racer, &period, "XA-BAC-HA").await;
+    let evidence = async {
+        let bytes = crate::evidence::pdf("raced beside the writers");
+        let mut live: Option<String> = None;
+        let mut statuses = Vec::new();
+        for _ in 0..15 {
+            let delete = live.take().map(|id| {
+                app.request(
+                    reqwest::Method::DELETE,
+                    &format!("/api/v1/evidence/{id}"),
+                    Some(&racer),
+                )
+                .send()
+            });
+            let upload =
+                crate::evidence::upload(&app, &racer, &raced, "1.1", "race.pdf", bytes.clone());
+            let (uploaded, deleted) = tokio::join!(upload, async move {
+                match delete {
+                    Some(rb) => rb.await.unwrap().status().as_u16(),
+                    None => 204,
+                }
+            });
+            statuses.push(deleted);
+            statuses.push(uploaded.status().as_u16());
+            if uploaded.status().as_u16() == 201 {
+                let ev: Value = uploaded.json().await.unwrap();
+                live = Some(ev["id"].as_str().unwrap().to_string());
+            }
+        }
+        (statuses, bytes)
+    };
+    // logins: 30 wrong passwords for one account at once, then its right password from the
+    // same address and another account's
+    let logins = async {
+        let wrong = (0..30).map(|_| app.login("leader.skhcn", "not-the-password"));
+        let mut statuses: Vec<u16> = futures_util::future::join_all(wrong)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        let right = app.login("viewer.ubnd", DEMO_PASSWORD).await;
+        statuses.push(right.status().as_u16());
+        statuses
+    };
+    let load = run_load(
+        &app,
+        &admin,
+        &period,
+        10,
+        3,
+        Duration::from_millis(300),
+        Duration::from_secs(4),
+    );
+    let (seen, (uploads, bytes), logins) = tokio::join!(load, evidence, logins);
+
+    for kind in ["write", "read", "recompute"] {
+        assert_eq!(
+            seen.count(kind, |s| s >= 500),
+            0,
+            "{kind}: {}",
+            seen.summary()
+        );
+    }
+    assert_eq!(seen.count("write", |s| s != 200), 0, "{}", seen.summary());
+    for ((a, node), acked) in &seen.acknowledged {
+        let stored = json_ok(
+            app.get(&format!("/api/v1/assessments/{a}"), &admin).await,
+            200,
+        )
+        .await;
+        let answer = stored["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["node_code"] == node.as_str())
+            .unwrap_or_else(|| panic!("{a} {node} stored"));
+        assert_eq!(answer["version"], acked["version"], "{a} {node}");
+    }
+    assert!(
+        uploads.iter().all(|s| *s == 201 || *s == 204),
+        "uploads and deletes: {uploads:?}"
+    );
+    assert_eq!(
+        crate::evidence::every_file_row_downloads(&app, &racer, &bytes).await,
+        1,
+        "the last upload's row downloads"
+    );
+    let (wrong, right) = logins.split_at(30);
+    assert!(
+        wrong.iter().all(|s| *s == 401 || *s == 429),
+        "wrong passwords: {wrong:?}"
+    );
+    assert_eq!(right, [200], "the right password of another account");
+    assert_recompute_changes_nothing(&app);
+}
+
 /// The explicit form of the check every test ends with.
 fn assert_recompute_changes_nothing(app: &TestApp) {
     if let Some(diff) = recompute_changes(&url_for_db(&app.db_name)) {
