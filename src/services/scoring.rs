@@ -31,6 +31,12 @@
 //! 5. assessment rows (`Assessment::find_for_update`), after their group's;
 //! 6. clarification threads, answers, evidence, score rows.
 //!
+//! One lock comes before all of these: the content lock of an evidence file (a transaction
+//! advisory lock keyed by its SHA-256, `Blob::lock_content`). An upload takes it first and
+//! writes the file before it locks the group, so that no group waits on file storage; the
+//! collector of unreferenced files takes it alone, in its own transaction. No transaction takes
+//! it while holding any lock of the list, so it cannot close a cycle.
+//!
 //! A write that can move a score locks through [`lock_assessment`] (group, then assessment);
 //! a rescore or recompute locks the group before it reads or writes anything of it. Period and
 //! assessment locks are `FOR NO KEY UPDATE`: the foreign-key checks of score rows take `KEY
