@@ -1,4 +1,4 @@
-//! National-scale benchmark (SPEC §7): one ranking group of ~3,400 communes × 100 components
+//! National-scale benchmark: one ranking group of ~3,400 communes × 100 components
 //! in one period. Measures the full recompute of the period, the latency of one answer write
 //! with rescore and re-rank over HTTP (against two baselines measured in the same run) and the
 //! same on a `relative_to_best` component, then prints a Markdown table and a phase profile of

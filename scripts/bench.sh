@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# National-scale benchmark (SPEC §7): ~3,400 units × 100 components in one ranking group and one
+# National-scale benchmark: ~3,400 units × 100 components in one ranking group and one
 # period; prints a Markdown table (full recompute, answer-write latency vs baselines, the
 # relative_to_best case) and a phase profile of one write. Takes a few minutes.
 #

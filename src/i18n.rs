@@ -1,5 +1,4 @@
-//! The language of problem responses (SPEC §4: "messages in Vietnamese when
-//! `Accept-Language: vi`").
+//! The language of problem responses: messages in Vietnamese when `Accept-Language: vi`.
 //!
 //! - [`language_context`] (middleware) negotiates the language of each request from
 //!   `Accept-Language` and keeps it in a task-local, as `telemetry` does for the request id, so

@@ -365,7 +365,7 @@ pub struct SumItem {
     pub cap: Option<Decimal>,
 }
 
-/// Scoring method of a leaf (SPEC §3). `M` = the leaf's `max_points`.
+/// Scoring method of a leaf (docs/scoring.md). `M` = the leaf's `max_points`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Method {

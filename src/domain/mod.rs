@@ -11,7 +11,7 @@ pub mod workflow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A user's role (SPEC §1).
+/// A user's role (README: "What is here").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

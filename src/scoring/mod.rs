@@ -1,5 +1,5 @@
 //! Scoring: pure, deterministic, exact-decimal computation of every node's points, index and
-//! trace for the units of one ranking group (SPEC §3, brief §c).
+//! trace for the units of one ranking group (the method: docs/scoring.md).
 //!
 //! Owns: the two score columns of every node, aggregation, applicability, the evidence rule,
 //! reviewer adjustments and the group-relative best. Imports only `std`, `crate::domain`,
@@ -45,7 +45,7 @@
 //! Index = points ÷ applicable max, unrounded, `None` when the applicable max is 0 (e.g. the
 //! national "Đô thị thông minh", max 0).
 //!
-//! Example (brief §c, Đà Nẵng 2022): main values 1, 0.9, 0.8253, 0.8487, 0.7578, (0), 0.8575,
+//! Example (docs/scoring.md, Đà Nẵng, national DTI 2022): main values 1, 0.9, 0.8253, 0.8487, 0.7578, (0), 0.8575,
 //! 0.7836, 0.5197 of 100, 100, 100, 100, 100, 0, 200, 150, 150 → 100 + 90 + 82.53 + 84.87 +
 //! 75.78 + 0 + 171.5 + 117.54 + 77.955 = 800.175 of 1000 → index 0.800175 → published 0.8002.
 //!
@@ -1795,7 +1795,7 @@ mod tests {
         assert_eq!(smart_city.flags, vec![flags::NOT_SCORED]);
         assert_eq!(node(&set, s, "NT").reviewed_points, dec!(433.18));
         assert_eq!(node(&set, s, "3").reviewed_index, Some(dec!(0.8253)));
-        // Pillar CQS ≈ (433.18 + 171.5) / 700 = 0.8638 (brief §c).
+        // Pillar CQS ≈ (433.18 + 171.5) / 700 = 0.8638 (docs/scoring.md).
         let (points, max, own) = pillar_totals(&set, s, 0);
         assert_eq!((points, max, own), (dec!(604.68), dec!(700), dec!(604.68)));
         assert_eq!(ranking::round_index(points / max, 4), dec!(0.8638));

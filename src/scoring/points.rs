@@ -1,4 +1,4 @@
-//! Per-method leaf points and the aggregation arithmetic (SPEC §3, brief §c).
+//! Per-method leaf points and the aggregation arithmetic (docs/scoring.md).
 //!
 //! Owns: the formula of every [`Method`] ([`evaluate`]), the clamp-and-round of a leaf
 //! ([`settle`]), the capped sum of an inner node ([`aggregate`]) and the root's bonus/penalty

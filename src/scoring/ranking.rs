@@ -93,7 +93,7 @@ pub fn index_of(points: Decimal, applicable_max: Decimal) -> Option<Decimal> {
 /// over the pillar's main indicators (shared mains count in every pillar that lists them).
 /// The index is `reviewed ÷ applicable max` (see [`index_of`]).
 ///
-/// Example (brief §c): Đà Nẵng 2022, pillar CQS = the five scored foundation mains (433.18 of
+/// Example (docs/scoring.md): Đà Nẵng 2022, pillar CQS = the five scored foundation mains (433.18 of
 /// 500) + Đô thị thông minh (0 of 0) + main 7 (171.5 of 200) → (604.68, 700, …) → 0.8638.
 pub fn pillar_totals(
     set: &CompiledSet,

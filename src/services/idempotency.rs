@@ -1,4 +1,4 @@
-//! `Idempotency-Key` for bulk and import calls (SPEC §4), after Stripe and the IETF
+//! `Idempotency-Key` for bulk and import calls (README: "API conventions"), after Stripe and the IETF
 //! idempotency-key draft.
 //!
 //! - The first request with a key runs its write and stores its status and JSON body **in the

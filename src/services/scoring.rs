@@ -5,7 +5,7 @@
 //! lock the group's `period_groups` row first, so concurrent writers to one group are
 //! serialised and no stored number is ever computed from a mix of states.
 //!
-//! What a write costs (SPEC §7; migration 6 has the layout):
+//! What a write costs (docs/architecture.md; migration 6 has the layout):
 //! - one unit is scored from its own inputs and the group's best values, read as an aggregate
 //!   of the stored candidates (`relative_values`), and its one score row — totals and every
 //!   ranking scope's value — is rewritten. Ranks are read with `RANK()` over the stored rounded
