@@ -35,9 +35,10 @@ if ! "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
 fi
 "$VENV/bin/schemathesis" --version
 
-# The binary of this checkout (a no-op after `cargo test`, which builds it): never a stale one.
+# The binary of this checkout, as `cargo test` builds it (a no-op right after the tests; a
+# plain `cargo build` would rebuild dependencies without the test features): never a stale one.
 if [ -z "${FUZZ_BIN:-}" ]; then
-    cargo build --locked --bin dti-api
+    cargo test --locked --no-run -q
 fi
 BIN="${FUZZ_BIN:-$TARGET/debug/dti-api}"
 
