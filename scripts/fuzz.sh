@@ -59,7 +59,9 @@ trap cleanup EXIT
 psql "$MAINTENANCE_URL" -qc "CREATE DATABASE $DB"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-export APP_MODE=production APP_HOST=127.0.0.1 APP_PORT="$PORT" APP_WORKERS=2 \
+# Demo mode: the fuzzer logs in with the seeded demo accounts, which production refuses to
+# serve (their password is published); no webhook deliveries to the addresses it invents.
+export APP_MODE=demo APP_HOST=127.0.0.1 APP_PORT="$PORT" APP_WORKERS=2 WEBHOOK_WORKER=false \
     JWT_SECRET="fuzz-$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
     DATA_DIR="$WORK" DEMO_PASSWORD="$PASSWORD" SEED_ON_EMPTY=false RUST_LOG="${RUST_LOG:-warn}"
 "$BIN" migrate
