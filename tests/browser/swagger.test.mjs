@@ -102,9 +102,11 @@ test('log in, authorize and call GET /api/v1/me in Swagger UI', { timeout: 60_00
 
   await page.locator('.auth-wrapper button.authorize').click();
   const modal = page.locator('.modal-ux');
-  await modal.locator('input').first().fill(token);
-  await modal.locator('button.modal-btn.authorize').click();
-  await modal.locator('button.btn-done').click();
+  // the users' scheme (the metrics token has a scheme of its own)
+  const bearer = modal.locator('.auth-container').filter({ hasText: 'bearer (http' }).first();
+  await bearer.locator('input').fill(token);
+  await bearer.locator('button.modal-btn.authorize').click();
+  await modal.locator('button.btn-done').first().click();
 
   const me = await tryItOut(page, 'me');
   assert.equal(me.status, '200');
