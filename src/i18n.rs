@@ -758,7 +758,8 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
         "DUPLICATE_COLUMN" => "cột này xuất hiện hai lần trong dòng tiêu đề".into(),
         "DECIMAL_SEPARATOR" => match (quoted("value"), quoted("separator")) {
             (Some(v), Some(sep)) => format!(
-                "{v} chứa dấu phân cách không đúng: không dùng dấu phân cách hàng nghìn, phần                  thập phân viết bằng {sep} (đặt tham số decimal_separator để đọc dấu còn lại)"
+                "{v} chứa dấu phân cách không đúng: không dùng dấu phân cách hàng nghìn, phần \
+                 thập phân viết bằng {sep} (đặt tham số decimal_separator để đọc dấu còn lại)"
             ),
             _ => "số chứa dấu phân cách không đúng (đặt tham số decimal_separator)".into(),
         },

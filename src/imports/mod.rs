@@ -5,3 +5,4 @@
 //! rust_decimal, chrono, serde. No I/O: the file formats are read in `services::imports`.
 
 pub mod layout;
+pub mod source;

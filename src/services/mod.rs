@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod clarifications;
 pub mod evidence;
 pub mod idempotency;
+pub mod imports;
 pub mod indicator_sets;
 pub mod outbox;
 pub mod periods;
