@@ -443,9 +443,9 @@ mod tests {
     fn encodings_are_named() {
         assert_eq!(detect_encoding(b"\xFF\xFEu\x00"), "UTF-16LE");
         // "Xã Bắc Hà" and more in a legacy single-byte encoding (Vietnamese ANSI)
-        let bytes = b"T\xEAn \xF0\xF5n v\xEF,X\xE3 B\xE9c H\xE0,\xD0i\xEAm\r\n";
-        assert!(std::str::from_utf8(bytes).is_err());
-        let name = detect_encoding(bytes);
+        let bytes: Vec<u8> = b"T\xEAn \xF0\xF5n v\xEF,X\xE3 B\xE9c H\xE0,\xD0i\xEAm\r\n".to_vec();
+        assert!(String::from_utf8(bytes.clone()).is_err());
+        let name = detect_encoding(&bytes);
         assert!(
             name.starts_with("windows-") || name.starts_with("ISO-"),
             "{name}"

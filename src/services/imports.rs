@@ -233,18 +233,25 @@ fn too_many_rows(limit: u64) -> AppError {
     .with_extension("max_rows", limit)
 }
 
+/// What reading a file gives: the well-formed rows, the conflicts of the others, the number of
+/// data rows, and the key/value pairs of a template's `_meta` sheet.
+type ReadRows = (
+    Vec<(RowNumber, AnswerRow)>,
+    Vec<Conflict>,
+    u64,
+    Vec<(String, String)>,
+);
+
+/// The guidance and the evidence expected of each node of a set, by code.
+type NodeTexts = HashMap<String, (Option<String>, Option<String>)>;
+
 /// The rows of the file: every well-formed row, every conflict of the others.
 fn read_rows(
     file: std::fs::File,
     format: Format,
     actor: &Principal,
     sep: DecimalSeparator,
-) -> AppResult<(
-    Vec<(RowNumber, AnswerRow)>,
-    Vec<Conflict>,
-    u64,
-    Vec<(String, String)>,
-)> {
+) -> AppResult<ReadRows> {
     let limit = if actor.role.is_unit_role() {
         MAX_UNIT_ROWS
     } else {
@@ -766,10 +773,7 @@ pub fn authorise_sheet(
 }
 
 /// The leaves of a set document, by code: guidance and evidence expected.
-fn leaf_texts(
-    nodes: &[crate::domain::indicator_set::Node],
-    out: &mut HashMap<String, (Option<String>, Option<String>)>,
-) {
+fn leaf_texts(nodes: &[crate::domain::indicator_set::Node], out: &mut NodeTexts) {
     for n in nodes {
         out.insert(
             n.code.clone(),
@@ -834,17 +838,16 @@ pub fn answer_sheet(
     };
     let mut rows = Vec::new();
     let mut meta = None;
-    let mut texts: HashMap<Uuid, HashMap<String, (Option<String>, Option<String>)>> =
-        HashMap::new();
+    let mut texts: HashMap<Uuid, NodeTexts> = HashMap::new();
     for a in &assessments {
         let entry = set_entry(conn, a.set_id)?;
-        if !texts.contains_key(&a.set_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = texts.entry(a.set_id) {
             let row = IndicatorSet::find(conn, a.set_id)?
                 .ok_or_else(|| AppError::not_found("indicator set", a.set_id))?;
             let doc = crate::services::indicator_sets::document(&row)?;
             let mut t = HashMap::new();
             leaf_texts(&doc.nodes, &mut t);
-            texts.insert(a.set_id, t);
+            slot.insert(t);
             if meta.is_none() {
                 meta = Some(SheetMeta {
                     set_id: a.set_id.to_string(),
