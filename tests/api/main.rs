@@ -14,6 +14,7 @@ mod idempotency;
 mod indicator_sets;
 mod input;
 mod layouts;
+mod lookups;
 mod matrix;
 mod migrations;
 mod office;
