@@ -14,6 +14,8 @@ mod idempotency;
 mod imports;
 mod indicator_sets;
 mod input;
+mod layouts;
+mod lookups;
 mod matrix;
 mod migrations;
 mod office;
