@@ -529,6 +529,21 @@ pub fn read_row(
     }
     let get = |c: Column| header.get(fields, c);
     let mut errors = Vec::new();
+    // no text holds a NUL (PostgreSQL could not store it)
+    for c in Column::DATA {
+        if let Field::Text(t) = get(c)
+            && t.contains('\0')
+        {
+            errors.push(problem(
+                c,
+                "NUL_CHARACTER",
+                "must not contain the NUL character (U+0000)",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let required = |c: Column, errors: &mut Vec<FieldError>| match get(c) {
         Field::Invalid(why) => {
             errors.push(invalid_cell(c, why));

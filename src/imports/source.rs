@@ -44,6 +44,8 @@ pub enum SourceError {
     NotUtf8 { encoding: String, line: u64 },
     #[error("the file cannot be read as {format:?}: {reason}")]
     Malformed { format: Format, reason: String },
+    #[error("a text holds the NUL character")]
+    Nul(Vec<crate::error::FieldError>),
     #[error("reading the spooled file: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -394,8 +396,14 @@ fn read_json<E: From<SourceError>>(
     file: File,
     visit: &mut dyn FnMut(Item<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let body: JsonRows =
+    let value: Value =
         serde_json::from_reader(BufReader::new(file)).map_err(|e| malformed(Format::Json, e))?;
+    // a NUL is refused by its JSON pointer, as in every JSON body
+    let nul = crate::input::nul_fields(&value, "");
+    if !nul.is_empty() {
+        return Err(SourceError::Nul(nul).into());
+    }
+    let body: JsonRows = serde_json::from_value(value).map_err(|e| malformed(Format::Json, e))?;
     // the header: every member name used by any row, in order of first use
     let mut names: Vec<String> = Vec::new();
     for r in &body.rows {

@@ -207,6 +207,7 @@ pub fn source_error(e: SourceError) -> AppError {
             format!("The file cannot be read as {format:?}: {reason}."),
         )
         .with_extension("format", format),
+        SourceError::Nul(errors) => crate::input::nul_refusal(errors),
         SourceError::Io(e) => AppError::internal(e),
     }
 }

@@ -525,6 +525,22 @@ async fn bad_files_are_answered_clearly() {
             .iter()
             .any(|e| e["code"] == "MISSING_COLUMN")
     );
+    // a NUL in a cell is a conflict of its column (nothing PostgreSQL could store)
+    let p = assert_problem(
+        import(
+            &app,
+            &admin,
+            &period,
+            "",
+            csv(&["XA-BAC-HA,2.2,,,,dep\0uty,,,,"]),
+        )
+        .await,
+        422,
+        "IMPORT_REFUSED",
+    )
+    .await;
+    assert_eq!(p["conflicts"][0]["code"], "NUL_CHARACTER");
+    assert_eq!(p["conflicts"][0]["column"], "option");
     // empty
     assert_problem(
         import(&app, &admin, &period, "", Vec::new()).await,
