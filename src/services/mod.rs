@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod clarifications;
 pub mod evidence;
+pub mod exports;
 pub mod idempotency;
 pub mod indicator_sets;
 pub mod outbox;

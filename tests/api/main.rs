@@ -7,6 +7,7 @@ mod classification;
 mod consistency;
 mod errors;
 mod evidence;
+mod exports;
 mod firstrun;
 mod helpers;
 mod i18n;
