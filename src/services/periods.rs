@@ -155,6 +155,7 @@ pub fn create(
                         group_id: group.id,
                         set_id: s.id,
                         bases_version: None,
+                        layout: None,
                     });
                 }
             }

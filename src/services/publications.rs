@@ -54,6 +54,7 @@ fn snapshot(
     let set = IndicatorSet::find(c, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
     let entry = set_entry(c, set_id)?;
+    crate::services::scoring::ensure_layout(c, period.id, group.id, &entry)?;
     let rows = RankingRow::of_group(
         c,
         period.id,

@@ -14,6 +14,7 @@ mod i18n;
 mod idempotency;
 mod indicator_sets;
 mod input;
+mod layouts;
 mod matrix;
 mod migrations;
 mod office;
