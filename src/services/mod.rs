@@ -5,6 +5,7 @@ pub mod assessments;
 pub mod auth;
 pub mod bulk;
 pub mod clarifications;
+pub mod demo_year;
 pub mod evidence;
 pub mod exports;
 pub mod idempotency;

@@ -5,6 +5,7 @@ mod assessments;
 mod auth;
 mod classification;
 mod consistency;
+mod demo_year;
 mod errors;
 mod evidence;
 mod exports;
