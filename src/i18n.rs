@@ -734,6 +734,40 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             None => "phương án không có trong danh sách của chỉ số".into(),
         },
         "UNKNOWN_ITEM" => "hạng mục không có trong danh sách của chỉ số".into(),
+        // -- spreadsheet imports (the row layouts of `crate::imports`)
+        "UNKNOWN_COLUMN" => {
+            let mut s = match quoted("column") {
+                Some(c) => format!("cột {c} không thuộc mẫu nhập liệu"),
+                None => "cột này không thuộc mẫu nhập liệu".into(),
+            };
+            if let Some(cols) = e.params.get("expected").and_then(list) {
+                s.push_str(&format!("; các cột hợp lệ: {}", cols.join(", ")));
+            }
+            s
+        }
+        "MISSING_COLUMN" => {
+            let mut s = match quoted("column") {
+                Some(c) => format!("dòng tiêu đề thiếu cột bắt buộc {c}"),
+                None => "dòng tiêu đề thiếu cột bắt buộc".into(),
+            };
+            if let Some(cols) = e.params.get("expected").and_then(list) {
+                s.push_str(&format!("; các cột hợp lệ: {}", cols.join(", ")));
+            }
+            s
+        }
+        "DUPLICATE_COLUMN" => "cột này xuất hiện hai lần trong dòng tiêu đề".into(),
+        "DECIMAL_SEPARATOR" => match (quoted("value"), quoted("separator")) {
+            (Some(v), Some(sep)) => format!(
+                "{v} chứa dấu phân cách không đúng: không dùng dấu phân cách hàng nghìn, phần \
+                 thập phân viết bằng {sep} (đặt tham số decimal_separator để đọc dấu còn lại)"
+            ),
+            _ => "số chứa dấu phân cách không đúng (đặt tham số decimal_separator)".into(),
+        },
+        "INVALID_CELL" => match quoted("reason") {
+            Some(r) => format!("ô không có giá trị dùng được: {r}"),
+            None => "ô không có giá trị dùng được".into(),
+        },
+        "INVALID_DATE" => "ngày phải viết theo dạng YYYY-MM-DD (năm-tháng-ngày)".into(),
         // -- indicator-set documents
         "TOO_DEEP" => format!(
             "tài liệu lồng quá sâu: tối đa {} cấp chỉ số và {} cấp mảng, đối tượng JSON",
@@ -1563,6 +1597,12 @@ mod tests {
                 "ALREADY_SUBMITTED",
                 "ASSESSMENT_FINALISED",
                 "INVALID_STATE",
+                "UNKNOWN_COLUMN",
+                "MISSING_COLUMN",
+                "DUPLICATE_COLUMN",
+                "DECIMAL_SEPARATOR",
+                "INVALID_CELL",
+                "INVALID_DATE",
             ]
             .map(str::to_string),
         );

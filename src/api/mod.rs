@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod groups;
 pub mod health;
 pub mod idempotency;
+pub mod imports;
 pub mod indicator_sets;
 pub mod input;
 pub mod office;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(groups::configure)
             .configure(indicator_sets::configure)
             .configure(periods::configure)
+            .configure(imports::configure)
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)

@@ -223,8 +223,10 @@ pub fn input_field_error(
     fe
 }
 
-/// Checks one answer against its node; errors carry pointers under `prefix`.
-fn check_answer(
+/// Checks one answer against its node (the node exists and is a leaf, who may write it, not
+/// applicable, the inputs by the node's method); errors carry pointers under `prefix`. The one
+/// check of every answer write: single, batch and imported.
+pub fn check_answer(
     entry: &SetEntry,
     actor: &Principal,
     input: &AnswerInput,

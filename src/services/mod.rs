@@ -9,6 +9,7 @@ pub mod demo_year;
 pub mod evidence;
 pub mod exports;
 pub mod idempotency;
+pub mod imports;
 pub mod indicator_sets;
 pub mod outbox;
 pub mod periods;

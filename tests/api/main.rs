@@ -13,6 +13,7 @@ mod firstrun;
 mod helpers;
 mod i18n;
 mod idempotency;
+mod imports;
 mod indicator_sets;
 mod input;
 mod layouts;
