@@ -20,7 +20,6 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::units::Unit;
-use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
 use crate::services::idempotency;
