@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use actix_web::dev::{Decompress, Payload};
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -35,8 +35,25 @@ pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 /// A dry run lists at most this many rows (all are counted).
 pub const MAX_LISTED_ROWS: usize = 10_000;
 
+/// A file's bytes (CSV, XLSX or ODS), as the body of an import.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ImportFile(#[allow(dead_code)] Vec<u8>);
+
+/// JSON rows: each member is a column of the layout (numbers as JSON numbers or decimal
+/// strings, `items` as `code=value; code=value`).
+#[derive(ToSchema)]
+#[schema(example = json!({"rows": [{"unit_code": "XA-BAC-HA", "node_code": "1.2", "numerator": 3, "denominator": 4}]}))]
+pub struct AnswerRows {
+    #[allow(dead_code)]
+    #[schema(value_type = Vec<Object>)]
+    rows: Vec<serde_json::Value>,
+}
+
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(import_answers);
+    cfg.service(import_answers)
+        .service(answers_template)
+        .service(answers_export);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -258,10 +275,10 @@ pub async fn spool(
     request_body(
         description = "The file (at most 256 MiB); its format is read from the content",
         content(
-            (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/vnd.oasis.opendocument.spreadsheet"),
-            (Object = "application/json"),
+            (ImportFile = "text/csv"),
+            (ImportFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (ImportFile = "application/vnd.oasis.opendocument.spreadsheet"),
+            (AnswerRows = "application/json"),
         )
     ),
     responses(
@@ -316,4 +333,142 @@ async fn import_answers(
     })
     .await?;
     respond(reply, |_, _| {})
+}
+
+/// The units of an answers sheet: one unit, or a ranking group (exactly one of the two).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SheetParams {
+    /// A unit's code or id: its form.
+    #[param(max_length = 64)]
+    pub unit: Option<String>,
+    /// A ranking group's code or id: one row per unit of the group × component.
+    #[param(max_length = 64)]
+    pub group: Option<String>,
+}
+
+fn scope_of(p: SheetParams) -> AppResult<svc::SheetScope> {
+    match (p.unit, p.group) {
+        (Some(u), None) => Ok(svc::SheetScope::Unit(u)),
+        (None, Some(g)) => Ok(svc::SheetScope::Group(g)),
+        _ => Err(AppError::validation(vec![FieldError::new(
+            "unit",
+            "EXCLUSIVE",
+            "give exactly one of unit and group",
+        )])),
+    }
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn attachment(bytes: Vec<u8>, content_type: &str, name: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes)
+}
+
+fn table_error(e: crate::tabular::TableError) -> AppError {
+    AppError::internal(e)
+}
+
+/// A blank answers template (XLSX) for a unit's form or for a whole ranking group.
+///
+/// Sheet `answers`: one row per unit × scored component, with the codes, the Vietnamese names,
+/// the maximum points, the method, the guidance and the evidence expected; the input columns
+/// the component's method reads are open (with data validation: option lists, true/false,
+/// non-negative numbers, whole numbers for survey counts), everything else is locked in a
+/// protected sheet. A hidden sheet `_meta` names the indicator-set version: importing the
+/// filled template for a group assessed with another version is refused row by row
+/// (`TEMPLATE_VERSION_MISMATCH`). Fill it and send it to `POST …/imports/answers`.
+#[utoipa::path(
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "Period id"), SheetParams),
+    responses(
+        (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = ImportFile),
+        (status = 422, description = "`VALIDATION_FAILED`: neither or both of unit and group, an unknown unit, or a unit without an assessment in the period", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
+#[get("/periods/{id}/templates/answers.xlsx")]
+async fn answers_template(
+    state: web::Data<AppState>,
+    who: crate::auth::Principal,
+    id: web::Path<Uuid>,
+    params: web::Query<SheetParams>,
+) -> AppResult<HttpResponse> {
+    let period = id.into_inner();
+    let scope = scope_of(params.into_inner())?;
+    let bytes = crate::db::with_conn(&state.pool, move |c| {
+        let (rows, meta) = svc::answer_sheet(c, &who, period, scope, false)?;
+        crate::imports::template::answers_xlsx(&rows, meta.as_ref()).map_err(table_error)
+    })
+    .await?;
+    Ok(attachment(bytes, XLSX, "answers-template.xlsx"))
+}
+
+/// The format of an export.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    #[default]
+    Csv,
+    Xlsx,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    #[param(inline)]
+    pub format: ExportFormat,
+    /// CSV only: start with a byte-order mark (what Excel needs to read Vietnamese letters).
+    #[serde(default)]
+    pub bom: bool,
+}
+
+/// The stored answers of a unit or a ranking group, in the layout the import reads (CSV or
+/// XLSX): export → edit → import works. Cells that a spreadsheet would read as a formula are
+/// neutralised with a leading `'`.
+#[utoipa::path(
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "Period id"), SheetParams, ExportParams),
+    responses(
+        (status = 200, description = "The answers", content(
+            (ImportFile = "text/csv"),
+            (ImportFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 422, description = "`VALIDATION_FAILED`: neither or both of unit and group, an unknown unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
+#[get("/periods/{id}/exports/answers")]
+async fn answers_export(
+    state: web::Data<AppState>,
+    who: crate::auth::Principal,
+    id: web::Path<Uuid>,
+    params: web::Query<SheetParams>,
+    export: web::Query<ExportParams>,
+) -> AppResult<HttpResponse> {
+    let period = id.into_inner();
+    let scope = scope_of(params.into_inner())?;
+    let ExportParams { format, bom } = export.into_inner();
+    let bytes = crate::db::with_conn(&state.pool, move |c| {
+        let (rows, meta) = svc::answer_sheet(c, &who, period, scope, true)?;
+        match format {
+            ExportFormat::Csv => crate::tabular::to_csv(&svc::sheet_table(&rows), bom),
+            ExportFormat::Xlsx => crate::imports::template::answers_xlsx(&rows, meta.as_ref()),
+        }
+        .map_err(table_error)
+    })
+    .await?;
+    Ok(match format {
+        ExportFormat::Csv => attachment(bytes, "text/csv; charset=utf-8", "answers.csv"),
+        ExportFormat::Xlsx => attachment(bytes, XLSX, "answers.xlsx"),
+    })
 }

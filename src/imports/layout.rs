@@ -22,7 +22,8 @@
 //! which is then validated by the node's method exactly as the JSON answer write validates it
 //! (`scoring::input::parse_input`, through `services::assessments`): a value in a column the
 //! method does not read is reported there (`INPUT_UNKNOWN_FIELD`). A row whose input columns
-//! are all empty writes an answer without inputs (a note, an explanation, not applicable).
+//! are all empty writes an answer without inputs (a note, an explanation, not applicable); a
+//! row with nothing but its codes (a template row left blank) is skipped.
 //!
 //! Numbers: a spreadsheet number as it is; text as a plain decimal with the request's decimal
 //! separator (`.` by default, `,` with `decimal_separator=comma`). Text holding the other
@@ -342,7 +343,8 @@ fn problem(c: Column, code: &str, message: impl Into<String>) -> FieldError {
 fn text_of(f: &Field) -> Option<String> {
     match f {
         Field::Empty => None,
-        Field::Text(t) => Some(t.trim().to_string()),
+        // text an export neutralised against formula injection reads back as it was stored
+        Field::Text(t) => Some(crate::tabular::unneutralise(t.trim()).to_string()),
         Field::Number(n) => Some(n.to_string()),
         Field::Bool(b) => Some(b.to_string()),
         Field::Date(d) => Some(d.to_string()),
@@ -622,6 +624,15 @@ pub fn read_row(
     if !errors.is_empty() {
         return Err(errors);
     }
+    // a row with its codes only (a blank template row) says nothing: skipped
+    if inputs.is_empty()
+        && !not_applicable
+        && note.is_none()
+        && explanation.is_none()
+        && evidence.is_empty()
+    {
+        return Ok(None);
+    }
     Ok(Some(AnswerRow {
         unit_code,
         node_code,
@@ -824,6 +835,16 @@ mod tests {
         .unwrap();
         assert_eq!(row.node_code, "7");
         assert_eq!(row.inputs, Some(json!({"points": 2.5})));
+        // a blank template row: codes only
+        assert_eq!(
+            read_row(
+                &h,
+                &[t("XA-1"), t("1.1"), Field::Empty],
+                DecimalSeparator::Dot
+            )
+            .unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -6,3 +6,4 @@
 
 pub mod layout;
 pub mod source;
+pub mod template;

@@ -113,6 +113,8 @@ pub type RowNumber = u64;
 
 /// What [`read`] hands over: the header names first, then each row.
 pub enum Item<'a> {
+    /// The key/value rows of a workbook's hidden `_meta` sheet (before the header).
+    Meta(Vec<(String, String)>),
     Header(&'a [String]),
     Row(RowNumber, Vec<Field>),
 }
@@ -260,6 +262,18 @@ fn text_of(f: &Field) -> String {
     }
 }
 
+/// The first two columns of a sheet as key/value pairs.
+fn pairs(range: &calamine::Range<Data>) -> Vec<(String, String)> {
+    range
+        .rows()
+        .filter_map(|r| {
+            let k = text_of(&field_of(r.first()?));
+            let v = r.get(1).map(|v| text_of(&field_of(v))).unwrap_or_default();
+            Some((k, v))
+        })
+        .collect()
+}
+
 /// The sheet to read: `answers` when the workbook has one, else the first.
 fn sheet_name(names: &[String]) -> Option<String> {
     names
@@ -275,9 +289,16 @@ fn read_xlsx<E: From<SourceError>>(
 ) -> Result<(), E> {
     let bad = |e: calamine::XlsxError| malformed(Format::Xlsx, e);
     let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(BufReader::new(file)).map_err(bad)?;
-    let Some(name) = sheet_name(&book.sheet_names()) else {
+    let names = book.sheet_names();
+    let Some(name) = sheet_name(&names) else {
         return Err(malformed(Format::Xlsx, "the workbook has no sheet").into());
     };
+    if names.iter().any(|n| n == super::template::META_SHEET) {
+        let range = book
+            .worksheet_range(super::template::META_SHEET)
+            .map_err(bad)?;
+        visit(Item::Meta(pairs(&range)))?;
+    }
     let mut cells = book.worksheet_cells_reader(&name).map_err(bad)?;
     // cells arrive row by row, left to right
     let mut current: Option<u32> = None;
@@ -326,9 +347,16 @@ where
     E: From<SourceError>,
 {
     let mut book = R::new(BufReader::new(file)).map_err(|e| malformed(format, e))?;
-    let Some(name) = sheet_name(&book.sheet_names()) else {
+    let names = book.sheet_names();
+    let Some(name) = sheet_name(&names) else {
         return Err(malformed(format, "the workbook has no sheet").into());
     };
+    if names.iter().any(|n| n == super::template::META_SHEET) {
+        let range = book
+            .worksheet_range(super::template::META_SHEET)
+            .map_err(|e| malformed(format, e))?;
+        visit(Item::Meta(pairs(&range)))?;
+    }
     let range = book
         .worksheet_range(&name)
         .map_err(|e| malformed(format, e))?;
@@ -415,9 +443,9 @@ mod tests {
     fn encodings_are_named() {
         assert_eq!(detect_encoding(b"\xFF\xFEu\x00"), "UTF-16LE");
         // "Xã Bắc Hà" and more in a legacy single-byte encoding (Vietnamese ANSI)
-        let bytes = b"T\xEAn \xF0\xF5n v\xEF,X\xE3 B\xE9c H\xE0,\xD0i\xEAm\r\n";
-        assert!(std::str::from_utf8(bytes).is_err());
-        let name = detect_encoding(bytes);
+        let bytes: Vec<u8> = b"T\xEAn \xF0\xF5n v\xEF,X\xE3 B\xE9c H\xE0,\xD0i\xEAm\r\n".to_vec();
+        assert!(String::from_utf8(bytes.clone()).is_err());
+        let name = detect_encoding(&bytes);
         assert!(
             name.starts_with("windows-") || name.starts_with("ISO-"),
             "{name}"

@@ -33,6 +33,7 @@ use crate::domain::Role;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, EvidenceRef, Header};
 use crate::imports::source::{self, Format, Item, RowNumber, SourceError};
+use crate::imports::template::{META_SET_ID, SheetMeta, SheetRow};
 use crate::services::assessments::{
     AnswerInput, check_answer, edit_refusal, sees_live_standings, write_rights,
 };
@@ -232,13 +233,25 @@ fn too_many_rows(limit: u64) -> AppError {
     .with_extension("max_rows", limit)
 }
 
+/// What reading a file gives: the well-formed rows, the conflicts of the others, the number of
+/// data rows, and the key/value pairs of a template's `_meta` sheet.
+type ReadRows = (
+    Vec<(RowNumber, AnswerRow)>,
+    Vec<Conflict>,
+    u64,
+    Vec<(String, String)>,
+);
+
+/// The guidance and the evidence expected of each node of a set, by code.
+type NodeTexts = HashMap<String, (Option<String>, Option<String>)>;
+
 /// The rows of the file: every well-formed row, every conflict of the others.
 fn read_rows(
     file: std::fs::File,
     format: Format,
     actor: &Principal,
     sep: DecimalSeparator,
-) -> AppResult<(Vec<(RowNumber, AnswerRow)>, Vec<Conflict>, u64)> {
+) -> AppResult<ReadRows> {
     let limit = if actor.role.is_unit_role() {
         MAX_UNIT_ROWS
     } else {
@@ -248,7 +261,12 @@ fn read_rows(
     let mut rows = Vec::new();
     let mut conflicts = Vec::new();
     let mut read = 0u64;
+    let mut meta = Vec::new();
     let result = source::read::<Stop>(file, format, &mut |item| match item {
+        Item::Meta(pairs) => {
+            meta = pairs;
+            Ok(())
+        }
         Item::Header(names) => match Header::parse(names) {
             Ok(h) => {
                 header = Some(h);
@@ -293,7 +311,7 @@ fn read_rows(
         }
     });
     match result {
-        Ok(()) => Ok((rows, conflicts, read)),
+        Ok(()) => Ok((rows, conflicts, read, meta)),
         Err(Stop::Source(e)) => Err(source_error(e)),
         Err(Stop::App(e)) => Err(e),
     }
@@ -373,7 +391,16 @@ pub fn import_answers(
     format: Format,
 ) -> AppResult<ImportOutcome> {
     authorise_answers(conn, actor, input.period_id)?;
-    let (rows, mut conflicts, rows_read) = read_rows(file, format, actor, input.decimal_separator)?;
+    let (rows, mut conflicts, rows_read, meta) =
+        read_rows(file, format, actor, input.decimal_separator)?;
+    // a filled template names the set version it was made from
+    let meta_value = |k: &str| meta.iter().find(|(m, _)| m == k).map(|(_, v)| v.clone());
+    let template_set = meta_value(META_SET_ID);
+    let template_label = format!(
+        "{} version {}",
+        meta_value("set_code").unwrap_or_default(),
+        meta_value("set_version").unwrap_or_default()
+    );
     let period_id = input.period_id;
     let result = conn.transaction::<_, RollbackOr, _>(|c| {
         let period =
@@ -468,6 +495,27 @@ pub fn import_answers(
                 continue;
             }
             let entry = set_entry(c, a.set_id)?;
+            if let Some(t) = &template_set
+                && *t != a.set_id.to_string()
+            {
+                conflicts.push(row_conflict(
+                    number,
+                    r,
+                    FieldError::new(
+                        "",
+                        "TEMPLATE_VERSION_MISMATCH",
+                        format!(
+                            "the template was made for the indicator set {template_label}; unit \
+                             {} is assessed with {} version {}: download the template again",
+                            r.unit_code, entry.set.code, entry.set.version
+                        ),
+                    )
+                    .with_param("template", &template_label)
+                    .with_param("set", format!("{} version {}", entry.set.code, entry.set.version)),
+                ));
+                refused_rows.insert(number);
+                continue;
+            }
             let answer = AnswerInput {
                 node_code: r.node_code.clone(),
                 inputs: r.inputs.clone(),
@@ -684,5 +732,197 @@ pub fn import_answers(
         Ok(o) => Ok(o),
         Err(RollbackOr::Rollback(o)) => Ok(o),
         Err(RollbackOr::App(e)) => Err(e),
+    }
+}
+
+/// Which units an answers sheet covers.
+pub enum SheetScope {
+    /// One unit (by code).
+    Unit(String),
+    /// Every unit of a ranking group (by code or id).
+    Group(String),
+}
+
+/// Who may download the answers sheet of `scope`: the provincial roles any; a unit account
+/// its own unit's only (a group's: 403).
+pub fn authorise_sheet(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    scope: &SheetScope,
+) -> AppResult<()> {
+    match scope {
+        SheetScope::Unit(code) => {
+            actor.require_role(
+                &[
+                    Role::Admin,
+                    Role::Reviewer,
+                    Role::Viewer,
+                    Role::UnitEditor,
+                    Role::UnitLeader,
+                ],
+                "download answer sheets",
+            )?;
+            let unit = crate::services::units::resolve_unit_field(conn, code, "unit")?;
+            actor.require_unit_data(unit.id)
+        }
+        SheetScope::Group(_) => actor.require_role(
+            &[Role::Admin, Role::Reviewer, Role::Viewer],
+            "download the answer sheet of a group",
+        ),
+    }
+}
+
+/// The leaves of a set document, by code: guidance and evidence expected.
+fn leaf_texts(nodes: &[crate::domain::indicator_set::Node], out: &mut NodeTexts) {
+    for n in nodes {
+        out.insert(
+            n.code.clone(),
+            (n.guidance.clone(), n.evidence_expected.clone()),
+        );
+        leaf_texts(&n.children, out);
+    }
+}
+
+/// The rows of an answers sheet: one per unit × scored component of the period, the units in
+/// code order, the components in the set's order; with the stored answers when `fill`.
+pub fn answer_sheet(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    period_id: Uuid,
+    scope: SheetScope,
+    fill: bool,
+) -> AppResult<(Vec<SheetRow>, Option<SheetMeta>)> {
+    use crate::db::models::indicator_sets::IndicatorSet;
+    authorise_sheet(conn, actor, &scope)?;
+    let period =
+        Period::find(conn, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
+    let mut assessments = match &scope {
+        SheetScope::Unit(code) => {
+            let unit = crate::services::units::resolve_unit_field(conn, code, "unit")?;
+            let found = Assessment::of_units(conn, period_id, &[unit.id])?;
+            if found.is_empty() {
+                return Err(AppError::validation(vec![
+                    FieldError::new(
+                        "unit",
+                        "NOT_IN_PERIOD",
+                        format!("unit {} has no assessment in this period", unit.code),
+                    )
+                    .with_param("unit", &unit.code),
+                ]));
+            }
+            found
+        }
+        SheetScope::Group(r) => {
+            let group = crate::services::units::resolve_group(conn, r)?;
+            Assessment::of_group(conn, period_id, group.id)?
+        }
+    };
+    let units: HashMap<Uuid, Unit> = Unit::find_many(
+        conn,
+        &assessments.iter().map(|a| a.unit_id).collect::<Vec<_>>(),
+    )?
+    .into_iter()
+    .map(|u| (u.id, u))
+    .collect();
+    assessments.sort_by(|a, b| {
+        let code = |x: &Assessment| units.get(&x.unit_id).map(|u| u.code.clone());
+        code(a).cmp(&code(b))
+    });
+    let stored: HashMap<(Uuid, Uuid), Answer> = if fill {
+        Assessment::answers(conn, &assessments.iter().map(|a| a.id).collect::<Vec<_>>())?
+            .into_iter()
+            .map(|a| ((a.assessment_id, a.node_id), a))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let mut rows = Vec::new();
+    let mut meta = None;
+    let mut texts: HashMap<Uuid, NodeTexts> = HashMap::new();
+    for a in &assessments {
+        let entry = set_entry(conn, a.set_id)?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = texts.entry(a.set_id) {
+            let row = IndicatorSet::find(conn, a.set_id)?
+                .ok_or_else(|| AppError::not_found("indicator set", a.set_id))?;
+            let doc = crate::services::indicator_sets::document(&row)?;
+            let mut t = HashMap::new();
+            leaf_texts(&doc.nodes, &mut t);
+            slot.insert(t);
+            if meta.is_none() {
+                meta = Some(SheetMeta {
+                    set_id: a.set_id.to_string(),
+                    set_code: row.code.clone(),
+                    set_version: row.version,
+                    period_code: period.code.clone(),
+                });
+            }
+        }
+        let unit = units.get(&a.unit_id);
+        for (i, n) in entry.set.nodes.iter().enumerate() {
+            if !n.is_leaf() || n.method.is_none() {
+                continue;
+            }
+            let (guidance, expected) = texts[&a.set_id].get(&n.code).cloned().unwrap_or_default();
+            let mut cells = vec![
+                (
+                    Column::UnitCode,
+                    unit.map(|u| u.code.clone()).unwrap_or_default(),
+                ),
+                (Column::NodeCode, n.code.clone()),
+                (
+                    Column::UnitName,
+                    unit.map(|u| u.name.clone()).unwrap_or_default(),
+                ),
+                (Column::NodeName, n.name.clone()),
+                (Column::MaxPoints, n.max_points.normalize().to_string()),
+                (
+                    Column::Method,
+                    n.method
+                        .as_ref()
+                        .map(|m| m.name().to_string())
+                        .unwrap_or_default(),
+                ),
+                (Column::Guidance, guidance.unwrap_or_default()),
+                (Column::EvidenceExpected, expected.unwrap_or_default()),
+            ];
+            if let Some(ans) = stored.get(&(a.id, entry.node_ids[i])) {
+                cells.extend(layout::input_cells(ans.inputs.as_ref()));
+                if ans.not_applicable {
+                    cells.push((Column::NotApplicable, "true".into()));
+                }
+                cells.extend(ans.note.clone().map(|v| (Column::Note, v)));
+                cells.extend(ans.explanation.clone().map(|v| (Column::Explanation, v)));
+            }
+            rows.push(SheetRow {
+                cells,
+                method: n.method.clone(),
+                max_points: n.max_points,
+                declarable: n.applicability.declarable_not_applicable,
+            });
+        }
+    }
+    Ok((rows, meta))
+}
+
+/// The rows as a table in the layout's column order (the CSV export).
+pub fn sheet_table(rows: &[SheetRow]) -> crate::tabular::Table {
+    let cols = crate::imports::template::columns();
+    crate::tabular::Table {
+        headers: cols.iter().map(|c| c.as_str().to_string()).collect(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                cols.iter()
+                    .map(|c| {
+                        r.cells
+                            .iter()
+                            .find(|(k, _)| k == c)
+                            .map_or(crate::tabular::Cell::Empty, |(_, v)| {
+                                crate::tabular::Cell::Text(v.clone())
+                            })
+                    })
+                    .collect()
+            })
+            .collect(),
     }
 }

@@ -681,3 +681,237 @@ async fn an_idempotency_key_replays_the_import() {
     )
     .await;
 }
+
+/// The cells of a workbook's sheet as text, row by row.
+fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = book.worksheet_range(name).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
+    let resp = app.get(path, token).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_filled_template_imports_the_same_answers_and_scores_as_the_json_api() {
+    use rust_xlsxwriter::Workbook;
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let template = download(
+        &app,
+        &admin,
+        &format!("/api/v1/periods/{period}/templates/answers.xlsx?group=LC-XA"),
+    )
+    .await;
+    let rows = sheet(&template, "answers");
+    let header = rows[0].clone();
+    assert_eq!(&header[..3], ["unit_code", "node_code", "numerator"]);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // one row per unit of the group × scored component, with names and maxima
+    let bac_ha: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "XA-BAC-HA").collect();
+    let nodes: Vec<&str> = bac_ha.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(nodes, ["1.1", "1.2", "2.1", "2.2"]);
+    assert_eq!(
+        bac_ha[1][col("node_name")],
+        "Tỷ lệ cuộc họp do Chủ tịch chủ trì"
+    );
+    assert_eq!(bac_ha[1][col("max_points")], "20");
+    assert_eq!(bac_ha[1][col("method")], "ratio");
+    assert_eq!(
+        bac_ha[1][col("evidence_expected")],
+        "Thông báo kết luận các cuộc họp"
+    );
+    assert!(rows.len() > 20, "{}", rows.len());
+    let meta = sheet(&template, "_meta");
+    assert_eq!(meta[0][0], "set_id");
+    {
+        use calamine::{Reader, SheetVisible, Xlsx};
+        let book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(template.clone())).unwrap();
+        let hidden = book
+            .sheets_metadata()
+            .iter()
+            .find(|s| s.name == "_meta")
+            .unwrap()
+            .visible;
+        assert_eq!(hidden, SheetVisible::Hidden);
+    }
+    // the unit fills its rows (the cells a person would type), everything else as downloaded
+    let fill = |meta_set: &str| {
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        ws.set_name("answers").unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    ws.write_string(r as u32, c as u16, v).unwrap();
+                }
+            }
+            if row[0] == "XA-BAT-XAT" {
+                match row[1].as_str() {
+                    "1.1" => {
+                        ws.write_number(r as u32, col("value") as u16, 3).unwrap();
+                        ws.write_string(r as u32, col("explanation") as u16, "Biên bản")
+                            .unwrap();
+                    }
+                    "1.2" => {
+                        ws.write_number(r as u32, col("numerator") as u16, 1.5)
+                            .unwrap();
+                        ws.write_number(r as u32, col("denominator") as u16, 4)
+                            .unwrap();
+                    }
+                    "2.2" => {
+                        ws.write_string(r as u32, col("option") as u16, "deputy")
+                            .unwrap();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let m = book.add_worksheet();
+        m.set_name("_meta").unwrap();
+        for (r, row) in meta.iter().enumerate() {
+            m.write_string(r as u32, 0, &row[0]).unwrap();
+            let v = if row[0] == "set_id" {
+                meta_set.to_string()
+            } else {
+                row[1].clone()
+            };
+            m.write_string(r as u32, 1, v).unwrap();
+        }
+        m.set_hidden(true);
+        book.save_to_buffer().unwrap()
+    };
+    // a template for another set version is refused, row by row, saying so
+    let p = assert_problem(
+        import(
+            &app,
+            &admin,
+            &period,
+            "",
+            fill("00000000-0000-4000-8000-000000000000"),
+        )
+        .await,
+        422,
+        "IMPORT_REFUSED",
+    )
+    .await;
+    assert_eq!(
+        p["conflicts"][0]["code"], "TEMPLATE_VERSION_MISMATCH",
+        "{p}"
+    );
+    assert_eq!(p["rows_read"], 3, "blank template rows are skipped: {p}");
+    let r = json_ok(
+        import(&app, &admin, &period, "", fill(&meta[0][1])).await,
+        200,
+    )
+    .await;
+    assert_eq!(r["created"], 3, "{r}");
+    // the same answers through the JSON API for another unit
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let by_json = assessment_of(&app, &admin, &period, "XA-BAC-HA").await;
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{by_json}/answers"),
+            &editor,
+            &json!({"answers": [
+                {"node_code": "1.1", "inputs": {"value": 3}, "explanation": "Biên bản"},
+                {"node_code": "1.2", "inputs": {"numerator": 1.5, "denominator": 4}},
+                {"node_code": "2.2", "inputs": {"option": "deputy"}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let by_template = assessment_of(&app, &admin, &period, "XA-BAT-XAT").await;
+    let (j, t) = (
+        assessment(&app, &admin, &by_json).await,
+        assessment(&app, &admin, &by_template).await,
+    );
+    assert_eq!(answers(&j), answers(&t));
+    assert_eq!(j["score"], t["score"]);
+    // a unit account downloads its own unit's template only
+    let own = download(
+        &app,
+        &editor,
+        &format!("/api/v1/periods/{period}/templates/answers.xlsx?unit=XA-BAC-HA"),
+    )
+    .await;
+    assert_eq!(sheet(&own, "answers").len(), 5);
+    assert_problem(
+        app.get(
+            &format!("/api/v1/periods/{period}/templates/answers.xlsx?unit=XA-BAT-XAT"),
+            &editor,
+        )
+        .await,
+        403,
+        "NOT_YOUR_UNIT",
+    )
+    .await;
+    assert_problem(
+        app.get(
+            &format!("/api/v1/periods/{period}/templates/answers.xlsx?group=LC-XA"),
+            &editor,
+        )
+        .await,
+        403,
+        "FORBIDDEN_ROLE",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_answers_export_reads_back_unchanged() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    json_ok(
+        import(
+            &app,
+            &admin,
+            &period,
+            "",
+            csv(&[
+                "XA-BAC-HA,1.1,,,3,,,=cmd|' /C calc'!A0,Biên bản,",
+                "XA-BAC-HA,1.2,1.5,4,,,,,,",
+                "XA-BAT-XAT,2.2,,,,deputy,,,,",
+            ]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    for format in ["csv", "xlsx"] {
+        let bytes = download(
+            &app,
+            &admin,
+            &format!(
+                "/api/v1/periods/{period}/exports/answers?group=LC-XA&format={format}&bom=true"
+            ),
+        )
+        .await;
+        if format == "csv" {
+            assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            assert!(text.contains("'=cmd"), "the note is neutralised: {text}");
+        } else {
+            let rows = sheet(&bytes, "answers");
+            assert!(
+                rows.iter()
+                    .any(|r| r.iter().any(|c| c == "'=cmd|' /C calc'!A0"))
+            );
+        }
+        let again = json_ok(import(&app, &admin, &period, "", bytes).await, 200).await;
+        assert_eq!(again["rows_read"], 3, "{format}: {again}");
+        assert_eq!(again["created"], 0, "{format}: {again}");
+        assert_eq!(again["updated"], 0, "{format}: {again}");
+        assert_eq!(again["unchanged"], 3, "{format}: {again}");
+    }
+}
