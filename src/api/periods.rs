@@ -20,6 +20,7 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::units::Unit;
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
 use crate::services::idempotency;
@@ -473,7 +474,7 @@ async fn list_rankings(
             services::periods::get(c, id)?;
             let groups = Period::groups(c, id)?;
             let group = match &q.group {
-                Some(r) => services::units::resolve_group(c, r).map_err(|_| {
+                Some(r) => services::units::resolve_group(c, r).unknown_as(|| {
                     AppError::validation(vec![
                         FieldError::new(
                             "group",
