@@ -453,6 +453,18 @@ fn lost_lock_race() -> AppError {
     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
+/// Every connection of the pool stayed in use for the whole wait (`DB_TIMEOUT_MS`): the service
+/// is saturated, the database itself answers. Nothing was done; 503 with `Retry-After`, told
+/// apart from an outage (`DATABASE_UNAVAILABLE`) by [`crate::db::checkout_error`].
+pub fn service_busy() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_BUSY",
+        "Every database connection is busy; nothing was done. Retry shortly.",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};

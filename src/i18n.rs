@@ -281,6 +281,11 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
              gửi lại yêu cầu."
                 .into()
         }
+        "SERVICE_BUSY" => {
+            "Mọi kết nối cơ sở dữ liệu đều đang bận nên yêu cầu chưa được thực hiện; vui lòng \
+             gửi lại sau ít giây."
+                .into()
+        }
         "CLARIFICATION_CLOSED" => "Yêu cầu làm rõ này đã đóng.".into(),
         "WEBHOOK_DISABLED" => "Điểm nhận webhook này đang bị tắt; hãy bật lại (PATCH `enabled`: \
                                true) trước khi gửi lại."

@@ -127,10 +127,23 @@ impl Application {
                 let mut conn = pool.get()?;
                 under_startup_lock(&mut conn, |conn| {
                     if crate::db::models::users::User::count(conn)? == 0 {
+                        let started = std::time::Instant::now();
                         let report =
                             crate::services::seed::load(conn, &cfg.seeds_dir, &cfg.demo_password)
                                 .map_err(|e| -> BoxError { error_chain(&e).into() })?;
-                        log::info!("empty database: loaded seeds ({report})");
+                        log::info!(
+                            "empty database: loaded seeds ({report}) in {} ms",
+                            started.elapsed().as_millis()
+                        );
+                        // `config.check` refuses SEED_ON_EMPTY in production; the demo year
+                        // acts as the demo accounts, so it is loaded in demo mode only all the
+                        // same
+                        if cfg.mode == Mode::Demo {
+                            let started = std::time::Instant::now();
+                            let year = crate::services::demo_year::load(conn)
+                                .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+                            log::info!("demo year: {year} in {} ms", started.elapsed().as_millis());
+                        }
                     }
                     Ok(())
                 })

@@ -506,6 +506,7 @@ fn created_headers(body: &Value, resp: &mut actix_web::HttpResponseBuilder) {
 pub struct SetViewQuery {
     /// `tree` (default): the nested document; `flat`: every node with parent codes and input
     /// schemas; `summary`: neither.
+    #[param(inline)]
     pub view: Option<SetView>,
 }
 

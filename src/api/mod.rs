@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clarifications;
 pub mod client;
 pub mod evidence;
+pub mod exports;
 pub mod fallback;
 pub mod groups;
 pub mod health;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)
+            .configure(exports::configure)
             .configure(evidence::configure)
             .configure(clarifications::configure)
             .configure(public::configure)

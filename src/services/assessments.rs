@@ -422,6 +422,19 @@ pub fn sees_live_standings(actor: &Principal) -> bool {
     matches!(actor.role, Role::Admin | Role::Reviewer | Role::Viewer)
 }
 
+/// 403 `FORBIDDEN_ROLE` unless the caller [`sees_live_standings`]: the check of every read that
+/// compares units' unpublished scores (the rankings, their export).
+pub fn require_live_standings(actor: &Principal) -> AppResult<()> {
+    if sees_live_standings(actor) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Unpublished rankings compare units; unit accounts read published results on the public routes.",
+        ))
+    }
+}
+
 /// The one rule for every rank a caller is shown (own, hypothetical, in any response): the
 /// provincial roles see the live ranking; anyone else learns standings from publications only.
 /// Before its group's results are published a rank, even the unit's own or a what-if's, tells a

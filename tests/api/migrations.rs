@@ -130,3 +130,96 @@ async fn replicas_starting_together_on_an_empty_demo_database_seed_it_once() {
     assert_eq!(users, expected);
     drop(second);
 }
+
+/// Row counts of every table (what a migration's round trip must keep).
+fn row_counts(c: &mut PgConnection) -> Vec<(String, i64)> {
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' \
+           AND tablename <> '__diesel_schema_migrations' ORDER BY 1",
+    )
+    .load(c)
+    .unwrap();
+    tables
+        .into_iter()
+        .map(|t| {
+            let n = diesel::sql_query(format!("SELECT count(*) AS n FROM {}", t.name))
+                .get_result::<Count>(c)
+                .unwrap()
+                .n;
+            (t.name, n)
+        })
+        .collect()
+}
+
+#[test]
+fn each_migration_goes_up_down_and_up_again_to_the_same_schema() {
+    use diesel_migrations::MigrationHarness;
+    let db = create_empty_database();
+    let mut c = PgConnection::establish(&url_for_db(&db)).unwrap();
+    let migrations = c.pending_migrations(dti_api::db::MIGRATIONS).unwrap();
+    assert!(migrations.len() > 10);
+    let mut before = schema_fingerprint(&mut c);
+    for m in &migrations {
+        let name = m.name().to_string();
+        c.run_migration(m).unwrap();
+        let after = schema_fingerprint(&mut c);
+        c.revert_migration(m)
+            .unwrap_or_else(|e| panic!("{name} down: {e}"));
+        assert_eq!(schema_fingerprint(&mut c), before, "{name} down");
+        c.run_migration(m)
+            .unwrap_or_else(|e| panic!("{name} up again: {e}"));
+        assert_eq!(schema_fingerprint(&mut c), after, "{name} up again");
+        before = after;
+    }
+    drop(c);
+    drop_database(&db);
+}
+
+#[tokio::test]
+async fn the_newest_migrations_go_down_and_up_again_under_a_scored_year() {
+    use diesel_migrations::MigrationHarness;
+    // a database with the demo seeds and a scored period
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(dti_api::domain::Role::Admin, None);
+    crate::publications::fill_and_submit(
+        &app,
+        &crate::assessments::open_period(&app, &admin, |_| {})
+            .await
+            .0,
+    )
+    .await;
+    app.with_conn(|c| {
+        let schema = schema_fingerprint(c);
+        let rows = row_counts(c);
+        let applied = c.applied_migrations().unwrap();
+        let all = c.pending_migrations(dti_api::db::MIGRATIONS).unwrap();
+        assert!(all.is_empty());
+        let embedded: Vec<_> = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(
+            &dti_api::db::MIGRATIONS,
+        )
+        .unwrap();
+        // the two newest migrations down, newest first, and up again
+        let newest: Vec<_> = embedded.iter().rev().take(2).collect();
+        for m in &newest {
+            c.revert_migration(*m)
+                .unwrap_or_else(|e| panic!("{} down with data: {e}", m.name()));
+        }
+        for m in newest.iter().rev() {
+            c.run_migration(*m)
+                .unwrap_or_else(|e| panic!("{} up with data: {e}", m.name()));
+        }
+        assert_eq!(c.applied_migrations().unwrap().len(), applied.len());
+        assert_eq!(schema_fingerprint(c), schema);
+        assert_eq!(row_counts(c), rows);
+    });
+}
