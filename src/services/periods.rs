@@ -15,7 +15,7 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
 use crate::db::models::units::Unit;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, UnknownAs};
 use crate::services::outbox::{self, Event};
 use crate::services::units::resolve_group;
 
@@ -320,7 +320,7 @@ pub fn pinned_group(
 ) -> AppResult<(RankingGroup, PeriodGroup)> {
     let pins = Period::groups(conn, period_id)?;
     let group = match group_ref {
-        Some(r) => resolve_group(conn, r).map_err(|_| {
+        Some(r) => resolve_group(conn, r).unknown_as(|| {
             AppError::validation(vec![
                 FieldError::new("group", "UNKNOWN_GROUP", format!("no ranking group {r:?}"))
                     .with_param("value", r),

@@ -15,6 +15,7 @@ mod idempotency;
 mod indicator_sets;
 mod input;
 mod layouts;
+mod lookups;
 mod matrix;
 mod migrations;
 mod office;
