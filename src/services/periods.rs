@@ -15,8 +15,7 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
 use crate::db::models::units::Unit;
-use crate::error::UnknownAs;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, UnknownAs};
 use crate::services::outbox::{self, Event};
 use crate::services::units::resolve_group;
 
