@@ -162,6 +162,11 @@ impl Application {
         let state = web::Data::new(AppState {
             store,
             pool: pool.clone(),
+            health_pool: db::build_pool(
+                &url,
+                1,
+                Duration::from_millis(config.db_timeout_ms.min(1000)),
+            ),
             jwt: JwtKeys::new(
                 secret.as_bytes(),
                 &config.jwt_issuer,

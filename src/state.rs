@@ -9,6 +9,9 @@ use crate::telemetry::Metrics;
 
 pub struct AppState {
     pub pool: DbPool,
+    /// One connection of its own for `GET /health/ready`, so that readiness still answers
+    /// while the requests' pool is saturated.
+    pub health_pool: DbPool,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub metrics: Arc<Metrics>,

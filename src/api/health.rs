@@ -46,7 +46,8 @@ async fn live() -> web::Json<HealthResponse> {
 )]
 #[get("/health/ready")]
 async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<HealthResponse>> {
-    crate::db::with_conn(&state.pool, |c| {
+    // its own connection: readiness is about the database, and answers in a request storm
+    crate::db::with_conn(&state.health_pool, |c| {
         diesel::sql_query("SELECT 1").execute(c)?;
         Ok(())
     })

@@ -246,8 +246,11 @@ async fn a_saturated_pool_answers_service_busy_with_retry_after_after_one_wait()
         waited < std::time::Duration::from_millis(900),
         "one wait of 300 ms, not two: {waited:?}"
     );
-    // liveness needs no connection
+    // liveness needs no connection; readiness has one of its own and answers within its wait
     json_ok(app.get_public("/health/live").await, 200).await;
+    let started = std::time::Instant::now();
+    json_ok(app.get_public("/health/ready").await, 200).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
     // in Vietnamese too
     let vi = app
         .client
