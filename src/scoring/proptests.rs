@@ -398,10 +398,10 @@ fn check_unit(set: &CompiledSet, scores: &UnitScores) -> Result<(), TestCaseErro
                     prop_assert!(points == round_index(points, dp) || points == max);
                 }
             } else {
-                let kids: Vec<Cols> = node
-                    .children
-                    .iter()
-                    .map(|&k| columns(&scores.nodes[k])[c])
+                // in summation order (children that do not follow the best first), as the
+                // scorer adds them: sums of 28-digit decimals depend on the order
+                let kids: Vec<Cols> = in_summation_order(set, &node.children)
+                    .map(|k| columns(&scores.nodes[k])[c])
                     .collect();
                 let sum: Decimal = kids.iter().map(|k| k.1).sum();
                 let sum_app: Decimal = kids.iter().map(|k| k.2).sum();
@@ -419,7 +419,7 @@ fn check_unit(set: &CompiledSet, scores: &UnitScores) -> Result<(), TestCaseErro
     for c in 0..2 {
         let (mut sum, mut app, mut bonus, mut penalty) =
             (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-        for &r in &set.roots {
+        for r in in_summation_order(set, &set.roots) {
             let (_, p, a) = columns(&scores.nodes[r])[c];
             match set.nodes[r].kind {
                 NodeKind::Bonus => bonus += p,
@@ -437,6 +437,21 @@ fn check_unit(set: &CompiledSet, scores: &UnitScores) -> Result<(), TestCaseErro
         prop_assert!(total_app <= set.scale);
     }
     Ok(())
+}
+
+/// `nodes` in the scorer's summation order: those that do not follow the group best first,
+/// then those that do, each in document order.
+fn in_summation_order<'a>(
+    set: &'a CompiledSet,
+    nodes: &'a [usize],
+) -> impl Iterator<Item = usize> + 'a {
+    let pick = move |want: bool| {
+        nodes
+            .iter()
+            .copied()
+            .filter(move |&n| set.depends_on_best[n] == want)
+    };
+    pick(false).chain(pick(true))
 }
 
 fn units_for(set: &CompiledSet, seeds: &[u64]) -> Vec<UnitInput> {
