@@ -10,6 +10,8 @@ pub mod error;
 pub mod i18n;
 pub mod input;
 pub mod openapi;
+pub mod openapi_refine;
+pub mod problem_codes;
 pub mod scoring;
 pub mod services;
 pub mod startup;
