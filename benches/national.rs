@@ -2,7 +2,7 @@
 //! in one period. Measures the full recompute of the period, the latency of one answer write
 //! with rescore and re-rank over HTTP (against two baselines measured in the same run) and the
 //! same on a `relative_to_best` component, then prints a Markdown table and a phase profile of
-//! one write.
+//! one write, and the time and size of the scores export (every unit, XLSX and CSV).
 //!
 //! Run with `cargo bench --bench national` (or `scripts/bench.sh`). Needs a PostgreSQL server:
 //! `TEST_DATABASE_URL` (else `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`),
@@ -14,7 +14,8 @@
 //! `BENCH_COLD_WRITES` (100: writes that move the maximum right after another replica's write),
 //! `BENCH_WRITE_BUDGET_SECS` (240) and `BENCH_REL_BUDGET_SECS` (240): a write series stops early
 //! once it has spent its budget, so that a slow build still finishes in about ten minutes (the
-//! table's `n` column says how many requests were measured), `BENCH_PROFILE_RUNS` (3).
+//! table's `n` column says how many requests were measured), `BENCH_PROFILE_RUNS` (3),
+//! `BENCH_EXPORT_RUNS` (5: downloads of the scores export per format).
 
 use std::time::{Duration, Instant};
 
@@ -485,6 +486,38 @@ impl Http {
         timed("GET ready", req).await
     }
 
+    /// `runs` downloads of the period's scores export in `format`: their times and the size
+    /// of the file (every run's must be the same).
+    async fn export_scores(
+        &self,
+        period: Uuid,
+        format: &str,
+        runs: usize,
+    ) -> (Vec<Duration>, usize) {
+        let url = format!(
+            "{}/api/v1/periods/{period}/rankings/export?format={format}",
+            self.base
+        );
+        let mut times = Vec::with_capacity(runs);
+        let mut size = None;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let resp = self
+                .client
+                .get(&url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("export");
+            assert!(resp.status().is_success(), "export: {}", resp.status());
+            let n = resp.bytes().await.expect("body").len();
+            times.push(t.elapsed());
+            assert!(size.is_none_or(|s| s == n), "one export, one size");
+            size = Some(n);
+        }
+        (times, size.unwrap_or(0))
+    }
+
     async fn recompute(&self, period: Uuid) -> Duration {
         let url = format!("{}/api/v1/periods/{period}/recompute", self.base);
         let req = self.client.post(url).bearer_auth(&self.token);
@@ -521,6 +554,9 @@ struct Results {
     write_rel_cold: Vec<Duration>,
     /// Mean rows written per ratio write, per table.
     rows_per_write: Vec<(String, f64)>,
+    /// `GET /periods/{id}/rankings/export` of every unit's scores: per format, the times and
+    /// the file's size in bytes.
+    exports: Vec<(&'static str, Vec<Duration>, usize)>,
 }
 
 /// Runs `f` `n` times sequentially, stopping early when `budget` is spent.
@@ -663,8 +699,18 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
         }
     }
 
+    // Exports of every unit's scores and rankings (the group's only: no `group` needed).
+    let export_runs: usize = env_num("BENCH_EXPORT_RUNS", 5);
+    eprintln!("scores exports × {export_runs} per format");
+    let mut exports = Vec::new();
+    for format in ["xlsx", "csv"] {
+        let (times, size) = http.export_scores(s.period, format, export_runs).await;
+        exports.push((format, times, size));
+    }
+
     Results {
         recompute_svc: Vec::new(),
+        exports,
         write_rel_cold,
         recompute_http,
         baseline_sql,
@@ -1192,6 +1238,22 @@ fn main() {
         "p99 ≤ 100 ms",
     );
 
+    for (format, times, _) in &r.exports {
+        row(
+            &format!("GET /periods/{{id}}/rankings/export?format={format}, every unit"),
+            &stats(times),
+            "—",
+        );
+    }
+    println!(
+        "\nscores export sizes ({} units, one row each): {}",
+        s.units,
+        r.exports
+            .iter()
+            .map(|(f, _, n)| format!("{f} {:.0} KiB ({n} bytes)", *n as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "\nrows written per ratio write (mean, pg_stat_user_tables): {}",
         r.rows_per_write

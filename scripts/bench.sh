@@ -7,7 +7,7 @@
 #   TEST_DATABASE_URL (else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres)
 # The bench creates dti_bench_<uuid> and drops it at the end.
 # Knobs: BENCH_UNITS, BENCH_WRITES, BENCH_REL_WRITES, BENCH_RECOMPUTE_RUNS, BENCH_BUDGET_SECS,
-# BENCH_PROFILE_RUNS (see benches/national.rs).
+# BENCH_PROFILE_RUNS, BENCH_EXPORT_RUNS (see benches/national.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::db::models::audit::{AuditEvent, NewAuditEvent};
+use crate::domain::Role;
 use crate::error::AppResult;
 
 thread_local! {
@@ -26,6 +27,12 @@ pub fn with_request_id<T>(id: Option<String>, f: impl FnOnce() -> T) -> T {
 /// The request id set by [`with_request_id`] on this thread, if any.
 pub fn current_request_id() -> Option<String> {
     REQUEST_ID.with(|r| r.borrow().clone())
+}
+
+/// Who may read the trail (its list and its export): administrators and viewers. 403
+/// `FORBIDDEN_ROLE` otherwise.
+pub fn require_reader(actor: &Principal) -> AppResult<()> {
+    actor.require_role(&[Role::Admin, Role::Viewer], "read the audit trail")
 }
 
 /// What happened, to what.

@@ -23,6 +23,22 @@ use crate::i18n::Lang;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub type AppResult<T> = Result<T, AppError>;
 
+/// For a lookup of something a request named: a "does not exist" (404 `NOT_FOUND`) becomes
+/// `unknown()`, typically a 422 on the field that named it; every other error, a database
+/// outage above all, stays what it is (never reported as the client's mistake).
+pub trait UnknownAs<T> {
+    fn unknown_as(self, unknown: impl FnOnce() -> AppError) -> AppResult<T>;
+}
+
+impl<T> UnknownAs<T> for AppResult<T> {
+    fn unknown_as(self, unknown: impl FnOnce() -> AppError) -> AppResult<T> {
+        match self {
+            Err(AppError::Client(c)) if c.code == "NOT_FOUND" => Err(unknown()),
+            other => other,
+        }
+    }
+}
+
 /// One problem with one input field.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -433,6 +449,18 @@ fn lost_lock_race() -> AppError {
         StatusCode::SERVICE_UNAVAILABLE,
         "CONCURRENT_UPDATE",
         "A concurrent change conflicted with this one and nothing was written; retry.",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
+/// Every connection of the pool stayed in use for the whole wait (`DB_TIMEOUT_MS`): the service
+/// is saturated, the database itself answers. Nothing was done; 503 with `Retry-After`, told
+/// apart from an outage (`DATABASE_UNAVAILABLE`) by [`crate::db::checkout_error`].
+pub fn service_busy() -> AppError {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_BUSY",
+        "Every database connection is busy; nothing was done. Retry shortly.",
     )
     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }

@@ -281,6 +281,11 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
              gửi lại yêu cầu."
                 .into()
         }
+        "SERVICE_BUSY" => {
+            "Mọi kết nối cơ sở dữ liệu đều đang bận nên yêu cầu chưa được thực hiện; vui lòng \
+             gửi lại sau ít giây."
+                .into()
+        }
         "CLARIFICATION_CLOSED" => "Yêu cầu làm rõ này đã đóng.".into(),
         "WEBHOOK_DISABLED" => "Điểm nhận webhook này đang bị tắt; hãy bật lại (PATCH `enabled`: \
                                true) trước khi gửi lại."
@@ -345,6 +350,19 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "NOT_A_LEAF" => "Minh chứng và câu trả lời chỉ gắn với chỉ số thành phần được chấm điểm, \
                          không gắn với nhóm chỉ số."
             .into(),
+        "UNSUPPORTED_FILE_TYPE" => {
+            "Hệ thống không đọc được loại tệp nhập liệu này; hãy gửi tệp đúng định dạng được chấp \
+             nhận."
+                .into()
+        }
+        "NOT_UTF8" => "Tệp nhập liệu không phải văn bản mã hóa UTF-8.".into(),
+        "FILE_UNREADABLE" => "Không đọc được tệp nhập liệu theo định dạng của nó.".into(),
+        "HEADER_MISMATCH" => "Dòng tiêu đề của tệp nhập liệu không có đúng các cột cần thiết; xem \
+                              errors[]."
+            .into(),
+        "IMPORT_REFUSED" => {
+            "Có dòng dữ liệu không hợp lệ nên chưa nhập dữ liệu nào; xem errors[].".into()
+        }
         "INVALID_PATCH" => "Bản vá (merge patch) phải là một đối tượng JSON (`{…}`).".into(),
         "INVALID_SET_DOCUMENT" => {
             format!(
@@ -741,6 +759,40 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             None => "phương án không có trong danh sách của chỉ số".into(),
         },
         "UNKNOWN_ITEM" => "hạng mục không có trong danh sách của chỉ số".into(),
+        // -- spreadsheet imports (the row layouts of `crate::imports`)
+        "UNKNOWN_COLUMN" => {
+            let mut s = match quoted("column") {
+                Some(c) => format!("cột {c} không thuộc mẫu nhập liệu"),
+                None => "cột này không thuộc mẫu nhập liệu".into(),
+            };
+            if let Some(cols) = e.params.get("expected").and_then(list) {
+                s.push_str(&format!("; các cột hợp lệ: {}", cols.join(", ")));
+            }
+            s
+        }
+        "MISSING_COLUMN" => {
+            let mut s = match quoted("column") {
+                Some(c) => format!("dòng tiêu đề thiếu cột bắt buộc {c}"),
+                None => "dòng tiêu đề thiếu cột bắt buộc".into(),
+            };
+            if let Some(cols) = e.params.get("expected").and_then(list) {
+                s.push_str(&format!("; các cột hợp lệ: {}", cols.join(", ")));
+            }
+            s
+        }
+        "DUPLICATE_COLUMN" => "cột này xuất hiện hai lần trong dòng tiêu đề".into(),
+        "DECIMAL_SEPARATOR" => match (quoted("value"), quoted("separator")) {
+            (Some(v), Some(sep)) => format!(
+                "{v} chứa dấu phân cách không đúng: không dùng dấu phân cách hàng nghìn, phần \
+                 thập phân viết bằng {sep} (đặt tham số decimal_separator để đọc dấu còn lại)"
+            ),
+            _ => "số chứa dấu phân cách không đúng (đặt tham số decimal_separator)".into(),
+        },
+        "INVALID_CELL" => match quoted("reason") {
+            Some(r) => format!("ô không có giá trị dùng được: {r}"),
+            None => "ô không có giá trị dùng được".into(),
+        },
+        "INVALID_DATE" => "ngày phải viết theo dạng YYYY-MM-DD (năm-tháng-ngày)".into(),
         // -- indicator-set documents
         "TOO_DEEP" => format!(
             "tài liệu lồng quá sâu: tối đa {} cấp chỉ số và {} cấp mảng, đối tượng JSON",
@@ -1570,6 +1622,12 @@ mod tests {
                 "ALREADY_SUBMITTED",
                 "ASSESSMENT_FINALISED",
                 "INVALID_STATE",
+                "UNKNOWN_COLUMN",
+                "MISSING_COLUMN",
+                "DUPLICATE_COLUMN",
+                "DECIMAL_SEPARATOR",
+                "INVALID_CELL",
+                "INVALID_DATE",
             ]
             .map(str::to_string),
         );

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod imports;
 pub mod input;
 pub mod openapi;
 pub mod openapi_refine;

@@ -11,8 +11,8 @@ use dti_api::startup::{Application, demo_jwt_secret, migrate_with_retry};
 const USAGE: &str = "usage: dti-api [serve|migrate|seed|create-admin USERNAME|set-password USERNAME|openapi]
   serve                  run the API (default)
   migrate                apply pending database migrations and exit
-  seed                   load seeds/ (units, ranking groups, indicator sets; demo accounts in
-                         demo mode only) and exit; idempotent
+  seed                   load seeds/ (units, ranking groups, indicator sets; demo accounts and
+                         the demo year in demo mode only) and exit; idempotent
   create-admin USERNAME  create an administrator account; the password is read from standard
                          input (first line), or from ADMIN_PASSWORD when set
   set-password USERNAME  set an account's password, read the same way
@@ -124,6 +124,10 @@ fn seed(config: &Config) -> Result<(), String> {
     }
     .map_err(|e| error_chain(&e))?;
     println!("seeds loaded: {report}");
+    if config.mode == Mode::Demo {
+        let year = dti_api::services::demo_year::load(&mut conn).map_err(|e| error_chain(&e))?;
+        println!("demo year: {year}");
+    }
     if config.mode == Mode::Production {
         println!("production mode: no demo account was created (see `dti-api create-admin`)");
     }

@@ -262,6 +262,11 @@ pub const CATALOGUE: &[ProblemCode] = &[
         "The `Content-Type` is not accepted here (`accepted` lists what is).",
     ),
     c(
+        "UNSUPPORTED_FILE_TYPE",
+        415,
+        "The uploaded import file is of a type the import does not read (`detected` names it).",
+    ),
+    c(
         "FORBIDDEN_FILE_TYPE",
         415,
         "The file's detected type is not accepted as evidence.",
@@ -313,6 +318,26 @@ pub const CATALOGUE: &[ProblemCode] = &[
         422,
         "The data breaks a rule of the data model.",
     ),
+    c(
+        "NOT_UTF8",
+        422,
+        "The import file is not UTF-8 text (`line` is the first line that is not).",
+    ),
+    c(
+        "FILE_UNREADABLE",
+        422,
+        "The import file could not be read in its format.",
+    ),
+    c(
+        "HEADER_MISMATCH",
+        422,
+        "The import file's header row does not have the expected columns; see `errors[]`.",
+    ),
+    c(
+        "IMPORT_REFUSED",
+        422,
+        "Rows of the import are invalid, so nothing was imported; see `errors[]`.",
+    ),
     c("EMPTY_FILE", 422, "The uploaded file is empty."),
     c("FILE_REQUIRED", 422, "The request must carry a file."),
     c(
@@ -341,6 +366,11 @@ pub const CATALOGUE: &[ProblemCode] = &[
         "STORAGE_UNAVAILABLE",
         503,
         "The evidence store is unavailable; nothing changed; retry.",
+    ),
+    c(
+        "SERVICE_BUSY",
+        503,
+        "Every database connection is busy; nothing was done; retry after `Retry-After` seconds.",
     ),
     c(
         "CONCURRENT_UPDATE",

@@ -8,6 +8,7 @@ use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
+use diesel::{PgConnection, RunQueryDsl};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -26,23 +27,37 @@ pub struct Application {
     pub pool: DbPool,
 }
 
-/// Waits for the database (up to `wait`), then applies pending migrations and scores any
-/// assessment that has no stored score (a layout migration rebuilds scores from inputs).
+/// The key of the PostgreSQL advisory lock that serialises start-up work on one database:
+/// replicas starting together migrate, repair scores and seed one after the other, never
+/// side by side (two migration runs would both try the same `CREATE TABLE`).
+pub const STARTUP_LOCK_KEY: i64 = 0x4454_495f_5354_4152; // "DTI_STAR"
+
+/// Runs `f` holding the start-up advisory lock on `conn` (a session lock: released right after,
+/// or by PostgreSQL if the connection dies first).
+pub fn under_startup_lock<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, BoxError>,
+) -> Result<T, BoxError> {
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(STARTUP_LOCK_KEY)
+        .execute(conn)?;
+    let out = f(conn);
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(STARTUP_LOCK_KEY)
+        .execute(conn);
+    let out = out?;
+    unlocked?;
+    Ok(out)
+}
+
+/// Waits for the database (up to `wait`), then, under the start-up lock, applies pending
+/// migrations and scores any assessment that has no stored score (a layout migration rebuilds
+/// scores from inputs).
 pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, BoxError> {
     let deadline = std::time::Instant::now() + wait;
     loop {
         match pool.get() {
-            Ok(mut conn) => {
-                let applied = db::run_migrations(&mut conn)?;
-                let rescored = diesel::Connection::transaction(&mut *conn, |c| {
-                    crate::services::scoring::repair_missing(c)
-                })
-                .map_err(|e| -> BoxError { error_chain(&e).into() })?;
-                if rescored > 0 {
-                    log::info!("scored {rescored} assessments that had no stored score");
-                }
-                return Ok(applied);
-            }
+            Ok(mut conn) => return under_startup_lock(&mut conn, migrate_and_repair),
             Err(e) if std::time::Instant::now() < deadline => {
                 log::warn!("database not reachable yet ({e}); retrying");
                 std::thread::sleep(Duration::from_millis(500));
@@ -50,6 +65,21 @@ pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, 
             Err(e) => return Err(Box::new(e)),
         }
     }
+}
+
+fn migrate_and_repair(conn: &mut PgConnection) -> Result<Vec<String>, BoxError> {
+    let applied = db::run_migrations(conn)?;
+    let rescored = diesel::Connection::transaction(conn, |c| {
+        Ok::<_, crate::error::AppError>(
+            crate::services::scoring::repair_missing(c)?
+                + crate::services::scoring::repair_layouts(c)?,
+        )
+    })
+    .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+    if rescored > 0 {
+        log::info!("scored {rescored} assessments that had no stored score or another layout");
+    }
+    Ok(applied)
 }
 
 impl Application {
@@ -95,13 +125,28 @@ impl Application {
             let cfg = config.clone();
             tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
                 let mut conn = pool.get()?;
-                if crate::db::models::users::User::count(&mut conn)? == 0 {
-                    let report =
-                        crate::services::seed::load(&mut conn, &cfg.seeds_dir, &cfg.demo_password)
-                            .map_err(|e| -> BoxError { error_chain(&e).into() })?;
-                    log::info!("empty database: loaded seeds ({report})");
-                }
-                Ok(())
+                under_startup_lock(&mut conn, |conn| {
+                    if crate::db::models::users::User::count(conn)? == 0 {
+                        let started = std::time::Instant::now();
+                        let report =
+                            crate::services::seed::load(conn, &cfg.seeds_dir, &cfg.demo_password)
+                                .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+                        log::info!(
+                            "empty database: loaded seeds ({report}) in {} ms",
+                            started.elapsed().as_millis()
+                        );
+                        // `config.check` refuses SEED_ON_EMPTY in production; the demo year
+                        // acts as the demo accounts, so it is loaded in demo mode only all the
+                        // same
+                        if cfg.mode == Mode::Demo {
+                            let started = std::time::Instant::now();
+                            let year = crate::services::demo_year::load(conn)
+                                .map_err(|e| -> BoxError { error_chain(&e).into() })?;
+                            log::info!("demo year: {year} in {} ms", started.elapsed().as_millis());
+                        }
+                    }
+                    Ok(())
+                })
             })
             .await
             .map_err(|e| -> BoxError { Box::new(e) })??;

@@ -71,6 +71,22 @@ pub fn neutralise(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The inverse of [`neutralise`], for text read back from an export: a leading `'` before a
+/// formula start is removed (`'=1+1` → `=1+1`); anything else is kept.
+pub fn unneutralise(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.chars().next(),
+                Some('=' | '+' | '-' | '@' | '\t' | '\r')
+            ) =>
+        {
+            rest
+        }
+        _ => text,
+    }
+}
+
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The table as CSV (UTF-8, with a byte-order mark when `bom`).
@@ -146,6 +162,9 @@ mod tests {
         }
         for fine in ["Lào Cai", "1-2", "a=b", "", "'quoted"] {
             assert_eq!(neutralise(fine), fine);
+        }
+        for text in ["=1+1", "+1", "'quoted", "Lào Cai", "'", ""] {
+            assert_eq!(unneutralise(&neutralise(text)), text);
         }
     }
 

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::{ErrorResponses, Page, PageParams};
 use crate::auth::Principal;
 use crate::db::models::audit::{AuditEvent, AuditFilter};
-use crate::domain::Role;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -67,7 +66,7 @@ async fn list_audit_events(
     q: web::Query<AuditQuery>,
     paging: web::Query<PageParams>,
 ) -> AppResult<web::Json<Page<AuditEventResponse>>> {
-    who.require_role(&[Role::Admin, Role::Viewer], "read the audit trail")?;
+    crate::audit::require_reader(&who)?;
     let page = paging.to_req()?;
     let q = q.into_inner();
     let filter = AuditFilter {

@@ -7,10 +7,12 @@ pub mod auth;
 pub mod clarifications;
 pub mod client;
 pub mod evidence;
+pub mod exports;
 pub mod fallback;
 pub mod groups;
 pub mod health;
 pub mod idempotency;
+pub mod imports;
 pub mod indicator_sets;
 pub mod input;
 pub mod office;
@@ -42,9 +44,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(groups::configure)
             .configure(indicator_sets::configure)
             .configure(periods::configure)
+            .configure(imports::configure)
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)
+            .configure(exports::configure)
             .configure(evidence::configure)
             .configure(clarifications::configure)
             .configure(public::configure)

@@ -446,12 +446,7 @@ async fn list_rankings(
     q: web::Query<RankingQuery>,
     paging: web::Query<PageParams>,
 ) -> AppResult<web::Json<RankingPage>> {
-    if !services::assessments::sees_live_standings(&who) {
-        return Err(AppError::forbidden(
-            "FORBIDDEN_ROLE",
-            "Unpublished rankings compare units; unit accounts read published results on the public routes.",
-        ));
-    }
+    services::assessments::require_live_standings(&who)?;
     let page = paging.to_req()?;
     let id = id.into_inner();
     let q = q.into_inner();
@@ -471,42 +466,7 @@ async fn list_rankings(
     let (group, rows, total, units, assessments, entry) =
         crate::db::with_conn(&state.pool, move |c| {
             services::periods::get(c, id)?;
-            let groups = Period::groups(c, id)?;
-            let group = match &q.group {
-                Some(r) => services::units::resolve_group(c, r).map_err(|_| {
-                    AppError::validation(vec![
-                        FieldError::new(
-                            "group",
-                            "UNKNOWN_GROUP",
-                            format!("no ranking group {r:?}"),
-                        )
-                        .with_param("value", r),
-                    ])
-                })?,
-                None if groups.len() == 1 => RankingGroup::find(c, groups[0].group_id)?
-                    .ok_or_else(|| AppError::internal("group missing"))?,
-                None => {
-                    return Err(AppError::validation(vec![FieldError::new(
-                        "group",
-                        "REQUIRED",
-                        "the period has several ranking groups: name one",
-                    )]));
-                }
-            };
-            if !groups.iter().any(|g| g.group_id == group.id) {
-                return Err(AppError::validation(vec![
-                    FieldError::new(
-                        "group",
-                        "NOT_IN_PERIOD",
-                        format!("group {} is not part of this period", group.code),
-                    )
-                    .with_param("group", &group.code),
-                ]));
-            }
-            let pin = groups
-                .iter()
-                .find(|g| g.group_id == group.id)
-                .ok_or_else(|| AppError::internal("group missing"))?;
+            let (group, pin) = services::periods::pinned_group(c, id, q.group.as_deref())?;
             let entry = services::scoring::set_entry(c, pin.set_id)?;
             let scopes = crate::scoring::ranking::scopes(&entry.set);
             let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
@@ -524,6 +484,7 @@ async fn list_rankings(
                     .with_param("code", &code),
                 ]));
             };
+            services::scoring::ensure_layout(c, id, group.id, &entry)?;
             let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
             let units = Unit::find_many(c, &ids)?;

@@ -1,7 +1,6 @@
 //! `/periods/{id}/progress`: the progress board of a period (who is late, at a glance), paged
 //! and sortable, and its export as CSV or XLSX. Provincial roles only.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -263,8 +262,6 @@ pub struct ExportQuery {
     pub bom: Option<bool>,
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 /// Export the progress board (every unit the filter keeps, in the board's order) as CSV or
 /// XLSX (provincial roles).
 ///
@@ -309,16 +306,9 @@ async fn export_progress(
     .await
     .map_err(AppError::internal)?
     .map_err(AppError::internal)?;
-    let (ctype, ext) = match format {
-        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
-        ExportFormat::Xlsx => (XLSX, "xlsx"),
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, ctype))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"progress-{code}.{ext}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    Ok(super::exports::attachment(
+        bytes,
+        format,
+        &crate::services::exports::file_name(&["progress", &code]),
+    ))
 }

@@ -21,6 +21,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::domain::indicator_set::{Node, SetDocument};
 use crate::domain::same_unit_code;
+use crate::domain::workflow::SnapshotFormat;
 use crate::error::{AppError, AppResult};
 use crate::scoring::node_input_schema;
 use crate::services::idempotency;
@@ -33,7 +34,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(public_periods)
         .service(public_rankings)
         .service(public_unit)
-        .service(public_method);
+        .service(public_method)
+        .service(download_rankings);
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -251,12 +253,16 @@ pub struct PublicQuery {
     pub version: Option<i32>,
 }
 
-fn cached(req: &HttpRequest, etag: String, body: Value) -> HttpResponse {
-    let matches = req
-        .headers()
+/// Whether the request's `If-None-Match` names `etag` (or `*`).
+fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+fn cached(req: &HttpRequest, etag: String, body: Value) -> HttpResponse {
+    let matches = not_modified(req, &etag);
     let mut resp = if matches {
         HttpResponse::NotModified()
     } else {
@@ -479,4 +485,141 @@ async fn public_method(
     .map_err(AppError::internal)?;
     let etag = format!("\"{}\"", svc::checksum(&body));
     Ok(cached(&req, etag, body))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DownloadQuery {
+    /// `json` (default) or `csv`.
+    #[param(inline)]
+    pub format: Option<SnapshotFormat>,
+    /// CSV only: start with a UTF-8 byte-order mark (what Excel needs to show Vietnamese
+    /// letters). Default false.
+    pub bom: Option<bool>,
+}
+
+/// `sha-256=:<base64>:`, the RFC 9530 digest field value of `bytes`, and their hex SHA-256.
+fn digests(bytes: &[u8]) -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let sum = sha2::Sha256::digest(bytes);
+    (
+        format!(
+            "sha-256=:{}:",
+            base64::engine::general_purpose::STANDARD.encode(sum)
+        ),
+        hex::encode(sum),
+    )
+}
+
+/// Download a published snapshot as a file (no token): JSON or CSV, with its SHA-256.
+///
+/// `format=json` gives the snapshot's `content` as its canonical JSON (object keys sorted, no
+/// whitespace): exactly the bytes whose SHA-256 is the publication's `checksum`.
+/// `format=csv` gives one row per unit in the snapshot's order, the values as published:
+/// `rank`, `tied`, `unit_code`, `unit_name`, `unit_kind`, `ranked`, `exclusion_reason`,
+/// `state`, `finalised_as`, `not_submitted`, `points`, `applicable_max`, `index`, `band`,
+/// `band_label`, then per pillar and per main indicator `pillar <code> …` / `main <code> …`
+/// with `points`, `max`, `index`, `rank` and `tied` (formula-like text prefixed with `'`).
+///
+/// Every response carries the SHA-256 of its body: `Repr-Digest: sha-256=:<base64>:` (RFC
+/// 9530, over the bytes before any content coding) and `X-Content-SHA256: <hex>`; the
+/// strong `ETag` is the hex digest in quotes, `304` on `If-None-Match`;
+/// `X-Publication-Checksum` is the snapshot's published checksum. Same `group` and `version`
+/// parameters, visibility (404 before publication and during the embargo) and caching
+/// (`Cache-Control: public, max-age=300`) as the public rankings.
+#[utoipa::path(
+    tag = "public",
+    params(("id" = Uuid, Path, description = "Period id"), PublicQuery, DownloadQuery),
+    responses(
+        (status = 200, description = "The snapshot as a file (`Content-Disposition: attachment; filename=\"rankings-<period>-<group>-v<version>.json|csv\"`)",
+            headers(
+                ("Repr-Digest" = String, description = "`sha-256=:<base64>:`, the SHA-256 of the body (RFC 9530)"),
+                ("X-Content-SHA256" = String, description = "The SHA-256 of the body, hex"),
+                ("X-Publication-Checksum" = String, description = "The publication's checksum (SHA-256 of its canonical JSON)"),
+                ("ETag" = String, description = "The hex SHA-256 of the body, quoted")
+            ),
+            content(
+                (Object = "application/json"),
+                (String = "text/csv")
+            )
+        ),
+        (status = 304, description = "Not modified"),
+        (status = 400, description = "`INVALID_QUERY`: an unknown `format`, a `bom` that is not a boolean or a `version` that is not a number", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`: no such period, group or version published, or still under embargo", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`: several groups are published and none is named", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    )
+)]
+#[get("/public/periods/{id}/rankings/download")]
+async fn download_rankings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    q: web::Query<PublicQuery>,
+    d: web::Query<DownloadQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let q = q.into_inner();
+    let format = d.format.unwrap_or(SnapshotFormat::Json);
+    let bom = d.bom.unwrap_or(false);
+    let (p, code) = crate::db::with_conn(&state.pool, move |c| {
+        let p = svc::visible(c, id, q.group.as_deref(), q.version)?;
+        let code = RankingGroup::find(c, p.group_id)?
+            .map(|g| g.code)
+            .unwrap_or_default();
+        Ok((p, code))
+    })
+    .await?;
+    let period_code = p.content["period"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let name = crate::services::exports::file_name(&[
+        "rankings",
+        &period_code,
+        &code,
+        &format!("v{}", p.version),
+    ]);
+    let checksum = p.checksum.clone();
+    let (bytes, ctype, ext) = web::block(move || -> AppResult<(Vec<u8>, &str, &str)> {
+        Ok(match format {
+            SnapshotFormat::Json => (
+                serde_json::to_vec(&p.content).map_err(AppError::internal)?,
+                "application/json",
+                "json",
+            ),
+            SnapshotFormat::Csv => (
+                crate::tabular::to_csv(&crate::services::exports::snapshot_table(&p.content), bom)
+                    .map_err(AppError::internal)?,
+                "text/csv; charset=utf-8",
+                "csv",
+            ),
+        })
+    })
+    .await
+    .map_err(AppError::internal)??;
+    let (repr, hex) = digests(&bytes);
+    let etag = format!("\"{hex}\"");
+    let matches = not_modified(&req, &etag);
+    let mut resp = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header(("Repr-Digest", repr))
+        .insert_header(("X-Content-SHA256", hex))
+        .insert_header(("X-Publication-Checksum", checksum));
+    if matches {
+        return Ok(resp.finish());
+    }
+    Ok(resp
+        .insert_header((header::CONTENT_TYPE, ctype))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.{ext}\""),
+        ))
+        .body(bytes))
 }

@@ -15,6 +15,7 @@ use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
 use crate::db::models::units::{UnitFilter, UnitSort};
 use crate::domain::fold_text;
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
 use crate::services::idempotency;
@@ -308,7 +309,7 @@ async fn list_units(
         let parent_id = match &q.parent {
             Some(r) => Some(
                 services::units::resolve_unit(c, r)
-                    .map_err(|_| unknown("parent", r))?
+                    .unknown_as(|| unknown("parent", r))?
                     .id,
             ),
             None => None,
@@ -316,7 +317,7 @@ async fn list_units(
         let group_id = match &q.group {
             Some(r) => Some(
                 services::units::resolve_group(c, r)
-                    .map_err(|_| unknown("group", r))?
+                    .unknown_as(|| unknown("group", r))?
                     .id,
             ),
             None => None,

@@ -16,6 +16,7 @@ use crate::auth::Principal;
 use crate::db::models::units::Unit;
 use crate::db::models::users::{User, UserFilter};
 use crate::domain::Role;
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
 use crate::services::users::{CreateUser, UpdateUser};
@@ -190,7 +191,7 @@ async fn list_users(
         let unit_id = match &query.unit {
             Some(r) => Some(
                 services::units::resolve_unit(c, r)
-                    .map_err(|_| {
+                    .unknown_as(|| {
                         AppError::validation(vec![
                             FieldError::new("unit", "UNKNOWN_UNIT", format!("no unit {r:?}"))
                                 .with_param("value", r),

@@ -52,7 +52,7 @@ where
     let pool = pool.clone();
     let request_id = crate::telemetry::current_request_id();
     let joined = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
+        let mut conn = pool.get().map_err(|e| checkout_error(&pool, e))?;
         crate::audit::with_request_id(request_id, || f(&mut conn))
     })
     .await;
@@ -60,6 +60,19 @@ where
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(AppError::internal(e)),
+    }
+}
+
+/// What a pool wait that timed out means: 503 `SERVICE_BUSY` when the pool held all its
+/// connections and every one was in use (saturation: the database answers), else 503
+/// `DATABASE_UNAVAILABLE` (connections could not be opened). The pool's state decides, as r2d2
+/// hands its last connection error to one waiter only.
+pub fn checkout_error(pool: &DbPool, err: r2d2::Error) -> AppError {
+    let state = pool.state();
+    if state.connections >= pool.max_size() && state.idle_connections == 0 {
+        crate::error::service_busy()
+    } else {
+        err.into()
     }
 }
 

@@ -313,6 +313,7 @@ diesel::table! {
         group_id -> Uuid,
         set_id -> Uuid,
         bases_version -> Nullable<Uuid>,
+        layout -> Nullable<Text>,
     }
 }
 

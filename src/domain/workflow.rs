@@ -270,6 +270,19 @@ pub enum ExportFormat {
     Xlsx,
 }
 
+/// The format of a published snapshot's download.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotFormat {
+    /// The snapshot's canonical JSON (object keys sorted, no whitespace): the bytes its
+    /// published checksum is the SHA-256 of.
+    Json,
+    /// One row per unit, `text/csv`, UTF-8 (with a byte-order mark on request).
+    Csv,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

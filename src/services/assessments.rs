@@ -223,8 +223,10 @@ pub fn input_field_error(
     fe
 }
 
-/// Checks one answer against its node; errors carry pointers under `prefix`.
-fn check_answer(
+/// Checks one answer against its node (the node exists and is a leaf, who may write it, not
+/// applicable, the inputs by the node's method); errors carry pointers under `prefix`. The one
+/// check of every answer write: single, batch and imported.
+pub fn check_answer(
     entry: &SetEntry,
     actor: &Principal,
     input: &AnswerInput,
@@ -418,6 +420,19 @@ enum Standing {
 /// reviewers, viewers). Unit accounts and integration tokens may not.
 pub fn sees_live_standings(actor: &Principal) -> bool {
     matches!(actor.role, Role::Admin | Role::Reviewer | Role::Viewer)
+}
+
+/// 403 `FORBIDDEN_ROLE` unless the caller [`sees_live_standings`]: the check of every read that
+/// compares units' unpublished scores (the rankings, their export).
+pub fn require_live_standings(actor: &Principal) -> AppResult<()> {
+    if sees_live_standings(actor) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "FORBIDDEN_ROLE",
+            "Unpublished rankings compare units; unit accounts read published results on the public routes.",
+        ))
+    }
 }
 
 /// The one rule for every rank a caller is shown (own, hypothetical, in any response): the

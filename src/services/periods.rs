@@ -15,6 +15,7 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
 use crate::db::models::units::Unit;
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::outbox::{self, Event};
 use crate::services::units::resolve_group;
@@ -155,6 +156,7 @@ pub fn create(
                         group_id: group.id,
                         set_id: s.id,
                         bases_version: None,
+                        layout: None,
                     });
                 }
             }
@@ -307,6 +309,45 @@ fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
 
 pub fn get(conn: &mut PgConnection, id: Uuid) -> AppResult<Period> {
     Period::find(conn, id)?.ok_or_else(|| AppError::not_found("period", id))
+}
+
+/// The ranking group of a period that a read names (`group_ref`: id or code, `group` in the
+/// query), with its pin; the period's only group when none is named. 422 `UNKNOWN_GROUP`,
+/// `NOT_IN_PERIOD`, or `REQUIRED` when the period has several groups.
+pub fn pinned_group(
+    conn: &mut PgConnection,
+    period_id: Uuid,
+    group_ref: Option<&str>,
+) -> AppResult<(RankingGroup, PeriodGroup)> {
+    let pins = Period::groups(conn, period_id)?;
+    let group = match group_ref {
+        Some(r) => resolve_group(conn, r).unknown_as(|| {
+            AppError::validation(vec![
+                FieldError::new("group", "UNKNOWN_GROUP", format!("no ranking group {r:?}"))
+                    .with_param("value", r),
+            ])
+        })?,
+        None if pins.len() == 1 => RankingGroup::find(conn, pins[0].group_id)?
+            .ok_or_else(|| AppError::internal("group missing"))?,
+        None => {
+            return Err(AppError::validation(vec![FieldError::new(
+                "group",
+                "REQUIRED",
+                "the period has several ranking groups: name one",
+            )]));
+        }
+    };
+    let Some(pin) = pins.into_iter().find(|p| p.group_id == group.id) else {
+        return Err(AppError::validation(vec![
+            FieldError::new(
+                "group",
+                "NOT_IN_PERIOD",
+                format!("group {} is not part of this period", group.code),
+            )
+            .with_param("group", &group.code),
+        ]));
+    };
+    Ok((group, pin))
 }
 
 pub fn list(

@@ -28,6 +28,7 @@ use crate::domain::Role;
 use crate::domain::workflow::{
     AssessmentState, FinalisedAs, PeriodPhase, ProgressFilter, ProgressSort, SortOrder,
 };
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::score_unit_numbers;
 use crate::services::scoring::{entered_inputs, set_entry, stored_best};
@@ -128,7 +129,7 @@ pub fn board(
         Period::find(conn, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
     let mut pins = Period::groups(conn, period_id)?;
     if let Some(r) = group {
-        let g = crate::services::units::resolve_group(conn, r).map_err(|_| {
+        let g = crate::services::units::resolve_group(conn, r).unknown_as(|| {
             AppError::validation(vec![
                 FieldError::new("group", "UNKNOWN_GROUP", format!("no ranking group {r:?}"))
                     .with_param("value", r),

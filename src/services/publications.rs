@@ -27,6 +27,7 @@ use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::SetDocument;
 use crate::domain::workflow::{AssessmentState, FinalisedAs};
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::band_of;
 use crate::services::outbox::{self, Event};
@@ -54,6 +55,7 @@ fn snapshot(
     let set = IndicatorSet::find(c, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
     let entry = set_entry(c, set_id)?;
+    crate::services::scoring::ensure_layout(c, period.id, group.id, &entry)?;
     let rows = RankingRow::of_group(
         c,
         period.id,
@@ -201,7 +203,7 @@ pub fn publish(
             return Err(AppError::conflict("PHASE_CLOSED", format!("Results are published from the review phase; the period is in {}.", period.phase))
                 .with_extension("allowed_in_phase", ["review", "published"]));
         }
-        let group = resolve_group(c, group_ref).map_err(|_| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}")).with_param("value", group_ref)]))?;
+        let group = resolve_group(c, group_ref).unknown_as(|| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}")).with_param("value", group_ref)]))?;
         let pin = Period::lock_group(c, period_id, group.id)?
             .ok_or_else(|| AppError::validation(vec![FieldError::new("/group", "NOT_IN_PERIOD", format!("group {} is not part of this period", group.code)).with_param("group", &group.code)]))?;
         // an excluded unit is published as not ranked, finalised or not

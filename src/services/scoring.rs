@@ -80,6 +80,35 @@ pub struct SetEntry {
     pub set: CompiledSet,
     pub node_ids: Vec<Uuid>,
     pub index_by_node_id: HashMap<Uuid, usize>,
+    /// The fingerprint of the order stored numbers follow: see [`layout_of`].
+    pub layout: String,
+}
+
+/// The version of the stored forms themselves (the JSON of [`StoredBasis`], the meaning of
+/// `assessment_scores.scope_*`): raise it when either changes shape.
+const LAYOUT_FORMAT: &str = "dti-stored-layout/1";
+
+/// A fingerprint of everything that gives a stored position its meaning: the stored format's
+/// version, the compiled pre-order of the nodes (which [`StoredBasis`] indexes), the main
+/// indicators (parallel to its `m`) and the ranking scopes (parallel to the `scope_*` arrays
+/// of `assessment_scores`). A different compile or scope order gives a different fingerprint,
+/// and the group is rebuilt from its inputs (see [`ensure_layout`]) instead of read wrongly.
+pub fn layout_of(set: &CompiledSet) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(LAYOUT_FORMAT);
+    for n in &set.nodes {
+        h.update(b"\nnode ");
+        h.update(&n.code);
+    }
+    for m in set.main_indicators() {
+        h.update(b"\nmain ");
+        h.update(&set.nodes[m].code);
+    }
+    for (scope, code) in crate::scoring::ranking::scopes(set) {
+        h.update(format!("\nscope {scope} {code}"));
+    }
+    hex::encode(&h.finalize()[..16])
 }
 
 fn cache() -> &'static RwLock<HashMap<Uuid, Arc<SetEntry>>> {
@@ -118,6 +147,7 @@ pub fn set_entry(conn: &mut PgConnection, set_id: Uuid) -> AppResult<Arc<SetEntr
         .map(|(i, id)| (*id, i))
         .collect();
     let entry = Arc::new(SetEntry {
+        layout: layout_of(&set),
         set,
         node_ids,
         index_by_node_id,
@@ -441,34 +471,18 @@ pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> B
     best
 }
 
-/// `f` over `items` on every core (in order); the first error wins.
+/// `f` over `items` on the process's one shared pool of scoring threads (rayon's, one thread
+/// per core, started once), in order; the first error wins. Small inputs stay on the calling
+/// thread: handing them over costs more than it saves.
 fn parallel<T: Sync, R: Send>(
     items: &[T],
-    f: impl Fn(&T) -> AppResult<R> + Sync,
+    f: impl Fn(&T) -> AppResult<R> + Sync + Send,
 ) -> AppResult<Vec<R>> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    if threads < 2 || items.len() < 64 {
+    use rayon::prelude::*;
+    if items.len() < 64 || rayon::current_num_threads() < 2 {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<AppResult<Vec<R>>>()))
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for h in handles {
-            out.extend(
-                h.join()
-                    .map_err(|_| AppError::internal("a scoring thread panicked"))??,
-            );
-        }
-        Ok(out)
-    })
+    items.par_iter().map(f).collect()
 }
 
 /// Scores units and builds their stored rows, on every core (the pure scorer is the bulk of a
@@ -496,7 +510,8 @@ fn score_rows(
 /// A moved best needs every unit's basis; reading and parsing 3,400 of them costs more than
 /// re-evaluating them. So each server keeps the last copy per group and, under the group lock,
 /// uses it as is when its group stamp is the one `period_groups` holds. Every basis write sets a
-/// fresh random stamp on the group and on the rows it writes, in the same statement. A write by
+/// fresh random stamp on the rows it writes, and the database copies it to the group in the same
+/// statement (triggers of the migration `bases_stamp_trigger`). A write by
 /// another replica or a rolled-back transaction (whose stamps never become visible) shows up as
 /// a different group stamp; the copy then compares its rows' stamps with the table's and reads
 /// only the rows that differ ([`GroupBases::refresh`]). A pinned set that changed drops the
@@ -721,6 +736,9 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
     }
     RelativeValue::replace_group(conn, period, group, &candidates)?;
     ScoreRow::upsert(conn, &rows)?;
+    if pg.layout.as_deref() != Some(entry.layout.as_str()) {
+        Period::set_group_layout(conn, period, group, &entry.layout)?;
+    }
     let slot = bases_slot(period, group);
     let mut cached = lock_slot(&slot);
     *cached = None;
@@ -746,6 +764,12 @@ pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> A
     let pg = Period::lock_group(conn, assessment.period_id, assessment.group_id)?
         .ok_or_else(|| AppError::not_found("period group", assessment.group_id))?;
     let entry = set_entry(conn, pg.set_id)?;
+    if pg.layout.as_deref() != Some(entry.layout.as_str()) {
+        // written in another layout (or never scored): the stored numbers of the whole group
+        // cannot be read or extended, only rebuilt
+        rescore_group(conn, assessment.period_id, assessment.group_id)?;
+        return Ok(());
+    }
     let set = &entry.set;
     let input = unit_inputs(conn, &entry, std::slice::from_ref(assessment))?
         .pop()
@@ -874,6 +898,48 @@ pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usiz
     let mut n = 0;
     for g in &Period::groups(conn, period)? {
         n += rescore_group(conn, period, g.group_id)?;
+    }
+    Ok(n)
+}
+
+/// Makes sure a group's stored numbers are in the layout of `entry` (its pinned set) before
+/// they are read by position: when the group row records another layout, the group is locked
+/// and rebuilt from its inputs in a transaction of its own (a savepoint inside the caller's).
+/// Readers call this; writers compare under the group lock themselves.
+pub fn ensure_layout(
+    conn: &mut PgConnection,
+    period: Uuid,
+    group: Uuid,
+    entry: &SetEntry,
+) -> AppResult<()> {
+    let pg = Period::group(conn, period, group)?
+        .ok_or_else(|| AppError::not_found("period group", group))?;
+    if pg.layout.as_deref() == Some(entry.layout.as_str()) {
+        return Ok(());
+    }
+    diesel::Connection::transaction(conn, |c| {
+        let pg = Period::lock_group(c, period, group)?
+            .ok_or_else(|| AppError::not_found("period group", group))?;
+        if pg.layout.as_deref() != Some(entry.layout.as_str()) {
+            log::info!(
+                "rebuilding the scores of group {group} of period {period}: stored in another layout"
+            );
+            rescore_group(c, period, group)?;
+        }
+        Ok(())
+    })
+}
+
+/// Rebuilds, in the lock order, every group whose stored numbers are in a layout other than
+/// the one this build computes (after the migration that records layouts, a change of compile
+/// or scope order, or a replica of another version). Returns the assessments rescored.
+pub fn repair_layouts(conn: &mut PgConnection) -> AppResult<usize> {
+    let mut n = 0;
+    for pg in Period::groups_with_assessments(conn)? {
+        let entry = set_entry(conn, pg.set_id)?;
+        if pg.layout.as_deref() != Some(entry.layout.as_str()) {
+            n += rescore_group(conn, pg.period_id, pg.group_id)?;
+        }
     }
     Ok(n)
 }

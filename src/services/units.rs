@@ -13,6 +13,7 @@ use crate::db::models::PageReq;
 use crate::db::models::groups::{NewRankingGroup, RankingGroup, RankingGroupChanges};
 use crate::db::models::units::{NewUnit, PredecessorLink, Unit, UnitChanges, UnitFilter, UnitSort};
 use crate::domain::{fold_text, is_unit_kind, is_valid_code};
+use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 
 /// A unit named by id or code in a path.
@@ -26,16 +27,15 @@ pub fn resolve_unit(conn: &mut PgConnection, r: &str) -> AppResult<Unit> {
 
 /// A unit named by id or code in a request body: unknown → 422 on that field.
 pub fn resolve_unit_field(conn: &mut PgConnection, r: &str, field: &str) -> AppResult<Unit> {
-    resolve_unit(conn, r).map_err(|e| match e {
-        AppError::Client(c) if c.code == "NOT_FOUND" => AppError::validation(vec![
+    resolve_unit(conn, r).unknown_as(|| {
+        AppError::validation(vec![
             FieldError::new(
                 field,
                 "UNKNOWN_UNIT",
                 format!("no unit has id or code {r:?}"),
             )
             .with_param("value", r),
-        ]),
-        other => other,
+        ])
     })
 }
 
@@ -48,16 +48,15 @@ pub fn resolve_group(conn: &mut PgConnection, r: &str) -> AppResult<RankingGroup
 }
 
 fn resolve_group_field(conn: &mut PgConnection, r: &str, field: &str) -> AppResult<RankingGroup> {
-    resolve_group(conn, r).map_err(|e| match e {
-        AppError::Client(c) if c.code == "NOT_FOUND" => AppError::validation(vec![
+    resolve_group(conn, r).unknown_as(|| {
+        AppError::validation(vec![
             FieldError::new(
                 field,
                 "UNKNOWN_GROUP",
                 format!("no ranking group has id or code {r:?}"),
             )
             .with_param("value", r),
-        ]),
-        other => other,
+        ])
     })
 }
 

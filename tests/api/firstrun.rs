@@ -56,6 +56,9 @@ async fn production_refuses_to_start_when_it_would_seed_demo_accounts() {
     let app = spawn_app_with(config).await;
     assert!(user_count(&db) > 40);
     json_ok(app.login("admin", DEMO_PASSWORD).await, 200).await;
+    // with the demo year: a past period published, visible without a token
+    let public = json_ok(app.get_public("/api/v1/public/periods").await, 200).await;
+    assert_eq!(public[0]["code"], dti_api::services::demo_year::PAST_PERIOD);
 }
 
 #[tokio::test]

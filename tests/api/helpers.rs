@@ -330,6 +330,11 @@ pub async fn spawn_app_with_store(mut config: Config, store: EvidenceStoreConfig
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    spawn_app_and_pool(config).await.0
+}
+
+/// As [`spawn_app_with`], with the app's own connection pool (to hold its connections).
+pub async fn spawn_app_and_pool(config: Config) -> (TestApp, dti_api::db::DbPool) {
     let db_name = config
         .database_url
         .as_deref()
@@ -345,8 +350,9 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool.clone();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -356,7 +362,8 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         jwt: JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 60),
         config,
         owns_database: true,
-    }
+    };
+    (app, pool)
 }
 
 /// Another replica on the database of an app, with `config` (that database's): it neither

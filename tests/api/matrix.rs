@@ -170,6 +170,12 @@ async fn every_assessment_route_refuses_exactly_the_roles_it_should_in_every_pha
         ),
         r(
             Method::GET,
+            format!("/api/v1/periods/{period}/rankings/export?format=xlsx"),
+            None,
+            &provincial,
+        ),
+        r(
+            Method::GET,
             format!("/api/v1/periods/{period}/publications"),
             None,
             &provincial,
@@ -189,6 +195,12 @@ async fn every_assessment_route_refuses_exactly_the_roles_it_should_in_every_pha
         r(
             Method::GET,
             format!("/api/v1/assessments/{a}/score"),
+            None,
+            &readers,
+        ),
+        r(
+            Method::GET,
+            format!("/api/v1/assessments/{a}/score/export"),
             None,
             &readers,
         ),
@@ -281,6 +293,12 @@ async fn every_assessment_route_refuses_exactly_the_roles_it_should_in_every_pha
         r(
             Method::GET,
             "/api/v1/audit-events".into(),
+            None,
+            &set(&["admin", "viewer"]),
+        ),
+        r(
+            Method::GET,
+            format!("/api/v1/periods/{period}/audit-events/export"),
             None,
             &set(&["admin", "viewer"]),
         ),

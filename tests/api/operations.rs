@@ -208,3 +208,59 @@ async fn a_database_outage_gives_503_and_the_service_recovers_by_itself() {
     );
     json_ok(app.get("/api/v1/units", &token).await, 200).await;
 }
+
+// Multi-threaded: the pool's only connection is held on a blocking thread meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_pool_answers_service_busy_with_retry_after_after_one_wait() {
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.db_pool_size = 1;
+    config.db_timeout_ms = 300;
+    let (app, pool) = spawn_app_and_pool(config).await;
+    let token = app.token_for(dti_api::domain::Role::Viewer, None);
+    json_ok(app.get("/api/v1/units", &token).await, 200).await;
+
+    // every connection of the pool in use: the database answers, the service is saturated
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let conn = pool.get().unwrap();
+        held_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+        drop(conn);
+    });
+    held_rx.recv().unwrap();
+    let started = std::time::Instant::now();
+    let resp = app.get("/api/v1/units", &token).await;
+    let waited = started.elapsed();
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_problem(resp, 503, "SERVICE_BUSY").await;
+    assert!(
+        waited < std::time::Duration::from_millis(900),
+        "one wait of 300 ms, not two: {waited:?}"
+    );
+    // liveness needs no connection
+    json_ok(app.get_public("/health/live").await, 200).await;
+    // in Vietnamese too
+    let vi = app
+        .client
+        .get(app.url("/api/v1/units"))
+        .bearer_auth(&token)
+        .header("accept-language", "vi")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(vi, 503, "SERVICE_BUSY").await;
+    assert!(body["detail"].as_str().unwrap().contains("bận"), "{body}");
+
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    json_ok(app.get("/api/v1/units", &token).await, 200).await;
+}

@@ -432,6 +432,78 @@ impl Answer {
     }
 }
 
+/// One answer of a bulk write ([`Answer::upsert_many`]).
+#[derive(Debug, Clone)]
+pub struct AnswerWrite {
+    pub assessment_id: Uuid,
+    pub node_id: Uuid,
+    pub inputs: Option<serde_json::Value>,
+    pub not_applicable: bool,
+    pub note: Option<String>,
+    pub explanation: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct WrittenAnswer {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    assessment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    node_id: Uuid,
+}
+
+impl Answer {
+    /// Inserts or overwrites many answers (as [`Answer::upsert`] does one), one statement per
+    /// 10,000 rows: one array per column, `unnest`ed. Returns (answer id, assessment, node).
+    pub fn upsert_many(
+        conn: &mut PgConnection,
+        rows: &[AnswerWrite],
+        by: Option<Uuid>,
+    ) -> QueryResult<Vec<(Uuid, Uuid, Uuid)>> {
+        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(10_000) {
+            let written: Vec<WrittenAnswer> = diesel::sql_query(
+                "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
+                   note, explanation, updated_by) \
+                 SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
+                   x.explanation, $7 \
+                 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
+                   $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
+                 ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
+                   not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
+                   explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
+                   lock_version = a.lock_version + 1, updated_at = now() \
+                 RETURNING a.id, a.assessment_id, a.node_id",
+            )
+            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Jsonb>>, _>(
+                chunk.iter().map(|r| r.inputs.clone()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk.iter().map(|r| r.note.clone()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk
+                    .iter()
+                    .map(|r| r.explanation.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Nullable<SqlUuid>, _>(by)
+            .load(conn)?;
+            out.extend(
+                written
+                    .into_iter()
+                    .map(|w| (w.id, w.assessment_id, w.node_id)),
+            );
+        }
+        Ok(out)
+    }
+}
+
 impl AdjustmentRow {
     #[allow(clippy::too_many_arguments)]
     pub fn upsert(

@@ -74,6 +74,15 @@ impl AuditEvent {
             .optional()
     }
 
+    /// Every event of a period, oldest first (the audit export).
+    pub fn of_period(conn: &mut PgConnection, period: Uuid) -> QueryResult<Vec<AuditEvent>> {
+        audit_events::table
+            .filter(audit_events::period_id.eq(period))
+            .order(audit_events::id.asc())
+            .select(AuditEvent::as_select())
+            .load(conn)
+    }
+
     pub fn list(
         conn: &mut PgConnection,
         f: &AuditFilter,

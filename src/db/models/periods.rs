@@ -38,6 +38,9 @@ pub struct PeriodGroup {
     /// Stamp of the group's stored bases (see the migration `bases_version`): `None` until
     /// bases are first written.
     pub bases_version: Option<Uuid>,
+    /// The layout the group's stored numbers were written in (`SetEntry::layout`): `None`
+    /// until first scored.
+    pub layout: Option<String>,
 }
 
 impl Period {
@@ -177,6 +180,49 @@ impl Period {
             .select(PeriodGroup::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Records the layout a group's stored numbers were just rewritten in.
+    pub fn set_group_layout(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        layout: &str,
+    ) -> QueryResult<()> {
+        diesel::update(period_groups::table.find((period, group)))
+            .set(period_groups::layout.eq(layout))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// One group of a period (no lock).
+    pub fn group(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+    ) -> QueryResult<Option<PeriodGroup>> {
+        period_groups::table
+            .find((period, group))
+            .select(PeriodGroup::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Every group of every period that has assessments, in the lock order.
+    pub fn groups_with_assessments(conn: &mut PgConnection) -> QueryResult<Vec<PeriodGroup>> {
+        use crate::db::schema::assessments;
+        period_groups::table
+            .filter(diesel::dsl::exists(
+                assessments::table
+                    .filter(assessments::period_id.eq(period_groups::period_id))
+                    .filter(assessments::group_id.eq(period_groups::group_id)),
+            ))
+            .order((
+                period_groups::period_id.asc(),
+                period_groups::group_id.asc(),
+            ))
+            .select(PeriodGroup::as_select())
+            .load(conn)
     }
 
     pub fn add_groups(conn: &mut PgConnection, rows: &[PeriodGroup]) -> QueryResult<()> {

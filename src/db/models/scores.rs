@@ -170,9 +170,9 @@ impl ScoreRow {
         q.execute(conn)
     }
 
-    /// Writes bases of one group (insert or overwrite) and stamps them and the group's
-    /// `bases_version` with `version`, in one statement (see the migration `bases_version`).
-    /// The caller holds the group lock.
+    /// Writes bases of one group (insert or overwrite) stamped with `version`; the database
+    /// sets the group's `bases_version` to it in the same statement (the triggers of the
+    /// migration `bases_stamp_trigger`). The caller holds the group lock.
     pub fn upsert_bases(
         conn: &mut PgConnection,
         period: Uuid,
@@ -184,13 +184,11 @@ impl ScoreRow {
             return Ok(());
         }
         diesel::sql_query(
-            "WITH written AS ( \
-               INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis, stamp) \
-               SELECT v.id, $4, $5, v.basis, $3 \
-               FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
-               ON CONFLICT (assessment_id) \
-               DO UPDATE SET basis = excluded.basis, stamp = excluded.stamp) \
-             UPDATE period_groups SET bases_version = $3 WHERE period_id = $4 AND group_id = $5",
+            "INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis, stamp) \
+             SELECT v.id, $4, $5, v.basis, $3 \
+             FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
+             ON CONFLICT (assessment_id) \
+             DO UPDATE SET basis = excluded.basis, stamp = excluded.stamp",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.basis.as_str()).collect::<Vec<_>>())

@@ -106,6 +106,14 @@ impl Unit {
             .optional()
     }
 
+    /// The units of some codes, ignoring case (`codes` in lower case).
+    pub fn find_by_codes(conn: &mut PgConnection, codes: &[String]) -> QueryResult<Vec<Unit>> {
+        units::table
+            .filter(lower(units::code).eq_any(codes))
+            .select(Unit::as_select())
+            .load(conn)
+    }
+
     pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Unit>> {
         units::table
             .filter(units::id.eq_any(ids))

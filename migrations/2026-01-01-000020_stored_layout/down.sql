@@ -1,0 +1,1 @@
+ALTER TABLE period_groups DROP COLUMN layout;

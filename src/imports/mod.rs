@@ -1,0 +1,9 @@
+//! Reading province data from spreadsheets: the row layouts an import reads (and the answers
+//! export and the templates write), independent of the file format.
+//!
+//! May import: std, `crate::domain`, `crate::error::FieldError`, `crate::scoring::input`,
+//! rust_decimal, chrono, serde. No I/O: the file formats are read in `services::imports`.
+
+pub mod layout;
+pub mod source;
+pub mod template;
