@@ -2,8 +2,9 @@
 # Fuzzes the served OpenAPI document with schemathesis (every check), as the administrator and
 # as a unit editor, against the debug binary on a fresh seeded database.
 #
-# Fails on any server error (the `not_a_server_error` check); the other checks' findings are
-# counted and printed, not failed on. Needs PostgreSQL at TEST_DATABASE_URL (as the tests do).
+# Fails on any server error (the `not_a_server_error` check) and on any response that violates
+# the document's own response schema (`response_schema_conformance`); the other checks' findings
+# are counted and printed, not failed on. Needs PostgreSQL at TEST_DATABASE_URL (as the tests do).
 #
 #   FUZZ_SECONDS   time budget per identity (default 100)
 #   FUZZ_VENV      where schemathesis is installed if missing (default ~/.cache/dti-fuzz-venv)
@@ -127,7 +128,7 @@ if grep -q "panicked" "$WORK/server.log"; then
     status=1
 fi
 if [ "$status" != 0 ]; then
-    log "FAILED: the fuzzer found server errors (see above)"
+    log "FAILED: the fuzzer found server errors or responses outside their schema (see above)"
     grep -m 20 "failed:" "$WORK/server.log" || true
 fi
 echo "fuzz: $passed passed, $failed failed"

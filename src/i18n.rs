@@ -312,6 +312,9 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
             );
             s
         }
+        "UNIT_IN_TWO_GROUPS" => "Một đơn vị không thể thuộc hai nhóm xếp hạng của cùng một kỳ \
+                                 đánh giá."
+            .into(),
         "NOT_ALL_FINALISED" => {
             "Chưa phải mọi bản đánh giá của nhóm đều đã được chốt kết quả (hoặc được loại khỏi \
              xếp hạng)."
@@ -344,6 +347,23 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
                             xem errors[]."
             .into(),
         "INVALID_BODY" => "Nội dung yêu cầu không khớp với lược đồ dữ liệu; xem errors[].".into(),
+        "NOT_A_LEAF" => "Minh chứng và câu trả lời chỉ gắn với chỉ số thành phần được chấm điểm, \
+                         không gắn với nhóm chỉ số."
+            .into(),
+        "UNSUPPORTED_FILE_TYPE" => {
+            "Hệ thống không đọc được loại tệp nhập liệu này; hãy gửi tệp đúng định dạng được chấp \
+             nhận."
+                .into()
+        }
+        "NOT_UTF8" => "Tệp nhập liệu không phải văn bản mã hóa UTF-8.".into(),
+        "FILE_UNREADABLE" => "Không đọc được tệp nhập liệu theo định dạng của nó.".into(),
+        "HEADER_MISMATCH" => "Dòng tiêu đề của tệp nhập liệu không có đúng các cột cần thiết; xem \
+                              errors[]."
+            .into(),
+        "IMPORT_REFUSED" => {
+            "Có dòng dữ liệu không hợp lệ nên chưa nhập dữ liệu nào; xem errors[].".into()
+        }
+        "INVALID_PATCH" => "Bản vá (merge patch) phải là một đối tượng JSON (`{…}`).".into(),
         "INVALID_SET_DOCUMENT" => {
             format!(
                 "Tài liệu bộ chỉ số không hợp lệ: có {n} lỗi, mỗi lỗi kèm vị trí trong errors[]."
@@ -1616,6 +1636,33 @@ mod tests {
             assert!(!m.is_empty() && m != "english", "{code}");
             // Vietnamese, not English left over
             assert!(!m.is_ascii(), "{code}: {m:?} has no Vietnamese letter");
+        }
+    }
+
+    /// The catalogue of problem codes ([`crate::problem_codes`]) is the list this checks:
+    /// every code has a Vietnamese detail (500 and 503 have their own constants).
+    #[test]
+    fn every_problem_code_of_the_catalogue_has_a_vietnamese_detail() {
+        assert!(crate::problem_codes::CATALOGUE.len() > 60);
+        for p in crate::problem_codes::CATALOGUE {
+            let vi = match p.code {
+                "INTERNAL_ERROR" => INTERNAL_VI.to_string(),
+                "DATABASE_UNAVAILABLE" => UNAVAILABLE_VI.to_string(),
+                code => {
+                    let status = StatusCode::from_u16(p.status).unwrap();
+                    let e = crate::error::AppError::new(status, code, "english");
+                    let crate::error::AppError::Client(c) = &e else {
+                        unreachable!()
+                    };
+                    detail_vi(c).unwrap_or_else(|| panic!("{code} has no Vietnamese detail"))
+                }
+            };
+            assert!(
+                !vi.is_ascii(),
+                "{}: {vi:?} has no Vietnamese letter",
+                p.code
+            );
+            assert!(!title(StatusCode::from_u16(p.status).unwrap(), Lang::Vi).is_ascii());
         }
     }
 

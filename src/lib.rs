@@ -11,6 +11,8 @@ pub mod i18n;
 pub mod imports;
 pub mod input;
 pub mod openapi;
+pub mod openapi_refine;
+pub mod problem_codes;
 pub mod scoring;
 pub mod services;
 pub mod startup;

@@ -9,7 +9,7 @@ use utoipa_actix_web::AppExt;
 #[openapi(
     info(
         title = "DTI assessment API",
-        description = "Runs a province's annual Digital Transformation Index (DTI, Bộ chỉ số đánh giá chuyển đổi số): units, indicator sets, periods, self-assessment with evidence, review, scoring, rankings and publication.\n\nErrors are RFC 9457 `application/problem+json` with a stable `code`; with `Accept-Language: vi` their `title` and (for the common codes) `detail` are in Vietnamese, the English detail kept in `detail_en`. Bulk and import calls take an optional `Idempotency-Key`. Lists are paged (`page`, `page_size` ≤ 500) in an `{items, page, page_size, total}` envelope. Decimal points are JSON strings (\"12.5\") so that no precision is lost.\n\nTry it here: open `POST /api/v1/auth/login`, *Try it out*, *Execute* (the example is the demo administrator), copy `access_token` into *Authorize*; the authorisation is kept across reloads. Demo accounts (demo mode only, password `demo-dti-2026`): `admin`, `reviewer.01`, `viewer.ubnd`, `editor.skhcn` and `leader.skhcn` (a department), `editor.xa-bac-ha` and `leader.xa-bac-ha` (a commune).",
+        description = "Runs a province's annual Digital Transformation Index (DTI, Bộ chỉ số đánh giá chuyển đổi số): units, indicator sets, periods, self-assessment with evidence, review, scoring, rankings and publication.\n\nErrors are RFC 9457 `application/problem+json` with a stable `code`; with `Accept-Language: vi` their `title` and (for the common codes) `detail` are in Vietnamese, the English detail kept in `detail_en`. Bulk and import calls take an optional `Idempotency-Key`. Long lists are paged (`page`, `page_size` ≤ 500) in an `{items, page, page_size, total}` envelope; small bounded lists are bare arrays, unpaged: ranking groups, a period's assessments (one per unit), public periods, a period's publications, an assessment's clarifications, a component's evidence, integration tokens. Decimal points are JSON strings (\"12.5\") so that no precision is lost.\n\nTry it here: open `POST /api/v1/auth/login`, *Try it out*, *Execute* (the example is the demo administrator), copy `access_token` into *Authorize*; the authorisation is kept across reloads. Demo accounts (demo mode only, password `demo-dti-2026`): `admin`, `reviewer.01`, `viewer.ubnd`, `editor.skhcn` and `leader.skhcn` (a department), `editor.xa-bac-ha` and `leader.xa-bac-ha` (a commune).",
         license(name = "MIT"),
         contact(name = "DTI API team")
     ),
@@ -61,8 +61,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(crate::api::configure);
 }
 
-/// The document the service serves at `/api-docs/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The document the service serves at `/api-docs/openapi.json` (see [`openapi`]).
+pub fn openapi_value() -> serde_json::Value {
+    crate::openapi_refine::refined(&generated())
+}
+
+/// The document as utoipa generates it from the routes, before [`crate::openapi_refine`].
+pub fn generated() -> utoipa::openapi::OpenApi {
     let (_, doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -71,9 +76,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The served document (as JSON: see [`openapi_value`]).
+pub fn openapi() -> serde_json::Value {
+    openapi_value()
+}
+
 /// Pretty JSON as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
     s.push('\n');
     s
 }

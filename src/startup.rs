@@ -176,7 +176,7 @@ impl Application {
             config: Arc::new(config.clone()),
         });
         let metrics = web::Data::from(state.metrics.clone());
-        let routes = web::Data::new(RouteTable::from_openapi(&crate::openapi::openapi()));
+        let routes = web::Data::new(RouteTable::from_openapi(&crate::openapi::generated()));
         let json_limit = config.max_json_bytes;
         let cors_origins = config.cors_origins.clone();
         let demo = config.mode == Mode::Demo;
@@ -198,7 +198,10 @@ impl Application {
                 .configure(crate::openapi::routes)
                 .openapi_service(|api| {
                     SwaggerUi::new("/swagger-ui/{_:.*}")
-                        .url("/api-docs/openapi.json", api)
+                        .external_url_unchecked(
+                            "/api-docs/openapi.json",
+                            crate::openapi_refine::refined(&api),
+                        )
                         .config(
                             utoipa_swagger_ui::Config::default()
                                 // the token survives a reload of the page

@@ -221,7 +221,7 @@ pub struct AnswerResponse {
     #[schema(example = "1.2")]
     pub node_code: String,
     /// The inputs in canonical form (decimals as strings).
-    #[schema(value_type = Option<Object>, example = json!({"numerator": "3", "denominator": "4"}))]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>, example = json!({"numerator": "3", "denominator": "4"}))]
     pub inputs: Option<Value>,
     pub not_applicable: bool,
     pub note: Option<String>,
@@ -328,7 +328,7 @@ pub struct AnswerRequest {
     /// The inputs the node's method needs (see the node's `input_schema`): `{numerator,
     /// denominator}`, `{value}`, `{option}`, `{items: {...}}`, `{satisfied, respondents}` or
     /// `{points}`. Numbers may be JSON numbers or decimal strings.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     /// Declare the component not applicable (only where the set allows it; needs `explanation`).
     #[serde(default)]
@@ -420,7 +420,7 @@ pub struct BatchAnswer {
     #[validate(length(max = 64))]
     #[schema(max_length = 64)]
     pub node_code: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     #[serde(default)]
     pub not_applicable: bool,
@@ -543,7 +543,7 @@ async fn put_answers(
 /// The explanation of one number: inputs → rule → raw → capped → contribution.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TraceResponse {
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     #[schema(example = "20 × 3/4")]
     pub rule: String,
@@ -929,7 +929,7 @@ async fn reopen_assessment(
 #[schema(example = json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": "Chỉ 2 biên bản có chữ ký Chủ tịch"}))]
 pub struct AdjustmentRequest {
     /// Corrected inputs (scored by the node's method).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     /// Or points given directly (0 ≤ points ≤ max); wins over inputs.
     #[schema(value_type = Option<String>)]
@@ -945,7 +945,7 @@ pub struct AdjustmentRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdjustmentResponse {
     pub node_code: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     #[schema(value_type = Option<String>)]
     pub points: Option<Decimal>,
@@ -1012,7 +1012,7 @@ async fn put_adjustment(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdjustmentNote {
     pub node_code: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     #[schema(value_type = Option<String>)]
     pub points: Option<Decimal>,

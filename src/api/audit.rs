@@ -32,9 +32,11 @@ pub struct AuditEventResponse {
     pub entity_id: Option<String>,
     pub unit_id: Option<Uuid>,
     pub period_id: Option<Uuid>,
-    #[schema(value_type = Option<Object>)]
+    /// The entity before the change (an object, or a list for changes of a set of rows).
+    #[schema(value_type = Option<AuditValue>)]
     pub old_value: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    /// The entity after the change.
+    #[schema(value_type = Option<AuditValue>)]
     pub new_value: Option<Value>,
     /// The request that caused it (`x-request-id`).
     pub request_id: Option<String>,
@@ -100,3 +102,26 @@ async fn list_audit_events(
         .collect();
     Ok(web::Json(Page::new(items, page, total)))
 }
+
+/// A recorded value in the audit trail: a JSON object (the entity's members) or a list (a set of
+/// rows changed together, such as a group's members).
+pub struct AuditValue;
+
+impl utoipa::PartialSchema for AuditValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema};
+        Schema::OneOf(
+            OneOfBuilder::new()
+                .item(ObjectBuilder::new().additional_properties(Some(
+                    utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+                )))
+                .item(ArrayBuilder::new().items(ObjectBuilder::new()))
+                .description(Some(
+                    "A JSON object (the entity's members) or a list (rows changed together).",
+                ))
+                .build(),
+        )
+        .into()
+    }
+}
+impl ToSchema for AuditValue {}

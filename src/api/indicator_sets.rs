@@ -89,7 +89,7 @@ pub struct FlatNode {
     /// It carries the node's texts: `title` (the name), `description` (the guidance, then the
     /// formula), each input's `title`/`description`, and `x-evidence`, `x-evidence-expected`,
     /// `x-data-source`, `x-verifying-body`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, Value>>)]
     pub input_schema: Option<Value>,
     pub evidence: EvidenceRule,
     /// The evidence expected (tài liệu kiểm chứng), in words.
@@ -595,7 +595,7 @@ async fn replace_indicator_set(
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
-    request_body(content((Object = "application/merge-patch+json", example = json!({"name": "Bộ chỉ số (dự thảo 2)", "legal_basis": {"decision_number": "99/QĐ-UBND"}})))),
+    request_body(description = "A JSON merge patch (RFC 7396) of the set document: members to set, `null` to remove.", content((std::collections::HashMap<String, Value> = "application/merge-patch+json", example = json!({"name": "Bộ chỉ số (dự thảo 2)", "legal_basis": {"decision_number": "99/QĐ-UBND"}})))),
     responses(
         (status = 200, description = "Patched", body = IndicatorSetResponse, headers(("ETag" = String))),
         (status = 409, description = "`SET_IMMUTABLE`", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -447,7 +447,7 @@ pub struct PublicMethod {
     pub rules: MethodRules,
     /// The answer schema of every scored leaf, by node code: the inputs with their labels, what
     /// to count, the evidence expected, and the formula (`x-formula`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, std::collections::HashMap<String, Value>>)]
     pub input_schemas: BTreeMap<String, Value>,
     /// The indicator-set version, whole: every node with its maximum, method and parameters,
     /// guidance, input texts, evidence expected, data source and verifying body, and the

@@ -1130,3 +1130,152 @@ mod tests {
         assert!(s.get("x-evidence-expected").is_none());
     }
 }
+
+/// The JSON shapes of answers, for the OpenAPI document: one object per method, as
+/// [`parse_input`] reads them and [`input_to_json`] writes them (a test holds the two
+/// together). A frontend renders the form of one component from its `input_schema`; these
+/// shapes type the `inputs` member of requests and responses.
+pub mod shapes {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+    use utoipa::{PartialSchema, ToSchema};
+
+    /// A non-negative number of an answer: a JSON number or a plain decimal string (`"12.5"`).
+    #[derive(Debug, Deserialize)]
+    #[serde(untagged)]
+    pub enum AnswerNumber {
+        Number(serde_json::Number),
+        Text(String),
+    }
+
+    impl PartialSchema for AnswerNumber {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Number, Type::String]))
+                .description(Some(
+                    "A non-negative number: a JSON number or a plain decimal string (\"12.5\"), at most 10^15.",
+                ))
+                .pattern(Some(super::DECIMAL_PATTERN))
+                .max_length(Some(40))
+                .minimum(Some(0))
+                .maximum(Some(1e15))
+                .examples(["12.5"])
+                .into()
+        }
+    }
+    impl ToSchema for AnswerNumber {}
+
+    /// `ratio`, `ratio_to_target`: `numerator ≤ denominator`.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RatioInputs {
+        pub numerator: AnswerNumber,
+        pub denominator: AnswerNumber,
+    }
+
+    /// `survey`: `satisfied ≤ respondents`.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct SurveyInputs {
+        pub satisfied: AnswerNumber,
+        pub respondents: AnswerNumber,
+    }
+
+    /// `tiers`, `relative_to_best`: the measured value.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ValueInputs {
+        pub value: AnswerNumber,
+    }
+
+    /// `boolean`.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct BooleanInputs {
+        pub value: bool,
+    }
+
+    /// `choice`: an option code of the method.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ChoiceInputs {
+        #[schema(min_length = 1, max_length = 64, example = "deputy")]
+        pub option: String,
+    }
+
+    /// `capped_sum`: item code → value; items not listed count as 0.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct ItemsInputs {
+        pub items: BTreeMap<String, AnswerNumber>,
+    }
+
+    /// `manual`: points in `[0, max_points]`.
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct PointsInputs {
+        pub points: AnswerNumber,
+    }
+
+    /// The inputs of an answer, by the component's method (its `input_schema` says which).
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[serde(untagged)]
+    pub enum AnswerInputs {
+        Ratio(RatioInputs),
+        Survey(SurveyInputs),
+        Value(ValueInputs),
+        Boolean(BooleanInputs),
+        Choice(ChoiceInputs),
+        Items(ItemsInputs),
+        Points(PointsInputs),
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::str::FromStr;
+
+        use rust_decimal::Decimal;
+
+        use super::super::{Input, input_to_json};
+        use super::*;
+
+        /// What the service writes is what the document declares.
+        #[test]
+        fn every_input_json_reads_as_one_shape() {
+            let d = |s: &str| Decimal::from_str(s).unwrap();
+            for input in [
+                Input::Ratio {
+                    numerator: d("3"),
+                    denominator: d("4.5"),
+                },
+                Input::Survey {
+                    satisfied: d("820"),
+                    respondents: d("1000"),
+                },
+                Input::Value(d("12.5")),
+                Input::Bool(true),
+                Input::Choice("deputy".into()),
+                Input::Items([("app".to_string(), d("7"))].into()),
+                Input::Points(d("12.25")),
+            ] {
+                let json = input_to_json(&input);
+                let shape: AnswerInputs = serde_json::from_value(json.clone())
+                    .unwrap_or_else(|e| panic!("{json} is no declared shape: {e}"));
+                let matches = matches!(
+                    (&input, &shape),
+                    (Input::Ratio { .. }, AnswerInputs::Ratio(_))
+                        | (Input::Survey { .. }, AnswerInputs::Survey(_))
+                        | (Input::Value(_), AnswerInputs::Value(_))
+                        | (Input::Bool(_), AnswerInputs::Boolean(_))
+                        | (Input::Choice(_), AnswerInputs::Choice(_))
+                        | (Input::Items(_), AnswerInputs::Items(_))
+                        | (Input::Points(_), AnswerInputs::Points(_))
+                );
+                assert!(matches, "{json} read as {shape:?}");
+            }
+        }
+    }
+}

@@ -120,3 +120,76 @@ fn every_reference_in_the_document_resolves() {
         .collect();
     assert!(dangling.is_empty(), "dangling references: {dangling:#?}");
 }
+
+/// `Problem.code` is the whole catalogue of problem codes, each described; each operation
+/// names its specific 4xx statuses; headers are plain strings; routes without a token say so.
+#[test]
+fn problem_codes_statuses_headers_and_security_are_declared() {
+    let doc: Value = serde_json::to_value(dti_api::openapi::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let code = &schemas["Problem"]["properties"]["code"];
+    let listed: Vec<&str> = code["enum"]
+        .as_array()
+        .expect("Problem.code is an enum")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for p in dti_api::problem_codes::CATALOGUE {
+        assert!(listed.contains(&p.code), "{} missing", p.code);
+        assert!(
+            code["description"]
+                .as_str()
+                .unwrap()
+                .contains(p.description)
+        );
+    }
+    for must in [
+        "NOT_YOUR_UNIT",
+        "TOKEN_REVOKED",
+        "AUTH_REQUIRED",
+        "INVALID_BODY",
+    ] {
+        assert!(listed.contains(&must), "{must}");
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let public = path.starts_with("/api/v1/public/")
+                || path.starts_with("/health/")
+                || path == "/api/v1/auth/login";
+            if public {
+                assert_eq!(op["security"], serde_json::json!([]), "{method} {path}");
+            } else if path.starts_with("/api/v1/") {
+                assert!(responses.contains_key("401"), "{method} {path}: no 401");
+            }
+            if path.contains('{') && path.starts_with("/api/v1/") {
+                assert!(responses.contains_key("404"), "{method} {path}: no 404");
+            }
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "header" {
+                    assert_eq!(
+                        p["schema"]["type"], "string",
+                        "{method} {path} {}",
+                        p["name"]
+                    );
+                }
+            }
+        }
+    }
+    let rankings = &doc["paths"]["/api/v1/public/periods/{id}/rankings"]["get"];
+    for status in ["200", "304"] {
+        for h in ["ETag", "Cache-Control"] {
+            assert!(
+                rankings["responses"][status]["headers"][h].is_object(),
+                "{status} {h}"
+            );
+        }
+    }
+    assert!(
+        rankings["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "If-None-Match")
+    );
+}
