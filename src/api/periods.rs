@@ -484,7 +484,7 @@ async fn list_rankings(
                     .with_param("code", &code),
                 ]));
             };
-            services::scoring::ensure_layout(c, id, group.id, &entry)?;
+            services::scoring::ensure_layout(c, &pin, &entry)?;
             let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
             let units = Unit::find_many(c, &ids)?;

@@ -117,7 +117,7 @@ pub fn scores(
     let period = periods::get(conn, period_id)?;
     let (group, pin) = periods::pinned_group(conn, period_id, group_ref)?;
     let entry = scoring::set_entry(conn, pin.set_id)?;
-    scoring::ensure_layout(conn, period_id, group.id, &entry)?;
+    scoring::ensure_layout(conn, &pin, &entry)?;
     let set = &entry.set;
     let scopes = scopes(set);
     let position: HashMap<(&str, &str), usize> = scopes

@@ -21,7 +21,7 @@ use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
-use crate::db::models::periods::Period;
+use crate::db::models::periods::{Period, PeriodGroup};
 use crate::db::models::publications::Publication;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
@@ -48,14 +48,15 @@ fn snapshot(
     c: &mut PgConnection,
     period: &Period,
     group: &RankingGroup,
-    set_id: Uuid,
+    pin: &PeriodGroup,
     version: i32,
     visible_from: DateTime<Utc>,
 ) -> AppResult<Value> {
+    let set_id = pin.set_id;
     let set = IndicatorSet::find(c, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
     let entry = set_entry(c, set_id)?;
-    crate::services::scoring::ensure_layout(c, period.id, group.id, &entry)?;
+    crate::services::scoring::ensure_layout(c, pin, &entry)?;
     let rows = RankingRow::of_group(
         c,
         period.id,
@@ -222,7 +223,7 @@ pub fn publish(
             return Err(AppError::validation(vec![FieldError::new("/changelog", "REQUIRED", "an errata version needs a changelog")]));
         }
         let visible_from = visible_from.unwrap_or_else(Utc::now);
-        let mut content = snapshot(c, &period, &group, pin.set_id, version, visible_from)?;
+        let mut content = snapshot(c, &period, &group, &pin, version, visible_from)?;
         if let Some(before) = Publication::find_version(c, period_id, group.id, version - 1)? {
             content["changes"] = changes(before.version, &before.content, &content);
         }

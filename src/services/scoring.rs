@@ -62,7 +62,7 @@ use uuid::Uuid;
 
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::indicator_sets::IndicatorSet;
-use crate::db::models::periods::Period;
+use crate::db::models::periods::{Period, PeriodGroup};
 use crate::db::models::scores::{BasisRecord, BasisText, MovedRow, RelativeValue, ScoreRow};
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{Direction, Method};
@@ -903,20 +903,19 @@ pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usiz
 }
 
 /// Makes sure a group's stored numbers are in the layout of `entry` (its pinned set) before
-/// they are read by position: when the group row records another layout, the group is locked
-/// and rebuilt from its inputs in a transaction of its own (a savepoint inside the caller's).
-/// Readers call this; writers compare under the group lock themselves.
+/// they are read by position. `pin` is the group row the caller already read: when it records
+/// another layout, the group is locked and rebuilt from its inputs in a transaction of its own
+/// (a savepoint inside the caller's). Readers call this; writers compare under the group lock
+/// themselves.
 pub fn ensure_layout(
     conn: &mut PgConnection,
-    period: Uuid,
-    group: Uuid,
+    pin: &PeriodGroup,
     entry: &SetEntry,
 ) -> AppResult<()> {
-    let pg = Period::group(conn, period, group)?
-        .ok_or_else(|| AppError::not_found("period group", group))?;
-    if pg.layout.as_deref() == Some(entry.layout.as_str()) {
+    if pin.layout.as_deref() == Some(entry.layout.as_str()) {
         return Ok(());
     }
+    let (period, group) = (pin.period_id, pin.group_id);
     diesel::Connection::transaction(conn, |c| {
         let pg = Period::lock_group(c, period, group)?
             .ok_or_else(|| AppError::not_found("period group", group))?;

@@ -195,19 +195,6 @@ impl Period {
         Ok(())
     }
 
-    /// One group of a period (no lock).
-    pub fn group(
-        conn: &mut PgConnection,
-        period: Uuid,
-        group: Uuid,
-    ) -> QueryResult<Option<PeriodGroup>> {
-        period_groups::table
-            .find((period, group))
-            .select(PeriodGroup::as_select())
-            .first(conn)
-            .optional()
-    }
-
     /// Every group of every period that has assessments, in the lock order.
     pub fn groups_with_assessments(conn: &mut PgConnection) -> QueryResult<Vec<PeriodGroup>> {
         use crate::db::schema::assessments;
