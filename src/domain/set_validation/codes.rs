@@ -1,0 +1,69 @@
+//! Stable problem codes (the `code` of a [`super::DocProblem`]).
+
+// raw stage
+pub const TOO_DEEP: &str = "TOO_DEEP";
+pub const TOO_MANY_NODES: &str = "TOO_MANY_NODES";
+pub const STRING_TOO_LONG: &str = "STRING_TOO_LONG";
+pub const NOT_A_NUMBER: &str = "NOT_A_NUMBER";
+pub const DOCUMENT_MALFORMED: &str = "DOCUMENT_MALFORMED";
+// identity
+pub const CODE_EMPTY: &str = "CODE_EMPTY";
+pub const CODE_INVALID: &str = "CODE_INVALID";
+pub const VERSION_INVALID: &str = "VERSION_INVALID";
+pub const NAME_EMPTY: &str = "NAME_EMPTY";
+pub const UNIT_KIND_INVALID: &str = "UNIT_KIND_INVALID";
+pub const PRECISION_OUT_OF_RANGE: &str = "PRECISION_OUT_OF_RANGE";
+pub const YEAR_OUT_OF_RANGE: &str = "YEAR_OUT_OF_RANGE";
+pub const LEGAL_BASIS_INCOMPLETE: &str = "LEGAL_BASIS_INCOMPLETE";
+// tree
+pub const DUPLICATE_CODE: &str = "DUPLICATE_CODE";
+pub const PARENT_NOT_FOUND: &str = "PARENT_NOT_FOUND";
+pub const PARENT_CYCLE: &str = "PARENT_CYCLE";
+pub const PARENT_AND_NESTED: &str = "PARENT_AND_NESTED";
+pub const KIND_ORDER: &str = "KIND_ORDER";
+pub const NO_NODES: &str = "NO_NODES";
+// points
+pub const NEGATIVE_POINTS: &str = "NEGATIVE_POINTS";
+pub const CHILDREN_SUM_MISMATCH: &str = "CHILDREN_SUM_MISMATCH";
+pub const CHILDREN_SUM_BELOW_MAX: &str = "CHILDREN_SUM_BELOW_MAX";
+pub const SCALE_MISMATCH: &str = "SCALE_MISMATCH";
+pub const SCALE_NOT_POSITIVE: &str = "SCALE_NOT_POSITIVE";
+// leaves and methods
+pub const METHOD_MISSING: &str = "METHOD_MISSING";
+pub const METHOD_ON_INNER_NODE: &str = "METHOD_ON_INNER_NODE";
+pub const TIERS_EMPTY: &str = "TIERS_EMPTY";
+pub const TIERS_NOT_ORDERED: &str = "TIERS_NOT_ORDERED";
+pub const BAND_POINTS_EXCEED_MAX: &str = "BAND_POINTS_EXCEED_MAX";
+pub const CHOICE_EMPTY: &str = "CHOICE_EMPTY";
+pub const DUPLICATE_OPTION: &str = "DUPLICATE_OPTION";
+pub const OPTION_POINTS_EXCEED_MAX: &str = "OPTION_POINTS_EXCEED_MAX";
+pub const TARGET_OUT_OF_RANGE: &str = "TARGET_OUT_OF_RANGE";
+pub const ITEMS_EMPTY: &str = "ITEMS_EMPTY";
+pub const DUPLICATE_ITEM: &str = "DUPLICATE_ITEM";
+pub const ITEM_CAP_EXCEEDS_MAX: &str = "ITEM_CAP_EXCEEDS_MAX";
+pub const ITEM_POINTS_NOT_POSITIVE: &str = "ITEM_POINTS_NOT_POSITIVE";
+pub const AUTOMATIC_ON_INNER_NODE: &str = "AUTOMATIC_ON_INNER_NODE";
+pub const BONUS_NOT_TOP_LEVEL: &str = "BONUS_NOT_TOP_LEVEL";
+pub const EVIDENCE_ON_INNER_NODE: &str = "EVIDENCE_ON_INNER_NODE";
+pub const APPLICABILITY_ON_INNER_NODE: &str = "APPLICABILITY_ON_INNER_NODE";
+// pillars
+pub const DUPLICATE_PILLAR: &str = "DUPLICATE_PILLAR";
+pub const PILLAR_EMPTY: &str = "PILLAR_EMPTY";
+pub const PILLAR_UNKNOWN_INDICATOR: &str = "PILLAR_UNKNOWN_INDICATOR";
+pub const PILLAR_NOT_MAIN: &str = "PILLAR_NOT_MAIN";
+pub const DUPLICATE_PILLAR_MEMBER: &str = "DUPLICATE_PILLAR_MEMBER";
+// replacements
+pub const REPLACES_DUPLICATE: &str = "REPLACES_DUPLICATE";
+// format version
+pub const SCHEMA_VERSION_UNSUPPORTED: &str = "SCHEMA_VERSION_UNSUPPORTED";
+// entry-form texts
+pub const INPUT_TEXT_UNKNOWN: &str = "INPUT_TEXT_UNKNOWN";
+pub const INPUT_TEXT_ON_INNER_NODE: &str = "INPUT_TEXT_ON_INNER_NODE";
+// classification (xếp loại)
+pub const CLASS_BANDS_EMPTY: &str = "CLASS_BANDS_EMPTY";
+pub const CLASS_BAND_DUPLICATE: &str = "CLASS_BAND_DUPLICATE";
+pub const CLASS_BAND_OUT_OF_RANGE: &str = "CLASS_BAND_OUT_OF_RANGE";
+pub const CLASS_BAND_PRECISION: &str = "CLASS_BAND_PRECISION";
+pub const CLASS_BANDS_OVERLAP: &str = "CLASS_BANDS_OVERLAP";
+pub const CLASS_BANDS_NOT_DESCENDING: &str = "CLASS_BANDS_NOT_DESCENDING";
+pub const CLASS_BANDS_NO_FLOOR: &str = "CLASS_BANDS_NO_FLOOR";
