@@ -158,10 +158,10 @@ impl From<&ScoreRow> for ScoreSummary {
             applicable_max: s.applicable_max,
             self_points: s.self_points,
             reviewed_points: s.reviewed_points,
-            final_points: s.final_points,
+            final_points: s.final_points(),
             self_index: s.self_index,
             reviewed_index: s.reviewed_index,
-            final_index: s.final_index,
+            final_index: s.final_index(),
             band: None,
         }
     }
@@ -653,7 +653,7 @@ fn node_response(
         applicable_max: n.applicable_max.normalize(),
         self_points: n.self_points.normalize(),
         reviewed_points: n.reviewed_points.normalize(),
-        final_points: finalised.then(|| n.reviewed_points.normalize()),
+        final_points: crate::scoring::final_value(finalised, n.reviewed_points.normalize()),
         self_index: n.self_index.map(|d| d.normalize()),
         reviewed_index: n.reviewed_index.map(|d| d.normalize()),
         points_lost: (n.applicable_max - n.reviewed_points)

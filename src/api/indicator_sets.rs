@@ -160,7 +160,7 @@ fn stats(compiled: &CompiledSet) -> SetStats {
     let leaves: Vec<_> = compiled
         .nodes
         .iter()
-        .filter(|n| n.children.is_empty() && n.method.is_some())
+        .filter(|n| n.takes_answers())
         .collect();
     SetStats {
         nodes: compiled.nodes.len(),

@@ -95,8 +95,15 @@ pub use bands::{Standing, band_of, standing};
 pub use input::{Input, InputError, input_schema, input_to_json, node_input_schema, parse_input};
 use points::{Evaluation, aggregate, evaluate, fmt_dec, settle, total};
 use ranking::index_of;
-pub use ranking::{RankEntry, competition_rank, pillar_totals};
 pub use set::{CNode, CPillar, CompiledSet};
+
+/// The official (final) value of a reviewed number: the reviewed value itself once the
+/// assessment is finalised, nothing before. The one home of this rule: stored score rows keep
+/// only the `finalised` flag and the reviewed numbers, and every reader shows final values
+/// through this function.
+pub fn final_value<T>(finalised: bool, reviewed: T) -> Option<T> {
+    finalised.then_some(reviewed)
+}
 
 use crate::domain::indicator_set::{Direction, EvidenceRule, Method, NodeKind};
 
@@ -189,6 +196,38 @@ pub struct Best {
 impl Best {
     pub fn get(&self, leaf: usize) -> BestValues {
         self.by_leaf.get(&leaf).copied().unwrap_or_default()
+    }
+
+    /// Folds one unit's candidate values of `leaf` into the best (see [`better`]); values are
+    /// normalised, so the best has the same digits however it was reached.
+    pub fn offer(&mut self, set: &CompiledSet, leaf: usize, v: BestValues) {
+        let Some(direction) = set.best_direction(leaf) else {
+            return;
+        };
+        let cur = self.get(leaf);
+        let n = |d: Option<Decimal>| d.map(|d| d.normalize());
+        self.by_leaf.insert(
+            leaf,
+            BestValues {
+                self_best: better(direction, cur.self_best, n(v.self_best)),
+                reviewed_best: better(direction, cur.reviewed_best, n(v.reviewed_best)),
+            },
+        );
+    }
+}
+
+/// The better of two values of a `relative_to_best` leaf: the larger, or the smaller when
+/// lower is better; a missing value loses; of equal values the first stays. The one comparison
+/// behind every group best: folded over the units' candidates ([`group_best`], and the
+/// service's what-if), or choosing between the stored maximum and minimum.
+pub fn better(direction: Direction, a: Option<Decimal>, b: Option<Decimal>) -> Option<Decimal> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(match direction {
+            Direction::HigherIsBetter if y > x => y,
+            Direction::LowerIsBetter if y < x => y,
+            _ => x,
+        }),
+        (x, y) => x.or(y),
     }
 }
 
@@ -346,25 +385,13 @@ fn best_candidate(node: &CNode, unit: &UnitInput, col: Column) -> Option<Decimal
 /// `40 × 4/10` = 16 and B 40.
 pub fn group_best(set: &CompiledSet, units: &[UnitInput]) -> Best {
     let mut best = Best::default();
-    for leaf in set.leaves() {
-        let node = &set.nodes[leaf];
-        let Some(Method::RelativeToBest { direction }) = &node.method else {
-            continue;
-        };
-        let pick = |col: Column| {
-            let values = units.iter().filter_map(|u| best_candidate(node, u, col));
-            match direction {
-                Direction::HigherIsBetter => values.max(),
-                Direction::LowerIsBetter => values.min(),
-            }
-        };
-        best.by_leaf.insert(
-            leaf,
-            BestValues {
-                self_best: pick(Column::Own),
-                reviewed_best: pick(Column::Reviewed),
-            },
-        );
+    for leaf in set.leaves().filter(|&i| set.is_relative_to_best(i)) {
+        best.by_leaf.insert(leaf, BestValues::default());
+    }
+    for unit in units {
+        for (leaf, v) in candidates(set, unit) {
+            best.offer(set, leaf, v);
+        }
     }
     best
 }
@@ -1796,19 +1823,29 @@ mod tests {
         assert_eq!(node(&set, s, "NT").reviewed_points, dec!(433.18));
         assert_eq!(node(&set, s, "3").reviewed_index, Some(dec!(0.8253)));
         // Pillar CQS ≈ (433.18 + 171.5) / 700 = 0.8638 (docs/scoring.md).
-        let (points, max, own) = pillar_totals(&set, s, 0);
-        assert_eq!((points, max, own), (dec!(604.68), dec!(700), dec!(604.68)));
-        assert_eq!(ranking::round_index(points / max, 4), dec!(0.8638));
-        let r = ranking::rank_pillar(&set, &scores, 1);
-        assert_eq!(r[0].rank, Some(1));
-        assert_eq!(
-            ranking::rank_totals(&scores, 4)[0].index,
-            Some(dec!(0.8002))
+        // the scope values rankings compare, as the service stores them
+        let mains: Vec<_> = set
+            .main_indicators()
+            .into_iter()
+            .map(|m| (s.nodes[m].reviewed_points, s.nodes[m].applicable_max))
+            .collect();
+        let values = ranking::scope_values(
+            &set,
+            (s.total.reviewed_points, s.total.applicable_max),
+            &mains,
         );
-        assert_eq!(
-            ranking::rank_node(&scores, set.index_of("6").unwrap(), 4)[0].rank,
-            None
-        );
+        assert_eq!(values[0].index, Some(dec!(0.8002)));
+        let cqs = values[1];
+        assert_eq!((cqs.points, cqs.applicable_max), (dec!(604.68), dec!(700)));
+        assert_eq!(cqs.index, Some(dec!(0.8638)));
+        let main_6 = 1
+            + set.pillars.len()
+            + set
+                .main_indicators()
+                .iter()
+                .position(|&m| m == set.index_of("6").unwrap())
+                .unwrap();
+        assert_eq!(values[main_6].index, None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::ranking::round_index;
+use super::ranking::{self, round_index};
 use super::*;
 use crate::domain::indicator_set::{SetDocument, ZeroDenominator};
 
@@ -472,10 +472,22 @@ proptest! {
     ) {
         let set = CompiledSet::compile(&document(&spec));
         let units = units_for(&set, &seeds);
+        let main_idx = set.main_indicators();
         for scores in score_group(&set, &units) {
             check_unit(&set, &scores)?;
-            let (p, a, o) = pillar_totals(&set, &scores, 0);
-            prop_assert!(Decimal::ZERO <= p && p <= a && o >= Decimal::ZERO);
+            // every scope value a ranking compares, as the service computes it
+            let mains: Vec<_> = main_idx
+                .iter()
+                .map(|&m| (scores.nodes[m].reviewed_points, scores.nodes[m].applicable_max))
+                .collect();
+            let overall = (scores.total.reviewed_points, scores.total.applicable_max);
+            let values = ranking::scope_values(&set, overall, &mains);
+            prop_assert_eq!(values.len(), ranking::scopes(&set).len());
+            for (pos, v) in values.iter().enumerate() {
+                prop_assert!(Decimal::ZERO <= v.points && v.points <= v.applicable_max);
+                prop_assert_eq!(v.index.is_some(), v.applicable_max > Decimal::ZERO);
+                prop_assert_eq!(*v, ranking::scope_value_at(&set, &main_idx, overall, &mains, pos));
+            }
         }
     }
 
@@ -606,34 +618,41 @@ proptest! {
         }
     }
 
+    /// The group best the service keeps — candidates folded unit by unit, or the better of the
+    /// stored maximum and minimum — is the same whichever way it is reached.
     #[test]
-    fn competition_rank_is_a_valid_competition_ranking(
-        raw in prop::collection::vec(prop::option::weighted(0.85, 0i64..2000), 0..30),
-        precision in 0u32..4,
+    fn a_best_folded_unit_by_unit_equals_the_better_stored_extreme(
+        spec in set_spec(),
+        seeds in prop::collection::vec(any::<u64>(), 1..6),
     ) {
-        let entries: Vec<(String, Option<Decimal>)> = raw
-            .iter()
-            .enumerate()
-            .map(|(k, v)| (format!("U{k:02}"), v.map(|n| Decimal::new(n, 3))))
-            .collect();
-        let ranked = competition_rank(&entries, precision);
-        prop_assert_eq!(ranked.len(), entries.len());
-        let rounded: Vec<Option<Decimal>> = entries.iter().map(|e| e.1.map(|i| round_index(i, precision))).collect();
-        for r in &ranked {
-            let k = entries.iter().position(|e| e.0 == r.unit_code).expect("same units");
-            prop_assert_eq!(r.index, rounded[k]);
-            match r.index {
-                Some(v) => {
-                    let greater = rounded.iter().filter(|o| o.is_some_and(|o| o > v)).count();
-                    prop_assert_eq!(r.rank, Some(greater as i32 + 1));
-                    let equal = rounded.iter().filter(|o| **o == Some(v)).count();
-                    prop_assert_eq!(r.tied, equal > 1);
-                }
-                None => prop_assert!(r.rank.is_none() && !r.tied),
+        let set = CompiledSet::compile(&document(&spec));
+        let units = units_for(&set, &seeds);
+        let folded = group_best(&set, &units);
+        let mut reversed = Best::default();
+        for u in units.iter().rev() {
+            for (leaf, v) in candidates(&set, u) {
+                reversed.offer(&set, leaf, v);
             }
         }
-        // Output order: by rank (None last), then by unit code.
-        let key = |r: &RankEntry| (r.rank.is_none(), r.rank, r.unit_code.clone());
-        prop_assert!(ranked.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+        for leaf in set.leaves().filter(|&i| set.is_relative_to_best(i)) {
+            let direction = set.best_direction(leaf).expect("a relative leaf");
+            let offered: Vec<BestValues> = units
+                .iter()
+                .flat_map(|u| candidates(&set, u))
+                .filter(|(l, _)| *l == leaf)
+                .map(|(_, v)| v)
+                .collect();
+            let extreme = |col: fn(&BestValues) -> Option<Decimal>| {
+                let values = offered.iter().filter_map(col).map(|d| d.normalize());
+                let (max, min) = (values.clone().max(), values.min());
+                better(direction, max, min)
+            };
+            let digits = |d: Option<Decimal>| d.map(|d| d.to_string());
+            let f = folded.get(leaf);
+            prop_assert_eq!(digits(f.self_best), digits(extreme(|v| v.self_best)));
+            prop_assert_eq!(digits(f.reviewed_best), digits(extreme(|v| v.reviewed_best)));
+            prop_assert_eq!(digits(reversed.get(leaf).self_best), digits(f.self_best));
+            prop_assert_eq!(digits(reversed.get(leaf).reviewed_best), digits(f.reviewed_best));
+        }
     }
 }

@@ -1,83 +1,20 @@
-//! Competition ranking ("1, 2, 2, 4") on the published, rounded index, and the per-pillar and
-//! per-node views the service ranks by.
+//! What rankings compare: the ranking scopes of a set (overall, each pillar, each main
+//! indicator) and each unit's value in them, with the index rounded to the published precision.
 //!
-//! Owns: ordering and rank numbering, with every tie-break explicit. Imports only `std`,
-//! `rust_decimal`, `serde` and the sibling scoring modules.
+//! The ranking itself ("1, 2, 2, 4": competition ranking on the rounded index) runs in SQL over
+//! the stored values, in one place: [`crate::db::models::scores::rank`].
 //!
 //! Worked example (precision 4): A 0.80015 → 0.8002, B 0.80024 → 0.8002, C 0.7 → 0.7,
 //! D none → `[A 1 tied, B 1 tied, C 3, D —]`: A and B share rank 1 because people see the
 //! same 0.8002, C is third (two units are ahead of it), D has no applicable maximum.
 
-use std::cmp::Ordering;
-
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
 
-use super::UnitScores;
 use super::set::CompiledSet;
-
-/// One line of a ranking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RankEntry {
-    pub unit_code: String,
-    /// The index rounded (half away from zero) to the set's precision; `None` = nothing
-    /// applicable to rank on.
-    pub index: Option<Decimal>,
-    /// Competition rank: 1 + the number of entries with a strictly greater rounded index.
-    pub rank: Option<i32>,
-    /// Another entry has the same rounded index (and so the same rank).
-    pub tied: bool,
-}
 
 /// Rounds an index to the published precision, half away from zero: 0.800175 → 0.8002.
 pub fn round_index(index: Decimal, precision: u32) -> Decimal {
     index.round_dp_with_strategy(precision, RoundingStrategy::MidpointAwayFromZero)
-}
-
-/// Competition ranking of `(unit code, unrounded index)` pairs, descending on the index
-/// rounded to `precision`. Output order: by rank, then by unit code (so ties never depend on
-/// input order); units without an index come last, ordered by code, with rank `None`.
-///
-/// Example: `[("B", 0.5), ("A", 0.5), ("C", 0.9), ("D", None)]`, precision 4 →
-/// `C 1, A 2 tied, B 2 tied, D —`.
-pub fn competition_rank(entries: &[(String, Option<Decimal>)], precision: u32) -> Vec<RankEntry> {
-    let mut rows: Vec<(String, Option<Decimal>)> = entries
-        .iter()
-        .map(|(code, idx)| (code.clone(), idx.map(|i| round_index(i, precision))))
-        .collect();
-    rows.sort_by(|a, b| match (a.1, b.1) {
-        (Some(x), Some(y)) => y.cmp(&x).then_with(|| a.0.cmp(&b.0)),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.0.cmp(&b.0),
-    });
-    let mut out: Vec<RankEntry> = Vec::with_capacity(rows.len());
-    for (pos, (code, idx)) in rows.iter().enumerate() {
-        let rank = match idx {
-            None => None,
-            // Sorted descending: the first row with this index sits after exactly the rows
-            // with a strictly greater index.
-            Some(v) => match out.last() {
-                Some(prev) if prev.index == Some(*v) => prev.rank,
-                _ => Some(i32::try_from(pos + 1).unwrap_or(i32::MAX)),
-            },
-        };
-        out.push(RankEntry {
-            unit_code: code.clone(),
-            index: *idx,
-            rank,
-            tied: false,
-        });
-    }
-    for i in 0..out.len() {
-        if out[i].index.is_none() {
-            continue;
-        }
-        let same = |j: usize| out.get(j).is_some_and(|o| o.index == out[i].index);
-        let tied = (i > 0 && same(i - 1)) || same(i + 1);
-        out[i].tied = tied;
-    }
-    out
 }
 
 /// `points ÷ applicable max`, `None` when the applicable max is 0 (not rounded).
@@ -87,32 +24,6 @@ pub fn index_of(points: Decimal, applicable_max: Decimal) -> Option<Decimal> {
     } else {
         None
     }
-}
-
-/// A unit's totals over a pillar: `(reviewed points, applicable max, self points)`, summed
-/// over the pillar's main indicators (shared mains count in every pillar that lists them).
-/// The index is `reviewed ÷ applicable max` (see [`index_of`]).
-///
-/// Example (docs/scoring.md): Đà Nẵng 2022, pillar CQS = the five scored foundation mains (433.18 of
-/// 500) + Đô thị thông minh (0 of 0) + main 7 (171.5 of 200) → (604.68, 700, …) → 0.8638.
-pub fn pillar_totals(
-    set: &CompiledSet,
-    scores: &UnitScores,
-    pillar: usize,
-) -> (Decimal, Decimal, Decimal) {
-    let mut reviewed = Decimal::ZERO;
-    let mut max = Decimal::ZERO;
-    let mut own = Decimal::ZERO;
-    if let Some(p) = set.pillars.get(pillar) {
-        for &m in &p.mains {
-            if let Some(s) = scores.nodes.get(m) {
-                reviewed += s.reviewed_points;
-                max += s.applicable_max;
-                own += s.self_points;
-            }
-        }
-    }
-    (reviewed, max, own)
 }
 
 /// A ranking scope: `("overall", "")`, `("pillar", code)` or `("main", code)`.
@@ -197,100 +108,16 @@ pub fn scope_value_at(
     ScopeValue::new(a, m, p)
 }
 
-/// Ranks units on their total reviewed index.
-pub fn rank_totals(scores: &[UnitScores], precision: u32) -> Vec<RankEntry> {
-    let entries: Vec<_> = scores
-        .iter()
-        .map(|s| (s.unit_code.clone(), s.total.reviewed_index))
-        .collect();
-    competition_rank(&entries, precision)
-}
-
-/// Ranks units on one node's reviewed index (e.g. a main indicator).
-pub fn rank_node(scores: &[UnitScores], node: usize, precision: u32) -> Vec<RankEntry> {
-    let entries: Vec<_> = scores
-        .iter()
-        .map(|s| {
-            let idx = s.nodes.get(node).and_then(|n| n.reviewed_index);
-            (s.unit_code.clone(), idx)
-        })
-        .collect();
-    competition_rank(&entries, precision)
-}
-
-/// Ranks units on a pillar's reviewed index (see [`pillar_totals`]).
-pub fn rank_pillar(set: &CompiledSet, scores: &[UnitScores], pillar: usize) -> Vec<RankEntry> {
-    let entries: Vec<_> = scores
-        .iter()
-        .map(|s| {
-            let (points, max, _) = pillar_totals(set, s, pillar);
-            (s.unit_code.clone(), index_of(points, max))
-        })
-        .collect();
-    competition_rank(&entries, set.precision)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn e(code: &str, idx: Option<Decimal>) -> (String, Option<Decimal>) {
-        (code.to_string(), idx)
-    }
-
-    fn view(r: &[RankEntry]) -> Vec<(&str, Option<i32>, bool)> {
-        r.iter()
-            .map(|x| (x.unit_code.as_str(), x.rank, x.tied))
-            .collect()
-    }
-
-    #[test]
-    fn ties_share_a_rank_and_the_next_rank_is_skipped() {
-        let r = competition_rank(
-            &[
-                e("D", None),
-                e("B", Some(dec!(0.5))),
-                e("A", Some(dec!(0.5))),
-                e("C", Some(dec!(0.9))),
-                e("E", Some(dec!(0.1))),
-                e("0", None),
-            ],
-            4,
-        );
-        assert_eq!(
-            view(&r),
-            vec![
-                ("C", Some(1), false),
-                ("A", Some(2), true),
-                ("B", Some(2), true),
-                ("E", Some(4), false),
-                ("0", None, false),
-                ("D", None, false),
-            ]
-        );
-    }
-
     #[test]
     fn rounding_creates_the_ties_people_see() {
-        let r = competition_rank(
-            &[
-                e("A", Some(dec!(0.80015))),
-                e("B", Some(dec!(0.80024))),
-                e("C", Some(dec!(0.80025))),
-            ],
-            4,
-        );
-        assert_eq!(
-            view(&r),
-            vec![
-                ("C", Some(1), false),
-                ("A", Some(2), true),
-                ("B", Some(2), true)
-            ]
-        );
-        assert_eq!(r[0].index, Some(dec!(0.8003)));
-        assert_eq!(r[1].index, Some(dec!(0.8002)));
-        assert!(competition_rank(&[], 4).is_empty());
+        assert_eq!(round_index(dec!(0.80015), 4), dec!(0.8002));
+        assert_eq!(round_index(dec!(0.80024), 4), dec!(0.8002));
+        assert_eq!(round_index(dec!(0.80025), 4), dec!(0.8003));
+        assert_eq!(round_index(dec!(-0.80025), 4), dec!(-0.8003));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use crate::domain::indicator_set::{
-    Applicability, ChildrenPolicy, Classification, EvidenceRule, Method, Node, NodeKind,
+    Applicability, ChildrenPolicy, Classification, Direction, EvidenceRule, Method, Node, NodeKind,
     SetDocument,
 };
 
@@ -69,6 +69,18 @@ pub struct CNode {
 impl CNode {
     pub fn is_leaf(&self) -> bool {
         self.children.is_empty()
+    }
+
+    /// A scored leaf: a leaf with a scoring method, the only nodes that take answers, evidence
+    /// and reviewer adjustments (the one definition every writer and form uses).
+    pub fn takes_answers(&self) -> bool {
+        self.is_leaf() && self.method.is_some()
+    }
+
+    /// A scored leaf the unit itself answers: not measured automatically and worth points
+    /// (what a unit's form counts as its work).
+    pub fn answered_by_unit(&self) -> bool {
+        self.takes_answers() && !self.automatic && !self.max_points.is_zero()
     }
 
     /// Bonus/penalty nodes only have their special meaning at the top level.
@@ -226,6 +238,16 @@ impl CompiledSet {
     /// every unit's points in its ranking group).
     pub fn has_relative_to_best(&self) -> bool {
         self.leaves().any(|i| self.is_relative_to_best(i))
+    }
+
+    /// How leaf `i`'s group best is chosen, if it uses `relative_to_best`.
+    pub fn best_direction(&self, i: usize) -> Option<Direction> {
+        match &self.nodes[i].method {
+            Some(Method::RelativeToBest { direction }) if self.nodes[i].is_leaf() => {
+                Some(*direction)
+            }
+            _ => None,
+        }
     }
 
     /// Whether leaf `i` uses `relative_to_best`.

@@ -244,7 +244,7 @@ pub fn check_answer(
         ]);
     };
     let node = &set.nodes[i];
-    if !node.children.is_empty() || node.method.is_none() {
+    if !node.takes_answers() {
         return Err(vec![
             FieldError::new(
                 format!("{prefix}/node_code"),

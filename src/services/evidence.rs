@@ -44,7 +44,7 @@ fn leaf(c: &mut PgConnection, a: &Assessment, code: &str) -> AppResult<Uuid> {
         .index_of(code)
         .ok_or_else(|| AppError::not_found("node", code))?;
     let n = &entry.set.nodes[i];
-    if !n.children.is_empty() || n.method.is_none() {
+    if !n.takes_answers() {
         return Err(AppError::unprocessable(
             "NOT_A_LEAF",
             format!("{code} is not a scored leaf; attach evidence to its components."),

@@ -179,7 +179,7 @@ pub fn scores(
             number(s.map(|s| s.applicable_max)),
             number(s.map(|s| s.self_points)),
             number(s.map(|s| s.reviewed_points)),
-            number(s.and_then(|s| s.final_points)),
+            number(s.and_then(|s| s.final_points())),
             number(index),
             rank(overall.and_then(|r| r.rank)),
             yes_no(overall.is_some_and(|r| r.tied)),

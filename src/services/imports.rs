@@ -860,7 +860,7 @@ pub fn answer_sheet(
         }
         let unit = units.get(&a.unit_id);
         for (i, n) in entry.set.nodes.iter().enumerate() {
-            if !n.is_leaf() || n.method.is_none() {
+            if !n.takes_answers() {
                 continue;
             }
             let (guidance, expected) = texts[&a.set_id].get(&n.code).cloned().unwrap_or_default();

@@ -65,13 +65,12 @@ use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup};
 use crate::db::models::scores::{BasisRecord, BasisText, MovedRow, RelativeValue, ScoreRow};
 use crate::db::models::units::Unit;
-use crate::domain::indicator_set::{Direction, Method};
 use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
 use crate::scoring::{
     Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, Part, UnitInput, UnitScores,
-    View, basis_of, candidates, parse_input, rescore_basis, score_unit_numbers,
+    View, basis_of, better, candidates, parse_input, rescore_basis, score_unit_numbers,
 };
 use serde::{Deserialize, Serialize};
 
@@ -374,10 +373,8 @@ pub fn score_row(
         applicable_max: n.applicable_max,
         self_points: n.self_points,
         reviewed_points: n.reviewed_points,
-        final_points: finalised.then_some(n.reviewed_points),
         self_index: n.self_index,
         reviewed_index: n.reviewed_index,
-        final_index: if finalised { n.reviewed_index } else { None },
         finalised,
         scope_points: n.scopes.iter().map(|v| Some(v.points)).collect(),
         scope_max: n.scopes.iter().map(|v| Some(v.applicable_max)).collect(),
@@ -405,16 +402,6 @@ fn candidate_rows(entry: &SetEntry, a: &Assessment, input: &UnitInput) -> Vec<Re
     rows
 }
 
-/// Whether a `relative_to_best` leaf's best is the largest value (else the smallest).
-fn higher_is_better(set: &CompiledSet, leaf: usize) -> bool {
-    matches!(
-        set.nodes[leaf].method,
-        Some(Method::RelativeToBest {
-            direction: Direction::HigherIsBetter
-        })
-    )
-}
-
 /// The group's best values from the stored candidates (without `except`'s).
 pub fn stored_best(
     conn: &mut PgConnection,
@@ -433,18 +420,15 @@ pub fn stored_best(
         let Some(&leaf) = entry.index_by_node_id.get(&node) else {
             continue;
         };
+        let Some(direction) = entry.set.best_direction(leaf) else {
+            continue;
+        };
+        // of the stored extremes, the better one in the leaf's direction
         best.by_leaf.insert(
             leaf,
-            if higher_is_better(&entry.set, leaf) {
-                BestValues {
-                    self_best: max_self,
-                    reviewed_best: max_rev,
-                }
-            } else {
-                BestValues {
-                    self_best: min_self,
-                    reviewed_best: min_rev,
-                }
+            BestValues {
+                self_best: better(direction, max_self, min_self),
+                reviewed_best: better(direction, max_rev, min_rev),
             },
         );
     }
@@ -454,19 +438,7 @@ pub fn stored_best(
 /// Folds one unit's candidates into a best (what the group's best would be with them).
 pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> Best {
     for (leaf, v) in candidates(&entry.set, input) {
-        let higher = higher_is_better(&entry.set, leaf);
-        let pick = |a: Option<Decimal>, b: Option<Decimal>| match (a, b.map(|d| d.normalize())) {
-            (Some(x), Some(y)) => Some(if (y > x) == higher && y != x { y } else { x }),
-            (x, y) => x.or(y),
-        };
-        let cur = best.get(leaf);
-        best.by_leaf.insert(
-            leaf,
-            BestValues {
-                self_best: pick(cur.self_best, v.self_best),
-                reviewed_best: pick(cur.reviewed_best, v.reviewed_best),
-            },
-        );
+        best.offer(&entry.set, leaf, v);
     }
     best
 }

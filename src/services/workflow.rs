@@ -134,7 +134,7 @@ pub fn form_progress(set: &CompiledSet, scores: &UnitScores) -> FormProgress {
         evidence_missing: Vec::new(),
     };
     for (i, n) in set.nodes.iter().enumerate() {
-        if !n.children.is_empty() || n.method.is_none() || n.automatic || n.max_points.is_zero() {
+        if !n.answered_by_unit() {
             continue;
         }
         let s = &scores.nodes[i];
@@ -559,7 +559,7 @@ pub fn adjust(
         })?;
         let n = &set.nodes[i];
         let mut errors = Vec::new();
-        if !n.children.is_empty() || n.method.is_none() {
+        if !n.takes_answers() {
             errors.push(FieldError::new("/node_code", "NOT_A_LEAF", format!("{} is not a scored leaf", n.code)).with_param("node", &n.code));
         }
         if input.inputs.is_none() && input.points.is_none() && input.not_applicable.is_none() {

@@ -25,6 +25,7 @@ mod openapi;
 mod operations;
 mod progress;
 mod publications;
+mod ranking;
 mod s3;
 mod seeds;
 mod set_format;

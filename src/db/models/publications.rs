@@ -139,11 +139,19 @@ impl Publication {
         unit_code: &str,
         index: rust_decimal::Decimal,
     ) -> QueryResult<i32> {
-        diesel::sql_query(
-            "SELECT (1 + count(*))::int4 AS n FROM publications p, \
+        diesel::sql_query(format!(
+            "SELECT ({})::int4 AS n FROM publications p, \
                jsonb_array_elements(p.content->'rankings') r \
-             WHERE p.id = $1 AND r->'unit'->>'code' <> $2 AND (r->>'index')::numeric > $3",
-        )
+             WHERE p.id = $1 AND r->'unit'->>'code' <> $2",
+            // units listed as excluded count in no one's rank (snapshots before the `ranked`
+            // member listed ranked units only)
+            super::scores::rank::ahead(
+                "$3::numeric",
+                "true",
+                "(r->>'index')::numeric",
+                "coalesce((r->>'ranked')::boolean, true)"
+            )
+        ))
         .bind::<diesel::sql_types::Uuid, _>(publication)
         .bind::<diesel::sql_types::Text, _>(unit_code)
         .bind::<diesel::sql_types::Numeric, _>(index)

@@ -27,10 +27,10 @@ pub struct ScoreRow {
     pub applicable_max: Decimal,
     pub self_points: Decimal,
     pub reviewed_points: Decimal,
-    pub final_points: Option<Decimal>,
     pub self_index: Option<Decimal>,
     pub reviewed_index: Option<Decimal>,
-    pub final_index: Option<Decimal>,
+    /// The assessment is finalised: its reviewed numbers are final
+    /// ([`crate::scoring::final_value`]).
     pub finalised: bool,
     pub scope_points: Vec<Option<Decimal>>,
     pub scope_max: Vec<Option<Decimal>>,
@@ -50,6 +50,16 @@ fn array_literal(values: &[Option<Decimal>]) -> String {
 }
 
 impl ScoreRow {
+    /// Official points, once finalised.
+    pub fn final_points(&self) -> Option<Decimal> {
+        crate::scoring::final_value(self.finalised, self.reviewed_points)
+    }
+
+    /// Official index, once finalised.
+    pub fn final_index(&self) -> Option<Decimal> {
+        crate::scoring::final_value(self.finalised, self.reviewed_index).flatten()
+    }
+
     pub fn of_assessments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoreRow>> {
         assessment_scores::table
             .filter(assessment_scores::assessment_id.eq_any(ids))
@@ -70,25 +80,24 @@ impl ScoreRow {
         };
         diesel::sql_query(
             "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
-               unit_code, max_points, applicable_max, self_points, reviewed_points, final_points, \
-               self_index, reviewed_index, final_index, finalised, scope_points, scope_max, \
+               unit_code, max_points, applicable_max, self_points, reviewed_points, \
+               self_index, reviewed_index, finalised, scope_points, scope_max, \
                scope_index, overall_key, computed_at, ranked) \
-             SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
+             SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, si, ri, \
                fin, scp::numeric[], scm::numeric[], sci::numeric[], (sci::numeric[])[1], now(), \
                rk \
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
-               $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], \
-               $11::numeric[], $12::numeric[], $13::numeric[], $14::bool[], $15::text[], \
-               $16::text[], $17::text[], $18::bool[]) \
-               AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, fp, si, ri, fi, \
+               $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], \
+               $10::numeric[], $11::numeric[], $12::bool[], $13::text[], \
+               $14::text[], $15::text[], $16::bool[]) \
+               AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, si, ri, \
                     fin, scp, scm, sci, rk) \
              ON CONFLICT (assessment_id) DO UPDATE SET \
                period_id = excluded.period_id, group_id = excluded.group_id, \
                unit_id = excluded.unit_id, unit_code = excluded.unit_code, \
                max_points = excluded.max_points, applicable_max = excluded.applicable_max, \
                self_points = excluded.self_points, reviewed_points = excluded.reviewed_points, \
-               final_points = excluded.final_points, self_index = excluded.self_index, \
-               reviewed_index = excluded.reviewed_index, final_index = excluded.final_index, \
+               self_index = excluded.self_index, reviewed_index = excluded.reviewed_index, \
                finalised = excluded.finalised, scope_points = excluded.scope_points, \
                scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
                overall_key = excluded.overall_key, computed_at = excluded.computed_at, \
@@ -103,10 +112,8 @@ impl ScoreRow {
         .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.applicable_max)))
         .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.self_points)))
         .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.reviewed_points)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_points))
         .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.self_index))
         .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.reviewed_index))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.final_index))
         .bind::<Array<Bool>, _>(rows.iter().map(|r| r.finalised).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
         .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
@@ -145,9 +152,7 @@ impl ScoreRow {
         }
         let mut q = diesel::sql_query(format!(
             "UPDATE assessment_scores AS s SET self_points = v.sp, reviewed_points = v.rp, \
-               self_index = v.si, reviewed_index = v.ri, \
-               final_points = CASE WHEN s.finalised THEN v.rp END, \
-               final_index = CASE WHEN s.finalised THEN v.ri END{set}, computed_at = now() \
+               self_index = v.si, reviewed_index = v.ri{set}, computed_at = now() \
              FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], \
                $5::numeric[]{cols}) AS v(id, sp, rp, si, ri{names}) \
              WHERE s.assessment_id = v.id"
@@ -348,20 +353,53 @@ impl RankedRow {
     }
 }
 
-/// The ranked lines of one scope (`$3` = 1-based position in the scope list) of a group: the
-/// competition rank is `RANK()` over the rounded index, descending, among the ranked units
-/// (excluded ones are listed with no rank and count in no one's rank or tie); units without
-/// an index get no rank; ties are ordered by unit code.
-const RANKED_SCOPE: &str = "SELECT $3::int4 AS ord, unit_id, unit_code, ranked, \
-       scope_points[$3] AS points, scope_max[$3] AS applicable_max, \
-       scope_index[$3] AS index_value, \
-       CASE WHEN scope_index[$3] IS NULL OR NOT ranked THEN NULL \
-            ELSE rank() OVER (PARTITION BY ranked ORDER BY scope_index[$3] DESC NULLS LAST) \
-       END AS rank, \
-       (ranked AND scope_index[$3] IS NOT NULL \
-            AND count(*) OVER (PARTITION BY ranked, scope_index[$3]) > 1) AS tied, \
-       count(*) OVER () AS total \
-     FROM assessment_scores WHERE period_id = $1 AND group_id = $2";
+/// Competition ranking ("1, 2, 2, 4"), the one definition of the DTI rule, in the SQL every
+/// ranking read runs (docs/scoring.md, "Ranking"): a unit's rank is 1 + the number of ranked
+/// units of its group with a strictly greater rounded index (the stored `scope_index`, rounded
+/// to the set's precision when scored); it is tied when another ranked unit has the same
+/// rounded index; an excluded unit (`ranked = false`) or one without an index has no rank and
+/// counts in no one's rank or tie. Listings order ties by unit code.
+///
+/// Two spellings of the same rule, one per access path: [`rank::window`] ranks every row of a
+/// scope at once (`RANK()` over the rounded index), [`rank::ahead`] counts the units ahead of
+/// one value (one unit's rank without ranking the group). `tests/api/ranking.rs` checks both,
+/// through a real database, against the definition above on random groups with ties,
+/// exclusions and missing indices.
+pub mod rank {
+    /// `rank` and `tied` columns ranking rows on `index` within `partition` (extra partition
+    /// keys, comma-terminated, or empty), among the rows where `ranked` holds.
+    pub fn window(index: &str, ranked: &str, partition: &str) -> String {
+        format!(
+            "CASE WHEN {index} IS NULL OR NOT {ranked} THEN NULL \
+               ELSE rank() OVER (PARTITION BY {partition} {ranked} ORDER BY {index} DESC NULLS LAST) \
+             END AS rank, \
+             ({ranked} AND {index} IS NOT NULL \
+               AND count(*) OVER (PARTITION BY {partition} {ranked}, {index}) > 1) AS tied"
+        )
+    }
+
+    /// The rank of `value` (`ranked_me`: it takes part in the ranking) given aggregate rows
+    /// `other` whose index is `other_index` and whose participation is `other_ranked`: for an
+    /// aggregate over the other rows of the group (`GROUP BY` the value's own row).
+    pub fn ahead(value: &str, ranked_me: &str, other_index: &str, other_ranked: &str) -> String {
+        format!(
+            "CASE WHEN {value} IS NULL OR NOT {ranked_me} THEN NULL \
+               ELSE 1 + count(*) FILTER (WHERE {other_ranked} AND {other_index} > {value}) END"
+        )
+    }
+}
+
+/// The ranked lines of one scope (`$3` = 1-based position in the scope list) of a group
+/// (ranked by [`rank::window`]).
+fn ranked_scope() -> String {
+    format!(
+        "SELECT $3::int4 AS ord, unit_id, unit_code, ranked, \
+           scope_points[$3] AS points, scope_max[$3] AS applicable_max, \
+           scope_index[$3] AS index_value, {}, count(*) OVER () AS total \
+         FROM assessment_scores WHERE period_id = $1 AND group_id = $2",
+        rank::window("scope_index[$3]", "ranked", "")
+    )
+}
 
 impl RankingRow {
     /// One page of one scope (`position` in `scopes`, 0-based), in ranking order (rank, then
@@ -376,9 +414,10 @@ impl RankingRow {
     ) -> QueryResult<(Vec<RankingRow>, i64)> {
         let ord = i32::try_from(position + 1).unwrap_or(i32::MAX);
         let rows: Vec<RankedRow> = diesel::sql_query(format!(
-            "SELECT * FROM ({RANKED_SCOPE}) r \
+            "SELECT * FROM ({}) r \
              ORDER BY rank ASC NULLS LAST, ranked DESC, unit_code \
-             LIMIT $4 OFFSET $5"
+             LIMIT $4 OFFSET $5",
+            ranked_scope()
         ))
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
@@ -409,19 +448,15 @@ impl RankingRow {
         group: Uuid,
         scopes: &[Scope],
     ) -> QueryResult<Vec<RankingRow>> {
-        let rows: Vec<RankedRow> = diesel::sql_query(
+        let rows: Vec<RankedRow> = diesel::sql_query(format!(
             "SELECT k.ord::int4 AS ord, s.unit_id, s.ranked, k.points, k.applicable_max, \
-               k.index_value, \
-               CASE WHEN k.index_value IS NULL OR NOT s.ranked THEN NULL ELSE rank() OVER \
-                 (PARTITION BY k.ord, s.ranked ORDER BY k.index_value DESC NULLS LAST) END AS rank, \
-               (s.ranked AND k.index_value IS NOT NULL \
-                 AND count(*) OVER (PARTITION BY k.ord, s.ranked, k.index_value) > 1) AS tied, \
-               0::int8 AS total \
+               k.index_value, {}, 0::int8 AS total \
              FROM assessment_scores s, \
                unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY \
                  AS k(points, applicable_max, index_value, ord) \
              WHERE s.period_id = $1 AND s.group_id = $2",
-        )
+            rank::window("k.index_value", "s.ranked", "k.ord,")
+        ))
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
         .load(conn)?;
@@ -439,11 +474,9 @@ impl RankingRow {
         unit: Uuid,
     ) -> QueryResult<Option<RankingRow>> {
         // one pass over the group: units ahead (a greater rounded index) and equal ones
-        let row: Option<RankedRow> = diesel::sql_query(
+        let row: Option<RankedRow> = diesel::sql_query(format!(
             "SELECT 1::int4 AS ord, me.unit_id, me.r AS ranked, me.p AS points, \
-               me.m AS applicable_max, me.i AS index_value, \
-               CASE WHEN me.i IS NULL OR NOT me.r THEN NULL \
-                 ELSE 1 + count(*) FILTER (WHERE o.ranked AND o.overall_key > me.i) END AS rank, \
+               me.m AS applicable_max, me.i AS index_value, {} AS rank, \
                (me.r AND me.i IS NOT NULL AND count(*) FILTER (WHERE o.ranked \
                  AND o.overall_key = me.i AND o.assessment_id <> me.assessment_id) > 0) AS tied, \
                0::int8 AS total \
@@ -452,7 +485,8 @@ impl RankingRow {
                    WHERE period_id = $1 AND group_id = $2 AND unit_id = $3) me \
              JOIN assessment_scores o ON o.period_id = $1 AND o.group_id = $2 \
              GROUP BY me.assessment_id, me.unit_id, me.r, me.p, me.m, me.i",
-        )
+            rank::ahead("me.i", "me.r", "o.overall_key", "o.ranked")
+        ))
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
         .bind::<SqlUuid, _>(unit)
@@ -469,16 +503,24 @@ impl RankingRow {
         except_unit: Uuid,
         index: Decimal,
     ) -> QueryResult<i32> {
-        let ahead: i64 = assessment_scores::table
-            .filter(assessment_scores::period_id.eq(period))
-            .filter(assessment_scores::group_id.eq(group))
-            .filter(assessment_scores::unit_id.ne(except_unit))
-            .filter(assessment_scores::ranked)
-            .filter(diesel::dsl::sql::<Nullable<Numeric>>("scope_index[1]").gt(Some(index)))
-            .count()
-            .get_result(conn)?;
-        Ok(i32::try_from(ahead + 1).unwrap_or(i32::MAX))
+        let rank: RankOf = diesel::sql_query(format!(
+            "SELECT ({})::int4 AS n FROM assessment_scores \
+             WHERE period_id = $1 AND group_id = $2 AND unit_id <> $3",
+            rank::ahead("$4::numeric", "true", "overall_key", "ranked")
+        ))
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<SqlUuid, _>(except_unit)
+        .bind::<Numeric, _>(index)
+        .get_result(conn)?;
+        Ok(rank.n.unwrap_or(1))
     }
+}
+
+#[derive(QueryableByName)]
+struct RankOf {
+    #[diesel(sql_type = Nullable<Int4>)]
+    n: Option<i32>,
 }
 
 /// One unit's candidate values for the best of one `relative_to_best` leaf.
