@@ -1,0 +1,191 @@
+//! A unit's basis: what its scores are without the nodes that follow the group best, so a moved
+//! best re-scores it without its answers.
+
+use super::*;
+
+/// One column's view of a node as its parent sums it: `(applicable, points, applicable max)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct View(pub bool, pub Decimal, pub Decimal);
+
+/// What one node of a [`Basis`] keeps, per column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Part {
+    /// A `relative_to_best` leaf whose points follow the best: the value it is scored from.
+    #[serde(rename = "v")]
+    Value(Decimal),
+    /// A `relative_to_best` leaf whose points do not follow the best (not applicable,
+    /// unanswered, evidence missing, points set by the reviewer): its view.
+    #[serde(rename = "f")]
+    Fixed(View),
+    /// An inner node: its children that do not follow the best, already summed in order
+    /// (applicable = any of them).
+    #[serde(rename = "r")]
+    Rest(View),
+}
+
+/// The top level of one column, without the nodes that follow the best: regular nodes summed
+/// (as a [`View`]), bonus and penalty points summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RootRest(pub View, pub Decimal, pub Decimal);
+
+/// Everything one unit's scores owe to anything but the group best, frozen: with it,
+/// [`rescore_basis`] recomputes the unit's totals for another best by re-evaluating only the
+/// nodes that follow the best (a few per unit), not the whole tree from every answer. That is
+/// what keeps a write that moves a group's maximum fast: every unit of the group moves, but
+/// each costs a handful of additions.
+///
+/// Exactness: sums add the children that follow the best last (§ Summation order), so a
+/// frozen partial sum continued with the fresh children performs exactly the additions of a
+/// full [`score_unit`] — the results are identical to the last digit (a property test checks
+/// this on random sets).
+///
+/// Example: main "1" (max 60) over "1.1" (ratio, 20: 15 points) and "1.2" (relative_to_best,
+/// 40; value 4): basis `[(1, Rest(15 of 20)), (2, Value(4))]` → with best 10, "1.2" scores
+/// `40 × 4/10` = 16 and "1" 15 + 16 = 31; with best 8, 20 and 35.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Basis {
+    /// `(node index, [self part, reviewed part])` of every node that follows the best, in
+    /// pre-order.
+    pub nodes: Vec<(usize, [Part; 2])>,
+    /// `[self, reviewed]` top level.
+    pub root: [RootRest; 2],
+}
+
+/// The numbers [`rescore_basis`] recomputes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rescored {
+    /// `(node index, [self view, reviewed view])` of every node that follows the best.
+    pub nodes: Vec<(usize, [View; 2])>,
+    /// The root's `[self, reviewed]` view (points after the clamp, applicable max).
+    pub total: [View; 2],
+}
+
+pub(super) fn fold_sum(kids: impl Iterator<Item = (bool, Decimal, Decimal)>) -> View {
+    let mut v = View(false, Decimal::ZERO, Decimal::ZERO);
+    for (a, p, m) in kids {
+        v.0 |= a;
+        v.1 = v.1.checked_add(p).unwrap_or(Decimal::MAX);
+        v.2 = v.2.checked_add(m).unwrap_or(Decimal::MAX);
+    }
+    v
+}
+
+/// The [`Basis`] of a unit scored by [`score_unit`] (from the same input); `None` when the set
+/// has no `relative_to_best` leaf.
+pub fn basis_of(set: &CompiledSet, unit: &UnitInput, scores: &UnitScores) -> Option<Basis> {
+    if !set.has_relative_to_best() {
+        return None;
+    }
+    let cols = [Column::Own, Column::Reviewed];
+    let view = |i: usize, col: Column| {
+        let (a, p, m) = kid_view(&scores.nodes[i], col);
+        View(a, p, m)
+    };
+    let mut nodes = Vec::new();
+    for (i, node) in set.nodes.iter().enumerate() {
+        if !set.depends_on_best[i] {
+            continue;
+        }
+        let part = |col: Column| {
+            if node.is_leaf() {
+                let answer = unit.answers.get(&node.code);
+                match resolve(node, unit, answer, col) {
+                    Source::Answer {
+                        input: Input::Value(v),
+                        reviewer,
+                    } if reviewer || answer.is_some_and(|a| evidence_ok(node, a)) => {
+                        Part::Value(*v)
+                    }
+                    _ => Part::Fixed(view(i, col)),
+                }
+            } else {
+                Part::Rest(fold_sum(
+                    node.children
+                        .iter()
+                        .filter(|&&c| !set.depends_on_best[c])
+                        .map(|&c| kid_view(&scores.nodes[c], col)),
+                ))
+            }
+        };
+        nodes.push((i, cols.map(part)));
+    }
+    let root = cols.map(|col| {
+        let (regular, bonus, penalty) = root_parts(set, |r| kid_view(&scores.nodes[r], col));
+        let sum = |xs: &[(Decimal, bool)]| {
+            xs.iter()
+                .filter(|(_, d)| !*d)
+                .fold(Decimal::ZERO, |s, (p, _)| s.saturating_add(*p))
+        };
+        RootRest(
+            fold_sum(regular.iter().filter(|(_, d)| !*d).map(|(k, _)| *k)),
+            sum(&bonus),
+            sum(&penalty),
+        )
+    });
+    Some(Basis { nodes, root })
+}
+
+/// Recomputes a unit's best-dependent nodes and totals from its [`Basis`] against `best`:
+/// identical to [`score_unit`] on the unit's full input with that best.
+pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored {
+    let mut done: HashMap<usize, [View; 2]> = HashMap::with_capacity(basis.nodes.len());
+    let mut out = Vec::with_capacity(basis.nodes.len());
+    // pre-order: walking backwards settles children before their parent
+    for (i, parts) in basis.nodes.iter().rev() {
+        let node = &set.nodes[*i];
+        let b = best.get(*i);
+        let column = |k: usize| match parts[k] {
+            Part::Value(v) => {
+                let input = Input::Value(v);
+                let best = if k == 0 { b.self_best } else { b.reviewed_best };
+                let source = Source::Answer {
+                    input: &input,
+                    reviewer: true,
+                };
+                let c = leaf_column(set, node, source, true, best, false);
+                View(c.applicable, c.points, c.applicable_max)
+            }
+            Part::Fixed(v) => v,
+            Part::Rest(rest) => {
+                let fresh: Vec<View> = node
+                    .children
+                    .iter()
+                    .filter_map(|c| done.get(c).map(|v| v[k]))
+                    .collect();
+                let (points, app, _) = aggregate(
+                    node.max_points,
+                    std::iter::once((rest.1, rest.2)).chain(fresh.iter().map(|v| (v.1, v.2))),
+                );
+                View(rest.0 || fresh.iter().any(|v| v.0), points, app)
+            }
+        };
+        let views = [column(0), column(1)];
+        done.insert(*i, views);
+        out.push((*i, views));
+    }
+    out.reverse();
+    let total = [0, 1].map(|k| {
+        let RootRest(rest, bonus, penalty) = basis.root[k];
+        let mut parts: RootParts = (vec![((rest.0, rest.1, rest.2), false)], vec![], vec![]);
+        if !bonus.is_zero() {
+            parts.1.push((bonus, false));
+        }
+        if !penalty.is_zero() {
+            parts.2.push((penalty, false));
+        }
+        for &r in &set.roots {
+            let Some(v) = done.get(&r).map(|v| v[k]) else {
+                continue;
+            };
+            match set.nodes[r].kind {
+                NodeKind::Bonus if v.0 => parts.1.push((v.1, true)),
+                NodeKind::Penalty if v.0 => parts.2.push((v.1, true)),
+                NodeKind::Bonus | NodeKind::Penalty => {}
+                _ => parts.0.push(((v.0, v.1, v.2), true)),
+            }
+        }
+        let (applicable, _, points, app, _) = root_numbers(set, &parts);
+        View(applicable, points, app)
+    });
+    Rescored { nodes: out, total }
+}
