@@ -22,7 +22,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::ScoreRow;
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{ClassBand, ClassificationStatus};
-use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs};
+use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult};
 use crate::scoring::{CompiledSet, NodeScore, UnitScores, band_of, standing};
 use crate::services::assessments::{self as svc, AnswerInput};
@@ -258,7 +258,7 @@ pub struct LastAction {
 pub struct AssessmentResponse {
     #[serde(flatten)]
     pub summary: AssessmentSummary,
-    pub period_phase: String,
+    pub period_phase: PeriodPhase,
     /// What the caller may do now.
     pub allowed_actions: Vec<AssessmentAction>,
     pub last_action: Option<LastAction>,
@@ -309,7 +309,7 @@ async fn get_assessment(
                 reason: a.last_reason.clone(),
             }),
             rank,
-            period_phase: p.phase.clone(),
+            period_phase: p.phase,
             summary: summary(&a, &p, unit.as_ref(), score.as_ref(), &entry.set),
             answers,
         })
@@ -673,7 +673,7 @@ fn tree(
     s: &UnitScores,
     rank: Option<i32>,
 ) -> ScoreTreeResponse {
-    let finalised = a.state == "finalised";
+    let finalised = a.state == AssessmentState::Finalised;
     ScoreTreeResponse {
         assessment_id: a.id,
         unit: unit.map(UnitSummary::from).unwrap_or(UnitSummary {

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::{ErrorResponses, Page, PageParams};
+use crate::domain::Role;
 use crate::auth::Principal;
 use crate::db::models::audit::{AuditEvent, AuditFilter};
 use crate::error::AppResult;
@@ -23,6 +24,7 @@ pub struct AuditEventResponse {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_id: Option<Uuid>,
+    #[schema(value_type = Option<Role>)]
     pub actor_role: Option<String>,
     /// e.g. `answer.upsert`, `assessment.submit`, `period.transition`.
     #[schema(example = "assessment.submit")]

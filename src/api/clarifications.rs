@@ -12,6 +12,7 @@ use validator::Validate;
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
+use crate::domain::workflow::ClarificationStatus;
 use crate::auth::Principal;
 use crate::db::models::clarifications::{Clarification, Message};
 use crate::error::{AppError, AppResult};
@@ -40,8 +41,7 @@ pub struct ClarificationResponse {
     pub id: Uuid,
     pub assessment_id: Uuid,
     pub node_code: String,
-    /// `open` (waiting for the unit), `answered` (waiting for the reviewer) or `closed`.
-    pub status: String,
+    pub status: ClarificationStatus,
     pub opened_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -18,6 +18,7 @@ use validator::Validate;
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::{check_announced_length, parse_object, payload_error, read_limited, too_large};
+use crate::domain::workflow::EvidenceKind;
 use crate::auth::Principal;
 use crate::db::models::evidence::{Blob, Evidence};
 use crate::error::{AppError, AppResult, FieldError};
@@ -36,9 +37,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EvidenceResponse {
     pub id: Uuid,
-    /// `file`, `url` or `document`.
     #[schema(example = "file")]
-    pub kind: String,
+    pub kind: EvidenceKind,
     /// Sanitised file name.
     pub filename: Option<String>,
     /// Type read from the content (never from the name).
@@ -59,7 +59,7 @@ pub struct EvidenceResponse {
 
 fn response(ev: Evidence, blob: Option<Blob>) -> EvidenceResponse {
     EvidenceResponse {
-        download_url: (ev.kind == "file").then(|| format!("/api/v1/evidence/{}/content", ev.id)),
+        download_url: (ev.kind == EvidenceKind::File).then(|| format!("/api/v1/evidence/{}/content", ev.id)),
         content_type: blob.as_ref().map(|b| b.content_type.clone()),
         size_bytes: blob.as_ref().map(|b| b.size_bytes),
         id: ev.id,

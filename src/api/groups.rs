@@ -14,6 +14,7 @@ use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
 use super::users::{UnitSummary, double_option};
+use crate::domain::UnitKind;
 use crate::auth::Principal;
 use crate::db::models::groups::{RankingGroup, RankingGroupChanges};
 use crate::db::models::units::Unit;
@@ -39,7 +40,7 @@ pub struct RankingGroupResponse {
     #[schema(example = "Xã, phường tỉnh Lào Cai")]
     pub name: String,
     /// The kind of every member.
-    #[schema(example = "commune")]
+    #[schema(example = "commune", value_type = UnitKind)]
     pub unit_kind: String,
     pub description: Option<String>,
     pub member_count: i64,
@@ -79,7 +80,7 @@ pub struct CreateGroupRequest {
     #[schema(max_length = 500)]
     pub name: String,
     #[validate(length(max = 32))]
-    #[schema(max_length = 32)]
+    #[schema(value_type = UnitKind)]
     pub unit_kind: String,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]

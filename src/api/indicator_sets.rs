@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
+use crate::domain::{SetStatus, UnitKind};
 use crate::auth::Principal;
 use crate::db::models::indicator_sets::{IndicatorSet, SetFilter};
 use crate::domain::indicator_set::{
@@ -110,10 +111,9 @@ pub struct IndicatorSetResponse {
     pub code: String,
     pub version: i32,
     pub name: String,
-    /// `draft` (editable), `active` (immutable, usable by periods) or `retired`.
     #[schema(example = "active")]
-    pub status: String,
-    #[schema(example = "district")]
+    pub status: SetStatus,
+    #[schema(example = "district", value_type = UnitKind)]
     pub target_unit_kind: String,
     pub year: Option<i32>,
     pub legal_basis: LegalBasis,
@@ -356,9 +356,9 @@ pub struct SetListQuery {
     /// Only versions of this set code.
     pub code: Option<String>,
     /// Only sets for this unit kind.
-    #[param(example = "commune")]
+    #[param(example = "commune", value_type = Option<UnitKind>)]
     pub target_unit_kind: Option<String>,
-    /// `draft`, `active` or `retired`.
+    #[param(value_type = Option<SetStatus>)]
     pub status: Option<String>,
     /// Substring of the issuer, e.g. "Thanh Hóa".
     pub issuer: Option<String>,
@@ -382,19 +382,20 @@ async fn list_indicator_sets(
 ) -> AppResult<web::Json<Page<IndicatorSetResponse>>> {
     let page = paging.to_req()?;
     let q = query.into_inner();
-    if let Some(s) = &q.status
-        && !["draft", "active", "retired"].contains(&s.as_str())
-    {
-        return Err(AppError::validation(vec![FieldError::new(
-            "status",
-            "INVALID_STATUS",
-            "use draft, active or retired",
-        )]));
-    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(SetStatus::parse(s).ok_or_else(|| {
+            AppError::validation(vec![FieldError::new(
+                "status",
+                "INVALID_STATUS",
+                "use draft, active or retired",
+            )])
+        })?),
+    };
     let filter = SetFilter {
         code: q.code,
         target_unit_kind: q.target_unit_kind,
-        status: q.status,
+        status,
         issuer: q.issuer,
         year: q.year,
     };
@@ -727,9 +728,29 @@ async fn create_indicator_set_version(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `original` (default): byte for byte as imported (JSON or YAML); `canonical`: the
-    /// normalised nested JSON document.
+    /// `original` (default) or `canonical`.
+    #[param(value_type = Option<SetExportForm>)]
     pub form: Option<String>,
+}
+
+/// The form of an exported set document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SetExportForm {
+    /// Byte for byte as imported (JSON or YAML).
+    Original,
+    /// The normalised nested JSON document.
+    Canonical,
+}
+
+impl SetExportForm {
+    pub fn parse(s: &str) -> Option<SetExportForm> {
+        match s {
+            "original" => Some(SetExportForm::Original),
+            "canonical" => Some(SetExportForm::Canonical),
+            _ => None,
+        }
+    }
 }
 
 /// Export a set's document.
@@ -755,8 +776,21 @@ async fn export_indicator_set(
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| svc::get(c, id)).await?;
     let filename = format!("{}-v{}", set.code, set.version);
-    match q.form.as_deref() {
-        None | Some("original") => {
+    let form = match q.form.as_deref() {
+        None => SetExportForm::Original,
+        Some(s) => SetExportForm::parse(s).ok_or_else(|| {
+            AppError::validation(vec![
+                FieldError::new(
+                    "form",
+                    "INVALID_FORM",
+                    format!("{s:?}: use original or canonical"),
+                )
+                .with_param("value", s),
+            ])
+        })?,
+    };
+    match form {
+        SetExportForm::Original => {
             let (ctype, ext) = if set.source_format == "yaml" {
                 ("application/yaml; charset=utf-8", "yaml")
             } else {
@@ -770,7 +804,7 @@ async fn export_indicator_set(
                 ))
                 .body(set.source_document))
         }
-        Some("canonical") => Ok(HttpResponse::Ok()
+        SetExportForm::Canonical => Ok(HttpResponse::Ok()
             .insert_header(ContentType::json())
             .insert_header((
                 header::CONTENT_DISPOSITION,
@@ -779,14 +813,6 @@ async fn export_indicator_set(
             .body(
                 serde_json::to_string_pretty(&svc::document(&set)?).map_err(AppError::internal)?,
             )),
-        Some(other) => Err(AppError::validation(vec![
-            FieldError::new(
-                "form",
-                "INVALID_FORM",
-                format!("{other:?}: use original or canonical"),
-            )
-            .with_param("value", other),
-        ])),
     }
 }
 

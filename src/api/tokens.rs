@@ -10,6 +10,7 @@ use validator::Validate;
 
 use super::ErrorResponses;
 use super::input::Json;
+use crate::domain::TokenScope;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::auth::principal::INTEGRATION_PREFIX;
@@ -23,9 +24,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(revoke_token);
 }
 
-/// Scopes a token may carry.
-pub const SCOPES: [&str; 1] = ["automatic:write"];
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Cổng dịch vụ công quốc gia", "scopes": ["automatic:write"]}))]
@@ -34,6 +32,7 @@ pub struct CreateTokenRequest {
     #[schema(max_length = 200)]
     pub name: String,
     /// `automatic:write`: write the answers of automatically measured components.
+    #[schema(value_type = Vec<TokenScope>)]
     pub scopes: Vec<String>,
     /// Restrict the token to one period.
     pub period_id: Option<Uuid>,
@@ -44,7 +43,7 @@ pub struct CreateTokenRequest {
 pub struct TokenResponse {
     pub id: Uuid,
     pub name: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<TokenScope>,
     pub period_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -79,21 +78,23 @@ async fn create_token(
     let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
+    let allowed: Vec<&str> = TokenScope::ALL.iter().map(|s| s.as_str()).collect();
     let bad: Vec<FieldError> = b
         .scopes
         .iter()
         .enumerate()
-        .filter(|(_, s)| !SCOPES.contains(&s.as_str()))
+        .filter(|(_, s)| TokenScope::parse(s).is_none())
         .map(|(i, s)| {
             FieldError::new(
                 format!("/scopes/{i}"),
                 "UNKNOWN_SCOPE",
-                format!("{s:?}: use one of {SCOPES:?}"),
+                format!("{s:?}: use one of {allowed:?}"),
             )
             .with_param("value", s)
-            .with_param("allowed", SCOPES)
+            .with_param("allowed", &allowed)
         })
         .collect();
+    let scopes: Vec<TokenScope> = b.scopes.iter().filter_map(|s| TokenScope::parse(s)).collect();
     if !bad.is_empty() || b.scopes.is_empty() {
         let errors = if bad.is_empty() {
             vec![FieldError::new(
@@ -129,7 +130,7 @@ async fn create_token(
             c,
             &b.name,
             &hash,
-            &b.scopes,
+            &scopes,
             b.period_id,
             b.expires_at,
             who.user_id,

@@ -12,6 +12,7 @@ use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body}
 use super::input::Json;
 use super::users::{UnitSummary, double_option};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
+use crate::domain::UnitKind;
 use crate::auth::Principal;
 use crate::db::models::units::{UnitFilter, UnitSort};
 use crate::domain::fold_text;
@@ -74,8 +75,7 @@ pub struct UnitResponse {
     pub code: String,
     #[schema(example = "Sở Khoa học và Công nghệ")]
     pub name: String,
-    /// `province`, `department`, `district`, `commune`, `party_body`, `fatherland_front`, `ministry`, `other`.
-    #[schema(example = "department")]
+    #[schema(example = "department", value_type = UnitKind)]
     pub kind: String,
     pub parent_id: Option<Uuid>,
     pub parent_code: Option<String>,
@@ -176,7 +176,7 @@ pub struct CreateUnitRequest {
     #[schema(max_length = 500)]
     pub name: String,
     #[validate(length(max = 32))]
-    #[schema(max_length = 32)]
+    #[schema(value_type = UnitKind)]
     pub kind: String,
     /// Parent unit id or code.
     #[validate(length(max = 64))]
@@ -210,7 +210,7 @@ pub struct UpdateUnitRequest {
     #[schema(max_length = 500)]
     pub name: Option<String>,
     #[validate(length(max = 32))]
-    #[schema(max_length = 32)]
+    #[schema(value_type = Option<UnitKind>)]
     pub kind: Option<String>,
     /// Parent unit id or code; null removes the parent.
     #[serde(default, deserialize_with = "double_option")]
@@ -238,7 +238,7 @@ pub struct UpdateUnitRequest {
 #[into_params(parameter_in = Query)]
 pub struct UnitListQuery {
     /// Only this kind.
-    #[param(example = "commune")]
+    #[param(example = "commune", value_type = Option<UnitKind>)]
     pub kind: Option<String>,
     /// Only children of this unit (id or code).
     pub parent: Option<String>,
@@ -249,7 +249,7 @@ pub struct UnitListQuery {
     #[param(example = "lao cai")]
     pub q: Option<String>,
     /// `code` (default), `-code`, `name`, `-name`, `kind`.
-    #[param(example = "name")]
+    #[param(example = "name", value_type = Option<UnitSort>)]
     pub sort: Option<String>,
 }
 
@@ -270,21 +270,17 @@ async fn list_units(
     let page = paging.to_req()?;
     let q = query.into_inner();
     let sort = match q.sort.as_deref() {
-        None | Some("code") => UnitSort::Code,
-        Some("-code") => UnitSort::CodeDesc,
-        Some("name") => UnitSort::Name,
-        Some("-name") => UnitSort::NameDesc,
-        Some("kind") => UnitSort::Kind,
-        Some(other) => {
-            return Err(AppError::validation(vec![
+        None => UnitSort::Code,
+        Some(s) => UnitSort::parse(s).ok_or_else(|| {
+            AppError::validation(vec![
                 FieldError::new(
                     "sort",
                     "INVALID_SORT",
-                    format!("{other:?}: use code, -code, name, -name or kind"),
+                    format!("{s:?}: use code, -code, name, -name or kind"),
                 )
-                .with_param("value", other),
-            ]));
-        }
+                .with_param("value", s),
+            ])
+        })?,
     };
     if let Some(k) = &q.kind
         && !crate::domain::is_unit_kind(k)

@@ -12,6 +12,7 @@ use validator::Validate;
 
 use super::input::Json;
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
+use crate::domain::UnitKind;
 use crate::auth::Principal;
 use crate::db::models::units::Unit;
 use crate::db::models::users::{User, UserFilter};
@@ -37,7 +38,7 @@ pub struct UnitSummary {
     pub code: String,
     #[schema(example = "Sở Khoa học và Công nghệ")]
     pub name: String,
-    #[schema(example = "department")]
+    #[schema(example = "department", value_type = UnitKind)]
     pub kind: String,
 }
 

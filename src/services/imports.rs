@@ -22,6 +22,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::workflow::{AssessmentState, EvidenceKind};
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::{Answer, AnswerWrite, Assessment};
@@ -622,7 +623,10 @@ pub fn import_answers(
                     let mut new = NewEvidence {
                         id: Uuid::new_v4(),
                         answer_id,
-                        kind: String::new(),
+                        kind: match ev {
+                            EvidenceRef::Url(_) => EvidenceKind::Url,
+                            EvidenceRef::Document { .. } => EvidenceKind::Document,
+                        },
                         blob_sha256: None,
                         filename: None,
                         url: None,
@@ -634,11 +638,9 @@ pub fn import_answers(
                     };
                     match ev {
                         EvidenceRef::Url(u) => {
-                            new.kind = "url".into();
                             new.url = Some(u.clone());
                         }
                         EvidenceRef::Document { number, date } => {
-                            new.kind = "document".into();
                             new.doc_number = Some(number.clone());
                             new.doc_date = *date;
                         }
@@ -662,8 +664,8 @@ pub fn import_answers(
                     .old(outs.iter().filter_map(|o| o.old.as_ref().map(|s| serde_json::json!({"node": o.node_code, "inputs": s.inputs, "not_applicable": s.not_applicable}))).collect::<Vec<_>>())
                     .new_value(outs.iter().map(|o| serde_json::json!({"node": o.node_code, "inputs": o.new.inputs, "not_applicable": o.new.not_applicable, "evidence_added": o.evidence_added})).collect::<Vec<_>>())
                     .record(c)?;
-                if a.state == "not_started" {
-                    Assessment::set_state(c, a.id, "in_progress", "answer", by, None)?;
+                if a.state == AssessmentState::NotStarted {
+                    Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)?;
                 }
             }
             // one rescore per group

@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::SetStatus;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::PageReq;
@@ -288,7 +289,7 @@ pub fn create(
 fn editable(c: &mut PgConnection, id: Uuid, expected: Option<i32>) -> AppResult<IndicatorSet> {
     let set = IndicatorSet::find_for_update(c, id)?
         .ok_or_else(|| AppError::not_found("indicator set", id))?;
-    if set.status != "draft" {
+    if set.status != SetStatus::Draft {
         return Err(immutable(&set));
     }
     if let Some(v) = expected
@@ -466,7 +467,7 @@ pub fn delete(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
     conn.transaction(|c| {
         let set = IndicatorSet::find_for_update(c, id)?
             .ok_or_else(|| AppError::not_found("indicator set", id))?;
-        if set.status != "draft" {
+        if set.status != SetStatus::Draft {
             return Err(immutable(&set));
         }
         if IndicatorSet::is_used(c, id)? {
