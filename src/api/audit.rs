@@ -9,9 +9,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::{ErrorResponses, Page, PageParams};
-use crate::domain::Role;
 use crate::auth::Principal;
 use crate::db::models::audit::{AuditEvent, AuditFilter};
+use crate::domain::Role;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -60,6 +60,9 @@ pub struct AuditQuery {
 }
 
 /// List audit events, newest first (admin and viewer).
+///
+/// Filtered by entity, action and time; paged. Every change through this API is recorded with
+/// its actor, role, request id and the values before and after.
 #[utoipa::path(tag = "audit", params(AuditQuery, PageParams), responses((status = 200, description = "A page of events", body = Page<AuditEventResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/audit-events")]
 async fn list_audit_events(

@@ -14,10 +14,10 @@ use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
 use super::users::{UnitSummary, double_option};
-use crate::domain::UnitKind;
 use crate::auth::Principal;
 use crate::db::models::groups::{RankingGroup, RankingGroupChanges};
 use crate::db::models::units::Unit;
+use crate::domain::UnitKind;
 use crate::error::{AppError, AppResult};
 use crate::services;
 use crate::services::idempotency;
@@ -77,6 +77,7 @@ pub struct CreateGroupRequest {
     #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: String,
     #[validate(length(max = 32))]
@@ -91,6 +92,7 @@ pub struct CreateGroupRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroupRequest {
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -106,10 +108,13 @@ pub struct UpdateGroupRequest {
 pub struct SetMembersRequest {
     /// Unit ids or codes; replaces the current members.
     #[validate(length(max = 10000))]
+    #[schema(max_items = 10000)]
     pub units: Vec<String>,
 }
 
 /// List ranking groups.
+///
+/// Paged; each group ranks units of one kind against each other.
 #[utoipa::path(
     tag = "ranking-groups",
     responses((status = 200, description = "Every group", body = Vec<RankingGroupResponse>), ErrorResponses),
@@ -200,6 +205,8 @@ async fn group_with_members(state: &AppState, r: String) -> AppResult<RankingGro
 }
 
 /// Get a ranking group with its members.
+///
+/// The group, the kind of unit it ranks, and its current member units.
 #[utoipa::path(
     tag = "ranking-groups",
     params(("id" = String, Path, description = "Group id or code")),
@@ -218,6 +225,8 @@ async fn get_group(
 }
 
 /// Rename or describe a ranking group (admin).
+///
+/// Send only what changes.
 #[utoipa::path(
     tag = "ranking-groups",
     params(("id" = String, Path, description = "Group id or code")),

@@ -13,13 +13,13 @@ use uuid::Uuid;
 
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
-use crate::domain::{SetStatus, UnitKind};
 use crate::auth::Principal;
 use crate::db::models::indicator_sets::{IndicatorSet, SetFilter};
 use crate::domain::indicator_set::{
     Applicability, Classification, EvidenceRule, InputText, LegalBasis, Method, Node, NodeKind,
     SetDocument,
 };
+use crate::domain::{SetStatus, UnitKind};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, node_input_schema};
 use crate::services::idempotency;
@@ -62,7 +62,7 @@ pub struct PillarSummary {
     pub name: String,
     pub main_indicators: Vec<String>,
     /// Sum of the maxima of its main indicators.
-    #[schema(value_type = String, example = "160")]
+    #[schema(value_type = String, example = "160", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
 }
 
@@ -79,7 +79,7 @@ pub struct FlatNode {
     pub depth: usize,
     /// Codes from the top level down to this node.
     pub path: Vec<String>,
-    #[schema(value_type = String, example = "20")]
+    #[schema(value_type = String, example = "20", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
     pub is_leaf: bool,
     pub children: Vec<String>,
@@ -117,7 +117,7 @@ pub struct IndicatorSetResponse {
     pub target_unit_kind: String,
     pub year: Option<i32>,
     pub legal_basis: LegalBasis,
-    #[schema(value_type = String, example = "270")]
+    #[schema(value_type = String, example = "270", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub scale: Decimal,
     pub precision: u32,
     pub points_precision: Option<u32>,
@@ -149,7 +149,7 @@ pub struct ValidationReport {
     pub valid: bool,
     pub code: String,
     pub version: i32,
-    #[schema(value_type = String, example = "270")]
+    #[schema(value_type = String, example = "270", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub scale: Decimal,
     pub stats: SetStats,
     pub pillars: Vec<PillarSummary>,
@@ -367,6 +367,8 @@ pub struct SetListQuery {
 }
 
 /// List indicator sets (newest version of each code first).
+///
+/// Filtered by code, target unit kind, status, issuer and first data year; paged.
 #[utoipa::path(
     tag = "indicator-sets",
     params(SetListQuery, PageParams),
@@ -512,6 +514,9 @@ pub struct SetViewQuery {
 }
 
 /// Get a set with its full tree (or flat node list).
+///
+/// `view=tree` (default) nests the nodes; `view=flat` lists every node with its parent code and
+/// answer input schema, which is what entry forms read; `view=summary` omits the nodes.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), SetViewQuery),
@@ -534,6 +539,9 @@ async fn get_indicator_set(
 }
 
 /// Get one node of a set, with its answer input schema.
+///
+/// The node with its path, its method and the JSON schema of the inputs an answer to it takes
+/// (`input_schema`), with labels and the formula.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("code" = String, Path, description = "Node code", example = "1.2")),
@@ -593,6 +601,9 @@ async fn replace_indicator_set(
 }
 
 /// Patch a draft with a JSON merge patch (RFC 7396) on its document (admin).
+///
+/// The patched document is validated as a whole, like a `PUT`; send `If-Match` with the set's
+/// `lock_version` to avoid overwriting a concurrent change.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
@@ -634,6 +645,8 @@ async fn patch_indicator_set(
 }
 
 /// Delete a draft that nothing uses (admin).
+///
+/// A draft that a period pins, or that anything else refers to, is refused.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id")),
@@ -657,6 +670,9 @@ async fn delete_indicator_set(
 }
 
 /// Activate a draft (admin): from then on it is immutable and periods may use it.
+///
+/// Send `If-Match` with the set's `lock_version`. An active set can no longer be edited: a
+/// change is a new version.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
@@ -754,6 +770,9 @@ impl SetExportForm {
 }
 
 /// Export a set's document.
+///
+/// `form=original` (default) returns the document byte for byte as it was imported (JSON or
+/// YAML); `form=canonical` the normalised nested JSON document.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ExportQuery),

@@ -14,13 +14,13 @@ use super::assessments::{AssessmentSummary, summary};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
 use super::{ErrorResponses, Page, PageParams};
-use crate::domain::workflow::{PeriodPhase, RankingScope};
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::units::Unit;
+use crate::domain::workflow::{PeriodPhase, RankingScope};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
 use crate::services::idempotency;
@@ -74,12 +74,15 @@ pub struct CreatePeriodRequest {
     #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: String,
     /// The year the figures describe (1 January – 31 December).
     #[validate(range(min = 2000, max = 2100))]
+    #[schema(minimum = 2000, maximum = 2100)]
     pub data_year: i32,
     #[validate(length(min = 1, max = 100), nested)]
+    #[schema(max_items = 100, min_items = 1)]
     pub groups: Vec<GroupPinRequest>,
     #[serde(default)]
     pub calendar: Vec<PhaseWindowDto>,
@@ -182,6 +185,9 @@ pub struct PeriodListQuery {
 }
 
 /// List periods.
+///
+/// Optionally filtered by phase and data year; paged. Each period lists the phases an
+/// administrator may move it to now.
 #[utoipa::path(tag = "periods", params(PeriodListQuery, PageParams), responses((status = 200, description = "A page of periods", body = Page<PeriodResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods")]
 async fn list_periods(
@@ -268,6 +274,9 @@ async fn create_period(
 }
 
 /// Get a period.
+///
+/// With the indicator-set version pinned per ranking group, the phase calendar, and the phases
+/// an administrator may move it to now.
 #[utoipa::path(tag = "periods", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "The period", body = PeriodResponse), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods/{id}")]
 async fn get_period(
@@ -348,6 +357,9 @@ async fn recompute_period(
 }
 
 /// List a period's assessments: all of them for provincial roles, the own unit's for unit accounts.
+///
+/// A bare array (one assessment per unit and group, so bounded by the number of units), with
+/// each assessment's state.
 #[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "Assessments", body = Vec<AssessmentSummary>), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods/{id}/assessments")]
 async fn list_period_assessments(
@@ -411,12 +423,12 @@ pub struct RankingEntryResponse {
     /// Shares its rank with another unit.
     pub tied: bool,
     pub unit: super::users::UnitSummary,
-    #[schema(value_type = String, example = "800.175")]
+    #[schema(value_type = String, example = "800.175", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Decimal,
-    #[schema(value_type = String, example = "1000")]
+    #[schema(value_type = String, example = "1000", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub applicable_max: Decimal,
     /// points ÷ applicable max, rounded to the set's published precision.
-    #[schema(value_type = Option<String>, example = "0.8002")]
+    #[schema(value_type = Option<String>, example = "0.8002", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index: Option<Decimal>,
     /// False when the office excluded the unit from the ranking: listed with its reason and
     /// no rank, it takes no rank (and no tie) from the others.
@@ -477,7 +489,10 @@ async fn list_rankings(
             let (group, pin) = services::periods::pinned_group(c, id, q.group.as_deref())?;
             let entry = services::scoring::set_entry(c, pin.set_id)?;
             let scopes = crate::scoring::ranking::scopes(&entry.set);
-            let Some(position) = scopes.iter().position(|(s, k)| *s == scope.as_str() && *k == code) else {
+            let Some(position) = scopes
+                .iter()
+                .position(|(s, k)| *s == scope.as_str() && *k == code)
+            else {
                 return Err(AppError::validation(vec![
                     FieldError::new(
                         if scope == RankingScope::Pillar {

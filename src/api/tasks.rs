@@ -9,10 +9,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::ErrorResponses;
-use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::auth::Principal;
 use crate::domain::Role;
 use crate::domain::tasks::{Task, TaskKind};
+use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::{self, Lang};
 use crate::state::AppState;

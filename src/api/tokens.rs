@@ -10,11 +10,11 @@ use validator::Validate;
 
 use super::ErrorResponses;
 use super::input::Json;
-use crate::domain::TokenScope;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::auth::principal::INTEGRATION_PREFIX;
 use crate::db::models::tokens::IntegrationToken;
+use crate::domain::TokenScope;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 
@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"name": "Cổng dịch vụ công quốc gia", "scopes": ["automatic:write"]}))]
 pub struct CreateTokenRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 200)]
     pub name: String,
     /// `automatic:write`: write the answers of automatically measured components.
@@ -67,6 +68,9 @@ fn response(t: IntegrationToken, secret: Option<String>) -> TokenResponse {
 }
 
 /// Create an integration token (admin). The secret is returned once; only its SHA-256 is kept.
+///
+/// Scope `automatic:write` lets a script or a national platform write the answers of
+/// automatically measured components (optionally of one period only), nothing else.
 #[utoipa::path(tag = "integration", request_body = CreateTokenRequest, responses((status = 201, description = "Created", body = TokenResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/integration-tokens")]
 async fn create_token(
@@ -94,7 +98,11 @@ async fn create_token(
             .with_param("allowed", &allowed)
         })
         .collect();
-    let scopes: Vec<TokenScope> = b.scopes.iter().filter_map(|s| TokenScope::parse(s)).collect();
+    let scopes: Vec<TokenScope> = b
+        .scopes
+        .iter()
+        .filter_map(|s| TokenScope::parse(s))
+        .collect();
     if !bad.is_empty() || b.scopes.is_empty() {
         let errors = if bad.is_empty() {
             vec![FieldError::new(
@@ -153,6 +161,9 @@ async fn create_token(
 }
 
 /// List integration tokens (admin; secrets are never shown again).
+///
+/// Every token with its scopes, period restriction, expiry and revocation; the secret itself is
+/// shown only once, at creation.
 #[utoipa::path(tag = "integration", responses((status = 200, description = "Tokens", body = Vec<TokenResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/integration-tokens")]
 async fn list_tokens(
@@ -167,6 +178,8 @@ async fn list_tokens(
 }
 
 /// Revoke an integration token at once (admin).
+///
+/// A revoked token is refused from the next request on.
 #[utoipa::path(tag = "integration", params(("id" = Uuid, Path, description = "Token id")), responses((status = 200, description = "Revoked", body = TokenResponse), ErrorResponses), security(("bearer" = [])))]
 #[delete("/integration-tokens/{id}")]
 async fn revoke_token(

@@ -12,9 +12,9 @@ use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body}
 use super::input::Json;
 use super::users::{UnitSummary, double_option};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
-use crate::domain::UnitKind;
 use crate::auth::Principal;
 use crate::db::models::units::{UnitFilter, UnitSort};
+use crate::domain::UnitKind;
 use crate::domain::fold_text;
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
@@ -173,6 +173,7 @@ pub struct CreateUnitRequest {
     #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: String,
     #[validate(length(max = 32))]
@@ -184,6 +185,7 @@ pub struct CreateUnitRequest {
     pub parent: Option<String>,
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub tags: Vec<String>,
     #[serde(default = "yes")]
     pub active: bool,
@@ -192,9 +194,11 @@ pub struct CreateUnitRequest {
     /// Ranking group ids or codes.
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub groups: Vec<String>,
     #[serde(default)]
     #[validate(length(max = 100), nested)]
+    #[schema(max_items = 100)]
     pub predecessors: Vec<PredecessorRequest>,
 }
 
@@ -207,6 +211,7 @@ fn yes() -> bool {
 #[schema(example = json!({"name": "Sở Khoa học và Công nghệ tỉnh Lào Cai", "tags": ["kinh_te_so"]}))]
 pub struct UpdateUnitRequest {
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: Option<String>,
     #[validate(length(max = 32))]
@@ -219,6 +224,7 @@ pub struct UpdateUnitRequest {
     #[schema(max_length = 64)]
     pub parent: Option<Option<String>>,
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub tags: Option<Vec<String>>,
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
@@ -254,6 +260,9 @@ pub struct UnitListQuery {
 }
 
 /// List units.
+///
+/// Filtered by kind, parent, ranking group, active flag and a search that ignores case and
+/// Vietnamese diacritics; sorted by code (default), name or kind; paged.
 #[utoipa::path(
     tag = "units",
     params(UnitListQuery, PageParams),
@@ -410,6 +419,8 @@ fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> 
 }
 
 /// Get one unit, with its groups and direct lineage.
+///
+/// With its ranking groups and its direct predecessors and successors (mergers and splits).
 #[utoipa::path(
     tag = "units",
     params(("id" = String, Path, description = "Unit id or code (codes ignore case)", example = "LC-SKHCN")),

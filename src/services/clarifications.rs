@@ -5,13 +5,13 @@
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::clarifications::{Clarification, Message};
 use crate::db::models::periods::Period;
 use crate::domain::Role;
+use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;

@@ -8,12 +8,12 @@ use chrono::NaiveDate;
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::workflow::EvidenceKind;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::evidence::{Blob, Evidence, NewEvidence, ensure_answer};
 use crate::db::models::periods::Period;
+use crate::domain::workflow::EvidenceKind;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::assessments::{authorise_answer_write, edit_refusal};
 use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};

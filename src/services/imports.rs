@@ -22,7 +22,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::workflow::{AssessmentState, EvidenceKind};
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::assessments::{Answer, AnswerWrite, Assessment};
@@ -31,6 +30,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::domain::Role;
+use crate::domain::workflow::{AssessmentState, EvidenceKind};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, EvidenceRef, Header};
 use crate::imports::source::{self, Format, Item, RowNumber, SourceError};
@@ -103,13 +103,13 @@ pub struct RowOutcome {
 pub struct UnitImpact {
     pub unit_code: String,
     pub assessment_id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_before: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_after: Decimal,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index_before: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index_after: Option<Decimal>,
     /// Live ranks, for the provincial roles only (others learn ranks from publications).
     pub rank_before: Option<i32>,

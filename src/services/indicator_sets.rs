@@ -16,11 +16,11 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::SetStatus;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::indicator_sets::{IndicatorSet, NewNode, SetFilter, SetRow};
+use crate::domain::SetStatus;
 use crate::domain::indicator_set::{NodeKind, SetDocument};
 use crate::domain::set_upgrade::{Origin, upgrade};
 use crate::domain::set_validation::{DocProblem, parse_document};

@@ -8,7 +8,6 @@
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::clarifications::Clarification;
@@ -21,6 +20,7 @@ use crate::domain::events::{
     ActorRef, AssessmentRef, ClarificationRef, DeadlineRef, EventData, EventType, PeriodRef,
     PhaseChange, PublicationRef, UnitRef, WebhookPayload,
 };
+use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::error::{AppError, AppResult};
 use crate::services::scoring::set_entry;
 

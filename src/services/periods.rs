@@ -6,8 +6,6 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::SetStatus;
-use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::PageReq;
@@ -17,6 +15,8 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
 use crate::db::models::units::Unit;
+use crate::domain::SetStatus;
+use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError, UnknownAs};
 use crate::services::outbox::{self, Event};
 use crate::services::units::resolve_group;

@@ -12,10 +12,10 @@
 
 use diesel::PgConnection;
 
-use crate::domain::workflow::{AssessmentState, ClarificationStatus};
 use crate::auth::Principal;
 use crate::db::models::tasks::{self, TaskRow};
 use crate::domain::tasks::{Task, TaskGroup, TaskKind};
+use crate::domain::workflow::{AssessmentState, ClarificationStatus};
 use crate::error::AppResult;
 use crate::services::assessments::unit_window_open;
 use crate::services::workflow::missing;

@@ -4,10 +4,10 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::PageReq;
-use crate::domain::SetStatus;
 use crate::db::schema::{
     indicator_nodes, indicator_pillar_members, indicator_pillars, indicator_sets, period_groups,
 };
+use crate::domain::SetStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = indicator_sets)]

@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::domain::TokenScope;
 use crate::db::schema::integration_tokens;
+use crate::domain::TokenScope;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = integration_tokens)]

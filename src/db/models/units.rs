@@ -62,7 +62,9 @@ pub type LineageRow = (Uuid, Uuid, Option<NaiveDate>, Option<String>);
 pub type PredecessorLink = (Uuid, Option<NaiveDate>, Option<String>);
 
 /// The order of a unit list: by code (the default), name or kind; `-` sorts descending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum UnitSort {
     #[serde(rename = "code")]
     Code,
