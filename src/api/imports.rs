@@ -46,7 +46,7 @@ pub struct ImportFile(#[allow(dead_code)] Vec<u8>);
 #[schema(example = json!({"rows": [{"unit_code": "XA-BAC-HA", "node_code": "1.2", "numerator": 3, "denominator": 4}]}))]
 pub struct AnswerRows {
     #[allow(dead_code)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     rows: Vec<serde_json::Value>,
 }
 

@@ -556,7 +556,7 @@ fn digests(bytes: &[u8]) -> (String, String) {
                 ("ETag" = String, description = "The hex SHA-256 of the body, quoted")
             ),
             content(
-                (Object = "application/json"),
+                (crate::api::public_snapshot::Snapshot = "application/json"),
                 (String = "text/csv")
             )
         ),

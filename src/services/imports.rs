@@ -78,7 +78,7 @@ pub struct Conflict {
 /// An answer as a row states it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AnswerState {
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     pub not_applicable: bool,
     pub note: Option<String>,
