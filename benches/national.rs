@@ -318,7 +318,14 @@ fn setup(units: usize) -> (Setup, DbGuard) {
     let data_time = t.elapsed();
 
     let t = Instant::now();
-    periods::transition(&mut c, &admin, period.id, "self_assessment", None).expect("period opened");
+    periods::transition(
+        &mut c,
+        &admin,
+        period.id,
+        dti_api::domain::workflow::PeriodPhase::SelfAssessment,
+        None,
+    )
+    .expect("period opened");
     let open_time = t.elapsed();
 
     // Every unit × leaf, pseudo-random values valid for each method.

@@ -2,9 +2,9 @@
 # Fuzzes the served OpenAPI document with schemathesis (every check), as the administrator and
 # as a unit editor, against the debug binary on a fresh seeded database.
 #
-# Fails on any server error (the `not_a_server_error` check); the other checks' findings,
-# response-schema violations included (to be gated once the public snapshot is typed), are
-# counted and printed, not failed on. Needs PostgreSQL at TEST_DATABASE_URL (as the tests do).
+# Fails on any server error (the `not_a_server_error` check) and on any response outside its
+# schema (`response_schema_conformance`); the other checks' findings are counted and printed,
+# not failed on. Needs PostgreSQL at TEST_DATABASE_URL (as the tests do).
 #
 #   FUZZ_SECONDS   time budget per identity (default 100)
 #   FUZZ_VENV      where schemathesis is installed if missing (default ~/.cache/dti-fuzz-venv)

@@ -2,8 +2,10 @@
 """Summarises one schemathesis JSON run report for scripts/fuzz.sh.
 
 Prints the test cases generated and the failures by check; exits 1 when the API answered with a
-server error (the `not_a_server_error` check) or dropped or hung a request, 0 otherwise
-(findings of the other checks are reported, not failed on).
+server error (the `not_a_server_error` check), answered with a body its own document does not
+allow (`response_schema_conformance`: JSON that violates the response schema, or a JSON body
+that does not parse), or dropped or hung a request, 0 otherwise (findings of the other checks
+are reported, not failed on).
 
 usage: fuzz_summary.py IDENTITY REPORT.json
 """
@@ -14,6 +16,8 @@ from collections import Counter
 
 # What `not_a_server_error` reports (by failure class, as the JSON report names them).
 GATING = {"ServerError", "ContentTypeServerError", "not_a_server_error"}
+# What `response_schema_conformance` reports: a response the document does not allow.
+GATING |= {"JsonSchemaError", "MalformedJson", "response_schema_conformance"}
 # Run errors that mean the server failed (a dropped connection, a hung operation); others (a
 # "Runtime Error" inside the fuzzer, a schema it cannot generate for) are reported only.
 GATING_ERRORS = {"Network Error", "Unresponsive Operation", "Server Unavailable", "Unhealthy API"}

@@ -1130,7 +1130,7 @@ pub fn task_reason(t: &crate::domain::tasks::Task, lang: Lang) -> String {
                 }
                 K::PhaseEndingSoon => format!(
                     "The {} phase of period {p} closes at {}.",
-                    t.phase.as_deref().unwrap_or("current").replace('_', "-"),
+                    t.phase.map_or("current", |p| p.as_str()).replace('_', "-"),
                     due.unwrap_or_else(|| "soon".into())
                 ),
                 K::UnitOverdue => format!(
@@ -1168,7 +1168,7 @@ pub fn task_reason(t: &crate::domain::tasks::Task, lang: Lang) -> String {
                 }
                 K::PhaseEndingSoon => format!(
                     "Giai đoạn {} của kỳ {p} kết thúc lúc {}.",
-                    phase_vi(t.phase.as_deref().unwrap_or("")),
+                    phase_vi(t.phase.map_or("", |p| p.as_str())),
                     due.unwrap_or_default()
                 ),
                 K::UnitOverdue => format!(

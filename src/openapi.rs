@@ -35,7 +35,17 @@ use utoipa_actix_web::AppExt;
         (name = "webhooks", description = "Event notifications to other systems (Standard Webhooks): receivers, delivery log, redelivery"),
         (name = "operations", description = "Health and metrics")
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::events::WebhookPayload)),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::domain::events::WebhookPayload,
+        // closed sets used only by query parameters (utoipa registers those of bodies itself)
+        crate::domain::workflow::PeriodPhase,
+        crate::domain::SetStatus,
+        crate::domain::UnitKind,
+        crate::db::models::units::UnitSort,
+        crate::api::indicator_sets::SetExportForm,
+    )),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;

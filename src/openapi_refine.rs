@@ -6,7 +6,9 @@
 //!   `components.responses`, each naming its codes), besides the catch-all `4XX`;
 //! - header parameters are plain strings (an absent header is absent, never `null`);
 //! - routes without a token say so (`security: []`);
-//! - the public routes declare `ETag`, `Cache-Control` and `If-None-Match`.
+//! - the public routes declare `ETag`, `Cache-Control` and `If-None-Match`;
+//! - an evidence download declares every type the service stores and serves (the file kinds
+//!   of [`crate::storage::FileKind`]), each as binary.
 
 use serde_json::{Map, Value, json};
 
@@ -24,6 +26,7 @@ pub fn refined(doc: &utoipa::openapi::OpenApi) -> Value {
 pub fn refine(doc: &mut Value) {
     problem_code_enum(doc);
     shared_responses(doc);
+    evidence_download_types(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -257,4 +260,26 @@ fn public_caching(op: &mut Map<String, Value>) {
             );
         }
     }
+}
+
+/// The types an evidence file is served with: its kind, read from its content at upload.
+fn evidence_download_types(doc: &mut Value) {
+    let Some(ok) = doc.pointer_mut("/paths/~1api~1v1~1evidence~1{id}~1content/get/responses/200")
+    else {
+        return;
+    };
+    let content: Map<String, Value> = crate::storage::FileKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.mime().to_string(),
+                json!({"schema": {"type": "string", "format": "binary"}}),
+            )
+        })
+        .collect();
+    ok["content"] = Value::Object(content);
+    ok["description"] = json!(
+        "The file's bytes, with the type read from its content at upload (one of these), an \
+         attachment `Content-Disposition` with its name and `ETag` (its SHA-256)."
+    );
 }

@@ -22,7 +22,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::ScoreRow;
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::{ClassBand, ClassificationStatus};
-use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs};
+use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult};
 use crate::scoring::{CompiledSet, NodeScore, UnitScores, band_of, standing};
 use crate::services::assessments::{self as svc, AnswerInput};
@@ -53,7 +53,7 @@ pub struct BandResponse {
     #[schema(example = "Good")]
     pub label_en: String,
     /// The lowest rounded index in the band.
-    #[schema(value_type = String, example = "0.75")]
+    #[schema(value_type = String, example = "0.75", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub min_index: Decimal,
     /// The set's scale is an example: no decision fixes one for this set.
     pub example: bool,
@@ -88,7 +88,7 @@ pub struct StandingResponse {
     /// The band right above (`null` in the highest band).
     pub next_band: Option<BandResponse>,
     /// The fewest additional points (on the reviewed total) that reach `next_band`.
-    #[schema(value_type = Option<String>, example = "15.01")]
+    #[schema(value_type = Option<String>, example = "15.01", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_to_next_band: Option<Decimal>,
 }
 
@@ -119,25 +119,25 @@ impl StandingResponse {
 /// Totals of an assessment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScoreSummary {
-    #[schema(value_type = String, example = "270")]
+    #[schema(value_type = String, example = "270", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
     /// Max without the components that do not apply to the unit.
-    #[schema(value_type = String, example = "270")]
+    #[schema(value_type = String, example = "270", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub applicable_max: Decimal,
     /// From the unit's own inputs.
-    #[schema(value_type = String, example = "201.5")]
+    #[schema(value_type = String, example = "201.5", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub self_points: Decimal,
     /// With reviewer adjustments applied.
-    #[schema(value_type = String, example = "198")]
+    #[schema(value_type = String, example = "198", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub reviewed_points: Decimal,
     /// Official, once the assessment is finalised.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub final_points: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub self_index: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub reviewed_index: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub final_index: Option<Decimal>,
     /// Classification band (xếp loại) of the reviewed index, rounded to the set's precision.
     pub band: Option<BandResponse>,
@@ -217,6 +217,11 @@ pub fn summary(
 
 /// One stored answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "node_code": "1.2", "inputs": {"numerator": "3", "denominator": "4"}, "not_applicable": false,
+    "note": "Số liệu quý IV năm 2025", "explanation": null, "version": 3,
+    "updated_by": "3f2b8c1e-6a4d-4b7e-9c2f-1a5d7e9b0c42", "updated_at": "2026-01-12T08:30:00Z"
+}))]
 pub struct AnswerResponse {
     #[schema(example = "1.2")]
     pub node_code: String,
@@ -258,7 +263,7 @@ pub struct LastAction {
 pub struct AssessmentResponse {
     #[serde(flatten)]
     pub summary: AssessmentSummary,
-    pub period_phase: String,
+    pub period_phase: PeriodPhase,
     /// What the caller may do now.
     pub allowed_actions: Vec<AssessmentAction>,
     pub last_action: Option<LastAction>,
@@ -276,6 +281,11 @@ pub struct AssessmentResponse {
 }
 
 /// Get an assessment: answers, state, score summary and the caller's allowed actions.
+///
+/// Unit accounts read their own unit's assessments only; provincial roles read all.
+/// `allowed_actions` lists what this caller may do now (it already accounts for the role, the
+/// period's phase and the assessment's state), so that a client shows only the buttons that
+/// will work.
 #[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "The assessment", body = AssessmentResponse, headers(("ETag" = String))), ErrorResponses), security(("bearer" = [])))]
 #[get("/assessments/{id}")]
 async fn get_assessment(
@@ -309,7 +319,7 @@ async fn get_assessment(
                 reason: a.last_reason.clone(),
             }),
             rank,
-            period_phase: p.phase.clone(),
+            period_phase: p.phase,
             summary: summary(&a, &p, unit.as_ref(), score.as_ref(), &entry.set),
             answers,
         })
@@ -455,6 +465,7 @@ impl From<BatchAnswer> for AnswerInput {
 ]}))]
 pub struct BatchAnswersRequest {
     #[validate(length(min = 1, max = 2000), nested)]
+    #[schema(max_items = 2000, min_items = 1)]
     pub answers: Vec<BatchAnswer>,
 }
 
@@ -547,11 +558,11 @@ pub struct TraceResponse {
     pub inputs: Option<Value>,
     #[schema(example = "20 × 3/4")]
     pub rule: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub raw: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub capped: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub contribution: Decimal,
 }
 
@@ -574,24 +585,24 @@ pub struct NodeScoreResponse {
     pub kind: crate::domain::indicator_set::NodeKind,
     pub parent_code: Option<String>,
     pub depth: usize,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
     pub applicable: bool,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub applicable_max: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub self_points: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub reviewed_points: Decimal,
     /// Official points once the assessment is finalised.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub final_points: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub self_index: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub reviewed_index: Option<Decimal>,
     /// applicable max − reviewed points: what the unit left on the table.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_lost: Decimal,
     pub adjusted: bool,
     /// `EVIDENCE_MISSING`, `UNANSWERED`, `NOT_APPLICABLE`, `CAPPED`, `ADJUSTED`, …
@@ -673,7 +684,7 @@ fn tree(
     s: &UnitScores,
     rank: Option<i32>,
 ) -> ScoreTreeResponse {
-    let finalised = a.state == "finalised";
+    let finalised = a.state == AssessmentState::Finalised;
     ScoreTreeResponse {
         assessment_id: a.id,
         unit: unit.map(UnitSummary::from).unwrap_or(UnitSummary {
@@ -697,6 +708,10 @@ fn tree(
 }
 
 /// The explained score tree: self, reviewed and final points per node with the trace of each.
+///
+/// Per node: self (the unit's inputs), reviewed (with adjustments) and final points (once
+/// finalised), the applicable maximum, the index, and the trace of how each leaf was scored.
+/// Use `GET …/score/export` for a spreadsheet of the same tree.
 #[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Score tree", body = ScoreTreeResponse), ErrorResponses), security(("bearer" = [])))]
 #[get("/assessments/{id}/score")]
 async fn get_assessment_score(
@@ -737,6 +752,7 @@ async fn get_assessment_score(
 #[schema(example = json!({"answers": [{"node_code": "1.1", "inputs": {"value": 4}}]}))]
 pub struct WhatIfRequest {
     #[validate(length(min = 1, max = 2000), nested)]
+    #[schema(max_items = 2000, min_items = 1)]
     pub answers: Vec<BatchAnswer>,
 }
 
@@ -747,14 +763,14 @@ pub struct WhatIfResponse {
     /// The overall rank it would have against the other units' current scores; for unit
     /// accounts, against the published ones once published, and null before.
     pub rank: Option<i32>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index: Option<Decimal>,
     /// The band that index would be in.
     pub band: Option<BandResponse>,
     /// The band above it (`null` in the highest band).
     pub next_band: Option<BandResponse>,
     /// The fewest additional points that would still be needed to reach `next_band`.
-    #[schema(value_type = Option<String>, example = "15.01")]
+    #[schema(value_type = Option<String>, example = "15.01", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_to_next_band: Option<Decimal>,
 }
 
@@ -820,6 +836,7 @@ async fn what_if(
 pub struct ReasonRequest {
     /// Why (mandatory): shown to the unit.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub reason: String,
 }
@@ -867,6 +884,9 @@ async fn submit_assessment(
 }
 
 /// A reviewer returns a submitted assessment to the unit, with a reason.
+///
+/// With a mandatory reason, shown to the unit. The unit may edit its answers again and submit
+/// once more.
 #[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), request_body = ReasonRequest, responses((status = 200, description = "Returned", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/assessments/{id}/return")]
 async fn return_assessment(
@@ -888,6 +908,9 @@ async fn return_assessment(
 }
 
 /// A reviewer finalises a submitted assessment during review: reviewed points become final.
+///
+/// The assessment must be submitted and the period in review. The result becomes official; the
+/// unit can no longer change it, and only an administrator's reopen brings it back.
 #[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Finalised", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/assessments/{id}/finalise")]
 async fn finalise_assessment(
@@ -904,6 +927,8 @@ async fn finalise_assessment(
 }
 
 /// The administrator reopens a submitted or finalised assessment for correction.
+///
+/// A mandatory reason is recorded and shown to the unit.
 #[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), request_body = ReasonRequest, responses((status = 200, description = "Reopened (returned to the unit)", body = StateResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/assessments/{id}/reopen")]
 async fn reopen_assessment(
@@ -932,12 +957,13 @@ pub struct AdjustmentRequest {
     #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     /// Or points given directly (0 ≤ points ≤ max); wins over inputs.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Option<Decimal>,
     /// Or overrule the applicability the unit declared.
     pub not_applicable: Option<bool>,
     /// Mandatory.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub reason: String,
 }
@@ -947,7 +973,7 @@ pub struct AdjustmentResponse {
     pub node_code: String,
     #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Option<Decimal>,
     pub not_applicable: Option<bool>,
     pub reason: String,
@@ -960,6 +986,10 @@ pub struct AdjustmentResponse {
 
 /// A reviewer adjusts one component during review (the unit's own value stays; self, reviewed
 /// and final are shown side by side in the score tree).
+///
+/// Send either `inputs` (scored with the component's method) or `points` (0 ≤ points ≤ max),
+/// and a mandatory `reason`, which the unit sees. Allowed for reviewers and administrators
+/// while the assessment is submitted during review.
 #[utoipa::path(
     tag = "workflow",
     params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code")),
@@ -1014,7 +1044,7 @@ pub struct AdjustmentNote {
     pub node_code: String,
     #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Option<Decimal>,
     pub not_applicable: Option<bool>,
     pub reason: String,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{ErrorResponses, Page, PageParams};
 use crate::auth::Principal;
 use crate::db::models::audit::{AuditEvent, AuditFilter};
+use crate::domain::Role;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -23,6 +24,7 @@ pub struct AuditEventResponse {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_id: Option<Uuid>,
+    #[schema(value_type = Option<Role>)]
     pub actor_role: Option<String>,
     /// e.g. `answer.upsert`, `assessment.submit`, `period.transition`.
     #[schema(example = "assessment.submit")]
@@ -58,6 +60,9 @@ pub struct AuditQuery {
 }
 
 /// List audit events, newest first (admin and viewer).
+///
+/// Filtered by entity, action and time; paged. Every change through this API is recorded with
+/// its actor, role, request id and the values before and after.
 #[utoipa::path(tag = "audit", params(AuditQuery, PageParams), responses((status = 200, description = "A page of events", body = Page<AuditEventResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/audit-events")]
 async fn list_audit_events(
@@ -115,7 +120,9 @@ impl utoipa::PartialSchema for AuditValue {
                 .item(ObjectBuilder::new().additional_properties(Some(
                     utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
                 )))
-                .item(ArrayBuilder::new().items(ObjectBuilder::new()))
+                .item(ArrayBuilder::new().items(ObjectBuilder::new().additional_properties(
+                    Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(true)),
+                )))
                 .description(Some(
                     "A JSON object (the entity's members) or a list (rows changed together).",
                 ))

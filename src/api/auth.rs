@@ -29,14 +29,26 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"username": "admin", "password": "demo-dti-2026"}))]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 128))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 128)]
     pub password: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjJiOGMxZSJ9.c2lnbmF0dXJl",
+    "token_type": "Bearer", "expires_in": 28800, "expires_at": "2026-01-05T16:00:00Z",
+    "user": {
+        "id": "3f2b8c1e-6a4d-4b7e-9c2f-1a5d7e9b0c42", "username": "editor.skhcn", "full_name": "Nguyễn Văn An",
+        "role": "unit_editor",
+        "unit": {"id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "code": "LC-SKHCN", "name": "Sở Khoa học và Công nghệ", "kind": "department"},
+        "permissions": ["units:read", "users:read_own_unit", "indicator_sets:read", "periods:read", "assessments:read_own_unit", "assessments:edit_own_unit"]
+    }
+}))]
 pub struct LoginResponse {
     /// The JWT to send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
@@ -51,6 +63,12 @@ pub struct LoginResponse {
 
 /// The caller: who they are and what they may do.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "3f2b8c1e-6a4d-4b7e-9c2f-1a5d7e9b0c42", "username": "editor.skhcn", "full_name": "Nguyễn Văn An",
+    "role": "unit_editor",
+    "unit": {"id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "code": "LC-SKHCN", "name": "Sở Khoa học và Công nghệ", "kind": "department"},
+    "permissions": ["units:read", "users:read_own_unit", "indicator_sets:read", "periods:read", "assessments:read_own_unit", "assessments:edit_own_unit"]
+}))]
 pub struct MeResponse {
     pub id: uuid::Uuid,
     #[schema(example = "editor.skhcn")]
@@ -134,6 +152,9 @@ async fn login(
 }
 
 /// Who am I, and what may I do?
+///
+/// The account, its role, its unit (for unit accounts) and the permissions of the role.
+/// Object-level rules apply on top: unit accounts act on their own unit only.
 #[utoipa::path(
     tag = "auth",
     responses((status = 200, description = "The caller", body = MeResponse), ErrorResponses),

@@ -14,6 +14,7 @@ use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body}
 use super::input::Json;
 use crate::auth::Principal;
 use crate::db::models::clarifications::{Clarification, Message};
+use crate::domain::workflow::ClarificationStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::clarifications as svc;
 use crate::services::idempotency;
@@ -40,8 +41,7 @@ pub struct ClarificationResponse {
     pub id: Uuid,
     pub assessment_id: Uuid,
     pub node_code: String,
-    /// `open` (waiting for the unit), `answered` (waiting for the reviewer) or `closed`.
-    pub status: String,
+    pub status: ClarificationStatus,
     pub opened_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -77,6 +77,7 @@ pub struct OpenClarificationRequest {
     #[schema(max_length = 64)]
     pub node_code: String,
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub message: String,
 }
@@ -86,6 +87,7 @@ pub struct OpenClarificationRequest {
 #[schema(example = json!({"message": "Đã bổ sung biên bản (tệp đính kèm ở chỉ số 1.2)"}))]
 pub struct MessageRequest {
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub message: String,
 }
@@ -138,6 +140,9 @@ async fn open_clarification(
 }
 
 /// The clarification threads of an assessment.
+///
+/// Every thread of the assessment with its messages, oldest first; unit accounts see the
+/// threads of their own unit only.
 #[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Assessment id")), responses((status = 200, description = "Threads", body = Vec<ClarificationResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/assessments/{id}/clarifications")]
 async fn list_clarifications(
@@ -221,6 +226,8 @@ fn thread(
 }
 
 /// Close a thread (reviewers).
+///
+/// A closed thread takes no more messages.
 #[utoipa::path(tag = "clarifications", params(("id" = Uuid, Path, description = "Clarification id")), responses((status = 200, description = "Closed", body = ClarificationResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/clarifications/{id}/close")]
 async fn close_clarification(
@@ -252,6 +259,9 @@ pub struct DeadlineResponse {
 }
 
 /// Extend one unit's deadline into the review phase (admin).
+///
+/// The unit may then keep entering figures and submit until this deadline, even once the period
+/// is in review. The deadline is the unit's own; the rest of the province keeps the calendar's.
 #[utoipa::path(tag = "workflow", params(("id" = Uuid, Path, description = "Assessment id")), request_body = DeadlineRequest, responses((status = 200, description = "Set", body = DeadlineResponse), ErrorResponses), security(("bearer" = [])))]
 #[put("/assessments/{id}/deadline")]
 async fn set_deadline(

@@ -20,6 +20,7 @@ use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body}
 use super::input::{check_announced_length, parse_object, payload_error, read_limited, too_large};
 use crate::auth::Principal;
 use crate::db::models::evidence::{Blob, Evidence};
+use crate::domain::workflow::EvidenceKind;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::{nul_field, nul_refusal};
 use crate::services::evidence::{self as svc, NewItem};
@@ -36,9 +37,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EvidenceResponse {
     pub id: Uuid,
-    /// `file`, `url` or `document`.
     #[schema(example = "file")]
-    pub kind: String,
+    pub kind: EvidenceKind,
     /// Sanitised file name.
     pub filename: Option<String>,
     /// Type read from the content (never from the name).
@@ -59,7 +59,8 @@ pub struct EvidenceResponse {
 
 fn response(ev: Evidence, blob: Option<Blob>) -> EvidenceResponse {
     EvidenceResponse {
-        download_url: (ev.kind == "file").then(|| format!("/api/v1/evidence/{}/content", ev.id)),
+        download_url: (ev.kind == EvidenceKind::File)
+            .then(|| format!("/api/v1/evidence/{}/content", ev.id)),
         content_type: blob.as_ref().map(|b| b.content_type.clone()),
         size_bytes: blob.as_ref().map(|b| b.size_bytes),
         id: ev.id,
@@ -365,6 +366,9 @@ fn fingerprint(item: &NewItem) -> Vec<u8> {
 }
 
 /// List the evidence of an answer.
+///
+/// Files, links and official document references attached to one component's answer, oldest
+/// first. A file's `download_url` serves its bytes.
 #[utoipa::path(
     tag = "evidence",
     params(("id" = Uuid, Path, description = "Assessment id"), ("node_code" = String, Path, description = "Leaf code")),
@@ -438,6 +442,8 @@ async fn download_evidence(
 }
 
 /// Remove an evidence item (while the answers may be edited).
+///
+/// Only while the caller may still edit the answer.
 #[utoipa::path(
     tag = "evidence",
     params(("id" = Uuid, Path, description = "Evidence id")),

@@ -17,6 +17,7 @@ use super::users::{UnitSummary, double_option};
 use crate::auth::Principal;
 use crate::db::models::groups::{RankingGroup, RankingGroupChanges};
 use crate::db::models::units::Unit;
+use crate::domain::UnitKind;
 use crate::error::{AppError, AppResult};
 use crate::services;
 use crate::services::idempotency;
@@ -39,7 +40,7 @@ pub struct RankingGroupResponse {
     #[schema(example = "Xã, phường tỉnh Lào Cai")]
     pub name: String,
     /// The kind of every member.
-    #[schema(example = "commune")]
+    #[schema(example = "commune", value_type = UnitKind)]
     pub unit_kind: String,
     pub description: Option<String>,
     pub member_count: i64,
@@ -76,10 +77,11 @@ pub struct CreateGroupRequest {
     #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: String,
     #[validate(length(max = 32))]
-    #[schema(max_length = 32)]
+    #[schema(value_type = UnitKind)]
     pub unit_kind: String,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
@@ -90,6 +92,7 @@ pub struct CreateGroupRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroupRequest {
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -105,10 +108,13 @@ pub struct UpdateGroupRequest {
 pub struct SetMembersRequest {
     /// Unit ids or codes; replaces the current members.
     #[validate(length(max = 10000))]
+    #[schema(max_items = 10000)]
     pub units: Vec<String>,
 }
 
 /// List ranking groups.
+///
+/// Paged; each group ranks units of one kind against each other.
 #[utoipa::path(
     tag = "ranking-groups",
     responses((status = 200, description = "Every group", body = Vec<RankingGroupResponse>), ErrorResponses),
@@ -199,6 +205,8 @@ async fn group_with_members(state: &AppState, r: String) -> AppResult<RankingGro
 }
 
 /// Get a ranking group with its members.
+///
+/// The group, the kind of unit it ranks, and its current member units.
 #[utoipa::path(
     tag = "ranking-groups",
     params(("id" = String, Path, description = "Group id or code")),
@@ -217,6 +225,8 @@ async fn get_group(
 }
 
 /// Rename or describe a ranking group (admin).
+///
+/// Send only what changes.
 #[utoipa::path(
     tag = "ranking-groups",
     params(("id" = String, Path, description = "Group id or code")),

@@ -28,6 +28,9 @@ pub struct HealthResponse {
 }
 
 /// Liveness: the process answers.
+///
+/// Answers 200 as long as the process runs, without touching the database (see `/health/ready`
+/// for readiness).
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Alive", body = HealthResponse)))]
 #[get("/health/live")]
 async fn live() -> web::Json<HealthResponse> {

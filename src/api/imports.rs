@@ -46,7 +46,7 @@ pub struct ImportFile(#[allow(dead_code)] Vec<u8>);
 #[schema(example = json!({"rows": [{"unit_code": "XA-BAC-HA", "node_code": "1.2", "numerator": 3, "denominator": 4}]}))]
 pub struct AnswerRows {
     #[allow(dead_code)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     rows: Vec<serde_json::Value>,
 }
 
@@ -435,6 +435,9 @@ pub struct ExportParams {
 /// The stored answers of a unit or a ranking group, in the layout the import reads (CSV or
 /// XLSX): export → edit → import works. Cells that a spreadsheet would read as a formula are
 /// neutralised with a leading `'`.
+///
+/// Give `unit` or `group`; `format` is `csv` (default) or `xlsx`; `bom=true` adds a byte-order
+/// mark to a CSV for Excel.
 #[utoipa::path(
     tag = "imports",
     params(("id" = Uuid, Path, description = "Period id"), SheetParams, ExportParams),

@@ -19,6 +19,7 @@ use crate::domain::indicator_set::{
     Applicability, Classification, EvidenceRule, InputText, LegalBasis, Method, Node, NodeKind,
     SetDocument,
 };
+use crate::domain::{SetStatus, UnitKind};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, node_input_schema};
 use crate::services::idempotency;
@@ -61,7 +62,7 @@ pub struct PillarSummary {
     pub name: String,
     pub main_indicators: Vec<String>,
     /// Sum of the maxima of its main indicators.
-    #[schema(value_type = String, example = "160")]
+    #[schema(value_type = String, example = "160", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
 }
 
@@ -78,7 +79,7 @@ pub struct FlatNode {
     pub depth: usize,
     /// Codes from the top level down to this node.
     pub path: Vec<String>,
-    #[schema(value_type = String, example = "20")]
+    #[schema(value_type = String, example = "20", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
     pub is_leaf: bool,
     pub children: Vec<String>,
@@ -110,14 +111,13 @@ pub struct IndicatorSetResponse {
     pub code: String,
     pub version: i32,
     pub name: String,
-    /// `draft` (editable), `active` (immutable, usable by periods) or `retired`.
     #[schema(example = "active")]
-    pub status: String,
-    #[schema(example = "district")]
+    pub status: SetStatus,
+    #[schema(example = "district", value_type = UnitKind)]
     pub target_unit_kind: String,
     pub year: Option<i32>,
     pub legal_basis: LegalBasis,
-    #[schema(value_type = String, example = "270")]
+    #[schema(value_type = String, example = "270", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub scale: Decimal,
     pub precision: u32,
     pub points_precision: Option<u32>,
@@ -149,7 +149,7 @@ pub struct ValidationReport {
     pub valid: bool,
     pub code: String,
     pub version: i32,
-    #[schema(value_type = String, example = "270")]
+    #[schema(value_type = String, example = "270", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub scale: Decimal,
     pub stats: SetStats,
     pub pillars: Vec<PillarSummary>,
@@ -356,9 +356,9 @@ pub struct SetListQuery {
     /// Only versions of this set code.
     pub code: Option<String>,
     /// Only sets for this unit kind.
-    #[param(example = "commune")]
+    #[param(example = "commune", value_type = Option<UnitKind>)]
     pub target_unit_kind: Option<String>,
-    /// `draft`, `active` or `retired`.
+    #[param(value_type = Option<SetStatus>)]
     pub status: Option<String>,
     /// Substring of the issuer, e.g. "Thanh Hóa".
     pub issuer: Option<String>,
@@ -367,6 +367,8 @@ pub struct SetListQuery {
 }
 
 /// List indicator sets (newest version of each code first).
+///
+/// Filtered by code, target unit kind, status, issuer and first data year; paged.
 #[utoipa::path(
     tag = "indicator-sets",
     params(SetListQuery, PageParams),
@@ -382,19 +384,20 @@ async fn list_indicator_sets(
 ) -> AppResult<web::Json<Page<IndicatorSetResponse>>> {
     let page = paging.to_req()?;
     let q = query.into_inner();
-    if let Some(s) = &q.status
-        && !["draft", "active", "retired"].contains(&s.as_str())
-    {
-        return Err(AppError::validation(vec![FieldError::new(
-            "status",
-            "INVALID_STATUS",
-            "use draft, active or retired",
-        )]));
-    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(SetStatus::parse(s).ok_or_else(|| {
+            AppError::validation(vec![FieldError::new(
+                "status",
+                "INVALID_STATUS",
+                "use draft, active or retired",
+            )])
+        })?),
+    };
     let filter = SetFilter {
         code: q.code,
         target_unit_kind: q.target_unit_kind,
-        status: q.status,
+        status,
         issuer: q.issuer,
         year: q.year,
     };
@@ -511,6 +514,9 @@ pub struct SetViewQuery {
 }
 
 /// Get a set with its full tree (or flat node list).
+///
+/// `view=tree` (default) nests the nodes; `view=flat` lists every node with its parent code and
+/// answer input schema, which is what entry forms read; `view=summary` omits the nodes.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), SetViewQuery),
@@ -533,6 +539,9 @@ async fn get_indicator_set(
 }
 
 /// Get one node of a set, with its answer input schema.
+///
+/// The node with its path, its method and the JSON schema of the inputs an answer to it takes
+/// (`input_schema`), with labels and the formula.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("code" = String, Path, description = "Node code", example = "1.2")),
@@ -592,6 +601,9 @@ async fn replace_indicator_set(
 }
 
 /// Patch a draft with a JSON merge patch (RFC 7396) on its document (admin).
+///
+/// The patched document is validated as a whole, like a `PUT`; send `If-Match` with the set's
+/// `lock_version` to avoid overwriting a concurrent change.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
@@ -633,6 +645,8 @@ async fn patch_indicator_set(
 }
 
 /// Delete a draft that nothing uses (admin).
+///
+/// A draft that a period pins, or that anything else refers to, is refused.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id")),
@@ -656,6 +670,9 @@ async fn delete_indicator_set(
 }
 
 /// Activate a draft (admin): from then on it is immutable and periods may use it.
+///
+/// Send `If-Match` with the set's `lock_version`. An active set can no longer be edited: a
+/// change is a new version.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
@@ -727,12 +744,35 @@ async fn create_indicator_set_version(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// `original` (default): byte for byte as imported (JSON or YAML); `canonical`: the
-    /// normalised nested JSON document.
+    /// `original` (default) or `canonical`.
+    #[param(value_type = Option<SetExportForm>)]
     pub form: Option<String>,
 }
 
+/// The form of an exported set document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SetExportForm {
+    /// Byte for byte as imported (JSON or YAML).
+    Original,
+    /// The normalised nested JSON document.
+    Canonical,
+}
+
+impl SetExportForm {
+    pub fn parse(s: &str) -> Option<SetExportForm> {
+        match s {
+            "original" => Some(SetExportForm::Original),
+            "canonical" => Some(SetExportForm::Canonical),
+            _ => None,
+        }
+    }
+}
+
 /// Export a set's document.
+///
+/// `form=original` (default) returns the document byte for byte as it was imported (JSON or
+/// YAML); `form=canonical` the normalised nested JSON document.
 #[utoipa::path(
     tag = "indicator-sets",
     params(("id" = Uuid, Path, description = "Set id"), ExportQuery),
@@ -755,8 +795,21 @@ async fn export_indicator_set(
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| svc::get(c, id)).await?;
     let filename = format!("{}-v{}", set.code, set.version);
-    match q.form.as_deref() {
-        None | Some("original") => {
+    let form = match q.form.as_deref() {
+        None => SetExportForm::Original,
+        Some(s) => SetExportForm::parse(s).ok_or_else(|| {
+            AppError::validation(vec![
+                FieldError::new(
+                    "form",
+                    "INVALID_FORM",
+                    format!("{s:?}: use original or canonical"),
+                )
+                .with_param("value", s),
+            ])
+        })?,
+    };
+    match form {
+        SetExportForm::Original => {
             let (ctype, ext) = if set.source_format == "yaml" {
                 ("application/yaml; charset=utf-8", "yaml")
             } else {
@@ -770,7 +823,7 @@ async fn export_indicator_set(
                 ))
                 .body(set.source_document))
         }
-        Some("canonical") => Ok(HttpResponse::Ok()
+        SetExportForm::Canonical => Ok(HttpResponse::Ok()
             .insert_header(ContentType::json())
             .insert_header((
                 header::CONTENT_DISPOSITION,
@@ -779,14 +832,6 @@ async fn export_indicator_set(
             .body(
                 serde_json::to_string_pretty(&svc::document(&set)?).map_err(AppError::internal)?,
             )),
-        Some(other) => Err(AppError::validation(vec![
-            FieldError::new(
-                "form",
-                "INVALID_FORM",
-                format!("{other:?}: use original or canonical"),
-            )
-            .with_param("value", other),
-        ])),
     }
 }
 

@@ -217,6 +217,7 @@ pub struct FinaliseNotSubmittedRequest {
     pub finalised_as: NotSubmittedAs,
     /// Why (mandatory): recorded on the result and shown to the unit.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub reason: String,
 }
@@ -285,6 +286,8 @@ async fn put_ranking_exclusion(
 }
 
 /// Rank an excluded unit again (admin); 404 when it is not excluded.
+///
+/// The unit takes part in its group's rankings again.
 #[utoipa::path(
     tag = "workflow",
     params(("id" = Uuid, Path, description = "Assessment id")),
@@ -308,6 +311,7 @@ pub struct BulkItemRequest {
     pub assessment_id: Uuid,
     /// This item's own reason (overrides the call's `reason`).
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub reason: Option<String>,
 }
@@ -334,6 +338,7 @@ pub struct BulkDecisionRequest {
     /// The reason of every item without its own; `return`, `submit_on_behalf` and the
     /// `finalise_*_not_submitted` actions need one per item.
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 10000)]
     pub reason: Option<String>,
     /// With `extend_deadline`: the new deadline of every item (null removes the units' own

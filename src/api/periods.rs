@@ -20,6 +20,7 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::units::Unit;
+use crate::domain::workflow::{PeriodPhase, RankingScope};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
 use crate::services::idempotency;
@@ -51,9 +52,8 @@ pub struct GroupPinRequest {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseWindowDto {
-    /// `self_assessment`, `review`, `published` or `archived`.
-    #[schema(example = "self_assessment")]
-    #[schema(max_length = 32)]
+    /// `self_assessment`, `review`, `published` or `archived` (a calendar has no `draft`).
+    #[schema(example = "self_assessment", value_type = PeriodPhase)]
     pub phase: String,
     pub opens_at: DateTime<Utc>,
     pub closes_at: Option<DateTime<Utc>>,
@@ -74,15 +74,28 @@ pub struct CreatePeriodRequest {
     #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: String,
     /// The year the figures describe (1 January – 31 December).
     #[validate(range(min = 2000, max = 2100))]
+    #[schema(minimum = 2000, maximum = 2100)]
     pub data_year: i32,
     #[validate(length(min = 1, max = 100), nested)]
+    #[schema(max_items = 100, min_items = 1)]
     pub groups: Vec<GroupPinRequest>,
     #[serde(default)]
     pub calendar: Vec<PhaseWindowDto>,
+}
+
+/// A phase named in a query: 422 `INVALID_PHASE` unless it is one.
+fn parse_phase(s: &str) -> AppResult<PeriodPhase> {
+    PeriodPhase::parse(s).ok_or_else(|| {
+        AppError::validation(vec![
+            FieldError::new("phase", "INVALID_PHASE", format!("{s:?} is not a phase"))
+                .with_param("value", s),
+        ])
+    })
 }
 
 pub fn code_rule(s: &str) -> Result<(), validator::ValidationError> {
@@ -108,11 +121,10 @@ pub struct PeriodResponse {
     pub code: String,
     pub name: String,
     pub data_year: i32,
-    /// `draft`, `self_assessment`, `review`, `published` or `archived`.
     #[schema(example = "self_assessment")]
-    pub phase: String,
+    pub phase: PeriodPhase,
     /// Phases an administrator may move the period to now.
-    pub allowed_transitions: Vec<String>,
+    pub allowed_transitions: Vec<PeriodPhase>,
     pub groups: Vec<PeriodGroupResponse>,
     pub calendar: Vec<PhaseWindowDto>,
     pub lock_version: i32,
@@ -131,10 +143,7 @@ fn period_view(c: &mut PgConnection, p: Period) -> AppResult<PeriodResponse> {
     let names = RankingGroup::find_many(c, &groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?;
     let windows = Period::windows(c, id)?;
     Ok(PeriodResponse {
-        allowed_transitions: services::periods::allowed_transitions(&p.phase)
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        allowed_transitions: services::periods::allowed_transitions(p.phase).to_vec(),
         groups: groups
             .into_iter()
             .map(|g| {
@@ -150,7 +159,7 @@ fn period_view(c: &mut PgConnection, p: Period) -> AppResult<PeriodResponse> {
         calendar: windows
             .into_iter()
             .map(|w| PhaseWindowDto {
-                phase: w.phase,
+                phase: w.phase.as_str().to_string(),
                 opens_at: w.opens_at,
                 closes_at: w.closes_at,
             })
@@ -169,11 +178,16 @@ fn period_view(c: &mut PgConnection, p: Period) -> AppResult<PeriodResponse> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodListQuery {
+    /// Only periods in this phase.
+    #[param(value_type = Option<PeriodPhase>)]
     pub phase: Option<String>,
     pub data_year: Option<i32>,
 }
 
 /// List periods.
+///
+/// Optionally filtered by phase and data year; paged. Each period lists the phases an
+/// administrator may move it to now.
 #[utoipa::path(tag = "periods", params(PeriodListQuery, PageParams), responses((status = 200, description = "A page of periods", body = Page<PeriodResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods")]
 async fn list_periods(
@@ -184,8 +198,9 @@ async fn list_periods(
 ) -> AppResult<web::Json<Page<PeriodResponse>>> {
     let page = paging.to_req()?;
     let q = q.into_inner();
+    let phase = q.phase.as_deref().map(parse_phase).transpose()?;
     let (periods, total) = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::list(c, q.phase, q.data_year, page)
+        services::periods::list(c, phase, q.data_year, page)
     })
     .await?;
     let mut items = Vec::new();
@@ -259,6 +274,9 @@ async fn create_period(
 }
 
 /// Get a period.
+///
+/// With the indicator-set version pinned per ranking group, the phase calendar, and the phases
+/// an administrator may move it to now.
 #[utoipa::path(tag = "periods", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "The period", body = PeriodResponse), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods/{id}")]
 async fn get_period(
@@ -276,7 +294,7 @@ async fn get_period(
 #[schema(example = json!({"to": "self_assessment", "reason": "Mở kỳ đánh giá năm 2025"}))]
 pub struct TransitionRequest {
     /// The phase to move to (see `allowed_transitions`).
-    #[schema(max_length = 32)]
+    #[schema(value_type = PeriodPhase)]
     pub to: String,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
@@ -300,15 +318,15 @@ async fn transition_period(
     let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
-    if !services::periods::PHASES.contains(&b.to.as_str()) {
+    let Some(to) = PeriodPhase::parse(&b.to) else {
         return Err(AppError::validation(vec![
             FieldError::new("/to", "INVALID_PHASE", format!("{:?} is not a phase", b.to))
                 .with_param("value", &b.to),
         ]));
-    }
+    };
     let id = id.into_inner();
     let p = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::transition(c, &who, id, &b.to, b.reason)
+        services::periods::transition(c, &who, id, to, b.reason)
     })
     .await?;
     Ok(web::Json(period_response(&state, p).await?))
@@ -339,6 +357,9 @@ async fn recompute_period(
 }
 
 /// List a period's assessments: all of them for provincial roles, the own unit's for unit accounts.
+///
+/// A bare array (one assessment per unit and group, so bounded by the number of units), with
+/// each assessment's state.
 #[utoipa::path(tag = "assessments", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "Assessments", body = Vec<AssessmentSummary>), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods/{id}/assessments")]
 async fn list_period_assessments(
@@ -402,12 +423,12 @@ pub struct RankingEntryResponse {
     /// Shares its rank with another unit.
     pub tied: bool,
     pub unit: super::users::UnitSummary,
-    #[schema(value_type = String, example = "800.175")]
+    #[schema(value_type = String, example = "800.175", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Decimal,
-    #[schema(value_type = String, example = "1000")]
+    #[schema(value_type = String, example = "1000", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub applicable_max: Decimal,
     /// points ÷ applicable max, rounded to the set's published precision.
-    #[schema(value_type = Option<String>, example = "0.8002")]
+    #[schema(value_type = Option<String>, example = "0.8002", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index: Option<Decimal>,
     /// False when the office excluded the unit from the ranking: listed with its reason and
     /// no rank, it takes no rank (and no tie) from the others.
@@ -425,8 +446,7 @@ pub struct RankingEntryResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RankingPage {
     pub group: String,
-    /// `overall`, `pillar` or `main`.
-    pub scope: String,
+    pub scope: RankingScope,
     pub scope_code: Option<String>,
     pub items: Vec<RankingEntryResponse>,
     pub page: i64,
@@ -458,9 +478,9 @@ async fn list_rankings(
                 "give pillar or main_indicator, not both",
             )]));
         }
-        (Some(p), None) => ("pillar", p.clone()),
-        (None, Some(m)) => ("main", m.clone()),
-        (None, None) => ("overall", String::new()),
+        (Some(p), None) => (RankingScope::Pillar, p.clone()),
+        (None, Some(m)) => (RankingScope::Main, m.clone()),
+        (None, None) => (RankingScope::Overall, String::new()),
     };
     let scope_code = code.clone();
     let (group, rows, total, units, assessments, entry) =
@@ -469,10 +489,13 @@ async fn list_rankings(
             let (group, pin) = services::periods::pinned_group(c, id, q.group.as_deref())?;
             let entry = services::scoring::set_entry(c, pin.set_id)?;
             let scopes = crate::scoring::ranking::scopes(&entry.set);
-            let Some(position) = scopes.iter().position(|(s, k)| *s == scope && *k == code) else {
+            let Some(position) = scopes
+                .iter()
+                .position(|(s, k)| *s == scope.as_str() && *k == code)
+            else {
                 return Err(AppError::validation(vec![
                     FieldError::new(
-                        if scope == "pillar" {
+                        if scope == RankingScope::Pillar {
                             "pillar"
                         } else {
                             "main_indicator"
@@ -480,7 +503,7 @@ async fn list_rankings(
                         "UNKNOWN_SCOPE",
                         format!("the pinned set has no {scope} {code:?}"),
                     )
-                    .with_param("scope", scope)
+                    .with_param("scope", scope.as_str())
                     .with_param("code", &code),
                 ]));
             };
@@ -494,8 +517,8 @@ async fn list_rankings(
         .await?;
     Ok(web::Json(RankingPage {
         group: group.code,
-        scope: scope.into(),
-        scope_code: (scope != "overall").then_some(scope_code),
+        scope,
+        scope_code: (scope != RankingScope::Overall).then_some(scope_code),
         items: rows
             .into_iter()
             .filter_map(|r| {
@@ -512,7 +535,7 @@ async fn list_rankings(
                     unit: u.into(),
                     points: r.points,
                     applicable_max: r.applicable_max,
-                    band: (scope == "overall")
+                    band: (scope == RankingScope::Overall)
                         .then(|| {
                             super::assessments::BandResponse::of_index(&entry.set, r.index_value)
                         })

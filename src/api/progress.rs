@@ -97,7 +97,7 @@ pub struct UnitProgressResponse {
     pub applicable_components: usize,
     pub answered_components: usize,
     /// answered ÷ applicable, to 4 decimals; null when nothing applies.
-    #[schema(value_type = Option<String>, example = "0.75")]
+    #[schema(value_type = Option<String>, example = "0.75", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub answered_share: Option<Decimal>,
     /// Components that require evidence and have neither evidence nor an explanation.
     pub missing_evidence: usize,

@@ -68,7 +68,7 @@ pub struct PublicationResponse {
     /// The snapshot: period, group, set, and every unit's final points, index and ranks; an
     /// errata adds `changes`: `{since_version, units: [{unit, before, after}]}`, every unit
     /// whose points, index or rank moved against the version before.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::Snapshot)]
     pub content: Value,
 }
 
@@ -139,6 +139,9 @@ async fn create_publication(
 }
 
 /// Every publication of a period, all versions (provincial roles).
+///
+/// A bare array, each version with its checksum, visibility date and changelog; embargoed
+/// versions are listed too.
 #[utoipa::path(tag = "publications", params(("id" = Uuid, Path, description = "Period id")), responses((status = 200, description = "Publications", body = Vec<PublicationResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/periods/{id}/publications")]
 async fn list_publications(
@@ -194,6 +197,9 @@ pub struct PublicPeriod {
 }
 
 /// Periods with published results (no token needed).
+///
+/// Each period with its published groups and their latest visible version; a bare array (one
+/// line per period with published results).
 #[utoipa::path(tag = "public", responses((status = 200, description = "Published periods", body = Vec<PublicPeriod>), ErrorResponses))]
 #[get("/public/periods")]
 async fn public_periods(state: web::Data<AppState>) -> AppResult<HttpResponse> {
@@ -279,6 +285,10 @@ fn cached(req: &HttpRequest, etag: String, body: Value) -> HttpResponse {
 
 /// Published rankings of a period (no token). Strong `ETag` per snapshot version; `304` on
 /// `If-None-Match`.
+///
+/// The snapshot is immutable: its `checksum` is the SHA-256 of the canonical JSON of `content`.
+/// `group` picks the ranking group, `version` an older version; embargoed versions are not
+/// visible before their time.
 #[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), PublicQuery), responses((status = 200, description = "The snapshot with its checksum", body = PublicationResponse), (status = 304, description = "Not modified"), ErrorResponses))]
 #[get("/public/periods/{id}/rankings")]
 async fn public_rankings(
@@ -304,25 +314,28 @@ async fn public_rankings(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicUnitResult {
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::SnapshotPeriod)]
     pub period: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::SnapshotGroup)]
     pub group: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::SnapshotSet)]
     pub indicator_set: Value,
     pub version: i32,
     pub checksum: String,
     /// The unit's published entry: points, index, rank, main indicators and pillars.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::SnapshotEntry)]
     pub result: Value,
     /// What this version (an errata) changed for the unit against the version before:
     /// `{"before": {points, index, rank}, "after": {…}}`; null when nothing moved or for a
     /// first version.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api::public_snapshot::SnapshotChange>)]
     pub change: Option<Value>,
 }
 
 /// One unit's published breakdown (no token). The unit code ignores case.
+///
+/// The unit's entry in the snapshot (points, index, rank, band, main indicators and pillars)
+/// with the period, group and set, and, for an errata, what changed for the unit.
 #[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), ("unit_code" = String, Path, description = "Unit code"), PublicQuery), responses((status = 200, description = "The unit's result", body = PublicUnitResult), (status = 304, description = "Not modified"), ErrorResponses))]
 #[get("/public/periods/{id}/units/{unit_code}")]
 async fn public_unit(
@@ -435,9 +448,9 @@ fn input_schemas(nodes: &[Node]) -> BTreeMap<String, Value> {
 /// The method a published group was assessed with (no token).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicMethod {
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::SnapshotPeriod)]
     pub period: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::public_snapshot::SnapshotGroup)]
     pub group: Value,
     /// The snapshot version whose method this is.
     pub version: i32,
@@ -459,6 +472,9 @@ pub struct PublicMethod {
 /// was assessed with, so that anyone can recompute a published index from the public unit
 /// result. Only for published groups (past their embargo); same `group` and `version`
 /// parameters as the rankings. Strong `ETag`; `304` on `If-None-Match`.
+///
+/// The set document is the one the results were scored with, so that the published numbers can
+/// be checked independently.
 #[utoipa::path(tag = "public", params(("id" = Uuid, Path, description = "Period id"), PublicQuery), responses((status = 200, description = "The method", body = PublicMethod), (status = 304, description = "Not modified"), ErrorResponses))]
 #[get("/public/periods/{id}/method")]
 async fn public_method(
@@ -540,7 +556,7 @@ fn digests(bytes: &[u8]) -> (String, String) {
                 ("ETag" = String, description = "The hex SHA-256 of the body, quoted")
             ),
             content(
-                (Object = "application/json"),
+                (crate::api::public_snapshot::Snapshot = "application/json"),
                 (String = "text/csv")
             )
         ),

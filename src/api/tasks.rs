@@ -12,6 +12,7 @@ use super::ErrorResponses;
 use crate::auth::Principal;
 use crate::domain::Role;
 use crate::domain::tasks::{Task, TaskKind};
+use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::i18n::{self, Lang};
 use crate::state::AppState;
@@ -83,10 +84,10 @@ pub struct TaskResponse {
     pub node_code: Option<String>,
     /// The phase that ends (`phase_ending_soon`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<PeriodPhase>,
     /// The assessment's state.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<AssessmentState>,
     /// When it is due: the unit's deadline, the phase's close.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,

@@ -14,6 +14,7 @@ use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::auth::principal::INTEGRATION_PREFIX;
 use crate::db::models::tokens::IntegrationToken;
+use crate::domain::TokenScope;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 
@@ -23,17 +24,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(revoke_token);
 }
 
-/// Scopes a token may carry.
-pub const SCOPES: [&str; 1] = ["automatic:write"];
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Cổng dịch vụ công quốc gia", "scopes": ["automatic:write"]}))]
 pub struct CreateTokenRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 200)]
     pub name: String,
     /// `automatic:write`: write the answers of automatically measured components.
+    #[schema(value_type = Vec<TokenScope>)]
     pub scopes: Vec<String>,
     /// Restrict the token to one period.
     pub period_id: Option<Uuid>,
@@ -44,7 +44,7 @@ pub struct CreateTokenRequest {
 pub struct TokenResponse {
     pub id: Uuid,
     pub name: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<TokenScope>,
     pub period_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -68,6 +68,9 @@ fn response(t: IntegrationToken, secret: Option<String>) -> TokenResponse {
 }
 
 /// Create an integration token (admin). The secret is returned once; only its SHA-256 is kept.
+///
+/// Scope `automatic:write` lets a script or a national platform write the answers of
+/// automatically measured components (optionally of one period only), nothing else.
 #[utoipa::path(tag = "integration", request_body = CreateTokenRequest, responses((status = 201, description = "Created", body = TokenResponse), ErrorResponses), security(("bearer" = [])))]
 #[post("/integration-tokens")]
 async fn create_token(
@@ -79,20 +82,26 @@ async fn create_token(
     let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
+    let allowed: Vec<&str> = TokenScope::ALL.iter().map(|s| s.as_str()).collect();
     let bad: Vec<FieldError> = b
         .scopes
         .iter()
         .enumerate()
-        .filter(|(_, s)| !SCOPES.contains(&s.as_str()))
+        .filter(|(_, s)| TokenScope::parse(s).is_none())
         .map(|(i, s)| {
             FieldError::new(
                 format!("/scopes/{i}"),
                 "UNKNOWN_SCOPE",
-                format!("{s:?}: use one of {SCOPES:?}"),
+                format!("{s:?}: use one of {allowed:?}"),
             )
             .with_param("value", s)
-            .with_param("allowed", SCOPES)
+            .with_param("allowed", &allowed)
         })
+        .collect();
+    let scopes: Vec<TokenScope> = b
+        .scopes
+        .iter()
+        .filter_map(|s| TokenScope::parse(s))
         .collect();
     if !bad.is_empty() || b.scopes.is_empty() {
         let errors = if bad.is_empty() {
@@ -129,7 +138,7 @@ async fn create_token(
             c,
             &b.name,
             &hash,
-            &b.scopes,
+            &scopes,
             b.period_id,
             b.expires_at,
             who.user_id,
@@ -152,6 +161,9 @@ async fn create_token(
 }
 
 /// List integration tokens (admin; secrets are never shown again).
+///
+/// Every token with its scopes, period restriction, expiry and revocation; the secret itself is
+/// shown only once, at creation.
 #[utoipa::path(tag = "integration", responses((status = 200, description = "Tokens", body = Vec<TokenResponse>), ErrorResponses), security(("bearer" = [])))]
 #[get("/integration-tokens")]
 async fn list_tokens(
@@ -166,6 +178,8 @@ async fn list_tokens(
 }
 
 /// Revoke an integration token at once (admin).
+///
+/// A revoked token is refused from the next request on.
 #[utoipa::path(tag = "integration", params(("id" = Uuid, Path, description = "Token id")), responses((status = 200, description = "Revoked", body = TokenResponse), ErrorResponses), security(("bearer" = [])))]
 #[delete("/integration-tokens/{id}")]
 async fn revoke_token(

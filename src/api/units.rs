@@ -14,6 +14,7 @@ use super::users::{UnitSummary, double_option};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
 use crate::db::models::units::{UnitFilter, UnitSort};
+use crate::domain::UnitKind;
 use crate::domain::fold_text;
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
@@ -74,8 +75,7 @@ pub struct UnitResponse {
     pub code: String,
     #[schema(example = "Sở Khoa học và Công nghệ")]
     pub name: String,
-    /// `province`, `department`, `district`, `commune`, `party_body`, `fatherland_front`, `ministry`, `other`.
-    #[schema(example = "department")]
+    #[schema(example = "department", value_type = UnitKind)]
     pub kind: String,
     pub parent_id: Option<Uuid>,
     pub parent_code: Option<String>,
@@ -173,10 +173,11 @@ pub struct CreateUnitRequest {
     #[schema(max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: String,
     #[validate(length(max = 32))]
-    #[schema(max_length = 32)]
+    #[schema(value_type = UnitKind)]
     pub kind: String,
     /// Parent unit id or code.
     #[validate(length(max = 64))]
@@ -184,6 +185,7 @@ pub struct CreateUnitRequest {
     pub parent: Option<String>,
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub tags: Vec<String>,
     #[serde(default = "yes")]
     pub active: bool,
@@ -192,9 +194,11 @@ pub struct CreateUnitRequest {
     /// Ranking group ids or codes.
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub groups: Vec<String>,
     #[serde(default)]
     #[validate(length(max = 100), nested)]
+    #[schema(max_items = 100)]
     pub predecessors: Vec<PredecessorRequest>,
 }
 
@@ -207,10 +211,11 @@ fn yes() -> bool {
 #[schema(example = json!({"name": "Sở Khoa học và Công nghệ tỉnh Lào Cai", "tags": ["kinh_te_so"]}))]
 pub struct UpdateUnitRequest {
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 500)]
     pub name: Option<String>,
     #[validate(length(max = 32))]
-    #[schema(max_length = 32)]
+    #[schema(value_type = Option<UnitKind>)]
     pub kind: Option<String>,
     /// Parent unit id or code; null removes the parent.
     #[serde(default, deserialize_with = "double_option")]
@@ -219,6 +224,7 @@ pub struct UpdateUnitRequest {
     #[schema(max_length = 64)]
     pub parent: Option<Option<String>>,
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub tags: Option<Vec<String>>,
     pub active: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
@@ -238,7 +244,7 @@ pub struct UpdateUnitRequest {
 #[into_params(parameter_in = Query)]
 pub struct UnitListQuery {
     /// Only this kind.
-    #[param(example = "commune")]
+    #[param(example = "commune", value_type = Option<UnitKind>)]
     pub kind: Option<String>,
     /// Only children of this unit (id or code).
     pub parent: Option<String>,
@@ -249,11 +255,14 @@ pub struct UnitListQuery {
     #[param(example = "lao cai")]
     pub q: Option<String>,
     /// `code` (default), `-code`, `name`, `-name`, `kind`.
-    #[param(example = "name")]
+    #[param(example = "name", value_type = Option<UnitSort>)]
     pub sort: Option<String>,
 }
 
 /// List units.
+///
+/// Filtered by kind, parent, ranking group, active flag and a search that ignores case and
+/// Vietnamese diacritics; sorted by code (default), name or kind; paged.
 #[utoipa::path(
     tag = "units",
     params(UnitListQuery, PageParams),
@@ -270,21 +279,17 @@ async fn list_units(
     let page = paging.to_req()?;
     let q = query.into_inner();
     let sort = match q.sort.as_deref() {
-        None | Some("code") => UnitSort::Code,
-        Some("-code") => UnitSort::CodeDesc,
-        Some("name") => UnitSort::Name,
-        Some("-name") => UnitSort::NameDesc,
-        Some("kind") => UnitSort::Kind,
-        Some(other) => {
-            return Err(AppError::validation(vec![
+        None => UnitSort::Code,
+        Some(s) => UnitSort::parse(s).ok_or_else(|| {
+            AppError::validation(vec![
                 FieldError::new(
                     "sort",
                     "INVALID_SORT",
-                    format!("{other:?}: use code, -code, name, -name or kind"),
+                    format!("{s:?}: use code, -code, name, -name or kind"),
                 )
-                .with_param("value", other),
-            ]));
-        }
+                .with_param("value", s),
+            ])
+        })?,
     };
     if let Some(k) = &q.kind
         && !crate::domain::is_unit_kind(k)
@@ -414,6 +419,8 @@ fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> 
 }
 
 /// Get one unit, with its groups and direct lineage.
+///
+/// With its ranking groups and its direct predecessors and successors (mergers and splits).
 #[utoipa::path(
     tag = "units",
     params(("id" = String, Path, description = "Unit id or code (codes ignore case)", example = "LC-SKHCN")),

@@ -16,6 +16,7 @@ use crate::auth::Principal;
 use crate::db::models::units::Unit;
 use crate::db::models::users::{User, UserFilter};
 use crate::domain::Role;
+use crate::domain::UnitKind;
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services;
@@ -37,7 +38,7 @@ pub struct UnitSummary {
     pub code: String,
     #[schema(example = "Sở Khoa học và Công nghệ")]
     pub name: String,
-    #[schema(example = "department")]
+    #[schema(example = "department", value_type = UnitKind)]
     pub kind: String,
 }
 
@@ -118,6 +119,7 @@ pub struct CreateUserRequest {
     #[schema(max_length = 64)]
     pub username: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 200)]
     pub full_name: String,
     /// At least 10 characters, at least 5 different ones.
@@ -142,6 +144,7 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 #[schema(example = json!({"full_name": "Trần Thị Bình", "active": false}))]
 pub struct UpdateUserRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 200)]
     pub full_name: Option<String>,
     #[schema(max_length = 128)]
@@ -218,6 +221,9 @@ async fn list_users(
 }
 
 /// Create an account (admin).
+///
+/// A unit role (`unit_editor`, `unit_leader`) needs a unit; provincial roles have none. The
+/// password must have at least 10 characters, 5 of them different.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -257,6 +263,8 @@ async fn create_user(
 }
 
 /// Get one account.
+///
+/// Unit accounts see the accounts of their own unit only.
 #[utoipa::path(
     tag = "users",
     params(("id" = Uuid, Path, description = "User id")),

@@ -41,6 +41,7 @@ pub struct CreateWebhookRequest {
     /// a host that resolves to public addresses (unless the service allows private ones), no
     /// credentials in the URL.
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 2000)]
     pub url: String,
     #[serde(default)]
@@ -50,6 +51,7 @@ pub struct CreateWebhookRequest {
     /// The event types to deliver; empty or absent = every type.
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub event_types: Vec<EventType>,
 }
 
@@ -58,6 +60,7 @@ pub struct CreateWebhookRequest {
 #[schema(example = json!({"enabled": true}))]
 pub struct UpdateWebhookRequest {
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1)]
     #[schema(max_length = 2000)]
     pub url: Option<String>,
     #[validate(length(max = 500))]
@@ -65,6 +68,7 @@ pub struct UpdateWebhookRequest {
     pub description: Option<String>,
     /// Replaces the subscribed types; `[]` = every type.
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub event_types: Option<Vec<EventType>>,
     /// `true` enables a disabled receiver (its failure record starts over and its pending
     /// deliveries resume); `false` disables it (nothing is sent, new events are not queued for
@@ -270,6 +274,8 @@ async fn create_webhook(
 }
 
 /// List webhook receivers (admin; secrets are never shown again).
+///
+/// Paged; each receiver with the event types it takes and whether it is enabled.
 #[utoipa::path(
     tag = "webhooks",
     params(PageParams),
@@ -293,6 +299,8 @@ async fn list_webhooks(
 }
 
 /// Get one webhook receiver (admin).
+///
+/// The receiver's address, event types and state; its secret is shown only once, at creation.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Webhook id")),
@@ -362,6 +370,8 @@ async fn update_webhook(
 }
 
 /// Remove a webhook receiver with its delivery log (admin).
+///
+/// Its delivery log goes with it.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Webhook id")),
@@ -447,6 +457,8 @@ async fn list_webhook_deliveries(
 }
 
 /// One delivery of a receiver, with its attempts (admin).
+///
+/// Each attempt with its outcome, its error and the first 1 KiB of the receiver's answer.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Webhook id"), ("delivery_id" = Uuid, Path, description = "Delivery id")),

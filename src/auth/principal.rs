@@ -170,7 +170,10 @@ impl FromRequest for Writer {
                     "The integration token is unknown, revoked or expired.",
                 )
             })?;
-            if !t.scopes.iter().any(|s| s == "automatic:write") {
+            if !t
+                .scopes
+                .contains(&crate::domain::TokenScope::AutomaticWrite)
+            {
                 return Err(AppError::forbidden(
                     "FORBIDDEN_SCOPE",
                     "The token lacks the automatic:write scope.",

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::workflow::{AssessmentState, ClarificationStatus, PeriodPhase};
+
 /// The type of an event; receivers may subscribe to some of them.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
@@ -188,7 +190,7 @@ pub struct PeriodRef {
     pub code: String,
     pub name: String,
     /// The period's phase after the change.
-    pub phase: String,
+    pub phase: PeriodPhase,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -202,7 +204,7 @@ pub struct UnitRef {
 pub struct AssessmentRef {
     pub id: Uuid,
     /// The assessment's state after the change.
-    pub state: String,
+    pub state: AssessmentState,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -211,7 +213,7 @@ pub struct ClarificationRef {
     /// The component asked about.
     pub node_code: String,
     /// `open` (waiting for the unit), `answered` (waiting for the reviewer) or `closed`.
-    pub status: String,
+    pub status: ClarificationStatus,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -228,8 +230,8 @@ pub struct PublicationRef {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PhaseChange {
-    pub from: String,
-    pub to: String,
+    pub from: PeriodPhase,
+    pub to: PeriodPhase,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

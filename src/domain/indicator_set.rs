@@ -54,7 +54,7 @@ pub struct SetDocument {
     /// The decision that issues the set.
     pub legal_basis: LegalBasis,
     /// Total scale (thang điểm): the root's maximum, e.g. 1000.
-    #[schema(value_type = String, example = "1000")]
+    #[schema(value_type = String, example = "1000", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub scale: Decimal,
     /// Decimals of the published index (points ÷ max); rankings compare the rounded index.
     #[serde(default = "default_precision")]
@@ -120,7 +120,7 @@ pub struct ClassBand {
     /// English label, e.g. "Good".
     pub label_en: String,
     /// The lowest rounded index in the band (0 ≤ min_index ≤ 1, at most `precision` decimals).
-    #[schema(value_type = String, example = "0.75")]
+    #[schema(value_type = String, example = "0.75", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub min_index: Decimal,
 }
 
@@ -259,7 +259,7 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, InputText>,
     /// Maximum points (điểm tối đa); 0 marks a node that is not scored.
-    #[schema(value_type = String, example = "20")]
+    #[schema(value_type = String, example = "20", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub max_points: Decimal,
     #[serde(default, skip_serializing_if = "is_default_policy")]
     pub children_policy: ChildrenPolicy,
@@ -331,9 +331,9 @@ pub enum ZeroDenominator {
 pub struct Band {
     /// Higher-is-better: the band applies when `value >= threshold`.
     /// Lower-is-better: the band applies when `value <= threshold`.
-    #[schema(value_type = String, example = "3")]
+    #[schema(value_type = String, example = "3", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub threshold: Decimal,
-    #[schema(value_type = String, example = "15")]
+    #[schema(value_type = String, example = "15", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Decimal,
 }
 
@@ -345,7 +345,7 @@ pub struct ChoiceOption {
     pub code: String,
     #[schema(max_length = 10000)]
     pub label: String,
-    #[schema(value_type = String, example = "5")]
+    #[schema(value_type = String, example = "5", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points: Decimal,
 }
 
@@ -357,11 +357,11 @@ pub struct SumItem {
     pub code: String,
     #[schema(max_length = 10000)]
     pub label: String,
-    #[schema(value_type = String, example = "1")]
+    #[schema(value_type = String, example = "1", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_per_unit: Decimal,
     /// Cap of this item's contribution; absent = only the component's maximum caps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "5")]
+    #[schema(value_type = Option<String>, example = "5", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub cap: Option<Decimal>,
 }
 

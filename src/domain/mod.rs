@@ -1,6 +1,31 @@
 //! Domain vocabulary shared by every layer: roles, unit kinds, text folding, and the
 //! indicator-set document. No I/O here.
 
+/// Implements `as_str`, `parse` and `ALL` for an enum whose variants map to fixed texts.
+macro_rules! text_enum {
+    ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),+
+                }
+            }
+            pub fn parse(s: &str) -> Option<$t> {
+                match s {
+                    $($s => Some($t::$v),)+
+                    _ => None,
+                }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod events;
 pub mod indicator_set;
 pub mod set_upgrade;
@@ -114,12 +139,83 @@ impl Role {
     }
 }
 
+/// What an integration token may do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum TokenScope {
+    /// Write the answers of automatically measured components.
+    #[serde(rename = "automatic:write")]
+    AutomaticWrite,
+}
+
+text_enum!(TokenScope {
+    AutomaticWrite => "automatic:write",
+});
+
+/// The status of an indicator set: `draft` (editable) → `active` (immutable, usable by
+/// periods) → `retired` (kept for the periods that use it, not usable by new ones).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum SetStatus {
+    Draft,
+    Active,
+    Retired,
+}
+
+text_enum!(SetStatus {
+    Draft => "draft",
+    Active => "active",
+    Retired => "retired",
+});
+
 /// Kinds of assessed unit: a closed set, held as text in the database (`units.kind`,
 /// `ranking_groups.unit_kind`, `indicator_sets.target_unit_kind`, each with a CHECK listing
 /// exactly these values).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitKind {
     /// Tỉnh, thành phố (the national DTI assesses provinces).

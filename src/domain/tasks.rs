@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::Role;
+use crate::domain::workflow::{AssessmentState, PeriodPhase};
 
 /// Why a task is in the list. Each kind belongs to the roles that act on it.
 #[derive(
@@ -71,7 +72,7 @@ pub struct Task {
     pub clarification_id: Option<Uuid>,
     pub node_code: Option<String>,
     /// The phase whose end is near (`phase_ending_soon`).
-    pub phase: Option<String>,
+    pub phase: Option<PeriodPhase>,
     /// When it must be done: the unit's deadline, the phase's close.
     pub due_at: Option<DateTime<Utc>>,
     /// Since when it has been waiting.
@@ -79,7 +80,7 @@ pub struct Task {
     /// The reason a reviewer gave (returns).
     pub note: Option<String>,
     /// The assessment's state (`not_started`, `in_progress`, `returned`…).
-    pub state: Option<String>,
+    pub state: Option<AssessmentState>,
 }
 
 impl Task {

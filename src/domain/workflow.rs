@@ -7,36 +7,24 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Implements `as_str`, `parse` and `ALL` for an enum whose variants map to fixed texts.
-macro_rules! text_enum {
-    ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
-        impl $t {
-            pub const ALL: &'static [$t] = &[$($t::$v),+];
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($t::$v => $s),+
-                }
-            }
-            pub fn parse(s: &str) -> Option<$t> {
-                match s {
-                    $($s => Some($t::$v),)+
-                    _ => None,
-                }
-            }
-        }
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 /// Where an assessment stands: `not_started → in_progress → submitted → (returned → …) →
 /// finalised`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum AssessmentState {
     /// Nothing entered yet.
@@ -72,8 +60,21 @@ impl AssessmentState {
 
 /// The phase of a period: `draft → self_assessment → review → published → archived`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodPhase {
     Draft,
@@ -97,10 +98,120 @@ impl PeriodPhase {
     pub const DECIDING: [PeriodPhase; 2] = [PeriodPhase::SelfAssessment, PeriodPhase::Review];
 }
 
+/// Where a clarification thread stands: `open` (waiting for the unit) → `answered` (waiting
+/// for the reviewer) → `closed`; a new message from a reviewer opens it again.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum ClarificationStatus {
+    /// Waiting for the unit.
+    Open,
+    /// The unit answered; waiting for the reviewer.
+    Answered,
+    /// Closed by a reviewer.
+    Closed,
+}
+
+text_enum!(ClarificationStatus {
+    Open => "open",
+    Answered => "answered",
+    Closed => "closed",
+});
+
+/// What a piece of evidence is.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// An uploaded file (downloadable).
+    File,
+    /// A link to a document.
+    Url,
+    /// The number (and issuer, date) of an official document.
+    Document,
+}
+
+text_enum!(EvidenceKind {
+    File => "file",
+    Url => "url",
+    Document => "document",
+});
+
+/// What a ranking ranks on: the overall index, one pillar, or one main indicator.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum RankingScope {
+    Overall,
+    Pillar,
+    Main,
+}
+
+text_enum!(RankingScope {
+    Overall => "overall",
+    Pillar => "pillar",
+    Main => "main",
+});
+
 /// How a finalised assessment was finalised.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum FinalisedAs {
     /// Submitted (by the unit's leader or by the office on its behalf), reviewed, finalised:
@@ -304,6 +415,18 @@ mod tests {
         for b in BulkAction::ALL {
             assert_eq!(BulkAction::parse(b.as_str()), Some(*b));
             assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+        }
+        for c in ClarificationStatus::ALL {
+            assert_eq!(ClarificationStatus::parse(c.as_str()), Some(*c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        for k in EvidenceKind::ALL {
+            assert_eq!(EvidenceKind::parse(k.as_str()), Some(*k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for k in RankingScope::ALL {
+            assert_eq!(RankingScope::parse(k.as_str()), Some(*k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
         assert_eq!(AssessmentState::parse("done"), None);
     }

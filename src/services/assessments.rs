@@ -399,7 +399,7 @@ pub fn put_answers(
                 .record(c)?;
             stored.push(answer);
         }
-        let a = if a.state == "not_started" { Assessment::set_state(c, a.id, "in_progress", "answer", by, None)? } else { a };
+        let a = if a.state == AssessmentState::NotStarted { Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)? } else { a };
         // One rescore for the whole batch (it follows a moved group best by itself).
         rescore_assessment(c, &a)?;
         Ok(stored)

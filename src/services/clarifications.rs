@@ -11,6 +11,7 @@ use crate::db::models::assessments::Assessment;
 use crate::db::models::clarifications::{Clarification, Message};
 use crate::db::models::periods::Period;
 use crate::domain::Role;
+use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::outbox::{self, Event};
 use crate::services::scoring::set_entry;
@@ -31,7 +32,7 @@ pub fn open(
     conn.transaction(|c| {
         let a = Assessment::find_for_update(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
-        if !matches!(p.phase.as_str(), "self_assessment" | "review") {
+        if !PeriodPhase::DECIDING.contains(&p.phase) {
             return Err(AppError::conflict("PHASE_CLOSED", format!("Clarifications are asked during self-assessment or review; the period is in {}.", p.phase)));
         }
         let entry = set_entry(c, a.set_id)?;
@@ -80,7 +81,7 @@ pub fn reply(
         let a = authorise_reply(c, actor, clarification)?;
         let cl = Clarification::find_for_update(c, clarification)?
             .ok_or_else(|| AppError::not_found("clarification", clarification))?;
-        if cl.status == "closed" {
+        if cl.status == ClarificationStatus::Closed {
             return Err(AppError::conflict(
                 "CLARIFICATION_CLOSED",
                 "The clarification is closed.",
@@ -88,9 +89,9 @@ pub fn reply(
         }
         Clarification::add_message(c, cl.id, actor.user_id, body)?;
         let status = if actor.role.is_unit_role() {
-            "answered"
+            ClarificationStatus::Answered
         } else {
-            "open"
+            ClarificationStatus::Open
         };
         let updated = Clarification::set_status(c, cl.id, status)?;
         outbox::emit(c, Event::clarification_replied(&updated, actor))?;
@@ -114,12 +115,12 @@ pub fn close(
             .ok_or_else(|| AppError::not_found("clarification", clarification))?;
         let a = Assessment::find(c, cl.assessment_id)?
             .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
-        let updated = Clarification::set_status(c, cl.id, "closed")?;
+        let updated = Clarification::set_status(c, cl.id, ClarificationStatus::Closed)?;
         Audit::new(Some(actor), "clarification.close", "clarification", cl.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
             .old(serde_json::json!({"status": cl.status}))
-            .new_value(serde_json::json!({"status": "closed"}))
+            .new_value(serde_json::json!({"status": ClarificationStatus::Closed}))
             .record(c)?;
         Ok(updated)
     })

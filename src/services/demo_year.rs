@@ -32,7 +32,7 @@ use crate::db::models::units::Unit;
 use crate::db::models::users::User;
 use crate::domain::Role;
 use crate::domain::indicator_set::{Direction, EvidenceRule, Method};
-use crate::domain::workflow::{BulkAction, FinalisedAs};
+use crate::domain::workflow::{AssessmentState, BulkAction, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult};
 use crate::scoring::CompiledSet;
 use crate::services::assessments::{AnswerInput, put_answers};
@@ -201,7 +201,7 @@ fn create_period(
         c,
         admin,
         period.id,
-        "self_assessment",
+        PeriodPhase::SelfAssessment,
         Some(format!("Mở kỳ tự đánh giá năm {data_year}")),
     )
 }
@@ -434,7 +434,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         c,
         &admin,
         period.id,
-        "review",
+        PeriodPhase::Review,
         Some("Hết hạn tự đánh giá; chuyển sang thẩm định".into()),
     )?;
 
@@ -550,7 +550,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
     // reviewers finalise every submitted form at once
     let submitted: Vec<BulkItem> = assessments(c, period.id)?
         .into_iter()
-        .filter(|(_, a)| a.state == "submitted")
+        .filter(|(_, a)| a.state == AssessmentState::Submitted)
         .map(|(_, a)| BulkItem {
             assessment_id: a.id,
             reason: None,
@@ -576,7 +576,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         c,
         &admin,
         period.id,
-        "published",
+        PeriodPhase::Published,
         Some("Công bố kết quả theo Quyết định số 791/QĐ-UBND ngày 11/4/2023".into()),
     )?;
     Ok(())

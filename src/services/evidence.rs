@@ -13,6 +13,7 @@ use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::evidence::{Blob, Evidence, NewEvidence, ensure_answer};
 use crate::db::models::periods::Period;
+use crate::domain::workflow::EvidenceKind;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::assessments::{authorise_answer_write, edit_refusal};
 use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
@@ -34,6 +35,16 @@ pub enum NewItem {
         issuer: Option<String>,
         description: Option<String>,
     },
+}
+
+impl NewItem {
+    pub fn kind(&self) -> EvidenceKind {
+        match self {
+            NewItem::File { .. } => EvidenceKind::File,
+            NewItem::Url { .. } => EvidenceKind::Url,
+            NewItem::Document { .. } => EvidenceKind::Document,
+        }
+    }
 }
 
 /// The leaf node id for `code` in the assessment's set.
@@ -173,7 +184,7 @@ pub fn add(
         let mut new = NewEvidence {
             id: Uuid::new_v4(),
             answer_id,
-            kind: String::new(),
+            kind: item.kind(),
             blob_sha256: None,
             filename: None,
             url: None,
@@ -186,18 +197,15 @@ pub fn add(
         match &item {
             NewItem::File { description, .. } => {
                 let (blob, _, name) = file.as_ref().ok_or_else(|| AppError::internal("file missing"))?;
-                new.kind = "file".into();
                 new.blob_sha256 = Some(blob.sha256.clone());
                 new.filename = Some(name.clone());
                 new.description = description.clone();
             }
             NewItem::Url { url, description } => {
-                new.kind = "url".into();
                 new.url = Some(url.clone());
                 new.description = description.clone();
             }
             NewItem::Document { number, date, issuer, description } => {
-                new.kind = "document".into();
                 new.doc_number = Some(number.clone());
                 new.doc_date = *date;
                 new.doc_issuer = issuer.clone();

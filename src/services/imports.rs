@@ -30,6 +30,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::domain::Role;
+use crate::domain::workflow::{AssessmentState, EvidenceKind};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, EvidenceRef, Header};
 use crate::imports::source::{self, Format, Item, RowNumber, SourceError};
@@ -77,7 +78,7 @@ pub struct Conflict {
 /// An answer as a row states it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AnswerState {
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::scoring::input::shapes::AnswerInputs>)]
     pub inputs: Option<Value>,
     pub not_applicable: bool,
     pub note: Option<String>,
@@ -102,13 +103,13 @@ pub struct RowOutcome {
 pub struct UnitImpact {
     pub unit_code: String,
     pub assessment_id: Uuid,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_before: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_after: Decimal,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index_before: Option<Decimal>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub index_after: Option<Decimal>,
     /// Live ranks, for the provincial roles only (others learn ranks from publications).
     pub rank_before: Option<i32>,
@@ -622,7 +623,10 @@ pub fn import_answers(
                     let mut new = NewEvidence {
                         id: Uuid::new_v4(),
                         answer_id,
-                        kind: String::new(),
+                        kind: match ev {
+                            EvidenceRef::Url(_) => EvidenceKind::Url,
+                            EvidenceRef::Document { .. } => EvidenceKind::Document,
+                        },
                         blob_sha256: None,
                         filename: None,
                         url: None,
@@ -634,11 +638,9 @@ pub fn import_answers(
                     };
                     match ev {
                         EvidenceRef::Url(u) => {
-                            new.kind = "url".into();
                             new.url = Some(u.clone());
                         }
                         EvidenceRef::Document { number, date } => {
-                            new.kind = "document".into();
                             new.doc_number = Some(number.clone());
                             new.doc_date = *date;
                         }
@@ -662,8 +664,8 @@ pub fn import_answers(
                     .old(outs.iter().filter_map(|o| o.old.as_ref().map(|s| serde_json::json!({"node": o.node_code, "inputs": s.inputs, "not_applicable": s.not_applicable}))).collect::<Vec<_>>())
                     .new_value(outs.iter().map(|o| serde_json::json!({"node": o.node_code, "inputs": o.new.inputs, "not_applicable": o.new.not_applicable, "evidence_added": o.evidence_added})).collect::<Vec<_>>())
                     .record(c)?;
-                if a.state == "not_started" {
-                    Assessment::set_state(c, a.id, "in_progress", "answer", by, None)?;
+                if a.state == AssessmentState::NotStarted {
+                    Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)?;
                 }
             }
             // one rescore per group

@@ -20,6 +20,7 @@ use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::indicator_sets::{IndicatorSet, NewNode, SetFilter, SetRow};
+use crate::domain::SetStatus;
 use crate::domain::indicator_set::{NodeKind, SetDocument};
 use crate::domain::set_upgrade::{Origin, upgrade};
 use crate::domain::set_validation::{DocProblem, parse_document};
@@ -288,7 +289,7 @@ pub fn create(
 fn editable(c: &mut PgConnection, id: Uuid, expected: Option<i32>) -> AppResult<IndicatorSet> {
     let set = IndicatorSet::find_for_update(c, id)?
         .ok_or_else(|| AppError::not_found("indicator set", id))?;
-    if set.status != "draft" {
+    if set.status != SetStatus::Draft {
         return Err(immutable(&set));
     }
     if let Some(v) = expected
@@ -466,7 +467,7 @@ pub fn delete(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
     conn.transaction(|c| {
         let set = IndicatorSet::find_for_update(c, id)?
             .ok_or_else(|| AppError::not_found("indicator set", id))?;
-        if set.status != "draft" {
+        if set.status != SetStatus::Draft {
             return Err(immutable(&set));
         }
         if IndicatorSet::is_used(c, id)? {

@@ -20,6 +20,7 @@ use crate::domain::events::{
     ActorRef, AssessmentRef, ClarificationRef, DeadlineRef, EventData, EventType, PeriodRef,
     PhaseChange, PublicationRef, UnitRef, WebhookPayload,
 };
+use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::error::{AppError, AppResult};
 use crate::services::scoring::set_entry;
 
@@ -43,7 +44,7 @@ pub enum Event<'a> {
     /// A period moved from phase `from` to its current phase.
     PhaseChanged {
         period: &'a Period,
-        from: &'a str,
+        from: PeriodPhase,
         actor: &'a Principal,
         reason: Option<&'a str>,
     },
@@ -90,7 +91,7 @@ impl<'a> Event<'a> {
 
     pub fn phase_changed(
         period: &'a Period,
-        from: &'a str,
+        from: PeriodPhase,
         actor: &'a Principal,
         reason: Option<&'a str>,
     ) -> Self {
@@ -147,7 +148,7 @@ pub fn emit_deadline(conn: &mut PgConnection, n: &DeadlineNotice) -> AppResult<(
         }),
         assessment: Some(AssessmentRef {
             id: n.assessment_id,
-            state: n.state.clone(),
+            state: n.state,
         }),
         deadline: Some(DeadlineRef {
             at: n.deadline,
@@ -183,7 +184,7 @@ fn period_ref(p: &Period) -> PeriodRef {
         id: p.id,
         code: p.code.clone(),
         name: p.name.clone(),
-        phase: p.phase.clone(),
+        phase: p.phase,
     }
 }
 
@@ -222,7 +223,7 @@ fn describe(conn: &mut PgConnection, event: Event) -> AppResult<Option<(EventTyp
                     unit: Some(unit),
                     assessment: Some(AssessmentRef {
                         id: a.id,
-                        state: a.state.clone(),
+                        state: a.state,
                     }),
                     reason: reason.map(str::to_string),
                     actor: actor(who),
@@ -235,9 +236,9 @@ fn describe(conn: &mut PgConnection, event: Event) -> AppResult<Option<(EventTyp
             actor: who,
             opened,
         } => {
-            let t = match (opened, cl.status.as_str()) {
+            let t = match (opened, cl.status) {
                 (true, _) => EventType::ClarificationOpened,
-                (false, "answered") => EventType::ClarificationAnswered,
+                (false, ClarificationStatus::Answered) => EventType::ClarificationAnswered,
                 _ => return Ok(None),
             };
             let a = Assessment::find(conn, cl.assessment_id)?
@@ -257,12 +258,12 @@ fn describe(conn: &mut PgConnection, event: Event) -> AppResult<Option<(EventTyp
                     unit: Some(unit),
                     assessment: Some(AssessmentRef {
                         id: a.id,
-                        state: a.state.clone(),
+                        state: a.state,
                     }),
                     clarification: Some(ClarificationRef {
                         id: cl.id,
                         node_code,
-                        status: cl.status.clone(),
+                        status: cl.status,
                     }),
                     actor: actor(who),
                     ..EventData::default()
@@ -280,8 +281,8 @@ fn describe(conn: &mut PgConnection, event: Event) -> AppResult<Option<(EventTyp
                 link: format!("/api/v1/periods/{}", period.id),
                 period: Some(period_ref(period)),
                 phase_change: Some(PhaseChange {
-                    from: from.to_string(),
-                    to: period.phase.clone(),
+                    from,
+                    to: period.phase,
                 }),
                 reason: reason.map(str::to_string),
                 actor: actor(who),

@@ -15,26 +15,21 @@ use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup, PhaseWindow};
 use crate::db::models::units::Unit;
+use crate::domain::SetStatus;
+use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError, UnknownAs};
 use crate::services::outbox::{self, Event};
 use crate::services::units::resolve_group;
 
-pub const PHASES: [&str; 5] = [
-    "draft",
-    "self_assessment",
-    "review",
-    "published",
-    "archived",
-];
-
 /// The transitions an administrator may make.
-pub fn allowed_transitions(from: &str) -> &'static [&'static str] {
+pub fn allowed_transitions(from: PeriodPhase) -> &'static [PeriodPhase] {
+    use PeriodPhase::*;
     match from {
-        "draft" => &["self_assessment"],
-        "self_assessment" => &["review"],
-        "review" => &["self_assessment", "published"],
-        "published" => &["archived"],
-        _ => &[],
+        Draft => &[SelfAssessment],
+        SelfAssessment => &[Review],
+        Review => &[SelfAssessment, Published],
+        Published => &[Archived],
+        Archived => &[],
     }
 }
 
@@ -56,10 +51,10 @@ pub struct CreatePeriod {
 
 fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
     let mut errors = Vec::new();
-    let mut last_open: Option<(usize, DateTime<Utc>)> = None;
+    let mut last_open: Option<(PeriodPhase, DateTime<Utc>)> = None;
     for (i, (phase, opens, closes)) in calendar.iter().enumerate() {
-        let p = PHASES.iter().position(|x| x == phase);
-        if p.is_none() || phase == "draft" {
+        let p = PeriodPhase::parse(phase);
+        if p.is_none_or(|p| p == PeriodPhase::Draft) {
             errors.push(FieldError::new(
                 format!("/calendar/{i}/phase"),
                 "INVALID_PHASE",
@@ -77,7 +72,7 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
             ));
         }
         if let Some((lp, lo)) = last_open
-            && (p.unwrap_or(0) <= lp || *opens < lo)
+            && (p.is_none_or(|p| p <= lp) || *opens < lo)
         {
             errors.push(FieldError::new(
                 format!("/calendar/{i}"),
@@ -85,7 +80,9 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
                 "phases must follow each other in order and time",
             ));
         }
-        last_open = Some((p.unwrap_or(0), *opens));
+        if let Some(p) = p {
+            last_open = Some((p, *opens));
+        }
     }
     if errors.is_empty() {
         Ok(())
@@ -131,11 +128,11 @@ pub fn create(
             };
             match IndicatorSet::find(c, g.indicator_set)? {
                 None => errors.push(FieldError::new(format!("/groups/{i}/indicator_set"), "UNKNOWN_SET", "no such indicator set")),
-                Some(s) if s.status != "active" => errors.push(
+                Some(s) if s.status != SetStatus::Active => errors.push(
                     FieldError::new(format!("/groups/{i}/indicator_set"), "SET_NOT_ACTIVE", format!("{} v{} is {}; activate it first", s.code, s.version, s.status))
                         .with_param("set", &s.code)
                         .with_param("version", s.version)
-                        .with_param("status", &s.status),
+                        .with_param("status", s.status.as_str()),
                 ),
                 Some(s) if s.target_unit_kind != group.unit_kind => errors.push(FieldError::new(
                     format!("/groups/{i}/indicator_set"),
@@ -167,7 +164,8 @@ pub fn create(
         let windows: Vec<PhaseWindow> = input
             .calendar
             .iter()
-            .map(|(p, o, cl)| PhaseWindow { period_id: id, phase: p.clone(), opens_at: *o, closes_at: *cl })
+            // the calendar was checked: every phase parses
+            .filter_map(|(p, o, cl)| Some(PhaseWindow { period_id: id, phase: PeriodPhase::parse(p)?, opens_at: *o, closes_at: *cl }))
             .collect();
         Period::replace_windows(c, id, &windows)?;
         Audit::new(Some(actor), "period.create", "period", id)
@@ -184,7 +182,7 @@ pub fn transition(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
-    to: &str,
+    to: PeriodPhase,
     reason: Option<String>,
 ) -> AppResult<Period> {
     actor.require_admin("change period phases")?;
@@ -194,7 +192,7 @@ pub fn transition(
         if is_repeat(c, actor, &period, to)? {
             return Ok(period);
         }
-        let allowed = allowed_transitions(&period.phase);
+        let allowed = allowed_transitions(period.phase);
         if !allowed.contains(&to) {
             return Err(AppError::conflict(
                 "INVALID_TRANSITION",
@@ -202,10 +200,10 @@ pub fn transition(
             )
             .with_extension("allowed_transitions", allowed));
         }
-        if period.phase == "draft" {
+        if period.phase == PeriodPhase::Draft {
             open_assessments(c, &period)?;
         }
-        if to == "published" {
+        if to == PeriodPhase::Published {
             // a form still with its unit or the reviewers would be stranded: in a published
             // period only reviewers correct (after a reopen), and nothing reaches the unit
             require_all_finalised(c, &period)?;
@@ -213,7 +211,7 @@ pub fn transition(
         let updated = Period::set_phase(c, id, to)?;
         outbox::emit(
             c,
-            Event::phase_changed(&updated, &period.phase, actor, reason.as_deref()),
+            Event::phase_changed(&updated, period.phase, actor, reason.as_deref()),
         )?;
         Audit::new(Some(actor), "period.transition", "period", id)
             .period(Some(id))
@@ -230,7 +228,7 @@ fn is_repeat(
     c: &mut PgConnection,
     actor: &Principal,
     period: &Period,
-    to: &str,
+    to: PeriodPhase,
 ) -> AppResult<bool> {
     if period.phase != to {
         return Ok(false);
@@ -247,7 +245,7 @@ fn require_all_finalised(c: &mut PgConnection, period: &Period) -> AppResult<()>
     let pending: Vec<Uuid> = Assessment::of_period(c, period.id, None)?
         .into_iter()
         // an excluded unit is published unranked, finalised or not
-        .filter(|a| a.state != "finalised" && !a.excluded())
+        .filter(|a| a.state != AssessmentState::Finalised && !a.excluded())
         .map(|a| a.unit_id)
         .collect();
     if pending.is_empty() {
@@ -351,11 +349,11 @@ pub fn pinned_group(
 
 pub fn list(
     conn: &mut PgConnection,
-    phase: Option<String>,
+    phase: Option<PeriodPhase>,
     year: Option<i32>,
     page: PageReq,
 ) -> AppResult<(Vec<Period>, i64)> {
-    Ok(Period::list(conn, phase.as_deref(), year, page)?)
+    Ok(Period::list(conn, phase, year, page)?)
 }
 
 /// Rebuilds every score and ranking of the period from its inputs (admin).

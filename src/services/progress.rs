@@ -154,7 +154,7 @@ pub fn board(
             .collect();
     let calendar_close = Period::windows(conn, period_id)?
         .into_iter()
-        .find(|w| w.phase == PeriodPhase::SelfAssessment.as_str())
+        .find(|w| w.phase == PeriodPhase::SelfAssessment)
         .and_then(|w| w.closes_at);
     let activity: HashMap<Uuid, Activity> = Activity::of_period(conn, period_id)?
         .into_iter()

@@ -26,7 +26,7 @@ use crate::db::models::publications::Publication;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::SetDocument;
-use crate::domain::workflow::{AssessmentState, FinalisedAs};
+use crate::domain::workflow::{AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::band_of;
@@ -200,9 +200,10 @@ pub fn publish(
     authorise_publish(actor)?;
     conn.transaction(|c| {
         let period = Period::find_for_update(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
-        if !matches!(period.phase.as_str(), "review" | "published") {
+        const PUBLISHING: [PeriodPhase; 2] = [PeriodPhase::Review, PeriodPhase::Published];
+        if !PUBLISHING.contains(&period.phase) {
             return Err(AppError::conflict("PHASE_CLOSED", format!("Results are published from the review phase; the period is in {}.", period.phase))
-                .with_extension("allowed_in_phase", ["review", "published"]));
+                .with_extension("allowed_in_phase", PUBLISHING));
         }
         let group = resolve_group(c, group_ref).unknown_as(|| AppError::validation(vec![FieldError::new("/group", "UNKNOWN_GROUP", format!("no ranking group {group_ref:?}")).with_param("value", group_ref)]))?;
         let pin = Period::lock_group(c, period_id, group.id)?

@@ -151,7 +151,7 @@ pub fn set_entry(conn: &mut PgConnection, set_id: Uuid) -> AppResult<Arc<SetEntr
         node_ids,
         index_by_node_id,
     });
-    if row.status != "draft" {
+    if row.status != crate::domain::SetStatus::Draft {
         cache()
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -671,7 +671,7 @@ pub fn follow_unit_tags(conn: &mut PgConnection, unit: Uuid, tags: &[String]) ->
         }
         let period = Period::find_for_update(conn, open.period_id)?
             .ok_or_else(|| AppError::not_found("period", open.period_id))?;
-        if !matches!(period.phase.as_str(), "self_assessment" | "review") {
+        if !crate::domain::workflow::PeriodPhase::DECIDING.contains(&period.phase) {
             continue;
         }
         let a = lock_assessment(conn, open.id)?;

@@ -15,6 +15,7 @@ use diesel::PgConnection;
 use crate::auth::Principal;
 use crate::db::models::tasks::{self, TaskRow};
 use crate::domain::tasks::{Task, TaskGroup, TaskKind};
+use crate::domain::workflow::{AssessmentState, ClarificationStatus};
 use crate::error::AppResult;
 use crate::services::assessments::unit_window_open;
 use crate::services::workflow::missing;
@@ -73,19 +74,19 @@ pub fn for_caller(
         let g = match kind {
             TaskKind::AssessmentReturned => group(
                 kind,
-                tasks::assessments_in_state(conn, "returned", unit, limit)?,
+                tasks::assessments_in_state(conn, AssessmentState::Returned, unit, limit)?,
             ),
             TaskKind::ClarificationAwaitingUnit => group(
                 kind,
-                tasks::clarifications_in_status(conn, "open", unit, limit)?,
+                tasks::clarifications_in_status(conn, ClarificationStatus::Open, unit, limit)?,
             ),
             TaskKind::AssessmentSubmitted => group(
                 kind,
-                tasks::assessments_in_state(conn, "submitted", None, limit)?,
+                tasks::assessments_in_state(conn, AssessmentState::Submitted, None, limit)?,
             ),
             TaskKind::ClarificationAnswered => group(
                 kind,
-                tasks::clarifications_in_status(conn, "answered", None, limit)?,
+                tasks::clarifications_in_status(conn, ClarificationStatus::Answered, None, limit)?,
             ),
             TaskKind::PhaseEndingSoon => group(
                 kind,
@@ -126,7 +127,7 @@ fn unit_form_checks(conn: &mut PgConnection, unit: uuid::Uuid) -> AppResult<Vec<
             t.assessment_id = Some(a.id);
             t.due_at = deadline;
             t.since = Some(a.updated_at);
-            t.state = Some(a.state.clone());
+            t.state = Some(a.state);
             out.push(t);
             continue;
         }
@@ -140,7 +141,7 @@ fn unit_form_checks(conn: &mut PgConnection, unit: uuid::Uuid) -> AppResult<Vec<
             t.assessment_id = Some(a.id);
             t.node_code = Some(m.field.clone());
             t.due_at = deadline;
-            t.state = Some(a.state.clone());
+            t.state = Some(a.state);
             out.push(t);
         }
     }

@@ -186,7 +186,7 @@ pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
             return Err(AppError::forbidden("LEADER_ONLY", "Only the unit's leader (lãnh đạo) confirms and submits the self-assessment."));
         }
         // a retry of this leader's own submission: answered as the first time, nothing written
-        if a.state == "submitted" && a.last_action.as_deref() == Some("submit") && a.last_actor_id == Some(actor.user_id) {
+        if a.state == AssessmentState::Submitted && a.last_action.as_deref() == Some("submit") && a.last_actor_id == Some(actor.user_id) {
             return Ok(a);
         }
         if !crate::services::assessments::unit_window_open(&a, &p) {

@@ -823,3 +823,36 @@ async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
     // the stored scores owe nothing to the rolled-back write
     assert_recompute_changes_nothing(&app, &admin, &period).await;
 }
+
+#[tokio::test]
+async fn periods_are_listed_by_phase_and_an_unknown_phase_is_refused() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let open = json_ok(
+        app.get("/api/v1/periods?phase=self_assessment", &admin)
+            .await,
+        200,
+    )
+    .await;
+    let items = open["items"].as_array().unwrap();
+    assert!(items.iter().any(|p| p["id"] == period.as_str()));
+    assert!(items.iter().all(|p| p["phase"] == "self_assessment"));
+    assert_eq!(open["items"][0]["allowed_transitions"], json!(["review"]));
+    let drafts = json_ok(app.get("/api/v1/periods?phase=draft", &admin).await, 200).await;
+    assert!(
+        drafts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != period.as_str())
+    );
+    // an unknown phase was an empty page; it is a validation error, as for the other lists
+    let p = assert_problem(
+        app.get("/api/v1/periods?phase=finished", &admin).await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "INVALID_PHASE");
+}

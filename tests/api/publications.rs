@@ -1,6 +1,9 @@
 //! Publication: immutable snapshots with checksums, embargo, errata versions, public reads with
 //! ETag/304, and nothing unpublished visible.
 
+use dti_api::api::public_snapshot::{
+    Snapshot, SnapshotChange, SnapshotEntry, SnapshotGroup, SnapshotPeriod, SnapshotSet,
+};
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
@@ -150,6 +153,13 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     .await;
     assert_eq!(unit["result"]["unit"]["code"], "XA-BAC-HA");
     assert!(unit["result"]["main_indicators"].as_array().unwrap().len() == 2);
+    let snapshot = typed_snapshot(&body["content"]);
+    assert!(
+        snapshot.changes.is_none(),
+        "a first version changes nothing"
+    );
+    assert_eq!(snapshot.rankings.len(), rankings.as_array().unwrap().len());
+    typed_unit_result(&unit);
     let resp = app
         .get_public(&format!("/api/v1/public/periods/{period}/units/NO-SUCH"))
         .await;
@@ -225,6 +235,15 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     )
     .await;
     assert_eq!(latest["version"], 2);
+    let errata = typed_snapshot(&latest["content"]);
+    assert_eq!(errata.changes.as_ref().map(|c| c.since_version), Some(1));
+    let unit = json_ok(
+        app.get_public(&format!("/api/v1/public/periods/{period}/units/XA-BAC-HA"))
+            .await,
+        200,
+    )
+    .await;
+    typed_unit_result(&unit);
     let resp = app
         .client
         .get(app.url(&format!("/api/v1/public/periods/{period}/rankings")))
@@ -335,4 +354,24 @@ async fn the_public_unit_route_ignores_the_case_of_the_code() {
         assert_eq!(json_ok(resp, 200).await, upper, "{code}");
     }
     assert_problem(read("xa-bac").await, 404, "NOT_FOUND").await;
+}
+
+/// The snapshot read into the types the document describes it with (unknown members refused,
+/// closed sets checked): the document cannot drift from what is published.
+fn typed_snapshot(content: &Value) -> Snapshot {
+    serde_json::from_value(content.clone())
+        .unwrap_or_else(|e| panic!("the snapshot is not as documented: {e}\n{content:#}"))
+}
+
+/// A public unit result, read part by part into the documented types.
+fn typed_unit_result(unit: &Value) {
+    fn read<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> T {
+        serde_json::from_value(v.clone())
+            .unwrap_or_else(|e| panic!("{what} is not as documented: {e}\n{v:#}"))
+    }
+    let _: SnapshotPeriod = read(&unit["period"], "period");
+    let _: SnapshotGroup = read(&unit["group"], "group");
+    let _: SnapshotSet = read(&unit["indicator_set"], "indicator_set");
+    let _: SnapshotEntry = read(&unit["result"], "result");
+    let _: Option<SnapshotChange> = read(&unit["change"], "change");
 }

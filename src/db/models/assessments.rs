@@ -14,7 +14,7 @@ pub struct Assessment {
     pub unit_id: Uuid,
     pub group_id: Uuid,
     pub set_id: Uuid,
-    pub state: String,
+    pub state: AssessmentState,
     pub deadline: Option<DateTime<Utc>>,
     pub last_action: Option<String>,
     pub last_actor_id: Option<Uuid>,
@@ -34,7 +34,7 @@ pub struct Assessment {
     pub submitted_on_behalf: bool,
     pub submission_reason: Option<String>,
     /// How a finalised assessment was finalised (`None` unless finalised).
-    pub finalised_as: Option<String>,
+    pub finalised_as: Option<FinalisedAs>,
     /// Excluded from the period's ranking: why, by whom, when.
     pub excluded_reason: Option<String>,
     pub excluded_by: Option<Uuid>,
@@ -188,14 +188,11 @@ impl Assessment {
     pub fn set_state(
         conn: &mut PgConnection,
         id: Uuid,
-        state: &str,
+        state: AssessmentState,
         action: &str,
         actor: Option<Uuid>,
         reason: Option<&str>,
     ) -> QueryResult<Assessment> {
-        let state = AssessmentState::parse(state).ok_or_else(|| {
-            diesel::result::Error::SerializationError(format!("no state {state:?}").into())
-        })?;
         Self::change_state(
             conn,
             id,
@@ -220,8 +217,8 @@ impl Assessment {
     ) -> QueryResult<Assessment> {
         let target = assessments::table.find(id);
         let common = (
-            assessments::state.eq(change.state.as_str()),
-            assessments::finalised_as.eq(change.finalised_as.map(FinalisedAs::as_str)),
+            assessments::state.eq(change.state),
+            assessments::finalised_as.eq(change.finalised_as),
             assessments::last_action.eq(change.action),
             assessments::last_actor_id.eq(change.actor),
             assessments::last_action_at.eq(diesel::dsl::now),
@@ -319,14 +316,14 @@ impl Assessment {
             .load(conn)
     }
 
-    /// The state, as the table's CHECK allows only these texts.
+    /// The state.
     pub fn state(&self) -> AssessmentState {
-        AssessmentState::parse(&self.state).unwrap_or(AssessmentState::NotStarted)
+        self.state
     }
 
     /// How it was finalised (`None` unless finalised).
     pub fn finalised_as(&self) -> Option<FinalisedAs> {
-        self.finalised_as.as_deref().and_then(FinalisedAs::parse)
+        self.finalised_as
     }
 
     /// Excluded from the period's ranking.
@@ -560,7 +557,7 @@ impl Assessment {
         assessments::table
             .inner_join(periods::table)
             .filter(assessments::unit_id.eq(unit))
-            .filter(periods::phase.eq_any(["self_assessment", "review"]))
+            .filter(periods::phase.eq_any(crate::domain::workflow::PeriodPhase::DECIDING))
             .order((assessments::period_id.asc(), assessments::group_id.asc()))
             .select(Assessment::as_select())
             .load(conn)

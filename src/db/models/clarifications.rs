@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{clarification_messages, clarifications};
+use crate::domain::workflow::ClarificationStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = clarifications)]
@@ -10,7 +11,7 @@ pub struct Clarification {
     pub id: Uuid,
     pub assessment_id: Uuid,
     pub node_id: Uuid,
-    pub status: String,
+    pub status: ClarificationStatus,
     pub opened_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -80,7 +81,7 @@ impl Clarification {
     pub fn set_status(
         conn: &mut PgConnection,
         id: Uuid,
-        status: &str,
+        status: ClarificationStatus,
     ) -> QueryResult<Clarification> {
         diesel::update(clarifications::table.find(id))
             .set((

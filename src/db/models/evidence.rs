@@ -3,13 +3,14 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{answers, evidence, evidence_blobs};
+use crate::domain::workflow::EvidenceKind;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = evidence)]
 pub struct Evidence {
     pub id: Uuid,
     pub answer_id: Uuid,
-    pub kind: String,
+    pub kind: EvidenceKind,
     pub blob_sha256: Option<String>,
     pub filename: Option<String>,
     pub url: Option<String>,
@@ -26,7 +27,7 @@ pub struct Evidence {
 pub struct NewEvidence {
     pub id: Uuid,
     pub answer_id: Uuid,
-    pub kind: String,
+    pub kind: EvidenceKind,
     pub blob_sha256: Option<String>,
     pub filename: Option<String>,
     pub url: Option<String>,

@@ -7,6 +7,7 @@ use super::PageReq;
 use crate::db::schema::{
     indicator_nodes, indicator_pillar_members, indicator_pillars, indicator_sets, period_groups,
 };
+use crate::domain::SetStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = indicator_sets)]
@@ -16,7 +17,7 @@ pub struct IndicatorSet {
     pub version: i32,
     pub name: String,
     pub target_unit_kind: String,
-    pub status: String,
+    pub status: SetStatus,
     pub year: Option<i32>,
     pub decision_number: String,
     pub decision_date: Option<NaiveDate>,
@@ -77,7 +78,7 @@ pub struct NewNode {
 pub struct SetFilter {
     pub code: Option<String>,
     pub target_unit_kind: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<SetStatus>,
     pub issuer: Option<String>,
     pub year: Option<i32>,
 }
@@ -170,7 +171,7 @@ impl IndicatorSet {
     pub fn activate(conn: &mut PgConnection, id: Uuid) -> QueryResult<IndicatorSet> {
         diesel::update(indicator_sets::table.find(id))
             .set((
-                indicator_sets::status.eq("active"),
+                indicator_sets::status.eq(SetStatus::Active),
                 indicator_sets::activated_at.eq(diesel::dsl::now),
                 indicator_sets::lock_version.eq(indicator_sets::lock_version + 1),
                 indicator_sets::updated_at.eq(diesel::dsl::now),
@@ -210,7 +211,7 @@ impl IndicatorSet {
                 q = q.filter(indicator_sets::target_unit_kind.eq(v.clone()));
             }
             if let Some(v) = &f.status {
-                q = q.filter(indicator_sets::status.eq(v.clone()));
+                q = q.filter(indicator_sets::status.eq(*v));
             }
             if let Some(v) = &f.issuer {
                 let pattern = format!("%{}%", super::units::escape_like(v));

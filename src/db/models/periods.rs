@@ -13,7 +13,7 @@ pub struct Period {
     pub code: String,
     pub name: String,
     pub data_year: i32,
-    pub phase: String,
+    pub phase: PeriodPhase,
     pub lock_version: i32,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -24,7 +24,7 @@ pub struct Period {
 #[diesel(table_name = period_phases)]
 pub struct PhaseWindow {
     pub period_id: Uuid,
-    pub phase: String,
+    pub phase: PeriodPhase,
     pub opens_at: DateTime<Utc>,
     pub closes_at: Option<DateTime<Utc>>,
 }
@@ -44,9 +44,9 @@ pub struct PeriodGroup {
 }
 
 impl Period {
-    /// The phase, as the table's CHECK allows only these texts.
+    /// The phase.
     pub fn phase(&self) -> PeriodPhase {
-        PeriodPhase::parse(&self.phase).unwrap_or(PeriodPhase::Draft)
+        self.phase
     }
 
     pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Period>> {
@@ -99,7 +99,7 @@ impl Period {
             .get_result(conn)
     }
 
-    pub fn set_phase(conn: &mut PgConnection, id: Uuid, phase: &str) -> QueryResult<Period> {
+    pub fn set_phase(conn: &mut PgConnection, id: Uuid, phase: PeriodPhase) -> QueryResult<Period> {
         diesel::update(periods::table.find(id))
             .set((
                 periods::phase.eq(phase),
@@ -112,14 +112,14 @@ impl Period {
 
     pub fn list(
         conn: &mut PgConnection,
-        phase: Option<&str>,
+        phase: Option<PeriodPhase>,
         year: Option<i32>,
         page: PageReq,
     ) -> QueryResult<(Vec<Period>, i64)> {
         let build = || {
             let mut q = periods::table.into_boxed();
             if let Some(p) = phase {
-                q = q.filter(periods::phase.eq(p.to_string()));
+                q = q.filter(periods::phase.eq(p));
             }
             if let Some(y) = year {
                 q = q.filter(periods::data_year.eq(y));

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::periods::Period;
 use crate::db::schema::{assessments, period_phases, periods};
+use crate::domain::workflow::{AssessmentState, ClarificationStatus, PeriodPhase};
 
 /// The forms not yet submitted in a period that still takes them (self-assessment or review),
 /// with the unit's deadline: its own extension when it has one, else the close of the period's
@@ -43,7 +44,7 @@ pub struct TaskRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub node_code: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub phase: Option<String>,
+    pub phase: Option<PeriodPhase>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub due_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -52,7 +53,7 @@ pub struct TaskRow {
     pub note: Option<String>,
     /// The assessment's state.
     #[diesel(sql_type = Nullable<Text>)]
-    pub state: Option<String>,
+    pub state: Option<AssessmentState>,
     /// Every match, beyond the limit too.
     #[diesel(sql_type = Int8)]
     pub total: i64,
@@ -62,7 +63,7 @@ pub struct TaskRow {
 /// change first.
 pub fn assessments_in_state(
     conn: &mut PgConnection,
-    state: &str,
+    state: AssessmentState,
     unit: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<TaskRow>> {
@@ -90,7 +91,7 @@ pub fn assessments_in_state(
 /// reviewer) in periods that still take forms, of one unit or of all, longest waiting first.
 pub fn clarifications_in_status(
     conn: &mut PgConnection,
-    status: &str,
+    status: ClarificationStatus,
     unit: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<TaskRow>> {
@@ -171,11 +172,15 @@ pub fn open_forms_of_unit(conn: &mut PgConnection, unit: Uuid) -> QueryResult<Ve
         .left_join(
             period_phases::table.on(period_phases::period_id
                 .eq(assessments::period_id)
-                .and(period_phases::phase.eq("self_assessment"))),
+                .and(period_phases::phase.eq(PeriodPhase::SelfAssessment))),
         )
         .filter(assessments::unit_id.eq(unit))
-        .filter(assessments::state.eq_any(["not_started", "in_progress", "returned"]))
-        .filter(periods::phase.eq_any(["self_assessment", "review"]))
+        .filter(assessments::state.eq_any([
+            AssessmentState::NotStarted,
+            AssessmentState::InProgress,
+            AssessmentState::Returned,
+        ]))
+        .filter(periods::phase.eq_any(PeriodPhase::DECIDING))
         .order(periods::code.asc())
         .select((
             Assessment::as_select(),

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::integration_tokens;
+use crate::domain::TokenScope;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = integration_tokens)]
@@ -10,7 +11,7 @@ pub struct IntegrationToken {
     pub id: Uuid,
     pub name: String,
     pub token_hash: String,
-    pub scopes: Vec<String>,
+    pub scopes: Vec<TokenScope>,
     pub period_id: Option<Uuid>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -42,7 +43,7 @@ impl IntegrationToken {
         conn: &mut PgConnection,
         name: &str,
         hash: &str,
-        scopes: &[String],
+        scopes: &[TokenScope],
         period: Option<Uuid>,
         expires_at: Option<DateTime<Utc>>,
         by: Uuid,

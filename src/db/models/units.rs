@@ -61,13 +61,34 @@ pub type LineageRow = (Uuid, Uuid, Option<NaiveDate>, Option<String>);
 /// A predecessor of some unit: (predecessor, effective date, note).
 pub type PredecessorLink = (Uuid, Option<NaiveDate>, Option<String>);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The order of a unit list: by code (the default), name or kind; `-` sorts descending.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum UnitSort {
+    #[serde(rename = "code")]
     Code,
+    #[serde(rename = "-code")]
     CodeDesc,
+    #[serde(rename = "name")]
     Name,
+    #[serde(rename = "-name")]
     NameDesc,
+    #[serde(rename = "kind")]
     Kind,
+}
+
+impl UnitSort {
+    pub fn parse(s: &str) -> Option<UnitSort> {
+        match s {
+            "code" => Some(UnitSort::Code),
+            "-code" => Some(UnitSort::CodeDesc),
+            "name" => Some(UnitSort::Name),
+            "-name" => Some(UnitSort::NameDesc),
+            "kind" => Some(UnitSort::Kind),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default)]

@@ -122,7 +122,7 @@ pub struct DeadlineNotice {
     #[diesel(sql_type = Timestamptz)]
     pub deadline: DateTime<Utc>,
     #[diesel(sql_type = Text)]
-    pub state: String,
+    pub state: crate::domain::workflow::AssessmentState,
     #[diesel(sql_type = SqlUuid)]
     pub unit_id: Uuid,
     #[diesel(sql_type = Text)]
@@ -136,7 +136,7 @@ pub struct DeadlineNotice {
     #[diesel(sql_type = Text)]
     pub period_name: String,
     #[diesel(sql_type = Text)]
-    pub period_phase: String,
+    pub period_phase: crate::domain::workflow::PeriodPhase,
 }
 
 /// A `std` duration as a PostgreSQL interval.
