@@ -4,6 +4,7 @@
 //! May import: std, `crate::domain`, `crate::error::FieldError`, `crate::scoring::input`,
 //! rust_decimal, chrono, serde. No I/O: the file formats are read in `services::imports`.
 
+pub mod directory;
 pub mod layout;
 pub mod source;
 pub mod template;

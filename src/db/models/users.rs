@@ -165,6 +165,13 @@ impl User {
         users::table.count().get_result(conn)
     }
 
+    /// The account must change its password before anything else (a one-time password).
+    pub fn require_password_change(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set(users::must_change_password.eq(true))
+            .execute(conn)
+    }
+
     /// Marks accounts as still having the password the seeds gave them (migration 13).
     pub fn mark_seeded_password(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<usize> {
         diesel::update(users::table.filter(users::id.eq_any(ids)))
