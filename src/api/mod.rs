@@ -5,6 +5,7 @@ pub mod assessments;
 pub mod audit;
 pub mod auth;
 pub mod clarifications;
+pub mod directory_imports;
 pub mod client;
 pub mod evidence;
 pub mod exports;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(indicator_sets::configure)
             .configure(periods::configure)
             .configure(imports::configure)
+            .configure(directory_imports::configure)
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)
