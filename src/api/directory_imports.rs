@@ -166,7 +166,11 @@ fn refused(s: &DirectorySummary) -> AppError {
                 Some(col) => format!("/rows/{}/{col}", c.row),
                 None => format!("/rows/{}", c.row),
             };
-            FieldError::new(field, c.code.clone(), c.message_en.clone().unwrap_or(c.message.clone()))
+            FieldError::new(
+                field,
+                c.code.clone(),
+                c.message_en.clone().unwrap_or(c.message.clone()),
+            )
         })
         .collect();
     AppError::unprocessable(

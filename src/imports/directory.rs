@@ -270,11 +270,14 @@ pub fn read_unit_row(
     let tags = present(C::Tags).then(|| list(C::Tags, get(C::Tags), &mut errors));
     let groups = present(C::Groups).then(|| list(C::Groups, get(C::Groups), &mut errors));
     let active = bool_of(C::Active, get(C::Active), &mut errors);
-    let valid_from = present(C::ValidFrom).then(|| date_of(C::ValidFrom, get(C::ValidFrom), &mut errors));
+    let valid_from =
+        present(C::ValidFrom).then(|| date_of(C::ValidFrom, get(C::ValidFrom), &mut errors));
     let valid_to = present(C::ValidTo).then(|| date_of(C::ValidTo, get(C::ValidTo), &mut errors));
-    if let Some(e) =
-        crate::domain::validity_dates_error(valid_from.flatten(), valid_to.flatten(), C::ValidTo.name())
-    {
+    if let Some(e) = crate::domain::validity_dates_error(
+        valid_from.flatten(),
+        valid_to.flatten(),
+        C::ValidTo.name(),
+    ) {
         errors.push(e);
     }
     match code {
@@ -346,9 +349,9 @@ pub fn read_account_row(
             }
         },
     };
-    let unit_code = header.has(C::UnitCode).then(|| {
-        text(C::UnitCode, get(C::UnitCode), &mut errors).map(|t| t.trim().to_string())
-    });
+    let unit_code = header
+        .has(C::UnitCode)
+        .then(|| text(C::UnitCode, get(C::UnitCode), &mut errors).map(|t| t.trim().to_string()));
     let active = bool_of(C::Active, get(C::Active), &mut errors);
     match username {
         Some(username) if errors.is_empty() => Ok(Some(AccountRow {
@@ -395,7 +398,7 @@ mod tests {
         assert_eq!(row.parent_code, None);
         assert_eq!(row.valid_from, Some(NaiveDate::from_ymd_opt(2025, 7, 1)));
         assert_eq!(row.valid_to, None);
-        assert!(read_unit_row(&h, &[Field::Empty; 6]).unwrap().is_none());
+        assert!(read_unit_row(&h, &vec![Field::Empty; 6]).unwrap().is_none());
     }
 
     #[test]

@@ -525,11 +525,7 @@ fn items_value(f: &Field, sep: DecimalSeparator, errors: &mut Vec<FieldError>) -
 }
 
 /// A date cell (a spreadsheet date, or text `YYYY-MM-DD`); `None` when empty or refused.
-pub fn date_of<C: ColumnSet>(
-    c: C,
-    f: &Field,
-    errors: &mut Vec<FieldError>,
-) -> Option<NaiveDate> {
+pub fn date_of<C: ColumnSet>(c: C, f: &Field, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
     match f {
         Field::Empty => None,
         Field::Date(d) => Some(*d),
@@ -734,7 +730,7 @@ mod tests {
     use serde_json::json;
 
     fn header(names: &[&str]) -> Header {
-        Header::parse(names).unwrap()
+        Header::<Column>::parse(names).unwrap()
     }
 
     fn t(s: &str) -> Field {
@@ -758,7 +754,7 @@ mod tests {
 
     #[test]
     fn a_bad_header_reports_every_problem() {
-        let errs = Header::parse(&["unit", "numerator", "numerator"]).unwrap_err();
+        let errs = Header::<Column>::parse(&["unit", "numerator", "numerator"]).unwrap_err();
         let codes: Vec<&str> = errs.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(
             codes,

@@ -176,7 +176,10 @@ fn read_table<C: ColumnSet, R>(
 
 /// The problems of a refused row, at its columns (`column_of` maps the service's JSON
 /// pointers); a server-side failure stops the import instead.
-fn row_errors(e: AppError, column_of: fn(&str) -> Option<&'static str>) -> AppResult<Vec<FieldError>> {
+fn row_errors(
+    e: AppError,
+    column_of: fn(&str) -> Option<&'static str>,
+) -> AppResult<Vec<FieldError>> {
     match e {
         AppError::Client(c) if c.code == "VALIDATION_FAILED" => Ok(c
             .errors
@@ -236,15 +239,13 @@ fn apply_rows<R, O>(
             let (number, row) = &rows[i];
             match c.transaction(|c| apply(c, *number, row)) {
                 Ok(o) => done.push((i, o)),
-                Err(e) => {
-                    conflicts.extend(row_errors(e, column_of)?.into_iter().map(|error| {
-                        RowConflict {
-                            row: *number,
-                            key: Some(key_of(row)),
-                            error,
-                        }
-                    }))
-                }
+                Err(e) => conflicts.extend(row_errors(e, column_of)?.into_iter().map(|error| {
+                    RowConflict {
+                        row: *number,
+                        key: Some(key_of(row)),
+                        error,
+                    }
+                })),
             }
         }
         done.sort_by_key(|(i, _)| *i);
@@ -360,14 +361,26 @@ fn same_codes(a: &[String], b: &[String]) -> bool {
 }
 
 /// Creates or updates one unit through the units service.
-fn apply_unit(c: &mut PgConnection, actor: &Principal, r: &UnitRow) -> AppResult<(RowChange, Option<UnitState>, UnitState)> {
+fn apply_unit(
+    c: &mut PgConnection,
+    actor: &Principal,
+    r: &UnitRow,
+) -> AppResult<(RowChange, Option<UnitState>, UnitState)> {
     let Some(before) = Unit::find_by_code(c, &r.code)? else {
         let mut missing = Vec::new();
         if r.name.is_none() {
-            missing.push(FieldError::new("/name", "REQUIRED", "a new unit needs a name"));
+            missing.push(FieldError::new(
+                "/name",
+                "REQUIRED",
+                "a new unit needs a name",
+            ));
         }
         if r.kind.is_none() {
-            missing.push(FieldError::new("/kind", "REQUIRED", "a new unit needs a kind"));
+            missing.push(FieldError::new(
+                "/kind",
+                "REQUIRED",
+                "a new unit needs a kind",
+            ));
         }
         if !missing.is_empty() {
             return Err(AppError::validation(missing));
@@ -473,7 +486,10 @@ fn parent_order(
                 format!("{}'s parents in this file lead back to it", r.code),
             )
             .with_param("unit", &r.code)
-            .with_param("parent", r.parent_code.clone().flatten().unwrap_or_default()),
+            .with_param(
+                "parent",
+                r.parent_code.clone().flatten().unwrap_or_default(),
+            ),
         });
     }
     order
@@ -489,7 +505,12 @@ pub fn import_units(
 ) -> AppResult<DirectoryOutcome<UnitRowOutcome>> {
     authorise(actor, "import units")?;
     let (rows, mut conflicts, rows_read) = read_table(file, format, "units", read_unit_row)?;
-    let keep = first_of_each(&rows, |r| r.code.clone(), UnitColumn::Code.name(), &mut conflicts);
+    let keep = first_of_each(
+        &rows,
+        |r| r.code.clone(),
+        UnitColumn::Code.name(),
+        &mut conflicts,
+    );
     let order = parent_order(&rows, &keep, &mut conflicts);
     apply_rows(
         conn,
@@ -598,7 +619,11 @@ fn apply_account(
             ));
         }
         let Some(role) = r.role else {
-            missing.push(FieldError::new("/role", "REQUIRED", "a new account needs a role"));
+            missing.push(FieldError::new(
+                "/role",
+                "REQUIRED",
+                "a new account needs a role",
+            ));
             return Err(AppError::validation(missing));
         };
         if !missing.is_empty() {
@@ -670,8 +695,7 @@ pub fn import_accounts(
     format: Format,
 ) -> AppResult<DirectoryOutcome<AccountRowOutcome>> {
     authorise(actor, "import accounts")?;
-    let (rows, mut conflicts, rows_read) =
-        read_table(file, format, "accounts", read_account_row)?;
+    let (rows, mut conflicts, rows_read) = read_table(file, format, "accounts", read_account_row)?;
     let order = first_of_each(
         &rows,
         |r| r.username.clone(),

@@ -279,9 +279,10 @@ pub fn change_own_password(
             must_change_password: Some(false),
             ..UserChanges::default()
         };
-        let after = User::update(c, user.id, Some(user.version), &changes, true)?.ok_or_else(
-            || AppError::precondition_failed("The account changed meanwhile; try again."),
-        )?;
+        let after =
+            User::update(c, user.id, Some(user.version), &changes, true)?.ok_or_else(|| {
+                AppError::precondition_failed("The account changed meanwhile; try again.")
+            })?;
         Audit::new(Some(actor), "user.password_change", "user", after.id)
             .unit(after.unit_id)
             .old(serde_json::json!({"must_change_password": user.must_change_password}))
