@@ -232,6 +232,10 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
             .into(),
         "LEADER_ONLY" => "Chỉ lãnh đạo đơn vị mới được xác nhận và nộp bản tự đánh giá.".into(),
         "FORBIDDEN_SCOPE" => "Mã tích hợp không có phạm vi (scope) cho phép thao tác này.".into(),
+        "PASSWORD_CHANGE_REQUIRED" => "Tài khoản phải đổi mật khẩu trước khi sử dụng: gửi \
+                                       POST /api/v1/me/password với mật khẩu hiện tại \
+                                       (current_password) và mật khẩu mới (new_password)."
+            .into(),
         "INTEGRATION_TOKEN_NOT_ALLOWED" => {
             "Mã tích hợp chỉ được dùng để ghi các số liệu đo tự động.".into()
         }
@@ -517,6 +521,18 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
                 "mật khẩu phải dài từ {min} đến {max} ký tự và có ít nhất {d} ký tự khác nhau"
             ),
             _ => "mật khẩu chưa đủ mạnh".into(),
+        },
+        "WRONG_PASSWORD" => "không đúng mật khẩu hiện tại của tài khoản".into(),
+        "SAME_PASSWORD" => "trùng với mật khẩu hiện tại; hãy chọn mật khẩu mới".into(),
+        "PASSWORD_IS_USERNAME" => "trùng với tên đăng nhập; hãy chọn mật khẩu khác".into(),
+        "INVALID_ROLE" => match quoted("value") {
+            Some(v) => format!(
+                "vai trò {v} không hợp lệ; dùng một trong: admin, reviewer, viewer, \
+                 unit_editor, unit_leader"
+            ),
+            None => "vai trò không hợp lệ; dùng một trong: admin, reviewer, viewer, \
+                     unit_editor, unit_leader"
+                .into(),
         },
         "PUBLISHED_PASSWORD" => {
             "đây là mật khẩu dùng thử đã được công bố; hãy chọn mật khẩu khác".into()
@@ -1576,6 +1592,10 @@ mod tests {
                 "USERNAME",
                 "WEAK_PASSWORD",
                 "PUBLISHED_PASSWORD",
+                "WRONG_PASSWORD",
+                "SAME_PASSWORD",
+                "PASSWORD_IS_USERNAME",
+                "INVALID_ROLE",
                 "INVALID",
                 "INVALID_STATUS",
                 "INVALID_FORM",

@@ -120,6 +120,11 @@ pub const CATALOGUE: &[ProblemCode] = &[
         "Integration tokens may only write automatic measurements.",
     ),
     c(
+        "PASSWORD_CHANGE_REQUIRED",
+        403,
+        "The account must change its password first (`POST /api/v1/me/password`): it has a one-time password from an import or a password an administrator set.",
+    ),
+    c(
         "METRICS_DISABLED",
         403,
         "Metrics are served only with a METRICS_TOKEN configured.",

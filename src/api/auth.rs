@@ -21,7 +21,7 @@ use crate::services;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(me);
+    cfg.service(login).service(me).service(change_password);
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -81,6 +81,11 @@ pub struct MeResponse {
     /// What the role may do; unit roles act on their own unit only.
     #[schema(example = json!(["units:read", "assessments:edit_own_unit"]))]
     pub permissions: Vec<String>,
+    /// The account must choose a new password (`POST /api/v1/me/password`) before anything
+    /// else: until then every other route answers 403 `PASSWORD_CHANGE_REQUIRED`. Set for
+    /// accounts created by an accounts import (one-time password) and after an
+    /// administrator's password reset.
+    pub must_change_password: bool,
 }
 
 fn me_response(user: &User, role: Role, unit: Option<Unit>) -> MeResponse {
@@ -91,6 +96,7 @@ fn me_response(user: &User, role: Role, unit: Option<Unit>) -> MeResponse {
         role,
         unit: unit.as_ref().map(UnitSummary::from),
         permissions: role.permissions().iter().map(|s| s.to_string()).collect(),
+        must_change_password: user.must_change_password,
     }
 }
 
@@ -131,6 +137,11 @@ async fn login(
         Ok((user, unit))
     })
     .await?;
+    Ok(web::Json(login_response(&state, &user, unit)?))
+}
+
+/// A fresh token for `user`, with who they are.
+fn login_response(state: &AppState, user: &User, unit: Option<Unit>) -> AppResult<LoginResponse> {
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     let (token, claims) = state.jwt.issue(
         user.id,
@@ -139,7 +150,7 @@ async fn login(
         user.unit_id,
         user.session_version,
     )?;
-    Ok(web::Json(LoginResponse {
+    Ok(LoginResponse {
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_seconds(),
@@ -147,8 +158,8 @@ async fn login(
             .timestamp_opt(claims.exp, 0)
             .single()
             .unwrap_or_else(Utc::now),
-        user: me_response(&user, role, unit),
-    }))
+        user: me_response(user, role, unit),
+    })
 }
 
 /// Who am I, and what may I do?
@@ -174,4 +185,62 @@ async fn me(state: web::Data<AppState>, who: Principal) -> AppResult<web::Json<M
     })
     .await?;
     Ok(web::Json(me_response(&user, who.role, unit)))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "k3Jx9-one-time-Qp2m", "new_password": "my-own-secret-2026"}))]
+pub struct ChangePasswordRequest {
+    #[validate(length(min = 1, max = 128))]
+    #[schema(max_length = 128)]
+    pub current_password: String,
+    /// At least 10 characters (at most 128) with at least 5 different ones; not the current
+    /// password, the username or the published demo password.
+    #[validate(length(min = 1, max = 128))]
+    #[schema(max_length = 128)]
+    pub new_password: String,
+}
+
+/// Change my own password.
+///
+/// Verifies the current password, checks the new one (the rules of every password, and neither
+/// the current one nor the username), stores it and clears `must_change_password`. The
+/// account's tokens end (this one too): the answer carries a fresh token, as a login does.
+/// Audited as `user.password_change`. This route and `GET /me` are the only ones an account
+/// that must change its password may call.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed; a fresh token (the old ones no longer work)", body = LoginResponse),
+        (status = 422, description = "`VALIDATION_FAILED`: `WRONG_PASSWORD` on `/current_password`, `WEAK_PASSWORD`, `PUBLISHED_PASSWORD`, `SAME_PASSWORD` or `PASSWORD_IS_USERNAME` on `/new_password`", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: Json<ChangePasswordRequest>,
+) -> AppResult<web::Json<LoginResponse>> {
+    services::users::authorise_own_password(&who)?;
+    let body = body.read().await?;
+    body.validate()?;
+    let body = body.into_inner();
+    let (user, unit) = crate::db::with_conn(&state.pool, move |c| {
+        let user = services::users::change_own_password(
+            c,
+            &who,
+            &body.current_password,
+            &body.new_password,
+        )?;
+        let unit = match user.unit_id {
+            Some(u) => Unit::find(c, u)?,
+            None => None,
+        };
+        Ok((user, unit))
+    })
+    .await?;
+    Ok(web::Json(login_response(&state, &user, unit)?))
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod clarifications;
 pub mod client;
+pub mod directory_imports;
 pub mod evidence;
 pub mod exports;
 pub mod fallback;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(indicator_sets::configure)
             .configure(periods::configure)
             .configure(imports::configure)
+            .configure(directory_imports::configure)
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)

@@ -404,17 +404,9 @@ async fn create_unit(
 }
 
 fn check_dates(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<()> {
-    match (from, to) {
-        (Some(f), Some(t)) if t < f => Err(AppError::validation(vec![
-            FieldError::new(
-                "/valid_to",
-                "BEFORE_VALID_FROM",
-                format!("{t} is before valid_from {f}"),
-            )
-            .with_param("valid_from", f)
-            .with_param("valid_to", t),
-        ])),
-        _ => Ok(()),
+    match crate::domain::validity_dates_error(from, to, "/valid_to") {
+        Some(e) => Err(AppError::validation(vec![e])),
+        None => Ok(()),
     }
 }
 

@@ -99,10 +99,7 @@ async fn respond(state: &AppState, users: Vec<User>) -> AppResult<Vec<UserRespon
 }
 
 fn username_rule(s: &str) -> Result<(), validator::ValidationError> {
-    let ok = (3..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
+    if crate::domain::is_valid_username(s) {
         Ok(())
     } else {
         let mut e = validator::ValidationError::new("USERNAME");

@@ -95,6 +95,7 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
+        let password_route = allowed_before_password_change(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let token = token?;
@@ -119,6 +120,9 @@ impl FromRequest for Principal {
                 return Err(revoked());
             }
             let role = Role::parse(&user.role).ok_or_else(revoked)?;
+            if user.must_change_password && !password_route {
+                return Err(password_change_required());
+            }
             Ok(Principal {
                 user_id: user.id,
                 username: user.username,
@@ -128,6 +132,27 @@ impl FromRequest for Principal {
             })
         })
     }
+}
+
+/// The routes an account that must change its password may still call: who am I
+/// (`GET /api/v1/me`) and the change itself (`POST /api/v1/me/password`).
+fn allowed_before_password_change(req: &HttpRequest) -> bool {
+    use actix_web::http::Method;
+    let path = req.path().trim_end_matches('/');
+    let m = req.method();
+    (path == "/api/v1/me" && (m == Method::GET || m == Method::HEAD))
+        || (path == "/api/v1/me/password" && m == Method::POST)
+}
+
+/// 403 `PASSWORD_CHANGE_REQUIRED`: the account's password was given to it (an import's
+/// one-time password, an administrator's reset); it must choose its own first.
+pub fn password_change_required() -> AppError {
+    AppError::forbidden(
+        "PASSWORD_CHANGE_REQUIRED",
+        "This account must change its password first: POST /api/v1/me/password with \
+         current_password and new_password.",
+    )
+    .with_extension("change_password_url", "/api/v1/me/password")
 }
 
 /// Integration tokens are `dti_` followed by 64 hex digits; only their SHA-256 is stored.

@@ -442,6 +442,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         session_version -> Int4,
         seeded_password -> Bool,
+        must_change_password -> Bool,
     }
 }
 

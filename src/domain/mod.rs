@@ -311,6 +311,33 @@ pub fn is_valid_code(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
+/// Usernames: 3–64 characters, lower-case ASCII letters, digits, `.`, `-`, `_`.
+pub fn is_valid_username(s: &str) -> bool {
+    (3..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// A validity period ends no earlier than it starts: `BEFORE_VALID_FROM` on `field` otherwise.
+pub fn validity_dates_error(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    field: &str,
+) -> Option<crate::error::FieldError> {
+    match (from, to) {
+        (Some(f), Some(t)) if t < f => Some(
+            crate::error::FieldError::new(
+                field,
+                "BEFORE_VALID_FROM",
+                format!("{t} is before valid_from {f}"),
+            )
+            .with_param("valid_from", f)
+            .with_param("valid_to", t),
+        ),
+        _ => None,
+    }
+}
+
 /// Whether two unit codes name the same unit: codes ignore case (`snv` is `SNV`).
 pub fn same_unit_code(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)

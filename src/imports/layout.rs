@@ -226,27 +226,58 @@ impl Field {
     }
 }
 
-/// Where each column is in the file's rows.
-#[derive(Debug, Clone)]
-pub struct Header {
-    positions: Vec<(Column, usize)>,
+/// A closed set of columns: one row layout (the answers here; units and accounts in
+/// [`super::directory`]). [`Header::parse`] and the cell readers work on any of them.
+pub trait ColumnSet: Copy + Eq + 'static {
+    /// The column's name in a header row.
+    fn name(self) -> &'static str;
+    /// The column a header cell names (already trimmed and lower-cased), if any.
+    fn from_name(name: &str) -> Option<Self>;
+    /// The names of every column an import reads (what a refused header lists).
+    fn expected() -> Vec<&'static str>;
+    /// The columns a header must have.
+    fn required() -> &'static [Self];
 }
 
-impl Header {
+impl ColumnSet for Column {
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        Column::parse(name)
+    }
+    fn expected() -> Vec<&'static str> {
+        Column::expected()
+    }
+    fn required() -> &'static [Self] {
+        &[Column::UnitCode, Column::NodeCode]
+    }
+}
+
+/// Where each column is in the file's rows.
+#[derive(Debug, Clone)]
+pub struct Header<C = Column> {
+    positions: Vec<(C, usize)>,
+}
+
+impl<C: ColumnSet> Header<C> {
     /// Reads a header row. Refused with every problem: an unknown or repeated name, a required
-    /// column (`unit_code`, `node_code`) missing. The caller lists [`Column::expected`].
-    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Header, Vec<FieldError>> {
-        let mut positions: Vec<(Column, usize)> = Vec::new();
+    /// column (for answers `unit_code`, `node_code`) missing. The caller lists
+    /// [`ColumnSet::expected`].
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Header<C>, Vec<FieldError>> {
+        let mut positions: Vec<(C, usize)> = Vec::new();
         let mut errors = Vec::new();
+        let expected = C::expected();
         for (i, name) in names.iter().enumerate() {
             let name = name.as_ref();
-            if name.trim().trim_start_matches('\u{feff}').is_empty() {
+            let clean = name.trim().trim_start_matches('\u{feff}');
+            if clean.is_empty() {
                 continue;
             }
-            match Column::parse(name) {
+            match C::from_name(&clean.trim().to_ascii_lowercase()) {
                 Some(c) if positions.iter().any(|(p, _)| *p == c) => errors.push(
                     FieldError::new(name.trim(), "DUPLICATE_COLUMN", "the column is repeated")
-                        .with_param("column", c.as_str()),
+                        .with_param("column", c.name()),
                 ),
                 Some(c) => positions.push((c, i)),
                 None => errors.push(
@@ -256,28 +287,28 @@ impl Header {
                         format!(
                             "unknown column {:?}; expected {}",
                             name.trim(),
-                            Column::expected().join(", ")
+                            expected.join(", ")
                         ),
                     )
                     .with_param("column", name.trim())
-                    .with_param("expected", Column::expected()),
+                    .with_param("expected", &expected),
                 ),
             }
         }
-        for required in [Column::UnitCode, Column::NodeCode] {
-            if !positions.iter().any(|(c, _)| *c == required) {
+        for required in C::required() {
+            if !positions.iter().any(|(c, _)| c == required) {
                 errors.push(
                     FieldError::new(
-                        required.as_str(),
+                        required.name(),
                         "MISSING_COLUMN",
                         format!(
                             "the header has no column {}; expected {}",
-                            required.as_str(),
-                            Column::expected().join(", ")
+                            required.name(),
+                            expected.join(", ")
                         ),
                     )
-                    .with_param("column", required.as_str())
-                    .with_param("expected", Column::expected()),
+                    .with_param("column", required.name())
+                    .with_param("expected", &expected),
                 );
             }
         }
@@ -288,12 +319,13 @@ impl Header {
         }
     }
 
-    /// The header of a JSON row: its member names.
-    pub fn has(&self, c: Column) -> bool {
+    /// Whether the file has column `c`.
+    pub fn has(&self, c: C) -> bool {
         self.positions.iter().any(|(p, _)| *p == c)
     }
 
-    fn get<'a>(&self, fields: &'a [Field], c: Column) -> &'a Field {
+    /// The cell of column `c` in `fields` (empty when the file has no such column).
+    pub fn get<'a>(&self, fields: &'a [Field], c: C) -> &'a Field {
         self.positions
             .iter()
             .find(|(p, _)| *p == c)
@@ -336,11 +368,13 @@ pub fn column_of_pointer(pointer: &str) -> Option<Column> {
     }
 }
 
-fn problem(c: Column, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError::new(c.as_str(), code, message)
+fn problem<C: ColumnSet>(c: C, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new(c.name(), code, message)
 }
 
-fn text_of(f: &Field) -> Option<String> {
+/// A cell as text (trimmed, a formula neutralised by an export read back as stored); `None`
+/// when empty or invalid.
+pub fn text_of(f: &Field) -> Option<String> {
     match f {
         Field::Empty => None,
         // text an export neutralised against formula injection reads back as it was stored
@@ -375,7 +409,8 @@ fn number_value(
     }
 }
 
-fn invalid_cell(c: Column, why: &str) -> FieldError {
+/// `INVALID_CELL`: an error cell, or a formula without a saved value.
+pub fn invalid_cell<C: ColumnSet>(c: C, why: &str) -> FieldError {
     problem(
         c,
         "INVALID_CELL",
@@ -414,7 +449,8 @@ fn number_text(
     })
 }
 
-fn bool_of(c: Column, f: &Field, errors: &mut Vec<FieldError>) -> Option<bool> {
+/// A yes/no cell (`true`/`false`, `có`/`không`, `1`/`0`); `None` when empty or refused.
+pub fn bool_of<C: ColumnSet>(c: C, f: &Field, errors: &mut Vec<FieldError>) -> Option<bool> {
     let parsed = match f {
         Field::Empty => return None,
         Field::Bool(b) => Some(*b),
@@ -488,7 +524,8 @@ fn items_value(f: &Field, sep: DecimalSeparator, errors: &mut Vec<FieldError>) -
     (errors.len() == before).then_some(Value::Object(map))
 }
 
-fn date_of(c: Column, f: &Field, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+/// A date cell (a spreadsheet date, or text `YYYY-MM-DD`); `None` when empty or refused.
+pub fn date_of<C: ColumnSet>(c: C, f: &Field, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
     match f {
         Field::Empty => None,
         Field::Date(d) => Some(*d),
@@ -693,7 +730,7 @@ mod tests {
     use serde_json::json;
 
     fn header(names: &[&str]) -> Header {
-        Header::parse(names).unwrap()
+        Header::<Column>::parse(names).unwrap()
     }
 
     fn t(s: &str) -> Field {
@@ -717,7 +754,7 @@ mod tests {
 
     #[test]
     fn a_bad_header_reports_every_problem() {
-        let errs = Header::parse(&["unit", "numerator", "numerator"]).unwrap_err();
+        let errs = Header::<Column>::parse(&["unit", "numerator", "numerator"]).unwrap_err();
         let codes: Vec<&str> = errs.iter().map(|e| e.code.as_str()).collect();
         assert_eq!(
             codes,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod clarifications;
 pub mod demo_year;
+pub mod directory_imports;
 pub mod evidence;
 pub mod exports;
 pub mod idempotency;

@@ -39,9 +39,9 @@ fn snapshot(u: &User) -> serde_json::Value {
 }
 
 /// 422 `WEAK_PASSWORD` on `/password`, with the rules a translated message states.
-fn weak_password(msg: &str) -> AppError {
+fn weak_password(msg: &str, field: &str) -> AppError {
     AppError::validation(vec![
-        FieldError::new("/password", "WEAK_PASSWORD", msg)
+        FieldError::new(field, "WEAK_PASSWORD", msg)
             .with_param("min", password::MIN_CHARS)
             .with_param("max", password::MAX_CHARS)
             .with_param("distinct", password::MIN_DISTINCT_CHARS),
@@ -50,11 +50,11 @@ fn weak_password(msg: &str) -> AppError {
 
 /// The strength rules, and never the published demo password (a production start refuses
 /// accounts that have it).
-fn check_password(p: &str) -> AppResult<()> {
-    password::check_strength(p).map_err(weak_password)?;
+fn check_password(p: &str, field: &str) -> AppResult<()> {
+    password::check_strength(p).map_err(|m| weak_password(m, field))?;
     if p.eq_ignore_ascii_case(crate::config::DEMO_PASSWORD) {
         return Err(AppError::validation(vec![FieldError::new(
-            "/password",
+            field,
             "PUBLISHED_PASSWORD",
             "is the published demo password; choose another",
         )]));
@@ -93,7 +93,7 @@ fn check_role_unit(role: Role, unit: Option<Uuid>) -> AppResult<()> {
 
 pub fn create(conn: &mut PgConnection, actor: &Principal, input: CreateUser) -> AppResult<User> {
     actor.require_admin("create accounts")?;
-    check_password(&input.password)?;
+    check_password(&input.password, "/password")?;
     let hash = password::hash(&input.password)?;
     conn.transaction(|c| {
         let unit = match &input.unit {
@@ -136,7 +136,7 @@ pub fn update(
 ) -> AppResult<User> {
     actor.require_admin("change accounts")?;
     if let Some(p) = &input.password {
-        check_password(p)?;
+        check_password(p, "/password")?;
     }
     let password_hash = input.password.as_deref().map(password::hash).transpose()?;
     conn.transaction(|c| {
@@ -167,6 +167,9 @@ pub fn update(
             .or_else(|| Role::parse(&before.role))
             .ok_or_else(|| AppError::internal("stored role is unknown"))?;
         check_role_unit(role, unit.unwrap_or(before.unit_id))?;
+        // a password an administrator sets for someone else is theirs to replace at once
+        let must_change_password =
+            (password_hash.is_some() && resets_password(actor, id)).then_some(true);
         // Only what differs is a change; a password given is always one (a new hash).
         let changes = UserChanges {
             full_name: input
@@ -180,6 +183,7 @@ pub fn update(
                 .filter(|r| *r != before.role),
             unit_id: unit.filter(|u| *u != before.unit_id),
             active: input.active.filter(|a| *a != before.active),
+            must_change_password,
         };
         if changes.is_empty() {
             // nothing to write, audit or revoke
@@ -200,6 +204,91 @@ pub fn update(
             .new_value(snapshot(&user))
             .record(c)?;
         Ok(user)
+    })
+}
+
+/// Whether `actor` setting the password of account `id` is an administrator's reset (the
+/// account must then change it at its next login): not the account itself, and not the
+/// operator's `set-password` command (the system actor).
+fn resets_password(actor: &Principal, id: Uuid) -> bool {
+    actor.user_id != id && !actor.user_id.is_nil()
+}
+
+/// Who may change their own password: any signed-in account (integration tokens have none).
+pub fn authorise_own_password(actor: &Principal) -> AppResult<()> {
+    if actor.role == Role::Integration {
+        return Err(actor
+            .require_role(
+                &[
+                    Role::Admin,
+                    Role::Reviewer,
+                    Role::Viewer,
+                    Role::UnitEditor,
+                    Role::UnitLeader,
+                ],
+                "change a password",
+            )
+            .unwrap_err());
+    }
+    Ok(())
+}
+
+/// `POST /me/password`: the caller changes their own password. The current one must be given;
+/// the new one follows the rules of every password ([`check_password`]) and may equal neither
+/// the current one nor the username. Clears `must_change_password`, ends the account's other
+/// sessions (its tokens, this one included: the caller logs in again), audited as
+/// `user.password_change` (never the password or its hash).
+pub fn change_own_password(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    current: &str,
+    new: &str,
+) -> AppResult<User> {
+    authorise_own_password(actor)?;
+    let user = User::find(conn, actor.user_id)?
+        .ok_or_else(|| AppError::not_found("user", actor.user_id))?;
+    if !password::verify(current, &user.password_hash) {
+        return Err(AppError::validation(vec![FieldError::new(
+            "/current_password",
+            "WRONG_PASSWORD",
+            "is not the account's current password",
+        )]));
+    }
+    check_password(new, "/new_password")?;
+    let mut same = Vec::new();
+    if new == current {
+        same.push(FieldError::new(
+            "/new_password",
+            "SAME_PASSWORD",
+            "is the current password; choose a new one",
+        ));
+    } else if new.trim().eq_ignore_ascii_case(&user.username) {
+        same.push(FieldError::new(
+            "/new_password",
+            "PASSWORD_IS_USERNAME",
+            "is the username; choose another",
+        ));
+    }
+    if !same.is_empty() {
+        return Err(AppError::validation(same));
+    }
+    let hash = password::hash(new)?;
+    conn.transaction(|c| {
+        let changes = UserChanges {
+            password_hash: Some(hash),
+            must_change_password: Some(false),
+            ..UserChanges::default()
+        };
+        let after =
+            User::update(c, user.id, Some(user.version), &changes, true)?.ok_or_else(|| {
+                AppError::precondition_failed("The account changed meanwhile; try again.")
+            })?;
+        Audit::new(Some(actor), "user.password_change", "user", after.id)
+            .unit(after.unit_id)
+            .old(serde_json::json!({"must_change_password": user.must_change_password}))
+            .new_value(serde_json::json!({"must_change_password": false, "version": after.version}))
+            .record(c)?;
+        Ok(after)
     })
 }
 

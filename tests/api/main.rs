@@ -6,6 +6,7 @@ mod auth;
 mod classification;
 mod consistency;
 mod demo_year;
+mod directory_imports;
 mod errors;
 mod evidence;
 mod exports;

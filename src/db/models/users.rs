@@ -21,6 +21,8 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// Moves when the account's tokens must stop working; tokens carry it as `ver`.
     pub session_version: i32,
+    /// The account must choose a new password (`POST /me/password`) before anything else.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -44,6 +46,7 @@ pub struct UserChanges {
     pub role: Option<String>,
     pub unit_id: Option<Option<Uuid>>,
     pub active: Option<bool>,
+    pub must_change_password: Option<bool>,
 }
 
 impl UserChanges {
@@ -54,6 +57,7 @@ impl UserChanges {
             && self.role.is_none()
             && self.unit_id.is_none()
             && self.active.is_none()
+            && self.must_change_password.is_none()
     }
 }
 
@@ -159,6 +163,13 @@ impl User {
 
     pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
         users::table.count().get_result(conn)
+    }
+
+    /// The account must change its password before anything else (a one-time password).
+    pub fn require_password_change(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set(users::must_change_password.eq(true))
+            .execute(conn)
     }
 
     /// Marks accounts as still having the password the seeds gave them (migration 13).
