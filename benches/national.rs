@@ -425,6 +425,11 @@ fn app_config(db: &str) -> Config {
             worker: false,
             ..WebhookConfig::defaults(Mode::Production)
         },
+        // imports of the bench run as jobs, as a national file does in production
+        jobs: dti_api::config::JobConfig {
+            poll_interval: Duration::from_millis(100),
+            ..Default::default()
+        },
     }
 }
 

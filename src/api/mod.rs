@@ -13,6 +13,7 @@ pub mod groups;
 pub mod health;
 pub mod idempotency;
 pub mod imports;
+pub mod jobs;
 pub mod indicator_sets;
 pub mod input;
 pub mod office;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(indicator_sets::configure)
             .configure(periods::configure)
             .configure(imports::configure)
+            .configure(jobs::configure)
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)
