@@ -23,11 +23,11 @@ use crate::i18n::Lang;
 use crate::imports::layout::DecimalSeparator;
 use crate::imports::source::{self, Format};
 use crate::services::idempotency::{self, IdempotentRequest, request_hash};
-use crate::services::jobs::AnswersImportOptions;
 use crate::services::imports::{
     self as svc, AnswerImport, Conflict, ImportMode, ImportOutcome, RowChange, RowOutcome,
     UnitImpact,
 };
+use crate::services::jobs::AnswersImportOptions;
 use crate::state::AppState;
 
 /// The largest file an import accepts (256 MiB; a national CSV of 340,000 answers is about
@@ -337,10 +337,7 @@ async fn import_answers(
     let keyed = key.0.map(|k| IdempotentRequest::new(&who, k, identity));
     let params = params.into_inner();
     let lang = crate::i18n::current();
-    let size = file
-        .metadata()
-        .map_err(AppError::internal)?
-        .len();
+    let size = file.metadata().map_err(AppError::internal)?.len();
     if params.run_async || size > state.config.jobs.import_async_bytes {
         let options = AnswersImportOptions {
             dry_run: params.dry_run,

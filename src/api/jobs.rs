@@ -169,4 +169,3 @@ async fn cancel_job(
     let job = crate::db::with_conn(&state.pool, move |c| svc::cancel(c, &who, id)).await?;
     Ok(HttpResponse::Ok().json(job_response(job)?))
 }
-

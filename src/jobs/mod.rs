@@ -225,10 +225,7 @@ fn execute(
         Err(_) if progress.cancel.load(Ordering::Relaxed) => {
             Ok(Ending::Cancelled(problem_value(&rules::cancelled(), lang)?))
         }
-        Err(AppError::Client(c)) => Ok(Ending::Failed(problem_value(
-            &AppError::Client(c),
-            lang,
-        )?)),
+        Err(AppError::Client(c)) => Ok(Ending::Failed(problem_value(&AppError::Client(c), lang)?)),
         Err(e) => {
             log::error!("job {}: {}", job.id, error_chain(&e));
             Ok(Ending::Failed(problem_value(
@@ -245,7 +242,7 @@ fn execute(
 
 /// One poll. Returns whether there may be more work right away.
 async fn step(seat: &mut Seat, config: &JobConfig, worker: &str) -> AppResult<bool> {
-    seat.run(|c| rules::sweep(c)).await?;
+    seat.run(rules::sweep).await?;
     let lease = config.lease;
     let me = worker.to_string();
     let Some(job) = seat.run(move |c| Ok(Job::claim(c, &me, lease)?)).await? else {
@@ -314,10 +311,13 @@ async fn step(seat: &mut Seat, config: &JobConfig, worker: &str) -> AppResult<bo
                 )
                 .map(|_| "succeeded"),
                 Ending::Failed(p) => {
-                    Job::finish(c, id, &me2, "failed", (done, total), None, Some(p)).map(|_| "failed")
+                    Job::finish(c, id, &me2, "failed", (done, total), None, Some(p))
+                        .map(|_| "failed")
                 }
-                Ending::Cancelled(p) => Job::finish(c, id, &me2, "cancelled", (done, total), None, Some(p))
-                    .map(|_| "cancelled"),
+                Ending::Cancelled(p) => {
+                    Job::finish(c, id, &me2, "cancelled", (done, total), None, Some(p))
+                        .map(|_| "cancelled")
+                }
             };
             Ok(finished?)
         })

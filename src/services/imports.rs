@@ -388,7 +388,7 @@ fn read_rows(
             if read > limit {
                 return Err(Stop::App(too_many_rows(limit)));
             }
-            if read % CHECKPOINT_ROWS == 0 {
+            if read.is_multiple_of(CHECKPOINT_ROWS) {
                 checkpoint
                     .progress(Phase::Reading, read, None)
                     .map_err(Stop::App)?;
@@ -427,8 +427,9 @@ fn merged_conflicts(
     conflicts: &mut Vec<Conflict>,
 ) {
     let covering = |n: RowNumber| merged.iter().find(|m| m.covers_row(n));
-    let mut refused: BTreeMap<RowNumber, (&MergedCells, Option<(String, String)>)> =
-        BTreeMap::new();
+    // each refused row: its region, and its unit and node codes when it was read
+    type Codes = Option<(String, String)>;
+    let mut refused: BTreeMap<RowNumber, (&MergedCells, Codes)> = BTreeMap::new();
     for (n, r) in rows.iter() {
         if let Some(m) = covering(*n) {
             refused.insert(*n, (m, Some((r.unit_code.clone(), r.node_code.clone()))));
@@ -601,7 +602,7 @@ pub fn import_answers_with(
         checkpoint.progress(Phase::Checking, 0, Some(rows_read))?;
         for (k, (number, r)) in rows.iter().enumerate() {
             let number = *number;
-            if k > 0 && k as u64 % CHECKPOINT_ROWS == 0 {
+            if k > 0 && (k as u64).is_multiple_of(CHECKPOINT_ROWS) {
                 checkpoint.progress(Phase::Checking, k as u64, Some(rows_read))?;
             }
             let Some(unit) = unit_by_code.get(&r.unit_code.to_lowercase()) else {

@@ -119,13 +119,17 @@ pub struct AnswersImportOptions {
 
 /// The kind of a stored job (500 for a kind this version does not know).
 pub fn kind_of(job: &Job) -> AppResult<JobKind> {
-    JobKind::parse(&job.kind)
-        .ok_or_else(|| AppError::internal(format!("job {} has the unknown kind {}", job.id, job.kind)))
+    JobKind::parse(&job.kind).ok_or_else(|| {
+        AppError::internal(format!("job {} has the unknown kind {}", job.id, job.kind))
+    })
 }
 
 pub fn state_of(job: &Job) -> AppResult<JobState> {
     JobState::parse(&job.state).ok_or_else(|| {
-        AppError::internal(format!("job {} has the unknown state {}", job.id, job.state))
+        AppError::internal(format!(
+            "job {} has the unknown state {}",
+            job.id, job.state
+        ))
     })
 }
 
@@ -182,7 +186,12 @@ pub fn list(
     page: PageReq,
 ) -> AppResult<(Vec<Job>, i64)> {
     let requester = (actor.role != Role::Admin).then_some(actor.user_id);
-    Ok(Job::list(conn, requester, state.map(JobState::as_str), page)?)
+    Ok(Job::list(
+        conn,
+        requester,
+        state.map(JobState::as_str),
+        page,
+    )?)
 }
 
 /// Cancels a job: a queued one at once, a running one at its next checkpoint (the job is
@@ -275,8 +284,9 @@ pub fn run_answers_import(
 ) -> AppResult<ImportOutcome> {
     let options: AnswersImportOptions =
         serde_json::from_value(job.options.clone()).map_err(AppError::internal)?;
-    let format: Format = serde_json::from_value(serde_json::Value::String(job.input_format.clone()))
-        .map_err(AppError::internal)?;
+    let format: Format =
+        serde_json::from_value(serde_json::Value::String(job.input_format.clone()))
+            .map_err(AppError::internal)?;
     let period_id = job
         .period_id
         .ok_or_else(|| AppError::internal(format!("job {} has no period", job.id)))?;
