@@ -17,7 +17,7 @@
 //! - Who sees a job: whoever requested it, and administrators; to anyone else it does not
 //!   exist (404).
 //!
-//! Adding a kind: a [`JobKind`] variant, its options type, and its arm in `crate::jobs::run`.
+//! Adding a kind: a [`JobKind`] variant, its options type, and its arm in `crate::jobs::execute`.
 
 use std::io::{Seek, SeekFrom};
 
