@@ -146,16 +146,22 @@ fn conflict_dto(c: Conflict, lang: Lang) -> ImportConflict {
     }
 }
 
-fn response(o: ImportOutcome, lang: Lang) -> AnswersImportResponse {
+fn response(o: &ImportOutcome, lang: Lang) -> AnswersImportResponse {
     let count = |k: RowChange| o.rows.iter().filter(|r| r.change == k).count() as u64;
     let (created, updated, unchanged) = (
         count(RowChange::Created),
         count(RowChange::Updated),
         count(RowChange::Unchanged),
     );
-    let mut rows = if o.dry_run { o.rows } else { Vec::new() };
-    let rows_omitted = rows.len().saturating_sub(MAX_LISTED_ROWS);
-    rows.truncate(MAX_LISTED_ROWS);
+    // a dry run lists its rows (the first MAX_LISTED_ROWS); a stored import does not
+    let (rows, rows_omitted) = if o.dry_run {
+        (
+            o.rows.iter().take(MAX_LISTED_ROWS).cloned().collect(),
+            o.rows.len().saturating_sub(MAX_LISTED_ROWS),
+        )
+    } else {
+        (Vec::new(), 0)
+    };
     AnswersImportResponse {
         format: o.format,
         dry_run: o.dry_run,
@@ -168,13 +174,13 @@ fn response(o: ImportOutcome, lang: Lang) -> AnswersImportResponse {
         unchanged,
         conflicts: o
             .conflicts
-            .into_iter()
-            .map(|c| conflict_dto(c, lang))
+            .iter()
+            .map(|c| conflict_dto(c.clone(), lang))
             .collect(),
         conflicts_omitted: o.conflicts_omitted,
         rows,
         rows_omitted,
-        units: o.units,
+        units: o.units.clone(),
         rescored_groups: o.rescored_groups,
     }
 }
@@ -213,12 +219,10 @@ fn refused(body: &AnswersImportResponse, outcome_conflicts: &[Conflict]) -> AppE
 
 /// What the import's outcome answers: its body (200), or, for an all-or-nothing import with
 /// conflicts, the 422 `IMPORT_REFUSED` problem (nothing was stored). A job stores the same.
-pub fn shape(outcome: ImportOutcome, lang: Lang) -> Result<AnswersImportResponse, AppError> {
-    let conflicts = outcome.conflicts.clone();
-    let refused_all = !outcome.committed && !outcome.dry_run;
+pub fn shape(outcome: &ImportOutcome, lang: Lang) -> Result<AnswersImportResponse, AppError> {
     let body = response(outcome, lang);
-    if refused_all {
-        return Err(refused(&body, &conflicts));
+    if !outcome.committed && !outcome.dry_run {
+        return Err(refused(&body, &outcome.conflicts));
     }
     Ok(body)
 }
@@ -374,7 +378,7 @@ async fn import_answers(
                 decimal_separator: params.decimal_separator,
             };
             let outcome = svc::import_answers(c, &who, input, file, format)?;
-            Ok((200, to_body(shape(outcome, lang)?)?))
+            Ok((200, to_body(shape(&outcome, lang)?)?))
         })
     })
     .await?;

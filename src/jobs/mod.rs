@@ -156,7 +156,7 @@ impl Checkpoint for JobCheckpoint {
             // swept as interrupted meanwhile: it ends as the sweep said, with nothing stored
             None => return Err(rules::interrupted()),
         }
-        let body = match crate::api::imports::shape(outcome.clone(), self.lang) {
+        let body = match crate::api::imports::shape(outcome, self.lang) {
             Ok(b) => serde_json::to_value(b).map_err(AppError::internal)?,
             Err(e) => return Err(e),
         };
@@ -214,7 +214,7 @@ fn execute(
         Ok(o) if o.committed => Ok(Ending::Recorded),
         Ok(o) => {
             let rows = o.rows_read as i64;
-            match crate::api::imports::shape(o, lang) {
+            match crate::api::imports::shape(&o, lang) {
                 Ok(body) => Ok(Ending::Succeeded(
                     serde_json::to_value(body).map_err(AppError::internal)?,
                     rows,

@@ -184,7 +184,6 @@ pub struct AnswerImport {
     pub decimal_separator: DecimalSeparator,
 }
 
-#[derive(Clone)]
 pub struct ImportOutcome {
     pub format: Format,
     pub dry_run: bool,
