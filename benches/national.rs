@@ -15,7 +15,9 @@
 //! `BENCH_WRITE_BUDGET_SECS` (240) and `BENCH_REL_BUDGET_SECS` (240): a write series stops early
 //! once it has spent its budget, so that a slow build still finishes in about ten minutes (the
 //! table's `n` column says how many requests were measured), `BENCH_PROFILE_RUNS` (3),
-//! `BENCH_EXPORT_RUNS` (5: downloads of the scores export per format).
+//! `BENCH_EXPORT_RUNS` (5: downloads of the scores export per format), `BENCH_IMPORT_RUNS` (1:
+//! imports of every unit's answers, 340,000 rows, as CSV and as XLSX, each a dry run then
+//! stored, against `COPY` of the same rows; 0 skips them).
 
 use std::time::{Duration, Instant};
 
@@ -431,6 +433,11 @@ fn app_config(db: &str) -> Config {
         webhooks: WebhookConfig {
             worker: false,
             ..WebhookConfig::defaults(Mode::Production)
+        },
+        // imports of the bench run as jobs, as a national file does in production
+        jobs: dti_api::config::JobConfig {
+            poll_interval: Duration::from_millis(100),
+            ..Default::default()
         },
     }
 }
@@ -1144,7 +1151,17 @@ fn row(name: &str, s: &Stats, target: &str) {
 }
 
 fn main() {
+    // the child process that writes the XLSX import file (see `import_xlsx`)
+    if let Ok(path) = std::env::var("DTI_BENCH_WRITE_XLSX") {
+        write_import_xlsx(
+            env_num("DTI_BENCH_XLSX_UNITS", 3400),
+            env_num("DTI_BENCH_XLSX_SEED", 0),
+            &path,
+        );
+        return;
+    }
     let units: usize = env_num("BENCH_UNITS", 3400);
+    let import_runs: usize = env_num("BENCH_IMPORT_RUNS", 1);
     let runs: usize = env_num("BENCH_RECOMPUTE_RUNS", 3);
     let profile_runs: usize = env_num("BENCH_PROFILE_RUNS", 3);
     let started = Instant::now();
@@ -1181,6 +1198,11 @@ fn main() {
         .unwrap();
     let mut r = rt.block_on(http_phase(&s, &assessments, &answer_ids));
     r.recompute_svc = recompute_svc;
+    // last: imports rewrite every answer
+    let imports = (import_runs > 0).then(|| {
+        eprintln!("imports × {import_runs} (CSV and XLSX, dry run and stored)");
+        rt.block_on(import_phase(&s, import_runs))
+    });
 
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -1270,6 +1292,10 @@ fn main() {
             .join(", ")
     );
 
+    if let Some(i) = &imports {
+        print_imports(i);
+    }
+
     if profile_runs > 0 {
         profile(&mut c, &assessments, profile_runs);
         profile_statements(&mut c, &assessments);
@@ -1283,4 +1309,383 @@ fn main() {
     drop(c);
     rt.shutdown_timeout(Duration::from_secs(2));
     drop(guard);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Imports: 340,000 answer rows (every unit × component) over HTTP as CSV and as XLSX, against
+// PostgreSQL COPY of the same rows into a table of the answers table's shape, in the same run.
+
+diesel::table! {
+    /// The COPY baseline's scratch table: `CREATE TABLE … (LIKE answers INCLUDING ALL)`.
+    bench_copy_answers (id) {
+        id -> Uuid,
+        assessment_id -> Uuid,
+        node_id -> Uuid,
+        inputs -> Nullable<Jsonb>,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+/// The import file's columns.
+const IMPORT_HEADER: [&str; 6] = [
+    "unit_code",
+    "node_code",
+    "numerator",
+    "denominator",
+    "value",
+    "option",
+];
+
+/// One answer row of the import: unit code, node code, and the cells after them (text; a
+/// number when it parses as one, for XLSX).
+fn import_rows(units: usize, seed: u64) -> impl Iterator<Item = [String; 6]> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (1..=units).flat_map(move |u| {
+        let unit = format!("XA-{u:05}");
+        let rows: Vec<[String; 6]> = (1..=MAINS)
+            .flat_map(|m| (1..=COMPONENTS).map(move |k| (m, k)))
+            .map(|(m, k)| {
+                let e = String::new;
+                let (n, d, v, o) = match leaf_kind(m, k) {
+                    "ratio" => {
+                        let d: u32 = rng.random_range(1..=200);
+                        (rng.random_range(0..=d).to_string(), d.to_string(), e(), e())
+                    }
+                    "tiers" => (e(), e(), rng.random_range(0..=5).to_string(), e()),
+                    "boolean" => (e(), e(), rng.random_bool(0.6).to_string(), e()),
+                    "choice" => {
+                        let o = ["chairman", "deputy", "none"][rng.random_range(0..3)];
+                        (e(), e(), e(), o.to_string())
+                    }
+                    _ => (e(), e(), rng.random_range(1..=1000).to_string(), e()),
+                };
+                [unit.clone(), format!("{m}.{k}"), n, d, v, o]
+            })
+            .collect();
+        rows.into_iter()
+    })
+}
+
+fn import_csv(units: usize, seed: u64) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(units * 100 * 30));
+    w.write_record(IMPORT_HEADER).unwrap();
+    for r in import_rows(units, seed) {
+        w.write_record(&r).unwrap();
+    }
+    w.into_inner().unwrap()
+}
+
+/// Writes the rows as an XLSX file at `path` (run in a child process, so that the workbook
+/// writer's memory is not counted in the server's).
+fn write_import_xlsx(units: usize, seed: u64, path: &str) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name("answers").unwrap();
+    for (c, h) in IMPORT_HEADER.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, r) in import_rows(units, seed).enumerate() {
+        let row = i as u32 + 1;
+        for (c, v) in r.iter().enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            match (c >= 2).then(|| v.parse::<f64>().ok()).flatten() {
+                Some(n) => ws.write_number(row, c as u16, n).unwrap(),
+                None if v == "true" || v == "false" => {
+                    ws.write_boolean(row, c as u16, v == "true").unwrap()
+                }
+                None => ws.write_string(row, c as u16, v).unwrap(),
+            };
+        }
+    }
+    book.save(path).unwrap();
+}
+
+/// The XLSX file of the rows, written by a child process of this bench.
+fn import_xlsx(units: usize, seed: u64) -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("dti-bench-import-{}.xlsx", Uuid::new_v4()));
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("DTI_BENCH_WRITE_XLSX", &path)
+        .env("DTI_BENCH_XLSX_UNITS", units.to_string())
+        .env("DTI_BENCH_XLSX_SEED", seed.to_string())
+        .status()
+        .expect("the XLSX writer runs");
+    assert!(status.success(), "the XLSX writer failed");
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+/// The resident set size of this process (kB), from /proc (0 where there is none).
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples the RSS every 100 ms until stopped; the peak.
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<u64>,
+}
+
+impl RssSampler {
+    fn start() -> RssSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut peak = rss_kb();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kb());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            peak.max(rss_kb())
+        });
+        RssSampler { stop, handle }
+    }
+
+    fn peak_mb(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().unwrap() as f64 / 1024.0
+    }
+}
+
+/// One import over HTTP: POST (as a job, as a national file is anyway: 202), then the job
+/// polled every 100 ms until it ends. Its wall time, the peak RSS and the job's result.
+async fn http_import(
+    http: &Http,
+    period: Uuid,
+    body: Vec<u8>,
+    dry_run: bool,
+) -> (Duration, f64, Value) {
+    let sampler = RssSampler::start();
+    let t = Instant::now();
+    let resp = http
+        .client
+        .post(format!(
+            "{}/api/v1/periods/{period}/imports/answers?dry_run={dry_run}&async=true",
+            http.base
+        ))
+        .bearer_auth(&http.token)
+        .body(body)
+        .send()
+        .await
+        .expect("import");
+    let status = resp.status();
+    let mut job: Value = resp.json().await.expect("job body");
+    assert_eq!(status.as_u16(), 202, "import: {status} {:.500}", job.to_string());
+    let url = format!("{}/api/v1/jobs/{}", http.base, job["id"].as_str().unwrap());
+    while !["succeeded", "failed", "cancelled"].contains(&job["state"].as_str().unwrap_or("")) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        job = http
+            .client
+            .get(&url)
+            .bearer_auth(&http.token)
+            .send()
+            .await
+            .expect("job")
+            .json()
+            .await
+            .expect("job body");
+    }
+    let d = t.elapsed();
+    let peak = sampler.peak_mb();
+    assert_eq!(job["state"], "succeeded", "import job: {:.2000}", job.to_string());
+    (d, peak, job["result"].clone())
+}
+
+/// COPY of the rows (resolved to the answers table's columns) into the scratch table; its time.
+fn copy_baseline(c: &mut PgConnection, s: &Setup, units: usize, seed: u64) -> Duration {
+    #[derive(diesel::QueryableByName)]
+    struct Pair {
+        #[diesel(sql_type = sql_types::Text)]
+        code: String,
+        #[diesel(sql_type = sql_types::Uuid)]
+        id: Uuid,
+    }
+    let pairs = |c: &mut PgConnection, sql: String| -> std::collections::HashMap<String, Uuid> {
+        diesel::sql_query(sql)
+            .load::<Pair>(c)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.code, p.id))
+            .collect()
+    };
+    let assessments = pairs(
+        c,
+        format!(
+            "SELECT u.code, a.id FROM assessments a JOIN units u ON u.id = a.unit_id
+              WHERE a.period_id = '{}'",
+            s.period
+        ),
+    );
+    let nodes = pairs(
+        c,
+        format!(
+            "SELECT DISTINCT n.code, n.id FROM indicator_nodes n
+               JOIN assessments a ON a.set_id = n.set_id WHERE a.period_id = '{}'",
+            s.period
+        ),
+    );
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in import_rows(units, seed) {
+        let inputs = match (r[2].is_empty(), r[4].as_str(), r[5].is_empty()) {
+            (false, _, _) => json!({"numerator": r[2], "denominator": r[3]}),
+            (_, "true" | "false", _) => json!({"value": r[4] == "true"}),
+            (_, v, true) => json!({"value": v}),
+            _ => json!({"option": r[5]}),
+        };
+        w.write_record([
+            Uuid::new_v4().to_string(),
+            assessments[&r[0]].to_string(),
+            nodes[&r[1]].to_string(),
+            inputs.to_string(),
+            s.admin.user_id.to_string(),
+        ])
+        .unwrap();
+    }
+    let data = w.into_inner().unwrap();
+    exec(c, "DROP TABLE IF EXISTS bench_copy_answers");
+    exec(
+        c,
+        "CREATE TABLE bench_copy_answers (LIKE answers INCLUDING ALL)",
+    );
+    let t = Instant::now();
+    let n = diesel::copy_from(bench_copy_answers::table)
+        .from_raw_data(
+            (
+                bench_copy_answers::id,
+                bench_copy_answers::assessment_id,
+                bench_copy_answers::node_id,
+                bench_copy_answers::inputs,
+                bench_copy_answers::updated_by,
+            ),
+            |out: &mut dyn std::io::Write| {
+                out.write_all(&data)
+                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+            },
+        )
+        .with_format(diesel::pg::CopyFormat::Csv);
+    let n = diesel::ExecuteCopyFromDsl::execute(n, c).expect("COPY");
+    let d = t.elapsed();
+    assert_eq!(n, units * MAINS * COMPONENTS);
+    exec(c, "DROP TABLE bench_copy_answers");
+    d
+}
+
+/// What the import measurements give.
+struct ImportResults {
+    rows: usize,
+    copy: Vec<Duration>,
+    /// (format, dry run?, time, peak RSS MB, file bytes)
+    runs: Vec<(&'static str, bool, Duration, f64, usize)>,
+    rss_before_mb: f64,
+}
+
+async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
+    let http = Http {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(3600))
+            .build()
+            .unwrap(),
+        base: String::new(),
+        token: s.token.clone(),
+    };
+    let app = Application::build(app_config(&s.db))
+        .await
+        .expect("app builds");
+    let http = Http {
+        base: format!("http://127.0.0.1:{}", app.port()),
+        ..http
+    };
+    tokio::spawn(app.run_until_stopped());
+    let rows = s.units * MAINS * COMPONENTS;
+    let mut c = PgConnection::establish(&url_for_db(&s.db)).expect("connect");
+    let mut out = ImportResults {
+        rows,
+        copy: Vec::new(),
+        runs: Vec::new(),
+        rss_before_mb: rss_kb() as f64 / 1024.0,
+    };
+    for run in 0..runs {
+        for (k, format) in ["csv", "xlsx"].into_iter().enumerate() {
+            let seed = 1000 + (run * 2 + k) as u64;
+            out.copy.push(copy_baseline(&mut c, s, s.units, seed));
+            let body = match format {
+                "csv" => import_csv(s.units, seed),
+                _ => import_xlsx(s.units, seed),
+            };
+            let size = body.len();
+            for dry_run in [true, false] {
+                eprintln!("import {format}, dry run {dry_run}: {rows} rows, {size} bytes");
+                let (d, peak, result) = http_import(&http, s.period, body.clone(), dry_run).await;
+                let conflicts = format!("{:.2000}", result["conflicts"].to_string());
+                assert_eq!(result["rows_read"], rows, "{conflicts}");
+                assert_eq!(result["rows_refused"], 0, "{conflicts}");
+                assert_eq!(result["committed"], !dry_run);
+                eprintln!(
+                    "  {:.1} s, peak RSS {peak:.0} MB; created {} updated {} unchanged {}",
+                    d.as_secs_f64(),
+                    result["created"],
+                    result["updated"],
+                    result["unchanged"]
+                );
+                out.runs.push((format, dry_run, d, peak, size));
+            }
+        }
+    }
+    out
+}
+
+fn print_imports(r: &ImportResults) {
+    let copy = median(&r.copy) / 1000.0;
+    let copy_rate = r.rows as f64 / copy;
+    println!(
+        "\n### Imports: {} answer rows over HTTP (a job: POST → 202 → polled until done; the rescore included)\n",
+        r.rows
+    );
+    println!(
+        "baseline: `COPY` of the same rows into a table of the answers table's shape (its indexes and checks): median {:.2} s over {} run(s), {:.0} rows/s\n",
+        copy,
+        r.copy.len(),
+        copy_rate
+    );
+    println!(
+        "| import | file | time s | rows/s | share of COPY's rate | peak RSS MB (sampled every 100 ms) | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for (format, dry_run, d, peak, size) in &r.runs {
+        let secs = d.as_secs_f64();
+        let rate = r.rows as f64 / secs;
+        let real = r
+            .runs
+            .iter()
+            .find(|(f, dr, ..)| f == format && !dr)
+            .map(|(_, _, d, ..)| d.as_secs_f64());
+        let target = if *dry_run {
+            format!(
+                "≤ 2 × the import ({:.2} ×)",
+                real.map_or(f64::NAN, |x| secs / x)
+            )
+        } else {
+            "≥ 25 % of COPY; RSS < 200 MB".to_string()
+        };
+        println!(
+            "| {format}{} | {:.1} MiB | {secs:.1} | {rate:.0} | {:.1} % | {peak:.0} | {target} |",
+            if *dry_run { ", dry run" } else { "" },
+            *size as f64 / (1024.0 * 1024.0),
+            100.0 * rate / copy_rate,
+        );
+    }
+    println!(
+        "\nRSS is the bench process's (the server runs in it; the client's copy of the file is included); {:.0} MB before the first import.",
+        r.rss_before_mb
+    );
 }

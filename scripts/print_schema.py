@@ -12,7 +12,7 @@ def q(sql):
     return [l.split("\t") for l in out.splitlines() if l]
 
 TYPES = {"uuid": "Uuid", "text": "Text", "integer": "Int4", "bigint": "Int8", "boolean": "Bool",
-         "numeric": "Numeric", "jsonb": "Jsonb", "date": "Date", "timestamp with time zone": "Timestamptz",
+         "numeric": "Numeric", "jsonb": "Jsonb", "bytea": "Bytea", "date": "Date", "timestamp with time zone": "Timestamptz",
          "ARRAY:text": "Array<Text>",
          # numeric arrays may hold NULL elements (an index with no applicable max)
          "ARRAY:numeric": "Array<Nullable<Numeric>>"}

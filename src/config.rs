@@ -65,6 +65,8 @@ pub struct Config {
     pub body_min_rate: u64,
     /// Webhook delivery (`WEBHOOK_*`).
     pub webhooks: WebhookConfig,
+    /// Background jobs (`JOB_*`, `IMPORT_ASYNC_BYTES`).
+    pub jobs: JobConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +181,7 @@ impl Config {
             body_timeout_ms: parsed_in(lookup, "BODY_TIMEOUT_MS", 5000)?,
             body_min_rate: parsed_in(lookup, "BODY_MIN_RATE", 16 * 1024)?,
             webhooks: WebhookConfig::from_lookup(lookup, mode)?,
+            jobs: JobConfig::from_lookup(lookup)?,
             login_address_max_failures: parsed_in(lookup, "LOGIN_ADDRESS_MAX_FAILURES", 100)?,
             login_lock_max_seconds: parsed_in(lookup, "LOGIN_LOCK_MAX_SECONDS", 3600)?,
             trusted_proxies: networks("TRUSTED_PROXIES", var("TRUSTED_PROXIES").as_deref())?,
@@ -280,6 +283,7 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        self.jobs.check()?;
         Ok(())
     }
 }
@@ -712,6 +716,70 @@ impl WebhookConfig {
                 "WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES",
                 "must be at least 1",
             );
+        }
+        Ok(())
+    }
+}
+
+/// Background jobs (`JOB_*` variables and `IMPORT_ASYNC_BYTES`, see README.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobConfig {
+    /// Whether this replica runs jobs (`JOB_WORKER`, default on). Any number of replicas may;
+    /// each runs one job at a time.
+    pub worker: bool,
+    /// How often an idle worker looks for queued jobs and expired leases, and how often a
+    /// running job renews its lease, records its progress and checks for a cancel
+    /// (`JOB_POLL_INTERVAL`, default 1s).
+    pub poll_interval: Duration,
+    /// How long a running job's lease lasts without renewal before the job counts as
+    /// interrupted and is marked failed (`JOB_LEASE`, default 60s).
+    pub lease: Duration,
+    /// An import whose file is larger than this runs as a job (202 Accepted)
+    /// (`IMPORT_ASYNC_BYTES`, default 1 MiB, about 20,000 CSV rows); `async=true` forces a job.
+    pub import_async_bytes: u64,
+}
+
+impl Default for JobConfig {
+    fn default() -> JobConfig {
+        JobConfig {
+            worker: true,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            import_async_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl JobConfig {
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<JobConfig, ConfigError> {
+        let d = JobConfig::default();
+        let duration = |name: &'static str, default: Duration| match var_in(lookup, name) {
+            None => Ok(default),
+            Some(v) => parse_duration(&v).map_err(|reason| ConfigError::Invalid { name, reason }),
+        };
+        let config = JobConfig {
+            worker: flag_in(lookup, "JOB_WORKER", d.worker)?,
+            poll_interval: duration("JOB_POLL_INTERVAL", d.poll_interval)?,
+            lease: duration("JOB_LEASE", d.lease)?,
+            import_async_bytes: parsed_in(lookup, "IMPORT_ASYNC_BYTES", d.import_async_bytes)?,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rules that hold however the value was built.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.poll_interval < Duration::from_millis(10) {
+            return Err(ConfigError::Invalid {
+                name: "JOB_POLL_INTERVAL",
+                reason: "must be at least 10ms".into(),
+            });
+        }
+        if self.lease < self.poll_interval * 3 {
+            return Err(ConfigError::Invalid {
+                name: "JOB_LEASE",
+                reason: "must be at least three times JOB_POLL_INTERVAL".into(),
+            });
         }
         Ok(())
     }

@@ -364,6 +364,17 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "HEADER_MISMATCH" => "Dòng tiêu đề của tệp nhập liệu không có đúng các cột cần thiết; xem \
                               errors[]."
             .into(),
+        "MERGED_CELLS" => match c.params.get("cells").map(plain) {
+            Some(cells) => format!(
+                "Dòng tiêu đề có ô được gộp ({cells}); hãy bỏ gộp ô để mỗi cột có tên riêng."
+            ),
+            None => "Tệp nhập liệu có ô được gộp; hãy bỏ gộp ô và điền từng ô.".into(),
+        },
+        "JOB_FINISHED" => "Tác vụ đã kết thúc nên không thể hủy được nữa.".into(),
+        "JOB_CANCELLED" => "Tác vụ đã bị hủy theo yêu cầu; không có dữ liệu nào được lưu.".into(),
+        "JOB_INTERRUPTED" => "Tiến trình chạy tác vụ đã dừng (khởi động lại hoặc sự cố); không có \
+                              dữ liệu nào được lưu, hãy gửi lại tệp nhập liệu."
+            .into(),
         "IMPORT_REFUSED" => {
             "Có dòng dữ liệu không hợp lệ nên chưa nhập dữ liệu nào; xem errors[].".into()
         }
@@ -544,6 +555,12 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
         ),
         "INVALID_URL" => "phải là địa chỉ http(s) dài không quá 2000 ký tự".into(),
         "DUPLICATE" => "bị nêu hai lần trong cùng một yêu cầu".into(),
+        "MERGED_CELLS" => match quoted("cells") {
+            Some(cells) => format!(
+                "các ô {cells} được gộp: chỉ ô đầu tiên có giá trị; hãy bỏ gộp ô và điền từng ô"
+            ),
+            None => "ô được gộp: hãy bỏ gộp ô và điền từng ô".into(),
+        },
         "NUL_CHARACTER" => "không được chứa ký tự NUL (U+0000)".into(),
         "UNKNOWN_FIELD" => "không phải là trường của biểu mẫu; chỉ gửi `file` và (không bắt \
                             buộc) `description`"
@@ -1651,6 +1668,7 @@ mod tests {
                 "DECIMAL_SEPARATOR",
                 "INVALID_CELL",
                 "INVALID_DATE",
+                "MERGED_CELLS",
             ]
             .map(str::to_string),
         );

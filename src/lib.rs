@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod imports;
 pub mod input;
+pub mod jobs;
 pub mod openapi;
 pub mod openapi_refine;
 pub mod problem_codes;

@@ -27,6 +27,7 @@ use utoipa_actix_web::AppExt;
         (name = "clarifications", description = "Threads on one component between reviewers and the unit"),
         (name = "evidence", description = "Evidence files and references (tài liệu kiểm chứng)"),
         (name = "imports", description = "Province data from CSV, XLSX, ODS or JSON rows: dry run, conflicts per row, all or nothing or partial"),
+        (name = "jobs", description = "Long work (large imports) run in the background: state, progress, result, cancel"),
         (name = "publications", description = "Immutable published snapshots and errata"),
         (name = "public", description = "Published results for the provincial portal; no token"),
         (name = "audit", description = "The append-only audit trail"),

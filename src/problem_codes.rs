@@ -193,6 +193,16 @@ pub const CATALOGUE: &[ProblemCode] = &[
         "A resource with the same unique key exists (`constraint` names it).",
     ),
     c("CODE_TAKEN", 409, "The code is taken."),
+    c(
+        "JOB_FINISHED",
+        409,
+        "The job has already ended (`state` says how); it can no longer be cancelled.",
+    ),
+    c(
+        "JOB_CANCELLED",
+        409,
+        "A job's `problem` when it was cancelled: it stopped and nothing of it was stored.",
+    ),
     c("USERNAME_TAKEN", 409, "The username is taken."),
     c(
         "IN_USE",
@@ -343,6 +353,12 @@ pub const CATALOGUE: &[ProblemCode] = &[
         422,
         "Rows of the import are invalid, so nothing was imported; see `errors[]`.",
     ),
+    c(
+        "MERGED_CELLS",
+        422,
+        "The import workbook's header row has merged cells (`merged_cells` names them); \
+         merged cells in data rows are row conflicts with the same code.",
+    ),
     c("EMPTY_FILE", 422, "The uploaded file is empty."),
     c("FILE_REQUIRED", 422, "The request must carry a file."),
     c(
@@ -361,6 +377,12 @@ pub const CATALOGUE: &[ProblemCode] = &[
         "INTERNAL_ERROR",
         500,
         "An internal error; it is logged with the request id.",
+    ),
+    c(
+        "JOB_INTERRUPTED",
+        503,
+        "A job's `problem` when the process running it stopped (a restart, a crash): nothing of \
+         it was stored; send the import again.",
     ),
     c(
         "DATABASE_UNAVAILABLE",

@@ -79,6 +79,12 @@ fn migrate_and_repair(conn: &mut PgConnection) -> Result<Vec<String>, BoxError> 
     if rescored > 0 {
         log::info!("scored {rescored} assessments that had no stored score or another layout");
     }
+    // jobs left running by a process that stopped (its lease ran out) end as failed
+    let interrupted =
+        crate::services::jobs::sweep(conn).map_err(|e| -> BoxError { error_chain(&e).into() })?;
+    if interrupted > 0 {
+        log::warn!("{interrupted} job(s) interrupted by a stop marked failed");
+    }
     Ok(applied)
 }
 
@@ -155,6 +161,10 @@ impl Application {
         if config.webhooks.worker {
             config.webhooks.check()?;
             crate::webhooks::worker::spawn(url.clone(), config.webhooks.clone())?;
+        }
+        if config.jobs.worker {
+            config.jobs.check()?;
+            crate::jobs::spawn(url.clone(), config.jobs.clone());
         }
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();

@@ -27,6 +27,7 @@ use crate::services::imports::{
     self as svc, AnswerImport, Conflict, ImportMode, ImportOutcome, RowChange, RowOutcome,
     UnitImpact,
 };
+use crate::services::jobs::AnswersImportOptions;
 use crate::state::AppState;
 
 /// The largest file an import accepts (256 MiB; a national CSV of 340,000 answers is about
@@ -72,6 +73,11 @@ pub struct ImportParams {
     #[serde(default)]
     #[param(inline)]
     pub decimal_separator: DecimalSeparator,
+    /// Run the import as a job whatever the file's size (202 Accepted). Files larger than the
+    /// server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default) always run as jobs.
+    #[serde(default, rename = "async")]
+    #[param(rename = "async")]
+    pub run_async: bool,
 }
 
 /// One problem of one row: its row (the CSV line, the worksheet row with the header as row 1,
@@ -140,16 +146,22 @@ fn conflict_dto(c: Conflict, lang: Lang) -> ImportConflict {
     }
 }
 
-fn response(o: ImportOutcome, lang: Lang) -> AnswersImportResponse {
+fn response(o: &ImportOutcome, lang: Lang) -> AnswersImportResponse {
     let count = |k: RowChange| o.rows.iter().filter(|r| r.change == k).count() as u64;
     let (created, updated, unchanged) = (
         count(RowChange::Created),
         count(RowChange::Updated),
         count(RowChange::Unchanged),
     );
-    let mut rows = if o.dry_run { o.rows } else { Vec::new() };
-    let rows_omitted = rows.len().saturating_sub(MAX_LISTED_ROWS);
-    rows.truncate(MAX_LISTED_ROWS);
+    // a dry run lists its rows (the first MAX_LISTED_ROWS); a stored import does not
+    let (rows, rows_omitted) = if o.dry_run {
+        (
+            o.rows.iter().take(MAX_LISTED_ROWS).cloned().collect(),
+            o.rows.len().saturating_sub(MAX_LISTED_ROWS),
+        )
+    } else {
+        (Vec::new(), 0)
+    };
     AnswersImportResponse {
         format: o.format,
         dry_run: o.dry_run,
@@ -162,13 +174,13 @@ fn response(o: ImportOutcome, lang: Lang) -> AnswersImportResponse {
         unchanged,
         conflicts: o
             .conflicts
-            .into_iter()
-            .map(|c| conflict_dto(c, lang))
+            .iter()
+            .map(|c| conflict_dto(c.clone(), lang))
             .collect(),
         conflicts_omitted: o.conflicts_omitted,
         rows,
         rows_omitted,
-        units: o.units,
+        units: o.units.clone(),
         rescored_groups: o.rescored_groups,
     }
 }
@@ -203,6 +215,16 @@ fn refused(body: &AnswersImportResponse, outcome_conflicts: &[Conflict]) -> AppE
     .with_extension("conflicts_omitted", body.conflicts_omitted)
     .with_extension("rows_read", body.rows_read)
     .with_extension("rows_refused", body.rows_refused)
+}
+
+/// What the import's outcome answers: its body (200), or, for an all-or-nothing import with
+/// conflicts, the 422 `IMPORT_REFUSED` problem (nothing was stored). A job stores the same.
+pub fn shape(outcome: &ImportOutcome, lang: Lang) -> Result<AnswersImportResponse, AppError> {
+    let body = response(outcome, lang);
+    if !outcome.committed && !outcome.dry_run {
+        return Err(refused(&body, &outcome.conflicts));
+    }
+    Ok(body)
 }
 
 /// The body, spooled to an anonymous temporary file, with its format and the identity of the
@@ -269,6 +291,12 @@ pub async fn spool(
 /// stores nothing and returns each row old → new and each touched unit's points, index and
 /// rank before → after. Each touched ranking group is rescored once. Send an
 /// `Idempotency-Key` to make a retry safe.
+///
+/// A file larger than the server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default), or any
+/// file with `async=true`, runs as a job: 202 Accepted with `Location: /api/v1/jobs/{id}` and
+/// the job. The job does exactly what the synchronous call does, in one transaction (dry runs
+/// and partial imports too); its `result` is the body above, its `problem` the 4xx problem
+/// the synchronous call would give (`IMPORT_REFUSED`, `HEADER_MISMATCH`, …).
 #[utoipa::path(
     tag = "imports",
     params(("id" = Uuid, Path, description = "Period id"), ImportParams, IdempotencyKeyHeader),
@@ -283,6 +311,7 @@ pub async fn spool(
     ),
     responses(
         (status = 200, description = "Stored (or a dry run, or replayed: see `Idempotency-Key`); conflicts of a partial import listed", body = AnswersImportResponse, headers(("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
+        (status = 202, description = "Queued as a job (a file over `IMPORT_ASYNC_BYTES`, or `async=true`): follow `Location` (`GET /api/v1/jobs/{id}`) for its state, progress and, at the end, the same result (or problem) the synchronous call gives. The same `Idempotency-Key` returns the same job", body = super::jobs::JobResponse, headers(("Location" = String, description = "`/api/v1/jobs/{id}`"), ("Idempotent-Replayed" = String, description = "`true` when replayed from an earlier request with the same key"))),
         (status = 409, description = "`IDEMPOTENCY_KEY_IN_USE`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, description = "`PAYLOAD_TOO_LARGE` (over 256 MiB), or `TOO_MANY_ROWS` (a unit account's file over 2,000 rows)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "`UNSUPPORTED_FILE_TYPE`: the content is not CSV, XLSX, ODS or JSON", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -308,10 +337,37 @@ async fn import_answers(
         svc::authorise_answers(c, &gate, period)
     })
     .await?;
-    let (file, format, identity) = spool(&req, payload.into_inner(), MAX_IMPORT_BYTES).await?;
+    let (mut file, format, identity) = spool(&req, payload.into_inner(), MAX_IMPORT_BYTES).await?;
     let keyed = key.0.map(|k| IdempotentRequest::new(&who, k, identity));
     let params = params.into_inner();
     let lang = crate::i18n::current();
+    let size = file.metadata().map_err(AppError::internal)?.len();
+    if params.run_async || size > state.config.jobs.import_async_bytes {
+        let options = AnswersImportOptions {
+            dry_run: params.dry_run,
+            mode: params.mode,
+            decimal_separator: params.decimal_separator,
+            language: lang.tag().to_string(),
+        };
+        let reply = crate::db::with_conn(&state.pool, move |c| {
+            let authorise = |c: &mut _| svc::authorise_answers(c, &who, period);
+            idempotency::run(c, keyed.as_ref(), authorise, |c| {
+                let job = crate::services::jobs::queue_answers_import(
+                    c, &who, period, &options, &mut file, format,
+                )?;
+                Ok((202, to_body(super::jobs::job_response(job)?)?))
+            })
+        })
+        .await?;
+        return respond(reply, |body, resp| {
+            if let Some(id) = body.get("id").and_then(|v| v.as_str()) {
+                resp.insert_header((
+                    actix_web::http::header::LOCATION,
+                    format!("/api/v1/jobs/{id}"),
+                ));
+            }
+        });
+    }
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_answers(c, &who, period);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
@@ -322,13 +378,7 @@ async fn import_answers(
                 decimal_separator: params.decimal_separator,
             };
             let outcome = svc::import_answers(c, &who, input, file, format)?;
-            let conflicts = outcome.conflicts.clone();
-            let refused_all = !outcome.committed && !outcome.dry_run;
-            let body = response(outcome, lang);
-            if refused_all {
-                return Err(refused(&body, &conflicts));
-            }
-            Ok((200, to_body(body)?))
+            Ok((200, to_body(shape(&outcome, lang)?)?))
         })
     })
     .await?;

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod indicator_sets;
 pub mod input;
+pub mod jobs;
 pub mod office;
 pub mod periods;
 pub mod progress;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(periods::configure)
             .configure(imports::configure)
             .configure(directory_imports::configure)
+            .configure(jobs::configure)
             .configure(assessments::configure)
             .configure(office::configure)
             .configure(progress::configure)

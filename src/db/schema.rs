@@ -295,6 +295,44 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
+    job_inputs (job_id, seq) {
+        job_id -> Uuid,
+        seq -> Int4,
+        chunk -> Bytea,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    jobs (id) {
+        id -> Uuid,
+        kind -> Text,
+        period_id -> Nullable<Uuid>,
+        requested_by -> Uuid,
+        requester_kind -> Text,
+        state -> Text,
+        phase -> Nullable<Text>,
+        rows_done -> Int8,
+        rows_total -> Nullable<Int8>,
+        options -> Jsonb,
+        input_format -> Text,
+        input_bytes -> Int8,
+        result -> Nullable<Jsonb>,
+        problem -> Nullable<Jsonb>,
+        cancel_requested -> Bool,
+        worker -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
@@ -548,6 +586,8 @@ diesel::joinable!(indicator_pillars -> indicator_sets (set_id));
 diesel::joinable!(indicator_sets -> users (created_by));
 diesel::joinable!(integration_tokens -> periods (period_id));
 diesel::joinable!(integration_tokens -> users (created_by));
+diesel::joinable!(job_inputs -> jobs (job_id));
+diesel::joinable!(jobs -> periods (period_id));
 diesel::joinable!(period_groups -> indicator_sets (set_id));
 diesel::joinable!(period_groups -> periods (period_id));
 diesel::joinable!(period_groups -> ranking_groups (group_id));
@@ -586,6 +626,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicator_pillars,
     indicator_sets,
     integration_tokens,
+    job_inputs,
+    jobs,
     login_throttle,
     period_groups,
     period_phases,

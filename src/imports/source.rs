@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use super::layout::Field;
 
 /// The format of an uploaded file, as sniffed from its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Csv,
@@ -119,6 +119,47 @@ pub enum Item<'a> {
     Meta(Vec<(String, String)>),
     Header(&'a [String]),
     Row(RowNumber, Vec<Field>),
+    /// The merged cells of the sheet (XLSX; before the header): a merged region's value is in
+    /// its first cell only, the others read as empty, so the reader refuses them.
+    Merged(Vec<MergedCells>),
+}
+
+/// A region of merged cells: rows as [`RowNumber`]s (the header is 1), columns from 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergedCells {
+    pub rows: (RowNumber, RowNumber),
+    pub columns: (usize, usize),
+}
+
+impl MergedCells {
+    /// `A2:B3`, as a spreadsheet names it.
+    pub fn range(&self) -> String {
+        format!(
+            "{}{}:{}{}",
+            column_letters(self.columns.0),
+            self.rows.0,
+            column_letters(self.columns.1),
+            self.rows.1
+        )
+    }
+
+    pub fn covers_row(&self, row: RowNumber) -> bool {
+        (self.rows.0..=self.rows.1).contains(&row)
+    }
+}
+
+/// `A` for 0, `Z` for 25, `AA` for 26.
+pub fn column_letters(mut c: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Reads the header and then every row of `file`, calling `visit` for each; an `Err` from it
@@ -301,6 +342,18 @@ fn read_xlsx<E: From<SourceError>>(
             .map_err(bad)?;
         visit(Item::Meta(pairs(&range)))?;
     }
+    let merged: Vec<MergedCells> = book
+        .merge_cells_by_sheet_name(&name)
+        .map_err(bad)?
+        .into_iter()
+        .map(|d| MergedCells {
+            rows: (u64::from(d.start.0) + 1, u64::from(d.end.0) + 1),
+            columns: (d.start.1 as usize, d.end.1 as usize),
+        })
+        .collect();
+    if !merged.is_empty() {
+        visit(Item::Merged(merged))?;
+    }
     let mut cells = book.worksheet_cells_reader(&name).map_err(bad)?;
     // cells arrive row by row, left to right
     let mut current: Option<u32> = None;
@@ -445,6 +498,21 @@ mod tests {
         ));
         assert!(matches!(sniff(b""), Err(SourceError::Empty)));
         assert!(matches!(sniff(b"\xEF\xBB\xBF  "), Err(SourceError::Empty)));
+    }
+
+    #[test]
+    fn merged_regions_are_named_as_a_spreadsheet_does() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(701), "ZZ");
+        assert_eq!(column_letters(702), "AAA");
+        let m = MergedCells {
+            rows: (2, 3),
+            columns: (2, 3),
+        };
+        assert_eq!(m.range(), "C2:D3");
+        assert!(m.covers_row(3) && !m.covers_row(4));
     }
 
     #[test]

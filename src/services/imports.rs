@@ -33,7 +33,7 @@ use crate::domain::Role;
 use crate::domain::workflow::{AssessmentState, EvidenceKind};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, EvidenceRef, Header};
-use crate::imports::source::{self, Format, Item, RowNumber, SourceError};
+use crate::imports::source::{self, Format, Item, MergedCells, RowNumber, SourceError};
 use crate::imports::template::{META_SET_ID, SheetMeta, SheetRow};
 use crate::services::assessments::{
     AnswerInput, check_answer, edit_refusal, sees_live_standings, write_rights,
@@ -46,6 +46,68 @@ pub const MAX_UNIT_ROWS: u64 = 2_000;
 pub const MAX_ROWS: u64 = 1_000_000;
 /// A refused import lists at most this many conflicts (and counts the rest).
 pub const MAX_CONFLICTS: usize = 1_000;
+
+/// Rows between two progress checkpoints of an import.
+pub const CHECKPOINT_ROWS: u64 = 1_000;
+
+/// What a running import is doing (the progress a job reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading the file: `rows_done` rows read so far (the total is known at the end).
+    Reading,
+    /// Checking the rows against the forms: `rows_done` of `rows_total`.
+    Checking,
+    /// Writing the answers, evidence references and audit events.
+    Writing,
+    /// Rescoring the touched ranking groups.
+    Rescoring,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Reading => "reading",
+            Phase::Checking => "checking",
+            Phase::Writing => "writing",
+            Phase::Rescoring => "rescoring",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Phase> {
+        [
+            Phase::Reading,
+            Phase::Checking,
+            Phase::Writing,
+            Phase::Rescoring,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
+/// Where a long import reports progress and may be stopped (a job); the synchronous call uses
+/// [`NoCheckpoint`].
+pub trait Checkpoint {
+    /// Called every [`CHECKPOINT_ROWS`] rows and at each phase; an error stops the import and
+    /// rolls back everything it did.
+    fn progress(&mut self, phase: Phase, done: u64, total: Option<u64>) -> AppResult<()>;
+    /// Called in the import's transaction right before a commit (not for a dry run or a
+    /// refused import); an error rolls back.
+    fn before_commit(&mut self, conn: &mut PgConnection, outcome: &ImportOutcome) -> AppResult<()>;
+}
+
+/// No progress reports, never stopped.
+pub struct NoCheckpoint;
+
+impl Checkpoint for NoCheckpoint {
+    fn progress(&mut self, _: Phase, _: u64, _: Option<u64>) -> AppResult<()> {
+        Ok(())
+    }
+    fn before_commit(&mut self, _: &mut PgConnection, _: &ImportOutcome) -> AppResult<()> {
+        Ok(())
+    }
+}
 
 /// All or nothing (the default), or store the valid rows and report the others.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -253,6 +315,7 @@ fn read_rows(
     format: Format,
     actor: &Principal,
     sep: DecimalSeparator,
+    checkpoint: &mut dyn Checkpoint,
 ) -> AppResult<ReadRows> {
     let limit = if actor.role.is_unit_role() {
         MAX_UNIT_ROWS
@@ -264,14 +327,40 @@ fn read_rows(
     let mut conflicts = Vec::new();
     let mut read = 0u64;
     let mut meta = Vec::new();
+    let mut merged: Vec<MergedCells> = Vec::new();
+    let mut names_read: Vec<String> = Vec::new();
     let result = source::read::<Stop>(file, format, &mut |item| match item {
         Item::Meta(pairs) => {
             meta = pairs;
             Ok(())
         }
+        Item::Merged(regions) => {
+            let in_header: Vec<String> = regions
+                .iter()
+                .filter(|m| m.covers_row(1))
+                .map(MergedCells::range)
+                .collect();
+            if !in_header.is_empty() {
+                return Err(Stop::App(
+                    AppError::unprocessable(
+                        "MERGED_CELLS",
+                        format!(
+                            "The header row has merged cells ({}); unmerge them so that each \
+                             column has its own name.",
+                            in_header.join(", ")
+                        ),
+                    )
+                    .with_param("cells", in_header.join(", "))
+                    .with_extension("merged_cells", &in_header),
+                ));
+            }
+            merged = regions;
+            Ok(())
+        }
         Item::Header(names) => match Header::parse(names) {
             Ok(h) => {
                 header = Some(h);
+                names_read = names.to_vec();
                 Ok(())
             }
             Err(errors) => Err(Stop::App(
@@ -299,6 +388,11 @@ fn read_rows(
             if read > limit {
                 return Err(Stop::App(too_many_rows(limit)));
             }
+            if read.is_multiple_of(CHECKPOINT_ROWS) {
+                checkpoint
+                    .progress(Phase::Reading, read, None)
+                    .map_err(Stop::App)?;
+            }
             match parsed {
                 Ok(Some(row)) => rows.push((number, row)),
                 Ok(None) => {}
@@ -313,10 +407,68 @@ fn read_rows(
         }
     });
     match result {
-        Ok(()) => Ok((rows, conflicts, read, meta)),
+        Ok(()) => {
+            if !merged.is_empty() {
+                merged_conflicts(&merged, &names_read, &mut rows, &mut conflicts);
+            }
+            Ok((rows, conflicts, read, meta))
+        }
         Err(Stop::Source(e)) => Err(source_error(e)),
         Err(Stop::App(e)) => Err(e),
     }
+}
+
+/// Refuses every row a merged region covers (its other cells read as empty), naming the
+/// region, once per row (`MERGED_CELLS`, at the region's first column).
+fn merged_conflicts(
+    merged: &[MergedCells],
+    names: &[String],
+    rows: &mut Vec<(RowNumber, AnswerRow)>,
+    conflicts: &mut Vec<Conflict>,
+) {
+    let covering = |n: RowNumber| merged.iter().find(|m| m.covers_row(n));
+    // each refused row: its region, and its unit and node codes when it was read
+    type Codes = Option<(String, String)>;
+    let mut refused: BTreeMap<RowNumber, (&MergedCells, Codes)> = BTreeMap::new();
+    for (n, r) in rows.iter() {
+        if let Some(m) = covering(*n) {
+            refused.insert(*n, (m, Some((r.unit_code.clone(), r.node_code.clone()))));
+        }
+    }
+    for c in conflicts.iter() {
+        if let Some(m) = covering(c.row) {
+            refused.entry(c.row).or_insert((m, None));
+        }
+    }
+    // a region over blank rows is still reported, at its first row
+    for m in merged {
+        refused.entry(m.rows.0).or_insert((m, None));
+    }
+    let mut extra = Vec::new();
+    for (n, (m, r)) in &refused {
+        let column = names
+            .get(m.columns.0)
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| source::column_letters(m.columns.0));
+        extra.push(Conflict {
+            row: *n,
+            unit_code: r.as_ref().map(|r| r.0.clone()),
+            node_code: r.as_ref().map(|r| r.1.clone()),
+            error: FieldError::new(
+                column,
+                "MERGED_CELLS",
+                format!(
+                    "the cells {} are merged: only the first holds a value; unmerge them and \
+                     fill each cell",
+                    m.range()
+                ),
+            )
+            .with_param("cells", m.range()),
+        });
+    }
+    rows.retain(|(n, _)| !refused.contains_key(n));
+    conflicts.extend(extra);
 }
 
 fn row_conflict(row: RowNumber, r: &AnswerRow, e: FieldError) -> Conflict {
@@ -392,9 +544,22 @@ pub fn import_answers(
     file: std::fs::File,
     format: Format,
 ) -> AppResult<ImportOutcome> {
+    import_answers_with(conn, actor, input, file, format, &mut NoCheckpoint)
+}
+
+/// [`import_answers`], reporting progress to `checkpoint` (which may stop it).
+pub fn import_answers_with(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    input: AnswerImport,
+    file: std::fs::File,
+    format: Format,
+    checkpoint: &mut dyn Checkpoint,
+) -> AppResult<ImportOutcome> {
     authorise_answers(conn, actor, input.period_id)?;
     let (rows, mut conflicts, rows_read, meta) =
-        read_rows(file, format, actor, input.decimal_separator)?;
+        read_rows(file, format, actor, input.decimal_separator, checkpoint)?;
+    checkpoint.progress(Phase::Checking, 0, Some(rows_read))?;
     // a filled template names the set version it was made from
     let meta_value = |k: &str| meta.iter().find(|(m, _)| m == k).map(|(_, v)| v.clone());
     let template_set = meta_value(META_SET_ID);
@@ -434,8 +599,12 @@ pub fn import_answers(
         let mut seen: HashMap<(Uuid, String), RowNumber> = HashMap::new();
         let mut valid: Vec<(RowNumber, &AnswerRow, &Assessment, usize, Option<Value>)> = Vec::new();
         let mut refused_rows: BTreeSet<RowNumber> = conflicts.iter().map(|x| x.row).collect();
-        for (number, r) in &rows {
+        checkpoint.progress(Phase::Checking, 0, Some(rows_read))?;
+        for (k, (number, r)) in rows.iter().enumerate() {
             let number = *number;
+            if k > 0 && (k as u64).is_multiple_of(CHECKPOINT_ROWS) {
+                checkpoint.progress(Phase::Checking, k as u64, Some(rows_read))?;
+            }
             let Some(unit) = unit_by_code.get(&r.unit_code.to_lowercase()) else {
                 conflicts.push(row_conflict(
                     number,
@@ -560,6 +729,7 @@ pub fn import_answers(
         let mut rescored_groups = 0;
         let mut units = Vec::new();
         if write_anything && !valid.is_empty() {
+            checkpoint.progress(Phase::Writing, rows_read, Some(rows_read))?;
             let by = (actor.role != Role::Integration).then_some(actor.user_id);
             let mut writes = Vec::with_capacity(valid.len());
             for (number, r, a, i, canonical) in &valid {
@@ -669,6 +839,7 @@ pub fn import_answers(
                 }
             }
             // one rescore per group
+            checkpoint.progress(Phase::Rescoring, rows_read, Some(rows_read))?;
             let mut per_group: BTreeMap<Uuid, Vec<&Assessment>> = BTreeMap::new();
             for id in changed.keys() {
                 let a = touched[id];
@@ -725,6 +896,7 @@ pub fn import_answers(
             rescored_groups,
         };
         if committed {
+            checkpoint.before_commit(c, &outcome)?;
             Ok(outcome)
         } else {
             // a dry run, or a refused all-or-nothing import: nothing stays

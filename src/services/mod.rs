@@ -12,6 +12,7 @@ pub mod exports;
 pub mod idempotency;
 pub mod imports;
 pub mod indicator_sets;
+pub mod jobs;
 pub mod outbox;
 pub mod periods;
 pub mod progress;

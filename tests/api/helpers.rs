@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use dti_api::auth::jwt::JwtKeys;
-use dti_api::config::{Config, EvidenceStoreConfig, Mode, WebhookConfig};
+use dti_api::config::{Config, EvidenceStoreConfig, JobConfig, Mode, WebhookConfig};
 use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
@@ -297,6 +297,17 @@ pub fn test_config(db_name: &str) -> Config {
         body_timeout_ms: 2000,
         body_min_rate: 16 * 1024,
         webhooks: test_webhook_config(),
+        jobs: test_job_config(),
+    }
+}
+
+/// The job worker as the tests run it: on, polling and renewing leases every 50 ms, a lease of
+/// 2 s; imports over 1 MiB run as jobs (as in production).
+pub fn test_job_config() -> JobConfig {
+    JobConfig {
+        poll_interval: std::time::Duration::from_millis(50),
+        lease: std::time::Duration::from_secs(2),
+        ..JobConfig::default()
     }
 }
 

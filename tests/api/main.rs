@@ -17,6 +17,7 @@ mod idempotency;
 mod imports;
 mod indicator_sets;
 mod input;
+mod jobs;
 mod layouts;
 mod lookups;
 mod matrix;

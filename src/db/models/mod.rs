@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod groups;
 pub mod idempotency;
 pub mod indicator_sets;
+pub mod jobs;
 pub mod periods;
 pub mod progress;
 pub mod publications;

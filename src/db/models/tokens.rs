@@ -20,6 +20,25 @@ pub struct IntegrationToken {
 }
 
 impl IntegrationToken {
+    /// The token with this id, if it is neither revoked nor expired.
+    pub fn find_active_by_id(
+        conn: &mut PgConnection,
+        id: Uuid,
+    ) -> QueryResult<Option<IntegrationToken>> {
+        let now = Utc::now();
+        integration_tokens::table
+            .find(id)
+            .filter(integration_tokens::revoked_at.is_null())
+            .filter(
+                integration_tokens::expires_at
+                    .is_null()
+                    .or(integration_tokens::expires_at.gt(now)),
+            )
+            .select(IntegrationToken::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// The token with this hash, if it is neither revoked nor expired.
     pub fn find_active(
         conn: &mut PgConnection,

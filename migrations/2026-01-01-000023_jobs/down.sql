@@ -1,0 +1,2 @@
+DROP TABLE job_inputs;
+DROP TABLE jobs;

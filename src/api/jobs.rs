@@ -1,0 +1,171 @@
+//! `/jobs`: work that runs in the background (today large answers imports), its state,
+//! progress and result, and its cancellation. Visible to whoever requested it and to
+//! administrators (404 for anyone else).
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::imports::AnswersImportResponse;
+use super::{ErrorResponses, Page, PageParams};
+use crate::auth::principal::Writer;
+use crate::db::models::jobs::Job;
+use crate::error::AppResult;
+use crate::services::imports::Phase;
+use crate::services::jobs::{self as svc, JobKind, JobState};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_jobs).service(get_job).service(cancel_job);
+}
+
+/// A background job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobResponse {
+    pub id: Uuid,
+    pub kind: JobKind,
+    pub state: JobState,
+    /// What a running job is doing now.
+    pub phase: Option<Phase>,
+    /// `reading`: rows read so far; `checking`: rows checked of `rows_total`; at the end, the
+    /// rows of the file.
+    pub rows_done: i64,
+    /// The data rows of the file, known once it has been read.
+    pub rows_total: Option<i64>,
+    /// The period of an import.
+    pub period_id: Option<Uuid>,
+    /// The account (or integration token) that requested it.
+    pub requested_by: Uuid,
+    /// The request's parameters (`dry_run`, `mode`, `decimal_separator`, `language`).
+    #[schema(value_type = Object)]
+    pub options: Value,
+    /// The format read from the uploaded file's content, and its size in bytes.
+    pub input_format: String,
+    pub input_bytes: i64,
+    /// A cancel was asked for: a running job stops at its next checkpoint.
+    pub cancel_requested: bool,
+    /// `succeeded`: what the synchronous call answers (for an answers import, its 200 body).
+    #[schema(value_type = Option<AnswersImportResponse>)]
+    pub result: Option<Value>,
+    /// `failed`: the problem the synchronous call would have answered (e.g.
+    /// `IMPORT_REFUSED` with every conflict), or `JOB_INTERRUPTED` when the process running
+    /// it stopped; `cancelled`: `JOB_CANCELLED`. Nothing of a failed or cancelled job is stored.
+    #[schema(value_type = Option<crate::error::Problem>)]
+    pub problem: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// The last time the worker running it renewed its lease.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The job as the API shows it.
+pub fn job_response(j: Job) -> AppResult<JobResponse> {
+    Ok(JobResponse {
+        id: j.id,
+        kind: svc::kind_of(&j)?,
+        state: svc::state_of(&j)?,
+        phase: j.phase.as_deref().and_then(Phase::parse),
+        rows_done: j.rows_done,
+        rows_total: j.rows_total,
+        period_id: j.period_id,
+        requested_by: j.requested_by,
+        options: j.options,
+        input_format: j.input_format,
+        input_bytes: j.input_bytes,
+        cancel_requested: j.cancel_requested,
+        result: j.result,
+        problem: j.problem,
+        created_at: j.created_at,
+        started_at: j.started_at,
+        heartbeat_at: j.heartbeat_at,
+        finished_at: j.finished_at,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// Only jobs in this state.
+    #[param(inline)]
+    pub state: Option<JobState>,
+}
+
+/// Lists the caller's jobs (administrators: every job), newest first.
+#[utoipa::path(
+    tag = "jobs",
+    params(JobQuery, PageParams),
+    responses((status = 200, description = "A page of jobs", body = Page<JobResponse>), ErrorResponses),
+    security(("bearer" = []))
+)]
+#[get("/jobs")]
+async fn list_jobs(
+    state: web::Data<AppState>,
+    Writer(who): Writer,
+    q: web::Query<JobQuery>,
+    paging: web::Query<PageParams>,
+) -> AppResult<web::Json<Page<JobResponse>>> {
+    let page = paging.to_req()?;
+    let filter = q.into_inner().state;
+    let (jobs, total) =
+        crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, filter, page)).await?;
+    let items = jobs
+        .into_iter()
+        .map(job_response)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(web::Json(Page::new(items, page, total)))
+}
+
+/// A job: its state, progress (`phase`, `rows_done`, `rows_total`) and, once it has ended, its
+/// `result` or `problem`. Poll it (every second or so) until `state` is `succeeded`, `failed`
+/// or `cancelled`.
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobResponse),
+        (status = 404, description = "`NOT_FOUND`: no such job, or another account's", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
+#[get("/jobs/{id}")]
+async fn get_job(
+    state: web::Data<AppState>,
+    Writer(who): Writer,
+    id: web::Path<Uuid>,
+) -> AppResult<web::Json<JobResponse>> {
+    let id = id.into_inner();
+    let job = crate::db::with_conn(&state.pool, move |c| svc::find(c, &who, id)).await?;
+    Ok(web::Json(job_response(job)?))
+}
+
+/// Cancels a job: a queued job is cancelled at once (`state: cancelled`); a running one gets
+/// `cancel_requested: true` and stops at its next checkpoint (within about a thousand rows or a
+/// second), rolling back everything it did: poll it until it is `cancelled`. A job that ended
+/// before its commit is cancelled; one that has committed is `succeeded` and stays so.
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Cancelled, or asked to stop", body = JobResponse),
+        (status = 404, description = "`NOT_FOUND`: no such job, or another account's", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`JOB_FINISHED`: the job has already ended", body = crate::error::Problem, content_type = "application/problem+json"),
+        ErrorResponses
+    ),
+    security(("bearer" = []))
+)]
+#[post("/jobs/{id}/cancel")]
+async fn cancel_job(
+    state: web::Data<AppState>,
+    Writer(who): Writer,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let job = crate::db::with_conn(&state.pool, move |c| svc::cancel(c, &who, id)).await?;
+    Ok(HttpResponse::Ok().json(job_response(job)?))
+}
