@@ -161,6 +161,7 @@ impl Application {
         let store = open_evidence_store(&config).await?;
         let state = web::Data::new(AppState {
             store,
+            public: Arc::default(),
             pool: pool.clone(),
             health_pool: db::build_pool(
                 &url,

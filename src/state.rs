@@ -17,4 +17,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where evidence files live.
     pub store: Arc<dyn crate::storage::BlobStore>,
+    /// The public routes' index of publications and their serialised bodies.
+    pub public: Arc<crate::api::public_cache::PublicCache>,
 }

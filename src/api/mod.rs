@@ -19,6 +19,7 @@ pub mod office;
 pub mod periods;
 pub mod progress;
 pub mod public;
+pub mod public_cache;
 pub mod tasks;
 pub mod tokens;
 pub mod units;

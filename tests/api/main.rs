@@ -24,6 +24,7 @@ mod office;
 mod openapi;
 mod operations;
 mod progress;
+mod public_reads;
 mod publications;
 mod s3;
 mod seeds;
