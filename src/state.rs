@@ -12,6 +12,8 @@ pub struct AppState {
     /// One connection of its own for `GET /health/ready`, so that readiness still answers
     /// while the requests' pool is saturated.
     pub health_pool: DbPool,
+    /// The thread readiness runs on, beside the blocking pool the requests share.
+    pub health_lane: crate::db::Lane,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub metrics: Arc<Metrics>,

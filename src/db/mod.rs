@@ -76,6 +76,52 @@ pub fn checkout_error(pool: &DbPool, err: r2d2::Error) -> AppError {
     }
 }
 
+/// A thread of its own for one kind of database work (readiness), outside the bounded blocking
+/// pool that request handlers share: it answers while every blocking thread waits for a
+/// connection of the requests' pool. Jobs run one after the other.
+pub struct Lane {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Lane {
+    pub fn new(name: &str) -> std::io::Result<Lane> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job();
+                }
+            })?;
+        Ok(Lane { jobs })
+    }
+
+    /// Runs `f` with a connection of `pool` on this lane (see [`with_conn`]).
+    pub async fn with_conn<T, F>(&self, pool: &DbPool, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = pool.clone();
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job = move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut conn = pool.get().map_err(|e| checkout_error(&pool, e))?;
+                f(&mut conn)
+            }));
+            let _ = done.send(out);
+        };
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| AppError::internal("the lane's thread is gone"))?;
+        match result.await {
+            Ok(Ok(out)) => out,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+}
+
 /// Runs `f` in a transaction on a pooled connection (see [`with_conn`]).
 pub async fn transaction<T, F>(pool: &DbPool, f: F) -> AppResult<T>
 where
