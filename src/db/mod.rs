@@ -43,7 +43,8 @@ pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<(), crate::error
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool. Panics inside `f` are
-/// re-raised; a pool timeout is a 503.
+/// re-raised; a pool timeout is a 503. The checkouts of one request share one wait
+/// ([`crate::telemetry::pool_wait_left`]).
 pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
@@ -51,13 +52,23 @@ where
 {
     let pool = pool.clone();
     let request_id = crate::telemetry::current_request_id();
+    let wait = crate::telemetry::pool_wait_left(pool.connection_timeout());
     let joined = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(|e| checkout_error(&pool, e))?;
-        crate::audit::with_request_id(request_id, || f(&mut conn))
+        let started = std::time::Instant::now();
+        let conn = pool.get_timeout(wait);
+        let waited = started.elapsed();
+        let result = match conn {
+            Ok(mut conn) => crate::audit::with_request_id(request_id, || f(&mut conn)),
+            Err(e) => Err(checkout_error(&pool, e)),
+        };
+        (waited, result)
     })
     .await;
     match joined {
-        Ok(result) => result,
+        Ok((waited, result)) => {
+            crate::telemetry::add_pool_wait(waited);
+            result
+        }
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(AppError::internal(e)),
     }
