@@ -171,6 +171,8 @@ impl Application {
         let store = open_evidence_store(&config).await?;
         let state = web::Data::new(AppState {
             store,
+            public: Arc::default(),
+            health_lane: db::Lane::new("readiness")?,
             pool: pool.clone(),
             health_pool: db::build_pool(
                 &url,
@@ -246,9 +248,14 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(10);
-        if config.workers > 0 {
-            server = server.workers(config.workers);
-        }
+        let workers = if config.workers > 0 {
+            config.workers
+        } else {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        };
+        server = server
+            .workers(workers)
+            .worker_max_blocking_threads(blocking_threads(config.db_pool_size, workers));
         Ok(Application {
             port,
             server: server.run(),
@@ -263,6 +270,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Blocking threads per HTTP worker: what the database pool can serve (its connections shared
+/// among the workers) and two for work without a connection (file encoding, snapshot bodies).
+/// More threads would only wait for a connection, each with its own stack and allocator arena:
+/// a burst of requests queues for a thread instead (readiness has a thread of its own).
+pub fn blocking_threads(db_pool_size: u32, workers: usize) -> usize {
+    (db_pool_size as usize).div_ceil(workers.max(1)) + 2
 }
 
 /// Demo mode without a strong `JWT_SECRET`: the secret kept in `<data_dir>/jwt-secret`

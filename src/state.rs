@@ -12,9 +12,13 @@ pub struct AppState {
     /// One connection of its own for `GET /health/ready`, so that readiness still answers
     /// while the requests' pool is saturated.
     pub health_pool: DbPool,
+    /// The thread readiness runs on, beside the blocking pool the requests share.
+    pub health_lane: crate::db::Lane,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub metrics: Arc<Metrics>,
     /// Where evidence files live.
     pub store: Arc<dyn crate::storage::BlobStore>,
+    /// The public routes' index of publications and their serialised bodies.
+    pub public: Arc<crate::api::public_cache::PublicCache>,
 }

@@ -12,6 +12,26 @@ use actix_web::web;
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    /// How long the request has waited for pooled connections so far.
+    static POOL_WAITED: std::cell::Cell<std::time::Duration>;
+}
+
+/// What is left of one pool wait (`timeout`) for the request being served: every checkout of
+/// a request together waits at most that long (never less than [`MIN_POOL_WAIT`] each), so a
+/// saturated pool is answered after one wait, not one per connection the request takes.
+pub fn pool_wait_left(timeout: std::time::Duration) -> std::time::Duration {
+    POOL_WAITED
+        .try_with(|w| timeout.saturating_sub(w.get()))
+        .unwrap_or(timeout)
+        .max(MIN_POOL_WAIT.min(timeout))
+}
+
+/// The shortest wait a checkout is given (a free connection may take a moment to open).
+pub const MIN_POOL_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Counts `waited` against the request's pool wait.
+pub fn add_pool_wait(waited: std::time::Duration) {
+    let _ = POOL_WAITED.try_with(|w| w.set(w.get() + waited));
 }
 
 /// The id of the request being served (set by [`request_context`]), if any.
@@ -40,7 +60,10 @@ pub async fn request_context(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let started = Instant::now();
-    let mut res = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    let waited = std::cell::Cell::new(std::time::Duration::ZERO);
+    let mut res = REQUEST_ID
+        .scope(id.clone(), POOL_WAITED.scope(waited, next.call(req)))
+        .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
     let route = res

@@ -50,16 +50,17 @@ async fn live() -> web::Json<HealthResponse> {
 #[get("/health/ready")]
 async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<HealthResponse>> {
     // its own connection: readiness is about the database, and answers in a request storm
-    crate::db::with_conn(&state.health_pool, |c| {
-        diesel::sql_query("SELECT 1").execute(c)?;
-        Ok(())
-    })
-    .await?;
+    // and its own thread: the requests' blocking threads may all be waiting for a connection
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || store.check())
-        .await
-        .map_err(AppError::internal)?
-        .map_err(|e| crate::services::evidence::storage_error(e, 0))?;
+    state
+        .health_lane
+        .with_conn(&state.health_pool, move |c| {
+            diesel::sql_query("SELECT 1").execute(c)?;
+            store
+                .check()
+                .map_err(|e| crate::services::evidence::storage_error(e, 0))
+        })
+        .await?;
     Ok(web::Json(HealthResponse {
         status: "ok".into(),
     }))

@@ -21,6 +21,7 @@ pub mod office;
 pub mod periods;
 pub mod progress;
 pub mod public;
+pub mod public_cache;
 pub mod public_snapshot;
 pub mod tasks;
 pub mod tokens;

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -15,12 +15,12 @@ use validator::Validate;
 use super::ErrorResponses;
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
+use super::public_cache;
 use crate::auth::Principal;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::domain::indicator_set::{Node, SetDocument};
-use crate::domain::same_unit_code;
 use crate::domain::workflow::SnapshotFormat;
 use crate::error::{AppError, AppResult};
 use crate::scoring::node_input_schema;
@@ -72,7 +72,7 @@ pub struct PublicationResponse {
     pub content: Value,
 }
 
-fn publication_response(p: Publication, group_code: String) -> PublicationResponse {
+pub(crate) fn publication_response(p: Publication, group_code: String) -> PublicationResponse {
     PublicationResponse {
         id: p.id,
         period_id: p.period_id,
@@ -134,7 +134,10 @@ async fn create_publication(
             Ok((201, to_body(publication_response(p, code))?))
         })
     })
-    .await?;
+    .await;
+    // this process shows the new version at once; other replicas within the index refresh
+    state.public.invalidate();
+    let reply = reply?;
     respond(reply, |_, _| {})
 }
 
@@ -202,52 +205,10 @@ pub struct PublicPeriod {
 /// line per period with published results).
 #[utoipa::path(tag = "public", responses((status = 200, description = "Published periods", body = Vec<PublicPeriod>), ErrorResponses))]
 #[get("/public/periods")]
-async fn public_periods(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let out = crate::db::with_conn(&state.pool, move |c| {
-        let visible = Publication::visible(c, Utc::now())?;
-        let mut out: Vec<PublicPeriod> = Vec::new();
-        for p in visible {
-            let Some(period) = Period::find(c, p.period_id)? else {
-                continue;
-            };
-            let Some(group) = RankingGroup::find(c, p.group_id)? else {
-                continue;
-            };
-            let entry = match out.iter_mut().position(|x| x.id == period.id) {
-                Some(i) => &mut out[i],
-                None => {
-                    out.push(PublicPeriod {
-                        id: period.id,
-                        code: period.code,
-                        name: period.name,
-                        data_year: period.data_year,
-                        groups: vec![],
-                    });
-                    out.last_mut().expect("pushed")
-                }
-            };
-            match entry.groups.iter_mut().find(|g| g.code == group.code) {
-                Some(g) => {
-                    g.versions.push(p.version);
-                    g.latest_version = p.version;
-                    g.latest_checksum = p.checksum;
-                }
-                None => entry.groups.push(PublicGroup {
-                    code: group.code,
-                    name: group.name,
-                    versions: vec![p.version],
-                    latest_version: p.version,
-                    latest_checksum: p.checksum,
-                }),
-            }
-        }
-        out.sort_by(|a, b| b.data_year.cmp(&a.data_year).then(a.code.cmp(&b.code)));
-        Ok(out)
-    })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        .json(out))
+async fn public_periods(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    let index = state.public.index(&state.pool).await?;
+    let body = state.public.periods(&index, Utc::now());
+    Ok(body.respond(&req, None, "public, max-age=60"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -260,12 +221,15 @@ pub struct PublicQuery {
 }
 
 /// Whether the request's `If-None-Match` names `etag` (or `*`).
-fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+pub(crate) fn not_modified(req: &HttpRequest, etag: &str) -> bool {
     req.headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
+
+/// How long a cache may keep a published snapshot's response (its ETag stays valid for ever).
+const SNAPSHOT_CACHE: &str = "public, max-age=300";
 
 fn cached(req: &HttpRequest, etag: String, body: Value) -> HttpResponse {
     let matches = not_modified(req, &etag);
@@ -275,7 +239,7 @@ fn cached(req: &HttpRequest, etag: String, body: Value) -> HttpResponse {
         HttpResponse::Ok()
     };
     resp.insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
+        .insert_header((header::CACHE_CONTROL, SNAPSHOT_CACHE));
     if matches {
         resp.finish()
     } else {
@@ -297,19 +261,20 @@ async fn public_rankings(
     id: web::Path<Uuid>,
     q: web::Query<PublicQuery>,
 ) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let q = q.into_inner();
-    let (p, code) = crate::db::with_conn(&state.pool, move |c| {
-        let p = svc::visible(c, id, q.group.as_deref(), q.version)?;
-        let code = RankingGroup::find(c, p.group_id)?
-            .map(|g| g.code)
-            .unwrap_or_default();
-        Ok((p, code))
-    })
-    .await?;
-    let etag = format!("\"{}\"", p.checksum);
-    let body = serde_json::to_value(publication_response(p, code)).map_err(AppError::internal)?;
-    Ok(cached(&req, etag, body))
+    let index = state.public.index(&state.pool).await?;
+    let entry = svc::pick_visible(
+        &index.entries,
+        Utc::now(),
+        id.into_inner(),
+        q.group.as_deref(),
+        q.version,
+    )?;
+    let etag = format!("\"{}\"", entry.checksum);
+    if not_modified(&req, &etag) {
+        return Ok(public_cache::unchanged(etag, SNAPSHOT_CACHE));
+    }
+    let snapshot = state.public.snapshot(&state.pool, entry).await?;
+    Ok(snapshot.rankings.respond(&req, Some(etag), SNAPSHOT_CACHE))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -345,43 +310,27 @@ async fn public_unit(
     q: web::Query<PublicQuery>,
 ) -> AppResult<HttpResponse> {
     let (id, unit_code) = path.into_inner();
-    let q = q.into_inner();
-    let p = crate::db::with_conn(&state.pool, move |c| {
-        svc::visible(c, id, q.group.as_deref(), q.version)
-    })
-    .await?;
-    let result = p.content["rankings"]
-        .as_array()
-        .and_then(|rs| {
-            rs.iter().find(|r| {
-                r["unit"]["code"]
-                    .as_str()
-                    .is_some_and(|c| same_unit_code(c, &unit_code))
-            })
-        })
-        .cloned()
+    let index = state.public.index(&state.pool).await?;
+    let entry = svc::pick_visible(
+        &index.entries,
+        Utc::now(),
+        id,
+        q.group.as_deref(),
+        q.version,
+    )?;
+    if let Some(etag) = public_cache::unit_not_modified(&req, &entry.checksum, &unit_code) {
+        return Ok(public_cache::unchanged(etag, SNAPSHOT_CACHE));
+    }
+    let snapshot = state.public.snapshot(&state.pool, entry).await?;
+    let (code, body) = snapshot
+        .unit(&unit_code)
         .ok_or_else(|| AppError::not_found("published unit", &unit_code))?;
     // the code as published, so that every spelling of it shares one ETag
-    let code = result["unit"]["code"]
-        .as_str()
-        .unwrap_or(&unit_code)
-        .to_string();
-    let change = p.content["changes"]["units"]
-        .as_array()
-        .and_then(|us| us.iter().find(|u| u["unit"]["code"] == code.as_str()))
-        .map(|u| json!({"before": u["before"], "after": u["after"]}));
-    let etag = format!("\"{}:{}\"", p.checksum, code);
-    let body = serde_json::to_value(PublicUnitResult {
-        period: p.content["period"].clone(),
-        group: p.content["group"].clone(),
-        indicator_set: p.content["indicator_set"].clone(),
-        version: p.version,
-        checksum: p.checksum,
-        result,
-        change,
-    })
-    .map_err(AppError::internal)?;
-    Ok(cached(&req, etag, body))
+    let etag = format!("\"{}:{}\"", entry.checksum, code);
+    if not_modified(&req, &etag) {
+        return Ok(public_cache::unchanged(etag, SNAPSHOT_CACHE));
+    }
+    Ok(body.respond(&req, Some(etag), SNAPSHOT_CACHE))
 }
 
 /// How a published number follows from the method.

@@ -44,7 +44,8 @@ pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<(), crate::error
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool. Panics inside `f` are
-/// re-raised; a pool timeout is a 503.
+/// re-raised; a pool timeout is a 503. The checkouts of one request share one wait
+/// ([`crate::telemetry::pool_wait_left`]).
 pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
@@ -52,13 +53,23 @@ where
 {
     let pool = pool.clone();
     let request_id = crate::telemetry::current_request_id();
+    let wait = crate::telemetry::pool_wait_left(pool.connection_timeout());
     let joined = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get().map_err(|e| checkout_error(&pool, e))?;
-        crate::audit::with_request_id(request_id, || f(&mut conn))
+        let started = std::time::Instant::now();
+        let conn = pool.get_timeout(wait);
+        let waited = started.elapsed();
+        let result = match conn {
+            Ok(mut conn) => crate::audit::with_request_id(request_id, || f(&mut conn)),
+            Err(e) => Err(checkout_error(&pool, e)),
+        };
+        (waited, result)
     })
     .await;
     match joined {
-        Ok(result) => result,
+        Ok((waited, result)) => {
+            crate::telemetry::add_pool_wait(waited);
+            result
+        }
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(AppError::internal(e)),
     }
@@ -74,6 +85,52 @@ pub fn checkout_error(pool: &DbPool, err: r2d2::Error) -> AppError {
         crate::error::service_busy()
     } else {
         err.into()
+    }
+}
+
+/// A thread of its own for one kind of database work (readiness), outside the bounded blocking
+/// pool that request handlers share: it answers while every blocking thread waits for a
+/// connection of the requests' pool. Jobs run one after the other.
+pub struct Lane {
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Lane {
+    pub fn new(name: &str) -> std::io::Result<Lane> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job();
+                }
+            })?;
+        Ok(Lane { jobs })
+    }
+
+    /// Runs `f` with a connection of `pool` on this lane (see [`with_conn`]).
+    pub async fn with_conn<T, F>(&self, pool: &DbPool, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = pool.clone();
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job = move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut conn = pool.get().map_err(|e| checkout_error(&pool, e))?;
+                f(&mut conn)
+            }));
+            let _ = done.send(out);
+        };
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| AppError::internal("the lane's thread is gone"))?;
+        match result.await {
+            Ok(Ok(out)) => out,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(e) => Err(AppError::internal(e)),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::db::models::assessments::Assessment;
 use crate::db::models::groups::RankingGroup;
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup};
-use crate::db::models::publications::Publication;
+use crate::db::models::publications::{Publication, PublishedEntry};
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::domain::indicator_set::SetDocument;
@@ -239,40 +239,62 @@ pub fn publish(
     })
 }
 
-/// The publication the public may see: a given version or the latest one past its embargo.
+/// Which publication of a period the public sees, decided on the content-free index
+/// ([`Publication::index`]) and the time `now`: version `version` of the group with code
+/// `group_code` (default: the only group the period has published) if it is past its embargo,
+/// else the latest version past it. 404 `NOT_FOUND` for a group no publication has, or when
+/// nothing (or not that version) is visible yet; 422 when several groups are visible and none is
+/// named.
+pub fn pick_visible<'a>(
+    index: &'a [PublishedEntry],
+    now: DateTime<Utc>,
+    period_id: Uuid,
+    group_code: Option<&str>,
+    version: Option<i32>,
+) -> AppResult<&'a PublishedEntry> {
+    let visible = || {
+        index
+            .iter()
+            .filter(move |p| p.period_id == period_id && p.visible_from <= now)
+    };
+    let group = match group_code {
+        Some(code) => Some(
+            index
+                .iter()
+                .find(|p| p.group_code == code)
+                .ok_or_else(|| AppError::not_found("published group", code))?
+                .group_id,
+        ),
+        None => {
+            let mut groups = visible().map(|p| p.group_id);
+            let first = groups.next();
+            if first.is_some() && groups.any(|g| Some(g) != first) {
+                return Err(AppError::validation(vec![FieldError::new(
+                    "group",
+                    "REQUIRED",
+                    "several groups are published: name one",
+                )]));
+            }
+            first
+        }
+    };
+    visible()
+        .filter(|p| Some(p.group_id) == group && version.is_none_or(|v| p.version == v))
+        .max_by_key(|p| p.version)
+        .ok_or_else(|| AppError::not_found("published result", period_id))
+}
+
+/// The publication the public may see: a given version or the latest one past its embargo
+/// ([`pick_visible`] on the period's index, then that one publication loaded).
 pub fn visible(
     conn: &mut PgConnection,
     period_id: Uuid,
     group_code: Option<&str>,
     version: Option<i32>,
 ) -> AppResult<Publication> {
-    let now = Utc::now();
-    let mut candidates: Vec<Publication> = Publication::of_period(conn, period_id)?
-        .into_iter()
-        .filter(|p| p.visible_from <= now)
-        .collect();
-    let groups: std::collections::BTreeSet<Uuid> = candidates.iter().map(|p| p.group_id).collect();
-    let group = match group_code {
-        Some(code) => Some(
-            RankingGroup::find_by_code(conn, code)?
-                .ok_or_else(|| AppError::not_found("published group", code))?
-                .id,
-        ),
-        None if groups.len() == 1 => groups.into_iter().next(),
-        None if groups.is_empty() => None,
-        None => {
-            return Err(AppError::validation(vec![FieldError::new(
-                "group",
-                "REQUIRED",
-                "several groups are published: name one",
-            )]));
-        }
-    };
-    candidates.retain(|p| Some(p.group_id) == group && version.is_none_or(|v| p.version == v));
-    candidates
-        .into_iter()
-        .max_by_key(|p| p.version)
-        .ok_or_else(|| AppError::not_found("published result", period_id))
+    let index = Publication::index_of_period(conn, period_id)?;
+    let id = pick_visible(&index, Utc::now(), period_id, group_code, version)?.id;
+    Publication::find(conn, id)?.ok_or_else(|| AppError::not_found("published result", period_id))
 }
 
 /// The method of a published group: the set version its visible snapshot (the latest, or

@@ -26,6 +26,7 @@ mod office;
 mod openapi;
 mod operations;
 mod progress;
+mod public_reads;
 mod publications;
 mod ranking;
 mod s3;

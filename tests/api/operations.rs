@@ -267,3 +267,48 @@ async fn a_saturated_pool_answers_service_busy_with_retry_after_after_one_wait()
     holder.join().unwrap();
     json_ok(app.get("/api/v1/units", &token).await, 200).await;
 }
+
+// The authentication and the handler each take a connection: together they wait one
+// `DB_TIMEOUT_MS`, not one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connections_of_one_request_share_one_pool_wait() {
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.db_pool_size = 1;
+    config.db_timeout_ms = 1000;
+    let (app, pool) = spawn_app_and_pool(config).await;
+    let token = app.token_for(dti_api::domain::Role::Viewer, None);
+    json_ok(app.get("/api/v1/units", &token).await, 200).await;
+
+    // A holds the only connection for 500 ms; B queues for it meanwhile, after the request's
+    // authentication: the authentication gets it when A lets go (after a 500 ms wait), B right
+    // after, and keeps it while the handler waits
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let a_pool = pool.clone();
+    let a = std::thread::spawn(move || {
+        let conn = a_pool.get().unwrap();
+        held_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(conn);
+    });
+    held_rx.recv().unwrap();
+    let started = std::time::Instant::now();
+    let request = app.get("/api/v1/units", &token);
+    let b = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let conn = pool.get_timeout(std::time::Duration::from_secs(5)).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        drop(conn);
+    });
+    let resp = request.await;
+    let waited = started.elapsed();
+    assert_problem(resp, 503, "SERVICE_BUSY").await;
+    assert!(
+        waited < std::time::Duration::from_millis(1300),
+        "one wait of 1 s for the whole request: {waited:?}"
+    );
+    a.join().unwrap();
+    b.join().unwrap();
+}

@@ -20,6 +20,47 @@ pub struct Publication {
 }
 
 impl Publication {
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Publication>> {
+        publications::table
+            .find(id)
+            .select(Publication::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Every publication without its content, with the names of its period and group: the
+    /// small index the public routes decide on (which version is visible, its checksum).
+    pub fn index(conn: &mut PgConnection) -> QueryResult<Vec<PublishedEntry>> {
+        diesel::sql_query(
+            "SELECT p.id, p.period_id, pe.code AS period_code, pe.name AS period_name, \
+                    pe.data_year, p.group_id, g.code AS group_code, g.name AS group_name, \
+                    p.version, p.checksum, p.visible_from \
+               FROM publications p \
+               JOIN periods pe ON pe.id = p.period_id \
+               JOIN ranking_groups g ON g.id = p.group_id \
+              ORDER BY p.period_id, p.group_id, p.version",
+        )
+        .load(conn)
+    }
+
+    /// The index entries of one period (see [`Publication::index`]).
+    pub fn index_of_period(
+        conn: &mut PgConnection,
+        period: Uuid,
+    ) -> QueryResult<Vec<PublishedEntry>> {
+        diesel::sql_query(
+            "SELECT p.id, p.period_id, pe.code AS period_code, pe.name AS period_name, \
+                    pe.data_year, p.group_id, g.code AS group_code, g.name AS group_name, \
+                    p.version, p.checksum, p.visible_from \
+               FROM publications p \
+               JOIN periods pe ON pe.id = p.period_id \
+               JOIN ranking_groups g ON g.id = p.group_id \
+              WHERE p.period_id = $1 \
+              ORDER BY p.group_id, p.version",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(period)
+        .load(conn)
+    }
     pub fn of_period(conn: &mut PgConnection, period: Uuid) -> QueryResult<Vec<Publication>> {
         publications::table
             .filter(publications::period_id.eq(period))
@@ -164,4 +205,31 @@ impl Publication {
 struct Count {
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
     n: Option<i32>,
+}
+
+/// One publication without its content (see [`Publication::index`]).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PublishedEntry {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub period_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub period_code: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub period_name: String,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    pub data_year: i32,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub group_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub group_code: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub group_name: String,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    pub version: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub checksum: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub visible_from: DateTime<Utc>,
 }
