@@ -122,6 +122,24 @@ fn read_table<C: ColumnSet, R>(
     let mut read = 0u64;
     let result = source::read::<Stop>(file, format, &mut |item| match item {
         Item::Meta(_) => Ok(()),
+        // a merged region's value sits in its first cell only: a directory row never spans
+        // cells, so the whole sheet is refused with every region named
+        Item::Merged(regions) if !regions.is_empty() => {
+            let ranges: Vec<String> = regions.iter().map(source::MergedCells::range).collect();
+            Err(Stop::App(
+                AppError::unprocessable(
+                    "MERGED_CELLS",
+                    format!(
+                        "The sheet has merged cells ({}); unmerge them so that each cell holds \
+                         its own value.",
+                        ranges.join(", ")
+                    ),
+                )
+                .with_param("cells", ranges.join(", "))
+                .with_extension("merged_cells", &ranges),
+            ))
+        }
+        Item::Merged(_) => Ok(()),
         Item::Header(names) => match Header::<C>::parse(names) {
             Ok(h) => {
                 header = Some(h);
