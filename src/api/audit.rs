@@ -120,9 +120,11 @@ impl utoipa::PartialSchema for AuditValue {
                 .item(ObjectBuilder::new().additional_properties(Some(
                     utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
                 )))
-                .item(ArrayBuilder::new().items(ObjectBuilder::new().additional_properties(
-                    Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(true)),
-                )))
+                .item(
+                    ArrayBuilder::new().items(ObjectBuilder::new().additional_properties(Some(
+                        utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+                    ))),
+                )
                 .description(Some(
                     "A JSON object (the entity's members) or a list (rows changed together).",
                 ))
