@@ -139,7 +139,7 @@ pub fn emit_deadline(conn: &mut PgConnection, n: &DeadlineNotice) -> AppResult<(
             id: n.period_id,
             code: n.period_code.clone(),
             name: n.period_name.clone(),
-            phase: n.period_phase.clone(),
+            phase: n.period_phase,
         }),
         unit: Some(UnitRef {
             id: n.unit_id,
