@@ -122,7 +122,7 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
                 p.phase
             ),
         )
-        .with_extension("allowed_in_phase", "self_assessment")
+        .with_extension("allowed_in_phase", PeriodPhase::SelfAssessment)
     })
 }
 

@@ -53,15 +53,14 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
     let mut errors = Vec::new();
     let mut last_open: Option<(PeriodPhase, DateTime<Utc>)> = None;
     for (i, (phase, opens, closes)) in calendar.iter().enumerate() {
-        let p = PeriodPhase::parse(phase);
-        if p.is_none_or(|p| p == PeriodPhase::Draft) {
+        let Some(p) = PeriodPhase::parse(phase).filter(|p| *p != PeriodPhase::Draft) else {
             errors.push(FieldError::new(
                 format!("/calendar/{i}/phase"),
                 "INVALID_PHASE",
                 "use self_assessment, review, published or archived",
             ));
             continue;
-        }
+        };
         if let Some(c) = closes
             && c <= opens
         {
@@ -72,7 +71,7 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
             ));
         }
         if let Some((lp, lo)) = last_open
-            && (p.is_none_or(|p| p <= lp) || *opens < lo)
+            && (p <= lp || *opens < lo)
         {
             errors.push(FieldError::new(
                 format!("/calendar/{i}"),
@@ -80,9 +79,7 @@ fn check_calendar(calendar: &[CalendarEntry]) -> AppResult<()> {
                 "phases must follow each other in order and time",
             ));
         }
-        if let Some(p) = p {
-            last_open = Some((p, *opens));
-        }
+        last_open = Some((p, *opens));
     }
     if errors.is_empty() {
         Ok(())
