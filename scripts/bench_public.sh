@@ -39,7 +39,9 @@ apt_install() {
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
     fi
 }
-apt_install nginx-light wrk curl postgresql-client
+apt_install nginx-light wrk
+command -v curl >/dev/null || apt_install curl
+command -v psql >/dev/null || apt_install postgresql-client
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 log "building the release binary"
@@ -97,6 +99,8 @@ PERIODS="/api/v1/public/periods"
 # the bytes the API serves, as files for nginx (with gzip -9 copies for gzip_static)
 WWW="$WORK/www"
 mkdir -p "$WWW" "$WORK/nginx-tmp"
+# nginx's workers run as an unprivileged user when started as root
+chmod 755 "$WORK" "$WWW"
 fetch() { # path file
     curl -sf -H 'accept-encoding: identity' "$API$1" -o "$WWW/$2"
     gzip -9 -k -f "$WWW/$2"
