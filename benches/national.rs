@@ -1473,7 +1473,12 @@ async fn http_import(
         .expect("import");
     let status = resp.status();
     let mut job: Value = resp.json().await.expect("job body");
-    assert_eq!(status.as_u16(), 202, "import: {status} {:.500}", job.to_string());
+    assert_eq!(
+        status.as_u16(),
+        202,
+        "import: {status} {:.500}",
+        job.to_string()
+    );
     let url = format!("{}/api/v1/jobs/{}", http.base, job["id"].as_str().unwrap());
     while !["succeeded", "failed", "cancelled"].contains(&job["state"].as_str().unwrap_or("")) {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1490,7 +1495,12 @@ async fn http_import(
     }
     let d = t.elapsed();
     let peak = sampler.peak_mb();
-    assert_eq!(job["state"], "succeeded", "import job: {:.2000}", job.to_string());
+    assert_eq!(
+        job["state"],
+        "succeeded",
+        "import job: {:.2000}",
+        job.to_string()
+    );
     (d, peak, job["result"].clone())
 }
 
