@@ -74,7 +74,8 @@ pub struct ImportParams {
     #[param(inline)]
     pub decimal_separator: DecimalSeparator,
     /// Run the import as a job whatever the file's size (202 Accepted). Files larger than the
-    /// server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default) always run as jobs.
+    /// server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default) always run as jobs. Unit
+    /// accounts' imports (at most 2,000 rows) are always answered at once.
     #[serde(default, rename = "async")]
     #[param(rename = "async")]
     pub run_async: bool,
@@ -293,7 +294,8 @@ pub async fn spool(
 /// `Idempotency-Key` to make a retry safe.
 ///
 /// A file larger than the server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default), or any
-/// file with `async=true`, runs as a job: 202 Accepted with `Location: /api/v1/jobs/{id}` and
+/// file with `async=true`, runs as a job (not for unit accounts, whose imports are small and
+/// answered at once): 202 Accepted with `Location: /api/v1/jobs/{id}` and
 /// the job. The job does exactly what the synchronous call does, in one transaction (dry runs
 /// and partial imports too); its `result` is the body above, its `problem` the 4xx problem
 /// the synchronous call would give (`IMPORT_REFUSED`, `HEADER_MISMATCH`, …).
@@ -342,7 +344,11 @@ async fn import_answers(
     let params = params.into_inner();
     let lang = crate::i18n::current();
     let size = file.metadata().map_err(AppError::internal)?.len();
-    if params.run_async || size > state.config.jobs.import_async_bytes {
+    // a unit account's import is at most MAX_UNIT_ROWS rows: always answered at once (a larger
+    // file is refused with 413 as soon as its row 2,001 is read)
+    let as_job = !who.role.is_unit_role()
+        && (params.run_async || size > state.config.jobs.import_async_bytes);
+    if as_job {
         let options = AnswersImportOptions {
             dry_run: params.dry_run,
             mode: params.mode,

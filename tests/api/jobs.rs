@@ -253,15 +253,32 @@ async fn a_queued_job_is_cancelled_at_once_and_seen_only_by_its_requester_and_ad
     let admin = app.token_for(Role::Admin, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
-    let j = queued(import(&app, &editor, &period, "?async=true", csv(&ROWS[..2])).await).await;
+    // a unit account's import (at most 2,000 rows) is answered at once, even asked otherwise
+    let r = json_ok(
+        import(
+            &app,
+            &editor,
+            &period,
+            "?async=true&dry_run=true",
+            csv(&ROWS[..2]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["created"], 2);
+    // a job of one administrator: its requester and administrators see it, nobody else
+    let requester = app.token_for(Role::Admin, None);
+    let j = queued(import(&app, &requester, &period, "?async=true", csv(&ROWS[..2])).await).await;
     let id = j["id"].as_str().unwrap();
-    assert_eq!(job(&app, &editor, id).await["state"], "queued");
+    assert_eq!(job(&app, &requester, id).await["state"], "queued");
     assert_eq!(job(&app, &admin, id).await["state"], "queued");
-    // another unit's account, even another account of the same unit: no such job
+    // a unit's accounts (even of the unit the rows are for), reviewers, viewers: no such job
     for other in [
-        app.token_for(Role::UnitEditor, Some("XA-BAC-HA")),
+        editor.clone(),
         app.token_for(Role::UnitLeader, Some("XA-BAT-XAT")),
         app.token_for(Role::Reviewer, None),
+        app.token_for(Role::Viewer, None),
     ] {
         assert_problem(
             app.get(&format!("/api/v1/jobs/{id}"), &other).await,
@@ -284,13 +301,13 @@ async fn a_queued_job_is_cancelled_at_once_and_seen_only_by_its_requester_and_ad
         assert_eq!(list["total"], 0);
     }
     assert_eq!(
-        json_ok(app.get("/api/v1/jobs", &editor).await, 200).await["total"],
+        json_ok(app.get("/api/v1/jobs", &requester).await, 200).await["total"],
         1
     );
     let c = json_ok(
         app.post_json(
             &format!("/api/v1/jobs/{id}/cancel"),
-            Some(&editor),
+            Some(&requester),
             &json!({}),
         )
         .await,
@@ -303,7 +320,7 @@ async fn a_queued_job_is_cancelled_at_once_and_seen_only_by_its_requester_and_ad
     assert_problem(
         app.post_json(
             &format!("/api/v1/jobs/{id}/cancel"),
-            Some(&editor),
+            Some(&requester),
             &json!({}),
         )
         .await,
@@ -324,7 +341,7 @@ async fn a_queued_job_is_cancelled_at_once_and_seen_only_by_its_requester_and_ad
     config.jobs.worker = true;
     let _worker = spawn_replica(config).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(job(&app, &editor, id).await["state"], "cancelled");
+    assert_eq!(job(&app, &requester, id).await["state"], "cancelled");
     assert_eq!(
         stored_answers(&app, &admin, &period, "XA-BAT-XAT").await,
         json!([])
