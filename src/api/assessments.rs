@@ -1,5 +1,6 @@
 //! `/assessments`: one unit's self-assessment in a period: answers, the explained score, what-if.
 
+use crate::scoring::ranking::shown_index;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -133,20 +134,34 @@ pub struct ScoreSummary {
     /// Official, once the assessment is finalised.
     #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub final_points: Option<Decimal>,
-    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    /// The self index at the set's published precision, padded (`"0.4880"`).
+    #[schema(value_type = Option<String>, example = "0.7333", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub self_index: Option<Decimal>,
-    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    /// The reviewed index at the set's published precision, padded: what rankings compare.
+    #[schema(value_type = Option<String>, example = "0.7333", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub reviewed_index: Option<Decimal>,
+    /// The official index (published precision), once finalised.
     #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub final_index: Option<Decimal>,
+    /// The self index, exact (not rounded).
+    #[schema(value_type = Option<String>, example = "0.73333333333333333333333333", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub self_index_exact: Option<Decimal>,
+    /// The reviewed index, exact (not rounded).
+    #[schema(value_type = Option<String>, example = "0.73333333333333333333333333", pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub reviewed_index_exact: Option<Decimal>,
     /// Classification band (xếp loại) of the reviewed index, rounded to the set's precision.
     pub band: Option<BandResponse>,
 }
 
 impl ScoreSummary {
-    /// With the band of the reviewed index in `set`'s classification.
+    /// As `set` shows it: indices at its published precision (the exact ones kept in
+    /// `…_exact`), and the band of the reviewed index in its classification.
     pub fn banded(mut self, set: &CompiledSet) -> ScoreSummary {
-        self.band = BandResponse::of_index(set, self.reviewed_index);
+        let shown = |i: Option<Decimal>| i.map(|i| shown_index(i, set.precision));
+        self.band = BandResponse::of_index(set, self.reviewed_index_exact);
+        self.self_index = shown(self.self_index_exact);
+        self.reviewed_index = shown(self.reviewed_index_exact);
+        self.final_index = shown(self.final_index);
         self
     }
 }
@@ -162,6 +177,8 @@ impl From<&ScoreRow> for ScoreSummary {
             self_index: s.self_index,
             reviewed_index: s.reviewed_index,
             final_index: s.final_index(),
+            self_index_exact: s.self_index.map(|d| d.normalize()),
+            reviewed_index_exact: s.reviewed_index.map(|d| d.normalize()),
             band: None,
         }
     }
@@ -597,10 +614,18 @@ pub struct NodeScoreResponse {
     /// Official points once the assessment is finalised.
     #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub final_points: Option<Decimal>,
+    /// At the set's published precision, padded.
     #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub self_index: Option<Decimal>,
+    /// At the set's published precision, padded.
     #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub reviewed_index: Option<Decimal>,
+    /// The self index, exact.
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub self_index_exact: Option<Decimal>,
+    /// The reviewed index, exact.
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub reviewed_index_exact: Option<Decimal>,
     /// applicable max − reviewed points: what the unit left on the table.
     #[schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     pub points_lost: Decimal,
@@ -665,8 +690,10 @@ fn node_response(
         self_points: n.self_points.normalize(),
         reviewed_points: n.reviewed_points.normalize(),
         final_points: crate::scoring::final_value(finalised, n.reviewed_points.normalize()),
-        self_index: n.self_index.map(|d| d.normalize()),
-        reviewed_index: n.reviewed_index.map(|d| d.normalize()),
+        self_index: n.self_index.map(|d| shown_index(d, set.precision)),
+        reviewed_index: n.reviewed_index.map(|d| shown_index(d, set.precision)),
+        self_index_exact: n.self_index.map(|d| d.normalize()),
+        reviewed_index_exact: n.reviewed_index.map(|d| d.normalize()),
         points_lost: (n.applicable_max - n.reviewed_points)
             .max(Decimal::ZERO)
             .normalize(),

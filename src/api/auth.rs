@@ -46,7 +46,8 @@ pub struct LoginRequest {
         "id": "3f2b8c1e-6a4d-4b7e-9c2f-1a5d7e9b0c42", "username": "editor.skhcn", "full_name": "Nguyễn Văn An",
         "role": "unit_editor",
         "unit": {"id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "code": "LC-SKHCN", "name": "Sở Khoa học và Công nghệ", "kind": "department"},
-        "permissions": ["units:read", "users:read_own_unit", "indicator_sets:read", "periods:read", "assessments:read_own_unit", "assessments:edit_own_unit"]
+        "permissions": ["units:read", "users:read_own_unit", "indicator_sets:read", "periods:read", "assessments:read_own_unit", "assessments:edit_own_unit"],
+        "must_change_password": false
     }
 }))]
 pub struct LoginResponse {
@@ -67,7 +68,8 @@ pub struct LoginResponse {
     "id": "3f2b8c1e-6a4d-4b7e-9c2f-1a5d7e9b0c42", "username": "editor.skhcn", "full_name": "Nguyễn Văn An",
     "role": "unit_editor",
     "unit": {"id": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "code": "LC-SKHCN", "name": "Sở Khoa học và Công nghệ", "kind": "department"},
-    "permissions": ["units:read", "users:read_own_unit", "indicator_sets:read", "periods:read", "assessments:read_own_unit", "assessments:edit_own_unit"]
+    "permissions": ["units:read", "users:read_own_unit", "indicator_sets:read", "periods:read", "assessments:read_own_unit", "assessments:edit_own_unit"],
+    "must_change_password": false
 }))]
 pub struct MeResponse {
     pub id: uuid::Uuid,

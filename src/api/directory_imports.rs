@@ -438,6 +438,9 @@ fn template<C: ColumnSet>(sheet: &str, name: &str) -> AppResult<HttpResponse> {
 }
 
 /// A blank units template (XLSX): the header row of `POST /imports/units` (admin).
+///
+/// One sheet with the import's columns in order; fill one row per unit and upload the file as
+/// it is. The columns are described under `POST /imports/units`.
 #[utoipa::path(
     tag = "imports",
     responses(
@@ -453,6 +456,9 @@ async fn units_template(who: Principal) -> AppResult<HttpResponse> {
 }
 
 /// A blank accounts template (XLSX): the header row of `POST /imports/accounts` (admin).
+///
+/// One sheet with the import's columns in order; fill one row per account and upload the file
+/// as it is. The columns are described under `POST /imports/accounts`.
 #[utoipa::path(
     tag = "imports",
     responses(

@@ -96,6 +96,9 @@ pub struct JobQuery {
 }
 
 /// Lists the caller's jobs (administrators: every job), newest first.
+///
+/// Paged like every list; `state` keeps the jobs in one state (for example the `running` ones
+/// an operator watches). Each item is the job as `GET /jobs/{id}` gives it.
 #[utoipa::path(
     tag = "jobs",
     params(JobQuery, PageParams),
@@ -120,9 +123,12 @@ async fn list_jobs(
     Ok(web::Json(Page::new(items, page, total)))
 }
 
-/// A job: its state, progress (`phase`, `rows_done`, `rows_total`) and, once it has ended, its
-/// `result` or `problem`. Poll it (every second or so) until `state` is `succeeded`, `failed`
-/// or `cancelled`.
+/// A job: its state, progress and, once it has ended, its result or problem.
+///
+/// Progress is `phase`, `rows_done` and `rows_total`; `result` is the body the synchronous
+/// call would have answered, `problem` the problem it would have answered. Poll it (every
+/// second or so) until `state` is `succeeded`, `failed` or `cancelled`. Only the requester and
+/// administrators see a job; anyone else gets 404.
 #[utoipa::path(
     tag = "jobs",
     params(("id" = Uuid, Path, description = "Job id")),
@@ -144,7 +150,9 @@ async fn get_job(
     Ok(web::Json(job_response(job)?))
 }
 
-/// Cancels a job: a queued job is cancelled at once (`state: cancelled`); a running one gets
+/// Cancels a job.
+///
+/// A queued job is cancelled at once (`state: cancelled`); a running one gets
 /// `cancel_requested: true` and stops at its next checkpoint (within about a thousand rows or a
 /// second), rolling back everything it did: poll it until it is `cancelled`. A job that ended
 /// before its commit is cancelled; one that has committed is `succeeded` and stays so.

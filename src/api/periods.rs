@@ -540,7 +540,9 @@ async fn list_rankings(
                             super::assessments::BandResponse::of_index(&entry.set, r.index_value)
                         })
                         .flatten(),
-                    index: r.index_value,
+                    index: r
+                        .index_value
+                        .map(|i| crate::scoring::ranking::shown_index(i, entry.set.precision)),
                 })
             })
             .collect(),

@@ -17,6 +17,16 @@ pub fn round_index(index: Decimal, precision: u32) -> Decimal {
     index.round_dp_with_strategy(precision, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// An index as it is shown: rounded to the published precision and padded to it (`0.488` at
+/// precision 4 is shown `0.4880`), the digits a ranking compares and a publication states.
+/// Every index a response or an export carries goes through here; the exact value, where a
+/// response also gives it, is in a field of its own (`…_index_exact`).
+pub fn shown_index(index: Decimal, precision: u32) -> Decimal {
+    let mut d = round_index(index, precision);
+    d.rescale(precision);
+    d
+}
+
 /// `points ÷ applicable max`, `None` when the applicable max is 0 (not rounded).
 pub fn index_of(points: Decimal, applicable_max: Decimal) -> Option<Decimal> {
     if applicable_max > Decimal::ZERO {

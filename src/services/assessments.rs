@@ -604,7 +604,7 @@ pub fn what_if(
         scores.total.reviewed_points,
         scores.total.applicable_max,
     )
-    .map(|i| crate::scoring::ranking::round_index(i, entry.set.precision).normalize());
+    .map(|i| crate::scoring::ranking::shown_index(i, entry.set.precision));
     let rank = match index.filter(|_| !a.excluded()) {
         Some(i) => visible_rank_of_index(conn, actor, &a, i)?,
         None => None,

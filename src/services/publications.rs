@@ -9,6 +9,7 @@
 //! published snapshot names is public too ([`published_method`]): its whole method, so that
 //! anyone can recompute a published index.
 
+use crate::scoring::ranking::shown_index;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -87,7 +88,7 @@ fn snapshot(
         .collect();
     let scope = |r: &RankingRow| {
         json!({"code": r.scope_code, "name": names.get(&r.scope_code), "points": r.points.normalize().to_string(), "applicable_max": r.applicable_max.normalize().to_string(),
-               "index": r.index_value.map(|d| d.normalize().to_string()), "rank": r.rank, "tied": r.tied})
+               "index": r.index_value.map(|d| shown_index(d, entry.set.precision).to_string()), "rank": r.rank, "tied": r.tied})
     };
     // the band of an overall index, as the rankings and scores show it
     let band = |index: Option<rust_decimal::Decimal>| {
@@ -131,7 +132,7 @@ fn snapshot(
                 "state": a.map(Assessment::state), "finalised_as": finalised_as,
                 "not_submitted": finalised_as.is_some_and(FinalisedAs::not_submitted),
                 "points": o.points.normalize().to_string(), "applicable_max": o.applicable_max.normalize().to_string(),
-                "index": o.index_value.map(|d| d.normalize().to_string()),
+                "index": o.index_value.map(|d| shown_index(d, entry.set.precision).to_string()),
                 "band": band(o.index_value),
                 "main_indicators": mains.iter().map(|r| scope(r)).collect::<Vec<_>>(),
                 "pillars": pillars.iter().map(|r| scope(r)).collect::<Vec<_>>(),

@@ -176,7 +176,7 @@ async fn answers_are_scored_exactly_and_ranked_at_once() {
     )
     .await;
     assert_eq!(w["score"]["self_points"], "70");
-    assert_eq!(w["score"]["reviewed_index"], "0.7");
+    assert_eq!(w["score"]["reviewed_index"], "0.7000");
     assert_eq!(w["rank"], 1);
 
     // rankings: BAC-HA first, the nine others tied at 0 with rank 2
@@ -189,7 +189,7 @@ async fn answers_are_scored_exactly_and_ranked_at_once() {
     .await;
     assert_eq!(r["total"], 10);
     assert_eq!(r["items"][0]["unit"]["code"], "XA-BAC-HA");
-    assert_eq!(r["items"][0]["index"], "0.7");
+    assert_eq!(r["items"][0]["index"], "0.7000");
     assert_eq!(r["items"][0]["rank"], 1);
     assert!(
         r["items"].as_array().unwrap()[1..]
@@ -214,7 +214,7 @@ async fn answers_are_scored_exactly_and_ranked_at_once() {
     )
     .await;
     assert_eq!(m["items"][0]["points"], "30");
-    assert_eq!(m["items"][0]["index"], "0.75");
+    assert_eq!(m["items"][0]["index"], "0.7500");
     let pl = json_ok(
         app.get(
             &format!("/api/v1/periods/{period}/rankings?pillar=CQS"),

@@ -227,7 +227,7 @@ async fn an_index_on_a_threshold_is_in_the_higher_band_on_scores_rankings_what_i
     let w = what_if(3999).await;
     assert_eq!(
         (&w["index"], &w["band"]["code"]),
-        (&json!("0.6"), &json!("TOT")),
+        (&json!("0.6000"), &json!("TOT")),
         "{w}"
     );
     assert_eq!(w["next_band"]["code"], "XUAT_SAC");
@@ -259,7 +259,7 @@ async fn an_index_on_a_threshold_is_in_the_higher_band_on_scores_rankings_what_i
             .unwrap()
             .clone()
     };
-    assert_eq!(entry("PHUONG-LAO-CAI")["index"], "0.6");
+    assert_eq!(entry("PHUONG-LAO-CAI")["index"], "0.6000");
     assert_eq!(entry("PHUONG-LAO-CAI")["band"]["code"], "TOT");
     assert_eq!(entry("XA-BAC-HA")["band"]["code"], "KHA");
     assert_eq!(entry("XA-TRAN-YEN")["band"]["code"], "KEM");

@@ -549,7 +549,7 @@ async fn a_change_of_unit_tags_rescores_its_open_assessments_at_once() {
     let after = score_of(&app, &admin, &a).await;
     assert_eq!(after["score"]["applicable_max"], "100");
     assert_eq!(after["score"]["reviewed_points"], "30");
-    assert_eq!(after["score"]["reviewed_index"], "0.3");
+    assert_eq!(after["score"]["reviewed_index"], "0.3000");
     assert_eq!(after["rank"], 1);
     assert_eq!(score_of(&app, &admin, &b).await["rank"], 2);
     let tree = json_ok(
@@ -637,7 +637,7 @@ async fn unit_accounts_learn_no_rank_before_their_results_are_published() {
         200,
     )
     .await;
-    assert_eq!(w["score"]["reviewed_index"], "0.1");
+    assert_eq!(w["score"]["reviewed_index"], "0.1000");
     assert_eq!(w["rank"], Value::Null, "write response: {w}");
     let batch = json_ok(
         app.put_json(
@@ -689,7 +689,7 @@ async fn unit_accounts_learn_no_rank_before_their_results_are_published() {
         json!([{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]),
     )
     .await;
-    assert_eq!(r["index"], "0.3");
+    assert_eq!(r["index"], "0.3000");
     assert_eq!(r["rank"], 1, "tied with Bát Xát: {r}");
 
     // published: the unit sees the published standing, and what-ifs rank against it
@@ -898,7 +898,7 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
     )
     .await;
     // 5 (1 meeting) + 5 (1 of 4 chaired) + 20 (chairman): 0.3, sixth
-    assert_eq!(v1["result"]["index"], "0.3");
+    assert_eq!(v1["result"]["index"], "0.3000");
     assert_eq!(v1["result"]["rank"], 6);
     assert_eq!(v1["change"], Value::Null);
 
@@ -973,7 +973,7 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
         200,
     )
     .await;
-    assert_eq!(adj["score"]["reviewed_index"], "0.45");
+    assert_eq!(adj["score"]["reviewed_index"], "0.4500");
     let f = json_ok(
         app.post_json(
             &format!("/api/v1/assessments/{bac_ha}/finalise"),
@@ -1050,8 +1050,8 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
     assert_eq!(unit["version"], 2);
     assert_eq!(
         unit["change"],
-        json!({"before": {"points": "30", "index": "0.3", "rank": 6},
-               "after": {"points": "45", "index": "0.45", "rank": 4}})
+        json!({"before": {"points": "30", "index": "0.3000", "rank": 6},
+               "after": {"points": "45", "index": "0.4500", "rank": 4}})
     );
     let sa_pa = json_ok(
         app.get_public(&format!(

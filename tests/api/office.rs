@@ -378,7 +378,7 @@ async fn a_silent_unit_finalised_at_zero_is_published_as_not_submitted_and_comes
     let seen = get(&app, &admin, zero).await;
     assert_eq!(seen["score"]["final_points"], "0");
     assert_eq!(seen["score"]["reviewed_points"], "0");
-    assert_eq!(seen["score"]["final_index"], "0");
+    assert_eq!(seen["score"]["final_index"], "0.0000");
     assert_eq!(seen["not_submitted"], true);
     assert_eq!(seen["rank"], 10);
     // its answers stay stored; the explained score counts none of them
@@ -616,10 +616,10 @@ async fn an_excluded_unit_is_listed_unranked_and_the_others_rank_and_tie_without
         }
     };
     let wi = what_if(admin.clone()).await;
-    assert_eq!(wi["index"], "0.45");
+    assert_eq!(wi["index"], "0.4500");
     assert_eq!(wi["rank"], 2);
     let wi = what_if(tran_yen_leader).await;
-    assert_eq!(wi["index"], "0.45");
+    assert_eq!(wi["index"], "0.4500");
     assert_eq!(wi["rank"], Value::Null);
     assert!(actions(&get(&app, &admin, bat_xat).await).contains(&"include_in_ranking"));
 

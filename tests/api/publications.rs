@@ -119,7 +119,7 @@ async fn publish_read_publicly_with_etags_and_publish_an_errata() {
     let rankings = &v1["content"]["rankings"];
     assert_eq!(rankings[0]["unit"]["code"], "PHUONG-NGHIA-LO");
     assert_eq!(rankings[0]["points"], "60");
-    assert_eq!(rankings[0]["index"], "0.6");
+    assert_eq!(rankings[0]["index"], "0.6000");
     assert_eq!(rankings[0]["rank"], 1);
 
     // public reads, with ETag and 304

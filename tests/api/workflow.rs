@@ -380,7 +380,7 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
     )
     .await;
     assert_eq!(fa["score"]["final_points"], "65");
-    assert_eq!(fa["score"]["final_index"], "0.65");
+    assert_eq!(fa["score"]["final_index"], "0.6500");
     // B: 15 (tiers 3) + 20 (4/4) + 0 (2.1 never measured) + 20 (chairman) = 55
     let fb = json_ok(
         app.get(&format!("/api/v1/assessments/{b}"), &b_leader)
@@ -411,7 +411,7 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
             ranks["items"][0]["unit"]["code"].as_str(),
             ranks["items"][0]["index"].as_str()
         ),
-        (Some("XA-BAC-HA"), Some("0.65"))
+        (Some("XA-BAC-HA"), Some("0.6500"))
     );
     assert_eq!(
         (
