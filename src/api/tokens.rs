@@ -10,12 +10,11 @@ use validator::Validate;
 
 use super::ErrorResponses;
 use super::input::Json;
-use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::auth::principal::INTEGRATION_PREFIX;
 use crate::db::models::tokens::IntegrationToken;
 use crate::domain::TokenScope;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::AppResult;
+use crate::services::tokens as svc;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -78,85 +77,18 @@ async fn create_token(
     who: Principal,
     body: Json<CreateTokenRequest>,
 ) -> AppResult<HttpResponse> {
-    who.require_admin("create integration tokens")?;
+    svc::authorise(&who, "create integration tokens")?;
     let body = body.read().await?;
     body.validate()?;
     let b = body.into_inner();
-    let allowed: Vec<&str> = TokenScope::ALL.iter().map(|s| s.as_str()).collect();
-    let bad: Vec<FieldError> = b
-        .scopes
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| TokenScope::parse(s).is_none())
-        .map(|(i, s)| {
-            FieldError::new(
-                format!("/scopes/{i}"),
-                "UNKNOWN_SCOPE",
-                format!("{s:?}: use one of {allowed:?}"),
-            )
-            .with_param("value", s)
-            .with_param("allowed", &allowed)
-        })
-        .collect();
-    let scopes: Vec<TokenScope> = b
-        .scopes
-        .iter()
-        .filter_map(|s| TokenScope::parse(s))
-        .collect();
-    if !bad.is_empty() || b.scopes.is_empty() {
-        let errors = if bad.is_empty() {
-            vec![FieldError::new(
-                "/scopes",
-                "REQUIRED",
-                "give at least one scope",
-            )]
-        } else {
-            bad
-        };
-        return Err(AppError::validation(errors));
-    }
-    let secret = format!(
-        "{INTEGRATION_PREFIX}{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let hash = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+    let new = svc::NewToken {
+        name: b.name,
+        scopes: b.scopes,
+        period_id: b.period_id,
+        expires_at: b.expires_at,
     };
-    let t = crate::db::transaction(&state.pool, move |c| {
-        if let Some(p) = b.period_id
-            && crate::db::models::periods::Period::find(c, p)?.is_none()
-        {
-            return Err(AppError::validation(vec![FieldError::new(
-                "/period_id",
-                "UNKNOWN_PERIOD",
-                "no such period",
-            )]));
-        }
-        let t = IntegrationToken::insert(
-            c,
-            &b.name,
-            &hash,
-            &scopes,
-            b.period_id,
-            b.expires_at,
-            who.user_id,
-        )?;
-        Audit::new(
-            Some(&who),
-            "integration_token.create",
-            "integration_token",
-            t.id,
-        )
-        .period(t.period_id)
-        .new_value(
-            serde_json::json!({"name": t.name, "scopes": t.scopes, "expires_at": t.expires_at}),
-        )
-        .record(c)?;
-        Ok(t)
-    })
-    .await?;
+    let (t, secret) =
+        crate::db::transaction(&state.pool, move |c| svc::create(c, &who, new)).await?;
     Ok(HttpResponse::Created().json(response(t, Some(secret))))
 }
 
@@ -170,8 +102,7 @@ async fn list_tokens(
     state: web::Data<AppState>,
     who: Principal,
 ) -> AppResult<web::Json<Vec<TokenResponse>>> {
-    who.require_admin("list integration tokens")?;
-    let list = crate::db::with_conn(&state.pool, |c| Ok(IntegrationToken::list(c)?)).await?;
+    let list = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who)).await?;
     Ok(web::Json(
         list.into_iter().map(|t| response(t, None)).collect(),
     ))
@@ -187,20 +118,7 @@ async fn revoke_token(
     who: Principal,
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<TokenResponse>> {
-    who.require_admin("revoke integration tokens")?;
     let id = id.into_inner();
-    let t = crate::db::transaction(&state.pool, move |c| {
-        let t = IntegrationToken::revoke(c, id)?
-            .ok_or_else(|| AppError::not_found("integration token", id))?;
-        Audit::new(
-            Some(&who),
-            "integration_token.revoke",
-            "integration_token",
-            id,
-        )
-        .record(c)?;
-        Ok(t)
-    })
-    .await?;
+    let t = crate::db::transaction(&state.pool, move |c| svc::revoke(c, &who, id)).await?;
     Ok(web::Json(response(t, None)))
 }

@@ -158,6 +158,12 @@ pub fn password_change_required() -> AppError {
 /// Integration tokens are `dti_` followed by 64 hex digits; only their SHA-256 is stored.
 pub const INTEGRATION_PREFIX: &str = "dti_";
 
+/// How an integration token's secret is stored and looked up: its SHA-256, in hex.
+pub fn integration_token_hash(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
 /// The caller of routes that integration tokens may use too (answer writes): a signed-in user,
 /// or an integration token with the `automatic:write` scope.
 pub struct Writer(pub Principal);
@@ -179,10 +185,7 @@ impl FromRequest for Writer {
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let secret = token?;
-            let hash = {
-                use sha2::Digest;
-                hex::encode(sha2::Sha256::digest(secret.as_bytes()))
-            };
+            let hash = integration_token_hash(&secret);
             let found = crate::db::with_conn(&state.pool, move |c| {
                 Ok(crate::db::models::tokens::IntegrationToken::find_active(
                     c, &hash,

@@ -20,6 +20,7 @@ pub mod publications;
 pub mod scoring;
 pub mod seed;
 pub mod tasks;
+pub mod tokens;
 pub mod units;
 pub mod users;
 pub mod webhooks;
