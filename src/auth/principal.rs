@@ -23,7 +23,34 @@ pub struct Principal {
     pub period_scope: Option<Uuid>,
 }
 
+/// Who is calling: an account, or an integration token (which has no account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Account(Uuid),
+    Integration { token: Uuid },
+}
+
 impl Principal {
+    /// The caller's identity: the one place that tells an account from an integration token
+    /// (an integration token's principal carries the token's id in `user_id`).
+    pub fn caller(&self) -> Caller {
+        if self.role == Role::Integration {
+            Caller::Integration {
+                token: self.user_id,
+            }
+        } else {
+            Caller::Account(self.user_id)
+        }
+    }
+
+    /// The account acting (recorded as who wrote something), `None` for an integration token.
+    pub fn account_id(&self) -> Option<Uuid> {
+        match self.caller() {
+            Caller::Account(id) => Some(id),
+            Caller::Integration { .. } => None,
+        }
+    }
+
     pub fn is(&self, role: Role) -> bool {
         self.role == role
     }

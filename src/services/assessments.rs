@@ -375,7 +375,7 @@ pub fn put_answers(
             return Err(invalid_input(code, errors));
         }
         // Accounts are recorded as the author; an integration token is not an account.
-        let by = (actor.role != Role::Integration).then_some(actor.user_id);
+        let by = actor.account_id();
         let mut stored = Vec::new();
         for (input, (i, canonical)) in checked {
             let node_id = entry.node_ids[i];

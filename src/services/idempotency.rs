@@ -28,8 +28,8 @@ use serde_json::Value;
 pub use crate::db::models::idempotency::{KeyOwner, RETENTION_HOURS};
 
 use crate::auth::Principal;
+use crate::auth::principal::Caller;
 use crate::db::models::idempotency::IdempotencyRecord;
-use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 
 /// How long a duplicate waits for the first request with its key before 409.
@@ -46,11 +46,9 @@ pub struct IdempotentRequest {
 
 impl IdempotentRequest {
     pub fn new(actor: &Principal, key: String, request_hash: String) -> Self {
-        // An integration token's principal carries the token's id (it has no account).
-        let owner = if actor.role == Role::Integration {
-            KeyOwner::Token(actor.user_id)
-        } else {
-            KeyOwner::User(actor.user_id)
+        let owner = match actor.caller() {
+            Caller::Integration { token } => KeyOwner::Token(token),
+            Caller::Account(id) => KeyOwner::User(id),
         };
         IdempotentRequest {
             owner,

@@ -730,7 +730,7 @@ pub fn import_answers_with(
         let mut units = Vec::new();
         if write_anything && !valid.is_empty() {
             checkpoint.progress(Phase::Writing, rows_read, Some(rows_read))?;
-            let by = (actor.role != Role::Integration).then_some(actor.user_id);
+            let by = actor.account_id();
             let mut writes = Vec::with_capacity(valid.len());
             for (number, r, a, i, canonical) in &valid {
                 let entry = set_entry(c, a.set_id)?;

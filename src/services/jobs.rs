@@ -27,6 +27,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::auth::principal::Caller;
 use crate::db::models::PageReq;
 use crate::db::models::jobs::{Job, NewJob};
 use crate::db::models::tokens::IntegrationToken;
@@ -152,10 +153,9 @@ pub fn queue_answers_import(
         kind: JobKind::AnswersImport.as_str(),
         period_id: Some(period_id),
         requested_by: actor.user_id,
-        requester_kind: if actor.role == Role::Integration {
-            "token"
-        } else {
-            "user"
+        requester_kind: match actor.caller() {
+            Caller::Integration { .. } => "token",
+            Caller::Account(_) => "user",
         },
         options: serde_json::to_value(options).map_err(AppError::internal)?,
         input_format: format.as_str().unwrap_or_default(),
