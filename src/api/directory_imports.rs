@@ -39,7 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[schema(example = json!({"rows": [{"code": "XA-BAO-THANG", "name": "Xã Bảo Thắng", "kind": "commune", "parent_code": "LC", "groups": "LC-XA"}]}))]
 pub struct UnitRows {
     #[allow(dead_code)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     rows: Vec<serde_json::Value>,
 }
 
@@ -48,7 +48,7 @@ pub struct UnitRows {
 #[schema(example = json!({"rows": [{"username": "editor.xa-bao-thang", "display_name": "Nguyễn Văn An", "role": "unit_editor", "unit_code": "XA-BAO-THANG"}]}))]
 pub struct AccountRows {
     #[allow(dead_code)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     rows: Vec<serde_json::Value>,
 }
 

@@ -41,7 +41,7 @@ pub struct JobResponse {
     /// The account (or integration token) that requested it.
     pub requested_by: Uuid,
     /// The request's parameters (`dry_run`, `mode`, `decimal_separator`, `language`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::services::jobs::AnswersImportOptions)]
     pub options: Value,
     /// The format read from the uploaded file's content, and its size in bytes.
     pub input_format: String,
