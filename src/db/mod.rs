@@ -4,6 +4,7 @@
 pub mod embedded;
 pub mod models;
 pub mod schema;
+pub mod seat;
 pub mod text_enum;
 
 use std::time::Duration;

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::config::JobConfig;
 use crate::db::models::jobs::Job;
+use crate::db::seat::Seat;
 use crate::error::{AppError, AppResult, error_chain};
 use crate::i18n::Lang;
 use crate::services::imports::{Checkpoint, ImportOutcome, Phase};
@@ -27,47 +28,9 @@ pub fn spawn(database_url: String, config: JobConfig) -> tokio::task::JoinHandle
     tokio::spawn(run(database_url, config))
 }
 
-/// A connection of the worker's own, opened when needed, used on the blocking pool.
-struct Seat {
-    url: String,
-    conn: Option<PgConnection>,
-}
-
-impl Seat {
-    async fn run<T: Send + 'static>(
-        &mut self,
-        f: impl FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
-    ) -> AppResult<T> {
-        let url = self.url.clone();
-        let conn = self.conn.take();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut conn = match conn {
-                Some(c) => c,
-                None => match PgConnection::establish(&url) {
-                    Ok(c) => c,
-                    Err(e) => return (None, Err(AppError::from(e))),
-                },
-            };
-            let out = f(&mut conn);
-            (out.is_ok().then_some(conn), out)
-        })
-        .await;
-        match joined {
-            Ok((conn, out)) => {
-                self.conn = conn;
-                out
-            }
-            Err(e) => Err(AppError::internal(e)),
-        }
-    }
-}
-
 async fn run(database_url: String, config: JobConfig) {
     let worker = format!("{}/{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let mut seat = Seat {
-        url: database_url,
-        conn: None,
-    };
+    let mut seat = Seat::new(database_url);
     let mut failures = 0u32;
     loop {
         let busy = match step(&mut seat, &config, &worker).await {
@@ -253,7 +216,7 @@ async fn step(seat: &mut Seat, config: &JobConfig, worker: &str) -> AppResult<bo
         total: AtomicI64::new(-1),
         ..Progress::default()
     });
-    let url = seat.url.clone();
+    let url = seat.url().to_string();
     let (id, me) = (job.id, worker.to_string());
     let running = {
         let progress = progress.clone();

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use tokio::task::JoinSet;
 
 use crate::config::WebhookConfig;
@@ -65,55 +65,29 @@ fn policy(config: &WebhookConfig) -> TargetPolicy {
     }
 }
 
-/// The worker's own connection and whether it holds the lock.
+/// The worker's own connection and whether it holds the lock (lost with the connection).
 struct Seat {
-    url: String,
-    conn: Option<PgConnection>,
+    conn: crate::db::seat::Seat,
     leader: bool,
 }
 
 impl Seat {
-    /// Runs `f` on the connection (opened when needed) on the blocking pool. Any error drops
-    /// the connection, and with it the lock.
+    /// Runs `f` on the connection; an error drops the connection, and with it the lock.
     async fn run<T: Send + 'static>(
         &mut self,
         f: impl FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
-        let url = self.url.clone();
-        let conn = self.conn.take();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut conn = match conn {
-                Some(c) => c,
-                None => match PgConnection::establish(&url) {
-                    Ok(c) => c,
-                    Err(e) => return (None, Err(AppError::from(e))),
-                },
-            };
-            let out = f(&mut conn);
-            (out.is_ok().then_some(conn), out)
-        })
-        .await;
-        match joined {
-            Ok((conn, out)) => {
-                if conn.is_none() {
-                    self.leader = false;
-                }
-                self.conn = conn;
-                out
-            }
-            Err(e) => {
-                self.conn = None;
-                self.leader = false;
-                Err(AppError::internal(e))
-            }
+        let out = self.conn.run(f).await;
+        if !self.conn.is_open() {
+            self.leader = false;
         }
+        out
     }
 }
 
 async fn run(database_url: String, config: WebhookConfig, client: reqwest::Client) {
     let mut seat = Seat {
-        url: database_url,
-        conn: None,
+        conn: crate::db::seat::Seat::new(database_url),
         leader: false,
     };
     let mut last_scan: Option<Instant> = None;
