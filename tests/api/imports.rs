@@ -11,7 +11,7 @@ use crate::helpers::*;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
 
-async fn import(
+pub async fn import(
     app: &TestApp,
     token: &str,
     period: &str,

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::assessments::{assessment_of, open_period};
 use crate::helpers::*;
+use crate::imports::import;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
 
@@ -52,25 +53,6 @@ fn replica_config(app: &TestApp) -> Config {
     let mut config = app.config.clone();
     config.mode = dti_api::config::Mode::Demo;
     config
-}
-
-async fn import(
-    app: &TestApp,
-    token: &str,
-    period: &str,
-    query: &str,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    app.request(
-        Method::POST,
-        &format!("/api/v1/periods/{period}/imports/answers{query}"),
-        Some(token),
-    )
-    .header("content-type", "text/csv")
-    .body(body)
-    .send()
-    .await
-    .unwrap()
 }
 
 /// Posts an import that must be queued as a job: 202, `Location`, the job; returns the job.
