@@ -124,19 +124,6 @@ impl Publication {
             .get_result(conn)
     }
 
-    /// Publications visible to the public now (past their embargo).
-    pub fn visible(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<Publication>> {
-        publications::table
-            .filter(publications::visible_from.le(now))
-            .order((
-                publications::period_id.asc(),
-                publications::group_id.asc(),
-                publications::version.asc(),
-            ))
-            .select(Publication::as_select())
-            .load(conn)
-    }
-
     /// The id of the latest version of a group's results that the public may see at `now`.
     pub fn latest_visible_id(
         conn: &mut PgConnection,
