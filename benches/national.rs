@@ -403,7 +403,7 @@ fn app_config(db: &str) -> Config {
     let data = std::env::temp_dir().join(format!("dti-bench-{db}"));
     Config {
         mode: Mode::Production,
-        database_url: Some(url_for_db(db)),
+        database_url: Some(url_for_db(db).into()),
         host: "127.0.0.1".into(),
         port: 0,
         jwt_secret: Some(JWT_SECRET.into()),

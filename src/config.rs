@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// How the service runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -17,14 +19,18 @@ pub enum Mode {
     Production,
 }
 
+/// Secrets (the database URL with its password, the JWT secret, the metrics token, the S3
+/// secret key and session token) are [`SecretString`]s: `Debug` prints `[REDACTED]` in their
+/// place, so a logged or panicking `Config` never shows them, and each is exposed only where
+/// it is used.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub mode: Mode,
     /// `None`: start (or reuse) a private PostgreSQL cluster under `data_dir`.
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
     pub host: String,
     pub port: u16,
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     pub jwt_issuer: String,
     pub jwt_ttl_minutes: i64,
     pub data_dir: PathBuf,
@@ -47,7 +53,7 @@ pub struct Config {
     pub login_lock_max_seconds: i64,
     /// The bearer token that `GET /metrics` requires (`METRICS_TOKEN`). Unset: metrics are
     /// open in demo mode and closed in production.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed (`TRUSTED_PROXIES`):
     /// addresses or networks. Empty: the client is the TCP peer, whatever it claims.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -130,7 +136,8 @@ impl Config {
     /// As [`Config::from_env`], from any source of variables (blank = unset).
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let var = |name: &str| var_in(lookup, name);
-        let database_url = var("DATABASE_URL");
+        let secret = |name: &str| var(name).map(SecretString::from);
+        let database_url = secret("DATABASE_URL");
         let mode = match var("APP_MODE").as_deref() {
             Some("demo" | "dev") => Mode::Demo,
             Some("production" | "prod") => Mode::Production,
@@ -161,7 +168,7 @@ impl Config {
             database_url,
             host: var("APP_HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port: parsed_in(lookup, "APP_PORT", 8080)?,
-            jwt_secret: var("JWT_SECRET"),
+            jwt_secret: secret("JWT_SECRET"),
             jwt_issuer: var("JWT_ISSUER").unwrap_or_else(|| "dti-api".into()),
             jwt_ttl_minutes: parsed_in(lookup, "JWT_TTL_MINUTES", 480)?,
             data_dir,
@@ -185,7 +192,7 @@ impl Config {
             login_address_max_failures: parsed_in(lookup, "LOGIN_ADDRESS_MAX_FAILURES", 100)?,
             login_lock_max_seconds: parsed_in(lookup, "LOGIN_LOCK_MAX_SECONDS", 3600)?,
             trusted_proxies: networks("TRUSTED_PROXIES", var("TRUSTED_PROXIES").as_deref())?,
-            metrics_token: var("METRICS_TOKEN"),
+            metrics_token: secret("METRICS_TOKEN"),
         };
         config.check()?;
         Ok(config)
@@ -202,7 +209,7 @@ impl Config {
                     });
                 }
                 Some(s) => {
-                    if let Some(why) = secret_weakness(s) {
+                    if let Some(why) = secret_weakness(s.expose_secret()) {
                         return Err(ConfigError::Invalid {
                             name: "JWT_SECRET",
                             reason: format!(
@@ -226,7 +233,10 @@ impl Config {
             }
         }
         if self.mode == Mode::Production
-            && self.metrics_token.as_deref().is_some_and(is_weak_secret)
+            && self
+                .metrics_token
+                .as_ref()
+                .is_some_and(|t| is_weak_secret(t.expose_secret()))
         {
             return Err(ConfigError::Invalid {
                 name: "METRICS_TOKEN",
@@ -298,8 +308,9 @@ pub enum EvidenceStoreConfig {
     S3(S3Config),
 }
 
-/// An S3-compatible bucket for evidence (`S3_*` variables, see README.md).
-#[derive(Clone, PartialEq, Eq)]
+/// An S3-compatible bucket for evidence (`S3_*` variables, see README.md). `Debug` never
+/// prints the secret key or the session token.
+#[derive(Debug, Clone)]
 pub struct S3Config {
     /// `S3_BUCKET` (required).
     pub bucket: String,
@@ -310,9 +321,9 @@ pub struct S3Config {
     /// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`, both or neither; neither means the
     /// standard AWS sources (`AWS_ACCESS_KEY_ID`…, web identity, container or instance role).
     pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<SecretString>,
     /// `S3_SESSION_TOKEN`, for temporary static credentials.
-    pub session_token: Option<String>,
+    pub session_token: Option<SecretString>,
     /// `S3_PREFIX`: keys are stored under `<prefix>/ab/cd/<sha256>`; `None` = bucket root.
     pub prefix: Option<String>,
     /// `S3_ALLOW_HTTP`: permit a plain `http://` endpoint (default false).
@@ -323,23 +334,26 @@ pub struct S3Config {
     pub path_style: bool,
 }
 
-impl std::fmt::Debug for S3Config {
-    /// Never prints the secret key or the session token.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hidden = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
-        f.debug_struct("S3Config")
-            .field("bucket", &self.bucket)
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &hidden(&self.secret_access_key))
-            .field("session_token", &hidden(&self.session_token))
-            .field("prefix", &self.prefix)
-            .field("allow_http", &self.allow_http)
-            .field("path_style", &self.path_style)
-            .finish()
+/// Equal settings, secrets compared as what they are (a secret has no `PartialEq` of its own,
+/// so that comparing one is always written out).
+impl PartialEq for S3Config {
+    fn eq(&self, other: &S3Config) -> bool {
+        let same = |a: &Option<SecretString>, b: &Option<SecretString>| {
+            a.as_ref().map(|s| s.expose_secret()) == b.as_ref().map(|s| s.expose_secret())
+        };
+        self.bucket == other.bucket
+            && self.region == other.region
+            && self.endpoint == other.endpoint
+            && self.access_key_id == other.access_key_id
+            && same(&self.secret_access_key, &other.secret_access_key)
+            && same(&self.session_token, &other.session_token)
+            && self.prefix == other.prefix
+            && self.allow_http == other.allow_http
+            && self.path_style == other.path_style
     }
 }
+
+impl Eq for S3Config {}
 
 impl S3Config {
     /// An AWS bucket with the defaults: region `us-east-1`, the standard credential sources,
@@ -411,8 +425,8 @@ impl EvidenceStoreConfig {
                     region: get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
                     endpoint: endpoint.map(|e| e.trim_end_matches('/').to_string()),
                     access_key_id: get("S3_ACCESS_KEY_ID"),
-                    secret_access_key: get("S3_SECRET_ACCESS_KEY"),
-                    session_token: get("S3_SESSION_TOKEN"),
+                    secret_access_key: get("S3_SECRET_ACCESS_KEY").map(SecretString::from),
+                    session_token: get("S3_SESSION_TOKEN").map(SecretString::from),
                     prefix: get("S3_PREFIX")
                         .map(|p| p.trim_matches('/').to_string())
                         .filter(|p| !p.is_empty()),
@@ -1006,6 +1020,38 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_a_config_never_shows_its_secrets() {
+        let db_password = "pg-Pa55w0rd-kept-out-of-logs";
+        let url = format!("postgres://dti:{db_password}@db:5432/dti");
+        let metrics = "Mt9-xQ2vL7pR4sW8yE1uH6cK3jN0bZ5aF";
+        let s3_secret = "s3-secret-key-9Qw2Er5Ty8";
+        let s3_token = "s3-session-token-4Df7Gh1Jk3";
+        let c = config(&[
+            ("DATABASE_URL", &url),
+            ("JWT_SECRET", STRONG),
+            ("METRICS_TOKEN", metrics),
+            ("EVIDENCE_STORE", "s3"),
+            ("S3_BUCKET", "dti-evidence"),
+            ("S3_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("S3_SECRET_ACCESS_KEY", s3_secret),
+            ("S3_SESSION_TOKEN", s3_token),
+        ])
+        .unwrap();
+        for shown in [format!("{c:?}"), format!("{c:#?}")] {
+            for secret in [db_password, STRONG, metrics, s3_secret, s3_token] {
+                assert!(!shown.contains(secret), "{secret} shown in {shown}");
+            }
+            assert!(shown.contains("REDACTED"), "{shown}");
+            // what is not secret is still there to read
+            assert!(shown.contains("AKIAEXAMPLE") && shown.contains("dti-evidence"));
+        }
+        // and the values are kept as given, for where they are used
+        assert_eq!(c.database_url.as_ref().unwrap().expose_secret(), url);
+        assert_eq!(c.jwt_secret.as_ref().unwrap().expose_secret(), STRONG);
+        assert_eq!(c.metrics_token.as_ref().unwrap().expose_secret(), metrics);
+    }
+
+    #[test]
     fn trusted_proxies_are_addresses_or_networks() {
         let n = |v: &str| networks("TRUSTED_PROXIES", Some(v));
         assert!(n("").unwrap().is_empty());
@@ -1086,7 +1132,7 @@ mod tests {
         // the secret never shows in Debug output
         let shown = format!("{s3:?}");
         assert!(!shown.contains("minio-secret-key-123"), "{shown}");
-        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
     }
 
     #[test]

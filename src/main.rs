@@ -7,6 +7,7 @@ use dti_api::config::{Config, Mode, is_weak_secret};
 use dti_api::db::embedded::EmbeddedPostgres;
 use dti_api::error::error_chain;
 use dti_api::startup::{Application, demo_jwt_secret, migrate_with_retry};
+use secrecy::ExposeSecret;
 
 const USAGE: &str = "usage: dti-api [serve|migrate|seed|create-admin USERNAME|set-password USERNAME|openapi]
   serve                  run the API (default)
@@ -70,13 +71,18 @@ fn main() -> ExitCode {
 /// Without `DATABASE_URL`: start (or reuse) the private cluster. In demo mode without a strong
 /// `JWT_SECRET`: generate one and keep it in the data directory, so tokens survive restarts.
 fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, String> {
-    if config.mode == Mode::Demo && config.jwt_secret.as_deref().is_none_or(is_weak_secret) {
+    if config.mode == Mode::Demo
+        && config
+            .jwt_secret
+            .as_ref()
+            .is_none_or(|s| is_weak_secret(s.expose_secret()))
+    {
         let (secret, path) = demo_jwt_secret(&config.data_dir)?;
         log::warn!(
             "demo mode: using a generated JWT secret kept in {}",
             path.display()
         );
-        config.jwt_secret = Some(secret);
+        config.jwt_secret = Some(secret.into());
     }
     if config.database_url.is_some() {
         return Ok(None);
@@ -86,12 +92,22 @@ fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, Str
         config.data_dir.display()
     );
     let pg = EmbeddedPostgres::start(&config.data_dir).map_err(|e| e.to_string())?;
-    config.database_url = Some(pg.url.clone());
+    config.database_url = Some(pg.url.clone().into());
     Ok(Some(pg))
 }
 
+/// The database URL, password included, for opening a pool (set by now: `prepare_database`
+/// starts a private cluster when it is missing).
+fn database_url(config: &Config) -> &str {
+    config
+        .database_url
+        .as_ref()
+        .map(|u| u.expose_secret())
+        .unwrap_or_default()
+}
+
 fn migrate(config: &Config) -> Result<(), String> {
-    let url = config.database_url.as_deref().unwrap_or_default();
+    let url = database_url(config);
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
     let applied =
         migrate_with_retry(&pool, Duration::from_secs(60)).map_err(|e| error_chain(e.as_ref()))?;
@@ -111,7 +127,7 @@ fn migrate(config: &Config) -> Result<(), String> {
 /// published).
 fn seed(config: &Config) -> Result<(), String> {
     migrate(config)?;
-    let url = config.database_url.as_deref().unwrap_or_default();
+    let url = database_url(config);
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let report = match config.mode {
@@ -152,7 +168,7 @@ fn account_password(config: &Config, command: &str, username: &str) -> Result<()
             line.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    let url = config.database_url.as_deref().unwrap_or_default();
+    let url = database_url(config);
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let done = if command == "create-admin" {

@@ -94,10 +94,11 @@ impl Application {
         config.check()?;
         let url = config
             .database_url
-            .clone()
+            .as_ref()
+            .map(|u| secrecy::ExposeSecret::expose_secret(u).to_string())
             .ok_or("DATABASE_URL is not set (main starts a private cluster when it is missing)")?;
         let secret = match (&config.jwt_secret, config.mode) {
-            (Some(s), _) => s.clone(),
+            (Some(s), _) => secrecy::ExposeSecret::expose_secret(s).to_string(),
             (None, Mode::Demo) => format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()),
             (None, Mode::Production) => {
                 return Err("JWT_SECRET is required in production mode".into());

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use diesel::RunQueryDsl;
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -114,7 +115,7 @@ fn authorise_scrape(req: &HttpRequest, config: &Config) -> AppResult<()> {
         .map(|(_, token)| token.trim());
     // Digests compared, so that the time taken says nothing about the token.
     let digest = |s: &str| Sha256::digest(s.as_bytes());
-    if given.is_some_and(|g| digest(g) == digest(expected)) {
+    if given.is_some_and(|g| digest(g) == digest(expected.expose_secret())) {
         return Ok(());
     }
     Err(AppError::new(

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
+use secrecy::ExposeSecret;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
 };
@@ -94,9 +95,9 @@ impl S3Store {
             (Some(id), Some(secret)) => {
                 let b = AmazonS3Builder::new()
                     .with_access_key_id(id)
-                    .with_secret_access_key(secret);
+                    .with_secret_access_key(secret.expose_secret());
                 match &config.session_token {
-                    Some(token) => b.with_token(token),
+                    Some(token) => b.with_token(token.expose_secret()),
                     None => b,
                 }
             }

@@ -10,6 +10,7 @@ use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
 use dti_api::startup::Application;
 use reqwest::{Method, RequestBuilder, Response};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -270,7 +271,7 @@ pub fn test_config(db_name: &str) -> Config {
     let data = std::env::temp_dir().join(format!("dti-test-{db_name}"));
     Config {
         mode: Mode::Production,
-        database_url: Some(url_for_db(db_name)),
+        database_url: Some(url_for_db(db_name).into()),
         host: "127.0.0.1".into(),
         port: 0,
         jwt_secret: Some(JWT_SECRET.into()),
@@ -348,8 +349,9 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
 pub async fn spawn_app_and_pool(config: Config) -> (TestApp, dti_api::db::DbPool) {
     let db_name = config
         .database_url
-        .as_deref()
+        .as_ref()
         .unwrap()
+        .expose_secret()
         .rsplit('/')
         .next()
         .unwrap()
@@ -396,8 +398,13 @@ pub async fn spawn_seeded_app() -> TestApp {
 }
 
 impl TestApp {
+    /// The test database's URL, to open connections of the test's own.
+    pub fn database_url(&self) -> &str {
+        self.config.database_url.as_ref().unwrap().expose_secret()
+    }
+
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut PgConnection) -> T) -> T {
-        let mut c = PgConnection::establish(self.config.database_url.as_deref().unwrap()).unwrap();
+        let mut c = PgConnection::establish(self.database_url()).unwrap();
         f(&mut c)
     }
 

@@ -485,7 +485,7 @@ async fn a_duplicate_waits_for_the_first_and_never_fails_with_a_500() {
     let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
     // Another transaction holds the key (as a first request still running would).
     let hold = || {
-        let mut c = PgConnection::establish(app.config.database_url.as_deref().unwrap()).unwrap();
+        let mut c = PgConnection::establish(app.database_url()).unwrap();
         diesel::sql_query("BEGIN").execute(&mut c).unwrap();
         diesel::sql_query(
             "INSERT INTO idempotency_keys (key, user_id, request_hash, response_status, response_body)

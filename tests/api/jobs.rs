@@ -337,7 +337,7 @@ async fn a_running_job_shows_its_progress_and_a_cancel_rolls_it_back() {
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     // another transaction holds the period's ranking groups: the import reads its file, then
     // waits for them inside its transaction
-    let mut blocker = PgConnection::establish(app.config.database_url.as_deref().unwrap()).unwrap();
+    let mut blocker = PgConnection::establish(app.database_url()).unwrap();
     diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
     diesel::sql_query(format!(
         "SELECT 1 FROM period_groups WHERE period_id = '{period}' FOR UPDATE"
