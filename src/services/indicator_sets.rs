@@ -346,26 +346,6 @@ pub fn replace(
     })
 }
 
-/// RFC 7396 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            let t = target.as_object_mut().expect("object");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
-
 /// Applies a JSON merge patch (RFC 7396) to a draft's canonical document.
 pub fn patch(
     conn: &mut PgConnection,
@@ -384,7 +364,7 @@ pub fn patch(
     conn.transaction(|c| {
         let before = editable(c, id, expected)?;
         let mut doc = stored_value(&before)?;
-        merge_patch(&mut doc, &patch);
+        json_patch::merge(&mut doc, &patch);
         let source = serde_json::to_string_pretty(&doc).map_err(AppError::internal)?;
         let parsed = parse(source.as_bytes(), Format::Json)?;
         store_replacement(c, actor, &before, parsed, "indicator_set.patch")

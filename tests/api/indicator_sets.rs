@@ -799,3 +799,52 @@ async fn list_filters_by_kind_status_issuer_and_year() {
             .all(|s| s["year"] == 2022)
     );
 }
+
+#[tokio::test]
+async fn a_merge_patch_sets_members_removes_them_with_null_and_must_be_an_object() {
+    let app = spawn_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let draft = json_ok(
+        post_doc(&app, &admin, "/api/v1/indicator-sets", &small_doc()).await,
+        201,
+    )
+    .await;
+    let path = format!("/api/v1/indicator-sets/{}", draft["id"].as_str().unwrap());
+    // only an object is a merge patch of a document (an array or a string would replace it)
+    for not_an_object in [json!(["name"]), json!("name"), json!(7)] {
+        assert_problem(
+            app.patch_json(&path, &admin, &not_an_object).await,
+            422,
+            "INVALID_PATCH",
+        )
+        .await;
+    }
+    // members are merged at every depth; `null` removes one
+    let edited = json_ok(
+        app.patch_json(
+            &path,
+            &admin,
+            &json!({"year": null, "legal_basis": {"decision_date": null, "decision_number": "9/QĐ-UBND"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let doc = &edited["document"];
+    assert!(doc.get("year").is_none(), "{doc}");
+    assert_eq!(
+        doc["legal_basis"],
+        json!({"decision_number": "9/QĐ-UBND", "issuer": "UBND tỉnh (ví dụ)"})
+    );
+    assert_eq!(doc["name"], small_doc()["name"]);
+    // removing a required member leaves an invalid document, refused as a whole
+    assert_problem(
+        app.patch_json(&path, &admin, &json!({"name": null, "scale": "90"}))
+            .await,
+        422,
+        "INVALID_SET_DOCUMENT",
+    )
+    .await;
+    let after = json_ok(app.get(&path, &admin).await, 200).await;
+    assert_eq!(after["document"], *doc, "nothing written");
+}
