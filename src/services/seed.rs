@@ -120,6 +120,164 @@ pub fn load_reference_data(conn: &mut PgConnection, dir: &Path) -> AppResult<See
     load_with(conn, dir, None)
 }
 
+/// Every way the units and accounts under `dir` break the rules of [`problems`], one line each
+/// (empty: consistent); errors only when a file cannot be read or typed.
+pub fn check(dir: &Path) -> AppResult<Vec<String>> {
+    let units: UnitsFile = read_json(&dir.join("units.json"))?;
+    let users: UsersFile = read_json(&dir.join("users.json"))?;
+    Ok(problems(&units, Some(&users)))
+}
+
+/// What the loader does not find by itself: a code given twice (the second would be skipped as
+/// existing), dates that contradict `active`, a unit in a ranking group of another kind or
+/// while inactive, lineage that is not a closed unit followed by a later one, and, with the
+/// accounts, usernames, editors and leaders of inactive units, and an active unit of a kind that
+/// enters figures without its editor and its leader.
+fn problems(units: &UnitsFile, users: Option<&UsersFile>) -> Vec<String> {
+    let mut out = Vec::new();
+    let code_ok = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let mut groups: BTreeMap<&str, &GroupSeed> = BTreeMap::new();
+    for g in &units.ranking_groups {
+        if !code_ok(&g.code) || groups.insert(&g.code, g).is_some() {
+            out.push(format!(
+                "ranking group {:?}: code invalid or given twice",
+                g.code
+            ));
+        }
+        if g.name.trim().is_empty() {
+            out.push(format!("ranking group {}: no name", g.code));
+        }
+    }
+    let mut by_code: BTreeMap<&str, &UnitSeed> = BTreeMap::new();
+    for u in &units.units {
+        if !code_ok(&u.code) || by_code.insert(&u.code, u).is_some() {
+            out.push(format!(
+                "unit {:?}: code invalid (ASCII letters, digits, . - _) or given twice",
+                u.code
+            ));
+        }
+    }
+    for u in &units.units {
+        let at = format!("unit {}", u.code);
+        if u.name.trim().is_empty() {
+            out.push(format!("{at}: no name"));
+        }
+        if let Some(p) = &u.parent
+            && (p == &u.code || !by_code.contains_key(p.as_str()))
+        {
+            out.push(format!("{at}: parent {p} not found"));
+        }
+        if let (Some(from), Some(to)) = (u.valid_from, u.valid_to)
+            && from > to
+        {
+            out.push(format!("{at}: valid_from {from} after valid_to {to}"));
+        }
+        match (u.active, u.valid_to) {
+            (false, None) => out.push(format!("{at}: inactive without valid_to")),
+            (true, Some(to)) => out.push(format!("{at}: active with valid_to {to}")),
+            _ => {}
+        }
+        for g in &u.groups {
+            match groups.get(g.as_str()) {
+                None => out.push(format!("{at}: ranking group {g} not found")),
+                Some(group) if group.unit_kind != u.kind => out.push(format!(
+                    "{at}: ranking group {g} is for {}, the unit is a {}",
+                    group.unit_kind.as_str(),
+                    u.kind.as_str()
+                )),
+                Some(_) => {}
+            }
+        }
+        if !u.active && !u.groups.is_empty() {
+            out.push(format!("{at}: inactive, yet in a ranking group"));
+        }
+        if u.tags.iter().any(|t| t.trim().is_empty()) {
+            out.push(format!("{at}: a blank tag"));
+        }
+        for p in &u.predecessors {
+            let Some(pred) = by_code.get(p.as_str()).filter(|_| p != &u.code) else {
+                out.push(format!("{at}: predecessor {p} not found"));
+                continue;
+            };
+            if pred.active {
+                out.push(format!("{at}: predecessor {p} is still active"));
+            }
+            if let (Some(end), Some(start)) = (pred.valid_to, u.valid_from)
+                && end >= start
+            {
+                out.push(format!(
+                    "{at}: predecessor {p} is valid to {end}, not before the unit's valid_from {start}"
+                ));
+            }
+        }
+    }
+    let Some(users) = users else {
+        return out;
+    };
+    let mut names = std::collections::BTreeSet::new();
+    let mut roles: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut per_unit: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for u in &users.users {
+        let at = format!("account {}", u.username);
+        let name_ok = !u.username.is_empty()
+            && u.username.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
+        if !name_ok || !names.insert(u.username.as_str()) {
+            out.push(format!(
+                "{at}: username invalid (a-z 0-9 . _ -) or given twice"
+            ));
+        }
+        if u.full_name.trim().is_empty() {
+            out.push(format!("{at}: no full name"));
+        }
+        *roles.entry(u.role.as_str()).or_default() += 1;
+        let unit = u.unit.as_deref().map(|c| (c, by_code.get(c)));
+        if let Some((c, None)) = unit {
+            out.push(format!("{at}: unit {c} not found"));
+        }
+        if matches!(u.role, Role::UnitEditor | Role::UnitLeader) {
+            match unit {
+                None => out.push(format!("{at}: a {} needs a unit", u.role.as_str())),
+                Some((c, Some(found))) if !found.active => {
+                    out.push(format!("{at}: a {} of inactive unit {c}", u.role.as_str()))
+                }
+                Some((c, Some(_))) => per_unit.entry(c).or_default().push(u.role.as_str()),
+                Some((_, None)) => {}
+            }
+        }
+    }
+    for role in [Role::Admin, Role::Reviewer, Role::Viewer] {
+        if !roles.contains_key(role.as_str()) {
+            out.push(format!("no {} account", role.as_str()));
+        }
+    }
+    for u in units.units.iter().filter(|u| u.active) {
+        let enters_figures = matches!(
+            u.kind,
+            UnitKind::Department
+                | UnitKind::Commune
+                | UnitKind::PartyBody
+                | UnitKind::FatherlandFront
+        );
+        if enters_figures {
+            let mut got = per_unit.get(u.code.as_str()).cloned().unwrap_or_default();
+            got.sort();
+            if got != ["unit_editor", "unit_leader"] {
+                out.push(format!(
+                    "unit {}: accounts {got:?}, expected one unit_editor and one unit_leader",
+                    u.code
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn load_with(
     conn: &mut PgConnection,
     dir: &Path,
@@ -130,6 +288,14 @@ fn load_with(
         Some(_) => read_json(&dir.join("users.json"))?,
         None => UsersFile { users: Vec::new() },
     };
+    let found = problems(&units, demo_password.map(|_| &users));
+    if !found.is_empty() {
+        return Err(AppError::internal(format!(
+            "the seeds under {} are inconsistent: {}",
+            dir.display(),
+            found.join("; ")
+        )));
+    }
     // One hash for every demo account: they share the demo password anyway.
     let hash = demo_password
         .map(password::hash)
@@ -321,6 +487,18 @@ fn load_indicator_sets(
         parsed_sets.push(parsed);
     }
     parsed_sets.sort_by(|a, b| (&a.doc.code, a.doc.version).cmp(&(&b.doc.code, b.doc.version)));
+    // Two files of one code and version: the second would be skipped as existing, unseen.
+    if let Some(twice) = parsed_sets
+        .windows(2)
+        .find(|w| (&w[0].doc.code, w[0].doc.version) == (&w[1].doc.code, w[1].doc.version))
+    {
+        return Err(AppError::internal(format!(
+            "two seed sets under {} are {} version {}",
+            dir.display(),
+            twice[0].doc.code,
+            twice[0].doc.version
+        )));
+    }
     let mut added = 0;
     for parsed in parsed_sets {
         if IndicatorSet::find_by_code_version(conn, &parsed.doc.code, parsed.doc.version)?.is_some()
@@ -332,4 +510,80 @@ fn load_indicator_sets(
         added += 1;
     }
     Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(json: serde_json::Value) -> UnitsFile {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn users(json: serde_json::Value) -> UsersFile {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn inconsistent_units_and_accounts_are_each_named() {
+        let u = units(serde_json::json!({
+            "ranking_groups": [
+                {"code": "G-XA", "name": "Xã", "unit_kind": "commune", "description": null},
+                {"code": "G-XA", "name": " ", "unit_kind": "commune", "description": null}
+            ],
+            "units": [
+                {"code": "OLD", "name": "Xã cũ", "kind": "commune", "active": true,
+                 "valid_to": "2025-06-30", "groups": ["G-XA"]},
+                {"code": "GONE", "name": "Xã đã nhập", "kind": "commune", "active": false},
+                {"code": "NEW", "name": "Xã mới", "kind": "commune", "parent": "NEW",
+                 "valid_from": "2025-06-01", "predecessors": ["OLD", "MISSING"]},
+                {"code": "SO", "name": "Sở", "kind": "department", "groups": ["G-XA"], "tags": [""]},
+                {"code": "SO", "name": "Sở", "kind": "department"},
+                {"code": "bad code", "name": "Xã", "kind": "commune", "active": false,
+                 "valid_from": "2025-07-01", "valid_to": "2025-01-01"}
+            ]
+        }));
+        let a = users(serde_json::json!({"users": [
+            {"username": "admin", "full_name": "Quản trị", "role": "admin", "unit": null},
+            {"username": "Admin", "full_name": "", "role": "reviewer", "unit": null},
+            {"username": "ed.gone", "full_name": "Biên tập", "role": "unit_editor", "unit": "GONE"},
+            {"username": "ld.none", "full_name": "Lãnh đạo", "role": "unit_leader", "unit": null},
+            {"username": "ed.new", "full_name": "Biên tập", "role": "unit_editor", "unit": "NOWHERE"}
+        ]}));
+        let found = problems(&u, Some(&a));
+        for expected in [
+            "ranking group \"G-XA\": code invalid or given twice",
+            "ranking group G-XA: no name",
+            "unit \"SO\": code invalid",
+            "unit \"bad code\": code invalid",
+            "unit OLD: active with valid_to 2025-06-30",
+            "unit GONE: inactive without valid_to",
+            "unit NEW: parent NEW not found",
+            "unit NEW: predecessor OLD is still active",
+            "unit NEW: predecessor OLD is valid to 2025-06-30, not before the unit's valid_from 2025-06-01",
+            "unit NEW: predecessor MISSING not found",
+            "unit SO: ranking group G-XA is for commune, the unit is a department",
+            "unit SO: a blank tag",
+            "unit bad code: valid_from 2025-07-01 after valid_to 2025-01-01",
+            "account Admin: username invalid",
+            "account Admin: no full name",
+            "account ed.gone: a unit_editor of inactive unit GONE",
+            "account ld.none: a unit_leader needs a unit",
+            "account ed.new: unit NOWHERE not found",
+            "no viewer account",
+            "unit NEW: accounts [], expected one unit_editor and one unit_leader",
+        ] {
+            assert!(
+                found.iter().any(|f| f.starts_with(expected)),
+                "{expected} not in {found:#?}"
+            );
+        }
+        // without the accounts (production loads none), only the units are checked
+        assert!(problems(&u, None).iter().all(|p| !p.contains("account")));
+    }
+
+    #[test]
+    fn the_shipped_units_and_accounts_are_consistent() {
+        assert_eq!(check(Path::new("seeds")).unwrap(), Vec::<String>::new());
+    }
 }

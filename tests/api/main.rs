@@ -30,6 +30,7 @@ mod public_reads;
 mod publications;
 mod ranking;
 mod s3;
+mod seed_files;
 mod seeds;
 mod set_format;
 mod tasks;
