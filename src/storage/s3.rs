@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use secrecy::ExposeSecret;
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
 };
+use secrecy::ExposeSecret;
 
 use super::{BlobStore, StorageError, validate_key};
 use crate::config::S3Config;

@@ -130,10 +130,7 @@ async fn a_write_into_a_group_stored_in_another_layout_rebuilds_the_whole_group(
     )
     .await;
     assert_eq!(recorded_layouts(&app, &period), layout);
-    assert_eq!(
-        crate::helpers::recompute_changes(app.database_url()),
-        None
-    );
+    assert_eq!(crate::helpers::recompute_changes(app.database_url()), None);
 }
 
 #[tokio::test]

@@ -175,8 +175,10 @@ async fn a_database_outage_gives_503_and_the_service_recovers_by_itself() {
         .to_string();
     let relay = Relay::start(host_port.clone()).await;
     let mut config = test_config(&db);
-    config.database_url =
-        Some(real.replace(&host_port, &format!("127.0.0.1:{}", relay.port)).into());
+    config.database_url = Some(
+        real.replace(&host_port, &format!("127.0.0.1:{}", relay.port))
+            .into(),
+    );
     config.db_timeout_ms = 500;
     let app = spawn_app_with(config).await;
     let token = app.token_for(dti_api::domain::Role::Viewer, None);
