@@ -14,7 +14,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header;
+use actix_web::http::header::{self, LanguageTag, Preference, Quality, QualityItem};
 use actix_web::middleware::Next;
 use serde_json::Value;
 
@@ -67,45 +67,47 @@ pub async fn language_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let lang = negotiate(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    LANG.scope(lang, next.call(req)).await
+    // every `Accept-Language` line, as actix's typed header reads them
+    let ranges = header::from_comma_delimited(req.headers().get_all(header::ACCEPT_LANGUAGE))
+        .unwrap_or_default();
+    LANG.scope(choose(&ranges), next.call(req)).await
 }
 
-/// Picks the language from an `Accept-Language` value (RFC 9110 §12.5.4).
+/// Picks the language from an `Accept-Language` value (RFC 9110 §12.5.4), e.g. one stored
+/// with a job; see [`choose`].
+pub fn negotiate(accept_language: Option<&str>) -> Lang {
+    let ranges = accept_language
+        .and_then(|v| header::HeaderValue::from_str(v).ok())
+        .and_then(|v| header::from_comma_delimited(std::iter::once(&v)).ok())
+        .unwrap_or_default();
+    choose(&ranges)
+}
+
+/// Picks the language from the ranges of `Accept-Language`, as actix's [`AcceptLanguage`]
+/// parses them: language tags (BCP 47) or `*`, with weights in thousandths; a malformed range
+/// or weight is left out by the parser.
 ///
 /// Each supported language gets the weight of the most specific range that matches it: its own
 /// tag or a longer one (`vi-VN` asks for Vietnamese), else `*`. The highest weight wins; `q=0`
 /// means "not this one"; on equal weights the range listed first wins, and a language that only
-/// `*` matches never beats English. Malformed ranges and weights are ignored; with no usable
-/// preference the answer is English.
-pub fn negotiate(accept_language: Option<&str>) -> Lang {
-    let Some(value) = accept_language else {
-        return Lang::En;
-    };
+/// `*` matches never beats English. With no usable preference the answer is English.
+/// (actix's own `AcceptLanguage::ranked` sorts by weight alone and drops `q=0`, so `vi;q=0, *`
+/// would lose the refusal of Vietnamese; hence this choice over its ranges.)
+///
+/// [`AcceptLanguage`]: actix_web::http::header::AcceptLanguage
+pub fn choose(ranges: &[QualityItem<Preference<LanguageTag>>]) -> Lang {
     // (weight, position of the range that gave it, whether it was `*`)
-    let mut best: [Option<(u16, usize, bool)>; 2] = [None, None];
-    for (position, item) in value.split(',').enumerate() {
-        let mut parts = item.split(';');
-        let range = parts.next().unwrap_or("").trim();
-        if range.is_empty() || !is_language_range(range) {
-            continue;
-        }
-        let mut weight = Some(1000);
-        for param in parts {
-            let (name, val) = param.split_once('=').unwrap_or((param, ""));
-            if name.trim().eq_ignore_ascii_case("q") {
-                weight = parse_qvalue(val.trim());
-            }
-        }
-        let Some(weight) = weight else { continue };
-        let primary = range.split('-').next().unwrap_or("");
+    let mut best: [Option<(Quality, usize, bool)>; 2] = [None, None];
+    for (position, range) in ranges.iter().enumerate() {
+        let wildcard = matches!(range.item, Preference::Any);
         for (i, lang) in [Lang::En, Lang::Vi].into_iter().enumerate() {
-            let wildcard = range == "*";
-            if !wildcard && !primary.eq_ignore_ascii_case(lang.tag()) {
+            let matches = match &range.item {
+                Preference::Any => true,
+                Preference::Specific(tag) => {
+                    tag.primary_language().eq_ignore_ascii_case(lang.tag())
+                }
+            };
+            if !matches {
                 continue;
             }
             // A specific range overrides `*`; among specific ranges the first one counts.
@@ -114,12 +116,14 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
                 Some((_, _, was_wildcard)) => was_wildcard && !wildcard,
             };
             if replace {
-                best[i] = Some((weight, position, wildcard));
+                best[i] = Some((range.quality, position, wildcard));
             }
         }
     }
-    let rank = |b: Option<(u16, usize, bool)>| match b {
-        Some((w, pos, wildcard)) if w > 0 => Some((w, if wildcard { usize::MAX } else { pos })),
+    let rank = |b: Option<(Quality, usize, bool)>| match b {
+        Some((w, pos, wildcard)) if w > Quality::ZERO => {
+            Some((w, if wildcard { usize::MAX } else { pos }))
+        }
         _ => None,
     };
     match (rank(best[0]), rank(best[1])) {
@@ -132,33 +136,6 @@ pub fn negotiate(accept_language: Option<&str>) -> Lang {
                 Lang::En
             }
         }
-    }
-}
-
-/// `*` or 1–8 letters followed by `-`-separated subtags of 1–8 letters or digits.
-fn is_language_range(range: &str) -> bool {
-    if range == "*" {
-        return true;
-    }
-    let mut subtags = range.split('-');
-    let first = subtags.next().unwrap_or("");
-    (1..=8).contains(&first.len())
-        && first.bytes().all(|b| b.is_ascii_alphabetic())
-        && subtags
-            .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-/// A weight `0`…`1` with at most three decimals, in thousandths.
-fn parse_qvalue(v: &str) -> Option<u16> {
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let frac_value = format!("{frac:0<3}").parse::<u16>().ok()?;
-    match int {
-        "0" => Some(frac_value),
-        "1" if frac_value == 0 => Some(1000),
-        _ => None,
     }
 }
 

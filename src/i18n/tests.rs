@@ -71,19 +71,6 @@ fn malformed_ranges_and_weights_are_ignored() {
 }
 
 #[test]
-fn qvalues_parse_to_thousandths() {
-    assert_eq!(parse_qvalue("1"), Some(1000));
-    assert_eq!(parse_qvalue("1.000"), Some(1000));
-    assert_eq!(parse_qvalue("0.5"), Some(500));
-    assert_eq!(parse_qvalue("0.05"), Some(50));
-    assert_eq!(parse_qvalue("0"), Some(0));
-    assert_eq!(parse_qvalue("0."), Some(0));
-    assert_eq!(parse_qvalue("1.001"), None);
-    assert_eq!(parse_qvalue(""), None);
-    assert_eq!(parse_qvalue(".5"), None);
-}
-
-#[test]
 fn problems_render_in_vietnamese_with_the_english_detail_kept() {
     use crate::error::AppError;
     let p = AppError::not_found("period", "DTI-2025").to_problem_in(Lang::Vi);

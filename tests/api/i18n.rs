@@ -454,3 +454,20 @@ async fn workflow_refusals_speak_vietnamese() {
     // the code and the extensions never change with the language
     assert_eq!(body["allowed_in_phase"], json!(["self_assessment"]));
 }
+
+/// A client (or a proxy) may send its preferences on several `Accept-Language` lines: they
+/// count together, as one list.
+#[tokio::test]
+async fn every_accept_language_line_counts() {
+    let app = spawn_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let path = format!("/api/v1/assessments/{}", uuid::Uuid::new_v4());
+    let resp = app
+        .request(Method::GET, &path, Some(&admin))
+        .header("Accept-Language", "en;q=0.5")
+        .header("Accept-Language", "vi;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_vi(resp, 404, "NOT_FOUND", "Không tìm thấy").await;
+}
