@@ -24,8 +24,7 @@ use crate::imports::layout::DecimalSeparator;
 use crate::imports::source::{self, Format};
 use crate::services::idempotency::{self, IdempotentRequest, request_hash};
 use crate::services::imports::{
-    self as svc, AnswerImport, Conflict, ImportMode, ImportOutcome, RowChange, RowOutcome,
-    UnitImpact,
+    self as svc, AnswerImport, Conflict, ImportMode, ImportOutcome, RowOutcome, UnitImpact,
 };
 use crate::services::jobs::AnswersImportOptions;
 use crate::state::AppState;
@@ -34,7 +33,7 @@ use crate::state::AppState;
 /// 15 MiB).
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 /// A dry run lists at most this many rows (all are counted).
-pub const MAX_LISTED_ROWS: usize = 10_000;
+pub use crate::services::imports::MAX_LISTED_ROWS;
 
 /// A file's bytes (CSV, XLSX or ODS), as the body of an import.
 #[derive(ToSchema)]
@@ -148,18 +147,10 @@ fn conflict_dto(c: Conflict, lang: Lang) -> ImportConflict {
 }
 
 fn response(o: &ImportOutcome, lang: Lang) -> AnswersImportResponse {
-    let count = |k: RowChange| o.rows.iter().filter(|r| r.change == k).count() as u64;
-    let (created, updated, unchanged) = (
-        count(RowChange::Created),
-        count(RowChange::Updated),
-        count(RowChange::Unchanged),
-    );
-    // a dry run lists its rows (the first MAX_LISTED_ROWS); a stored import does not
+    // a dry run lists its rows (the first MAX_LISTED_ROWS, kept by the import); a stored
+    // import does not
     let (rows, rows_omitted) = if o.dry_run {
-        (
-            o.rows.iter().take(MAX_LISTED_ROWS).cloned().collect(),
-            o.rows.len().saturating_sub(MAX_LISTED_ROWS),
-        )
+        (o.rows.clone(), o.rows_omitted)
     } else {
         (Vec::new(), 0)
     };
@@ -170,9 +161,9 @@ fn response(o: &ImportOutcome, lang: Lang) -> AnswersImportResponse {
         committed: o.committed,
         rows_read: o.rows_read,
         rows_refused: o.rows_refused,
-        created,
-        updated,
-        unchanged,
+        created: o.created,
+        updated: o.updated,
+        unchanged: o.unchanged,
         conflicts: o
             .conflicts
             .iter()
@@ -374,6 +365,7 @@ async fn import_answers(
             }
         });
     }
+    let chunk_rows = state.config.jobs.import_chunk_rows;
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_answers(c, &who, period);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
@@ -382,6 +374,7 @@ async fn import_answers(
                 dry_run: params.dry_run,
                 mode: params.mode,
                 decimal_separator: params.decimal_separator,
+                chunk_rows,
             };
             let outcome = svc::import_answers(c, &who, input, file, format)?;
             Ok((200, to_body(shape(&outcome, lang)?)?))

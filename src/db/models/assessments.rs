@@ -440,6 +440,23 @@ pub struct AnswerWrite {
     pub explanation: Option<String>,
 }
 
+/// A stored answer as an import compares a row with it: its (assessment, node) and content.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StoredAnswer {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub assessment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub node_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    pub inputs: Option<serde_json::Value>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub not_applicable: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub note: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub explanation: Option<String>,
+}
+
 #[derive(QueryableByName)]
 struct WrittenAnswer {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -451,6 +468,28 @@ struct WrittenAnswer {
 }
 
 impl Answer {
+    /// The stored answers of some (assessment, node) pairs, in one statement (the pairs as two
+    /// `unnest`ed arrays): what an import's chunk of rows is compared with.
+    pub fn of_pairs(
+        conn: &mut PgConnection,
+        pairs: &[(Uuid, Uuid)],
+    ) -> QueryResult<Vec<StoredAnswer>> {
+        use diesel::sql_types::{Array, Uuid as SqlUuid};
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::sql_query(
+            "SELECT a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.note, \
+               a.explanation \
+             FROM answers a \
+             JOIN unnest($1::uuid[], $2::uuid[]) AS x(assessment_id, node_id) \
+               ON a.assessment_id = x.assessment_id AND a.node_id = x.node_id",
+        )
+        .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.1).collect::<Vec<_>>())
+        .load(conn)
+    }
+
     /// Inserts or overwrites many answers (as [`Answer::upsert`] does one), one statement per
     /// 10,000 rows: one array per column, `unnest`ed. Returns (answer id, assessment, node).
     pub fn upsert_many(
