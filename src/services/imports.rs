@@ -1516,3 +1516,35 @@ pub fn sheet_table(rows: &[SheetRow]) -> crate::tabular::Table {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_conflicts_by_row_are_kept_whatever_order_they_come_in() {
+        let conflict = |row, code: &str| Conflict {
+            row,
+            unit_code: None,
+            node_code: None,
+            error: FieldError::new("", code, ""),
+        };
+        let mut c = Conflicts::default();
+        // later rows first (a chunk's parse problems come before its checks), then a second
+        // problem of row 1
+        let n = 3 * MAX_CONFLICTS as u64;
+        for row in (1..=n).rev() {
+            c.push(conflict(row, "A"));
+        }
+        c.push(conflict(1, "B"));
+        c.cut();
+        assert_eq!(c.total, 3 * MAX_CONFLICTS + 1);
+        assert_eq!(c.kept.len(), MAX_CONFLICTS);
+        let first: Vec<(u64, &str)> = c.kept[..3]
+            .iter()
+            .map(|x| (x.row, x.error.code.as_str()))
+            .collect();
+        assert_eq!(first, [(1, "A"), (1, "B"), (2, "A")]);
+        assert_eq!(c.kept.last().map(|x| x.row), Some(MAX_CONFLICTS as u64 - 1));
+    }
+}
