@@ -1150,30 +1150,30 @@ impl<'a> Run<'a> {
             let by = self.actor.account_id();
             let mut changed: Vec<&Form> = self.forms.iter().filter(|f| f.changed()).collect();
             changed.sort_by_key(|f| f.a.id);
-            // one audit event per assessment: what changed, by component (not the inputs)
-            for f in &changed {
-                Audit::new(Some(self.actor), "answer.import", "assessment", f.a.id)
-                    .unit(Some(f.a.unit_id))
-                    .period(Some(f.a.period_id))
-                    .old(serde_json::json!({ "updated": f.codes(&f.updated) }))
-                    .new_value(serde_json::json!({
-                        "created": f.codes(&f.created),
-                        "updated": f.codes(&f.updated),
-                        "unchanged": f.unchanged,
-                        "evidence_added": f.evidence_added,
-                    }))
-                    .record(c)?;
-                if f.a.state == AssessmentState::NotStarted {
-                    Assessment::set_state(
-                        c,
-                        f.a.id,
-                        AssessmentState::InProgress,
-                        "answer",
-                        by,
-                        None,
-                    )?;
-                }
-            }
+            // one audit event per assessment: what changed, by component (not the inputs),
+            // all in one statement, and the forms not started yet are now in progress
+            let events = changed
+                .iter()
+                .map(|f| {
+                    Audit::new(Some(self.actor), "answer.import", "assessment", f.a.id)
+                        .unit(Some(f.a.unit_id))
+                        .period(Some(f.a.period_id))
+                        .old(serde_json::json!({ "updated": f.codes(&f.updated) }))
+                        .new_value(serde_json::json!({
+                            "created": f.codes(&f.created),
+                            "updated": f.codes(&f.updated),
+                            "unchanged": f.unchanged,
+                            "evidence_added": f.evidence_added,
+                        }))
+                })
+                .collect();
+            Audit::record_many(events, c)?;
+            let starting: Vec<Uuid> = changed
+                .iter()
+                .filter(|f| f.a.state == AssessmentState::NotStarted)
+                .map(|f| f.a.id)
+                .collect();
+            Assessment::start_many(c, &starting, "answer", by)?;
             let audited = t.elapsed();
             self.checkpoint
                 .progress(Phase::Rescoring, self.rows_read, Some(self.rows_read))?;

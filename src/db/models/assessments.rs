@@ -208,6 +208,31 @@ impl Assessment {
         )
     }
 
+    /// [`Assessment::set_state`] of many assessments to a state that is neither finalised
+    /// nor a submission (an import starting the forms it writes), in one statement.
+    pub fn start_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+        action: &str,
+        actor: Option<Uuid>,
+    ) -> QueryResult<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        diesel::update(assessments::table.filter(assessments::id.eq_any(ids)))
+            .set((
+                assessments::state.eq(AssessmentState::InProgress),
+                assessments::finalised_as.eq(None::<FinalisedAs>),
+                assessments::last_action.eq(action),
+                assessments::last_actor_id.eq(actor),
+                assessments::last_action_at.eq(diesel::dsl::now),
+                assessments::last_reason.eq(None::<String>),
+                assessments::lock_version.eq(assessments::lock_version + 1),
+                assessments::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+    }
+
     /// Records a state change, how it was finalised (cleared when not finalised) and, for a
     /// submission, who made it; bumps the version.
     pub fn change_state(
