@@ -277,12 +277,14 @@ pub async fn spool(
 ///
 /// Rights are those of a single answer write: administrators any unit, integration tokens the
 /// automatically measured components, unit accounts their own unit (at most 2,000 rows). Every
-/// row is checked before anything is written and every problem is reported at once
-/// (`conflicts`: row, column, code, message). All or nothing by default (422
-/// `IMPORT_REFUSED`, nothing stored); `mode=partial` stores the valid rows. `dry_run=true`
-/// stores nothing and returns each row old → new and each touched unit's points, index and
-/// rank before → after. Each touched ranking group is rescored once. Send an
-/// `Idempotency-Key` to make a retry safe.
+/// row is checked and every problem is reported at once (`conflicts`: row, column, code,
+/// message; the first 1,000). The file is read, checked and written in chunks
+/// (`IMPORT_CHUNK_ROWS`, 5,000 rows by default) in one transaction, so memory does not grow
+/// with the file. All or nothing by default (422 `IMPORT_REFUSED`, nothing stored);
+/// `mode=partial` stores the valid rows. `dry_run=true` stores nothing and returns each row
+/// old → new (the first 10,000) and each touched unit's points, index and rank before → after.
+/// Each touched ranking group is rescored once, at the end. Send an `Idempotency-Key` to make
+/// a retry safe.
 ///
 /// A file larger than the server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default), or any
 /// file with `async=true`, runs as a job (not for unit accounts, whose imports are small and

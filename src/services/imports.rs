@@ -511,8 +511,8 @@ struct ValidRow {
 }
 
 /// Where the time of an import went (logged at its end).
-#[derive(Default)]
 struct Timings {
+    started: std::time::Instant,
     chunks: std::time::Duration,
     lookup: std::time::Duration,
     check: std::time::Duration,
@@ -591,7 +591,14 @@ impl<'a> Run<'a> {
             unchanged: 0,
             listed: Vec::new(),
             rows_omitted: 0,
-            timings: Timings::default(),
+            timings: Timings {
+                started: std::time::Instant::now(),
+                chunks: Default::default(),
+                lookup: Default::default(),
+                check: Default::default(),
+                write: Default::default(),
+                evidence: Default::default(),
+            },
         }
     }
 
@@ -802,9 +809,10 @@ impl<'a> Run<'a> {
             self.groups_locked = true;
         }
         let ids: Vec<Uuid> = found.iter().map(|a| a.id).collect();
+        let unit_of: HashMap<Uuid, &Unit> = units.iter().map(|u| (u.id, u)).collect();
         let mut form_of_unit: HashMap<Uuid, u32> = HashMap::new();
         for a in Assessment::lock_many(c, period_id, &ids)? {
-            let Some(unit) = units.iter().find(|u| u.id == a.unit_id) else {
+            let Some(unit) = unit_of.get(&a.unit_id) else {
                 continue;
             };
             let entry = set_entry(c, a.set_id)?;
@@ -829,7 +837,7 @@ impl<'a> Run<'a> {
                 updated: Vec::new(),
             });
         }
-        for u in units {
+        for u in &units {
             let slot = match form_of_unit.get(&u.id) {
                 Some(&f) => UnitSlot::Form(f),
                 None => UnitSlot::NotInPeriod(u.code.clone()),
@@ -966,8 +974,10 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Writes a chunk's valid rows: their stored answers read in one statement, the changed
-    /// ones written in one, the new evidence references in one.
+    /// Writes a chunk's valid rows in one statement that compares each with its stored answer
+    /// and writes only those that differ (the rows adding evidence are written in one more,
+    /// as a single write does); the stored answers are read first only for what needs them: a
+    /// dry run's listed rows (old → new) and the rows adding evidence.
     fn write(&mut self, c: &mut PgConnection, valid: Vec<ValidRow>) -> AppResult<()> {
         let t = std::time::Instant::now();
         let key = |forms: &[Form], v: &ValidRow| {
@@ -975,87 +985,125 @@ impl<'a> Run<'a> {
             (f.a.id, f.entry.node_ids[v.node])
         };
         let pairs: Vec<(Uuid, Uuid)> = valid.iter().map(|v| key(&self.forms, v)).collect();
-        let stored: HashMap<(Uuid, Uuid), StoredAnswer> = Answer::of_pairs(c, &pairs)?
+        let listing = if self.input.dry_run {
+            MAX_LISTED_ROWS.saturating_sub(self.listed.len())
+        } else {
+            0
+        };
+        let wanted: Vec<(Uuid, Uuid)> = valid
+            .iter()
+            .zip(&pairs)
+            .enumerate()
+            .filter(|(k, (v, _))| *k < listing || !v.evidence.is_empty())
+            .map(|(_, (_, p))| *p)
+            .collect();
+        let stored: HashMap<(Uuid, Uuid), StoredAnswer> = Answer::of_pairs(c, &wanted)?
             .into_iter()
             .map(|s| ((s.assessment_id, s.node_id), s))
             .collect();
         let by = self.actor.account_id();
-        let mut writes = Vec::with_capacity(valid.len());
+        let mut plain = Vec::with_capacity(valid.len());
+        let mut with_refs = Vec::new();
+        // each row: its form, node, key, where it is listed, and its change when already known
+        let mut rows: Vec<(u32, u32, (Uuid, Uuid), Option<usize>, Option<RowChange>)> =
+            Vec::with_capacity(valid.len());
         // rows with evidence references: (form, answer key, references, listed at)
         let mut with_evidence: Vec<(u32, (Uuid, Uuid), Vec<EvidenceRef>, Option<usize>)> =
             Vec::new();
-        for (v, pair) in valid.into_iter().zip(pairs) {
+        for (k, (v, pair)) in valid.into_iter().zip(pairs).enumerate() {
             let old = stored.get(&pair);
-            let change = match old {
-                None => RowChange::Created,
-                Some(o)
-                    if o.inputs == v.inputs
-                        && o.not_applicable == v.not_applicable
-                        && o.note == v.note
-                        && o.explanation == v.explanation =>
-                {
-                    RowChange::Unchanged
-                }
-                Some(_) => RowChange::Updated,
+            let mut listed_at = None;
+            if k < listing {
+                listed_at = Some(self.listed.len());
+                self.listed.push(RowOutcome {
+                    row: v.row,
+                    unit_code: v.unit_code,
+                    node_code: v.node_code,
+                    // set below, from the write
+                    change: RowChange::Unchanged,
+                    old: old.map(|o| AnswerState {
+                        inputs: o.inputs.clone(),
+                        not_applicable: o.not_applicable,
+                        note: o.note.clone(),
+                        explanation: o.explanation.clone(),
+                    }),
+                    new: AnswerState {
+                        inputs: v.inputs.clone(),
+                        not_applicable: v.not_applicable,
+                        note: v.note.clone(),
+                        explanation: v.explanation.clone(),
+                    },
+                    evidence_added: 0,
+                });
+            } else if self.input.dry_run {
+                self.rows_omitted += 1;
+            }
+            let write = AnswerWrite {
+                assessment_id: pair.0,
+                node_id: pair.1,
+                inputs: v.inputs,
+                not_applicable: v.not_applicable,
+                note: v.note,
+                explanation: v.explanation,
             };
-            let form = &mut self.forms[v.form as usize];
-            form.valid_rows += 1;
+            let known = if v.evidence.is_empty() {
+                plain.push(write);
+                None
+            } else {
+                // written whatever it changes (its evidence needs the answer's id)
+                let change = match old {
+                    None => RowChange::Created,
+                    Some(o)
+                        if o.inputs == write.inputs
+                            && o.not_applicable == write.not_applicable
+                            && o.note == write.note
+                            && o.explanation == write.explanation =>
+                    {
+                        RowChange::Unchanged
+                    }
+                    Some(_) => RowChange::Updated,
+                };
+                with_refs.push(write);
+                with_evidence.push((v.form, pair, v.evidence, listed_at));
+                Some(change)
+            };
+            rows.push((v.form, v.node as u32, pair, listed_at, known));
+        }
+        let changed: HashMap<(Uuid, Uuid), bool> = Answer::write_changed(c, &plain, by)?
+            .into_iter()
+            .map(|(a, n, created)| ((a, n), created))
+            .collect();
+        let written = if with_refs.is_empty() {
+            Vec::new()
+        } else {
+            Answer::upsert_many(c, &with_refs, by)?
+        };
+        for (form, node, pair, listed_at, known) in rows {
+            let change = known.unwrap_or(match changed.get(&pair) {
+                Some(true) => RowChange::Created,
+                Some(false) => RowChange::Updated,
+                None => RowChange::Unchanged,
+            });
+            let f = &mut self.forms[form as usize];
+            f.valid_rows += 1;
             match change {
                 RowChange::Created => {
                     self.created += 1;
-                    form.created.push(v.node as u32);
+                    f.created.push(node);
                 }
                 RowChange::Updated => {
                     self.updated += 1;
-                    form.updated.push(v.node as u32);
+                    f.updated.push(node);
                 }
                 RowChange::Unchanged => {
                     self.unchanged += 1;
-                    form.unchanged += 1;
+                    f.unchanged += 1;
                 }
             }
-            let mut listed_at = None;
-            if self.input.dry_run {
-                if self.listed.len() < MAX_LISTED_ROWS {
-                    listed_at = Some(self.listed.len());
-                    self.listed.push(RowOutcome {
-                        row: v.row,
-                        unit_code: v.unit_code,
-                        node_code: v.node_code,
-                        change,
-                        old: old.map(|o| AnswerState {
-                            inputs: o.inputs.clone(),
-                            not_applicable: o.not_applicable,
-                            note: o.note.clone(),
-                            explanation: o.explanation.clone(),
-                        }),
-                        new: AnswerState {
-                            inputs: v.inputs.clone(),
-                            not_applicable: v.not_applicable,
-                            note: v.note.clone(),
-                            explanation: v.explanation.clone(),
-                        },
-                        evidence_added: 0,
-                    });
-                } else {
-                    self.rows_omitted += 1;
-                }
-            }
-            if change != RowChange::Unchanged || !v.evidence.is_empty() {
-                writes.push(AnswerWrite {
-                    assessment_id: pair.0,
-                    node_id: pair.1,
-                    inputs: v.inputs,
-                    not_applicable: v.not_applicable,
-                    note: v.note,
-                    explanation: v.explanation,
-                });
-            }
-            if !v.evidence.is_empty() {
-                with_evidence.push((v.form, pair, v.evidence, listed_at));
+            if let Some(l) = listed_at {
+                self.listed[l].change = change;
             }
         }
-        let written = Answer::upsert_many(c, &writes, by)?;
         self.timings.write += t.elapsed();
         if with_evidence.is_empty() {
             return Ok(());
@@ -1242,10 +1290,12 @@ impl<'a> Run<'a> {
         }
         let tm = &self.timings;
         log::info!(
-            "answers import: {} rows, {} refused; chunks {:?} (units and locks {:?}, checks \
-             {:?}, answers {:?}, evidence {:?}); the end {:?}",
+            "answers import: {} rows, {} refused in {:?}: reading {:?}, chunks {:?} (units and \
+             locks {:?}, checks {:?}, answers {:?}, evidence {:?}), the end {:?}",
             self.rows_read,
             self.rows_refused,
+            tm.started.elapsed(),
+            tm.started.elapsed().saturating_sub(tm.chunks + t.elapsed()),
             tm.chunks,
             tm.lookup,
             tm.check,

@@ -1058,7 +1058,47 @@ async fn a_file_longer_than_a_chunk_is_checked_across_its_chunks() {
         stored(&app, &admin, &period, "XA-MUONG-KHUONG").await,
         vec![("2.2".to_string(), json!({"option": "deputy"}))]
     );
-    // one audit event per assessment, naming the components it created
+    // the same rows again, one of them changed: only that one is written (the others keep
+    // their version), in whichever chunk it is
+    let versions = |a: &Value| -> Vec<Value> {
+        a["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["version"].clone())
+            .collect()
+    };
+    let bat_xat = assessment_of(&app, &admin, &period, "XA-BAT-XAT").await;
+    let before = versions(&assessment(&app, &admin, &bat_xat).await);
+    let r = json_ok(
+        import(
+            &app,
+            &admin,
+            &period,
+            "?mode=partial",
+            csv(&[
+                "XA-BAC-HA,1.1,,,3,,,,,",
+                "XA-BAT-XAT,1.1,,,3,,,,,",
+                "XA-BAC-HA,1.2,3,4,,,,,,",
+                "XA-MUONG-KHUONG,2.2,,,,chairman,,,,",
+                "XA-BAT-XAT,2.2,,,,deputy,,,,",
+            ]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            r["created"].clone(),
+            r["updated"].clone(),
+            r["unchanged"].clone()
+        ),
+        (json!(0), json!(1), json!(4)),
+        "{r}"
+    );
+    assert_eq!(versions(&assessment(&app, &admin, &bat_xat).await), before);
+    // one audit event per assessment and import, naming the components it created
     let events: Vec<Value> = app.with_conn(|c| {
         use diesel::RunQueryDsl;
         #[derive(diesel::QueryableByName)]
@@ -1067,7 +1107,8 @@ async fn a_file_longer_than_a_chunk_is_checked_across_its_chunks() {
             new_value: Value,
         }
         diesel::sql_query(
-            "SELECT new_value FROM audit_events WHERE action = 'answer.import' ORDER BY id",
+            "SELECT new_value FROM audit_events WHERE action = 'answer.import' \
+             AND new_value -> 'updated' = '[]' ORDER BY id",
         )
         .load::<Event>(c)
         .unwrap()

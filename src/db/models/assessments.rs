@@ -483,6 +483,16 @@ pub struct StoredAnswer {
 }
 
 #[derive(QueryableByName)]
+struct ChangedAnswer {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    assessment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    node_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    created: bool,
+}
+
+#[derive(QueryableByName)]
 struct WrittenAnswer {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     id: Uuid,
@@ -513,6 +523,60 @@ impl Answer {
         .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.0).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.1).collect::<Vec<_>>())
         .load(conn)
+    }
+
+    /// [`Answer::upsert_many`] of the rows that differ from what is stored (inputs, not
+    /// applicable, note, explanation): the others are left as they are, version included, and
+    /// the comparison is the statement's own, so nothing is read first. Returns (assessment,
+    /// node, created) of each row written: created when new (its version is 1), else updated.
+    pub fn write_changed(
+        conn: &mut PgConnection,
+        rows: &[AnswerWrite],
+        by: Option<Uuid>,
+    ) -> QueryResult<Vec<(Uuid, Uuid, bool)>> {
+        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(10_000) {
+            let written: Vec<ChangedAnswer> = diesel::sql_query(
+                "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
+                   note, explanation, updated_by) \
+                 SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
+                   x.explanation, $7 \
+                 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
+                   $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
+                 ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
+                   not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
+                   explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
+                   lock_version = a.lock_version + 1, updated_at = now() \
+                 WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
+                   (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, \
+                   EXCLUDED.explanation) \
+                 RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created",
+            )
+            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Jsonb>>, _>(
+                chunk.iter().map(|r| r.inputs.as_ref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk.iter().map(|r| r.note.as_deref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk
+                    .iter()
+                    .map(|r| r.explanation.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Nullable<SqlUuid>, _>(by)
+            .load(conn)?;
+            out.extend(
+                written
+                    .into_iter()
+                    .map(|w| (w.assessment_id, w.node_id, w.created)),
+            );
+        }
+        Ok(out)
     }
 
     /// Inserts or overwrites many answers (as [`Answer::upsert`] does one), one statement per
