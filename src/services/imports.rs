@@ -413,7 +413,7 @@ fn refusal_conflict(row: RowNumber, r: &AnswerRow, e: &AppError) -> AppResult<Co
 /// The end of the import's transaction: commit the outcome, or roll back and still return it
 /// (a dry run, a refused all-or-nothing import), or fail.
 enum RollbackOr {
-    Rollback(ImportOutcome),
+    Rollback(Box<ImportOutcome>),
     App(AppError),
 }
 
@@ -508,6 +508,24 @@ struct ValidRow {
     note: Option<String>,
     explanation: Option<String>,
     evidence: Vec<EvidenceRef>,
+}
+
+/// A valid row of a chunk being written: its form, node and answer key, where a dry run lists
+/// it, and its change when known before the write (a row adding evidence).
+struct Written {
+    form: u32,
+    node: u32,
+    key: (Uuid, Uuid),
+    listed_at: Option<usize>,
+    known: Option<RowChange>,
+}
+
+/// A row adding evidence references, added once its answer's id is known.
+struct WithEvidence {
+    form: u32,
+    key: (Uuid, Uuid),
+    refs: Vec<EvidenceRef>,
+    listed_at: Option<usize>,
 }
 
 /// Where the time of an import went (logged at its end).
@@ -1004,12 +1022,8 @@ impl<'a> Run<'a> {
         let by = self.actor.account_id();
         let mut plain = Vec::with_capacity(valid.len());
         let mut with_refs = Vec::new();
-        // each row: its form, node, key, where it is listed, and its change when already known
-        let mut rows: Vec<(u32, u32, (Uuid, Uuid), Option<usize>, Option<RowChange>)> =
-            Vec::with_capacity(valid.len());
-        // rows with evidence references: (form, answer key, references, listed at)
-        let mut with_evidence: Vec<(u32, (Uuid, Uuid), Vec<EvidenceRef>, Option<usize>)> =
-            Vec::new();
+        let mut rows: Vec<Written> = Vec::with_capacity(valid.len());
+        let mut with_evidence: Vec<WithEvidence> = Vec::new();
         for (k, (v, pair)) in valid.into_iter().zip(pairs).enumerate() {
             let old = stored.get(&pair);
             let mut listed_at = None;
@@ -1064,10 +1078,21 @@ impl<'a> Run<'a> {
                     Some(_) => RowChange::Updated,
                 };
                 with_refs.push(write);
-                with_evidence.push((v.form, pair, v.evidence, listed_at));
+                with_evidence.push(WithEvidence {
+                    form: v.form,
+                    key: pair,
+                    refs: v.evidence,
+                    listed_at,
+                });
                 Some(change)
             };
-            rows.push((v.form, v.node as u32, pair, listed_at, known));
+            rows.push(Written {
+                form: v.form,
+                node: v.node as u32,
+                key: pair,
+                listed_at,
+                known,
+            });
         }
         let changed: HashMap<(Uuid, Uuid), bool> = Answer::write_changed(c, &plain, by)?
             .into_iter()
@@ -1078,8 +1103,15 @@ impl<'a> Run<'a> {
         } else {
             Answer::upsert_many(c, &with_refs, by)?
         };
-        for (form, node, pair, listed_at, known) in rows {
-            let change = known.unwrap_or(match changed.get(&pair) {
+        for Written {
+            form,
+            node,
+            key,
+            listed_at,
+            known,
+        } in rows
+        {
+            let change = known.unwrap_or(match changed.get(&key) {
                 Some(true) => RowChange::Created,
                 Some(false) => RowChange::Updated,
                 None => RowChange::Unchanged,
@@ -1114,15 +1146,21 @@ impl<'a> Run<'a> {
             written.into_iter().map(|(id, a, n)| ((a, n), id)).collect();
         let ids: Vec<Uuid> = with_evidence
             .iter()
-            .filter_map(|(_, pair, _, _)| answer_ids.get(pair).copied())
+            .filter_map(|e| answer_ids.get(&e.key).copied())
             .collect();
         let mut existing: HashMap<Uuid, Vec<Evidence>> = HashMap::new();
         for e in Evidence::of_answers(c, &ids)? {
             existing.entry(e.answer_id).or_default().push(e);
         }
         let mut new_rows = Vec::new();
-        for (form, pair, refs, listed_at) in with_evidence {
-            let Some(&answer_id) = answer_ids.get(&pair) else {
+        for WithEvidence {
+            form,
+            key,
+            refs,
+            listed_at,
+        } in with_evidence
+        {
+            let Some(&answer_id) = answer_ids.get(&key) else {
                 continue;
             };
             let have = existing.get(&answer_id).map_or(&[][..], Vec::as_slice);
@@ -1365,12 +1403,12 @@ pub fn import_answers_with(
             Ok(outcome)
         } else {
             // a dry run, or a refused all-or-nothing import: nothing stays
-            Err(RollbackOr::Rollback(outcome))
+            Err(RollbackOr::Rollback(Box::new(outcome)))
         }
     });
     match result {
         Ok(o) => Ok(o),
-        Err(RollbackOr::Rollback(o)) => Ok(o),
+        Err(RollbackOr::Rollback(o)) => Ok(*o),
         Err(RollbackOr::App(e)) => Err(e),
     }
 }
