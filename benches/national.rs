@@ -1160,6 +1160,10 @@ fn main() {
         );
         return;
     }
+    // the server's own log lines (e.g. `RUST_LOG=dti_api::services::imports=info` for where
+    // an import's time goes); silent unless asked
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
+        .try_init();
     let units: usize = env_num("BENCH_UNITS", 3400);
     let import_runs: usize = env_num("BENCH_IMPORT_RUNS", 1);
     let runs: usize = env_num("BENCH_RECOMPUTE_RUNS", 3);

@@ -84,22 +84,35 @@ impl<'a> Audit<'a> {
 
     /// Writes the event on `conn` (inside the caller's transaction).
     pub fn record(self, conn: &mut PgConnection) -> AppResult<()> {
-        let request_id = REQUEST_ID.with(|r| r.borrow().clone());
-        AuditEvent::insert(
-            conn,
-            &NewAuditEvent {
-                actor_id: self.actor.map(|a| a.user_id),
-                actor_role: self.actor.map(|a| a.role.as_str().to_string()),
-                action: self.action.to_string(),
-                entity_type: self.entity_type.to_string(),
-                entity_id: Some(self.entity_id),
-                unit_id: self.unit_id,
-                period_id: self.period_id,
-                old_value: self.old,
-                new_value: self.new,
-                request_id,
-            },
-        )?;
+        let request_id = current_request_id();
+        AuditEvent::insert(conn, &self.into_row(request_id))?;
         Ok(())
+    }
+
+    /// Writes many events (inside the caller's transaction) in as few statements as can be:
+    /// an import's, one per assessment it changed.
+    pub fn record_many(events: Vec<Audit<'_>>, conn: &mut PgConnection) -> AppResult<()> {
+        let request_id = current_request_id();
+        let rows: Vec<NewAuditEvent> = events
+            .into_iter()
+            .map(|e| e.into_row(request_id.clone()))
+            .collect();
+        AuditEvent::insert_many(conn, &rows)?;
+        Ok(())
+    }
+
+    fn into_row(self, request_id: Option<String>) -> NewAuditEvent {
+        NewAuditEvent {
+            actor_id: self.actor.map(|a| a.user_id),
+            actor_role: self.actor.map(|a| a.role.as_str().to_string()),
+            action: self.action.to_string(),
+            entity_type: self.entity_type.to_string(),
+            entity_id: Some(self.entity_id),
+            unit_id: self.unit_id,
+            period_id: self.period_id,
+            old_value: self.old,
+            new_value: self.new,
+            request_id,
+        }
     }
 }

@@ -751,6 +751,9 @@ pub struct JobConfig {
     /// An import whose file is larger than this runs as a job (202 Accepted)
     /// (`IMPORT_ASYNC_BYTES`, default 1 MiB, about 20,000 CSV rows); `async=true` forces a job.
     pub import_async_bytes: u64,
+    /// Rows of an answers import read, checked and written together (`IMPORT_CHUNK_ROWS`,
+    /// default 5,000): the import keeps one chunk of rows in memory, never the whole file.
+    pub import_chunk_rows: usize,
 }
 
 impl Default for JobConfig {
@@ -760,6 +763,7 @@ impl Default for JobConfig {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(60),
             import_async_bytes: 1024 * 1024,
+            import_chunk_rows: crate::services::imports::DEFAULT_CHUNK_ROWS,
         }
     }
 }
@@ -776,6 +780,7 @@ impl JobConfig {
             poll_interval: duration("JOB_POLL_INTERVAL", d.poll_interval)?,
             lease: duration("JOB_LEASE", d.lease)?,
             import_async_bytes: parsed_in(lookup, "IMPORT_ASYNC_BYTES", d.import_async_bytes)?,
+            import_chunk_rows: parsed_in(lookup, "IMPORT_CHUNK_ROWS", d.import_chunk_rows)?,
         };
         config.check()?;
         Ok(config)
@@ -787,6 +792,15 @@ impl JobConfig {
             return Err(ConfigError::Invalid {
                 name: "JOB_POLL_INTERVAL",
                 reason: "must be at least 10ms".into(),
+            });
+        }
+        if !(1..=crate::services::imports::MAX_CHUNK_ROWS).contains(&self.import_chunk_rows) {
+            return Err(ConfigError::Invalid {
+                name: "IMPORT_CHUNK_ROWS",
+                reason: format!(
+                    "must be between 1 and {}",
+                    crate::services::imports::MAX_CHUNK_ROWS
+                ),
             });
         }
         if self.lease < self.poll_interval * 3 {

@@ -24,8 +24,7 @@ use crate::imports::layout::DecimalSeparator;
 use crate::imports::source::{self, Format};
 use crate::services::idempotency::{self, IdempotentRequest, request_hash};
 use crate::services::imports::{
-    self as svc, AnswerImport, Conflict, ImportMode, ImportOutcome, RowChange, RowOutcome,
-    UnitImpact,
+    self as svc, AnswerImport, Conflict, ImportMode, ImportOutcome, RowOutcome, UnitImpact,
 };
 use crate::services::jobs::AnswersImportOptions;
 use crate::state::AppState;
@@ -34,7 +33,7 @@ use crate::state::AppState;
 /// 15 MiB).
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 /// A dry run lists at most this many rows (all are counted).
-pub const MAX_LISTED_ROWS: usize = 10_000;
+pub use crate::services::imports::MAX_LISTED_ROWS;
 
 /// A file's bytes (CSV, XLSX or ODS), as the body of an import.
 #[derive(ToSchema)]
@@ -148,18 +147,10 @@ fn conflict_dto(c: Conflict, lang: Lang) -> ImportConflict {
 }
 
 fn response(o: &ImportOutcome, lang: Lang) -> AnswersImportResponse {
-    let count = |k: RowChange| o.rows.iter().filter(|r| r.change == k).count() as u64;
-    let (created, updated, unchanged) = (
-        count(RowChange::Created),
-        count(RowChange::Updated),
-        count(RowChange::Unchanged),
-    );
-    // a dry run lists its rows (the first MAX_LISTED_ROWS); a stored import does not
+    // a dry run lists its rows (the first MAX_LISTED_ROWS, kept by the import); a stored
+    // import does not
     let (rows, rows_omitted) = if o.dry_run {
-        (
-            o.rows.iter().take(MAX_LISTED_ROWS).cloned().collect(),
-            o.rows.len().saturating_sub(MAX_LISTED_ROWS),
-        )
+        (o.rows.clone(), o.rows_omitted)
     } else {
         (Vec::new(), 0)
     };
@@ -170,9 +161,9 @@ fn response(o: &ImportOutcome, lang: Lang) -> AnswersImportResponse {
         committed: o.committed,
         rows_read: o.rows_read,
         rows_refused: o.rows_refused,
-        created,
-        updated,
-        unchanged,
+        created: o.created,
+        updated: o.updated,
+        unchanged: o.unchanged,
         conflicts: o
             .conflicts
             .iter()
@@ -286,12 +277,14 @@ pub async fn spool(
 ///
 /// Rights are those of a single answer write: administrators any unit, integration tokens the
 /// automatically measured components, unit accounts their own unit (at most 2,000 rows). Every
-/// row is checked before anything is written and every problem is reported at once
-/// (`conflicts`: row, column, code, message). All or nothing by default (422
-/// `IMPORT_REFUSED`, nothing stored); `mode=partial` stores the valid rows. `dry_run=true`
-/// stores nothing and returns each row old → new and each touched unit's points, index and
-/// rank before → after. Each touched ranking group is rescored once. Send an
-/// `Idempotency-Key` to make a retry safe.
+/// row is checked and every problem is reported at once (`conflicts`: row, column, code,
+/// message; the first 1,000). The file is read, checked and written in chunks
+/// (`IMPORT_CHUNK_ROWS`, 5,000 rows by default) in one transaction, so memory does not grow
+/// with the file. All or nothing by default (422 `IMPORT_REFUSED`, nothing stored);
+/// `mode=partial` stores the valid rows. `dry_run=true` stores nothing and returns each row
+/// old → new (the first 10,000) and each touched unit's points, index and rank before → after.
+/// Each touched ranking group is rescored once, at the end. Send an `Idempotency-Key` to make
+/// a retry safe.
 ///
 /// A file larger than the server's threshold (`IMPORT_ASYNC_BYTES`, 1 MiB by default), or any
 /// file with `async=true`, runs as a job (not for unit accounts, whose imports are small and
@@ -374,6 +367,7 @@ async fn import_answers(
             }
         });
     }
+    let chunk_rows = state.config.jobs.import_chunk_rows;
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_answers(c, &who, period);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
@@ -382,6 +376,7 @@ async fn import_answers(
                 dry_run: params.dry_run,
                 mode: params.mode,
                 decimal_separator: params.decimal_separator,
+                chunk_rows,
             };
             let outcome = svc::import_answers(c, &who, input, file, format)?;
             Ok((200, to_body(shape(&outcome, lang)?)?))

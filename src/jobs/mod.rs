@@ -155,6 +155,7 @@ fn execute(
     job: Job,
     worker: String,
     progress: Arc<Progress>,
+    chunk_rows: usize,
 ) -> AppResult<Ending> {
     let kind = rules::kind_of(&job)?;
     let lang = job
@@ -170,7 +171,7 @@ fn execute(
                 worker,
                 lang,
             };
-            rules::run_answers_import(conn, &job, &who, &mut checkpoint)
+            rules::run_answers_import(conn, &job, &who, chunk_rows, &mut checkpoint)
         }),
     };
     match outcome {
@@ -218,12 +219,13 @@ async fn step(seat: &mut Seat, config: &JobConfig, worker: &str) -> AppResult<bo
     });
     let url = seat.url().to_string();
     let (id, me) = (job.id, worker.to_string());
+    let chunk_rows = config.import_chunk_rows;
     let running = {
         let progress = progress.clone();
         let me = me.clone();
         tokio::task::spawn_blocking(move || -> AppResult<Ending> {
             let mut conn = PgConnection::establish(&url)?;
-            execute(&mut conn, job, me, progress)
+            execute(&mut conn, job, me, progress, chunk_rows)
         })
     };
     tokio::pin!(running);

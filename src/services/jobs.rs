@@ -280,6 +280,7 @@ pub fn run_answers_import(
     conn: &mut PgConnection,
     job: &Job,
     actor: &Principal,
+    chunk_rows: usize,
     checkpoint: &mut dyn Checkpoint,
 ) -> AppResult<ImportOutcome> {
     let options: AnswersImportOptions =
@@ -301,6 +302,7 @@ pub fn run_answers_import(
         dry_run: options.dry_run,
         mode: options.mode,
         decimal_separator: options.decimal_separator,
+        chunk_rows,
     };
     imports::import_answers_with(conn, actor, input, file, format, checkpoint)
 }

@@ -28,7 +28,9 @@
 //! 3. the period row (`Period::find_for_update`: phase changes, publications, reopen;
 //!    opening a draft period then reads its units `FOR SHARE`, see `Unit::find_many_for_share`);
 //! 4. group rows (`Period::lock_group`), several in (period id, group id) order;
-//! 5. assessment rows (`Assessment::find_for_update`), after their group's;
+//! 5. assessment rows (`Assessment::find_for_update`), after their group's (an answers import
+//!    longer than one chunk locks every group of the period first, then the assessments chunk
+//!    by chunk as their units appear: `services::imports`);
 //! 6. clarification threads, answers, evidence, score rows.
 //!
 //! One lock comes before all of these: the content lock of an evidence file (a transaction

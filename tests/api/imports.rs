@@ -931,3 +931,196 @@ async fn the_answers_export_reads_back_unchanged() {
         assert_eq!(again["unchanged"], 3, "{format}: {again}");
     }
 }
+
+/// `(node, inputs)` of the stored answers of a unit.
+async fn stored(app: &TestApp, token: &str, period: &str, unit: &str) -> Vec<(String, Value)> {
+    let a = assessment_of(app, token, period, unit).await;
+    answers(&assessment(app, token, &a).await)
+        .into_iter()
+        .map(|(n, i, _)| (n, i))
+        .collect()
+}
+
+async fn nothing_stored(app: &TestApp, admin: &str, period: &str) {
+    for unit in ["XA-BAC-HA", "XA-BAT-XAT", "XA-MUONG-KHUONG"] {
+        assert_eq!(stored(app, admin, period, unit).await, vec![], "{unit}");
+    }
+}
+
+#[tokio::test]
+async fn a_file_longer_than_a_chunk_is_checked_across_its_chunks() {
+    // chunks of two rows: the seven rows below span four
+    let app = crate::jobs::seeded_app_with(|c| c.jobs.import_chunk_rows = 2).await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let body = csv(&[
+        "XA-BAC-HA,1.1,,,3,,,,,",            // 2
+        "XA-BAT-XAT,1.1,,,3,,,,,",           // 3
+        "XA-BAC-HA,1.2,3,4,,,,,,",           // 4
+        "XA-MUONG-KHUONG,2.2,,,,deputy,,,,", // 5
+        "XA-BAT-XAT,2.2,,,,deputy,,,,",      // 6
+        "XA-BAC-HA,1.1,,,2,,,,,",            // 7: duplicate of row 2, three chunks later
+        "XA-MUONG-KHUONG,1.2,5,4,,,,,,",     // 8: in the last chunk
+    ]);
+    // all or nothing: the first chunks were written, the late conflicts undo them
+    let p = assert_problem(
+        import(&app, &admin, &period, "", body.clone()).await,
+        422,
+        "IMPORT_REFUSED",
+    )
+    .await;
+    let got: Vec<(u64, String)> = p["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["row"].as_u64().unwrap(),
+                c["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (7, "DUPLICATE".to_string()),
+            (8, "NUMERATOR_EXCEEDS_DENOMINATOR".to_string())
+        ],
+        "{p}"
+    );
+    assert_eq!(
+        p["conflicts"][0]["message"],
+        "unit XA-BAC-HA and component 1.1 are already in row 2"
+    );
+    assert_eq!(
+        (p["rows_read"].clone(), p["rows_refused"].clone()),
+        (json!(7), json!(2))
+    );
+    nothing_stored(&app, &admin, &period).await;
+    // a dry run in partial mode lists the valid rows of every chunk, in order, and stores none
+    let r = json_ok(
+        import(
+            &app,
+            &admin,
+            &period,
+            "?mode=partial&dry_run=true",
+            body.clone(),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let rows: Vec<u64> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, vec![2, 3, 4, 5, 6], "{r}");
+    assert_eq!(
+        (r["created"].clone(), r["rows_omitted"].clone()),
+        (json!(5), json!(0))
+    );
+    assert_eq!(r["units"].as_array().unwrap().len(), 3, "{r}");
+    nothing_stored(&app, &admin, &period).await;
+    // partial: the valid rows of every chunk are stored, once each
+    let r = json_ok(
+        import(&app, &admin, &period, "?mode=partial", body).await,
+        200,
+    )
+    .await;
+    assert_eq!(r["committed"], true);
+    assert_eq!(
+        (
+            r["created"].clone(),
+            r["rows_refused"].clone(),
+            r["rescored_groups"].clone()
+        ),
+        (json!(5), json!(2), json!(1)),
+        "{r}"
+    );
+    let nodes = |answers: &[(String, Value)]| -> Vec<String> {
+        answers.iter().map(|(n, _)| n.clone()).collect()
+    };
+    let bac_ha = stored(&app, &admin, &period, "XA-BAC-HA").await;
+    assert_eq!(nodes(&bac_ha), ["1.1", "1.2"]);
+    // row 2's value, not its duplicate's
+    assert_eq!(
+        bac_ha[0].1["value"].to_string().trim_matches('"'),
+        "3",
+        "{bac_ha:?}"
+    );
+    assert_eq!(
+        nodes(&stored(&app, &admin, &period, "XA-BAT-XAT").await),
+        ["1.1", "2.2"]
+    );
+    assert_eq!(
+        stored(&app, &admin, &period, "XA-MUONG-KHUONG").await,
+        vec![("2.2".to_string(), json!({"option": "deputy"}))]
+    );
+    // the same rows again, one of them changed: only that one is written (the others keep
+    // their version), in whichever chunk it is
+    let versions = |a: &Value| -> Vec<Value> {
+        a["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["version"].clone())
+            .collect()
+    };
+    let bat_xat = assessment_of(&app, &admin, &period, "XA-BAT-XAT").await;
+    let before = versions(&assessment(&app, &admin, &bat_xat).await);
+    let r = json_ok(
+        import(
+            &app,
+            &admin,
+            &period,
+            "?mode=partial",
+            csv(&[
+                "XA-BAC-HA,1.1,,,3,,,,,",
+                "XA-BAT-XAT,1.1,,,3,,,,,",
+                "XA-BAC-HA,1.2,3,4,,,,,,",
+                "XA-MUONG-KHUONG,2.2,,,,chairman,,,,",
+                "XA-BAT-XAT,2.2,,,,deputy,,,,",
+            ]),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            r["created"].clone(),
+            r["updated"].clone(),
+            r["unchanged"].clone()
+        ),
+        (json!(0), json!(1), json!(4)),
+        "{r}"
+    );
+    assert_eq!(versions(&assessment(&app, &admin, &bat_xat).await), before);
+    // one audit event per assessment and import, naming the components it created
+    let events: Vec<Value> = app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Event {
+            #[diesel(sql_type = diesel::sql_types::Jsonb)]
+            new_value: Value,
+        }
+        diesel::sql_query(
+            "SELECT new_value FROM audit_events WHERE action = 'answer.import' \
+             AND new_value -> 'updated' = '[]' ORDER BY id",
+        )
+        .load::<Event>(c)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.new_value)
+        .collect()
+    });
+    assert_eq!(events.len(), 3, "{events:?}");
+    let mut created: Vec<Value> = events.iter().map(|e| e["created"].clone()).collect();
+    created.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        created,
+        vec![json!(["1.1", "1.2"]), json!(["1.1", "2.2"]), json!(["2.2"])]
+    );
+}

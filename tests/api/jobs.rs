@@ -33,7 +33,8 @@ const ROWS: [&str; 3] = [
     "XA-MUONG-KHUONG,1.2,3,4,,,,,,",
 ];
 
-async fn seeded_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+/// A seeded app whose configuration `edit` changes first.
+pub async fn seeded_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let db = tokio::task::spawn_blocking(create_test_database)
         .await
         .unwrap();
@@ -524,4 +525,45 @@ async fn merged_cells_are_refused_with_the_cells_named() {
     )
     .await;
     assert_eq!(p["merged_cells"], json!(["E1:F1"]), "{p}");
+}
+
+#[tokio::test]
+async fn a_long_file_reports_the_rows_read_so_far_before_its_total_is_known() {
+    // chunks of two rows: the first chunk is checked while the rest of the file is unread
+    let app = seeded_app_with(|c| c.jobs.import_chunk_rows = 2).await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    // another transaction holds the period's ranking groups: a file longer than one chunk locks
+    // every group of the period at its first chunk, and waits there
+    let mut blocker = PgConnection::establish(app.config.database_url.as_deref().unwrap()).unwrap();
+    diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
+    diesel::sql_query(format!(
+        "SELECT 1 FROM period_groups WHERE period_id = '{period}' FOR UPDATE"
+    ))
+    .execute(&mut blocker)
+    .unwrap();
+    let j = queued(import(&app, &admin, &period, "?async=true", csv(&ROWS)).await).await;
+    let id = j["id"].as_str().unwrap();
+    let running = wait_for(&app, &admin, id, |j| j["phase"] == "checking").await;
+    assert_eq!(
+        (running["rows_done"].clone(), running["rows_total"].clone()),
+        (json!(2), Value::Null),
+        "{running}"
+    );
+    diesel::sql_query("ROLLBACK").execute(&mut blocker).unwrap();
+    let done = ended(&app, &admin, id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(
+        (done["rows_done"].clone(), done["rows_total"].clone()),
+        (json!(3), json!(3))
+    );
+    assert_eq!(done["result"]["created"], 3, "{done}");
+    assert_eq!(
+        stored_answers(&app, &admin, &period, "XA-MUONG-KHUONG")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

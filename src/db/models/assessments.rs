@@ -208,6 +208,31 @@ impl Assessment {
         )
     }
 
+    /// [`Assessment::set_state`] of many assessments to a state that is neither finalised
+    /// nor a submission (an import starting the forms it writes), in one statement.
+    pub fn start_many(
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+        action: &str,
+        actor: Option<Uuid>,
+    ) -> QueryResult<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        diesel::update(assessments::table.filter(assessments::id.eq_any(ids)))
+            .set((
+                assessments::state.eq(AssessmentState::InProgress),
+                assessments::finalised_as.eq(None::<FinalisedAs>),
+                assessments::last_action.eq(action),
+                assessments::last_actor_id.eq(actor),
+                assessments::last_action_at.eq(diesel::dsl::now),
+                assessments::last_reason.eq(None::<String>),
+                assessments::lock_version.eq(assessments::lock_version + 1),
+                assessments::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+    }
+
     /// Records a state change, how it was finalised (cleared when not finalised) and, for a
     /// submission, who made it; bumps the version.
     pub fn change_state(
@@ -440,6 +465,33 @@ pub struct AnswerWrite {
     pub explanation: Option<String>,
 }
 
+/// A stored answer as an import compares a row with it: its (assessment, node) and content.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StoredAnswer {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub assessment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub node_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    pub inputs: Option<serde_json::Value>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub not_applicable: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub note: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub explanation: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct ChangedAnswer {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    assessment_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    node_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    created: bool,
+}
+
 #[derive(QueryableByName)]
 struct WrittenAnswer {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -451,6 +503,82 @@ struct WrittenAnswer {
 }
 
 impl Answer {
+    /// The stored answers of some (assessment, node) pairs, in one statement (the pairs as two
+    /// `unnest`ed arrays): what an import's chunk of rows is compared with.
+    pub fn of_pairs(
+        conn: &mut PgConnection,
+        pairs: &[(Uuid, Uuid)],
+    ) -> QueryResult<Vec<StoredAnswer>> {
+        use diesel::sql_types::{Array, Uuid as SqlUuid};
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::sql_query(
+            "SELECT a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.note, \
+               a.explanation \
+             FROM answers a \
+             JOIN unnest($1::uuid[], $2::uuid[]) AS x(assessment_id, node_id) \
+               ON a.assessment_id = x.assessment_id AND a.node_id = x.node_id",
+        )
+        .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.1).collect::<Vec<_>>())
+        .load(conn)
+    }
+
+    /// [`Answer::upsert_many`] of the rows that differ from what is stored (inputs, not
+    /// applicable, note, explanation): the others are left as they are, version included, and
+    /// the comparison is the statement's own, so nothing is read first. Returns (assessment,
+    /// node, created) of each row written: created when new (its version is 1), else updated.
+    pub fn write_changed(
+        conn: &mut PgConnection,
+        rows: &[AnswerWrite],
+        by: Option<Uuid>,
+    ) -> QueryResult<Vec<(Uuid, Uuid, bool)>> {
+        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(10_000) {
+            let written: Vec<ChangedAnswer> = diesel::sql_query(
+                "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
+                   note, explanation, updated_by) \
+                 SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
+                   x.explanation, $7 \
+                 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
+                   $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
+                 ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
+                   not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
+                   explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
+                   lock_version = a.lock_version + 1, updated_at = now() \
+                 WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
+                   (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, \
+                   EXCLUDED.explanation) \
+                 RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created",
+            )
+            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Jsonb>>, _>(
+                chunk.iter().map(|r| r.inputs.as_ref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk.iter().map(|r| r.note.as_deref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<Text>>, _>(
+                chunk
+                    .iter()
+                    .map(|r| r.explanation.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind::<Nullable<SqlUuid>, _>(by)
+            .load(conn)?;
+            out.extend(
+                written
+                    .into_iter()
+                    .map(|w| (w.assessment_id, w.node_id, w.created)),
+            );
+        }
+        Ok(out)
+    }
+
     /// Inserts or overwrites many answers (as [`Answer::upsert`] does one), one statement per
     /// 10,000 rows: one array per column, `unnest`ed. Returns (answer id, assessment, node).
     pub fn upsert_many(

@@ -50,6 +50,16 @@ pub struct AuditFilter {
 }
 
 impl AuditEvent {
+    /// Inserts many events, one statement per 1,000.
+    pub fn insert_many(conn: &mut PgConnection, events: &[NewAuditEvent]) -> QueryResult<()> {
+        for chunk in events.chunks(1_000) {
+            diesel::insert_into(audit_events::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
     pub fn insert(conn: &mut PgConnection, ev: &NewAuditEvent) -> QueryResult<()> {
         diesel::insert_into(audit_events::table)
             .values(ev)

@@ -70,6 +70,29 @@ impl Evidence {
             .load(conn)
     }
 
+    /// The evidence of some answers, oldest first (one statement).
+    pub fn of_answers(conn: &mut PgConnection, answers: &[Uuid]) -> QueryResult<Vec<Evidence>> {
+        if answers.is_empty() {
+            return Ok(Vec::new());
+        }
+        evidence::table
+            .filter(evidence::answer_id.eq_any(answers))
+            .order(evidence::created_at.asc())
+            .select(Evidence::as_select())
+            .load(conn)
+    }
+
+    /// Inserts many evidence items, one statement per 2,000 (the bind parameters' limit).
+    pub fn insert_many(conn: &mut PgConnection, rows: &[NewEvidence]) -> QueryResult<usize> {
+        let mut n = 0;
+        for chunk in rows.chunks(2_000) {
+            n += diesel::insert_into(evidence::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        Ok(n)
+    }
+
     pub fn insert(conn: &mut PgConnection, new: &NewEvidence) -> QueryResult<Evidence> {
         diesel::insert_into(evidence::table)
             .values(new)
