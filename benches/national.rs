@@ -417,6 +417,7 @@ fn app_config(db: &str) -> Config {
         cors_origins: vec![],
         db_pool_size: 8,
         db_timeout_ms: 60_000,
+        read_database: None,
         login_max_failures: 5,
         login_address_max_failures: 100,
         login_lock_seconds: 300,

@@ -41,6 +41,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub db_pool_size: u32,
     pub db_timeout_ms: u64,
+    /// A read replica for the public routes (`DATABASE_READ_URL`, `DB_READ_*`); `None`: they
+    /// read from the primary.
+    pub read_database: Option<ReadDatabaseConfig>,
     /// Failed logins of one account from one client address before the first lock
     /// (`LOGIN_MAX_FAILURES`).
     pub login_max_failures: i32,
@@ -179,6 +182,7 @@ impl Config {
             cors_origins,
             db_pool_size: parsed_in(lookup, "DB_POOL_SIZE", 10)?,
             db_timeout_ms: parsed_in(lookup, "DB_TIMEOUT_MS", 3000)?,
+            read_database: ReadDatabaseConfig::from_lookup(lookup)?,
             login_max_failures: parsed_in(lookup, "LOGIN_MAX_FAILURES", 5)?,
             login_lock_seconds: parsed_in(lookup, "LOGIN_LOCK_SECONDS", 300)?,
             seed_on_empty: flag_in(lookup, "SEED_ON_EMPTY", mode == Mode::Demo)?,
@@ -293,8 +297,65 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        if self
+            .read_database
+            .as_ref()
+            .is_some_and(|r| r.pool_size == 0)
+        {
+            return Err(ConfigError::Invalid {
+                name: "DB_READ_POOL_SIZE",
+                reason: "must be at least 1".into(),
+            });
+        }
         self.jobs.check()?;
         Ok(())
+    }
+}
+
+/// The read replica the public routes read from (`DATABASE_READ_URL`): a pool of its own,
+/// sized and timed like the primary's unless `DB_READ_POOL_SIZE` / `DB_READ_TIMEOUT_MS` say
+/// otherwise.
+#[derive(Debug, Clone)]
+pub struct ReadDatabaseConfig {
+    /// May hold a password: shown as `[REDACTED]` by `Debug`.
+    pub url: SecretString,
+    pub pool_size: u32,
+    pub timeout_ms: u64,
+}
+
+impl PartialEq for ReadDatabaseConfig {
+    fn eq(&self, other: &ReadDatabaseConfig) -> bool {
+        self.url.expose_secret() == other.url.expose_secret()
+            && self.pool_size == other.pool_size
+            && self.timeout_ms == other.timeout_ms
+    }
+}
+
+impl Eq for ReadDatabaseConfig {}
+
+impl ReadDatabaseConfig {
+    fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<ReadDatabaseConfig>, ConfigError> {
+        let Some(url) = var_in(lookup, "DATABASE_READ_URL") else {
+            // a replica's settings without the replica are a mistake, not silently ignored
+            for name in ["DB_READ_POOL_SIZE", "DB_READ_TIMEOUT_MS"] {
+                if var_in(lookup, name).is_some() {
+                    return Err(ConfigError::Invalid {
+                        name,
+                        reason: "set without DATABASE_READ_URL".into(),
+                    });
+                }
+            }
+            return Ok(None);
+        };
+        let pool_size = parsed_in(lookup, "DB_POOL_SIZE", 10)?;
+        let timeout_ms = parsed_in(lookup, "DB_TIMEOUT_MS", 3000)?;
+        Ok(Some(ReadDatabaseConfig {
+            url: url.into(),
+            pool_size: parsed_in(lookup, "DB_READ_POOL_SIZE", pool_size)?,
+            timeout_ms: parsed_in(lookup, "DB_READ_TIMEOUT_MS", timeout_ms)?,
+        }))
     }
 }
 
@@ -1063,6 +1124,45 @@ mod tests {
         assert_eq!(c.database_url.as_ref().unwrap().expose_secret(), url);
         assert_eq!(c.jwt_secret.as_ref().unwrap().expose_secret(), STRONG);
         assert_eq!(c.metrics_token.as_ref().unwrap().expose_secret(), metrics);
+    }
+
+    #[test]
+    fn a_read_replica_is_sized_and_timed_like_the_primary_unless_told() {
+        let url = ("DATABASE_URL", "postgres://dti:pw@db:5432/dti");
+        let secret = ("JWT_SECRET", STRONG);
+        assert_eq!(config(&[url, secret]).unwrap().read_database, None);
+        let read = ("DATABASE_READ_URL", "postgres://dti:pw@db-replica:5432/dti");
+        let c = config(&[url, secret, read, ("DB_POOL_SIZE", "6")]).unwrap();
+        let r = c.read_database.clone().unwrap();
+        assert_eq!((r.pool_size, r.timeout_ms), (6, 3000));
+        assert!(
+            !format!("{c:?}").contains("db-replica"),
+            "the URL is not shown"
+        );
+        let c = config(&[
+            url,
+            secret,
+            read,
+            ("DB_READ_POOL_SIZE", "20"),
+            ("DB_READ_TIMEOUT_MS", "500"),
+        ])
+        .unwrap();
+        let r = c.read_database.unwrap();
+        assert_eq!(
+            (r.url.expose_secret(), r.pool_size, r.timeout_ms),
+            (read.1, 20, 500)
+        );
+        let e = config(&[url, secret, ("DB_READ_POOL_SIZE", "20")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("DB_READ_POOL_SIZE is invalid: set without"),
+            "{e}"
+        );
+        let e = config(&[url, secret, read, ("DB_READ_POOL_SIZE", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("DB_READ_POOL_SIZE is invalid"), "{e}");
     }
 
     #[test]

@@ -104,10 +104,12 @@ impl Application {
                 return Err("JWT_SECRET is required in production mode".into());
             }
         };
-        let pool = db::build_pool(
+        let metrics = Arc::new(Metrics::default());
+        let pool = db::build_counted_pool(
             &url,
             config.db_pool_size,
             Duration::from_millis(config.db_timeout_ms),
+            metrics.checkouts.clone(),
         );
         {
             let pool = pool.clone();
@@ -170,8 +172,18 @@ impl Application {
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
         let store = open_evidence_store(&config).await?;
+        let read = match &config.read_database {
+            Some(r) => db::ReadPool::replica(
+                secrecy::ExposeSecret::expose_secret(&r.url),
+                r.pool_size,
+                Duration::from_millis(r.timeout_ms),
+                metrics.read_checkouts.clone(),
+            ),
+            None => db::ReadPool::primary(pool.clone()),
+        };
         let state = web::Data::new(AppState {
             store,
+            read,
             public: Arc::default(),
             health_lane: db::Lane::new("readiness")?,
             pool: pool.clone(),
@@ -185,7 +197,7 @@ impl Application {
                 &config.jwt_issuer,
                 config.jwt_ttl_minutes,
             ),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             config: Arc::new(config.clone()),
         });
         let metrics = web::Data::from(state.metrics.clone());
@@ -256,7 +268,10 @@ impl Application {
         };
         server = server
             .workers(workers)
-            .worker_max_blocking_threads(blocking_threads(config.db_pool_size, workers));
+            .worker_max_blocking_threads(blocking_threads(
+                config.db_pool_size + config.read_database.as_ref().map_or(0, |r| r.pool_size),
+                workers,
+            ));
         Ok(Application {
             port,
             server: server.run(),
@@ -273,10 +288,11 @@ impl Application {
     }
 }
 
-/// Blocking threads per HTTP worker: what the database pool can serve (its connections shared
-/// among the workers) and two for work without a connection (file encoding, snapshot bodies).
-/// More threads would only wait for a connection, each with its own stack and allocator arena:
-/// a burst of requests queues for a thread instead (readiness has a thread of its own).
+/// Blocking threads per HTTP worker: what the database pools can serve (their connections, the
+/// read replica's included, shared among the workers) and two for work without a connection
+/// (file encoding, snapshot bodies). More threads would only wait for a connection, each with
+/// its own stack and allocator arena: a burst of requests queues for a thread instead
+/// (readiness has a thread of its own).
 pub fn blocking_threads(db_pool_size: u32, workers: usize) -> usize {
     (db_pool_size as usize).div_ceil(workers.max(1)) + 2
 }

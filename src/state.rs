@@ -9,6 +9,8 @@ use crate::telemetry::Metrics;
 
 pub struct AppState {
     pub pool: DbPool,
+    /// What the public routes read from: a read replica's pool, or the primary's.
+    pub read: crate::db::ReadPool,
     /// One connection of its own for `GET /health/ready`, so that readiness still answers
     /// while the requests' pool is saturated.
     pub health_pool: DbPool,

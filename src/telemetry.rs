@@ -1,7 +1,8 @@
 //! Request context (request id), access logging and Prometheus metrics.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -14,6 +15,47 @@ tokio::task_local! {
     static REQUEST_ID: String;
     /// How long the request has waited for pooled connections so far.
     static POOL_WAITED: std::cell::Cell<std::time::Duration>;
+    /// The connection the request keeps between its database calls (see
+    /// [`crate::db::with_conn`]).
+    static KEPT_CONN: KeptConn;
+}
+
+/// A request's kept connection: one for a request without a body, from its first checkout to
+/// its end; never one for a request with a body (it would be held while the body arrives).
+struct KeptConn {
+    keeps: bool,
+    conn: std::cell::RefCell<Option<crate::db::DbConn>>,
+}
+
+/// The connection the request being served keeps, taken out for one call (`None`: it keeps
+/// none yet, or keeps none at all, or is not a request).
+pub fn take_kept_conn() -> Option<crate::db::DbConn> {
+    KEPT_CONN
+        .try_with(|k| k.conn.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
+/// Hands `conn` back after a call: kept for the rest of the request when it keeps one and holds
+/// none meanwhile (two calls at once each had a connection), else back to the pool.
+pub fn keep_conn(conn: crate::db::DbConn) {
+    let _ = KEPT_CONN.try_with(move |k| {
+        let mut slot = k.conn.borrow_mut();
+        if k.keeps && slot.is_none() {
+            *slot = Some(conn);
+        }
+    });
+}
+
+/// Whether the request comes with a body: a `Transfer-Encoding`, or a `Content-Length` that is
+/// not 0 (HTTP/1.1: without either there is none).
+fn has_body(req: &ServiceRequest) -> bool {
+    use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let headers = req.headers();
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0))
 }
 
 /// What is left of one pool wait (`timeout`) for the request being served: every checkout of
@@ -61,8 +103,17 @@ pub async fn request_context(
     let method = req.method().to_string();
     let started = Instant::now();
     let waited = std::cell::Cell::new(std::time::Duration::ZERO);
+    let kept = KeptConn {
+        keeps: !has_body(&req),
+        conn: std::cell::RefCell::new(None),
+    };
+    // the kept connection goes back to the pool when the scope ends: before the response is
+    // sent, and also when the client goes away and the request is dropped
     let mut res = REQUEST_ID
-        .scope(id.clone(), POOL_WAITED.scope(waited, next.call(req)))
+        .scope(
+            id.clone(),
+            POOL_WAITED.scope(waited, KEPT_CONN.scope(kept, next.call(req))),
+        )
         .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
@@ -99,10 +150,15 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
-/// Request counts and latency histograms by method, route pattern and status.
+/// Request counts and latency histograms by method, route pattern and status; connections
+/// taken from the pools.
 #[derive(Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// Checkouts of the primary pool (counted by the pool, see `db::build_counted_pool`).
+    pub checkouts: Arc<AtomicU64>,
+    /// Checkouts of the read pool, when the public routes read from a replica.
+    pub read_checkouts: Arc<AtomicU64>,
 }
 
 impl Metrics {
@@ -120,8 +176,9 @@ impl Metrics {
         }
     }
 
-    /// Prometheus text exposition format (0.0.4).
-    pub fn render(&self, pool: &PoolGauges) -> String {
+    /// Prometheus text exposition format (0.0.4); `read`: the read pool's state, when the
+    /// public routes have one of their own.
+    pub fn render(&self, pool: &PoolGauges, read: Option<&PoolGauges>) -> String {
         use std::fmt::Write;
         let map = self
             .series
@@ -185,6 +242,40 @@ impl Metrics {
         out.push_str("# HELP db_pool_max_connections Configured maximum size of the pool.\n");
         out.push_str("# TYPE db_pool_max_connections gauge\n");
         let _ = writeln!(out, "db_pool_max_connections {}", pool.max);
+        if let Some(read) = read {
+            out.push_str(
+                "# HELP db_read_pool_connections Connections held by the read pool (replica).\n",
+            );
+            out.push_str("# TYPE db_read_pool_connections gauge\n");
+            let _ = writeln!(out, "db_read_pool_connections {}", read.connections);
+            out.push_str(
+                "# HELP db_read_pool_idle_connections Idle connections in the read pool.\n",
+            );
+            out.push_str("# TYPE db_read_pool_idle_connections gauge\n");
+            let _ = writeln!(out, "db_read_pool_idle_connections {}", read.idle);
+            out.push_str(
+                "# HELP db_read_pool_max_connections Configured maximum size of the read pool.\n",
+            );
+            out.push_str("# TYPE db_read_pool_max_connections gauge\n");
+            let _ = writeln!(out, "db_read_pool_max_connections {}", read.max);
+        }
+        out.push_str(
+            "# HELP db_checkouts_total Connections taken from a database pool (a request that \
+             keeps one for its whole life counts once).\n",
+        );
+        out.push_str("# TYPE db_checkouts_total counter\n");
+        let _ = writeln!(
+            out,
+            "db_checkouts_total{{pool=\"primary\"}} {}",
+            self.checkouts.load(Ordering::Relaxed)
+        );
+        if read.is_some() {
+            let _ = writeln!(
+                out,
+                "db_checkouts_total{{pool=\"read\"}} {}",
+                self.read_checkouts.load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }

@@ -53,6 +53,8 @@ async fn write(export: Export, q: ExportQuery) -> AppResult<HttpResponse> {
     let format = q.format.unwrap_or(ExportFormat::Csv);
     let bom = q.bom.unwrap_or(false);
     let name = export.name.clone();
+    // the rows are read: the encoding (seconds for a national file) needs no connection
+    crate::db::release_kept_conn();
     let bytes = web::block(move || match format {
         ExportFormat::Csv => crate::tabular::to_csv(&export.table, bom),
         ExportFormat::Xlsx => crate::tabular::to_xlsx(&export.table, export.sheet),

@@ -40,10 +40,11 @@ async fn live() -> web::Json<HealthResponse> {
     })
 }
 
-/// Readiness: the database and the evidence store answer.
+/// Readiness: the database, the read replica if any, and the evidence store answer.
 ///
-/// 503 `DATABASE_UNAVAILABLE` or `STORAGE_UNAVAILABLE` otherwise. For an S3 store the check is
-/// one small listing request, given at most 2 s.
+/// 503 `DATABASE_UNAVAILABLE` or `STORAGE_UNAVAILABLE` otherwise. With `DATABASE_READ_URL` the
+/// public routes read from that replica, so a replica that does not answer makes the process
+/// unready too. For an S3 store the check is one small listing request, given at most 2 s.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Ready", body = HealthResponse), ErrorResponses)
@@ -62,12 +63,30 @@ async fn ready(state: web::Data<AppState>) -> AppResult<web::Json<HealthResponse
                 .map_err(|e| crate::services::evidence::storage_error(e, 0))
         })
         .await?;
+    if let Some((_, probe)) = state.read.replica_pools() {
+        state
+            .health_lane
+            .with_conn(probe, |c| {
+                diesel::sql_query("SELECT 1").execute(c)?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| match e {
+                AppError::Unavailable(e) => AppError::Unavailable(
+                    format!("the read replica (DATABASE_READ_URL): {e}").into(),
+                ),
+                e => e,
+            })?;
+    }
     Ok(web::Json(HealthResponse {
         status: "ok".into(),
     }))
 }
 
-/// Prometheus metrics: request counts and latencies by route and status, pool state.
+/// Prometheus metrics: request counts and latencies by route and status, pool state and use.
+///
+/// The pools' connections, and `db_checkouts_total` by pool (`primary`, and `read` with a read
+/// replica): one checkout per request without a body, two per request with one.
 ///
 /// Needs `Authorization: Bearer <METRICS_TOKEN>` (401 `METRICS_TOKEN_REQUIRED` otherwise).
 /// Without a `METRICS_TOKEN`, metrics are open in demo mode and closed in production (403
@@ -90,9 +109,17 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Http
         idle: s.idle_connections,
         max: state.pool.max_size(),
     };
+    let read = state.read.replica_pools().map(|(pool, _)| {
+        let s = pool.state();
+        PoolGauges {
+            connections: s.connections,
+            idle: s.idle_connections,
+            max: pool.max_size(),
+        }
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&gauges)))
+        .body(state.metrics.render(&gauges, read.as_ref())))
 }
 
 /// Lets a scrape through with the configured bearer token (see [`metrics`]).

@@ -1,4 +1,6 @@
-//! `/publications` (admin) and `/public/…` (anyone, no token): published snapshots only.
+//! `/publications` (admin) and `/public/…` (anyone, no token): published snapshots only. The
+//! public routes read from the read pool (a read replica when `DATABASE_READ_URL` is set), the
+//! admin routes from the primary.
 
 use std::collections::BTreeMap;
 
@@ -135,7 +137,8 @@ async fn create_publication(
         })
     })
     .await;
-    // this process shows the new version at once; other replicas within the index refresh
+    // this process shows the new version at once, other replicas within the index refresh
+    // (from a read replica: once it has replayed the publication, see `public_cache`)
     state.public.invalidate();
     let reply = reply?;
     respond(reply, |_, _| {})
@@ -206,7 +209,7 @@ pub struct PublicPeriod {
 #[utoipa::path(tag = "public", responses((status = 200, description = "Published periods", body = Vec<PublicPeriod>), ErrorResponses))]
 #[get("/public/periods")]
 async fn public_periods(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    let index = state.public.index(&state.pool).await?;
+    let index = state.public.index(&state.read).await?;
     let body = state.public.periods(&index, Utc::now());
     Ok(body.respond(&req, None, "public, max-age=60"))
 }
@@ -261,7 +264,7 @@ async fn public_rankings(
     id: web::Path<Uuid>,
     q: web::Query<PublicQuery>,
 ) -> AppResult<HttpResponse> {
-    let index = state.public.index(&state.pool).await?;
+    let index = state.public.index(&state.read).await?;
     let entry = svc::pick_visible(
         &index.entries,
         Utc::now(),
@@ -273,7 +276,7 @@ async fn public_rankings(
     if not_modified(&req, &etag) {
         return Ok(public_cache::unchanged(etag, SNAPSHOT_CACHE));
     }
-    let snapshot = state.public.snapshot(&state.pool, entry).await?;
+    let snapshot = state.public.snapshot(&state.read, entry).await?;
     Ok(snapshot.rankings.respond(&req, Some(etag), SNAPSHOT_CACHE))
 }
 
@@ -310,7 +313,7 @@ async fn public_unit(
     q: web::Query<PublicQuery>,
 ) -> AppResult<HttpResponse> {
     let (id, unit_code) = path.into_inner();
-    let index = state.public.index(&state.pool).await?;
+    let index = state.public.index(&state.read).await?;
     let entry = svc::pick_visible(
         &index.entries,
         Utc::now(),
@@ -321,7 +324,7 @@ async fn public_unit(
     if let Some(etag) = public_cache::unit_not_modified(&req, &entry.checksum, &unit_code) {
         return Ok(public_cache::unchanged(etag, SNAPSHOT_CACHE));
     }
-    let snapshot = state.public.snapshot(&state.pool, entry).await?;
+    let snapshot = state.public.snapshot(&state.read, entry).await?;
     let (code, body) = snapshot
         .unit(&unit_code)
         .ok_or_else(|| AppError::not_found("published unit", &unit_code))?;
@@ -434,10 +437,10 @@ async fn public_method(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let q = q.into_inner();
-    let (p, doc) = crate::db::with_conn(&state.pool, move |c| {
-        svc::published_method(c, id, q.group.as_deref(), q.version)
-    })
-    .await?;
+    let (p, doc) = state
+        .read
+        .with_conn(move |c| svc::published_method(c, id, q.group.as_deref(), q.version))
+        .await?;
     let body = serde_json::to_value(PublicMethod {
         period: p.content["period"].clone(),
         group: p.content["group"].clone(),
@@ -528,14 +531,16 @@ async fn download_rankings(
     let q = q.into_inner();
     let format = d.format.unwrap_or(SnapshotFormat::Json);
     let bom = d.bom.unwrap_or(false);
-    let (p, code) = crate::db::with_conn(&state.pool, move |c| {
-        let p = svc::visible(c, id, q.group.as_deref(), q.version)?;
-        let code = RankingGroup::find(c, p.group_id)?
-            .map(|g| g.code)
-            .unwrap_or_default();
-        Ok((p, code))
-    })
-    .await?;
+    let (p, code) = state
+        .read
+        .with_conn(move |c| {
+            let p = svc::visible(c, id, q.group.as_deref(), q.version)?;
+            let code = RankingGroup::find(c, p.group_id)?
+                .map(|g| g.code)
+                .unwrap_or_default();
+            Ok((p, code))
+        })
+        .await?;
     let period_code = p.content["period"]["code"]
         .as_str()
         .unwrap_or_default()

@@ -5,7 +5,8 @@
 //! version, checksum, embargo time), read again from the database at most every
 //! [`INDEX_REFRESH`] (and at once after a publication through this process): another replica's
 //! publication is public here within that time, well inside the `Cache-Control` max-age of the
-//! responses. A 304 is answered from the index alone.
+//! responses. A 304 is answered from the index alone. Both are read from the read pool: a read
+//! replica's (`DATABASE_READ_URL`) adds its replication lag to that time.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::public::{PublicGroup, PublicPeriod, PublicUnitResult, publication_response};
-use crate::db::DbPool;
+use crate::db::ReadPool;
 use crate::db::models::publications::{Publication, PublishedEntry};
 use crate::error::{AppError, AppResult};
 
@@ -251,7 +252,7 @@ impl PublicCache {
     /// request reads it, the others keep answering from the previous one unless it was
     /// invalidated; a failed read keeps the previous one (logged) rather than failing every
     /// public request.
-    pub async fn index(&self, pool: &DbPool) -> AppResult<Arc<Index>> {
+    pub async fn index(&self, pool: &ReadPool) -> AppResult<Arc<Index>> {
         let epoch = self.epoch.load(Ordering::SeqCst);
         let current = self.current();
         if let Some(i) = &current
@@ -272,7 +273,7 @@ impl PublicCache {
         {
             return Ok(i);
         }
-        match crate::db::with_conn(pool, |c| Ok(Publication::index(c)?)).await {
+        match pool.with_conn(|c| Ok(Publication::index(c)?)).await {
             Ok(entries) => {
                 let fresh = Arc::new(Index {
                     entries,
@@ -296,7 +297,7 @@ impl PublicCache {
     /// serialised once.
     pub async fn snapshot(
         &self,
-        pool: &DbPool,
+        pool: &ReadPool,
         entry: &PublishedEntry,
     ) -> AppResult<Arc<Snapshot>> {
         if let Some(s) = self.kept(entry.id) {
@@ -307,10 +308,12 @@ impl PublicCache {
             return Ok(s);
         }
         let (id, period, group_code) = (entry.id, entry.period_id, entry.group_code.clone());
-        let p = crate::db::with_conn(pool, move |c| {
-            Publication::find(c, id)?.ok_or_else(|| AppError::not_found("published result", period))
-        })
-        .await?;
+        let p = pool
+            .with_conn(move |c| {
+                Publication::find(c, id)?
+                    .ok_or_else(|| AppError::not_found("published result", period))
+            })
+            .await?;
         let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(p, group_code))
             .await
             .map_err(AppError::internal)??;

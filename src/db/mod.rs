@@ -7,6 +7,8 @@ pub mod schema;
 pub mod seat;
 pub mod text_enum;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::PgConnection;
@@ -23,13 +25,38 @@ pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 /// Builds the pool without connecting: the service starts even while the database is still
 /// coming up, answers 503 meanwhile, and recovers by itself.
 pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {
+    pool_builder(size, timeout).build_unchecked(ConnectionManager::<PgConnection>::new(url))
+}
+
+fn pool_builder(size: u32, timeout: Duration) -> r2d2::Builder<ConnectionManager<PgConnection>> {
     Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(timeout)
         .test_on_check_out(true)
         .idle_timeout(Some(Duration::from_secs(300)))
+}
+
+/// As [`build_pool`], counting every checkout in `checkouts` (`db_checkouts_total` on
+/// `/metrics`: how many connections the requests take, not only how many are open).
+pub fn build_counted_pool(
+    url: &str,
+    size: u32,
+    timeout: Duration,
+    checkouts: Arc<AtomicU64>,
+) -> DbPool {
+    pool_builder(size, timeout)
+        .event_handler(Box::new(CountCheckouts(checkouts)))
         .build_unchecked(ConnectionManager::<PgConnection>::new(url))
+}
+
+#[derive(Debug)]
+struct CountCheckouts(Arc<AtomicU64>);
+
+impl r2d2::HandleEvent for CountCheckouts {
+    fn handle_checkout(&self, _: r2d2::event::CheckoutEvent) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Applies pending migrations; returns the versions applied.
@@ -44,35 +71,126 @@ pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<(), crate::error
     Ok(())
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool. Panics inside `f` are
-/// re-raised; a pool timeout is a 503. The checkouts of one request share one wait
-/// ([`crate::telemetry::pool_wait_left`]).
+/// Runs `f` with a connection of the requests' pool (the primary's) on the blocking thread
+/// pool. Panics inside `f` are re-raised; a pool timeout is a 503. The checkouts of one request
+/// share one wait ([`crate::telemetry::pool_wait_left`]).
+///
+/// A request without a body keeps the connection of its first checkout (its authentication's)
+/// until it ends, and every later call here reuses it: one pooled connection per request, so
+/// that a saturated pool is answered after one wait and a request never waits for a second
+/// connection while holding one. A request with a body keeps none: it would be held while a
+/// slow client trickles the body in, and a few such clients would pin the whole pool; its
+/// checkouts (authentication, then the work once the body is read) come one after the other.
+/// A transaction ([`transaction`]) begins and ends within one call, never across two.
 pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    let kept = crate::telemetry::take_kept_conn();
+    run(pool, Keeping::Request(kept), f).await
+}
+
+/// Gives the request's kept connection back to the pool now: for a handler done with the
+/// database that has slow work left (encoding a large file), so as not to hold a connection
+/// idle meanwhile. A later [`with_conn`] checks one out again.
+pub fn release_kept_conn() {
+    drop(crate::telemetry::take_kept_conn());
+}
+
+/// Whether a call takes part in the request's kept connection.
+enum Keeping {
+    /// The primary pool: the kept connection if there is one; the connection is offered back
+    /// to the request afterwards.
+    Request(Option<DbConn>),
+    /// Another pool: a checkout of its own, returned at once.
+    Never,
+}
+
+/// Runs `f` on a connection of `pool` (or the request's kept one) on the blocking thread pool.
+async fn run<T, F>(pool: &DbPool, keeping: Keeping, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    use diesel::r2d2::R2D2Connection;
     let pool = pool.clone();
     let request_id = crate::telemetry::current_request_id();
     let wait = crate::telemetry::pool_wait_left(pool.connection_timeout());
+    let (kept, offer_back) = match keeping {
+        Keeping::Request(kept) => (kept, true),
+        Keeping::Never => (None, false),
+    };
     let joined = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        let conn = pool.get_timeout(wait);
-        let waited = started.elapsed();
-        let result = match conn {
-            Ok(mut conn) => crate::audit::with_request_id(request_id, || f(&mut conn)),
-            Err(e) => Err(checkout_error(&pool, e)),
+        let conn = match kept {
+            Some(conn) => Ok(conn),
+            None => pool.get_timeout(wait),
         };
-        (waited, result)
+        let waited = started.elapsed();
+        match conn {
+            Ok(mut conn) => {
+                let result = crate::audit::with_request_id(request_id, || f(&mut conn));
+                // a connection left broken (a failed rollback, a lost server) goes back to
+                // the pool, which discards it, rather than serving the request further
+                let sound = (!conn.is_broken()).then_some(conn);
+                (waited, result, sound)
+            }
+            Err(e) => (waited, Err(checkout_error(&pool, e)), None),
+        }
     })
     .await;
     match joined {
-        Ok((waited, result)) => {
+        Ok((waited, result, conn)) => {
             crate::telemetry::add_pool_wait(waited);
+            if let Some(conn) = conn.filter(|_| offer_back) {
+                crate::telemetry::keep_conn(conn);
+            }
             result
         }
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(AppError::internal(e)),
+    }
+}
+
+/// The pool the public routes read from: a read replica's (`DATABASE_READ_URL`) or, without
+/// one, the primary's. A type of its own so that its connections and a request's kept
+/// connection (always the primary's) never stand in for each other.
+#[derive(Clone)]
+pub struct ReadPool {
+    pool: DbPool,
+    /// The replica's one connection for readiness (none without a replica).
+    probe: Option<DbPool>,
+}
+
+impl ReadPool {
+    /// No replica: the public routes read from the primary pool.
+    pub fn primary(pool: DbPool) -> ReadPool {
+        ReadPool { pool, probe: None }
+    }
+
+    /// A pool of its own on the replica at `url`, its checkouts counted in `checkouts`, and a
+    /// one-connection pool for readiness (waiting at most a second, as the primary's does).
+    pub fn replica(url: &str, size: u32, timeout: Duration, checkouts: Arc<AtomicU64>) -> ReadPool {
+        ReadPool {
+            pool: build_counted_pool(url, size, timeout, checkouts),
+            probe: Some(build_pool(url, 1, timeout.min(Duration::from_secs(1)))),
+        }
+    }
+
+    /// Runs `f` with a connection of this pool (see [`with_conn`]; never the request's kept
+    /// connection: the public routes take one connection, of this pool, per read).
+    pub async fn with_conn<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        run(&self.pool, Keeping::Never, f).await
+    }
+
+    /// The replica's pool and its readiness pool; `None` without a replica.
+    pub fn replica_pools(&self) -> Option<(&DbPool, &DbPool)> {
+        self.probe.as_ref().map(|probe| (&self.pool, probe))
     }
 }
 

@@ -285,6 +285,7 @@ pub fn test_config(db_name: &str) -> Config {
         cors_origins: vec![],
         db_pool_size: 4,
         db_timeout_ms: 2000,
+        read_database: None,
         login_max_failures: 5,
         login_address_max_failures: 100,
         login_lock_seconds: 300,

@@ -271,8 +271,8 @@ async fn a_saturated_pool_answers_service_busy_with_retry_after_after_one_wait()
     json_ok(app.get("/api/v1/units", &token).await, 200).await;
 }
 
-// The authentication and the handler each take a connection: together they wait one
-// `DB_TIMEOUT_MS`, not one each.
+// A request with a body keeps no connection while the body arrives: the authentication and the
+// handler each take one, and together they wait one `DB_TIMEOUT_MS`, not one each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connections_of_one_request_share_one_pool_wait() {
     let db = tokio::task::spawn_blocking(create_test_database)
@@ -282,7 +282,7 @@ async fn the_connections_of_one_request_share_one_pool_wait() {
     config.db_pool_size = 1;
     config.db_timeout_ms = 1000;
     let (app, pool) = spawn_app_and_pool(config).await;
-    let token = app.token_for(dti_api::domain::Role::Viewer, None);
+    let token = app.token_for(dti_api::domain::Role::Admin, None);
     json_ok(app.get("/api/v1/units", &token).await, 200).await;
 
     // A holds the only connection for 500 ms; B queues for it meanwhile, after the request's
@@ -297,8 +297,9 @@ async fn the_connections_of_one_request_share_one_pool_wait() {
         drop(conn);
     });
     held_rx.recv().unwrap();
+    let group = serde_json::json!({"code": "G-WAIT", "name": "Nhóm", "unit_kind": "commune"});
     let started = std::time::Instant::now();
-    let request = app.get("/api/v1/units", &token);
+    let request = app.post_json("/api/v1/ranking-groups", Some(&token), &group);
     let b = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(250));
         let conn = pool.get_timeout(std::time::Duration::from_secs(5)).unwrap();
@@ -314,4 +315,55 @@ async fn the_connections_of_one_request_share_one_pool_wait() {
     );
     a.join().unwrap();
     b.join().unwrap();
+}
+
+/// `db_checkouts_total{pool="…"}` as `/metrics` shows it now.
+async fn checkouts(app: &TestApp, pool: &str) -> u64 {
+    let text = app
+        .get("/metrics", METRICS_TOKEN)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("db_checkouts_total{{pool=\"{pool}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix}in {text}"))
+        .parse()
+        .unwrap()
+}
+
+// An authenticated request without a body keeps its authentication's connection for the
+// handler: one checkout, not two. A request with a body takes two, one after the other: none is
+// held while the body arrives, however slowly.
+#[tokio::test]
+async fn an_authenticated_get_takes_one_pooled_connection_a_post_two() {
+    let app = spawn_app_with_metrics_token().await;
+    let admin = app.token_for(dti_api::domain::Role::Admin, None);
+    let before = checkouts(&app, "primary").await;
+    json_ok(app.get("/api/v1/units", &admin).await, 200).await;
+    assert_eq!(
+        checkouts(&app, "primary").await - before,
+        1,
+        "checkouts of one authenticated GET"
+    );
+    let before = checkouts(&app, "primary").await;
+    json_ok(
+        app.post_json(
+            "/api/v1/ranking-groups",
+            Some(&admin),
+            &serde_json::json!({"code": "G-ONE", "name": "Nhóm", "unit_kind": "commune"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        checkouts(&app, "primary").await - before,
+        2,
+        "checkouts of one authenticated POST with a body"
+    );
+    // the metrics scrape itself takes none
+    let before = checkouts(&app, "primary").await;
+    assert_eq!(checkouts(&app, "primary").await, before);
 }

@@ -341,3 +341,96 @@ async fn another_replica_sees_a_new_publication_within_the_index_refresh() {
         .unwrap();
     assert_eq!(listing[0]["groups"][0]["latest_version"], 2);
 }
+
+// `DATABASE_READ_URL`: the public routes read from the read database, everything else from the
+// primary. Here the "replica" is another app's database, with a publication the primary lacks.
+#[tokio::test]
+async fn with_a_read_replica_the_public_routes_read_from_it_and_nothing_else_does() {
+    let other = spawn_seeded_app().await;
+    let period = finalised_period(&other).await;
+    let v1 = publish(&other, &period, json!({"group": "LC-XA"})).await;
+
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.read_database = Some(dti_api::config::ReadDatabaseConfig {
+        url: url_for_db(&other.db_name).into(),
+        pool_size: 2,
+        timeout_ms: 2000,
+    });
+    let app = spawn_app_with(config).await;
+    // the public routes: the read database's publication, in every form
+    let listing = json_ok(app.get_public("/api/v1/public/periods").await, 200).await;
+    assert_eq!(
+        listing[0]["id"].as_str(),
+        Some(period.as_str()),
+        "{listing}"
+    );
+    let path = format!("/api/v1/public/periods/{period}");
+    let rankings = json_ok(app.get_public(&format!("{path}/rankings")).await, 200).await;
+    assert_eq!(rankings["checksum"], v1["checksum"]);
+    json_ok(
+        app.get_public(&format!("{path}/units/XA-BAC-HA")).await,
+        200,
+    )
+    .await;
+    json_ok(app.get_public(&format!("{path}/method")).await, 200).await;
+    let download = app.get_public(&format!("{path}/rankings/download")).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(
+        download.headers()["x-publication-checksum"],
+        v1["checksum"].as_str().unwrap()
+    );
+    // the rest: the primary, which has neither the period nor the accounts of the other
+    let admin = app.token_for(Role::Admin, None);
+    assert_problem(
+        app.get(&format!("/api/v1/periods/{period}/publications"), &admin)
+            .await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    let theirs = other.token_for(Role::Admin, None);
+    assert_problem(
+        app.get("/api/v1/units", &theirs).await,
+        401,
+        "TOKEN_REVOKED",
+    )
+    .await;
+    let units = json_ok(app.get("/api/v1/units", &admin).await, 200).await;
+    assert_eq!(units["items"].as_array().map(Vec::len), Some(0), "{units}");
+    // readiness checks both
+    json_ok(app.get_public("/health/ready").await, 200).await;
+}
+
+// A read replica that does not answer: the public routes and readiness say so (503), the rest
+// of the service works on the primary.
+#[tokio::test]
+async fn a_read_replica_that_does_not_answer_is_503_for_the_public_and_readiness_only() {
+    let db = tokio::task::spawn_blocking(create_test_database)
+        .await
+        .unwrap();
+    let mut config = test_config(&db);
+    config.read_database = Some(dti_api::config::ReadDatabaseConfig {
+        url: url_for_db("dti_no_such_replica").into(),
+        pool_size: 2,
+        timeout_ms: 300,
+    });
+    let app = spawn_app_with(config).await;
+    assert_problem(
+        app.get_public("/api/v1/public/periods").await,
+        503,
+        "DATABASE_UNAVAILABLE",
+    )
+    .await;
+    assert_problem(
+        app.get_public("/health/ready").await,
+        503,
+        "DATABASE_UNAVAILABLE",
+    )
+    .await;
+    let admin = app.token_for(Role::Admin, None);
+    json_ok(app.get("/api/v1/units", &admin).await, 200).await;
+    json_ok(app.get_public("/health/live").await, 200).await;
+}
