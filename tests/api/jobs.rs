@@ -535,7 +535,7 @@ async fn a_long_file_reports_the_rows_read_so_far_before_its_total_is_known() {
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     // another transaction holds the period's ranking groups: a file longer than one chunk locks
     // every group of the period at its first chunk, and waits there
-    let mut blocker = PgConnection::establish(app.config.database_url.as_deref().unwrap()).unwrap();
+    let mut blocker = PgConnection::establish(app.database_url()).unwrap();
     diesel::sql_query("BEGIN").execute(&mut blocker).unwrap();
     diesel::sql_query(format!(
         "SELECT 1 FROM period_groups WHERE period_id = '{period}' FOR UPDATE"
