@@ -74,11 +74,11 @@ impl<'a> Audit<'a> {
         self
     }
     pub fn old(mut self, v: impl serde::Serialize) -> Self {
-        self.old = serde_json::to_value(v).ok();
+        self.old = serde_json::to_value(v).ok().map(shaped);
         self
     }
     pub fn new_value(mut self, v: impl serde::Serialize) -> Self {
-        self.new = serde_json::to_value(v).ok();
+        self.new = serde_json::to_value(v).ok().map(shaped);
         self
     }
 
@@ -114,5 +114,41 @@ impl<'a> Audit<'a> {
             new_value: self.new,
             request_id,
         }
+    }
+}
+
+/// An old or new value as the document promises it (`AuditValue`): an object, or a list of
+/// objects (rows changed together). Anything else (a list of ids, a bare string or number) is
+/// kept under `value`, so no caller can write an event that the audit routes then serve outside
+/// their schema.
+pub fn shaped(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(_) | Value::Null => v,
+        Value::Array(ref rows) if rows.iter().all(Value::is_object) => v,
+        other => serde_json::json!({ "value": other }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shaped;
+    use serde_json::json;
+
+    #[test]
+    fn audit_values_are_objects_or_lists_of_objects() {
+        assert_eq!(shaped(json!({"a": 1})), json!({"a": 1}));
+        assert_eq!(
+            shaped(json!([{"a": 1}, {"b": 2}])),
+            json!([{"a": 1}, {"b": 2}])
+        );
+        assert_eq!(shaped(json!([])), json!([]));
+        assert_eq!(shaped(json!(["x", "y"])), json!({"value": ["x", "y"]}));
+        assert_eq!(
+            shaped(json!([{"a": 1}, 2])),
+            json!({"value": [{"a": 1}, 2]})
+        );
+        assert_eq!(shaped(json!("draft")), json!({"value": "draft"}));
+        assert_eq!(shaped(json!(3)), json!({"value": 3}));
     }
 }

@@ -100,8 +100,9 @@ async fn list_audit_events(
             entity_id: e.entity_id,
             unit_id: e.unit_id,
             period_id: e.period_id,
-            old_value: e.old_value,
-            new_value: e.new_value,
+            // events written before every value was shaped are served in the same shape
+            old_value: e.old_value.map(crate::audit::shaped),
+            new_value: e.new_value.map(crate::audit::shaped),
             request_id: e.request_id,
         })
         .collect();

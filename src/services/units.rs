@@ -653,8 +653,8 @@ pub fn set_group_members(
             "ranking_group",
             group.id,
         )
-        .old(before)
-        .new_value(units.iter().map(|u| u.id).collect::<Vec<_>>())
+        .old(serde_json::json!({ "members": before }))
+        .new_value(serde_json::json!({ "members": units.iter().map(|u| u.id).collect::<Vec<_>>() }))
         .record(c)?;
         units.sort_by(|a, b| a.code.cmp(&b.code));
         Ok((group, units))

@@ -1099,6 +1099,67 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
     .await;
 }
 
+/// Every audit event's old and new value is what the document promises (`AuditValue`): an
+/// object or a list of objects. Replacing a group's members used to store bare lists of ids,
+/// which the audit list then served outside its own schema.
+#[tokio::test]
+async fn audit_values_of_a_member_change_are_objects() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let group = json_ok(app.get("/api/v1/ranking-groups/LC-XA", &admin).await, 200).await;
+    let members: Vec<Value> = group["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].clone())
+        .collect();
+    let kept = members[..members.len() - 1].to_vec();
+    json_ok(
+        app.put_json(
+            "/api/v1/ranking-groups/LC-XA/members",
+            &admin,
+            &json!({"units": kept}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let page = json_ok(
+        app.get(
+            "/api/v1/audit-events?action=ranking_group.set_members&page_size=10",
+            &admin,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let event = &page["items"][0];
+    assert_eq!(
+        event["old_value"]["members"].as_array().unwrap().len(),
+        members.len(),
+        "{event}"
+    );
+    assert_eq!(
+        event["new_value"]["members"].as_array().unwrap().len(),
+        kept.len(),
+        "{event}"
+    );
+    let all = json_ok(
+        app.get("/api/v1/audit-events?page_size=500", &admin).await,
+        200,
+    )
+    .await;
+    for e in all["items"].as_array().unwrap() {
+        for v in [&e["old_value"], &e["new_value"]] {
+            let fits = v.is_null()
+                || v.is_object()
+                || v.as_array()
+                    .is_some_and(|rows| rows.iter().all(Value::is_object));
+            assert!(fits, "{} serves {v} outside AuditValue", e["action"]);
+        }
+    }
+}
+
 /// A ranking group ranks units of one kind. Changing the kind of a unit that sits in a group of
 /// its old kind is refused (409 `UNIT_KIND_IN_GROUP`, naming the groups) unless the same request
 /// gives it groups of the new kind; creating or updating a unit with groups of another kind is
