@@ -534,49 +534,18 @@ impl Answer {
         rows: &[AnswerWrite],
         by: Option<Uuid>,
     ) -> QueryResult<Vec<(Uuid, Uuid, bool)>> {
-        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-        let mut out = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(10_000) {
-            let written: Vec<ChangedAnswer> = diesel::sql_query(
-                "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
-                   note, explanation, updated_by) \
-                 SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
-                   x.explanation, $7 \
-                 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
-                   $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
-                 ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
-                   not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
-                   explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
-                   lock_version = a.lock_version + 1, updated_at = now() \
-                 WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
-                   (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, \
-                   EXCLUDED.explanation) \
-                 RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created",
-            )
-            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Jsonb>>, _>(
-                chunk.iter().map(|r| r.inputs.as_ref()).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(
-                chunk.iter().map(|r| r.note.as_deref()).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Nullable<Text>>, _>(
-                chunk
-                    .iter()
-                    .map(|r| r.explanation.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind::<Nullable<SqlUuid>, _>(by)
-            .load(conn)?;
-            out.extend(
-                written
-                    .into_iter()
-                    .map(|w| (w.assessment_id, w.node_id, w.created)),
-            );
-        }
-        Ok(out)
+        let written: Vec<ChangedAnswer> = Self::write_rows(
+            conn,
+            rows,
+            by,
+            "WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
+               (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, EXCLUDED.explanation) \
+             RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created",
+        )?;
+        Ok(written
+            .into_iter()
+            .map(|w| (w.assessment_id, w.node_id, w.created))
+            .collect())
     }
 
     /// Inserts or overwrites many answers (as [`Answer::upsert`] does one), one statement per
@@ -586,44 +555,58 @@ impl Answer {
         rows: &[AnswerWrite],
         by: Option<Uuid>,
     ) -> QueryResult<Vec<(Uuid, Uuid, Uuid)>> {
+        let written: Vec<WrittenAnswer> =
+            Self::write_rows(conn, rows, by, "RETURNING a.id, a.assessment_id, a.node_id")?;
+        Ok(written
+            .into_iter()
+            .map(|w| (w.id, w.assessment_id, w.node_id))
+            .collect())
+    }
+
+    /// The one statement that writes many answers, 10,000 rows at a time, one array per column
+    /// `unnest`ed: insert, or overwrite on (assessment, node) with the version bumped. `tail`
+    /// ends the conflict clause (an optional `WHERE` on the overwrite, then `RETURNING`).
+    fn write_rows<R>(
+        conn: &mut PgConnection,
+        rows: &[AnswerWrite],
+        by: Option<Uuid>,
+        tail: &str,
+    ) -> QueryResult<Vec<R>>
+    where
+        R: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
+    {
         use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        let sql = format!(
+            "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
+               note, explanation, updated_by) \
+             SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
+               x.explanation, $7 \
+             FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
+               $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
+             ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
+               not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
+               explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
+               lock_version = a.lock_version + 1, updated_at = now() {tail}"
+        );
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(10_000) {
-            let written: Vec<WrittenAnswer> = diesel::sql_query(
-                "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
-                   note, explanation, updated_by) \
-                 SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
-                   x.explanation, $7 \
-                 FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
-                   $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
-                 ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
-                   not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
-                   explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
-                   lock_version = a.lock_version + 1, updated_at = now() \
-                 RETURNING a.id, a.assessment_id, a.node_id",
-            )
-            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-            .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Jsonb>>, _>(
-                chunk.iter().map(|r| r.inputs.clone()).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(
-                chunk.iter().map(|r| r.note.clone()).collect::<Vec<_>>(),
-            )
-            .bind::<Array<Nullable<Text>>, _>(
-                chunk
-                    .iter()
-                    .map(|r| r.explanation.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind::<Nullable<SqlUuid>, _>(by)
-            .load(conn)?;
-            out.extend(
-                written
-                    .into_iter()
-                    .map(|w| (w.id, w.assessment_id, w.node_id)),
-            );
+            let column = |f: fn(&AnswerWrite) -> Option<&str>| -> Vec<Option<&str>> {
+                chunk.iter().map(f).collect()
+            };
+            let written: Vec<R> = diesel::sql_query(&sql)
+                .bind::<Array<SqlUuid>, _>(
+                    chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>(),
+                )
+                .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Jsonb>>, _>(
+                    chunk.iter().map(|r| r.inputs.as_ref()).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Text>>, _>(column(|r| r.note.as_deref()))
+                .bind::<Array<Nullable<Text>>, _>(column(|r| r.explanation.as_deref()))
+                .bind::<Nullable<SqlUuid>, _>(by)
+                .load(conn)?;
+            out.extend(written);
         }
         Ok(out)
     }
