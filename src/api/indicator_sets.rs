@@ -394,6 +394,10 @@ async fn list_indicator_sets(
             )])
         })?),
     };
+    if let Some(k) = &q.target_unit_kind {
+        crate::domain::unit_kind_field("target_unit_kind", k)
+            .map_err(|e| AppError::validation(vec![e]))?;
+    }
     let filter = SetFilter {
         code: q.code,
         target_unit_kind: q.target_unit_kind,

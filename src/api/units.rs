@@ -291,14 +291,8 @@ async fn list_units(
             ])
         })?,
     };
-    if let Some(k) = &q.kind
-        && !crate::domain::is_unit_kind(k)
-    {
-        return Err(AppError::validation(vec![
-            FieldError::new("kind", "INVALID_KIND", format!("{k:?} is not a unit kind"))
-                .with_param("value", k)
-                .with_param("allowed", crate::domain::UNIT_KINDS),
-        ]));
+    if let Some(k) = &q.kind {
+        crate::domain::unit_kind_field("kind", k).map_err(|e| AppError::validation(vec![e]))?;
     }
     let (views, total) = crate::db::with_conn(&state.pool, move |c| {
         let unknown = |field: &str, r: &str| {

@@ -282,8 +282,19 @@ pub const UNIT_KINDS: [&str; 8] = {
     out
 };
 
-pub fn is_unit_kind(s: &str) -> bool {
-    UnitKind::parse(s).is_some()
+/// The unit kind a request names in `field` (a body pointer such as `/kind`, or a query
+/// parameter), or that field's `INVALID_KIND` error listing the kinds: the one wording of the
+/// rule for bodies, filters and imports alike.
+pub fn unit_kind_field(field: &str, s: &str) -> Result<UnitKind, crate::error::FieldError> {
+    UnitKind::parse(s).ok_or_else(|| {
+        crate::error::FieldError::new(
+            field,
+            "INVALID_KIND",
+            format!("{s:?} is not one of {}", UNIT_KINDS.join(", ")),
+        )
+        .with_param("value", s)
+        .with_param("allowed", UNIT_KINDS)
+    })
 }
 
 /// Lower-cases and strips Vietnamese diacritics (`đ` → `d`), so "lao cai" matches "Lào Cai".

@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::groups::{NewRankingGroup, RankingGroup, RankingGroupChanges};
 use crate::db::models::units::{NewUnit, PredecessorLink, Unit, UnitChanges, UnitFilter, UnitSort};
-use crate::domain::{fold_text, is_unit_kind, is_valid_code};
+use crate::domain::{fold_text, is_valid_code, unit_kind_field};
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 
@@ -132,22 +132,9 @@ fn check_tags(tags: &[String]) -> AppResult<()> {
 }
 
 fn check_kind(kind: &str) -> AppResult<()> {
-    if is_unit_kind(kind) {
-        Ok(())
-    } else {
-        Err(AppError::validation(vec![
-            FieldError::new(
-                "/kind",
-                "INVALID_KIND",
-                format!(
-                    "{kind:?} is not one of {}",
-                    crate::domain::UNIT_KINDS.join(", ")
-                ),
-            )
-            .with_param("value", kind)
-            .with_param("allowed", crate::domain::UNIT_KINDS),
-        ]))
-    }
+    unit_kind_field("/kind", kind)
+        .map(drop)
+        .map_err(|e| AppError::validation(vec![e]))
 }
 
 /// A ranking group ranks units of one kind: the refusal of a unit of another kind in it.
@@ -544,20 +531,8 @@ pub fn create_group(
     input: GroupInput,
 ) -> AppResult<RankingGroup> {
     authorise_create_group(actor)?;
-    if !is_unit_kind(&input.unit_kind) {
-        return Err(AppError::validation(vec![
-            FieldError::new(
-                "/unit_kind",
-                "INVALID_KIND",
-                format!(
-                    "{:?} is not one of {}",
-                    input.unit_kind,
-                    crate::domain::UNIT_KINDS.join(", ")
-                ),
-            )
-            .with_param("value", &input.unit_kind)
-            .with_param("allowed", crate::domain::UNIT_KINDS),
-        ]));
+    if let Err(e) = unit_kind_field("/unit_kind", &input.unit_kind) {
+        return Err(AppError::validation(vec![e]));
     }
     conn.transaction(|c| {
         if RankingGroup::find_by_code(c, &input.code)?.is_some() {

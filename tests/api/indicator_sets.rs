@@ -790,6 +790,16 @@ async fn list_filters_by_kind_status_issuer_and_year() {
         "VALIDATION_FAILED",
     )
     .await;
+    // a kind that does not exist is refused by name, not answered with an empty page
+    let p = assert_problem(
+        app.get("/api/v1/indicator-sets?target_unit_kind=null", &t)
+            .await,
+        422,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(p["errors"][0]["field"], "target_unit_kind", "{p}");
+    assert_eq!(p["errors"][0]["code"], "INVALID_KIND", "{p}");
     let y = json_ok(app.get("/api/v1/indicator-sets?year=2022", &t).await, 200).await;
     assert!(
         y["items"]
