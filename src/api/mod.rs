@@ -91,8 +91,8 @@ impl<T: ToSchema> Page<T> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1, example = 1)]
+    /// 1-based page number (default 1, at most 1,000,000).
+    #[param(minimum = 1, maximum = 1_000_000, example = 1)]
     pub page: Option<i64>,
     /// Items per page (default 50, at most 500).
     #[param(minimum = 1, maximum = 500, example = 50)]
