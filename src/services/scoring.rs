@@ -181,12 +181,15 @@ pub fn unit_inputs(
 
 /// Everything the units entered (and reviewers adjusted), as scoring inputs, whatever the
 /// office decided about them (the progress of a form, not its score).
+///
+/// Read [`INPUT_SLICE`] assessments at a time: the raw rows (their JSON values, the driver's
+/// result buffer) of one slice are parsed and dropped before the next is read, so a national
+/// group's 340,000 answers never sit in memory twice.
 pub fn entered_inputs(
     conn: &mut PgConnection,
     entry: &SetEntry,
     assessments: &[Assessment],
 ) -> AppResult<Vec<UnitInput>> {
-    let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
     let units: HashMap<Uuid, Unit> = Unit::find_many(
         conn,
         &assessments.iter().map(|a| a.unit_id).collect::<Vec<_>>(),
@@ -194,13 +197,30 @@ pub fn entered_inputs(
     .into_iter()
     .map(|u| (u.id, u))
     .collect();
+    let mut out = Vec::with_capacity(assessments.len());
+    for slice in assessments.chunks(INPUT_SLICE) {
+        out.extend(slice_inputs(conn, entry, &units, slice)?);
+    }
+    Ok(out)
+}
+
+/// How many assessments' answers [`entered_inputs`] reads at a time.
+const INPUT_SLICE: usize = 500;
+
+fn slice_inputs(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    units: &HashMap<Uuid, Unit>,
+    assessments: &[Assessment],
+) -> AppResult<Vec<UnitInput>> {
+    let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
     let mut answers: HashMap<Uuid, Vec<ScoringAnswer>> = HashMap::new();
     for a in Assessment::scoring_answers(conn, &ids)? {
         answers.entry(a.0).or_default().push(a);
     }
-    let mut adjustments: HashMap<(Uuid, Uuid), AdjustmentRow> = HashMap::new();
+    let mut adjustments: HashMap<Uuid, Vec<AdjustmentRow>> = HashMap::new();
     for a in Assessment::adjustments(conn, &ids)? {
-        adjustments.insert((a.assessment_id, a.node_id), a);
+        adjustments.entry(a.assessment_id).or_default().push(a);
     }
     let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids)?
         .into_iter()
@@ -222,27 +242,24 @@ pub fn entered_inputs(
             .ok_or_else(|| AppError::internal("assessment unit missing"))?;
         let mut map: HashMap<String, LeafAnswer> = HashMap::new();
         for (_, node_id, inputs, not_applicable, explanation) in
-            answers.get(&a.id).map(Vec::as_slice).unwrap_or_default()
+            answers.remove(&a.id).unwrap_or_default()
         {
-            let Some(&i) = entry.index_by_node_id.get(node_id) else {
+            let Some(&i) = entry.index_by_node_id.get(&node_id) else {
                 continue;
             };
             map.insert(
                 set.nodes[i].code.clone(),
                 LeafAnswer {
-                    self_input: parse(i, inputs),
-                    self_not_applicable: *not_applicable,
-                    has_evidence: evidence.contains(&(a.id, *node_id)),
+                    self_input: parse(i, &inputs),
+                    self_not_applicable: not_applicable,
+                    has_evidence: evidence.contains(&(a.id, node_id)),
                     has_explanation: explanation.as_deref().is_some_and(|e| !e.trim().is_empty()),
                     adjustment: None,
                 },
             );
         }
-        for ((aid, node), adj) in &adjustments {
-            if *aid != a.id {
-                continue;
-            }
-            let Some(&i) = entry.index_by_node_id.get(node) else {
+        for adj in adjustments.remove(&a.id).unwrap_or_default() {
+            let Some(&i) = entry.index_by_node_id.get(&adj.node_id) else {
                 continue;
             };
             let leaf = map
