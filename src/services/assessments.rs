@@ -19,6 +19,7 @@ use crate::domain::indicator_set::Method;
 use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
+use crate::services::scoring::Caches;
 use crate::services::scoring::{
     SetEntry, lock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
     with_candidates,
@@ -342,6 +343,7 @@ fn invalid_input(node_code: Option<&str>, errors: Vec<FieldError>) -> AppError {
 /// Writes answers all-or-nothing and rescores once. Returns the stored answers.
 pub fn put_answers(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     inputs: Vec<AnswerInput>,
@@ -355,7 +357,7 @@ pub fn put_answers(
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
         }
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let mut checked = Vec::new();
         let mut errors = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
@@ -401,7 +403,7 @@ pub fn put_answers(
         }
         let a = if a.state == AssessmentState::NotStarted { Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)? } else { a };
         // One rescore for the whole batch (it follows a moved group best by itself).
-        rescore_assessment(c, &a)?;
+        rescore_assessment(c, caches, &a)?;
         Ok(stored)
     })
 }
@@ -521,10 +523,11 @@ pub fn stored_scores(
 /// optional hypothetical answers replacing stored ones (what-if).
 pub fn explain(
     conn: &mut PgConnection,
+    caches: &Caches,
     a: &Assessment,
     hypothetical: &[(String, LeafAnswer)],
 ) -> AppResult<(std::sync::Arc<SetEntry>, UnitScores)> {
-    let entry = set_entry(conn, a.set_id)?;
+    let entry = set_entry(conn, caches, a.set_id)?;
     let set: &CompiledSet = &entry.set;
     let mut input = unit_inputs(conn, &entry, std::slice::from_ref(a))?
         .pop()
@@ -554,12 +557,13 @@ pub struct WhatIf {
 /// given answers were stored. Saves nothing.
 pub fn what_if(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     inputs: Vec<AnswerInput>,
 ) -> AppResult<WhatIf> {
     let (a, _) = readable(conn, actor, id)?;
-    let entry = set_entry(conn, a.set_id)?;
+    let entry = set_entry(conn, caches, a.set_id)?;
     let mut errors = Vec::new();
     let mut hypothetical = Vec::new();
     let stored = unit_inputs(conn, &entry, std::slice::from_ref(&a))?.pop();
@@ -598,7 +602,7 @@ pub fn what_if(
     if !errors.is_empty() {
         return Err(invalid_input(None, errors));
     }
-    let (entry, scores) = explain(conn, &a, &hypothetical)?;
+    let (entry, scores) = explain(conn, caches, &a, &hypothetical)?;
     // Rank against the stored overall indices of the other units of the group.
     let index = crate::scoring::ranking::index_of(
         scores.total.reviewed_points,

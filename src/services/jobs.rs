@@ -278,6 +278,7 @@ pub fn requester(conn: &mut PgConnection, job: &Job) -> AppResult<Principal> {
 /// `checkpoint`.
 pub fn run_answers_import(
     conn: &mut PgConnection,
+    caches: &crate::services::scoring::Caches,
     job: &Job,
     actor: &Principal,
     chunk_rows: usize,
@@ -304,5 +305,5 @@ pub fn run_answers_import(
         decimal_separator: options.decimal_separator,
         chunk_rows,
     };
-    imports::import_answers_with(conn, actor, input, file, format, checkpoint)
+    imports::import_answers_with(conn, caches, actor, input, file, format, checkpoint)
 }

@@ -32,6 +32,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, UnitScores, flags, input_to_json, parse_input};
 use crate::services::assessments::{explain, input_field_error};
 use crate::services::outbox::{self, Event};
+use crate::services::scoring::Caches;
 use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
 
 /// The assessment, locked in the lock order (its group, then it), and its period.
@@ -153,8 +154,12 @@ pub fn form_progress(set: &CompiledSet, scores: &UnitScores) -> FormProgress {
 
 /// What still blocks a submission: unanswered applicable leaves, and evidence-required leaves
 /// with neither evidence nor an explanation. Automatic leaves are the platform's business.
-pub fn missing(c: &mut PgConnection, a: &Assessment) -> AppResult<Vec<FieldError>> {
-    let (entry, scores) = explain(c, a, &[])?;
+pub fn missing(
+    c: &mut PgConnection,
+    caches: &Caches,
+    a: &Assessment,
+) -> AppResult<Vec<FieldError>> {
+    let (entry, scores) = explain(c, caches, a, &[])?;
     let progress = form_progress(&entry.set, &scores);
     let mut out: Vec<(usize, FieldError)> = Vec::new();
     for i in progress.unanswered {
@@ -177,7 +182,12 @@ pub fn missing(c: &mut PgConnection, a: &Assessment) -> AppResult<Vec<FieldError
 }
 
 /// The unit leader confirms the self-assessment.
-pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
+pub fn submit(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Assessment> {
     conn.transaction(|c| {
         let unit = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?.unit_id;
         actor.require_unit_data(unit)?;
@@ -193,7 +203,7 @@ pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
             require_phase(&p, &[PeriodPhase::SelfAssessment])?;
         }
         require_state(&a, &[AssessmentState::NotStarted, AssessmentState::InProgress, AssessmentState::Returned])?;
-        let missing = missing(c, &a)?;
+        let missing = missing(c, caches, &a)?;
         if !missing.is_empty() {
             return Err(AppError::unprocessable("INCOMPLETE", format!("{} component(s) still need an answer or evidence; see errors[] (field = node code).", missing.len())).with_errors(missing));
         }
@@ -366,6 +376,7 @@ pub fn apply(
 /// transaction.
 pub fn decide(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     d: Decision,
@@ -379,7 +390,7 @@ pub fn decide(
         check(actor, &a, &p, &d)?;
         let updated = apply(c, actor, &a, &d)?;
         if d.rescores() {
-            rescore_assessment(c, &updated)?;
+            rescore_assessment(c, caches, &updated)?;
         }
         Ok(updated)
     })
@@ -388,12 +399,14 @@ pub fn decide(
 /// A reviewer sends the assessment back to the unit with a reason.
 pub fn return_to_unit(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     reason: &str,
 ) -> AppResult<Assessment> {
     decide(
         conn,
+        caches,
         actor,
         id,
         Decision::Return {
@@ -407,8 +420,13 @@ pub fn return_to_unit(
 pub const REVIEWING: [PeriodPhase; 2] = [PeriodPhase::Review, PeriodPhase::Published];
 
 /// A reviewer finalises: the reviewed points become the official (final) ones.
-pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
-    decide(conn, actor, id, Decision::Finalise)
+pub fn finalise(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Assessment> {
+    decide(conn, caches, actor, id, Decision::Finalise)
 }
 
 /// The administrator reopens a submitted or finalised assessment for correction: back to the
@@ -416,6 +434,7 @@ pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResu
 /// (`submitted`) once it is published, for an errata (see the module documentation).
 pub fn reopen(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     reason: &str,
@@ -451,7 +470,7 @@ pub fn reopen(
                 submission: None,
             },
         )?;
-        rescore_assessment(c, &updated)?;
+        rescore_assessment(c, caches, &updated)?;
         Ok(updated)
     })
 }
@@ -474,6 +493,7 @@ pub fn ranking_exclusion_open(actor: &Principal, p: &Period) -> AppResult<()> {
 /// it stays listed, shown as not ranked, and takes no rank from the others.
 pub fn exclude_from_ranking(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     reason: &str,
@@ -496,7 +516,7 @@ pub fn exclude_from_ranking(
         .old(serde_json::json!({"excluded_reason": a.excluded_reason}))
         .new_value(serde_json::json!({"excluded_reason": reason}))
         .record(c)?;
-        rescore_assessment(c, &updated)?;
+        rescore_assessment(c, caches, &updated)?;
         Ok(updated)
     })
 }
@@ -504,6 +524,7 @@ pub fn exclude_from_ranking(
 /// Ranks an excluded unit again (admin); 404 when it is not excluded.
 pub fn include_in_ranking(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
 ) -> AppResult<Assessment> {
@@ -526,7 +547,7 @@ pub fn include_in_ranking(
         .old(serde_json::json!({"excluded_reason": a.excluded_reason}))
         .new_value(serde_json::json!({"excluded_reason": null}))
         .record(c)?;
-        rescore_assessment(c, &updated)?;
+        rescore_assessment(c, caches, &updated)?;
         Ok(updated)
     })
 }
@@ -543,6 +564,7 @@ pub struct AdjustInput {
 /// the unit's own answer is kept as it was.
 pub fn adjust(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     input: AdjustInput,
@@ -552,7 +574,7 @@ pub fn adjust(
         let (a, p) = load(c, id)?;
         require_phase(&p, &REVIEWING)?;
         require_state(&a, &[AssessmentState::Submitted])?;
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let set = &entry.set;
         let i = set.index_of(&input.node_code).ok_or_else(|| {
             AppError::unprocessable("INVALID_INPUT", "Unknown node.").with_errors(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {:?}", input.node_code)).with_param("node", &input.node_code)])
@@ -589,7 +611,7 @@ pub fn adjust(
             .period(Some(a.period_id))
             .new_value(serde_json::json!({"node": input.node_code, "inputs": row.inputs, "points": row.points, "not_applicable": row.not_applicable, "reason": row.reason}))
             .record(c)?;
-        rescore_assessment(c, &a)?;
+        rescore_assessment(c, caches, &a)?;
         Ok(row)
     })
 }

@@ -803,7 +803,7 @@ async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
             .execute(c)?;
             assert_eq!(moved, 1);
             let a = Assessment::find(c, first)?.expect("assessment");
-            dti_api::services::scoring::rescore_assessment(c, &a)?;
+            dti_api::services::scoring::rescore_assessment(c, &app.caches, &a)?;
             Err(diesel::result::Error::RollbackTransaction.into())
         });
     });
