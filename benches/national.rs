@@ -259,7 +259,7 @@ fn setup(units: usize) -> (Setup, DbGuard) {
     )
     .expect("admin user");
     let admin = Principal {
-        user_id: user.id,
+        caller: dti_api::auth::Caller::Account(user.id),
         username: user.username.clone(),
         role: Role::Admin,
         unit_id: None,
@@ -1567,7 +1567,7 @@ fn copy_baseline(c: &mut PgConnection, s: &Setup, units: usize, seed: u64) -> Du
             assessments[&r[0]].to_string(),
             nodes[&r[1]].to_string(),
             inputs.to_string(),
-            s.admin.user_id.to_string(),
+            s.admin.actor_id().to_string(),
         ])
         .unwrap();
     }

@@ -224,12 +224,32 @@ pub fn input_field_error(
     fe
 }
 
+/// Which leaves an answer may fill: the ones a unit declares, the automatically measured ones
+/// (integration tokens), or both (administrators, and what-if, which saves nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writable {
+    Declared,
+    Automatic,
+    Both,
+}
+
+impl Writable {
+    /// What `actor` may write.
+    pub fn of(actor: &Principal) -> Writable {
+        match actor.role {
+            Role::Admin => Writable::Both,
+            Role::Integration => Writable::Automatic,
+            _ => Writable::Declared,
+        }
+    }
+}
+
 /// Checks one answer against its node (the node exists and is a leaf, who may write it, not
 /// applicable, the inputs by the node's method); errors carry pointers under `prefix`. The one
-/// check of every answer write: single, batch and imported.
+/// check of every answer write: single, batch and imported (and of what-if's imagined answers).
 pub fn check_answer(
     entry: &SetEntry,
-    actor: &Principal,
+    writable: Writable,
     input: &AnswerInput,
     prefix: &str,
 ) -> Result<(usize, Option<Value>), Vec<FieldError>> {
@@ -255,7 +275,7 @@ pub fn check_answer(
             .with_param("node", &node.code),
         ]);
     }
-    if actor.role == Role::Integration && !node.automatic {
+    if writable == Writable::Automatic && !node.automatic {
         return Err(vec![FieldError::new(
             format!("{prefix}/node_code"),
             "NOT_AUTOMATIC",
@@ -266,7 +286,7 @@ pub fn check_answer(
         )
         .with_param("node", &node.code)]);
     }
-    if node.automatic && !matches!(actor.role, Role::Admin | Role::Integration) {
+    if node.automatic && writable == Writable::Declared {
         return Err(vec![
             FieldError::new(
                 format!("{prefix}/node_code"),
@@ -367,7 +387,7 @@ pub fn put_answers(
                 errors.push(FieldError::new(format!("{prefix}/node_code"), "DUPLICATE", "node answered twice in one batch"));
                 continue;
             }
-            match check_answer(&entry, actor, input, &prefix) {
+            match check_answer(&entry, Writable::of(actor), input, &prefix) {
                 Ok(ok) => checked.push((input, ok)),
                 Err(e) => errors.extend(e),
             }
@@ -569,11 +589,7 @@ pub fn what_if(
     let stored = unit_inputs(conn, &entry, std::slice::from_ref(&a))?.pop();
     for (k, input) in inputs.iter().enumerate() {
         // automatic indicators may be imagined too: nothing is saved
-        let as_admin = Principal {
-            role: Role::Admin,
-            ..actor.clone()
-        };
-        match check_answer(&entry, &as_admin, input, &format!("/answers/{k}")) {
+        match check_answer(&entry, Writable::Both, input, &format!("/answers/{k}")) {
             Ok((i, canonical)) => {
                 let n = &entry.set.nodes[i];
                 let method = n.method.clone().unwrap_or(Method::Manual);

@@ -39,8 +39,8 @@ pub fn open(
         }
         let entry = set_entry(c, caches, a.set_id)?;
         let i = entry.set.index_of(node_code).ok_or_else(|| AppError::validation(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {node_code:?}")).with_param("node", node_code)]))?;
-        let cl = Clarification::insert(c, a.id, entry.node_ids[i], actor.user_id)?;
-        let m = Clarification::add_message(c, cl.id, actor.user_id, body)?;
+        let cl = Clarification::insert(c, a.id, entry.node_ids[i], actor.actor_id())?;
+        let m = Clarification::add_message(c, cl.id, actor.actor_id(), body)?;
         outbox::emit(c, Event::clarification_opened(&cl, actor))?;
         Audit::new(Some(actor), "clarification.open", "clarification", cl.id)
             .unit(Some(a.unit_id))
@@ -89,7 +89,7 @@ pub fn reply(
                 "The clarification is closed.",
             ));
         }
-        Clarification::add_message(c, cl.id, actor.user_id, body)?;
+        Clarification::add_message(c, cl.id, actor.actor_id(), body)?;
         let status = if actor.role.is_unit_role() {
             ClarificationStatus::Answered
         } else {

@@ -150,7 +150,7 @@ fn account(c: &mut PgConnection, username: &str) -> AppResult<Principal> {
     let role = Role::parse(&u.role)
         .ok_or_else(|| AppError::internal(format!("account {username} has role {}", u.role)))?;
     Ok(Principal {
-        user_id: u.id,
+        caller: crate::auth::Caller::Account(u.id),
         username: u.username,
         role,
         unit_id: u.unit_id,

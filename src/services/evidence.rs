@@ -183,7 +183,7 @@ pub fn add(
             return Err(refusal);
         }
         let node_id = leaf(c, caches, &a, node_code)?;
-        let answer_id = ensure_answer(c, a.id, node_id, actor.user_id)?;
+        let answer_id = ensure_answer(c, a.id, node_id, actor.actor_id())?;
         let mut new = NewEvidence {
             id: Uuid::new_v4(),
             answer_id,
@@ -195,7 +195,7 @@ pub fn add(
             doc_date: None,
             doc_issuer: None,
             description: None,
-            created_by: Some(actor.user_id),
+            created_by: Some(actor.actor_id()),
         };
         match &item {
             NewItem::File { description, .. } => {

@@ -47,7 +47,7 @@ use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, Evidence
 use crate::imports::source::{self, Format, Item, MergedCells, RowNumber, SourceError};
 use crate::imports::template::{META_SET_ID, SheetMeta, SheetRow};
 use crate::services::assessments::{
-    AnswerInput, check_answer, edit_refusal, sees_live_standings, write_rights,
+    AnswerInput, Writable, check_answer, edit_refusal, sees_live_standings, write_rights,
 };
 use crate::services::scoring::Caches;
 use crate::services::scoring::{SetEntry, rescore_assessment, rescore_group, set_entry};
@@ -964,7 +964,7 @@ impl<'a> Run<'a> {
             explanation: r.explanation.take(),
             expected_version: None,
         };
-        let checked = check_answer(&entry, self.actor, &answer, "");
+        let checked = check_answer(&entry, Writable::of(self.actor), &answer, "");
         let AnswerInput {
             node_code,
             note,

@@ -173,7 +173,7 @@ fn write(conn: &mut PgConnection, event_type: EventType, data: EventData) -> App
 
 fn actor(p: &Principal) -> Option<ActorRef> {
     Some(ActorRef {
-        id: p.user_id,
+        id: p.actor_id(),
         username: p.username.clone(),
         role: p.role,
     })

@@ -113,7 +113,7 @@ pub fn create(
             return Err(AppError::conflict("CODE_TAKEN", format!("A period with code {} exists.", input.code)));
         }
         let id = Uuid::new_v4();
-        let period = Period::insert(c, id, &input.code, input.name.trim(), input.data_year, Some(actor.user_id))?;
+        let period = Period::insert(c, id, &input.code, input.name.trim(), input.data_year, Some(actor.actor_id()))?;
         let mut pins = Vec::new();
         let mut errors = Vec::new();
         for (i, g) in input.groups.iter().enumerate() {
@@ -234,7 +234,7 @@ fn is_repeat(
     }
     let last = AuditEvent::latest(c, "period", &period.id.to_string(), "period.transition")?;
     Ok(last.is_some_and(|e| {
-        e.actor_id == Some(actor.user_id)
+        e.actor_id == Some(actor.actor_id())
             && e.new_value.as_ref().and_then(|v| v.get("phase")) == Some(&serde_json::json!(to))
     }))
 }

@@ -233,7 +233,7 @@ pub fn publish(
             content["changes"] = changes(before.version, &before.content, &content);
         }
         let sum = checksum(&content);
-        let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.user_id)?;
+        let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.actor_id())?;
         outbox::emit(c, Event::published(&publication, &period, &group, actor))?;
         Audit::new(Some(actor), "publication.create", "publication", publication.id)
             .period(Some(period_id))

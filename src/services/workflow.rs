@@ -196,7 +196,7 @@ pub fn submit(
             return Err(AppError::forbidden("LEADER_ONLY", "Only the unit's leader (lãnh đạo) confirms and submits the self-assessment."));
         }
         // a retry of this leader's own submission: answered as the first time, nothing written
-        if a.state == AssessmentState::Submitted && a.last_action.as_deref() == Some("submit") && a.last_actor_id == Some(actor.user_id) {
+        if a.state == AssessmentState::Submitted && a.last_action.as_deref() == Some("submit") && a.last_actor_id == Some(actor.actor_id()) {
             return Ok(a);
         }
         if !crate::services::assessments::unit_window_open(&a, &p) {
@@ -211,7 +211,7 @@ pub fn submit(
             state: AssessmentState::Submitted,
             finalised_as: None,
             action: "submit",
-            actor: Some(actor.user_id),
+            actor: Some(actor.actor_id()),
             reason: None,
             submission: Some(Submission::ByUnit),
         })
@@ -365,7 +365,7 @@ pub fn apply(
         state,
         finalised_as,
         action,
-        actor: Some(actor.user_id),
+        actor: Some(actor.actor_id()),
         reason,
         submission,
     };
@@ -465,7 +465,7 @@ pub fn reopen(
                 state,
                 finalised_as: None,
                 action: "reopen",
-                actor: Some(actor.user_id),
+                actor: Some(actor.actor_id()),
                 reason: Some(reason),
                 submission: None,
             },
@@ -504,7 +504,7 @@ pub fn exclude_from_ranking(
     conn.transaction(|c| {
         let (a, p) = load(c, id)?;
         ranking_exclusion_open(actor, &p)?;
-        let updated = Assessment::set_exclusion(c, a.id, Some((reason, actor.user_id)))?;
+        let updated = Assessment::set_exclusion(c, a.id, Some((reason, actor.actor_id())))?;
         Audit::new(
             Some(actor),
             "assessment.exclude_from_ranking",
@@ -605,7 +605,7 @@ pub fn adjust(
         if !errors.is_empty() {
             return Err(AppError::unprocessable("INVALID_INPUT", "The adjustment cannot be applied; see errors[].").with_errors(errors).with_extension("node_code", &input.node_code));
         }
-        let row = AdjustmentRow::upsert(c, a.id, entry.node_ids[i], canonical, input.points, input.not_applicable, input.reason.trim(), actor.user_id)?;
+        let row = AdjustmentRow::upsert(c, a.id, entry.node_ids[i], canonical, input.points, input.not_applicable, input.reason.trim(), actor.actor_id())?;
         Audit::new(Some(actor), "adjustment.upsert", "adjustment", row.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
