@@ -259,7 +259,7 @@ fn setup(units: usize) -> (Setup, DbGuard) {
     )
     .expect("admin user");
     let admin = Principal {
-        user_id: user.id,
+        caller: dti_api::auth::Caller::Account(user.id),
         username: user.username.clone(),
         role: Role::Admin,
         unit_id: None,
@@ -322,6 +322,7 @@ fn setup(units: usize) -> (Setup, DbGuard) {
     let t = Instant::now();
     periods::transition(
         &mut c,
+        &dti_api::services::scoring::Caches::default(),
         &admin,
         period.id,
         dti_api::domain::workflow::PeriodPhase::SelfAssessment,
@@ -440,6 +441,7 @@ fn app_config(db: &str) -> Config {
             poll_interval: Duration::from_millis(100),
             ..Default::default()
         },
+        caches: Default::default(),
     }
 }
 
@@ -789,6 +791,7 @@ async fn table_writes(pool: &DbPool) -> Vec<(String, i64)> {
 /// library's public functions, and the current `rescore_assessment` (non-relative and
 /// relative) as a whole. Each run is one transaction, rolled back.
 fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
+    let caches = &dti_api::services::scoring::Caches::default();
     let mut rng = StdRng::seed_from_u64(99);
     let mut rows: Vec<(&'static str, Vec<Duration>)> = Vec::new();
     let mut counts = (0usize, 0usize);
@@ -807,7 +810,7 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             };
             let a = Assessment::find_for_update(c, id)?.expect("assessment");
             Period::find(c, a.period_id)?;
-            let entry = svc_scoring::set_entry(c, a.set_id)?;
+            let entry = svc_scoring::set_entry(c, caches, a.set_id)?;
             let node = entry.node_ids[entry.set.index_of(RATIO_LEAF).expect("leaf")];
             Answer::find(c, a.id, node)?;
             diesel::sql_query(
@@ -883,7 +886,7 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
                 dti_api::scoring::rescore_basis(&entry.set, basis, &best);
             }
             lap("moved best: rescore_basis every unit (CPU, one thread)");
-            svc_scoring::rescore_assessment(c, &a)?;
+            svc_scoring::rescore_assessment(c, caches, &a)?;
             lap("rescore_assessment after a ratio write, whole");
             dti_api::services::assessments::stored_scores(
                 c,
@@ -891,7 +894,7 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
                 &a,
             )?;
             lap("handler after the write: stored_scores");
-            svc_scoring::rescore_group(c, a.period_id, a.group_id)?;
+            svc_scoring::rescore_group(c, caches, a.period_id, a.group_id)?;
             lap("rescore_group (the recompute of one group), whole");
             Err(diesel::result::Error::RollbackTransaction.into())
         });
@@ -1021,6 +1024,7 @@ fn print_statements(title: &str, log: &QueryLog, wall: Duration) {
 
 /// Per-statement view of one write (non-relative and relative) as the current code runs it.
 fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
+    let caches = &dti_api::services::scoring::Caches::default();
     let log = instrument(c);
     let mut rng = StdRng::seed_from_u64(1234);
     for relative in [false, true] {
@@ -1031,7 +1035,7 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
             // the group's bases stale, and a served write finds it current.
             c.transaction::<(), dti_api::error::AppError, _>(|c| {
                 let a = Assessment::find(c, id)?.expect("assessment");
-                let entry = svc_scoring::set_entry(c, a.set_id)?;
+                let entry = svc_scoring::set_entry(c, caches, a.set_id)?;
                 let node = entry.node_ids[entry.set.index_of(REL_LEAF).expect("leaf")];
                 diesel::sql_query(
                     "UPDATE answers SET inputs = '{\"value\": \"4000\"}' \
@@ -1040,7 +1044,7 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
                 .bind::<sql_types::Uuid, _>(a.id)
                 .bind::<sql_types::Uuid, _>(node)
                 .execute(c)?;
-                svc_scoring::rescore_assessment(c, &a)?;
+                svc_scoring::rescore_assessment(c, caches, &a)?;
                 Ok(())
             })
             .expect("warm-up write");
@@ -1051,7 +1055,7 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
             (RATIO_LEAF, ratio_input(&mut rng))
         };
         let a = Assessment::find(c, id).expect("find").expect("assessment");
-        let entry = svc_scoring::set_entry(c, a.set_id).expect("set");
+        let entry = svc_scoring::set_entry(c, caches, a.set_id).expect("set");
         let node = entry.node_ids[entry.set.index_of(leaf).expect("leaf")];
         log.lock().unwrap().clear();
         let t = Instant::now();
@@ -1066,7 +1070,7 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
             .bind::<sql_types::Uuid, _>(a.id)
             .bind::<sql_types::Uuid, _>(node)
             .execute(c)?;
-            svc_scoring::rescore_assessment(c, &a)?;
+            svc_scoring::rescore_assessment(c, caches, &a)?;
             dti_api::services::assessments::stored_scores(
                 c,
                 &dti_api::services::seed::system_principal(),
@@ -1152,6 +1156,7 @@ fn row(name: &str, s: &Stats, target: &str) {
 }
 
 fn main() {
+    let caches = &dti_api::services::scoring::Caches::default();
     // the child process that writes the XLSX import file (see `import_xlsx`)
     if let Ok(path) = std::env::var("DTI_BENCH_WRITE_XLSX") {
         write_import_xlsx(
@@ -1191,7 +1196,7 @@ fn main() {
     let mut recompute_svc = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let n = periods::recompute(&mut c, &s.admin, s.period).expect("recompute");
+        let n = periods::recompute(&mut c, caches, &s.admin, s.period).expect("recompute");
         recompute_svc.push(t.elapsed());
         assert_eq!(n, units);
     }
@@ -1672,7 +1677,7 @@ fn copy_baseline(c: &mut PgConnection, s: &Setup, units: usize, seed: u64) -> Du
             assessments[&r[0]].to_string(),
             nodes[&r[1]].to_string(),
             inputs.to_string(),
-            s.admin.user_id.to_string(),
+            s.admin.actor_id().to_string(),
         ])
         .unwrap();
     }

@@ -103,7 +103,7 @@ impl<'a> Audit<'a> {
 
     fn into_row(self, request_id: Option<String>) -> NewAuditEvent {
         NewAuditEvent {
-            actor_id: self.actor.map(|a| a.user_id),
+            actor_id: self.actor.map(|a| a.actor_id()),
             actor_role: self.actor.map(|a| a.role.as_str().to_string()),
             action: self.action.to_string(),
             entity_type: self.entity_type.to_string(),

@@ -76,6 +76,8 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// Background jobs (`JOB_*`, `IMPORT_ASYNC_BYTES`).
     pub jobs: JobConfig,
+    /// The sizes of the scoring caches (`SET_CACHE_ENTRIES`, `BASES_CACHE_GROUPS`).
+    pub caches: CacheConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +195,7 @@ impl Config {
             body_min_rate: parsed_in(lookup, "BODY_MIN_RATE", 16 * 1024)?,
             webhooks: WebhookConfig::from_lookup(lookup, mode)?,
             jobs: JobConfig::from_lookup(lookup)?,
+            caches: CacheConfig::from_lookup(lookup)?,
             login_address_max_failures: parsed_in(lookup, "LOGIN_ADDRESS_MAX_FAILURES", 100)?,
             login_lock_max_seconds: parsed_in(lookup, "LOGIN_LOCK_MAX_SECONDS", 3600)?,
             trusted_proxies: networks("TRUSTED_PROXIES", var("TRUSTED_PROXIES").as_deref())?,
@@ -308,6 +311,64 @@ impl Config {
             });
         }
         self.jobs.check()?;
+        self.caches.check()?;
+        Ok(())
+    }
+}
+
+/// How much the scoring caches of a server keep in memory (see `services::scoring::Caches`);
+/// each forgets its least recently used entry first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheConfig {
+    /// Compiled indicator sets kept (`SET_CACHE_ENTRIES`, default 64): a set is compiled on
+    /// first use and kept while it is active.
+    pub set_entries: usize,
+    /// Ranking groups (period × group) whose parsed bases are kept (`BASES_CACHE_GROUPS`,
+    /// default 1024): a moved group best is followed from them without reading every basis.
+    pub bases_groups: usize,
+}
+
+/// The largest `SET_CACHE_ENTRIES`.
+pub const MAX_SET_CACHE_ENTRIES: usize = 10_000;
+/// The largest `BASES_CACHE_GROUPS`.
+pub const MAX_BASES_CACHE_GROUPS: usize = 1_000_000;
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig {
+            set_entries: 64,
+            bases_groups: 1024,
+        }
+    }
+}
+
+impl CacheConfig {
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<CacheConfig, ConfigError> {
+        let d = CacheConfig::default();
+        let config = CacheConfig {
+            set_entries: parsed_in(lookup, "SET_CACHE_ENTRIES", d.set_entries)?,
+            bases_groups: parsed_in(lookup, "BASES_CACHE_GROUPS", d.bases_groups)?,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rules that hold however the value was built.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_SET_CACHE_ENTRIES).contains(&self.set_entries) {
+            return Err(ConfigError::Invalid {
+                name: "SET_CACHE_ENTRIES",
+                reason: format!("must be between 1 and {MAX_SET_CACHE_ENTRIES}"),
+            });
+        }
+        if !(1..=MAX_BASES_CACHE_GROUPS).contains(&self.bases_groups) {
+            return Err(ConfigError::Invalid {
+                name: "BASES_CACHE_GROUPS",
+                reason: format!("must be between 1 and {MAX_BASES_CACHE_GROUPS}"),
+            });
+        }
         Ok(())
     }
 }
@@ -1055,6 +1116,25 @@ mod tests {
     }
 
     const STRONG: &str = "q8bM0v3R+XkP9s2HcLw7T1eYfJ4uZa6NdG5iQoVrUyE3WmKx0tB9pSgC2hAjFlDn";
+
+    #[test]
+    fn cache_sizes_have_defaults_and_bounds() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.caches, CacheConfig::default());
+        assert_eq!((c.caches.set_entries, c.caches.bases_groups), (64, 1024));
+        let c = config(&[("SET_CACHE_ENTRIES", "1"), ("BASES_CACHE_GROUPS", "7")]).unwrap();
+        assert_eq!((c.caches.set_entries, c.caches.bases_groups), (1, 7));
+        for (name, value) in [
+            ("SET_CACHE_ENTRIES", "0"),
+            ("SET_CACHE_ENTRIES", "10001"),
+            ("SET_CACHE_ENTRIES", "many"),
+            ("BASES_CACHE_GROUPS", "0"),
+            ("BASES_CACHE_GROUPS", "1000001"),
+        ] {
+            let e = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("{name} is invalid")), "{e}");
+        }
+    }
 
     #[test]
     fn production_refuses_demo_settings() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use dti_api::config::{Config, Mode, is_weak_secret};
 use dti_api::db::embedded::EmbeddedPostgres;
 use dti_api::error::error_chain;
+use dti_api::services::scoring::Caches;
 use dti_api::startup::{Application, demo_jwt_secret, migrate_with_retry};
 use secrecy::ExposeSecret;
 
@@ -109,8 +110,8 @@ fn database_url(config: &Config) -> &str {
 fn migrate(config: &Config) -> Result<(), String> {
     let url = database_url(config);
     let pool = dti_api::db::build_pool(url, 1, Duration::from_millis(config.db_timeout_ms));
-    let applied =
-        migrate_with_retry(&pool, Duration::from_secs(60)).map_err(|e| error_chain(e.as_ref()))?;
+    let applied = migrate_with_retry(&pool, Duration::from_secs(60), &Caches::new(&config.caches))
+        .map_err(|e| error_chain(e.as_ref()))?;
     println!(
         "applied {} migration(s){}",
         applied.len(),
@@ -141,7 +142,8 @@ fn seed(config: &Config) -> Result<(), String> {
     .map_err(|e| error_chain(&e))?;
     println!("seeds loaded: {report}");
     if config.mode == Mode::Demo {
-        let year = dti_api::services::demo_year::load(&mut conn).map_err(|e| error_chain(&e))?;
+        let year = dti_api::services::demo_year::load(&mut conn, &Caches::new(&config.caches))
+            .map_err(|e| error_chain(&e))?;
         println!("demo year: {year}");
     }
     if config.mode == Mode::Production {

@@ -17,6 +17,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, EvidenceStoreConfig, Mode};
 use crate::db::{self, DbPool};
 use crate::error::{BoxError, error_chain};
+use crate::services::scoring::Caches;
 use crate::state::AppState;
 use crate::storage::{BlobStore, LocalDiskStore, S3Store};
 use crate::telemetry::{self, Metrics};
@@ -25,6 +26,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pub pool: DbPool,
+    /// The scoring caches the server shares with its job worker.
+    pub caches: Arc<Caches>,
 }
 
 /// The key of the PostgreSQL advisory lock that serialises start-up work on one database:
@@ -52,12 +55,18 @@ pub fn under_startup_lock<T>(
 
 /// Waits for the database (up to `wait`), then, under the start-up lock, applies pending
 /// migrations and scores any assessment that has no stored score (a layout migration rebuilds
-/// scores from inputs).
-pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, BoxError> {
+/// scores from inputs, keeping what it compiles and reads in `caches`).
+pub fn migrate_with_retry(
+    pool: &DbPool,
+    wait: Duration,
+    caches: &Caches,
+) -> Result<Vec<String>, BoxError> {
     let deadline = std::time::Instant::now() + wait;
     loop {
         match pool.get() {
-            Ok(mut conn) => return under_startup_lock(&mut conn, migrate_and_repair),
+            Ok(mut conn) => {
+                return under_startup_lock(&mut conn, |c| migrate_and_repair(c, caches));
+            }
             Err(e) if std::time::Instant::now() < deadline => {
                 log::warn!("database not reachable yet ({e}); retrying");
                 std::thread::sleep(Duration::from_millis(500));
@@ -67,12 +76,12 @@ pub fn migrate_with_retry(pool: &DbPool, wait: Duration) -> Result<Vec<String>, 
     }
 }
 
-fn migrate_and_repair(conn: &mut PgConnection) -> Result<Vec<String>, BoxError> {
+fn migrate_and_repair(conn: &mut PgConnection, caches: &Caches) -> Result<Vec<String>, BoxError> {
     let applied = db::run_migrations(conn)?;
     let rescored = diesel::Connection::transaction(conn, |c| {
         Ok::<_, crate::error::AppError>(
-            crate::services::scoring::repair_missing(c)?
-                + crate::services::scoring::repair_layouts(c)?,
+            crate::services::scoring::repair_missing(c, caches)?
+                + crate::services::scoring::repair_layouts(c, caches)?,
         )
     })
     .map_err(|e| -> BoxError { error_chain(&e).into() })?;
@@ -105,6 +114,7 @@ impl Application {
             }
         };
         let metrics = Arc::new(Metrics::default());
+        let caches = Arc::new(Caches::new(&config.caches));
         let pool = db::build_counted_pool(
             &url,
             config.db_pool_size,
@@ -113,8 +123,9 @@ impl Application {
         );
         {
             let pool = pool.clone();
+            let caches = caches.clone();
             let applied = tokio::task::spawn_blocking(move || {
-                migrate_with_retry(&pool, Duration::from_secs(60))
+                migrate_with_retry(&pool, Duration::from_secs(60), &caches)
             })
             .await
             .map_err(|e| -> BoxError { Box::new(e) })??;
@@ -132,6 +143,7 @@ impl Application {
         if config.seed_on_empty {
             let pool = pool.clone();
             let cfg = config.clone();
+            let caches = caches.clone();
             tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
                 let mut conn = pool.get()?;
                 under_startup_lock(&mut conn, |conn| {
@@ -149,7 +161,7 @@ impl Application {
                         // same
                         if cfg.mode == Mode::Demo {
                             let started = std::time::Instant::now();
-                            let year = crate::services::demo_year::load(conn)
+                            let year = crate::services::demo_year::load(conn, &caches)
                                 .map_err(|e| -> BoxError { error_chain(&e).into() })?;
                             log::info!("demo year: {year} in {} ms", started.elapsed().as_millis());
                         }
@@ -167,7 +179,7 @@ impl Application {
         }
         if config.jobs.worker {
             config.jobs.check()?;
-            crate::jobs::spawn(url.clone(), config.jobs.clone());
+            crate::jobs::spawn(url.clone(), config.jobs.clone(), caches.clone());
         }
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
@@ -181,10 +193,12 @@ impl Application {
             ),
             None => db::ReadPool::primary(pool.clone()),
         };
+        let caches_kept = caches.clone();
         let state = web::Data::new(AppState {
             store,
             read,
             public: Arc::default(),
+            caches,
             health_lane: db::Lane::new("readiness")?,
             pool: pool.clone(),
             health_pool: db::build_pool(
@@ -276,6 +290,7 @@ impl Application {
             port,
             server: server.run(),
             pool,
+            caches: caches_kept,
         })
     }
 

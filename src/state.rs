@@ -23,4 +23,6 @@ pub struct AppState {
     pub store: Arc<dyn crate::storage::BlobStore>,
     /// The public routes' index of publications and their serialised bodies.
     pub public: Arc<crate::api::public_cache::PublicCache>,
+    /// Compiled sets and groups' bases, sized by `Config::caches` (shared with the job worker).
+    pub caches: Arc<crate::services::scoring::Caches>,
 }

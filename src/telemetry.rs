@@ -11,6 +11,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use crate::cache::CacheStats;
+
 tokio::task_local! {
     static REQUEST_ID: String;
     /// How long the request has waited for pooled connections so far.
@@ -177,8 +179,13 @@ impl Metrics {
     }
 
     /// Prometheus text exposition format (0.0.4); `read`: the read pool's state, when the
-    /// public routes have one of their own.
-    pub fn render(&self, pool: &PoolGauges, read: Option<&PoolGauges>) -> String {
+    /// public routes have one of their own; `caches`: each scoring cache by name.
+    pub fn render(
+        &self,
+        pool: &PoolGauges,
+        read: Option<&PoolGauges>,
+        caches: &[(&str, CacheStats)],
+    ) -> String {
         use std::fmt::Write;
         let map = self
             .series
@@ -276,7 +283,58 @@ impl Metrics {
                 self.read_checkouts.load(Ordering::Relaxed)
             );
         }
+        render_caches(&mut out, caches);
         out
+    }
+}
+
+/// The scoring caches' counters and gauges, one series per cache (`cache="<name>"`).
+fn render_caches(out: &mut String, caches: &[(&str, CacheStats)]) {
+    use std::fmt::Write;
+    type Family = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&CacheStats) -> u64,
+    );
+    let families: [Family; 5] = [
+        (
+            "scoring_cache_hits_total",
+            "counter",
+            "Lookups a scoring cache answered from memory.",
+            |s| s.hits,
+        ),
+        (
+            "scoring_cache_misses_total",
+            "counter",
+            "Lookups a scoring cache could not answer (read from the database instead).",
+            |s| s.misses,
+        ),
+        (
+            "scoring_cache_evictions_total",
+            "counter",
+            "Entries a full scoring cache forgot (the least recently used).",
+            |s| s.evictions,
+        ),
+        (
+            "scoring_cache_entries",
+            "gauge",
+            "Entries a scoring cache holds.",
+            |s| s.entries as u64,
+        ),
+        (
+            "scoring_cache_capacity",
+            "gauge",
+            "Entries a scoring cache may hold (SET_CACHE_ENTRIES, BASES_CACHE_GROUPS).",
+            |s| s.capacity as u64,
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (cache, stats) in caches {
+            let _ = writeln!(out, "{name}{{cache=\"{cache}\"}} {}", value(stats));
+        }
     }
 }
 

@@ -311,9 +311,10 @@ async fn get_assessment(
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let body = crate::db::with_conn(&state.pool, move |c| {
         let (a, p) = svc::readable(c, &who, id)?;
-        let entry = crate::services::scoring::set_entry(c, a.set_id)?;
+        let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
         let answers = Assessment::answers(c, &[a.id])?;
         let (score, rank) = svc::stored_scores(c, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
@@ -418,11 +419,12 @@ async fn put_answer(
         explanation: b.explanation,
         expected_version: expected,
     };
+    let caches = state.caches.clone();
     let resp = crate::db::with_conn(&state.pool, move |c| {
-        let stored = svc::put_answers(c, &who, id, vec![input], false)?;
+        let stored = svc::put_answers(c, &caches, &who, id, vec![input], false)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let (score, rank) = svc::stored_scores(c, &who, &a)?;
-        let entry = crate::services::scoring::set_entry(c, a.set_id)?;
+        let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
         let answer = stored
             .first()
             .ok_or_else(|| AppError::internal("no answer stored"))?;
@@ -542,14 +544,15 @@ async fn put_answers(
         .map(AnswerInput::from)
         .collect();
     let codes: Vec<String> = inputs.iter().map(|i| i.node_code.clone()).collect();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_answer_write(c, &who, id).map(drop);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
-            let stored = svc::put_answers(c, &who, id, inputs, true)?;
+            let stored = svc::put_answers(c, &caches, &who, id, inputs, true)?;
             let a =
                 Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
             let (score, rank) = svc::stored_scores(c, &who, &a)?;
-            let entry = crate::services::scoring::set_entry(c, a.set_id)?;
+            let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
             let body = to_body(BatchAnswersResponse {
                 answers: stored
                     .iter()
@@ -747,9 +750,10 @@ async fn get_assessment_score(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<ScoreTreeResponse>> {
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let body = crate::db::with_conn(&state.pool, move |c| {
         let (a, _) = svc::readable(c, &who, id)?;
-        let (entry, scores) = svc::explain(c, &a, &[])?;
+        let (entry, scores) = svc::explain(c, &caches, &a, &[])?;
         let (_, rank) = svc::stored_scores(c, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
         let mut t = tree(&entry.set, &a, unit.as_ref(), &scores, rank);
@@ -825,13 +829,14 @@ async fn what_if(
         .into_iter()
         .map(AnswerInput::from)
         .collect();
+    let caches = state.caches.clone();
     let body = crate::db::with_conn(&state.pool, move |c| {
         let svc::WhatIf {
             entry,
             scores,
             rank,
             index,
-        } = svc::what_if(c, &who, id, inputs)?;
+        } = svc::what_if(c, &caches, &who, id, inputs)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let unit = Unit::find(c, a.unit_id)?;
         let score = tree(&entry.set, &a, unit.as_ref(), &scores, rank);
@@ -903,8 +908,9 @@ async fn submit_assessment(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<StateResponse>> {
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let a = crate::db::with_conn(&state.pool, move |c| {
-        crate::services::workflow::submit(c, &who, id)
+        crate::services::workflow::submit(c, &caches, &who, id)
     })
     .await?;
     Ok(web::Json(state_response(a)))
@@ -927,8 +933,9 @@ async fn return_assessment(
     body.validate()?;
     let id = id.into_inner();
     let reason = body.into_inner().reason;
+    let caches = state.caches.clone();
     let a = crate::db::with_conn(&state.pool, move |c| {
-        crate::services::workflow::return_to_unit(c, &who, id, &reason)
+        crate::services::workflow::return_to_unit(c, &caches, &who, id, &reason)
     })
     .await?;
     Ok(web::Json(state_response(a)))
@@ -946,8 +953,9 @@ async fn finalise_assessment(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<StateResponse>> {
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let a = crate::db::with_conn(&state.pool, move |c| {
-        crate::services::workflow::finalise(c, &who, id)
+        crate::services::workflow::finalise(c, &caches, &who, id)
     })
     .await?;
     Ok(web::Json(state_response(a)))
@@ -969,8 +977,9 @@ async fn reopen_assessment(
     body.validate()?;
     let id = id.into_inner();
     let reason = body.into_inner().reason;
+    let caches = state.caches.clone();
     let a = crate::db::with_conn(&state.pool, move |c| {
-        crate::services::workflow::reopen(c, &who, id, &reason)
+        crate::services::workflow::reopen(c, &caches, &who, id, &reason)
     })
     .await?;
     Ok(web::Json(state_response(a)))
@@ -1043,11 +1052,12 @@ async fn put_adjustment(
         not_applicable: b.not_applicable,
         reason: b.reason,
     };
+    let caches = state.caches.clone();
     let resp = crate::db::with_conn(&state.pool, move |c| {
-        let row = crate::services::workflow::adjust(c, &who, id, input)?;
+        let row = crate::services::workflow::adjust(c, &caches, &who, id, input)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
         let (score, _) = svc::stored_scores(c, &who, &a)?;
-        let entry = crate::services::scoring::set_entry(c, a.set_id)?;
+        let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
         Ok(AdjustmentResponse {
             node_code: code,
             inputs: row.inputs,

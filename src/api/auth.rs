@@ -175,7 +175,7 @@ fn login_response(state: &AppState, user: &User, unit: Option<Unit>) -> AppResul
 )]
 #[get("/me")]
 async fn me(state: web::Data<AppState>, who: Principal) -> AppResult<web::Json<MeResponse>> {
-    let id = who.user_id;
+    let id = who.actor_id();
     let (user, unit) = crate::db::with_conn(&state.pool, move |c| {
         let user =
             User::find(c, id)?.ok_or_else(|| crate::error::AppError::not_found("user", id))?;

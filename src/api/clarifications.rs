@@ -18,6 +18,7 @@ use crate::domain::workflow::ClarificationStatus;
 use crate::error::{AppError, AppResult};
 use crate::services::clarifications as svc;
 use crate::services::idempotency;
+use crate::services::scoring::Caches;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -128,10 +129,11 @@ async fn open_clarification(
     );
     let b = body.into_inner();
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |_: &mut _| svc::authorise_open(&who);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
-            let (cl, code, ms) = svc::open(c, &who, id, &b.node_code, &b.message)?;
+            let (cl, code, ms) = svc::open(c, &caches, &who, id, &b.node_code, &b.message)?;
             Ok((201, to_body(response(cl, code, ms))?))
         })
     })
@@ -151,7 +153,9 @@ async fn list_clarifications(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<Vec<ClarificationResponse>>> {
     let id = id.into_inner();
-    let threads = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, id)).await?;
+    let caches = state.caches.clone();
+    let threads =
+        crate::db::with_conn(&state.pool, move |c| svc::list(c, &caches, &who, id)).await?;
     Ok(web::Json(
         threads
             .into_iter()
@@ -200,11 +204,12 @@ async fn reply_clarification(
     );
     let msg = body.into_inner().message;
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_reply(c, &who, id).map(drop);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
             let cl = svc::reply(c, &who, id, &msg)?;
-            Ok((200, to_body(thread(c, &who, cl)?)?))
+            Ok((200, to_body(thread(c, &caches, &who, cl)?)?))
         })
     })
     .await?;
@@ -214,11 +219,12 @@ async fn reply_clarification(
 /// The response for one thread, with all its messages, read on `c`.
 fn thread(
     c: &mut PgConnection,
+    caches: &Caches,
     who: &Principal,
     cl: Clarification,
 ) -> AppResult<ClarificationResponse> {
     let cid = cl.id;
-    svc::list(c, who, cl.assessment_id)?
+    svc::list(c, caches, who, cl.assessment_id)?
         .into_iter()
         .find(|(t, _, _)| t.id == cid)
         .map(|(t, code, ms)| response(t, code, ms))
@@ -236,9 +242,10 @@ async fn close_clarification(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<ClarificationResponse>> {
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let thread = crate::db::with_conn(&state.pool, move |c| {
         let cl = svc::close(c, &who, id)?;
-        thread(c, &who, cl)
+        thread(c, &caches, &who, cl)
     })
     .await?;
     Ok(web::Json(thread))
@@ -274,8 +281,9 @@ async fn set_deadline(
     let body = body.read().await?;
     let id = id.into_inner();
     let deadline = body.into_inner().deadline;
+    let caches = state.caches.clone();
     let a = crate::db::with_conn(&state.pool, move |c| {
-        svc::set_deadline(c, &who, id, deadline)
+        svc::set_deadline(c, &caches, &who, id, deadline)
     })
     .await?;
     Ok(web::Json(DeadlineResponse {

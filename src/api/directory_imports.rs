@@ -284,6 +284,7 @@ async fn import_units(
     let keyed = key.0.map(|k| IdempotentRequest::new(&who, k, identity));
     let params = params.into_inner();
     let lang = crate::i18n::current();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |_: &mut _| svc::authorise(&who, "import units");
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
@@ -291,7 +292,7 @@ async fn import_units(
                 dry_run: params.dry_run,
                 mode: params.mode,
             };
-            let mut outcome = svc::import_units(c, &who, input, file, format)?;
+            let mut outcome = svc::import_units(c, &caches, &who, input, file, format)?;
             let summary = summary(&mut outcome, |r| r.change, lang);
             if !outcome.committed && !outcome.dry_run {
                 return Err(refused(&summary));

@@ -313,11 +313,12 @@ async fn add_evidence(
     };
     let keyed = key.request(&who, &req, &fingerprint(&item));
     let store = state.store.clone();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise =
             |c: &mut _| crate::services::assessments::authorise_answer_write(c, &who, id).map(drop);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
-            let ev = svc::add(c, &store, limit, &who, id, &code, item)?;
+            let ev = svc::add(c, &caches, &store, limit, &who, id, &code, item)?;
             let blob = match &ev.blob_sha256 {
                 Some(sha) => Blob::find(c, sha)?,
                 None => None,
@@ -382,7 +383,9 @@ async fn list_evidence(
     path: web::Path<(Uuid, String)>,
 ) -> AppResult<web::Json<Vec<EvidenceResponse>>> {
     let (id, code) = path.into_inner();
-    let items = crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, id, &code)).await?;
+    let caches = state.caches.clone();
+    let items =
+        crate::db::with_conn(&state.pool, move |c| svc::list(c, &caches, &who, id, &code)).await?;
     Ok(web::Json(
         items.into_iter().map(|(e, b)| response(e, b)).collect(),
     ))
@@ -458,6 +461,10 @@ async fn delete_evidence(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let store = state.store.clone();
-    crate::db::with_conn(&state.pool, move |c| svc::delete(c, &store, &who, id)).await?;
+    let caches = state.caches.clone();
+    crate::db::with_conn(&state.pool, move |c| {
+        svc::delete(c, &caches, &store, &who, id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

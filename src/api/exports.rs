@@ -113,8 +113,9 @@ async fn export_scores(
 ) -> AppResult<HttpResponse> {
     crate::services::assessments::require_live_standings(&who)?;
     let (id, group) = (id.into_inner(), q.into_inner().group);
+    let caches = state.caches.clone();
     let export = crate::db::with_conn(&state.pool, move |c| {
-        svc::scores(c, &who, id, group.as_deref())
+        svc::scores(c, &caches, &who, id, group.as_deref())
     })
     .await?;
     write(export, e.into_inner()).await
@@ -155,8 +156,11 @@ async fn export_score(
     e: web::Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let export =
-        crate::db::with_conn(&state.pool, move |c| svc::explained_score(c, &who, id)).await?;
+    let caches = state.caches.clone();
+    let export = crate::db::with_conn(&state.pool, move |c| {
+        svc::explained_score(c, &caches, &who, id)
+    })
+    .await?;
     write(export, e.into_inner()).await
 }
 

@@ -119,7 +119,11 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<Http
     });
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&gauges, read.as_ref())))
+        .body(
+            state
+                .metrics
+                .render(&gauges, read.as_ref(), &state.caches.stats()),
+        ))
 }
 
 /// Lets a scrape through with the configured bearer token (see [`metrics`]).

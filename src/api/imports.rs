@@ -368,6 +368,7 @@ async fn import_answers(
         });
     }
     let chunk_rows = state.config.jobs.import_chunk_rows;
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_answers(c, &who, period);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
@@ -378,7 +379,7 @@ async fn import_answers(
                 decimal_separator: params.decimal_separator,
                 chunk_rows,
             };
-            let outcome = svc::import_answers(c, &who, input, file, format)?;
+            let outcome = svc::import_answers(c, &caches, &who, input, file, format)?;
             Ok((200, to_body(shape(&outcome, lang)?)?))
         })
     })
@@ -454,8 +455,9 @@ async fn answers_template(
 ) -> AppResult<HttpResponse> {
     let period = id.into_inner();
     let scope = scope_of(params.into_inner())?;
+    let caches = state.caches.clone();
     let bytes = crate::db::with_conn(&state.pool, move |c| {
-        let (rows, meta) = svc::answer_sheet(c, &who, period, scope, false)?;
+        let (rows, meta) = svc::answer_sheet(c, &caches, &who, period, scope, false)?;
         crate::imports::template::answers_xlsx(&rows, meta.as_ref()).map_err(table_error)
     })
     .await?;
@@ -512,8 +514,9 @@ async fn answers_export(
     let period = id.into_inner();
     let scope = scope_of(params.into_inner())?;
     let ExportParams { format, bom } = export.into_inner();
+    let caches = state.caches.clone();
     let bytes = crate::db::with_conn(&state.pool, move |c| {
-        let (rows, meta) = svc::answer_sheet(c, &who, period, scope, true)?;
+        let (rows, meta) = svc::answer_sheet(c, &caches, &who, period, scope, true)?;
         match format {
             ExportFormat::Csv => crate::tabular::to_csv(&svc::sheet_table(&rows), bom),
             ExportFormat::Xlsx => crate::imports::template::answers_xlsx(&rows, meta.as_ref()),

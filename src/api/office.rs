@@ -197,7 +197,8 @@ async fn submit_on_behalf(
     let d = Decision::SubmitOnBehalf {
         reason: body.reason,
     };
-    Ok(decided(&state, move |c| workflow::decide(c, &who, id, d)).await?)
+    let caches = state.caches.clone();
+    Ok(decided(&state, move |c| workflow::decide(c, &caches, &who, id, d)).await?)
 }
 
 /// How an unsubmitted assessment is finalised.
@@ -253,7 +254,8 @@ async fn finalise_not_submitted(
         },
         reason: body.reason,
     };
-    Ok(decided(&state, move |c| workflow::decide(c, &who, id, d)).await?)
+    let caches = state.caches.clone();
+    Ok(decided(&state, move |c| workflow::decide(c, &caches, &who, id, d)).await?)
 }
 
 /// Exclude the unit from the period's ranking (admin), with a reason; again to change it.
@@ -279,8 +281,9 @@ async fn put_ranking_exclusion(
     let body = body.read().await?.into_inner();
     body.validate().map_err(AppError::from)?;
     let id = id.into_inner();
+    let caches = state.caches.clone();
     Ok(decided(&state, move |c| {
-        workflow::exclude_from_ranking(c, &who, id, &body.reason)
+        workflow::exclude_from_ranking(c, &caches, &who, id, &body.reason)
     })
     .await?)
 }
@@ -302,7 +305,11 @@ async fn delete_ranking_exclusion(
 ) -> Result<web::Json<DecisionResponse>, AppError> {
     who.require_admin("include units in the ranking")?;
     let id = id.into_inner();
-    decided(&state, move |c| workflow::include_in_ranking(c, &who, id)).await
+    let caches = state.caches.clone();
+    decided(&state, move |c| {
+        workflow::include_in_ranking(c, &caches, &who, id)
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -475,10 +482,11 @@ async fn bulk_decision(
         all_or_nothing,
     };
     let period = id.into_inner();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |_: &mut diesel::PgConnection| bulk::authorise_action(&who, action);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
-            let outcome = bulk::run(c, &who, period, input)?;
+            let outcome = bulk::run(c, &caches, &who, period, input)?;
             Ok((
                 200,
                 to_body(bulk_response(action, all_or_nothing, outcome))?,

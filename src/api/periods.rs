@@ -325,8 +325,9 @@ async fn transition_period(
         ]));
     };
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let p = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::transition(c, &who, id, to, b.reason)
+        services::periods::transition(c, &caches, &who, id, to, b.reason)
     })
     .await?;
     Ok(web::Json(period_response(&state, p).await?))
@@ -349,8 +350,9 @@ async fn recompute_period(
 ) -> AppResult<web::Json<RecomputeResponse>> {
     who.require_admin("recompute scores")?;
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let n = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::recompute(c, &who, id)
+        services::periods::recompute(c, &caches, &who, id)
     })
     .await?;
     Ok(web::Json(RecomputeResponse { assessments: n }))
@@ -368,6 +370,7 @@ async fn list_period_assessments(
     id: web::Path<Uuid>,
 ) -> AppResult<web::Json<Vec<AssessmentSummary>>> {
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let rows = crate::db::with_conn(&state.pool, move |c| {
         let p = services::periods::get(c, id)?;
         let scope = if who.role.is_unit_role() {
@@ -381,7 +384,7 @@ async fn list_period_assessments(
         let mut sets = std::collections::HashMap::new();
         for a in &list {
             if let std::collections::hash_map::Entry::Vacant(slot) = sets.entry(a.set_id) {
-                slot.insert(services::scoring::set_entry(c, a.set_id)?);
+                slot.insert(services::scoring::set_entry(c, &caches, a.set_id)?);
             }
         }
         Ok((p, list, scores, units, sets))
@@ -483,11 +486,12 @@ async fn list_rankings(
         (None, None) => (RankingScope::Overall, String::new()),
     };
     let scope_code = code.clone();
+    let caches = state.caches.clone();
     let (group, rows, total, units, assessments, entry) =
         crate::db::with_conn(&state.pool, move |c| {
             services::periods::get(c, id)?;
             let (group, pin) = services::periods::pinned_group(c, id, q.group.as_deref())?;
-            let entry = services::scoring::set_entry(c, pin.set_id)?;
+            let entry = services::scoring::set_entry(c, &caches, pin.set_id)?;
             let scopes = crate::scoring::ranking::scopes(&entry.set);
             let Some(position) = scopes
                 .iter()
@@ -507,7 +511,7 @@ async fn list_rankings(
                     .with_param("code", &code),
                 ]));
             };
-            services::scoring::ensure_layout(c, &pin, &entry)?;
+            services::scoring::ensure_layout(c, &caches, &pin, &entry)?;
             let (rows, total) = RankingRow::page(c, id, group.id, &scopes, position, page)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.unit_id).collect();
             let units = Unit::find_many(c, &ids)?;

@@ -191,8 +191,9 @@ async fn selected(
 ) -> AppResult<(svc::Board, Vec<UnitProgress>)> {
     let sort = q.sort.unwrap_or(ProgressSort::UnitCode);
     let order = q.order.unwrap_or(SortOrder::Asc);
+    let caches = state.caches.clone();
     crate::db::with_conn(&state.pool, move |c| {
-        let mut board = svc::board(c, &who, id, q.group.as_deref(), Utc::now())?;
+        let mut board = svc::board(c, &caches, &who, id, q.group.as_deref(), Utc::now())?;
         let units = svc::select(std::mem::take(&mut board.units), q.filter, sort, order);
         Ok((board, units))
     })

@@ -126,10 +126,11 @@ async fn create_publication(
     );
     let b = body.into_inner();
     let id = id.into_inner();
+    let caches = state.caches.clone();
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |_: &mut _| svc::authorise_publish(&who);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
-            let p = svc::publish(c, &who, id, &b.group, b.visible_from, b.changelog)?;
+            let p = svc::publish(c, &caches, &who, id, &b.group, b.visible_from, b.changelog)?;
             let code = RankingGroup::find(c, p.group_id)?
                 .map(|g| g.code)
                 .unwrap_or_default();

@@ -160,8 +160,9 @@ async fn my_tasks(
         ]));
     }
     let role = who.role;
+    let caches = state.caches.clone();
     let groups = crate::db::with_conn(&state.pool, move |c| {
-        crate::services::tasks::for_caller(c, &who, limit)
+        crate::services::tasks::for_caller(c, &caches, &who, limit)
     })
     .await?;
     let lang = i18n::current();

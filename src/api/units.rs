@@ -474,8 +474,9 @@ async fn update_unit(
             .map(|ps| ps.into_iter().map(Into::into).collect()),
     };
     let r = id.into_inner();
+    let caches = state.caches.clone();
     let view = crate::db::with_conn(&state.pool, move |c| {
-        services::units::update(c, &who, &r, expected, input)
+        services::units::update(c, &caches, &who, &r, expected, input)
     })
     .await?;
     let version = view.unit.version;

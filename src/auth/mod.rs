@@ -5,4 +5,4 @@ pub mod jwt;
 pub mod password;
 pub mod principal;
 
-pub use principal::Principal;
+pub use principal::{Caller, Principal};

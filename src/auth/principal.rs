@@ -15,7 +15,8 @@ use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: Uuid,
+    /// Who is calling: an account, an integration token, or the system itself.
+    pub caller: Caller,
     pub username: String,
     pub role: Role,
     pub unit_id: Option<Uuid>,
@@ -23,31 +24,31 @@ pub struct Principal {
     pub period_scope: Option<Uuid>,
 }
 
-/// Who is calling: an account, or an integration token (which has no account).
+/// Who is calling: an account, an integration token (which has no account), or the system
+/// (seeds and command-line administration, recorded under the nil id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
     Account(Uuid),
     Integration { token: Uuid },
+    System,
 }
 
 impl Principal {
-    /// The caller's identity: the one place that tells an account from an integration token
-    /// (an integration token's principal carries the token's id in `user_id`).
-    pub fn caller(&self) -> Caller {
-        if self.role == Role::Integration {
-            Caller::Integration {
-                token: self.user_id,
-            }
-        } else {
-            Caller::Account(self.user_id)
+    /// The account acting (recorded as who wrote something), `None` for an integration token
+    /// or the system.
+    pub fn account_id(&self) -> Option<Uuid> {
+        match self.caller {
+            Caller::Account(id) => Some(id),
+            Caller::Integration { .. } | Caller::System => None,
         }
     }
 
-    /// The account acting (recorded as who wrote something), `None` for an integration token.
-    pub fn account_id(&self) -> Option<Uuid> {
-        match self.caller() {
-            Caller::Account(id) => Some(id),
-            Caller::Integration { .. } => None,
+    /// The id recorded as the actor of what the caller does (audit events, authors): the
+    /// account's, the integration token's, or the nil id for the system.
+    pub fn actor_id(&self) -> Uuid {
+        match self.caller {
+            Caller::Account(id) | Caller::Integration { token: id } => id,
+            Caller::System => Uuid::nil(),
         }
     }
 
@@ -151,7 +152,7 @@ impl FromRequest for Principal {
                 return Err(password_change_required());
             }
             Ok(Principal {
-                user_id: user.id,
+                caller: Caller::Account(user.id),
                 username: user.username,
                 role,
                 unit_id: user.unit_id,
@@ -235,12 +236,41 @@ impl FromRequest for Writer {
                 ));
             }
             Ok(Writer(Principal {
-                user_id: t.id,
+                caller: Caller::Integration { token: t.id },
                 username: format!("integration:{}", t.name),
                 role: Role::Integration,
                 unit_id: None,
                 period_scope: t.period_id,
             }))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(caller: Caller, role: Role) -> Principal {
+        Principal {
+            caller,
+            username: "someone".into(),
+            role,
+            unit_id: None,
+            period_scope: None,
+        }
+    }
+
+    #[test]
+    fn the_caller_says_which_id_is_an_account_and_which_is_recorded() {
+        let id = Uuid::new_v4();
+        let account = principal(Caller::Account(id), Role::Reviewer);
+        assert_eq!((account.account_id(), account.actor_id()), (Some(id), id));
+        let token = principal(Caller::Integration { token: id }, Role::Integration);
+        assert_eq!((token.account_id(), token.actor_id()), (None, id));
+        let system = principal(Caller::System, Role::Admin);
+        assert_eq!(
+            (system.account_id(), system.actor_id()),
+            (None, Uuid::nil())
+        );
     }
 }

@@ -22,18 +22,23 @@ use crate::error::{AppError, AppResult, error_chain};
 use crate::i18n::Lang;
 use crate::services::imports::{Checkpoint, ImportOutcome, Phase};
 use crate::services::jobs::{self as rules, JobKind};
+use crate::services::scoring::Caches;
 
-/// Starts the worker on the current tokio runtime.
-pub fn spawn(database_url: String, config: JobConfig) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run(database_url, config))
+/// Starts the worker on the current tokio runtime; its jobs score with the server's `caches`.
+pub fn spawn(
+    database_url: String,
+    config: JobConfig,
+    caches: Arc<Caches>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(database_url, config, caches))
 }
 
-async fn run(database_url: String, config: JobConfig) {
+async fn run(database_url: String, config: JobConfig, caches: Arc<Caches>) {
     let worker = format!("{}/{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut seat = Seat::new(database_url);
     let mut failures = 0u32;
     loop {
-        let busy = match step(&mut seat, &config, &worker).await {
+        let busy = match step(&mut seat, &config, &caches, &worker).await {
             Ok(busy) => {
                 failures = 0;
                 busy
@@ -152,6 +157,7 @@ fn problem_value(e: &AppError, lang: Lang) -> AppResult<Value> {
 /// Runs a claimed job to its end (on the blocking pool).
 fn execute(
     conn: &mut PgConnection,
+    caches: &Caches,
     job: Job,
     worker: String,
     progress: Arc<Progress>,
@@ -171,7 +177,7 @@ fn execute(
                 worker,
                 lang,
             };
-            rules::run_answers_import(conn, &job, &who, chunk_rows, &mut checkpoint)
+            rules::run_answers_import(conn, caches, &job, &who, chunk_rows, &mut checkpoint)
         }),
     };
     match outcome {
@@ -205,7 +211,12 @@ fn execute(
 }
 
 /// One poll. Returns whether there may be more work right away.
-async fn step(seat: &mut Seat, config: &JobConfig, worker: &str) -> AppResult<bool> {
+async fn step(
+    seat: &mut Seat,
+    config: &JobConfig,
+    caches: &Arc<Caches>,
+    worker: &str,
+) -> AppResult<bool> {
     seat.run(rules::sweep).await?;
     let lease = config.lease;
     let me = worker.to_string();
@@ -223,9 +234,10 @@ async fn step(seat: &mut Seat, config: &JobConfig, worker: &str) -> AppResult<bo
     let running = {
         let progress = progress.clone();
         let me = me.clone();
+        let caches = caches.clone();
         tokio::task::spawn_blocking(move || -> AppResult<Ending> {
             let mut conn = PgConnection::establish(&url)?;
-            execute(&mut conn, job, me, progress, chunk_rows)
+            execute(&mut conn, &caches, job, me, progress, chunk_rows)
         })
     };
     tokio::pin!(running);

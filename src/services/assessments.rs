@@ -19,6 +19,7 @@ use crate::domain::indicator_set::Method;
 use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
+use crate::services::scoring::Caches;
 use crate::services::scoring::{
     SetEntry, lock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
     with_candidates,
@@ -223,12 +224,32 @@ pub fn input_field_error(
     fe
 }
 
+/// Which leaves an answer may fill: the ones a unit declares, the automatically measured ones
+/// (integration tokens), or both (administrators, and what-if, which saves nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writable {
+    Declared,
+    Automatic,
+    Both,
+}
+
+impl Writable {
+    /// What `actor` may write.
+    pub fn of(actor: &Principal) -> Writable {
+        match actor.role {
+            Role::Admin => Writable::Both,
+            Role::Integration => Writable::Automatic,
+            _ => Writable::Declared,
+        }
+    }
+}
+
 /// Checks one answer against its node (the node exists and is a leaf, who may write it, not
 /// applicable, the inputs by the node's method); errors carry pointers under `prefix`. The one
-/// check of every answer write: single, batch and imported.
+/// check of every answer write: single, batch and imported (and of what-if's imagined answers).
 pub fn check_answer(
     entry: &SetEntry,
-    actor: &Principal,
+    writable: Writable,
     input: &AnswerInput,
     prefix: &str,
 ) -> Result<(usize, Option<Value>), Vec<FieldError>> {
@@ -254,7 +275,7 @@ pub fn check_answer(
             .with_param("node", &node.code),
         ]);
     }
-    if actor.role == Role::Integration && !node.automatic {
+    if writable == Writable::Automatic && !node.automatic {
         return Err(vec![FieldError::new(
             format!("{prefix}/node_code"),
             "NOT_AUTOMATIC",
@@ -265,7 +286,7 @@ pub fn check_answer(
         )
         .with_param("node", &node.code)]);
     }
-    if node.automatic && !matches!(actor.role, Role::Admin | Role::Integration) {
+    if node.automatic && writable == Writable::Declared {
         return Err(vec![
             FieldError::new(
                 format!("{prefix}/node_code"),
@@ -342,6 +363,7 @@ fn invalid_input(node_code: Option<&str>, errors: Vec<FieldError>) -> AppError {
 /// Writes answers all-or-nothing and rescores once. Returns the stored answers.
 pub fn put_answers(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     inputs: Vec<AnswerInput>,
@@ -355,7 +377,7 @@ pub fn put_answers(
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
         }
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let mut checked = Vec::new();
         let mut errors = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
@@ -365,7 +387,7 @@ pub fn put_answers(
                 errors.push(FieldError::new(format!("{prefix}/node_code"), "DUPLICATE", "node answered twice in one batch"));
                 continue;
             }
-            match check_answer(&entry, actor, input, &prefix) {
+            match check_answer(&entry, Writable::of(actor), input, &prefix) {
                 Ok(ok) => checked.push((input, ok)),
                 Err(e) => errors.extend(e),
             }
@@ -401,7 +423,7 @@ pub fn put_answers(
         }
         let a = if a.state == AssessmentState::NotStarted { Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)? } else { a };
         // One rescore for the whole batch (it follows a moved group best by itself).
-        rescore_assessment(c, &a)?;
+        rescore_assessment(c, caches, &a)?;
         Ok(stored)
     })
 }
@@ -521,10 +543,11 @@ pub fn stored_scores(
 /// optional hypothetical answers replacing stored ones (what-if).
 pub fn explain(
     conn: &mut PgConnection,
+    caches: &Caches,
     a: &Assessment,
     hypothetical: &[(String, LeafAnswer)],
 ) -> AppResult<(std::sync::Arc<SetEntry>, UnitScores)> {
-    let entry = set_entry(conn, a.set_id)?;
+    let entry = set_entry(conn, caches, a.set_id)?;
     let set: &CompiledSet = &entry.set;
     let mut input = unit_inputs(conn, &entry, std::slice::from_ref(a))?
         .pop()
@@ -554,22 +577,19 @@ pub struct WhatIf {
 /// given answers were stored. Saves nothing.
 pub fn what_if(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     inputs: Vec<AnswerInput>,
 ) -> AppResult<WhatIf> {
     let (a, _) = readable(conn, actor, id)?;
-    let entry = set_entry(conn, a.set_id)?;
+    let entry = set_entry(conn, caches, a.set_id)?;
     let mut errors = Vec::new();
     let mut hypothetical = Vec::new();
     let stored = unit_inputs(conn, &entry, std::slice::from_ref(&a))?.pop();
     for (k, input) in inputs.iter().enumerate() {
         // automatic indicators may be imagined too: nothing is saved
-        let as_admin = Principal {
-            role: Role::Admin,
-            ..actor.clone()
-        };
-        match check_answer(&entry, &as_admin, input, &format!("/answers/{k}")) {
+        match check_answer(&entry, Writable::Both, input, &format!("/answers/{k}")) {
             Ok((i, canonical)) => {
                 let n = &entry.set.nodes[i];
                 let method = n.method.clone().unwrap_or(Method::Manual);
@@ -598,7 +618,7 @@ pub fn what_if(
     if !errors.is_empty() {
         return Err(invalid_input(None, errors));
     }
-    let (entry, scores) = explain(conn, &a, &hypothetical)?;
+    let (entry, scores) = explain(conn, caches, &a, &hypothetical)?;
     // Rank against the stored overall indices of the other units of the group.
     let index = crate::scoring::ranking::index_of(
         scores.total.reviewed_points,

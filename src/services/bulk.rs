@@ -26,6 +26,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::units::Unit;
 use crate::domain::workflow::{BulkAction, FinalisedAs};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::scoring::Caches;
 use crate::services::scoring::{rescore_assessment, rescore_group};
 use crate::services::workflow::{Decision, apply, authorise, check};
 
@@ -229,6 +230,7 @@ fn refused_problem(action: BulkAction, total: usize, refused: &[Refusal]) -> App
 /// Takes one decision for many assessments of a period (see the module docs).
 pub fn run(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     period_id: Uuid,
     input: BulkInput,
@@ -296,9 +298,9 @@ pub fn run(
         }
         for (group, members) in &groups {
             match members.as_slice() {
-                [one] => rescore_assessment(c, one)?,
+                [one] => rescore_assessment(c, caches, one)?,
                 _ => {
-                    rescore_group(c, period_id, *group)?;
+                    rescore_group(c, caches, period_id, *group)?;
                 }
             }
         }

@@ -14,6 +14,7 @@ use crate::domain::Role;
 use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::outbox::{self, Event};
+use crate::services::scoring::Caches;
 use crate::services::scoring::set_entry;
 
 /// Who may open clarifications (checked by [`open`], and before a replay of it).
@@ -23,6 +24,7 @@ pub fn authorise_open(actor: &Principal) -> AppResult<()> {
 
 pub fn open(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     node_code: &str,
@@ -35,10 +37,10 @@ pub fn open(
         if !PeriodPhase::DECIDING.contains(&p.phase) {
             return Err(AppError::conflict("PHASE_CLOSED", format!("Clarifications are asked during self-assessment or review; the period is in {}.", p.phase)));
         }
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let i = entry.set.index_of(node_code).ok_or_else(|| AppError::validation(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {node_code:?}")).with_param("node", node_code)]))?;
-        let cl = Clarification::insert(c, a.id, entry.node_ids[i], actor.user_id)?;
-        let m = Clarification::add_message(c, cl.id, actor.user_id, body)?;
+        let cl = Clarification::insert(c, a.id, entry.node_ids[i], actor.actor_id())?;
+        let m = Clarification::add_message(c, cl.id, actor.actor_id(), body)?;
         outbox::emit(c, Event::clarification_opened(&cl, actor))?;
         Audit::new(Some(actor), "clarification.open", "clarification", cl.id)
             .unit(Some(a.unit_id))
@@ -87,7 +89,7 @@ pub fn reply(
                 "The clarification is closed.",
             ));
         }
-        Clarification::add_message(c, cl.id, actor.user_id, body)?;
+        Clarification::add_message(c, cl.id, actor.actor_id(), body)?;
         let status = if actor.role.is_unit_role() {
             ClarificationStatus::Answered
         } else {
@@ -129,11 +131,12 @@ pub fn close(
 /// Threads of an assessment with their messages and node codes.
 pub fn list(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
 ) -> AppResult<Vec<(Clarification, String, Vec<Message>)>> {
     let (a, _) = crate::services::assessments::readable(conn, actor, id)?;
-    let entry = set_entry(conn, a.set_id)?;
+    let entry = set_entry(conn, caches, a.set_id)?;
     let threads = Clarification::of_assessment(conn, a.id)?;
     let messages =
         Clarification::messages(conn, &threads.iter().map(|t| t.id).collect::<Vec<_>>())?;
@@ -159,10 +162,11 @@ pub fn list(
 /// for a finalised assessment).
 pub fn set_deadline(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     deadline: Option<chrono::DateTime<chrono::Utc>>,
 ) -> AppResult<Assessment> {
     use crate::services::workflow::{Decision, decide};
-    decide(conn, actor, id, Decision::SetDeadline { deadline })
+    decide(conn, caches, actor, id, Decision::SetDeadline { deadline })
 }

@@ -38,6 +38,7 @@ use crate::scoring::CompiledSet;
 use crate::services::assessments::{AnswerInput, put_answers};
 use crate::services::bulk::{self, BulkInput, BulkItem};
 use crate::services::periods::{self, CreatePeriod, GroupPin};
+use crate::services::scoring::Caches;
 use crate::services::scoring::set_entry;
 use crate::services::workflow::{self, AdjustInput, Decision};
 use crate::services::{clarifications, publications};
@@ -98,7 +99,7 @@ impl std::fmt::Display for DemoYearReport {
 
 /// Loads the demo year in one transaction, unless either period exists. Needs the demo
 /// accounts of `seeds/users.json` (load the seeds in demo mode first).
-pub fn load(conn: &mut PgConnection) -> AppResult<DemoYearReport> {
+pub fn load(conn: &mut PgConnection, caches: &Caches) -> AppResult<DemoYearReport> {
     if Period::find_by_code(conn, PAST_PERIOD)?.is_some()
         || Period::find_by_code(conn, CURRENT_PERIOD)?.is_some()
     {
@@ -106,8 +107,8 @@ pub fn load(conn: &mut PgConnection) -> AppResult<DemoYearReport> {
     }
     conn.transaction(|c| {
         let mut report = DemoYearReport::default();
-        past_year(c, &mut report)?;
-        current_year(c, &mut report, Utc::now())?;
+        past_year(c, caches, &mut report)?;
+        current_year(c, caches, &mut report, Utc::now())?;
         Ok(report)
     })
 }
@@ -149,7 +150,7 @@ fn account(c: &mut PgConnection, username: &str) -> AppResult<Principal> {
     let role = Role::parse(&u.role)
         .ok_or_else(|| AppError::internal(format!("account {username} has role {}", u.role)))?;
     Ok(Principal {
-        user_id: u.id,
+        caller: crate::auth::Caller::Account(u.id),
         username: u.username,
         role,
         unit_id: u.unit_id,
@@ -168,6 +169,7 @@ fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
 
 fn create_period(
     c: &mut PgConnection,
+    caches: &Caches,
     admin: &Principal,
     code: &str,
     data_year: i32,
@@ -199,6 +201,7 @@ fn create_period(
     )?;
     periods::transition(
         c,
+        caches,
         admin,
         period.id,
         PeriodPhase::SelfAssessment,
@@ -375,7 +378,7 @@ fn unit_names(
     )
 }
 
-fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()> {
+fn past_year(c: &mut PgConnection, caches: &Caches, report: &mut DemoYearReport) -> AppResult<()> {
     let admin = account(c, "admin")?;
     let reviewer = account(c, "reviewer.01")?;
     let reviewer2 = account(c, "reviewer.02")?;
@@ -389,7 +392,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         ("review".into(), at(2023, 3, 1, 1), Some(at(2023, 4, 7, 10))),
         ("published".into(), at(2023, 4, 11, 1), None),
     ];
-    let period = create_period(c, &admin, PAST_PERIOD, 2022, 1, calendar)?;
+    let period = create_period(c, caches, &admin, PAST_PERIOD, 2022, 1, calendar)?;
     let units = assessments(c, period.id)?;
     let names = unit_names(c, &units)?;
     let maturity = maturities(&units);
@@ -399,7 +402,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
     // self-assessment: every unit answers, the platform's measurements arrive, leaders submit
     let mut entered: BTreeMap<String, Vec<AnswerInput>> = BTreeMap::new();
     for (code, a) in &units {
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let key = if code == TIED_UNITS[1] {
             TIED_UNITS[0]
         } else {
@@ -413,13 +416,20 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
             own.truncate(own.len() / 2);
         }
         let editor = unit_account(c, "editor", code)?;
-        put_answers(c, &editor, a.id, own.iter().map(copy).collect(), true)?;
+        put_answers(
+            c,
+            caches,
+            &editor,
+            a.id,
+            own.iter().map(copy).collect(),
+            true,
+        )?;
         if !automatic.is_empty() {
-            put_answers(c, &admin, a.id, automatic, true)?;
+            put_answers(c, caches, &admin, a.id, automatic, true)?;
         }
         if code != LATE_UNIT {
             let leader = unit_account(c, "leader", code)?;
-            workflow::submit(c, &leader, a.id)?;
+            workflow::submit(c, caches, &leader, a.id)?;
         }
         entered.insert(code.clone(), own);
     }
@@ -432,6 +442,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
     };
     periods::transition(
         c,
+        caches,
         &admin,
         period.id,
         PeriodPhase::Review,
@@ -450,6 +461,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
     let node = evidence_leaf(RETURNED_UNIT)?;
     workflow::return_to_unit(
         c,
+        caches,
         &reviewer,
         returned,
         &format!(
@@ -468,13 +480,14 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         unit_account(c, "editor", RETURNED_UNIT)?,
         unit_account(c, "leader", RETURNED_UNIT)?,
     );
-    put_answers(c, &editor, returned, vec![fixed], false)?;
-    workflow::submit(c, &leader, returned)?;
+    put_answers(c, caches, &editor, returned, vec![fixed], false)?;
+    workflow::submit(c, caches, &leader, returned)?;
 
     let clarified = id_of(CLARIFIED_UNIT)?;
     let node = evidence_leaf(CLARIFIED_UNIT)?;
     let (thread, _, _) = clarifications::open(
         c,
+        caches,
         &reviewer,
         clarified,
         &node,
@@ -495,7 +508,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         .find(|(code, _)| code == ADJUSTED_UNIT)
         .map(|(_, a)| a.set_id)
         .ok_or_else(|| AppError::internal("adjusted unit"))?;
-    let entry = set_entry(c, set)?;
+    let entry = set_entry(c, caches, set)?;
     let (node, numerator, denominator) = entered[ADJUSTED_UNIT]
         .iter()
         .filter(|x| {
@@ -518,6 +531,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
     let corrected = numerator * 3 / 4;
     workflow::adjust(
         c,
+        caches,
         &reviewer2,
         adjusted,
         AdjustInput {
@@ -534,13 +548,12 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
     // the office: one unit excluded from the ranking, the late one finalised as entered
     workflow::exclude_from_ranking(
         c,
+        caches,
         &admin,
         id_of(EXCLUDED_UNIT)?,
         "Số liệu tự đánh giá đang được xác minh theo đề nghị của Hội đồng thẩm định; đơn vị không được xếp hạng năm nay.",
     )?;
-    workflow::decide(
-        c,
-        &admin,
+    workflow::decide(c, caches, &admin,
         id_of(LATE_UNIT)?,
         Decision::FinaliseNotSubmitted {
             finalised_as: FinalisedAs::AsEntered,
@@ -558,6 +571,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         .collect();
     bulk::run(
         c,
+        caches,
         &reviewer,
         period.id,
         BulkInput {
@@ -569,11 +583,20 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
         },
     )?;
     for (group, _) in GROUPS {
-        publications::publish(c, &admin, period.id, group, Some(at(2023, 4, 11, 3)), None)?;
+        publications::publish(
+            c,
+            caches,
+            &admin,
+            period.id,
+            group,
+            Some(at(2023, 4, 11, 3)),
+            None,
+        )?;
         report.publications += 1;
     }
     periods::transition(
         c,
+        caches,
         &admin,
         period.id,
         PeriodPhase::Published,
@@ -584,6 +607,7 @@ fn past_year(c: &mut PgConnection, report: &mut DemoYearReport) -> AppResult<()>
 
 fn current_year(
     c: &mut PgConnection,
+    caches: &Caches,
     report: &mut DemoYearReport,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -602,7 +626,7 @@ fn current_year(
             Some(today + Duration::days(76)),
         ),
     ];
-    let period = create_period(c, &admin, CURRENT_PERIOD, 2023, 2, calendar)?;
+    let period = create_period(c, caches, &admin, CURRENT_PERIOD, 2023, 2, calendar)?;
     let units = assessments(c, period.id)?;
     let names = unit_names(c, &units)?;
     let maturity = maturities(&units);
@@ -615,17 +639,17 @@ fn current_year(
         if code == WALKTHROUGH_UNIT || !started {
             continue;
         }
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let name = names.get(&a.unit_id).cloned().unwrap_or_default();
         let (mut own, _) = answers(&entry.set, &name, maturity[code], &mut rng);
         let editor = unit_account(c, "editor", code)?;
         if code == CURRENT_SUBMITTED_UNIT {
-            put_answers(c, &editor, a.id, own, true)?;
+            put_answers(c, caches, &editor, a.id, own, true)?;
             let leader = unit_account(c, "leader", code)?;
-            workflow::submit(c, &leader, a.id)?;
+            workflow::submit(c, caches, &leader, a.id)?;
         } else {
             own.truncate(own.len() * 3 / 5);
-            put_answers(c, &editor, a.id, own, true)?;
+            put_answers(c, caches, &editor, a.id, own, true)?;
         }
     }
     Ok(())

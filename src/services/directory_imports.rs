@@ -36,6 +36,7 @@ use crate::imports::directory::{
 use crate::imports::layout::{ColumnSet, Field, Header};
 use crate::imports::source::{self, Format, Item, RowNumber, SourceError};
 use crate::services::imports::{ImportMode, MAX_CONFLICTS, RowChange, source_error};
+use crate::services::scoring::Caches;
 use crate::services::units::{CreateUnit, UnitView, UpdateUnit};
 use crate::services::users::{CreateUser, UpdateUser};
 
@@ -381,6 +382,7 @@ fn same_codes(a: &[String], b: &[String]) -> bool {
 /// Creates or updates one unit through the units service.
 fn apply_unit(
     c: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     r: &UnitRow,
 ) -> AppResult<(RowChange, Option<UnitState>, UnitState)> {
@@ -452,7 +454,8 @@ fn apply_unit(
     if unchanged {
         return Ok((RowChange::Unchanged, Some(old.clone()), old));
     }
-    let view = crate::services::units::update(c, actor, &before.id.to_string(), None, update)?;
+    let view =
+        crate::services::units::update(c, caches, actor, &before.id.to_string(), None, update)?;
     Ok((RowChange::Updated, Some(old), unit_state(&view)))
 }
 
@@ -516,6 +519,7 @@ fn parent_order(
 /// Imports units from `file` (see the module docs).
 pub fn import_units(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     input: DirectoryImport,
     file: std::fs::File,
@@ -541,7 +545,7 @@ pub fn import_units(
         |r| r.code.clone(),
         unit_column,
         |c, row, r| {
-            let (change, old, new) = apply_unit(c, actor, r)?;
+            let (change, old, new) = apply_unit(c, caches, actor, r)?;
             Ok(UnitRowOutcome {
                 row,
                 code: r.code.clone(),

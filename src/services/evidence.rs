@@ -16,6 +16,7 @@ use crate::db::models::periods::Period;
 use crate::domain::workflow::EvidenceKind;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::assessments::{authorise_answer_write, edit_refusal};
+use crate::services::scoring::Caches;
 use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
 use crate::storage::{BlobStore, FileKind, StorageError, key_for, name_for_kind};
 
@@ -48,8 +49,8 @@ impl NewItem {
 }
 
 /// The leaf node id for `code` in the assessment's set.
-fn leaf(c: &mut PgConnection, a: &Assessment, code: &str) -> AppResult<Uuid> {
-    let entry = set_entry(c, a.set_id)?;
+fn leaf(c: &mut PgConnection, caches: &Caches, a: &Assessment, code: &str) -> AppResult<Uuid> {
+    let entry = set_entry(c, caches, a.set_id)?;
     let i = entry
         .set
         .index_of(code)
@@ -137,8 +138,10 @@ fn collect(conn: &mut PgConnection, store: &Arc<dyn BlobStore>, sha: &str) {
 /// written; it is stored inside the transaction that records it, under the lock of its
 /// content ([`Blob::lock_content`]), so that a concurrent delete of the same bytes cannot
 /// remove it between the two. If the transaction fails, a file nothing references is removed.
+#[allow(clippy::too_many_arguments)]
 pub fn add(
     conn: &mut PgConnection,
+    caches: &Caches,
     store: &Arc<dyn BlobStore>,
     limit: usize,
     actor: &Principal,
@@ -154,7 +157,7 @@ pub fn add(
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
         }
-        leaf(conn, &a, node_code)?;
+        leaf(conn, caches, &a, node_code)?;
     }
     let file = match &item {
         NewItem::File {
@@ -179,8 +182,8 @@ pub fn add(
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
         }
-        let node_id = leaf(c, &a, node_code)?;
-        let answer_id = ensure_answer(c, a.id, node_id, actor.user_id)?;
+        let node_id = leaf(c, caches, &a, node_code)?;
+        let answer_id = ensure_answer(c, a.id, node_id, actor.actor_id())?;
         let mut new = NewEvidence {
             id: Uuid::new_v4(),
             answer_id,
@@ -192,7 +195,7 @@ pub fn add(
             doc_date: None,
             doc_issuer: None,
             description: None,
-            created_by: Some(actor.user_id),
+            created_by: Some(actor.actor_id()),
         };
         match &item {
             NewItem::File { description, .. } => {
@@ -218,7 +221,7 @@ pub fn add(
             .period(Some(a.period_id))
             .new_value(serde_json::json!({"node": node_code, "kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url, "doc_number": ev.doc_number}))
             .record(c)?;
-        rescore_assessment(c, &a)?;
+        rescore_assessment(c, caches, &a)?;
         Ok(ev)
     });
     if result.is_err()
@@ -232,12 +235,13 @@ pub fn add(
 /// The evidence of one answer (for those who may read the assessment).
 pub fn list(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     node_code: &str,
 ) -> AppResult<Vec<(Evidence, Option<Blob>)>> {
     let (a, _) = crate::services::assessments::readable(conn, actor, id)?;
-    let node_id = leaf(conn, &a, node_code)?;
+    let node_id = leaf(conn, caches, &a, node_code)?;
     let Some(answer) = crate::db::models::assessments::Answer::find(conn, a.id, node_id)? else {
         return Ok(Vec::new());
     };
@@ -272,6 +276,7 @@ pub fn get(
 /// then deleted from storage ([`collect`]).
 pub fn delete(
     conn: &mut PgConnection,
+    caches: &Caches,
     store: &Arc<dyn BlobStore>,
     actor: &Principal,
     evidence_id: Uuid,
@@ -290,7 +295,7 @@ pub fn delete(
             .period(Some(a.period_id))
             .old(serde_json::json!({"kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url}))
             .record(c)?;
-        rescore_assessment(c, &a)?;
+        rescore_assessment(c, caches, &a)?;
         Ok(ev.blob_sha256)
     })?;
     if let Some(sha) = content {

@@ -25,6 +25,7 @@ use crate::db::models::units::Unit;
 use crate::error::{AppError, AppResult};
 use crate::scoring::band_of;
 use crate::scoring::ranking::scopes;
+use crate::services::scoring::Caches;
 use crate::services::{assessments, periods, scoring};
 use crate::tabular::{Cell, Table};
 
@@ -109,6 +110,7 @@ pub const SCORE_COLUMNS: [&str; 16] = [
 /// index, rank and tie, as `GET /periods/{id}/rankings` gives them. Provincial roles only.
 pub fn scores(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     period_id: Uuid,
     group_ref: Option<&str>,
@@ -116,8 +118,8 @@ pub fn scores(
     assessments::require_live_standings(actor)?;
     let period = periods::get(conn, period_id)?;
     let (group, pin) = periods::pinned_group(conn, period_id, group_ref)?;
-    let entry = scoring::set_entry(conn, pin.set_id)?;
-    scoring::ensure_layout(conn, &pin, &entry)?;
+    let entry = scoring::set_entry(conn, caches, pin.set_id)?;
+    scoring::ensure_layout(conn, caches, &pin, &entry)?;
     let set = &entry.set;
     let scopes = scopes(set);
     let position: HashMap<(&str, &str), usize> = scopes
@@ -248,11 +250,12 @@ pub const EXPLAINED_COLUMNS: [&str; 26] = [
 /// adjusted. Whoever may read the assessment.
 pub fn explained_score(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     assessment_id: Uuid,
 ) -> AppResult<Export> {
     let (a, period) = assessments::readable(conn, actor, assessment_id)?;
-    let (entry, scores) = assessments::explain(conn, &a, &[])?;
+    let (entry, scores) = assessments::explain(conn, caches, &a, &[])?;
     let unit = Unit::find(conn, a.unit_id)?
         .ok_or_else(|| AppError::internal("assessment unit missing"))?;
     let reasons: HashMap<usize, String> = Assessment::adjustments(conn, &[a.id])?

@@ -46,9 +46,9 @@ pub struct IdempotentRequest {
 
 impl IdempotentRequest {
     pub fn new(actor: &Principal, key: String, request_hash: String) -> Self {
-        let owner = match actor.caller() {
+        let owner = match actor.caller {
             Caller::Integration { token } => KeyOwner::Token(token),
-            Caller::Account(id) => KeyOwner::User(id),
+            Caller::Account(_) | Caller::System => KeyOwner::User(actor.actor_id()),
         };
         IdempotentRequest {
             owner,

@@ -47,8 +47,9 @@ use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, Evidence
 use crate::imports::source::{self, Format, Item, MergedCells, RowNumber, SourceError};
 use crate::imports::template::{META_SET_ID, SheetMeta, SheetRow};
 use crate::services::assessments::{
-    AnswerInput, check_answer, edit_refusal, sees_live_standings, write_rights,
+    AnswerInput, Writable, check_answer, edit_refusal, sees_live_standings, write_rights,
 };
+use crate::services::scoring::Caches;
 use crate::services::scoring::{SetEntry, rescore_assessment, rescore_group, set_entry};
 
 /// The most rows a unit account may import at once (its form has about a hundred components).
@@ -541,6 +542,7 @@ struct Timings {
 /// One answers import while it streams its file: the chunk being read, and across chunks only
 /// what is bounded by the period's units and forms (see the module docs).
 struct Run<'a> {
+    caches: &'a Caches,
     actor: &'a Principal,
     input: &'a AnswerImport,
     period: Period,
@@ -575,12 +577,14 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(
+        caches: &'a Caches,
         actor: &'a Principal,
         input: &'a AnswerImport,
         period: Period,
         checkpoint: &'a mut dyn Checkpoint,
     ) -> Run<'a> {
         Run {
+            caches,
             actor,
             input,
             period,
@@ -787,6 +791,7 @@ impl<'a> Run<'a> {
         rows: &[(RowNumber, AnswerRow)],
         last: bool,
     ) -> AppResult<()> {
+        let caches = self.caches;
         let mut new: Vec<String> = rows
             .iter()
             .map(|(_, r)| r.unit_code.to_lowercase())
@@ -833,7 +838,7 @@ impl<'a> Run<'a> {
             let Some(unit) = unit_of.get(&a.unit_id) else {
                 continue;
             };
-            let entry = set_entry(c, a.set_id)?;
+            let entry = set_entry(c, caches, a.set_id)?;
             let refusal = write_rights(self.actor, &a)
                 .err()
                 .or_else(|| edit_refusal(self.actor, &a, &self.period));
@@ -959,7 +964,7 @@ impl<'a> Run<'a> {
             explanation: r.explanation.take(),
             expected_version: None,
         };
-        let checked = check_answer(&entry, self.actor, &answer, "");
+        let checked = check_answer(&entry, Writable::of(self.actor), &answer, "");
         let AnswerInput {
             node_code,
             note,
@@ -1215,6 +1220,7 @@ impl<'a> Run<'a> {
     /// audit event per changed assessment, one rescore per touched group, and each touched
     /// unit's standing before → after.
     fn finish(mut self, c: &mut PgConnection) -> AppResult<ImportOutcome> {
+        let caches = self.caches;
         // a merged region over blank rows is still reported, at its first row
         for m in 0..self.merged.len() {
             let first = self.merged[m].rows.0;
@@ -1294,10 +1300,10 @@ impl<'a> Run<'a> {
                     [one] => {
                         let fresh = Assessment::find(c, *one)?
                             .ok_or_else(|| AppError::not_found("assessment", *one))?;
-                        rescore_assessment(c, &fresh)?
+                        rescore_assessment(c, caches, &fresh)?
                     }
                     _ => {
-                        rescore_group(c, period_id, *group)?;
+                        rescore_group(c, caches, period_id, *group)?;
                     }
                 }
             }
@@ -1367,17 +1373,19 @@ impl<'a> Run<'a> {
 /// checked with [`authorise_answers`].
 pub fn import_answers(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     input: AnswerImport,
     file: std::fs::File,
     format: Format,
 ) -> AppResult<ImportOutcome> {
-    import_answers_with(conn, actor, input, file, format, &mut NoCheckpoint)
+    import_answers_with(conn, caches, actor, input, file, format, &mut NoCheckpoint)
 }
 
 /// [`import_answers`], reporting progress to `checkpoint` (which may stop it).
 pub fn import_answers_with(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     input: AnswerImport,
     file: std::fs::File,
@@ -1389,7 +1397,7 @@ pub fn import_answers_with(
     let result = conn.transaction::<_, RollbackOr, _>(|c| {
         let period =
             Period::find(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
-        let mut run = Run::new(actor, &input, period, &mut *checkpoint);
+        let mut run = Run::new(caches, actor, &input, period, &mut *checkpoint);
         match source::read::<Stop>(file, format, &mut |item| run.visit(c, item)) {
             Ok(()) => {}
             Err(Stop::Source(e)) => return Err(source_error(e).into()),
@@ -1465,6 +1473,7 @@ fn leaf_texts(nodes: &[crate::domain::indicator_set::Node], out: &mut NodeTexts)
 /// code order, the components in the set's order; with the stored answers when `fill`.
 pub fn answer_sheet(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     period_id: Uuid,
     scope: SheetScope,
@@ -1518,7 +1527,7 @@ pub fn answer_sheet(
     let mut meta = None;
     let mut texts: HashMap<Uuid, NodeTexts> = HashMap::new();
     for a in &assessments {
-        let entry = set_entry(conn, a.set_id)?;
+        let entry = set_entry(conn, caches, a.set_id)?;
         if let std::collections::hash_map::Entry::Vacant(slot) = texts.entry(a.set_id) {
             let row = IndicatorSet::find(conn, a.set_id)?
                 .ok_or_else(|| AppError::not_found("indicator set", a.set_id))?;

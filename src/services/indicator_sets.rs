@@ -277,7 +277,7 @@ pub fn create(
         let based_on = IndicatorSet::latest_below(c, &parsed.doc.code, parsed.doc.version)?.map(|s| s.id);
         check_replaces(c, based_on, &parsed.doc)?;
         let id = Uuid::new_v4();
-        let set = IndicatorSet::insert(c, id, &row(&parsed)?, based_on, Some(actor.user_id).filter(|u| !u.is_nil()))?;
+        let set = IndicatorSet::insert(c, id, &row(&parsed)?, based_on, actor.account_id())?;
         store_tree(c, id, &parsed.doc)?;
         Audit::new(Some(actor), "indicator_set.create", "indicator_set", id)
             .new_value(serde_json::json!({"code": set.code, "version": set.version, "format": set.source_format}))
@@ -420,13 +420,8 @@ pub fn new_version(
         let source = serde_json::to_string_pretty(&doc).map_err(AppError::internal)?;
         let parsed = parse(source.as_bytes(), Format::Json)?;
         let new_id = Uuid::new_v4();
-        let set = IndicatorSet::insert(
-            c,
-            new_id,
-            &row(&parsed)?,
-            Some(base.id),
-            Some(actor.user_id).filter(|u| !u.is_nil()),
-        )?;
+        let set =
+            IndicatorSet::insert(c, new_id, &row(&parsed)?, Some(base.id), actor.account_id())?;
         store_tree(c, new_id, &parsed.doc)?;
         Audit::new(
             Some(actor),

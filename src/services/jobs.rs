@@ -152,10 +152,10 @@ pub fn queue_answers_import(
         id: Uuid::new_v4(),
         kind: JobKind::AnswersImport.as_str(),
         period_id: Some(period_id),
-        requested_by: actor.user_id,
-        requester_kind: match actor.caller() {
+        requested_by: actor.actor_id(),
+        requester_kind: match actor.caller {
             Caller::Integration { .. } => "token",
-            Caller::Account(_) => "user",
+            Caller::Account(_) | Caller::System => "user",
         },
         options: serde_json::to_value(options).map_err(AppError::internal)?,
         input_format: format.as_str().unwrap_or_default(),
@@ -167,7 +167,7 @@ pub fn queue_answers_import(
 
 /// Whether `actor` may see `job`: its requester, and administrators.
 fn may_see(actor: &Principal, job: &Job) -> bool {
-    actor.role == Role::Admin || job.requested_by == actor.user_id
+    actor.role == Role::Admin || job.requested_by == actor.actor_id()
 }
 
 /// The job, if `actor` may see it (404 otherwise, as for a job that does not exist).
@@ -185,7 +185,7 @@ pub fn list(
     state: Option<JobState>,
     page: PageReq,
 ) -> AppResult<(Vec<Job>, i64)> {
-    let requester = (actor.role != Role::Admin).then_some(actor.user_id);
+    let requester = (actor.role != Role::Admin).then_some(actor.actor_id());
     Ok(Job::list(
         conn,
         requester,
@@ -254,7 +254,7 @@ pub fn requester(conn: &mut PgConnection, job: &Job) -> AppResult<Principal> {
     if job.requester_kind == "token" {
         let t = IntegrationToken::find_active_by_id(conn, job.requested_by)?.ok_or_else(gone)?;
         return Ok(Principal {
-            user_id: t.id,
+            caller: Caller::Integration { token: t.id },
             username: format!("integration:{}", t.name),
             role: Role::Integration,
             unit_id: None,
@@ -266,7 +266,7 @@ pub fn requester(conn: &mut PgConnection, job: &Job) -> AppResult<Principal> {
         .ok_or_else(gone)?;
     let role = Role::parse(&user.role).ok_or_else(gone)?;
     Ok(Principal {
-        user_id: user.id,
+        caller: Caller::Account(user.id),
         username: user.username,
         role,
         unit_id: user.unit_id,
@@ -278,6 +278,7 @@ pub fn requester(conn: &mut PgConnection, job: &Job) -> AppResult<Principal> {
 /// `checkpoint`.
 pub fn run_answers_import(
     conn: &mut PgConnection,
+    caches: &crate::services::scoring::Caches,
     job: &Job,
     actor: &Principal,
     chunk_rows: usize,
@@ -304,5 +305,5 @@ pub fn run_answers_import(
         decimal_separator: options.decimal_separator,
         chunk_rows,
     };
-    imports::import_answers_with(conn, actor, input, file, format, checkpoint)
+    imports::import_answers_with(conn, caches, actor, input, file, format, checkpoint)
 }

@@ -12,6 +12,7 @@ use crate::auth::Principal;
 use crate::db::models::assessments::Assessment;
 use crate::db::models::clarifications::Clarification;
 use crate::db::models::groups::RankingGroup;
+use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::db::models::units::Unit;
@@ -22,7 +23,6 @@ use crate::domain::events::{
 };
 use crate::domain::workflow::{ClarificationStatus, PeriodPhase};
 use crate::error::{AppError, AppResult};
-use crate::services::scoring::set_entry;
 
 /// A change that receivers are told about, as the service that made it sees it.
 pub enum Event<'a> {
@@ -173,7 +173,7 @@ fn write(conn: &mut PgConnection, event_type: EventType, data: EventData) -> App
 
 fn actor(p: &Principal) -> Option<ActorRef> {
     Some(ActorRef {
-        id: p.user_id,
+        id: p.actor_id(),
         username: p.username.clone(),
         role: p.role,
     })
@@ -243,11 +243,10 @@ fn describe(conn: &mut PgConnection, event: Event) -> AppResult<Option<(EventTyp
             };
             let a = Assessment::find(conn, cl.assessment_id)?
                 .ok_or_else(|| AppError::not_found("assessment", cl.assessment_id))?;
-            let entry = set_entry(conn, a.set_id)?;
-            let node_code = entry
-                .index_by_node_id
-                .get(&cl.node_id)
-                .map(|i| entry.set.nodes[*i].code.clone())
+            let node_code = IndicatorSet::node_ids(conn, a.set_id)?
+                .into_iter()
+                .find(|(_, id)| *id == cl.node_id)
+                .map(|(code, _)| code)
                 .unwrap_or_default();
             let (period, unit) = context(conn, &a)?;
             (

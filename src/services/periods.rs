@@ -19,6 +19,7 @@ use crate::domain::SetStatus;
 use crate::domain::workflow::{AssessmentState, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError, UnknownAs};
 use crate::services::outbox::{self, Event};
+use crate::services::scoring::Caches;
 use crate::services::units::resolve_group;
 
 /// The transitions an administrator may make.
@@ -112,7 +113,7 @@ pub fn create(
             return Err(AppError::conflict("CODE_TAKEN", format!("A period with code {} exists.", input.code)));
         }
         let id = Uuid::new_v4();
-        let period = Period::insert(c, id, &input.code, input.name.trim(), input.data_year, Some(actor.user_id))?;
+        let period = Period::insert(c, id, &input.code, input.name.trim(), input.data_year, Some(actor.actor_id()))?;
         let mut pins = Vec::new();
         let mut errors = Vec::new();
         for (i, g) in input.groups.iter().enumerate() {
@@ -177,6 +178,7 @@ pub fn create(
 /// assessments and their initial scores and rankings.
 pub fn transition(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     to: PeriodPhase,
@@ -198,7 +200,7 @@ pub fn transition(
             .with_extension("allowed_transitions", allowed));
         }
         if period.phase == PeriodPhase::Draft {
-            open_assessments(c, &period)?;
+            open_assessments(c, caches, &period)?;
         }
         if to == PeriodPhase::Published {
             // a form still with its unit or the reviewers would be stranded: in a published
@@ -232,7 +234,7 @@ fn is_repeat(
     }
     let last = AuditEvent::latest(c, "period", &period.id.to_string(), "period.transition")?;
     Ok(last.is_some_and(|e| {
-        e.actor_id == Some(actor.user_id)
+        e.actor_id == Some(actor.actor_id())
             && e.new_value.as_ref().and_then(|v| v.get("phase")) == Some(&serde_json::json!(to))
     }))
 }
@@ -263,7 +265,7 @@ fn require_all_finalised(c: &mut PgConnection, period: &Period) -> AppResult<()>
     .with_extension("units", codes))
 }
 
-fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
+fn open_assessments(c: &mut PgConnection, caches: &Caches, period: &Period) -> AppResult<()> {
     let groups = Period::groups(c, period.id)?;
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -296,7 +298,7 @@ fn open_assessments(c: &mut PgConnection, period: &Period) -> AppResult<()> {
     }
     Assessment::insert_many(c, &rows)?;
     for g in &groups {
-        crate::services::scoring::rescore_group(c, period.id, g.group_id)?;
+        crate::services::scoring::rescore_group(c, caches, period.id, g.group_id)?;
     }
     Ok(())
 }
@@ -354,11 +356,16 @@ pub fn list(
 }
 
 /// Rebuilds every score and ranking of the period from its inputs (admin).
-pub fn recompute(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<usize> {
+pub fn recompute(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<usize> {
     actor.require_admin("recompute scores")?;
     conn.transaction(|c| {
         Period::find(c, id)?.ok_or_else(|| AppError::not_found("period", id))?;
-        let n = crate::services::scoring::recompute_period(c, id)?;
+        let n = crate::services::scoring::recompute_period(c, caches, id)?;
         Audit::new(Some(actor), "period.recompute", "period", id)
             .period(Some(id))
             .new_value(serde_json::json!({"assessments": n}))

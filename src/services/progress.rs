@@ -31,6 +31,7 @@ use crate::domain::workflow::{
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::score_unit_numbers;
+use crate::services::scoring::Caches;
 use crate::services::scoring::{entered_inputs, set_entry, stored_best};
 use crate::services::workflow::form_progress;
 use crate::tabular::{Cell, Table};
@@ -116,6 +117,7 @@ pub struct Board {
 /// The board of a period, or of one of its ranking groups (`group`: id or code), as of `now`.
 pub fn board(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     period_id: Uuid,
     group: Option<&str>,
@@ -167,7 +169,7 @@ pub fn board(
             .get(&pin.group_id)
             .ok_or_else(|| AppError::internal("pinned group missing"))?;
         let assessments = Assessment::of_group(conn, period_id, pin.group_id)?;
-        let entry = set_entry(conn, pin.set_id)?;
+        let entry = set_entry(conn, caches, pin.set_id)?;
         let inputs = entered_inputs(conn, &entry, &assessments)?;
         let best = stored_best(conn, &entry, period_id, pin.group_id, None)?;
         let names: HashMap<Uuid, Unit> = Unit::find_many(

@@ -10,6 +10,7 @@
 //! anyone can recompute a published index.
 
 use crate::scoring::ranking::shown_index;
+use crate::services::scoring::Caches;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -47,6 +48,7 @@ pub fn checksum(content: &Value) -> String {
 
 fn snapshot(
     c: &mut PgConnection,
+    caches: &Caches,
     period: &Period,
     group: &RankingGroup,
     pin: &PeriodGroup,
@@ -56,8 +58,8 @@ fn snapshot(
     let set_id = pin.set_id;
     let set = IndicatorSet::find(c, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
-    let entry = set_entry(c, set_id)?;
-    crate::services::scoring::ensure_layout(c, pin, &entry)?;
+    let entry = set_entry(c, caches, set_id)?;
+    crate::services::scoring::ensure_layout(c, caches, pin, &entry)?;
     let rows = RankingRow::of_group(
         c,
         period.id,
@@ -192,6 +194,7 @@ pub fn changes(before_version: i32, before: &Value, after: &Value) -> Value {
 /// Publishes (or republishes as errata) one group's results.
 pub fn publish(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     period_id: Uuid,
     group_ref: &str,
@@ -225,12 +228,12 @@ pub fn publish(
             return Err(AppError::validation(vec![FieldError::new("/changelog", "REQUIRED", "an errata version needs a changelog")]));
         }
         let visible_from = visible_from.unwrap_or_else(Utc::now);
-        let mut content = snapshot(c, &period, &group, &pin, version, visible_from)?;
+        let mut content = snapshot(c, caches, &period, &group, &pin, version, visible_from)?;
         if let Some(before) = Publication::find_version(c, period_id, group.id, version - 1)? {
             content["changes"] = changes(before.version, &before.content, &content);
         }
         let sum = checksum(&content);
-        let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.user_id)?;
+        let publication = Publication::insert(c, period_id, group.id, version, visible_from, &sum, &content, changelog.as_deref(), actor.actor_id())?;
         outbox::emit(c, Event::published(&publication, &period, &group, actor))?;
         Audit::new(Some(actor), "publication.create", "publication", publication.id)
             .period(Some(period_id))

@@ -56,12 +56,14 @@
 //! opening a period (`services::periods`).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::cache::{Bounded, CacheStats};
+use crate::config::CacheConfig;
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup};
@@ -112,19 +114,59 @@ pub fn layout_of(set: &CompiledSet) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-fn cache() -> &'static RwLock<HashMap<Uuid, Arc<SetEntry>>> {
-    static CACHE: OnceLock<RwLock<HashMap<Uuid, Arc<SetEntry>>>> = OnceLock::new();
-    CACHE.get_or_init(Default::default)
+/// The scoring caches of one server, owned by the application (`AppState`) and handed to every
+/// function that scores: compiled sets by id, and the parsed bases of each ranking group (see
+/// [`GroupBases`]). Both are bounded (`Config::caches`) and forget the least recently used entry
+/// first; a forgotten entry is read again from the database.
+pub struct Caches {
+    /// Compiled sets that are no longer drafts (an active set never changes).
+    sets: Bounded<Uuid, Arc<SetEntry>>,
+    /// One slot per (period, group).
+    bases: Bounded<(Uuid, Uuid), BasesSlot>,
+}
+
+impl Caches {
+    pub fn new(config: &CacheConfig) -> Caches {
+        Caches {
+            sets: Bounded::new(config.set_entries),
+            bases: Bounded::new(config.bases_groups),
+        }
+    }
+
+    /// Each cache by its name on `/metrics`, with what it did so far.
+    pub fn stats(&self) -> [(&'static str, CacheStats); 2] {
+        [("sets", self.sets.stats()), ("bases", self.bases.stats())]
+    }
+
+    /// The slot of one group's cached bases, made empty when missing. Taken only while holding
+    /// the group's database lock, so it is never contended for long and never taken in the
+    /// other order.
+    fn bases_slot(&self, period: Uuid, group: Uuid) -> BasesSlot {
+        self.bases
+            .get_or_insert_with((period, group), BasesSlot::default)
+    }
+
+    /// The slot of one group's cached bases, if this server keeps one.
+    fn kept_bases_slot(&self, period: Uuid, group: Uuid) -> Option<BasesSlot> {
+        self.bases.get(&(period, group))
+    }
+}
+
+impl Default for Caches {
+    /// Caches of the default sizes (tools and tests that score outside a server).
+    fn default() -> Caches {
+        Caches::new(&CacheConfig::default())
+    }
 }
 
 /// The compiled set (cached for active sets, which never change).
-pub fn set_entry(conn: &mut PgConnection, set_id: Uuid) -> AppResult<Arc<SetEntry>> {
-    if let Some(e) = cache()
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&set_id)
-    {
-        return Ok(e.clone());
+pub fn set_entry(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    set_id: Uuid,
+) -> AppResult<Arc<SetEntry>> {
+    if let Some(e) = caches.sets.get(&set_id) {
+        return Ok(e);
     }
     let row = IndicatorSet::find(conn, set_id)?
         .ok_or_else(|| AppError::not_found("indicator set", set_id))?;
@@ -154,10 +196,7 @@ pub fn set_entry(conn: &mut PgConnection, set_id: Uuid) -> AppResult<Arc<SetEntr
         index_by_node_id,
     });
     if row.status != crate::domain::SetStatus::Draft {
-        cache()
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(set_id, entry.clone());
+        caches.sets.insert(set_id, entry.clone());
     }
     Ok(entry)
 }
@@ -614,21 +653,6 @@ fn parse_bases(texts: &[BasisText]) -> AppResult<Vec<BasisEntry>> {
 
 type BasesSlot = Arc<Mutex<Option<GroupBases>>>;
 
-/// The slot of one group's cached bases. Taken only while holding the group's database lock,
-/// so it is never contended for long and never taken in the other order.
-fn bases_slot(period: Uuid, group: Uuid) -> BasesSlot {
-    static SLOTS: OnceLock<Mutex<HashMap<(Uuid, Uuid), BasesSlot>>> = OnceLock::new();
-    let mut slots = SLOTS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    // periods × groups stay in the hundreds; a server that has seen more forgets them all
-    if slots.len() >= 1024 && !slots.contains_key(&(period, group)) {
-        slots.clear();
-    }
-    slots.entry((period, group)).or_default().clone()
-}
-
 /// Locks a slot; a slot poisoned by a panic is emptied (the next use reads the bases again).
 fn lock_slot(slot: &BasesSlot) -> MutexGuard<'_, Option<GroupBases>> {
     match slot.lock() {
@@ -682,7 +706,12 @@ pub fn lock_assessment(conn: &mut PgConnection, id: Uuid) -> AppResult<Assessmen
 /// in self-assessment or review take the new tags and are rescored, each under its period,
 /// group and assessment locks (in that order; a period that moved on meanwhile keeps the tags
 /// it had). Published and archived periods keep theirs. Returns the assessments rescored.
-pub fn follow_unit_tags(conn: &mut PgConnection, unit: Uuid, tags: &[String]) -> AppResult<usize> {
+pub fn follow_unit_tags(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    unit: Uuid,
+    tags: &[String],
+) -> AppResult<usize> {
     let mut n = 0;
     for open in Assessment::open_of_unit(conn, unit)? {
         if open.unit_tags == tags {
@@ -695,17 +724,22 @@ pub fn follow_unit_tags(conn: &mut PgConnection, unit: Uuid, tags: &[String]) ->
         }
         let a = lock_assessment(conn, open.id)?;
         let a = Assessment::set_unit_tags(conn, a.id, tags)?;
-        rescore_assessment(conn, &a)?;
+        rescore_assessment(conn, caches, &a)?;
         n += 1;
     }
     Ok(n)
 }
 
 /// Rescores every assessment of a group from its inputs. Locks the group.
-pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppResult<usize> {
+pub fn rescore_group(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    period: Uuid,
+    group: Uuid,
+) -> AppResult<usize> {
     let pg = Period::lock_group(conn, period, group)?
         .ok_or_else(|| AppError::not_found("period group", group))?;
-    let entry = set_entry(conn, pg.set_id)?;
+    let entry = set_entry(conn, caches, pg.set_id)?;
     let assessments = Assessment::of_group(conn, period, group)?;
     let inputs = unit_inputs(conn, &entry, &assessments)?;
     let mut candidates = Vec::new();
@@ -730,7 +764,7 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
     if pg.layout.as_deref() != Some(entry.layout.as_str()) {
         Period::set_group_layout(conn, period, group, &entry.layout)?;
     }
-    let slot = bases_slot(period, group);
+    let slot = caches.bases_slot(period, group);
     let mut cached = lock_slot(&slot);
     *cached = None;
     if !bases.is_empty() {
@@ -751,14 +785,18 @@ pub fn rescore_group(conn: &mut PgConnection, period: Uuid, group: Uuid) -> AppR
 
 /// Rescores one assessment after a write. When its candidate values for a group best changed
 /// and the best moved, every other unit of the group follows from its stored basis.
-pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> AppResult<()> {
+pub fn rescore_assessment(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    assessment: &Assessment,
+) -> AppResult<()> {
     let pg = Period::lock_group(conn, assessment.period_id, assessment.group_id)?
         .ok_or_else(|| AppError::not_found("period group", assessment.group_id))?;
-    let entry = set_entry(conn, pg.set_id)?;
+    let entry = set_entry(conn, caches, pg.set_id)?;
     if pg.layout.as_deref() != Some(entry.layout.as_str()) {
         // written in another layout (or never scored): the stored numbers of the whole group
         // cannot be read or extended, only rebuilt
-        rescore_group(conn, assessment.period_id, assessment.group_id)?;
+        rescore_group(conn, caches, assessment.period_id, assessment.group_id)?;
         return Ok(());
     }
     let set = &entry.set;
@@ -790,7 +828,15 @@ pub fn rescore_assessment(conn: &mut PgConnection, assessment: &Assessment) -> A
         return Ok(());
     };
     let version = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
-    let slot = bases_slot(period, group);
+    // a moved best needs the group's bases (kept from now on); else only a kept copy follows
+    let slot = if moved {
+        caches.bases_slot(period, group)
+    } else {
+        match caches.kept_bases_slot(period, group) {
+            Some(slot) => slot,
+            None => return Ok(()),
+        }
+    };
     let mut cached = lock_slot(&slot);
     if cached.as_ref().is_some_and(|c| c.set_id != pg.set_id) {
         *cached = None;
@@ -885,10 +931,14 @@ fn follows_best(basis: &Basis) -> bool {
 }
 
 /// Rebuilds every score of a period from its inputs.
-pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usize> {
+pub fn recompute_period(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    period: Uuid,
+) -> AppResult<usize> {
     let mut n = 0;
     for g in &Period::groups(conn, period)? {
-        n += rescore_group(conn, period, g.group_id)?;
+        n += rescore_group(conn, caches, period, g.group_id)?;
     }
     Ok(n)
 }
@@ -900,6 +950,7 @@ pub fn recompute_period(conn: &mut PgConnection, period: Uuid) -> AppResult<usiz
 /// themselves.
 pub fn ensure_layout(
     conn: &mut PgConnection,
+    caches: &Caches,
     pin: &PeriodGroup,
     entry: &SetEntry,
 ) -> AppResult<()> {
@@ -914,7 +965,7 @@ pub fn ensure_layout(
             log::info!(
                 "rebuilding the scores of group {group} of period {period}: stored in another layout"
             );
-            rescore_group(c, period, group)?;
+            rescore_group(c, caches, period, group)?;
         }
         Ok(())
     })
@@ -923,12 +974,12 @@ pub fn ensure_layout(
 /// Rebuilds, in the lock order, every group whose stored numbers are in a layout other than
 /// the one this build computes (after the migration that records layouts, a change of compile
 /// or scope order, or a replica of another version). Returns the assessments rescored.
-pub fn repair_layouts(conn: &mut PgConnection) -> AppResult<usize> {
+pub fn repair_layouts(conn: &mut PgConnection, caches: &Caches) -> AppResult<usize> {
     let mut n = 0;
     for pg in Period::groups_with_assessments(conn)? {
-        let entry = set_entry(conn, pg.set_id)?;
+        let entry = set_entry(conn, caches, pg.set_id)?;
         if pg.layout.as_deref() != Some(entry.layout.as_str()) {
-            n += rescore_group(conn, pg.period_id, pg.group_id)?;
+            n += rescore_group(conn, caches, pg.period_id, pg.group_id)?;
         }
     }
     Ok(n)
@@ -936,12 +987,12 @@ pub fn repair_layouts(conn: &mut PgConnection) -> AppResult<usize> {
 
 /// Scores every group that has assessments without a score row (after the layout migration,
 /// or anything else that lost rows). Returns the number of assessments rescored.
-pub fn repair_missing(conn: &mut PgConnection) -> AppResult<usize> {
+pub fn repair_missing(conn: &mut PgConnection, caches: &Caches) -> AppResult<usize> {
     let mut n = 0;
     let mut groups = ScoreRow::unscored_groups(conn)?;
     groups.sort(); // the lock order
     for (period, group) in groups {
-        n += rescore_group(conn, period, group)?;
+        n += rescore_group(conn, caches, period, group)?;
     }
     Ok(n)
 }

@@ -94,7 +94,7 @@ impl std::fmt::Display for SeedReport {
 /// The actor seeds are recorded under in the audit log.
 pub fn system_principal() -> Principal {
     Principal {
-        user_id: Uuid::nil(),
+        caller: crate::auth::Caller::System,
         username: "system".into(),
         role: Role::Admin,
         unit_id: None,

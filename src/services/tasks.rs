@@ -18,6 +18,7 @@ use crate::domain::tasks::{Task, TaskGroup, TaskKind};
 use crate::domain::workflow::{AssessmentState, ClarificationStatus};
 use crate::error::AppResult;
 use crate::services::assessments::unit_window_open;
+use crate::services::scoring::Caches;
 use crate::services::workflow::missing;
 
 /// How far ahead `phase_ending_soon` looks.
@@ -59,6 +60,7 @@ fn group(kind: TaskKind, rows: Vec<TaskRow>) -> TaskGroup {
 /// of each kind.
 pub fn for_caller(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     limit: i64,
 ) -> AppResult<Vec<TaskGroup>> {
@@ -66,7 +68,7 @@ pub fn for_caller(
     let unit = actor.unit_id;
     // The unit's own open forms, scored once for both form checks.
     let forms = match (unit, kinds.contains(&TaskKind::EvidenceMissing)) {
-        (Some(u), true) => unit_form_checks(conn, u)?,
+        (Some(u), true) => unit_form_checks(conn, caches, u)?,
         _ => Vec::new(),
     };
     let mut out = Vec::new();
@@ -110,13 +112,17 @@ pub fn for_caller(
 /// For each form the unit may work on now: one `evidence_missing` task per component that the
 /// submission check refuses for missing evidence, or `ready_to_submit` when nothing is missing
 /// (the same check as `POST /assessments/{id}/submit`).
-fn unit_form_checks(conn: &mut PgConnection, unit: uuid::Uuid) -> AppResult<Vec<Task>> {
+fn unit_form_checks(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    unit: uuid::Uuid,
+) -> AppResult<Vec<Task>> {
     let mut out = Vec::new();
     for (a, p, deadline) in tasks::open_forms_of_unit(conn, unit)? {
         if !unit_window_open(&a, &p) {
             continue;
         }
-        let missing = missing(conn, &a)?;
+        let missing = missing(conn, caches, &a)?;
         if missing.is_empty() {
             let mut t = Task::new(
                 TaskKind::ReadyToSubmit,

@@ -93,7 +93,7 @@ pub fn create(
         &scopes,
         new.period_id,
         new.expires_at,
-        actor.user_id,
+        actor.actor_id(),
     )?;
     Audit::new(
         Some(actor),

@@ -15,6 +15,7 @@ use crate::db::models::units::{NewUnit, PredecessorLink, Unit, UnitChanges, Unit
 use crate::domain::{fold_text, is_valid_code, unit_kind_field};
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::services::scoring::Caches;
 
 /// A unit named by id or code in a path.
 pub fn resolve_unit(conn: &mut PgConnection, r: &str) -> AppResult<Unit> {
@@ -285,6 +286,7 @@ pub fn create(
 
 pub fn update(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     unit_ref: &str,
     expected_version: Option<i32>,
@@ -374,7 +376,7 @@ pub fn update(
             })?;
         // tags decide which components apply: the open assessments follow, rescored now
         let rescored = if unit.tags != before.tags {
-            crate::services::scoring::follow_unit_tags(c, unit.id, &unit.tags)?
+            crate::services::scoring::follow_unit_tags(c, caches, unit.id, &unit.tags)?
         } else {
             0
         };

@@ -149,7 +149,7 @@ pub fn update(
                 before.version
             )));
         }
-        if before.id == actor.user_id
+        if before.id == actor.actor_id()
             && (input.active == Some(false) || input.role.is_some_and(|r| r != Role::Admin))
         {
             return Err(AppError::conflict(
@@ -211,7 +211,7 @@ pub fn update(
 /// account must then change it at its next login): not the account itself, and not the
 /// operator's `set-password` command (the system actor).
 fn resets_password(actor: &Principal, id: Uuid) -> bool {
-    actor.user_id != id && !actor.user_id.is_nil()
+    actor.caller != crate::auth::Caller::System && actor.actor_id() != id
 }
 
 /// Who may change their own password: any signed-in account (integration tokens have none).
@@ -245,8 +245,8 @@ pub fn change_own_password(
     new: &str,
 ) -> AppResult<User> {
     authorise_own_password(actor)?;
-    let user = User::find(conn, actor.user_id)?
-        .ok_or_else(|| AppError::not_found("user", actor.user_id))?;
+    let user = User::find(conn, actor.actor_id())?
+        .ok_or_else(|| AppError::not_found("user", actor.actor_id()))?;
     if !password::verify(current, &user.password_hash) {
         return Err(AppError::validation(vec![FieldError::new(
             "/current_password",

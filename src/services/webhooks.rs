@@ -78,7 +78,7 @@ pub fn create(
                 description: input.description.trim(),
                 event_types: type_names(&input.event_types),
                 secret: &secret,
-                created_by: Some(actor.user_id),
+                created_by: Some(actor.actor_id()),
             },
         )?;
         Audit::new(Some(actor), "webhook.create", "webhook", w.id)

@@ -32,6 +32,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, UnitScores, flags, input_to_json, parse_input};
 use crate::services::assessments::{explain, input_field_error};
 use crate::services::outbox::{self, Event};
+use crate::services::scoring::Caches;
 use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
 
 /// The assessment, locked in the lock order (its group, then it), and its period.
@@ -153,8 +154,12 @@ pub fn form_progress(set: &CompiledSet, scores: &UnitScores) -> FormProgress {
 
 /// What still blocks a submission: unanswered applicable leaves, and evidence-required leaves
 /// with neither evidence nor an explanation. Automatic leaves are the platform's business.
-pub fn missing(c: &mut PgConnection, a: &Assessment) -> AppResult<Vec<FieldError>> {
-    let (entry, scores) = explain(c, a, &[])?;
+pub fn missing(
+    c: &mut PgConnection,
+    caches: &Caches,
+    a: &Assessment,
+) -> AppResult<Vec<FieldError>> {
+    let (entry, scores) = explain(c, caches, a, &[])?;
     let progress = form_progress(&entry.set, &scores);
     let mut out: Vec<(usize, FieldError)> = Vec::new();
     for i in progress.unanswered {
@@ -177,7 +182,12 @@ pub fn missing(c: &mut PgConnection, a: &Assessment) -> AppResult<Vec<FieldError
 }
 
 /// The unit leader confirms the self-assessment.
-pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
+pub fn submit(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Assessment> {
     conn.transaction(|c| {
         let unit = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?.unit_id;
         actor.require_unit_data(unit)?;
@@ -186,14 +196,14 @@ pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
             return Err(AppError::forbidden("LEADER_ONLY", "Only the unit's leader (lãnh đạo) confirms and submits the self-assessment."));
         }
         // a retry of this leader's own submission: answered as the first time, nothing written
-        if a.state == AssessmentState::Submitted && a.last_action.as_deref() == Some("submit") && a.last_actor_id == Some(actor.user_id) {
+        if a.state == AssessmentState::Submitted && a.last_action.as_deref() == Some("submit") && a.last_actor_id == Some(actor.actor_id()) {
             return Ok(a);
         }
         if !crate::services::assessments::unit_window_open(&a, &p) {
             require_phase(&p, &[PeriodPhase::SelfAssessment])?;
         }
         require_state(&a, &[AssessmentState::NotStarted, AssessmentState::InProgress, AssessmentState::Returned])?;
-        let missing = missing(c, &a)?;
+        let missing = missing(c, caches, &a)?;
         if !missing.is_empty() {
             return Err(AppError::unprocessable("INCOMPLETE", format!("{} component(s) still need an answer or evidence; see errors[] (field = node code).", missing.len())).with_errors(missing));
         }
@@ -201,7 +211,7 @@ pub fn submit(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult
             state: AssessmentState::Submitted,
             finalised_as: None,
             action: "submit",
-            actor: Some(actor.user_id),
+            actor: Some(actor.actor_id()),
             reason: None,
             submission: Some(Submission::ByUnit),
         })
@@ -355,7 +365,7 @@ pub fn apply(
         state,
         finalised_as,
         action,
-        actor: Some(actor.user_id),
+        actor: Some(actor.actor_id()),
         reason,
         submission,
     };
@@ -366,6 +376,7 @@ pub fn apply(
 /// transaction.
 pub fn decide(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     d: Decision,
@@ -379,7 +390,7 @@ pub fn decide(
         check(actor, &a, &p, &d)?;
         let updated = apply(c, actor, &a, &d)?;
         if d.rescores() {
-            rescore_assessment(c, &updated)?;
+            rescore_assessment(c, caches, &updated)?;
         }
         Ok(updated)
     })
@@ -388,12 +399,14 @@ pub fn decide(
 /// A reviewer sends the assessment back to the unit with a reason.
 pub fn return_to_unit(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     reason: &str,
 ) -> AppResult<Assessment> {
     decide(
         conn,
+        caches,
         actor,
         id,
         Decision::Return {
@@ -407,8 +420,13 @@ pub fn return_to_unit(
 pub const REVIEWING: [PeriodPhase; 2] = [PeriodPhase::Review, PeriodPhase::Published];
 
 /// A reviewer finalises: the reviewed points become the official (final) ones.
-pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
-    decide(conn, actor, id, Decision::Finalise)
+pub fn finalise(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Assessment> {
+    decide(conn, caches, actor, id, Decision::Finalise)
 }
 
 /// The administrator reopens a submitted or finalised assessment for correction: back to the
@@ -416,6 +434,7 @@ pub fn finalise(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResu
 /// (`submitted`) once it is published, for an errata (see the module documentation).
 pub fn reopen(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     reason: &str,
@@ -446,12 +465,12 @@ pub fn reopen(
                 state,
                 finalised_as: None,
                 action: "reopen",
-                actor: Some(actor.user_id),
+                actor: Some(actor.actor_id()),
                 reason: Some(reason),
                 submission: None,
             },
         )?;
-        rescore_assessment(c, &updated)?;
+        rescore_assessment(c, caches, &updated)?;
         Ok(updated)
     })
 }
@@ -474,6 +493,7 @@ pub fn ranking_exclusion_open(actor: &Principal, p: &Period) -> AppResult<()> {
 /// it stays listed, shown as not ranked, and takes no rank from the others.
 pub fn exclude_from_ranking(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     reason: &str,
@@ -484,7 +504,7 @@ pub fn exclude_from_ranking(
     conn.transaction(|c| {
         let (a, p) = load(c, id)?;
         ranking_exclusion_open(actor, &p)?;
-        let updated = Assessment::set_exclusion(c, a.id, Some((reason, actor.user_id)))?;
+        let updated = Assessment::set_exclusion(c, a.id, Some((reason, actor.actor_id())))?;
         Audit::new(
             Some(actor),
             "assessment.exclude_from_ranking",
@@ -496,7 +516,7 @@ pub fn exclude_from_ranking(
         .old(serde_json::json!({"excluded_reason": a.excluded_reason}))
         .new_value(serde_json::json!({"excluded_reason": reason}))
         .record(c)?;
-        rescore_assessment(c, &updated)?;
+        rescore_assessment(c, caches, &updated)?;
         Ok(updated)
     })
 }
@@ -504,6 +524,7 @@ pub fn exclude_from_ranking(
 /// Ranks an excluded unit again (admin); 404 when it is not excluded.
 pub fn include_in_ranking(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
 ) -> AppResult<Assessment> {
@@ -526,7 +547,7 @@ pub fn include_in_ranking(
         .old(serde_json::json!({"excluded_reason": a.excluded_reason}))
         .new_value(serde_json::json!({"excluded_reason": null}))
         .record(c)?;
-        rescore_assessment(c, &updated)?;
+        rescore_assessment(c, caches, &updated)?;
         Ok(updated)
     })
 }
@@ -543,6 +564,7 @@ pub struct AdjustInput {
 /// the unit's own answer is kept as it was.
 pub fn adjust(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     id: Uuid,
     input: AdjustInput,
@@ -552,7 +574,7 @@ pub fn adjust(
         let (a, p) = load(c, id)?;
         require_phase(&p, &REVIEWING)?;
         require_state(&a, &[AssessmentState::Submitted])?;
-        let entry = set_entry(c, a.set_id)?;
+        let entry = set_entry(c, caches, a.set_id)?;
         let set = &entry.set;
         let i = set.index_of(&input.node_code).ok_or_else(|| {
             AppError::unprocessable("INVALID_INPUT", "Unknown node.").with_errors(vec![FieldError::new("/node_code", "UNKNOWN_NODE", format!("the set has no node {:?}", input.node_code)).with_param("node", &input.node_code)])
@@ -583,13 +605,13 @@ pub fn adjust(
         if !errors.is_empty() {
             return Err(AppError::unprocessable("INVALID_INPUT", "The adjustment cannot be applied; see errors[].").with_errors(errors).with_extension("node_code", &input.node_code));
         }
-        let row = AdjustmentRow::upsert(c, a.id, entry.node_ids[i], canonical, input.points, input.not_applicable, input.reason.trim(), actor.user_id)?;
+        let row = AdjustmentRow::upsert(c, a.id, entry.node_ids[i], canonical, input.points, input.not_applicable, input.reason.trim(), actor.actor_id())?;
         Audit::new(Some(actor), "adjustment.upsert", "adjustment", row.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
             .new_value(serde_json::json!({"node": input.node_code, "inputs": row.inputs, "points": row.points, "not_applicable": row.not_applicable, "reason": row.reason}))
             .record(c)?;
-        rescore_assessment(c, &a)?;
+        rescore_assessment(c, caches, &a)?;
         Ok(row)
     })
 }

@@ -270,6 +270,17 @@ async fn answers_are_scored_exactly_and_ranked_at_once() {
     assert_eq!(wi["score"]["total"]["reviewed_points"], "75");
     // a unit learns no rank before publication; the province sees it
     assert_eq!(wi["rank"], Value::Null);
+    // a unit may imagine an automatically measured component too, which it cannot write
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/what-if"),
+            Some(&editor),
+            &json!({"answers": [{"node_code": "2.1", "inputs": {"numerator": 80, "denominator": 100}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
     let wi = json_ok(app.post_json(&format!("/api/v1/assessments/{a}/what-if"), Some(&admin), &json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 4}}]})).await, 200).await;
     assert_eq!(wi["rank"], 1);
     let again = json_ok(
@@ -803,7 +814,7 @@ async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
             .execute(c)?;
             assert_eq!(moved, 1);
             let a = Assessment::find(c, first)?.expect("assessment");
-            dti_api::services::scoring::rescore_assessment(c, &a)?;
+            dti_api::services::scoring::rescore_assessment(c, &app.caches, &a)?;
             Err(diesel::result::Error::RollbackTransaction.into())
         });
     });

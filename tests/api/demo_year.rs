@@ -17,7 +17,8 @@ use crate::helpers::*;
 /// A seeded app with the demo year loaded, as a demo start on an empty database does.
 async fn spawn_demo_app() -> TestApp {
     let app = spawn_seeded_app().await;
-    let report = app.with_conn(|c| dti_api::services::demo_year::load(c).expect("demo year"));
+    let report =
+        app.with_conn(|c| dti_api::services::demo_year::load(c, &app.caches).expect("demo year"));
     assert_eq!(
         (report.periods, report.assessments, report.publications),
         (2, 64, 4)
@@ -317,7 +318,7 @@ async fn the_current_year_is_open_on_the_new_sets_and_takes_a_unit_editors_answe
 #[tokio::test]
 async fn the_demo_year_loads_once_and_needs_the_demo_accounts() {
     let app = spawn_demo_app().await;
-    let again = app.with_conn(|c| dti_api::services::demo_year::load(c).unwrap());
+    let again = app.with_conn(|c| dti_api::services::demo_year::load(c, &app.caches).unwrap());
     assert_eq!(again.periods, 0, "a second load changes nothing");
     let admin = app.token_for(Role::Admin, None);
     let list = json_ok(app.get("/api/v1/periods?page_size=100", &admin).await, 200).await;
@@ -328,10 +329,58 @@ async fn the_demo_year_loads_once_and_needs_the_demo_accounts() {
     let bare = spawn_app().await;
     let e = bare.with_conn(|c| {
         dti_api::services::seed::load_reference_data(c, std::path::Path::new("seeds")).unwrap();
-        dti_api::services::demo_year::load(c).unwrap_err()
+        dti_api::services::demo_year::load(c, &bare.caches).unwrap_err()
     });
     assert!(format!("{e:?}").contains("demo account"), "{e:?}");
     let admin = bare.token_for(Role::Admin, None);
     let list = json_ok(bare.get("/api/v1/periods", &admin).await, 200).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+// Caches of one entry each (one compiled set, one group's bases) keep forgetting while the
+// demo year is written over two periods, four groups and their sets: `/metrics` counts the
+// evictions, and every stored number and rank is the one a server with the default caches
+// stores.
+#[tokio::test]
+async fn caches_of_one_entry_evict_and_store_the_same_scores() {
+    use crate::operations::{cache_metric, spawn_app_with_metrics_token_and};
+    let small = spawn_app_with_metrics_token_and(|c| {
+        c.caches.set_entries = 1;
+        c.caches.bases_groups = 1;
+    })
+    .await;
+    small.with_conn(|c| {
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+            .expect("seeds load");
+        dti_api::services::demo_year::load(c, &small.caches).expect("demo year");
+    });
+    // the server's own requests go through the same caches
+    let admin = small.token_for(Role::Admin, None);
+    for code in [PAST_PERIOD, CURRENT_PERIOD] {
+        let id = period_id(&small, &admin, code).await;
+        json_ok(
+            small
+                .get(&format!("/api/v1/periods/{id}/assessments"), &admin)
+                .await,
+            200,
+        )
+        .await;
+    }
+    for cache in ["sets", "bases"] {
+        assert_eq!(
+            cache_metric(&small, "scoring_cache_capacity", cache).await,
+            1
+        );
+        assert_eq!(
+            cache_metric(&small, "scoring_cache_entries", cache).await,
+            1
+        );
+        let evicted = cache_metric(&small, "scoring_cache_evictions_total", cache).await;
+        assert!(evicted > 0, "{cache}: {evicted} evictions");
+    }
+    let reference = spawn_demo_app().await;
+    let ranks = |app: &TestApp| app.with_conn(|c| stored_state(c).2);
+    let (small_ranks, reference_ranks) = (ranks(&small), ranks(&reference));
+    assert!(!reference_ranks.is_empty());
+    assert_eq!(small_ranks, reference_ranks);
 }

@@ -164,6 +164,8 @@ pub struct TestApp {
     /// False for another replica of an app on the same database ([`spawn_replica`]): the app
     /// that created the database checks and drops it.
     pub owns_database: bool,
+    /// The app's own scoring caches (for a test that scores beside it as the app would).
+    pub caches: std::sync::Arc<dti_api::services::scoring::Caches>,
 }
 
 /// Every test ends with the scoring invariant: a full recompute of every period of its
@@ -229,10 +231,12 @@ pub fn recompute_changes(url: &str) -> Option<String> {
         return None;
     }
     let mut diff = None;
+    // caches of its own: nothing of this rolled-back recompute reaches the app's
+    let caches = &dti_api::services::scoring::Caches::default();
     let _ = c.transaction::<(), diesel::result::Error, _>(|c| {
         let before = stored_state(c);
         for p in &periods {
-            dti_api::services::scoring::recompute_period(c, *p)
+            dti_api::services::scoring::recompute_period(c, caches, *p)
                 .unwrap_or_else(|e| panic!("recompute of period {p}: {e:?}"));
         }
         let after = stored_state(c);
@@ -300,6 +304,7 @@ pub fn test_config(db_name: &str) -> Config {
         body_min_rate: 16 * 1024,
         webhooks: test_webhook_config(),
         jobs: test_job_config(),
+        caches: Default::default(),
     }
 }
 
@@ -365,6 +370,7 @@ pub async fn spawn_app_and_pool(config: Config) -> (TestApp, dti_api::db::DbPool
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool.clone();
+    let caches = app.caches.clone();
     tokio::spawn(app.run_until_stopped());
     let app = TestApp {
         address,
@@ -376,6 +382,7 @@ pub async fn spawn_app_and_pool(config: Config) -> (TestApp, dti_api::db::DbPool
         jwt: JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 60),
         config,
         owns_database: true,
+        caches,
     };
     (app, pool)
 }

@@ -86,8 +86,12 @@ fn replicas_starting_together_migrate_an_empty_database_once() {
             std::thread::spawn(move || {
                 let pool = dti_api::db::build_pool(&url, 1, std::time::Duration::from_secs(10));
                 barrier.wait();
-                dti_api::startup::migrate_with_retry(&pool, std::time::Duration::from_secs(10))
-                    .map_err(|e| e.to_string())
+                dti_api::startup::migrate_with_retry(
+                    &pool,
+                    std::time::Duration::from_secs(10),
+                    &dti_api::services::scoring::Caches::default(),
+                )
+                .map_err(|e| e.to_string())
             })
         })
         .collect();

@@ -18,12 +18,92 @@ pub const METRICS_TOKEN: &str = "q7Vd2-LmX9tR4_bN8wKz3Jp6Hs1Yc5Fg";
 
 /// A spawned app whose `/metrics` needs [`METRICS_TOKEN`].
 async fn spawn_app_with_metrics_token() -> TestApp {
+    spawn_app_with_metrics_token_and(|_| {}).await
+}
+
+/// As [`spawn_app_with_metrics_token`], with `edit` applied to the configuration.
+pub async fn spawn_app_with_metrics_token_and(
+    edit: impl FnOnce(&mut dti_api::config::Config),
+) -> TestApp {
     let db = tokio::task::spawn_blocking(create_test_database)
         .await
         .unwrap();
     let mut config = test_config(&db);
     config.metrics_token = Some(METRICS_TOKEN.into());
+    edit(&mut config);
     spawn_app_with(config).await
+}
+
+/// `<name>{cache="<cache>"}` as `/metrics` shows it now (a scoring cache's counter or gauge).
+pub async fn cache_metric(app: &TestApp, name: &str, cache: &str) -> u64 {
+    let text = app
+        .get("/metrics", METRICS_TOKEN)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("{name}{{cache=\"{cache}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix}in {text}"))
+        .parse()
+        .unwrap()
+}
+
+// The compiled set of a period is kept between requests: scored reads and writes after the
+// first find it in memory, and `/metrics` says so.
+#[tokio::test]
+async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
+    use dti_api::domain::Role;
+    let app = spawn_app_with_metrics_token().await;
+    assert_eq!(
+        cache_metric(&app, "scoring_cache_capacity", "sets").await,
+        64
+    );
+    assert_eq!(
+        cache_metric(&app, "scoring_cache_capacity", "bases").await,
+        1024
+    );
+    assert_eq!(
+        cache_metric(&app, "scoring_cache_hits_total", "sets").await,
+        0
+    );
+    app.with_conn(|c| {
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+            .expect("seeds load");
+    });
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = crate::assessments::open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = crate::assessments::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let hits = cache_metric(&app, "scoring_cache_hits_total", "sets").await;
+    for n in 1..=3 {
+        let w = json_ok(
+            crate::assessments::put(
+                &app,
+                &editor,
+                &a,
+                "1.2",
+                serde_json::json!({"inputs": {"numerator": n, "denominator": 4}}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(w["score"]["self_points"], (5 * n).to_string());
+        json_ok(
+            app.get(&format!("/api/v1/assessments/{a}"), &editor).await,
+            200,
+        )
+        .await;
+    }
+    let after = cache_metric(&app, "scoring_cache_hits_total", "sets").await;
+    assert!(after >= hits + 6, "set cache hits {hits} → {after}");
+    assert!(cache_metric(&app, "scoring_cache_entries", "sets").await >= 1);
+    assert_eq!(
+        cache_metric(&app, "scoring_cache_evictions_total", "sets").await,
+        0
+    );
 }
 
 #[tokio::test]
