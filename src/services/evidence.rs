@@ -184,19 +184,7 @@ pub fn add(
         }
         let node_id = leaf(c, caches, &a, node_code)?;
         let answer_id = ensure_answer(c, a.id, node_id, actor.actor_id())?;
-        let mut new = NewEvidence {
-            id: Uuid::new_v4(),
-            answer_id,
-            kind: item.kind(),
-            blob_sha256: None,
-            filename: None,
-            url: None,
-            doc_number: None,
-            doc_date: None,
-            doc_issuer: None,
-            description: None,
-            created_by: Some(actor.actor_id()),
-        };
+        let mut new = NewEvidence::blank(answer_id, item.kind(), Some(actor.actor_id()));
         match &item {
             NewItem::File { description, .. } => {
                 let (blob, _, name) = file.as_ref().ok_or_else(|| AppError::internal("file missing"))?;

@@ -1180,22 +1180,11 @@ impl<'a> Run<'a> {
                 if present {
                     continue;
                 }
-                let mut new = NewEvidence {
-                    id: Uuid::new_v4(),
-                    answer_id,
-                    kind: match ev {
-                        EvidenceRef::Url(_) => EvidenceKind::Url,
-                        EvidenceRef::Document { .. } => EvidenceKind::Document,
-                    },
-                    blob_sha256: None,
-                    filename: None,
-                    url: None,
-                    doc_number: None,
-                    doc_date: None,
-                    doc_issuer: None,
-                    description: None,
-                    created_by: by,
+                let kind = match ev {
+                    EvidenceRef::Url(_) => EvidenceKind::Url,
+                    EvidenceRef::Document { .. } => EvidenceKind::Document,
                 };
+                let mut new = NewEvidence::blank(answer_id, kind, by);
                 match ev {
                     EvidenceRef::Url(u) => new.url = Some(u),
                     EvidenceRef::Document { number, date } => {

@@ -48,6 +48,26 @@ pub struct Blob {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewEvidence {
+    /// A new item of `kind` on an answer, its details (file, link, document) still blank: the
+    /// one place every way of adding evidence starts from.
+    pub fn blank(answer_id: Uuid, kind: EvidenceKind, created_by: Option<Uuid>) -> NewEvidence {
+        NewEvidence {
+            id: Uuid::new_v4(),
+            answer_id,
+            kind,
+            blob_sha256: None,
+            filename: None,
+            url: None,
+            doc_number: None,
+            doc_date: None,
+            doc_issuer: None,
+            description: None,
+            created_by,
+        }
+    }
+}
+
 impl Evidence {
     pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<(Evidence, Uuid, Uuid)>> {
         evidence::table
