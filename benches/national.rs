@@ -17,7 +17,8 @@
 //! table's `n` column says how many requests were measured), `BENCH_PROFILE_RUNS` (3),
 //! `BENCH_EXPORT_RUNS` (5: downloads of the scores export per format), `BENCH_IMPORT_RUNS` (1:
 //! imports of every unit's answers, 340,000 rows, as CSV and as XLSX, each a dry run then
-//! stored, against `COPY` of the same rows; 0 skips them).
+//! stored, against `COPY` of the same rows; 0 skips them), `BENCH_IMPORT_FORMATS` (`csv,xlsx`),
+//! `BENCH_SERVER_WRAP` (a command the imports' server runs under, e.g. a heap profiler).
 
 use std::time::{Duration, Instant};
 
@@ -1734,6 +1735,7 @@ async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
         ..http
     };
     let rows = s.units * MAINS * COMPONENTS;
+    let formats = std::env::var("BENCH_IMPORT_FORMATS").unwrap_or_else(|_| "csv,xlsx".into());
     let mut c = PgConnection::establish(&url_for_db(&s.db)).expect("connect");
     let mut out = ImportResults {
         rows,
@@ -1743,6 +1745,9 @@ async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
     };
     for run in 0..runs {
         for (k, format) in ["csv", "xlsx"].into_iter().enumerate() {
+            if !formats.split(',').any(|f| f.trim() == format) {
+                continue;
+            }
             let seed = 1000 + (run * 2 + k) as u64;
             out.copy.push(copy_baseline(&mut c, s, s.units, seed));
             let body = match format {
