@@ -326,13 +326,8 @@ pub struct CacheConfig {
     /// Ranking groups (period × group) whose parsed bases are kept (`BASES_CACHE_GROUPS`,
     /// default 1024): a moved group best is followed from them without reading every basis.
     pub bases_groups: usize,
-    /// Units whose answers a group's rescore holds at a time (`SCORING_SLICE_UNITS`, default
-    /// 500): a national group's memory stays bounded by the slice, not by the group.
-    pub slice_units: usize,
 }
 
-/// The largest `SCORING_SLICE_UNITS`.
-pub const MAX_SCORING_SLICE_UNITS: usize = 100_000;
 /// The largest `SET_CACHE_ENTRIES`.
 pub const MAX_SET_CACHE_ENTRIES: usize = 10_000;
 /// The largest `BASES_CACHE_GROUPS`.
@@ -343,7 +338,6 @@ impl Default for CacheConfig {
         CacheConfig {
             set_entries: 64,
             bases_groups: 1024,
-            slice_units: 500,
         }
     }
 }
@@ -356,7 +350,6 @@ impl CacheConfig {
         let config = CacheConfig {
             set_entries: parsed_in(lookup, "SET_CACHE_ENTRIES", d.set_entries)?,
             bases_groups: parsed_in(lookup, "BASES_CACHE_GROUPS", d.bases_groups)?,
-            slice_units: parsed_in(lookup, "SCORING_SLICE_UNITS", d.slice_units)?,
         };
         config.check()?;
         Ok(config)
@@ -374,12 +367,6 @@ impl CacheConfig {
             return Err(ConfigError::Invalid {
                 name: "BASES_CACHE_GROUPS",
                 reason: format!("must be between 1 and {MAX_BASES_CACHE_GROUPS}"),
-            });
-        }
-        if !(1..=MAX_SCORING_SLICE_UNITS).contains(&self.slice_units) {
-            return Err(ConfigError::Invalid {
-                name: "SCORING_SLICE_UNITS",
-                reason: format!("must be between 1 and {MAX_SCORING_SLICE_UNITS}"),
             });
         }
         Ok(())
@@ -1137,12 +1124,7 @@ mod tests {
         assert_eq!((c.caches.set_entries, c.caches.bases_groups), (64, 1024));
         let c = config(&[("SET_CACHE_ENTRIES", "1"), ("BASES_CACHE_GROUPS", "7")]).unwrap();
         assert_eq!((c.caches.set_entries, c.caches.bases_groups), (1, 7));
-        assert_eq!(c.caches.slice_units, 500);
-        let c = config(&[("SCORING_SLICE_UNITS", "3")]).unwrap();
-        assert_eq!(c.caches.slice_units, 3);
         for (name, value) in [
-            ("SCORING_SLICE_UNITS", "0"),
-            ("SCORING_SLICE_UNITS", "100001"),
             ("SET_CACHE_ENTRIES", "0"),
             ("SET_CACHE_ENTRIES", "10001"),
             ("SET_CACHE_ENTRIES", "many"),

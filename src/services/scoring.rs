@@ -123,8 +123,6 @@ pub struct Caches {
     sets: Bounded<Uuid, Arc<SetEntry>>,
     /// One slot per (period, group).
     bases: Bounded<(Uuid, Uuid), BasesSlot>,
-    /// Units whose inputs a group's rescore holds at a time (`SCORING_SLICE_UNITS`).
-    slice_units: usize,
 }
 
 impl Caches {
@@ -132,7 +130,6 @@ impl Caches {
         Caches {
             sets: Bounded::new(config.set_entries),
             bases: Bounded::new(config.bases_groups),
-            slice_units: config.slice_units.max(1),
         }
     }
 
@@ -246,8 +243,7 @@ pub fn entered_inputs(
     Ok(out)
 }
 
-/// How many assessments' answers [`entered_inputs`] reads at a time ([`rescore_group`] holds
-/// `SCORING_SLICE_UNITS` units' inputs at a time).
+/// How many assessments' answers [`entered_inputs`] reads at a time.
 const INPUT_SLICE: usize = 500;
 
 fn slice_inputs(
@@ -745,39 +741,23 @@ pub fn rescore_group(
         .ok_or_else(|| AppError::not_found("period group", group))?;
     let entry = set_entry(conn, caches, pg.set_id)?;
     let assessments = Assessment::of_group(conn, period, group)?;
-    // The inputs are read a slice of units at a time, so memory stays bounded whatever the
-    // group's size; a set with a group best reads them twice (once for the best, once to score
-    // against it), unless the group fits in one slice.
-    let slices: Vec<&[Assessment]> = assessments.chunks(caches.slice_units).collect();
-    let mut kept: Option<Vec<UnitInput>> = None;
+    let inputs = unit_inputs(conn, &entry, &assessments)?;
     let mut candidates = Vec::new();
     let mut best = Best::default();
     if entry.set.has_relative_to_best() {
-        for slice in &slices {
-            let inputs = unit_inputs(conn, &entry, slice)?;
-            for (a, input) in slice.iter().zip(&inputs) {
-                candidates.extend(candidate_rows(&entry, a, input));
-                best = with_candidates(&entry, best, input);
-            }
-            if slices.len() == 1 {
-                kept = Some(inputs);
-            }
+        for (a, input) in assessments.iter().zip(&inputs) {
+            candidates.extend(candidate_rows(&entry, a, input));
+            best = with_candidates(&entry, best, input);
         }
     }
     let mut rows = Vec::with_capacity(assessments.len());
     let mut bases = Vec::new();
-    for slice in &slices {
-        let inputs = match kept.take() {
-            Some(inputs) => inputs,
-            None => unit_inputs(conn, &entry, slice)?,
-        };
-        for ((row, basis), a) in score_rows(&entry, slice, &inputs, &best)?
-            .into_iter()
-            .zip(slice.iter())
-        {
-            rows.push(row);
-            bases.extend(basis.map(|b| (a.id, b)));
-        }
+    for ((row, basis), a) in score_rows(&entry, &assessments, &inputs, &best)?
+        .into_iter()
+        .zip(&assessments)
+    {
+        rows.push(row);
+        bases.extend(basis.map(|b| (a.id, b)));
     }
     RelativeValue::replace_group(conn, period, group, &candidates)?;
     ScoreRow::upsert(conn, &rows)?;

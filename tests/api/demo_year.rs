@@ -347,8 +347,6 @@ async fn caches_of_one_entry_evict_and_store_the_same_scores() {
     let small = spawn_app_with_metrics_token_and(|c| {
         c.caches.set_entries = 1;
         c.caches.bases_groups = 1;
-        // and every group rescored two units at a time (a national group's slices)
-        c.caches.slice_units = 2;
     })
     .await;
     small.with_conn(|c| {
@@ -368,19 +366,6 @@ async fn caches_of_one_entry_evict_and_store_the_same_scores() {
         )
         .await;
     }
-    // a full recompute of the open period rescores each group two units at a time
-    let current = period_id(&small, &admin, CURRENT_PERIOD).await;
-    json_ok(
-        small
-            .post_json(
-                &format!("/api/v1/periods/{current}/recompute"),
-                Some(&admin),
-                &serde_json::json!({}),
-            )
-            .await,
-        200,
-    )
-    .await;
     for cache in ["sets", "bases"] {
         assert_eq!(
             cache_metric(&small, "scoring_cache_capacity", cache).await,

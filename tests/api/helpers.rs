@@ -231,13 +231,8 @@ pub fn recompute_changes(url: &str) -> Option<String> {
         return None;
     }
     let mut diff = None;
-    // caches of its own: nothing of this rolled-back recompute reaches the app's; and groups
-    // rescored two units at a time, so every test's groups also check the sliced rescore (a
-    // national group's) against what the writes stored
-    let caches = &dti_api::services::scoring::Caches::new(&dti_api::config::CacheConfig {
-        slice_units: 2,
-        ..Default::default()
-    });
+    // caches of its own: nothing of this rolled-back recompute reaches the app's
+    let caches = &dti_api::services::scoring::Caches::default();
     let _ = c.transaction::<(), diesel::result::Error, _>(|c| {
         let before = stored_state(c);
         for p in &periods {
