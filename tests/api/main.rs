@@ -11,6 +11,7 @@ mod errors;
 mod evidence;
 mod exports;
 mod firstrun;
+mod fixtures;
 mod helpers;
 mod i18n;
 mod idempotency;

@@ -7,74 +7,12 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period, stored_state};
+use crate::fixtures::{
+    COMMUNES, answers, assessment_of, enter, enter_and_submit, ids, open_period, stored_state,
+};
 use crate::helpers::*;
 
-pub const COMMUNES: [&str; 10] = [
-    "PHUONG-LAO-CAI",
-    "PHUONG-CAM-DUONG",
-    "PHUONG-SA-PA",
-    "PHUONG-YEN-BAI",
-    "PHUONG-NGHIA-LO",
-    "PHUONG-VAN-PHU",
-    "XA-BAC-HA",
-    "XA-MUONG-KHUONG",
-    "XA-BAT-XAT",
-    "XA-TRAN-YEN",
-];
-
-/// The answers of the unit at position `k`: 1.1 = k % 5 meetings (explained), 1.2 = k % 5 of
-/// 4, 2.2 chairman (even k) or deputy. Points: 20, 20, 40, 40, 60, 10, 30, 30, 50, 50.
-pub fn answers(k: usize) -> Value {
-    json!({"answers": [
-        {"node_code": "1.1", "inputs": {"value": k % 5}, "explanation": "Biên bản lưu tại văn phòng"},
-        {"node_code": "1.2", "inputs": {"numerator": k % 5, "denominator": 4}},
-        {"node_code": "2.2", "inputs": {"option": if k.is_multiple_of(2) { "chairman" } else { "deputy" }}}
-    ]})
-}
-
-/// Every commune's assessment id, in `COMMUNES` order.
-pub async fn ids(app: &TestApp, admin: &str, period: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for code in COMMUNES {
-        out.push(assessment_of(app, admin, period, code).await);
-    }
-    out
-}
-
-/// The unit at position `k` enters its answers.
-pub async fn enter(app: &TestApp, a: &str, k: usize) {
-    let editor = app.token_for(Role::UnitEditor, Some(COMMUNES[k]));
-    json_ok(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/answers"),
-            &editor,
-            &answers(k),
-        )
-        .await,
-        200,
-    )
-    .await;
-}
-
-/// The unit at position `k` enters its answers and its leader submits.
-pub async fn enter_and_submit(app: &TestApp, a: &str, k: usize) {
-    enter(app, a, k).await;
-    let leader = app.token_for(Role::UnitLeader, Some(COMMUNES[k]));
-    let s = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(s["state"], "submitted");
-}
-
-pub async fn bulk(app: &TestApp, token: &str, period: &str, body: &Value) -> reqwest::Response {
+async fn bulk(app: &TestApp, token: &str, period: &str, body: &Value) -> reqwest::Response {
     app.post_json(
         &format!("/api/v1/periods/{period}/assessments/bulk"),
         Some(token),
@@ -178,7 +116,7 @@ async fn a_year_where_one_unit_never_submits_is_published_after_the_office_submi
     let silent = &ids[9];
     let leader = app.token_for(Role::UnitLeader, Some("XA-TRAN-YEN"));
     let editor = app.token_for(Role::UnitEditor, Some("XA-TRAN-YEN"));
-    crate::assessments::put(
+    crate::fixtures::put(
         &app,
         &editor,
         silent,
@@ -1221,7 +1159,7 @@ async fn bulk_refusals_are_listed_all_at_once_and_nothing_changes_unless_asked()
     assert_eq!(p["refusals"][0]["code"], "ASSESSMENT_FINALISED");
     let late = app.token_for(Role::UnitEditor, Some("XA-MUONG-KHUONG"));
     let write = || {
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &late,
             &ids[7],

@@ -4,7 +4,7 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::fixtures::{assessment_of, open_period, put};
 use crate::helpers::*;
 
 async fn tasks(app: &TestApp, token: &str) -> Value {

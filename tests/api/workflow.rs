@@ -3,7 +3,7 @@
 use dti_api::domain::Role;
 use serde_json::json;
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::fixtures::{assessment_of, open_period, put};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -591,7 +591,7 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
     let cid = cl["id"].as_str().unwrap();
     // the form is locked, the thread is not
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &editor,
             &a,
@@ -665,7 +665,7 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
 
     // unit B never submitted; in review it is closed until the admin extends its deadline
     let put_b = || {
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &other,
             &b,
@@ -746,7 +746,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
 
     // 2.1 is measured automatically: the platform writes it, 60 % of a target of 80 % → 30
     let w = json_ok(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &token,
             &a,
@@ -759,7 +759,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
     .await;
     assert_eq!(w["score"]["self_points"], "30");
     let p = assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &token,
             &a,
@@ -820,7 +820,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
     )
     .await;
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &token,
             &a,
@@ -833,7 +833,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
     )
     .await;
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             "dti_forged",
             &a,
