@@ -4,6 +4,7 @@
 mod assessments;
 mod auth;
 mod classification;
+mod client;
 mod consistency;
 mod demo_year;
 mod directory_imports;
