@@ -3,84 +3,8 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
+use crate::fixtures::{assessment_of, open_period, put, stored_state};
 use crate::helpers::*;
-
-/// An active copy of the example commune set (100 points), with optional edits, and a period
-/// over the LC-XA group opened for self-assessment. Returns (period id, set id).
-pub async fn open_period(
-    app: &TestApp,
-    admin: &str,
-    edit: impl Fn(&mut Value),
-) -> (String, String) {
-    let mut doc = dti_api::api::indicator_sets::example_document();
-    edit(&mut doc);
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(admin), &doc)
-            .await,
-        201,
-    )
-    .await;
-    let set_id = set["id"].as_str().unwrap().to_string();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set_id}/activate"),
-            Some(admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(admin),
-            &json!({"code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
-                    "groups": [{"group": "LC-XA", "indicator_set": set_id}],
-                    "calendar": [{"phase": "self_assessment", "opens_at": "2026-01-05T00:00:00Z", "closes_at": "2026-01-31T23:59:59Z"}]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    assert_eq!(period["phase"], "draft");
-    let id = period["id"].as_str().unwrap().to_string();
-    let opened = transition(app, admin, &id, "self_assessment").await;
-    assert_eq!(opened["phase"], "self_assessment");
-    (id, set_id)
-}
-
-pub async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> String {
-    let list = json_ok(
-        app.get(&format!("/api/v1/periods/{period}/assessments"), token)
-            .await,
-        200,
-    )
-    .await;
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["unit"]["code"] == unit)
-        .unwrap_or_else(|| panic!("{unit} assessed: {list}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-pub async fn put(
-    app: &TestApp,
-    token: &str,
-    assessment: &str,
-    node: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.put_json(
-        &format!("/api/v1/assessments/{assessment}/answers/{node}"),
-        token,
-        &body,
-    )
-    .await
-}
 
 #[tokio::test]
 async fn answers_are_scored_exactly_and_ranked_at_once() {
@@ -632,14 +556,6 @@ async fn periods_refuse_inactive_or_mismatched_sets() {
         "FORBIDDEN_ROLE",
     )
     .await;
-}
-
-/// The stored state of the test's database (see [`crate::helpers::stored_state`]); never empty
-/// here.
-pub fn stored_state(app: &TestApp) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let state = app.with_conn(crate::helpers::stored_state);
-    assert!(!state.0.is_empty() && !state.2.is_empty());
-    state
 }
 
 #[tokio::test]

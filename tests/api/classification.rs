@@ -6,7 +6,7 @@ use dti_api::domain::Role;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
 
 /// Example thresholds with Bắc Ninh's labels (Xuất sắc / Tốt / Khá / Kém).

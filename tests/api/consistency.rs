@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
 
 const COMMUNES: [&str; 10] = [
@@ -300,7 +300,7 @@ async fn writers_recomputes_evidence_races_and_logins_together_lose_nothing() {
     let racer = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     let raced = assessment_of(&app, &racer, &period, "XA-BAC-HA").await;
     let evidence = async {
-        let bytes = crate::evidence::pdf("raced beside the writers");
+        let bytes = crate::fixtures::pdf("raced beside the writers");
         let mut live: Option<String> = None;
         let mut statuses = Vec::new();
         for _ in 0..15 {
@@ -313,7 +313,7 @@ async fn writers_recomputes_evidence_races_and_logins_together_lose_nothing() {
                 .send()
             });
             let upload =
-                crate::evidence::upload(&app, &racer, &raced, "1.1", "race.pdf", bytes.clone());
+                crate::fixtures::upload(&app, &racer, &raced, "1.1", "race.pdf", bytes.clone());
             let (uploaded, deleted) = tokio::join!(upload, async move {
                 match delete {
                     Some(rb) => rb.await.unwrap().status().as_u16(),
@@ -381,7 +381,7 @@ async fn writers_recomputes_evidence_races_and_logins_together_lose_nothing() {
         "uploads and deletes: {uploads:?}"
     );
     assert_eq!(
-        crate::evidence::every_file_row_downloads(&app, &racer, &bytes).await,
+        crate::fixtures::every_file_row_downloads(&app, &racer, &bytes).await,
         1,
         "the last upload's row downloads"
     );
@@ -568,7 +568,7 @@ async fn a_change_of_unit_tags_rescores_its_open_assessments_at_once() {
     assert_recompute_changes_nothing(&app);
 
     // once published, the period keeps the tags its results were published with
-    let ids = crate::publications::fill_and_submit(&app, &period).await;
+    let ids = crate::fixtures::fill_and_submit(&app, &period).await;
     transition(&app, &admin, &period, "review").await;
     finalise_and_publish(&app, &admin, &period, &ids).await;
     let published = score_of(&app, &admin, &a).await["score"].clone();
@@ -626,7 +626,7 @@ async fn unit_accounts_learn_no_rank_before_their_results_are_published() {
     )
     .await;
     let w = json_ok(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &editor,
             &a,
@@ -693,7 +693,7 @@ async fn unit_accounts_learn_no_rank_before_their_results_are_published() {
     assert_eq!(r["rank"], 1, "tied with Bát Xát: {r}");
 
     // published: the unit sees the published standing, and what-ifs rank against it
-    let ids = crate::publications::fill_and_submit(&app, &period).await;
+    let ids = crate::fixtures::fill_and_submit(&app, &period).await;
     transition(&app, &admin, &period, "review").await;
     finalise_and_publish(&app, &admin, &period, &ids).await;
     let public = json_ok(
@@ -873,7 +873,7 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
     let admin = app.token_for(Role::Admin, None);
     let reviewer = app.token_for(Role::Reviewer, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let ids = crate::publications::fill_and_submit(&app, &period).await;
+    let ids = crate::fixtures::fill_and_submit(&app, &period).await;
     transition(&app, &admin, &period, "review").await;
     // the period is published once every form is finalised: none is left with its unit
     let p = assert_problem(
@@ -926,7 +926,7 @@ async fn a_published_period_is_corrected_by_reopen_adjust_finalise_and_an_errata
         );
     }
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &editor,
             bac_ha,
@@ -1299,7 +1299,7 @@ async fn integration_tokens_respect_the_leaders_confirmation() {
     let measure = |value: u32| {
         let (app, token, a) = (&app, &token, &a);
         async move {
-            crate::assessments::put(
+            crate::fixtures::put(
                 app,
                 token,
                 a,
@@ -1337,7 +1337,7 @@ async fn integration_tokens_respect_the_leaders_confirmation() {
     // submitted: locked for the token as for everyone else
     assert_problem(measure(60).await, 409, "ALREADY_SUBMITTED").await;
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &admin,
             &a,

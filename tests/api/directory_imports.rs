@@ -6,7 +6,7 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assessments::open_period;
+use crate::fixtures::open_period;
 use crate::helpers::*;
 
 const UNITS: &str = "/api/v1/imports/units";

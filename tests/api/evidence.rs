@@ -2,60 +2,13 @@
 //! and nothing left behind by a refusal.
 
 use dti_api::domain::Role;
-use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::fixtures::{
+    assessment_of, blob_rows, evidence_rows, files_under, open_period, pdf, put,
+    race_uploads_and_deletes_of_the_same_content, refuse_bad_uploads, upload,
+};
 use crate::helpers::*;
-
-pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-pub fn pdf(body: &str) -> Vec<u8> {
-    format!("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n% {body}\n%%EOF\n").into_bytes()
-}
-
-pub async fn upload(
-    app: &TestApp,
-    token: &str,
-    a: &str,
-    node: &str,
-    name: &str,
-    bytes: Vec<u8>,
-) -> reqwest::Response {
-    let form = Form::new()
-        .part("file", Part::bytes(bytes).file_name(name.to_string()))
-        .text("description", "Biên bản họp");
-    app.client
-        .post(app.url(&format!("/api/v1/assessments/{a}/answers/{node}/evidence")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-pub fn blob_rows(app: &TestApp) -> i64 {
-    app.with_conn(|c| {
-        use diesel::prelude::*;
-        dti_api::db::schema::evidence_blobs::table
-            .count()
-            .get_result(c)
-            .unwrap()
-    })
-}
 
 #[tokio::test]
 async fn a_file_earns_the_evidence_required_points_and_is_stored_once() {
@@ -163,92 +116,6 @@ async fn a_file_earns_the_evidence_required_points_and_is_stored_once() {
         got["score"]["self_points"], "20",
         "the document reference still counts"
     );
-}
-
-/// Uploads that must be refused, each with its code: too big, an executable or a page named
-/// like a PDF, empty, no file field, not a form, and a file from another unit's editor. The
-/// callers check that nothing was left behind, wherever their store keeps files.
-pub async fn refuse_bad_uploads(app: &TestApp, editor: &str, a: &str) {
-    // too big
-    let mut big = pdf("x");
-    big.resize(app.config.max_upload_bytes + 1, b' ');
-    assert_problem(
-        upload(app, editor, a, "1.1", "big.pdf", big).await,
-        413,
-        "PAYLOAD_TOO_LARGE",
-    )
-    .await;
-    // an executable disguised by its name
-    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00".to_vec();
-    exe.extend(std::iter::repeat_n(0u8, 200));
-    assert_problem(
-        upload(app, editor, a, "1.1", "bao-cao.pdf", exe).await,
-        415,
-        "FORBIDDEN_FILE_TYPE",
-    )
-    .await;
-    assert_problem(
-        upload(
-            app,
-            editor,
-            a,
-            "1.1",
-            "page.pdf",
-            b"<html><script>alert(1)</script></html>".to_vec(),
-        )
-        .await,
-        415,
-        "FORBIDDEN_FILE_TYPE",
-    )
-    .await;
-    // empty
-    assert_problem(
-        upload(app, editor, a, "1.1", "empty.pdf", Vec::new()).await,
-        422,
-        "EMPTY_FILE",
-    )
-    .await;
-    // not a form field named file
-    let form = Form::new().text("description", "no file");
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/v1/assessments/{a}/answers/1.1/evidence")))
-        .bearer_auth(editor)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 422, "FILE_REQUIRED").await;
-    // wrong content type
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/v1/assessments/{a}/answers/1.1/evidence")))
-        .bearer_auth(editor)
-        .header("content-type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 415, "UNSUPPORTED_MEDIA_TYPE").await;
-    // refused by rights, after reading the file
-    let stranger = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
-    assert_problem(
-        upload(app, &stranger, a, "1.1", "a.pdf", pdf("intruder")).await,
-        403,
-        "NOT_YOUR_UNIT",
-    )
-    .await;
-}
-
-/// Evidence rows (files and references) in the database.
-pub fn evidence_rows(app: &TestApp) -> i64 {
-    app.with_conn(|c| {
-        use diesel::prelude::*;
-        dti_api::db::schema::evidence::table
-            .count()
-            .get_result(c)
-            .unwrap()
-    })
 }
 
 #[tokio::test]
@@ -366,74 +233,6 @@ async fn another_unit_can_neither_list_download_add_nor_delete_evidence() {
     )
     .await;
     assert_eq!(files_under(&app.config.evidence_dir).len(), 1);
-}
-
-/// Every evidence file item in the database downloads with 200 and its bytes; returns how
-/// many there are.
-pub async fn every_file_row_downloads(app: &TestApp, token: &str, bytes: &[u8]) -> usize {
-    let ids: Vec<uuid::Uuid> = app.with_conn(|c| {
-        use diesel::prelude::*;
-        use dti_api::db::schema::evidence;
-        evidence::table
-            .filter(evidence::kind.eq("file"))
-            .select(evidence::id)
-            .load(c)
-            .unwrap()
-    });
-    for id in &ids {
-        let resp = app
-            .get(&format!("/api/v1/evidence/{id}/content"), token)
-            .await;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.unwrap();
-        assert_eq!(
-            status,
-            200,
-            "evidence {id}: {}",
-            String::from_utf8_lossy(&body)
-        );
-        assert_eq!(body.as_ref(), bytes, "evidence {id}");
-    }
-    ids.len()
-}
-
-/// Uploads and deletes of the same content racing each other, `rounds` times: each round
-/// deletes the item of the round before while the same bytes are uploaded again. Afterwards every remaining
-/// row downloads, and a stored file is kept exactly while a row references it.
-pub async fn race_uploads_and_deletes_of_the_same_content(app: &TestApp, rounds: usize) {
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = open_period(app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = assessment_of(app, &editor, &period, "XA-BAC-HA").await;
-    let bytes = pdf("raced");
-    let mut live: Option<String> = None;
-    for round in 0..rounds {
-        let delete = live.take().map(|id| {
-            app.request(
-                reqwest::Method::DELETE,
-                &format!("/api/v1/evidence/{id}"),
-                Some(&editor),
-            )
-        });
-        let (uploaded, deleted) = tokio::join!(
-            upload(app, &editor, &a, "1.1", "race.pdf", bytes.clone()),
-            async move {
-                match delete {
-                    Some(rb) => rb.send().await.unwrap().status().as_u16(),
-                    None => 204,
-                }
-            },
-        );
-        assert_eq!(deleted, 204, "round {round}");
-        let ev = json_ok(uploaded, 201).await;
-        live = Some(ev["id"].as_str().unwrap().to_string());
-        assert_eq!(
-            every_file_row_downloads(app, &editor, &bytes).await,
-            1,
-            "round {round}"
-        );
-    }
-    assert_eq!(blob_rows(app), 1);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use dti_api::domain::Role;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::assessments::open_period;
+use crate::fixtures::open_period;
 use crate::helpers::*;
 
 const EVIL: &str = "=HYPERLINK(\"http://evil.example\",\"Xã Trấn Yên\")";
@@ -192,7 +192,7 @@ async fn published_year(app: &TestApp) -> (String, HashMap<String, String>) {
     )
     .await;
     let (period, _) = open_period(app, &admin, |_| {}).await;
-    let ids: HashMap<String, String> = crate::publications::fill_and_submit(app, &period)
+    let ids: HashMap<String, String> = crate::fixtures::fill_and_submit(app, &period)
         .await
         .into_iter()
         .collect();

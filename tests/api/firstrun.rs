@@ -11,8 +11,7 @@ use dti_api::domain::Role;
 use dti_api::startup::Application;
 use serde_json::json;
 
-use crate::assessments::{assessment_of, open_period};
-use crate::evidence::{files_under, pdf, upload};
+use crate::fixtures::{assessment_of, files_under, open_period, pdf, upload};
 use crate::helpers::*;
 
 fn mode_of(path: &Path) -> u32 {
@@ -446,7 +445,7 @@ async fn repeating_a_submit_or_a_transition_is_a_no_op_for_the_same_caller() {
         ("2.2", json!({"inputs": {"option": "deputy"}})),
     ] {
         json_ok(
-            crate::assessments::put(&app, &editor, &a, node, inputs).await,
+            crate::fixtures::put(&app, &editor, &a, node, inputs).await,
             200,
         )
         .await;

@@ -4,7 +4,7 @@ use dti_api::domain::Role;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
 
 fn content_language(resp: &Response) -> Option<String> {

@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
 
 fn batch_path(assessment: &str) -> String {
@@ -625,7 +625,7 @@ async fn publishing_with_a_key_makes_one_version_and_an_errata_needs_a_new_key()
     let admin = app.token_for(Role::Admin, None);
     let reviewer = app.token_for(Role::Reviewer, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let assessments = crate::publications::fill_and_submit(&app, &period).await;
+    let assessments = crate::fixtures::fill_and_submit(&app, &period).await;
     transition(&app, &admin, &period, "review").await;
     for (_, a) in &assessments {
         json_ok(

@@ -6,29 +6,10 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, import, open_period};
 use crate::helpers::*;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
-
-pub async fn import(
-    app: &TestApp,
-    token: &str,
-    period: &str,
-    query: &str,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    app.request(
-        Method::POST,
-        &format!("/api/v1/periods/{period}/imports/answers{query}"),
-        Some(token),
-    )
-    .header("content-type", "text/csv")
-    .body(body)
-    .send()
-    .await
-    .unwrap()
-}
 
 fn csv(rows: &[&str]) -> Vec<u8> {
     let mut s = String::from(HEADER);
@@ -418,7 +399,7 @@ async fn rights_are_those_of_single_writes() {
         ("2.2", json!({"option": "deputy"})),
     ] {
         json_ok(
-            crate::assessments::put(
+            crate::fixtures::put(
                 &app,
                 &leader,
                 &a,
@@ -950,7 +931,7 @@ async fn nothing_stored(app: &TestApp, admin: &str, period: &str) {
 #[tokio::test]
 async fn a_file_longer_than_a_chunk_is_checked_across_its_chunks() {
     // chunks of two rows: the seven rows below span four
-    let app = crate::jobs::seeded_app_with(|c| c.jobs.import_chunk_rows = 2).await;
+    let app = crate::fixtures::seeded_app_with(|c| c.jobs.import_chunk_rows = 2).await;
     let admin = app.token_for(Role::Admin, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
     let body = csv(&[

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::assessments::{assessment_of, open_period};
-use crate::evidence::{evidence_rows, pdf};
+use crate::fixtures::{assessment_of, evidence_rows, open_period, pdf};
 use crate::helpers::*;
 
 /// The code of a refused NUL character, wherever it was sent.

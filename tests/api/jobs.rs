@@ -11,9 +11,8 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, import, open_period, seeded_app_with};
 use crate::helpers::*;
-use crate::imports::import;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
 
@@ -32,21 +31,6 @@ const ROWS: [&str; 3] = [
     "XA-BAT-XAT,2.2,,,,deputy,,,,",
     "XA-MUONG-KHUONG,1.2,3,4,,,,,,",
 ];
-
-/// A seeded app whose configuration `edit` changes first.
-pub async fn seeded_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
-    let db = tokio::task::spawn_blocking(create_test_database)
-        .await
-        .unwrap();
-    let mut config = test_config(&db);
-    edit(&mut config);
-    let app = spawn_app_with(config).await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
-    app
-}
 
 /// The configuration of another process on the app's database (demo mode: the seeded
 /// accounts still have the demo password, which production refuses at start).

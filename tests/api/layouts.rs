@@ -5,7 +5,7 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::fixtures::{assessment_of, open_period, put};
 use crate::helpers::*;
 
 /// A period over LC-XA with 2.2 following the group best (so bases are stored too), and
@@ -139,16 +139,16 @@ async fn a_start_rebuilds_groups_stored_in_another_layout() {
     let admin = app.token_for(Role::Admin, None);
     let period = scored_period(&app, &admin).await;
     let layout = recorded_layouts(&app, &period);
-    let stored = crate::assessments::stored_state(&app);
+    let stored = crate::fixtures::stored_state(&app);
     store_as_another_build_would(&app, &period);
-    assert_ne!(crate::assessments::stored_state(&app), stored);
+    assert_ne!(crate::fixtures::stored_state(&app), stored);
 
     // (demo mode: the seeded accounts still have the demo password, which production refuses)
     let mut config = app.config.clone();
     config.mode = dti_api::config::Mode::Demo;
     let replica = spawn_replica(config).await;
     assert_eq!(recorded_layouts(&app, &period), layout);
-    assert_eq!(crate::assessments::stored_state(&app), stored);
+    assert_eq!(crate::fixtures::stored_state(&app), stored);
     drop(replica);
 }
 

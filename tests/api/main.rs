@@ -4,6 +4,7 @@
 mod assessments;
 mod auth;
 mod classification;
+mod client;
 mod consistency;
 mod demo_year;
 mod directory_imports;
@@ -11,6 +12,7 @@ mod errors;
 mod evidence;
 mod exports;
 mod firstrun;
+mod fixtures;
 mod helpers;
 mod i18n;
 mod idempotency;

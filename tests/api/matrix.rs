@@ -9,7 +9,7 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period};
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
 
 const ROLES: [&str; 8] = [

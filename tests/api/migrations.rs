@@ -195,11 +195,9 @@ async fn the_newest_migrations_go_down_and_up_again_under_a_scored_year() {
     // a database with the demo seeds and a scored period
     let app = spawn_seeded_app().await;
     let admin = app.token_for(dti_api::domain::Role::Admin, None);
-    crate::publications::fill_and_submit(
+    crate::fixtures::fill_and_submit(
         &app,
-        &crate::assessments::open_period(&app, &admin, |_| {})
-            .await
-            .0,
+        &crate::fixtures::open_period(&app, &admin, |_| {}).await.0,
     )
     .await;
     app.with_conn(|c| {

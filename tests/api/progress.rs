@@ -4,8 +4,8 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
+use crate::fixtures::ids;
 use crate::helpers::*;
-use crate::office::ids;
 
 /// A period over LC-XA whose self-assessment phase closed on 31 January 2021 (so every unit
 /// that has not submitted is overdue), opened. Returns its id.
@@ -76,7 +76,7 @@ async fn a_late_year(app: &TestApp) -> (String, Vec<String>) {
     let period = late_period(app, &admin).await;
     let ids = ids(app, &admin, &period).await;
     for k in [2, 4, 8] {
-        crate::office::enter_and_submit(app, &ids[k], k).await;
+        crate::fixtures::enter_and_submit(app, &ids[k], k).await;
     }
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     json_ok(

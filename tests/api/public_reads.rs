@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::open_period;
+use crate::fixtures::{fill_and_submit, open_period};
 use crate::helpers::*;
-use crate::publications::fill_and_submit;
 
 /// A period of the seeded communes, every assessment finalised, in the review phase.
 async fn finalised_period(app: &TestApp) -> String {

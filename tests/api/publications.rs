@@ -7,54 +7,8 @@ use dti_api::api::public_snapshot::{
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::open_period;
+use crate::fixtures::{fill_and_submit, open_period};
 use crate::helpers::*;
-
-const COMMUNES: [&str; 10] = [
-    "PHUONG-LAO-CAI",
-    "PHUONG-CAM-DUONG",
-    "PHUONG-SA-PA",
-    "PHUONG-YEN-BAI",
-    "PHUONG-NGHIA-LO",
-    "PHUONG-VAN-PHU",
-    "XA-BAC-HA",
-    "XA-MUONG-KHUONG",
-    "XA-BAT-XAT",
-    "XA-TRAN-YEN",
-];
-
-/// Every commune answers (k meetings chaired of 4), submits; returns assessment ids by code.
-pub async fn fill_and_submit(app: &TestApp, period: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (k, code) in COMMUNES.iter().enumerate() {
-        let editor = app.token_for(Role::UnitEditor, Some(code));
-        let leader = app.token_for(Role::UnitLeader, Some(code));
-        let a = crate::assessments::assessment_of(app, &editor, period, code).await;
-        let body = json!({"answers": [
-            {"node_code": "1.1", "inputs": {"value": (k % 5)}, "explanation": "Biên bản lưu tại văn phòng"},
-            {"node_code": "1.2", "inputs": {"numerator": k % 5, "denominator": 4}},
-            {"node_code": "2.2", "inputs": {"option": if k.is_multiple_of(2) { "chairman" } else { "deputy" }}}
-        ]});
-        json_ok(
-            app.put_json(&format!("/api/v1/assessments/{a}/answers"), &editor, &body)
-                .await,
-            200,
-        )
-        .await;
-        json_ok(
-            app.post_json(
-                &format!("/api/v1/assessments/{a}/submit"),
-                Some(&leader),
-                &json!({}),
-            )
-            .await,
-            200,
-        )
-        .await;
-        out.push((code.to_string(), a));
-    }
-    out
-}
 
 #[tokio::test]
 async fn publish_read_publicly_with_etags_and_publish_an_errata() {

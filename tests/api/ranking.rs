@@ -16,7 +16,7 @@ use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::assessments::open_period;
+use crate::fixtures::open_period;
 use crate::helpers::*;
 
 /// One unit's line in a random group: its rounded overall index (few distinct values, so ties

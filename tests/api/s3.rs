@@ -13,8 +13,10 @@ use dti_api::storage::{self, BlobStore, LocalDiskStore, S3Store, StorageError, k
 use serde_json::json;
 use sha2::Digest;
 
-use crate::assessments::{assessment_of, open_period};
-use crate::evidence::{blob_rows, evidence_rows, files_under, pdf, refuse_bad_uploads, upload};
+use crate::fixtures::{
+    assessment_of, blob_rows, evidence_rows, files_under, open_period, pdf, refuse_bad_uploads,
+    upload,
+};
 use crate::helpers::*;
 
 /// The credentials the test server accepts (requests signed with others are refused).
@@ -546,6 +548,6 @@ fn the_test_server_refuses_a_wrong_signature() {
 async fn uploads_racing_deletes_of_the_same_content_keep_the_object() {
     let bucket = new_bucket().await;
     let app = spawn_s3_app(&bucket).await;
-    crate::evidence::race_uploads_and_deletes_of_the_same_content(&app, 15).await;
+    crate::fixtures::race_uploads_and_deletes_of_the_same_content(&app, 15).await;
     assert_eq!(keys_in(&bucket).await.len(), 1);
 }

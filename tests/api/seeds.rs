@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::assessment_of;
+use crate::fixtures::assessment_of;
 use crate::helpers::*;
 
 async fn all_sets(app: &TestApp, token: &str) -> Vec<Value> {

@@ -6,7 +6,7 @@ use diesel::RunQueryDsl;
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::assessment_of;
+use crate::fixtures::assessment_of;
 use crate::helpers::*;
 
 /// The example document with texts on leaf 1.2.

@@ -4,12 +4,9 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::client::Client;
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
-
-async fn tasks(app: &TestApp, token: &str) -> Value {
-    json_ok(app.get("/api/v1/me/tasks", token).await, 200).await
-}
 
 /// (kind, node code or unit code) of every task, in order.
 fn summary(t: &Value) -> Vec<(String, String)> {
@@ -46,30 +43,35 @@ fn total(t: &Value, kind: &str) -> i64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
-    let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
-    let reviewer = app.token_for(Role::Reviewer, None);
-    let viewer = app.token_for(Role::Viewer, None);
-    let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let editor_a = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let leader_a = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
-    let editor_b = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
-    let leader_b = app.token_for(Role::UnitLeader, Some("XA-BAT-XAT"));
-    let editor_c = app.token_for(Role::UnitEditor, Some("XA-MUONG-KHUONG"));
-    let a = assessment_of(&app, &editor_a, &period, "XA-BAC-HA").await;
-    let b = assessment_of(&app, &editor_b, &period, "XA-BAT-XAT").await;
+/// Two communes of an open period: Bắc Hà (A) has answered everything, but 1.1 (evidence
+/// required) has neither evidence nor explanation; Bát Xát (B) has answered everything
+/// properly and waits for its leader.
+struct TwoUnits<'a> {
+    period: String,
+    a: String,
+    b: String,
+    admin: Client<'a>,
+    reviewer: Client<'a>,
+    editor_a: Client<'a>,
+    leader_a: Client<'a>,
+    editor_b: Client<'a>,
+    leader_b: Client<'a>,
+}
 
-    // A answers everything, but 1.1 (evidence required) has neither evidence nor explanation
+async fn two_units(app: &TestApp) -> TwoUnits<'_> {
+    let admin = app.as_role(Role::Admin, None);
+    let (period, _) = open_period(app, admin.token(), |_| {}).await;
+    let editor_a = app.as_role(Role::UnitEditor, Some("XA-BAC-HA"));
+    let editor_b = app.as_role(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let a = assessment_of(app, editor_a.token(), &period, "XA-BAC-HA").await;
+    let b = assessment_of(app, editor_b.token(), &period, "XA-BAT-XAT").await;
     for (node, body) in [
         ("1.1", json!({"inputs": {"value": 3}})),
         ("1.2", json!({"inputs": {"numerator": 3, "denominator": 4}})),
         ("2.2", json!({"inputs": {"option": "deputy"}})),
     ] {
-        json_ok(put(&app, &editor_a, &a, node, body).await, 200).await;
+        editor_a.put_answer(&a, node, body).ok().await;
     }
-    // B answers everything properly
     for (node, body) in [
         (
             "1.1",
@@ -78,18 +80,54 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
         ("1.2", json!({"inputs": {"numerator": 4, "denominator": 4}})),
         ("2.2", json!({"inputs": {"option": "chairman"}})),
     ] {
-        json_ok(put(&app, &editor_b, &b, node, body).await, 200).await;
+        editor_b.put_answer(&b, node, body).ok().await;
     }
+    TwoUnits {
+        period,
+        a,
+        b,
+        admin,
+        reviewer: app.as_role(Role::Reviewer, None),
+        editor_a,
+        leader_a: app.as_role(Role::UnitLeader, Some("XA-BAC-HA")),
+        editor_b,
+        leader_b: app.as_role(Role::UnitLeader, Some("XA-BAT-XAT")),
+    }
+}
 
-    let t = tasks(&app, &editor_a).await;
+/// [`two_units`] with B submitted by its leader.
+async fn b_submitted(app: &TestApp) -> TwoUnits<'_> {
+    let u = two_units(app).await;
+    u.leader_b.submit(&u.b).ok().await;
+    u
+}
+
+/// [`b_submitted`] with B returned by the reviewer with a reason.
+async fn b_returned(app: &TestApp) -> TwoUnits<'_> {
+    let u = b_submitted(app).await;
+    u.reviewer
+        .return_to_unit(&u.b, json!({"reason": "Bổ sung minh chứng chỉ số 1.1"}))
+        .ok()
+        .await;
+    u
+}
+
+/// An answer that lacks its required evidence is a task of the unit's editor and leader,
+/// with a link to the evidence, the assessment, the period and the reason; the counts list
+/// every kind of a unit's task.
+#[tokio::test]
+async fn an_answer_without_its_required_evidence_is_the_units_task() {
+    let app = spawn_seeded_app().await;
+    let u = two_units(&app).await;
+    let t = u.editor_a.tasks().ok().await;
     assert_eq!(t["role"], "unit_editor");
     assert_eq!(summary(&t), pairs(&[("evidence_missing", "1.1")]));
     let item = &t["items"][0];
     assert_eq!(
         item["link"],
-        format!("/api/v1/assessments/{a}/answers/1.1/evidence")
+        format!("/api/v1/assessments/{}/answers/1.1/evidence", u.a)
     );
-    assert_eq!(item["assessment_id"], a.as_str());
+    assert_eq!(item["assessment_id"], u.a.as_str());
     assert_eq!(item["period"]["code"], "DTI-2025");
     assert!(
         item["reason"]
@@ -112,48 +150,60 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
             "evidence_missing"
         ]
     );
-    // the leader of A has the same; the leader of B has a form ready to confirm
+    // the leader of A has the same
     assert_eq!(
-        summary(&tasks(&app, &leader_a).await),
+        summary(&u.leader_a.tasks().ok().await),
         pairs(&[("evidence_missing", "1.1")])
     );
-    let t = tasks(&app, &leader_b).await;
-    assert_eq!(summary(&t), pairs(&[("ready_to_submit", "")]));
-    assert_eq!(t["items"][0]["link"], format!("/api/v1/assessments/{b}"));
-    // the editor of B has nothing to do; the leader confirms
-    assert_eq!(summary(&tasks(&app, &editor_b).await), vec![]);
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/submit"),
-            Some(&leader_b),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(summary(&tasks(&app, &leader_b).await), vec![]);
+}
 
-    // the reviewer: B's submitted form; then asks A about 1.2
-    let t = tasks(&app, &reviewer).await;
+/// A complete form is its leader's to confirm, not its editor's; once submitted it is no
+/// longer anyone's in the unit.
+#[tokio::test]
+async fn a_complete_form_waits_for_its_leader_until_submitted() {
+    let app = spawn_seeded_app().await;
+    let u = two_units(&app).await;
+    let t = u.leader_b.tasks().ok().await;
+    assert_eq!(summary(&t), pairs(&[("ready_to_submit", "")]));
+    assert_eq!(
+        t["items"][0]["link"],
+        format!("/api/v1/assessments/{}", u.b)
+    );
+    assert_eq!(summary(&u.editor_b.tasks().ok().await), vec![]);
+    u.leader_b.submit(&u.b).ok().await;
+    assert_eq!(summary(&u.leader_b.tasks().ok().await), vec![]);
+}
+
+/// A submitted form waits for the reviewer, with its link and state.
+#[tokio::test]
+async fn a_submitted_form_waits_for_the_reviewer() {
+    let app = spawn_seeded_app().await;
+    let u = b_submitted(&app).await;
+    let t = u.reviewer.tasks().ok().await;
     assert_eq!(
         summary(&t),
         pairs(&[("assessment_submitted", "XA-BAT-XAT")])
     );
-    assert_eq!(t["items"][0]["link"], format!("/api/v1/assessments/{b}"));
+    assert_eq!(
+        t["items"][0]["link"],
+        format!("/api/v1/assessments/{}", u.b)
+    );
     assert_eq!(t["items"][0]["state"], "submitted");
-    let cl = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/clarifications"),
-            Some(&reviewer),
-            &json!({"node_code": "1.2", "message": "Đề nghị bổ sung biên bản"}),
-        )
-        .await,
-        201,
-    )
-    .await;
+}
+
+/// A reviewer's question waits for the unit (and no other unit), then, answered, for the
+/// reviewer.
+#[tokio::test]
+async fn a_clarification_waits_for_the_unit_then_for_the_reviewer() {
+    let app = spawn_seeded_app().await;
+    let u = b_submitted(&app).await;
+    let cl = u
+        .reviewer
+        .ask(&u.a, "1.2", "Đề nghị bổ sung biên bản")
+        .created()
+        .await;
     let cl_id = cl["id"].as_str().unwrap();
-    let t = tasks(&app, &editor_a).await;
+    let t = u.editor_a.tasks().ok().await;
     assert_eq!(
         summary(&t),
         pairs(&[
@@ -164,26 +214,18 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
     assert_eq!(t["items"][0]["clarification_id"], cl_id);
     assert_eq!(
         t["items"][0]["link"],
-        format!("/api/v1/assessments/{a}/clarifications")
+        format!("/api/v1/assessments/{}/clarifications", u.a)
     );
     // another unit sees nothing of A's
-    assert_eq!(summary(&tasks(&app, &editor_c).await), vec![]);
+    let editor_c = app.as_role(Role::UnitEditor, Some("XA-MUONG-KHUONG"));
+    assert_eq!(summary(&editor_c.tasks().ok().await), vec![]);
     // A answers: the reviewer has it now, A no longer
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/clarifications/{cl_id}/messages"),
-            Some(&editor_a),
-            &json!({"message": "Đã bổ sung"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    u.editor_a.reply(cl_id, "Đã bổ sung").ok().await;
     assert_eq!(
-        summary(&tasks(&app, &editor_a).await),
+        summary(&u.editor_a.tasks().ok().await),
         pairs(&[("evidence_missing", "1.1")])
     );
-    let t = tasks(&app, &reviewer).await;
+    let t = u.reviewer.tasks().ok().await;
     assert_eq!(
         summary(&t),
         pairs(&[
@@ -193,19 +235,15 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
     );
     assert_eq!(t["items"][1]["unit"]["code"], "XA-BAC-HA");
     assert_eq!(t["items"][1]["clarification_id"], cl_id);
+}
 
-    // the reviewer returns B: it is B's to do again, with the reason
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/return"),
-            Some(&reviewer),
-            &json!({"reason": "Bổ sung minh chứng chỉ số 1.1"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let t = tasks(&app, &editor_b).await;
+/// A returned form is the unit's to do again, with the reviewer's reason, in the caller's
+/// language; complete again, it is also its leader's to confirm.
+#[tokio::test]
+async fn a_returned_form_is_the_units_again_with_the_reason_in_its_language() {
+    let app = spawn_seeded_app().await;
+    let u = b_returned(&app).await;
+    let t = u.editor_b.tasks().ok().await;
     assert_eq!(summary(&t), pairs(&[("assessment_returned", "XA-BAT-XAT")]));
     assert!(
         t["items"][0]["reason"]
@@ -215,30 +253,30 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
         "{t}"
     );
     // in Vietnamese on request
-    let resp = app
-        .request(reqwest::Method::GET, "/api/v1/me/tasks", Some(&editor_b))
-        .header("accept-language", "vi-VN, en;q=0.5")
-        .send()
-        .await
-        .unwrap();
+    let resp = u.editor_b.tasks().language("vi-VN, en;q=0.5").send().await;
     assert_eq!(resp.headers()["content-language"], "vi");
     let vi = json_ok(resp, 200).await;
     assert_eq!(
         vi["items"][0]["reason"],
         "Bản tự đánh giá kỳ DTI-2025 bị cán bộ thẩm định trả lại với lý do: “Bổ sung minh chứng chỉ số 1.1”; hãy chỉnh sửa và nộp lại (hạn nộp 06:59 ngày 01/02/2026 (giờ Việt Nam))."
     );
-    // the leader of B has the returned form; it is complete again, so also ready to confirm
     assert_eq!(
-        summary(&tasks(&app, &leader_b).await),
+        summary(&u.leader_b.tasks().ok().await),
         pairs(&[
             ("ready_to_submit", ""),
             ("assessment_returned", "XA-BAT-XAT")
         ])
     );
+}
 
-    // the administrator: the self-assessment phase closed on 31 January, so every unit that
-    // has not submitted is overdue (10 communes, B returned)
-    let t = tasks(&app, &admin).await;
+/// After the self-assessment phase closed, every unit that has not submitted (a returned one
+/// too) is overdue for the administrator.
+#[tokio::test]
+async fn every_unit_not_submitted_after_the_phase_closed_is_overdue() {
+    let app = spawn_seeded_app().await;
+    let u = b_returned(&app).await;
+    // the phase closed on 31 January: 10 communes, B returned
+    let t = u.admin.tasks().ok().await;
     assert_eq!(total(&t, "unit_overdue"), 10, "{t}");
     assert_eq!(total(&t, "phase_ending_soon"), 0);
     let first = &t["items"][0];
@@ -251,8 +289,15 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
             .contains("has not submitted"),
         "{first}"
     );
-    // the phase is extended to close in two days: no one is overdue but the unit whose own
-    // deadline has passed, and the phase's end is near
+}
+
+/// A phase that closes soon is the administrator's task; while it is open, only a unit whose
+/// own deadline has passed is overdue.
+#[tokio::test]
+async fn a_phase_ending_soon_and_a_unit_past_its_own_deadline_are_the_administrators() {
+    let app = spawn_seeded_app().await;
+    let u = b_returned(&app).await;
+    // the phase is extended to close in two days
     let soon = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     app.with_conn(|c| {
         use diesel::RunQueryDsl;
@@ -262,17 +307,11 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
         .execute(c)
         .unwrap();
     });
-    json_ok(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/deadline"),
-            &admin,
-            &json!({"deadline": "2026-01-15T00:00:00Z"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let t = tasks(&app, &admin).await;
+    u.admin
+        .set_deadline(&u.a, "2026-01-15T00:00:00Z")
+        .ok()
+        .await;
+    let t = u.admin.tasks().ok().await;
     assert_eq!(
         summary(&t),
         pairs(&[
@@ -280,7 +319,10 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
             ("unit_overdue", "XA-BAC-HA")
         ])
     );
-    assert_eq!(t["items"][0]["link"], format!("/api/v1/periods/{period}"));
+    assert_eq!(
+        t["items"][0]["link"],
+        format!("/api/v1/periods/{}", u.period)
+    );
     assert!(
         t["items"][0]["reason"]
             .as_str()
@@ -288,11 +330,20 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
             .contains("self-assessment phase"),
         "{t}"
     );
-    assert_eq!(t["items"][1]["link"], format!("/api/v1/assessments/{a}"));
+    assert_eq!(
+        t["items"][1]["link"],
+        format!("/api/v1/assessments/{}", u.a)
+    );
     assert_eq!(t["items"][1]["state"], "in_progress");
+}
 
-    // a viewer has nothing to do; anonymous callers are refused
-    let t = tasks(&app, &viewer).await;
+/// A viewer has nothing to do; anonymous callers are refused.
+#[tokio::test]
+async fn a_viewer_has_no_task_and_anonymous_callers_are_refused() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    open_period(&app, &admin, |_| {}).await;
+    let t = app.as_role(Role::Viewer, None).tasks().ok().await;
     assert_eq!(
         (
             t["items"].as_array().unwrap().len(),
@@ -300,10 +351,7 @@ async fn each_role_sees_what_waits_for_it_with_links_and_reasons() {
         ),
         (0, 0)
     );
-    assert_eq!(
-        app.get_public("/api/v1/me/tasks").await.status().as_u16(),
-        401
-    );
+    assert_eq!(app.anonymous().tasks().send().await.status().as_u16(), 401);
 }
 
 #[tokio::test]

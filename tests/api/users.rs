@@ -6,15 +6,20 @@ use crate::helpers::*;
 #[tokio::test]
 async fn admin_creates_a_unit_account_that_can_log_in() {
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
-    let resp = app
-        .post_json("/api/v1/users", Some(&admin), &json!({"username": "editor.new", "full_name": "Lê Văn Cường", "password": "a-long-secret-2026", "role": "unit_editor", "unit": "STP"}))
+    let admin = app.as_role(Role::Admin, None);
+    let resp = admin
+        .create_user(json!({"username": "editor.new", "full_name": "Lê Văn Cường", "password": "a-long-secret-2026", "role": "unit_editor", "unit": "STP"}))
+        .send()
         .await;
     assert_eq!(resp.headers().get("etag").unwrap(), "\"v1\"");
     let user = json_ok(resp, 201).await;
     assert_eq!(user["unit"]["code"], "STP");
     assert!(user.get("password_hash").is_none() && user.get("password").is_none());
-    let login = json_ok(app.login("editor.new", "a-long-secret-2026").await, 200).await;
+    let login = app
+        .anonymous()
+        .login("editor.new", "a-long-secret-2026")
+        .ok()
+        .await;
     assert_eq!(login["user"]["role"], "unit_editor");
     // the stored hash is argon2id
     let stored = app.with_conn(|c| {
@@ -28,7 +33,7 @@ async fn admin_creates_a_unit_account_that_can_log_in() {
 #[tokio::test]
 async fn account_rules_are_enforced_with_field_errors() {
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
+    let admin = app.as_role(Role::Admin, None);
     let cases = [
         (
             json!({"username": "Bad Name", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"}),
@@ -68,21 +73,13 @@ async fn account_rules_are_enforced_with_field_errors() {
         ),
     ];
     for (body, status, code, field) in cases {
-        let problem = assert_problem(
-            app.post_json("/api/v1/users", Some(&admin), &body).await,
-            status,
-            code,
-        )
-        .await;
+        let problem = admin.create_user(body.clone()).problem(status, code).await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
     }
-    let dup = json!({"username": "admin", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"});
-    assert_problem(
-        app.post_json("/api/v1/users", Some(&admin), &dup).await,
-        409,
-        "USERNAME_TAKEN",
-    )
-    .await;
+    admin
+        .create_user(json!({"username": "admin", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"}))
+        .problem(409, "USERNAME_TAKEN")
+        .await;
 }
 
 #[tokio::test]
@@ -95,71 +92,51 @@ async fn only_admins_manage_accounts() {
         (Role::UnitEditor, Some("STP")),
         (Role::UnitLeader, Some("STP")),
     ] {
-        let token = app.token_for(role, unit);
-        assert_problem(
-            app.post_json("/api/v1/users", Some(&token), &body).await,
-            403,
-            "FORBIDDEN_ROLE",
-        )
-        .await;
+        let caller = app.as_role(role, unit);
+        caller
+            .create_user(body.clone())
+            .problem(403, "FORBIDDEN_ROLE")
+            .await;
         let (target, _) = app.user_and_token(Role::Viewer, None);
-        assert_problem(
-            app.patch_json(
-                &format!("/api/v1/users/{}", target.id),
-                &token,
-                &json!({"active": false}),
-            )
-            .await,
-            403,
-            "FORBIDDEN_ROLE",
-        )
-        .await;
+        caller
+            .update_user(&target.id.to_string(), json!({"active": false}))
+            .problem(403, "FORBIDDEN_ROLE")
+            .await;
     }
 }
 
 #[tokio::test]
 async fn unit_accounts_see_only_their_own_units_accounts() {
     let app = spawn_seeded_app().await;
-    let (_, editor_a) = app.user_and_token(Role::UnitEditor, Some("STP"));
+    let editor_a = app.as_role(Role::UnitEditor, Some("STP"));
     let (other_b, _) = app.user_and_token(Role::UnitEditor, Some("SYT"));
+    let other_b = other_b.id.to_string();
     // list: only STP accounts, whatever filter is asked for
-    let list = json_ok(app.get("/api/v1/users?page_size=500", &editor_a).await, 200).await;
+    let list = editor_a.users().query("page_size=500").ok().await;
     assert!(list["total"].as_i64().unwrap() >= 3);
     for u in list["items"].as_array().unwrap() {
         assert_eq!(u["unit"]["code"], "STP", "{u}");
     }
-    assert_problem(
-        app.get("/api/v1/users?unit=SYT", &editor_a).await,
-        403,
-        "NOT_YOUR_UNIT",
-    )
-    .await;
-    assert_problem(
-        app.get(&format!("/api/v1/users/{}", other_b.id), &editor_a)
-            .await,
-        403,
-        "NOT_YOUR_UNIT",
-    )
-    .await;
+    editor_a
+        .users()
+        .query("unit=SYT")
+        .problem(403, "NOT_YOUR_UNIT")
+        .await;
+    editor_a.user(&other_b).problem(403, "NOT_YOUR_UNIT").await;
     // provincial roles see everyone
-    let reviewer = app.token_for(Role::Reviewer, None);
-    json_ok(
-        app.get(&format!("/api/v1/users/{}", other_b.id), &reviewer)
-            .await,
-        200,
-    )
-    .await;
-    let all = json_ok(app.get("/api/v1/users?page_size=500", &reviewer).await, 200).await;
+    let reviewer = app.as_role(Role::Reviewer, None);
+    reviewer.user(&other_b).ok().await;
+    let all = reviewer.users().query("page_size=500").ok().await;
     assert!(all["total"].as_i64().unwrap() > list["total"].as_i64().unwrap());
 }
 
 #[tokio::test]
 async fn updates_honour_if_match_and_refuse_lost_updates() {
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
+    let admin = app.as_role(Role::Admin, None);
     let (target, _) = app.user_and_token(Role::Viewer, None);
-    let path = format!("/api/v1/users/{}", target.id);
-    let resp = app.get(&path, &admin).await;
+    let id = target.id.to_string();
+    let resp = admin.user(&id).send().await;
     let etag = resp
         .headers()
         .get("etag")
@@ -167,28 +144,19 @@ async fn updates_honour_if_match_and_refuse_lost_updates() {
         .to_str()
         .unwrap()
         .to_string();
-    let ok = app
-        .client
-        .patch(app.url(&path))
-        .bearer_auth(&admin)
+    let ok = admin
+        .update_user(&id, json!({"full_name": "Đỗ Thị Hoa"}))
         .header("if-match", &etag)
-        .json(&json!({"full_name": "Đỗ Thị Hoa"}))
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(ok.headers().get("etag").unwrap(), "\"v2\"");
     assert_eq!(json_ok(ok, 200).await["full_name"], "Đỗ Thị Hoa");
-    let stale = app
-        .client
-        .patch(app.url(&path))
-        .bearer_auth(&admin)
+    admin
+        .update_user(&id, json!({"full_name": "Lost"}))
         .header("if-match", &etag)
-        .json(&json!({"full_name": "Lost"}))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(stale, 412, "VERSION_MISMATCH").await;
-    let after = json_ok(app.get(&path, &admin).await, 200).await;
+        .problem(412, "VERSION_MISMATCH")
+        .await;
+    let after = admin.user(&id).ok().await;
     assert_eq!(after["full_name"], "Đỗ Thị Hoa");
 }
 
@@ -196,25 +164,20 @@ async fn updates_honour_if_match_and_refuse_lost_updates() {
 async fn an_admin_cannot_lock_themselves_out() {
     let app = spawn_app().await;
     let (me, admin) = app.user_and_token(Role::Admin, None);
-    let resp = app
-        .patch_json(
-            &format!("/api/v1/users/{}", me.id),
-            &admin,
-            &json!({"active": false}),
-        )
+    app.as_token(&admin)
+        .update_user(&me.id.to_string(), json!({"active": false}))
+        .problem(409, "CANNOT_DEMOTE_SELF")
         .await;
-    assert_problem(resp, 409, "CANNOT_DEMOTE_SELF").await;
 }
 
 #[tokio::test]
 async fn account_changes_are_audited_without_secrets() {
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
-    let user = json_ok(
-        app.post_json("/api/v1/users", Some(&admin), &json!({"username": "audited.one", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"})).await,
-        201,
-    )
-    .await;
+    let admin = app.as_role(Role::Admin, None);
+    let user = admin
+        .create_user(json!({"username": "audited.one", "full_name": "x", "password": "a-long-secret-2026", "role": "viewer"}))
+        .created()
+        .await;
     let rows: Vec<(String, Option<serde_json::Value>)> = app.with_conn(|c| {
         use diesel::prelude::*;
         use dti_api::db::schema::audit_events::dsl::*;
@@ -236,18 +199,19 @@ async fn account_changes_are_audited_without_secrets() {
 #[tokio::test]
 async fn a_patch_that_changes_nothing_changes_nothing_and_keeps_the_user_logged_in() {
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
+    let admin = app.as_role(Role::Admin, None);
     let (viewer, token) = app.user_and_token(Role::Viewer, None);
-    let path = format!("/api/v1/users/{}", viewer.id);
+    let id = viewer.id.to_string();
+    let viewer = app.as_token(&token);
     for body in [
         json!({}),
         json!({"role": "viewer", "active": true, "full_name": " Test user "}),
         json!({"unit": null}),
     ] {
-        let resp = app.patch_json(&path, &admin, &body).await;
+        let resp = admin.update_user(&id, body.clone()).send().await;
         assert_eq!(resp.headers()["etag"], "\"v1\"", "{body}");
         assert_eq!(json_ok(resp, 200).await["version"], 1, "{body}");
-        json_ok(app.get("/api/v1/me", &token).await, 200).await;
+        viewer.me().ok().await;
     }
     let updates: i64 = app.with_conn(|c| {
         use diesel::prelude::*;
@@ -260,20 +224,18 @@ async fn a_patch_that_changes_nothing_changes_nothing_and_keeps_the_user_logged_
     });
     assert_eq!(updates, 0, "nothing changed, nothing audited");
     // a new name is a new version, and no reason to log anyone out
-    let renamed = json_ok(
-        app.patch_json(&path, &admin, &json!({"full_name": "Đỗ Thị Hoa"}))
-            .await,
-        200,
-    )
-    .await;
+    let renamed = admin
+        .update_user(&id, json!({"full_name": "Đỗ Thị Hoa"}))
+        .ok()
+        .await;
     assert_eq!(renamed["version"], 2);
-    json_ok(app.get("/api/v1/me", &token).await, 200).await;
+    viewer.me().ok().await;
 }
 
 #[tokio::test]
 async fn a_real_change_of_password_role_unit_or_active_ends_the_sessions() {
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
+    let admin = app.as_role(Role::Admin, None);
     for (role, unit, change) in [
         (
             Role::Viewer,
@@ -289,14 +251,13 @@ async fn a_real_change_of_password_role_unit_or_active_ends_the_sessions() {
         (Role::Viewer, None, json!({"active": false})),
     ] {
         let (user, token) = app.user_and_token(role, unit);
-        json_ok(app.get("/api/v1/me", &token).await, 200).await;
-        let changed = json_ok(
-            app.patch_json(&format!("/api/v1/users/{}", user.id), &admin, &change)
-                .await,
-            200,
-        )
-        .await;
+        let session = app.as_token(&token);
+        session.me().ok().await;
+        let changed = admin
+            .update_user(&user.id.to_string(), change.clone())
+            .ok()
+            .await;
         assert_eq!(changed["version"], 2, "{change}");
-        assert_problem(app.get("/api/v1/me", &token).await, 401, "TOKEN_REVOKED").await;
+        session.me().problem(401, "TOKEN_REVOKED").await;
     }
 }

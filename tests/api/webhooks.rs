@@ -15,9 +15,8 @@ use dti_api::config::{Config, Mode};
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::fixtures::{assessment_of, fill_and_submit, open_period, put};
 use crate::helpers::*;
-use crate::publications::fill_and_submit;
 use receiver::{Channel, Received};
 
 fn event_type(r: &Received) -> &str {

@@ -3,108 +3,134 @@
 use dti_api::domain::Role;
 use serde_json::json;
 
-use crate::assessments::{assessment_of, open_period, put};
+use crate::client::Client;
+use crate::fixtures::{assessment_of, open_period};
 use crate::helpers::*;
 
-#[tokio::test]
-async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_audit() {
-    let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let a_editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a_leader = app.token_for(Role::UnitLeader, Some("XA-BAC-HA"));
-    let b_editor = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
-    let b_leader = app.token_for(Role::UnitLeader, Some("XA-BAT-XAT"));
-    let reviewer = app.token_for(Role::Reviewer, None);
-    let a = assessment_of(&app, &a_editor, &period, "XA-BAC-HA").await;
-    let b = assessment_of(&app, &b_editor, &period, "XA-BAT-XAT").await;
+/// Two communes of an open period and the people who act on them: Bắc Hà (A) has answered
+/// everything (1.1 tiers 3 = 15, explained; 1.2 3 of 4 = 15; 2.1 measured 60 of 100 = 30;
+/// 2.2 deputy = 10: 70 points), Bát Xát (B) one component only (1.2, 4 of 4).
+struct TwoUnits<'a> {
+    period: String,
+    a: String,
+    b: String,
+    admin: Client<'a>,
+    reviewer: Client<'a>,
+    a_editor: Client<'a>,
+    a_leader: Client<'a>,
+    b_editor: Client<'a>,
+    b_leader: Client<'a>,
+}
 
-    // unit A answers everything: 15 + 15 + 30 (measured) + 10 = 70
-    json_ok(
-        put(
-            &app,
-            &a_editor,
-            &a,
+async fn two_units(app: &TestApp) -> TwoUnits<'_> {
+    let admin = app.as_role(Role::Admin, None);
+    let (period, _) = open_period(app, admin.token(), |_| {}).await;
+    let a_editor = app.as_role(Role::UnitEditor, Some("XA-BAC-HA"));
+    let b_editor = app.as_role(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let a = assessment_of(app, a_editor.token(), &period, "XA-BAC-HA").await;
+    let b = assessment_of(app, b_editor.token(), &period, "XA-BAT-XAT").await;
+    for (node, body) in [
+        (
             "1.1",
             json!({"inputs": {"value": 3}, "explanation": "Biên bản lưu giấy"}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        put(
-            &app,
-            &a_editor,
-            &a,
-            "1.2",
-            json!({"inputs": {"numerator": 3, "denominator": 4}}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        put(
-            &app,
-            &a_editor,
-            &a,
-            "2.2",
-            json!({"inputs": {"option": "deputy"}}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        put(
-            &app,
-            &admin,
+        ),
+        ("1.2", json!({"inputs": {"numerator": 3, "denominator": 4}})),
+        ("2.2", json!({"inputs": {"option": "deputy"}})),
+    ] {
+        a_editor.put_answer(&a, node, body).ok().await;
+    }
+    // 2.1 is measured by the office, not answered by the unit
+    admin
+        .put_answer(
             &a,
             "2.1",
             json!({"inputs": {"numerator": 60, "denominator": 100}}),
         )
-        .await,
-        200,
-    )
-    .await;
-    // unit B answers one component only
-    json_ok(
-        put(
-            &app,
-            &b_editor,
+        .ok()
+        .await;
+    b_editor
+        .put_answer(
             &b,
             "1.2",
             json!({"inputs": {"numerator": 4, "denominator": 4}}),
         )
-        .await,
-        200,
-    )
-    .await;
+        .ok()
+        .await;
+    TwoUnits {
+        period,
+        a,
+        b,
+        admin,
+        reviewer: app.as_role(Role::Reviewer, None),
+        a_editor,
+        a_leader: app.as_role(Role::UnitLeader, Some("XA-BAC-HA")),
+        b_editor,
+        b_leader: app.as_role(Role::UnitLeader, Some("XA-BAT-XAT")),
+    }
+}
 
-    // the editor cannot submit; the leader can, once nothing is missing
-    assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&a_editor),
-            &json!({}),
+/// [`two_units`] with both forms submitted: B completes its form (1.1 tiers 3, explained;
+/// 2.2 chairman: 15 + 20 + 0 for the unmeasured 2.1 + 20 = 55 points).
+async fn both_submitted(app: &TestApp) -> TwoUnits<'_> {
+    let u = two_units(app).await;
+    u.a_leader.submit(&u.a).ok().await;
+    u.b_editor
+        .put_answer(
+            &u.b,
+            "1.1",
+            json!({"inputs": {"value": 3}, "explanation": "Đang số hóa"}),
         )
-        .await,
-        403,
-        "LEADER_ONLY",
-    )
-    .await;
-    let p = assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/submit"),
-            Some(&b_leader),
-            &json!({}),
-        )
-        .await,
-        422,
-        "INCOMPLETE",
-    )
-    .await;
+        .ok()
+        .await;
+    u.b_editor
+        .put_answer(&u.b, "2.2", json!({"inputs": {"option": "chairman"}}))
+        .ok()
+        .await;
+    u.b_leader.submit(&u.b).ok().await;
+    u
+}
+
+/// [`both_submitted`] with the period in its review phase.
+async fn in_review(app: &TestApp) -> TwoUnits<'_> {
+    let u = both_submitted(app).await;
+    u.admin.transition(&u.period, "review").ok().await;
+    u
+}
+
+/// The reviewer's adjustment of A's 1.2 (3 of 4 → 2 of 4: 15 → 10 points).
+fn adjustment() -> serde_json::Value {
+    json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": "Chỉ 2 biên bản có chữ ký Chủ tịch"})
+}
+
+/// The actions of an audit page, newest first.
+fn audit_actions(page: &serde_json::Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
+}
+
+/// Only the unit's own leader submits its form; the editor and another unit's leader are
+/// refused.
+#[tokio::test]
+async fn only_the_units_own_leader_submits_its_form() {
+    let app = spawn_seeded_app().await;
+    let u = two_units(&app).await;
+    u.a_editor.submit(&u.a).problem(403, "LEADER_ONLY").await;
+    u.b_leader.submit(&u.a).problem(403, "NOT_YOUR_UNIT").await;
+    let s = u.a_leader.submit(&u.a).ok().await;
+    assert_eq!(s["state"], "submitted");
+}
+
+/// A form with unanswered components is refused with every missing component listed; the
+/// components that the office measures are not the unit's to answer.
+#[tokio::test]
+async fn a_submission_lists_every_unanswered_component_but_the_measured_ones() {
+    let app = spawn_seeded_app().await;
+    let u = two_units(&app).await;
+    let p = u.b_leader.submit(&u.b).problem(422, "INCOMPLETE").await;
     let missing: Vec<(&str, &str)> = p["errors"]
         .as_array()
         .unwrap()
@@ -116,171 +142,100 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
         vec![("1.1", "UNANSWERED"), ("2.2", "UNANSWERED")],
         "automatic 2.1 is not the unit's to answer"
     );
-    assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&b_leader),
-            &json!({}),
-        )
-        .await,
-        403,
-        "NOT_YOUR_UNIT",
-    )
-    .await;
-    let s = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&a_leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(s["state"], "submitted");
-    assert_problem(
-        put(
-            &app,
-            &a_editor,
-            &a,
+}
+
+/// A submitted form takes no more answers, and the leader's retried submission is answered as
+/// the first one, without a second submission in the audit trail.
+#[tokio::test]
+async fn a_submitted_form_is_locked_and_a_retried_submission_is_answered_as_the_first() {
+    let app = spawn_seeded_app().await;
+    let u = two_units(&app).await;
+    let s = u.a_leader.submit(&u.a).ok().await;
+    u.a_editor
+        .put_answer(
+            &u.a,
             "1.2",
             json!({"inputs": {"numerator": 4, "denominator": 4}}),
         )
-        .await,
-        409,
-        "ALREADY_SUBMITTED",
-    )
-    .await;
-    // the leader's retry is answered as the first time
-    let again = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&a_leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+        .problem(409, "ALREADY_SUBMITTED")
+        .await;
+    let again = u.a_leader.submit(&u.a).ok().await;
     assert_eq!(again, s);
-    // evidence-required 1.1 without evidence or explanation blocks a submission
-    json_ok(
-        put(&app, &b_editor, &b, "1.1", json!({"inputs": {"value": 4}})).await,
-        200,
-    )
-    .await;
-    json_ok(
-        put(
-            &app,
-            &b_editor,
-            &b,
-            "2.2",
-            json!({"inputs": {"option": "chairman"}}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let p = assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/submit"),
-            Some(&b_leader),
-            &json!({}),
-        )
-        .await,
-        422,
-        "INCOMPLETE",
-    )
-    .await;
+    let of_a = app
+        .as_role(Role::Viewer, None)
+        .audit_events()
+        .query(&format!("entity_type=assessment&entity_id={}", u.a))
+        .ok()
+        .await;
+    assert_eq!(audit_actions(&of_a), ["assessment.submit"]);
+}
+
+/// An answer that requires evidence blocks the submission until it has evidence or an
+/// explanation.
+#[tokio::test]
+async fn an_answer_without_its_required_evidence_or_an_explanation_blocks_the_submission() {
+    let app = spawn_seeded_app().await;
+    let u = two_units(&app).await;
+    u.b_editor
+        .put_answer(&u.b, "1.1", json!({"inputs": {"value": 4}}))
+        .ok()
+        .await;
+    u.b_editor
+        .put_answer(&u.b, "2.2", json!({"inputs": {"option": "chairman"}}))
+        .ok()
+        .await;
+    let p = u.b_leader.submit(&u.b).problem(422, "INCOMPLETE").await;
     assert_eq!(p["errors"][0]["code"], "EVIDENCE_REQUIRED");
-    json_ok(
-        put(
-            &app,
-            &b_editor,
-            &b,
+    u.b_editor
+        .put_answer(
+            &u.b,
             "1.1",
             json!({"inputs": {"value": 4}, "explanation": "Đang số hóa"}),
         )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/submit"),
-            Some(&b_leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+        .ok()
+        .await;
+    u.b_leader.submit(&u.b).ok().await;
+}
 
-    // review: adjustments only in the review phase, by reviewers, with a reason
-    let adj = json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": "Chỉ 2 biên bản có chữ ký Chủ tịch"});
-    assert_problem(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
-            &reviewer,
-            &adj,
+/// Adjustments are made in the review phase only, by reviewers, with a reason, and change the
+/// inputs (not the points) of a component.
+#[tokio::test]
+async fn adjustments_are_the_reviewers_in_the_review_phase_with_a_reason() {
+    let app = spawn_seeded_app().await;
+    let u = both_submitted(&app).await;
+    u.reviewer
+        .adjust(&u.a, "1.2", adjustment())
+        .problem(409, "PHASE_CLOSED")
+        .await;
+    u.admin.transition(&u.period, "review").ok().await;
+    u.a_leader
+        .adjust(&u.a, "1.2", adjustment())
+        .problem(403, "FORBIDDEN_ROLE")
+        .await;
+    u.reviewer
+        .adjust(
+            &u.a,
+            "1.2",
+            json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": ""}),
         )
-        .await,
-        409,
-        "PHASE_CLOSED",
-    )
-    .await;
-    transition(&app, &admin, &period, "review").await;
-    assert_problem(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
-            &a_leader,
-            &adj,
-        )
-        .await,
-        403,
-        "FORBIDDEN_ROLE",
-    )
-    .await;
-    assert_problem(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
-            &reviewer,
-            &json!({"inputs": {"numerator": 2, "denominator": 4}, "reason": ""}),
-        )
-        .await,
-        422,
-        "VALIDATION_FAILED",
-    )
-    .await;
-    assert_problem(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
-            &reviewer,
-            &json!({"points": "25", "reason": "x"}),
-        )
-        .await,
-        422,
-        "INVALID_INPUT",
-    )
-    .await;
-    let r = json_ok(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/adjustments/1.2"),
-            &reviewer,
-            &adj,
-        )
-        .await,
-        200,
-    )
-    .await;
+        .problem(422, "VALIDATION_FAILED")
+        .await;
+    u.reviewer
+        .adjust(&u.a, "1.2", json!({"points": "25", "reason": "x"}))
+        .problem(422, "INVALID_INPUT")
+        .await;
+}
+
+/// An adjustment sets the reviewed score and keeps the unit's own; the explained score shows
+/// both for the component, marks it adjusted and gives the reason.
+#[tokio::test]
+async fn an_adjustment_sets_the_reviewed_score_and_keeps_the_units_own() {
+    let app = spawn_seeded_app().await;
+    let u = in_review(&app).await;
+    let r = u.reviewer.adjust(&u.a, "1.2", adjustment()).ok().await;
     assert_eq!(r["score"]["self_points"], "70", "the self value stays");
     assert_eq!(r["score"]["reviewed_points"], "65");
-    let tree = json_ok(
-        app.get(&format!("/api/v1/assessments/{a}/score"), &a_editor)
-            .await,
-        200,
-    )
-    .await;
+    let tree = u.a_editor.score(&u.a).ok().await;
     let n12 = tree["nodes"]
         .as_array()
         .unwrap()
@@ -296,116 +251,64 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
         tree["adjustments"][0]["reason"],
         "Chỉ 2 biên bản có chữ ký Chủ tịch"
     );
+}
 
-    // return B with a reason; B corrects during review and resubmits
-    assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/return"),
-            Some(&reviewer),
-            &json!({}),
-        )
-        .await,
-        422,
-        "INVALID_BODY",
-    )
-    .await;
-    let ret = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/return"),
-            Some(&reviewer),
-            &json!({"reason": "Bổ sung minh chứng chỉ số 1.1"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+/// A form is returned with a reason only; the unit sees why, corrects it during the review
+/// phase and submits it again.
+#[tokio::test]
+async fn a_returned_form_is_the_units_to_correct_and_submit_again_during_review() {
+    let app = spawn_seeded_app().await;
+    let u = in_review(&app).await;
+    u.reviewer
+        .return_to_unit(&u.b, json!({}))
+        .problem(422, "INVALID_BODY")
+        .await;
+    let ret = u
+        .reviewer
+        .return_to_unit(&u.b, json!({"reason": "Bổ sung minh chứng chỉ số 1.1"}))
+        .ok()
+        .await;
     assert_eq!(ret["state"], "returned");
     assert_eq!(
         ret["last_action"]["reason"],
         "Bổ sung minh chứng chỉ số 1.1"
     );
-    let got = json_ok(
-        app.get(&format!("/api/v1/assessments/{b}"), &b_leader)
-            .await,
-        200,
-    )
-    .await;
+    let got = u.b_leader.assessment(&u.b).ok().await;
     assert!(
         got["allowed_actions"]
             .as_array()
             .unwrap()
             .contains(&json!("submit"))
     );
-    json_ok(
-        put(
-            &app,
-            &b_editor,
-            &b,
+    u.b_editor
+        .put_answer(
+            &u.b,
             "1.1",
             json!({"inputs": {"value": 3}, "explanation": "Đã bổ sung"}),
         )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{b}/submit"),
-            Some(&b_leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-
-    // finalise both: final = reviewed
-    for id in [&a, &b] {
-        let f = json_ok(
-            app.post_json(
-                &format!("/api/v1/assessments/{id}/finalise"),
-                Some(&reviewer),
-                &json!({}),
-            )
-            .await,
-            200,
-        )
+        .ok()
         .await;
+    let s = u.b_leader.submit(&u.b).ok().await;
+    assert_eq!(s["state"], "submitted");
+}
+
+/// Finalised forms take their reviewed scores as final, exactly, and rank the group.
+#[tokio::test]
+async fn finalised_forms_score_as_reviewed_and_rank_the_group() {
+    let app = spawn_seeded_app().await;
+    let u = in_review(&app).await;
+    u.reviewer.adjust(&u.a, "1.2", adjustment()).ok().await;
+    for id in [&u.a, &u.b] {
+        let f = u.reviewer.finalise(id).ok().await;
         assert_eq!(f["state"], "finalised");
     }
-    let fa = json_ok(
-        app.get(&format!("/api/v1/assessments/{a}"), &a_editor)
-            .await,
-        200,
-    )
-    .await;
+    let fa = u.a_editor.assessment(&u.a).ok().await;
     assert_eq!(fa["score"]["final_points"], "65");
     assert_eq!(fa["score"]["final_index"], "0.6500");
     // B: 15 (tiers 3) + 20 (4/4) + 0 (2.1 never measured) + 20 (chairman) = 55
-    let fb = json_ok(
-        app.get(&format!("/api/v1/assessments/{b}"), &b_leader)
-            .await,
-        200,
-    )
-    .await;
+    let fb = u.b_leader.assessment(&u.b).ok().await;
     assert_eq!(fb["score"]["final_points"], "55");
-    assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/finalise"),
-            Some(&reviewer),
-            &json!({}),
-        )
-        .await,
-        409,
-        "ASSESSMENT_FINALISED",
-    )
-    .await;
-    let ranks = json_ok(
-        app.get(&format!("/api/v1/periods/{period}/rankings"), &reviewer)
-            .await,
-        200,
-    )
-    .await;
+    let ranks = u.reviewer.rankings(&u.period).ok().await;
     assert_eq!(
         (
             ranks["items"][0]["unit"]["code"].as_str(),
@@ -420,59 +323,70 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
         ),
         (Some("XA-BAT-XAT"), Some(2))
     );
+}
 
-    // the admin reopens A for a correction
-    assert_problem(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/reopen"),
-            Some(&reviewer),
-            &json!({"reason": "x"}),
-        )
-        .await,
-        403,
-        "FORBIDDEN_ROLE",
-    )
-    .await;
-    let re = json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/reopen"),
-            Some(&admin),
-            &json!({"reason": "Sai số liệu 2.2"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+/// A finalised form is not finalised again.
+#[tokio::test]
+async fn a_finalised_form_is_not_finalised_twice() {
+    let app = spawn_seeded_app().await;
+    let u = in_review(&app).await;
+    u.reviewer.finalise(&u.a).ok().await;
+    u.reviewer
+        .finalise(&u.a)
+        .problem(409, "ASSESSMENT_FINALISED")
+        .await;
+}
+
+/// Only the administrator reopens a finalised form, with a reason; it goes back to the unit
+/// and its score is no longer final.
+#[tokio::test]
+async fn only_the_administrator_reopens_a_finalised_form_and_it_is_no_longer_final() {
+    let app = spawn_seeded_app().await;
+    let u = in_review(&app).await;
+    u.reviewer.finalise(&u.a).ok().await;
+    u.reviewer
+        .reopen(&u.a, json!({"reason": "x"}))
+        .problem(403, "FORBIDDEN_ROLE")
+        .await;
+    let re = u
+        .admin
+        .reopen(&u.a, json!({"reason": "Sai số liệu 2.2"}))
+        .ok()
+        .await;
     assert_eq!(re["state"], "returned");
-    let fa = json_ok(
-        app.get(&format!("/api/v1/assessments/{a}"), &a_editor)
-            .await,
-        200,
-    )
-    .await;
+    let fa = u.a_editor.assessment(&u.a).ok().await;
     assert_eq!(
         fa["score"]["final_points"],
         serde_json::Value::Null,
         "no longer final"
     );
+}
 
-    // every step is in the audit trail, with request ids
-    let viewer = app.token_for(Role::Viewer, None);
-    let trail = json_ok(
-        app.get(
-            &format!("/api/v1/audit-events?period_id={period}&page_size=500"),
-            &viewer,
-        )
-        .await,
-        200,
-    )
-    .await;
-    let actions: Vec<&str> = trail["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+/// Every step of a year (period, answers, submissions, adjustments, returns, finalisation,
+/// reopening) is in the audit trail with its request id, and an assessment's own trail lists
+/// its steps newest first.
+#[tokio::test]
+async fn every_step_is_in_the_audit_trail_with_its_request_id() {
+    let app = spawn_seeded_app().await;
+    let u = in_review(&app).await;
+    u.reviewer.adjust(&u.a, "1.2", adjustment()).ok().await;
+    u.reviewer
+        .return_to_unit(&u.b, json!({"reason": "Bổ sung minh chứng chỉ số 1.1"}))
+        .ok()
+        .await;
+    u.reviewer.finalise(&u.a).ok().await;
+    u.admin
+        .reopen(&u.a, json!({"reason": "Sai số liệu 2.2"}))
+        .ok()
+        .await;
+
+    let viewer = app.as_role(Role::Viewer, None);
+    let trail = viewer
+        .audit_events()
+        .query(&format!("period_id={}&page_size=500", u.period))
+        .ok()
+        .await;
+    let actions = audit_actions(&trail);
     for expected in [
         "period.create",
         "period.transition",
@@ -495,41 +409,34 @@ async fn submit_review_adjust_return_resubmit_finalise_with_exact_numbers_and_au
             .iter()
             .all(|e| e["request_id"].is_string())
     );
-    let of_a = json_ok(
-        app.get(
-            &format!("/api/v1/audit-events?entity_type=assessment&entity_id={a}"),
-            &viewer,
-        )
-        .await,
-        200,
-    )
-    .await;
-    let a_actions: Vec<&str> = of_a["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let of_a = viewer
+        .audit_events()
+        .query(&format!("entity_type=assessment&entity_id={}", u.a))
+        .ok()
+        .await;
     assert_eq!(
-        a_actions,
+        audit_actions(&of_a),
         vec![
             "assessment.reopen",
             "assessment.finalise",
             "assessment.submit"
         ]
     );
-    assert_problem(
-        app.get("/api/v1/audit-events", &a_editor).await,
-        403,
-        "FORBIDDEN_ROLE",
-    )
-    .await;
-    assert_problem(
-        app.get("/api/v1/audit-events", &reviewer).await,
-        403,
-        "FORBIDDEN_ROLE",
-    )
-    .await;
+}
+
+/// Units and reviewers do not read the audit trail.
+#[tokio::test]
+async fn units_and_reviewers_do_not_read_the_audit_trail() {
+    let app = spawn_seeded_app().await;
+    for (role, unit) in [
+        (Role::UnitEditor, Some("XA-BAC-HA")),
+        (Role::Reviewer, None),
+    ] {
+        app.as_role(role, unit)
+            .audit_events()
+            .problem(403, "FORBIDDEN_ROLE")
+            .await;
+    }
 }
 
 #[tokio::test]
@@ -591,7 +498,7 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
     let cid = cl["id"].as_str().unwrap();
     // the form is locked, the thread is not
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &editor,
             &a,
@@ -665,7 +572,7 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
 
     // unit B never submitted; in review it is closed until the admin extends its deadline
     let put_b = || {
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &other,
             &b,
@@ -746,7 +653,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
 
     // 2.1 is measured automatically: the platform writes it, 60 % of a target of 80 % → 30
     let w = json_ok(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &token,
             &a,
@@ -759,7 +666,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
     .await;
     assert_eq!(w["score"]["self_points"], "30");
     let p = assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &token,
             &a,
@@ -820,7 +727,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
     )
     .await;
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             &token,
             &a,
@@ -833,7 +740,7 @@ async fn integration_tokens_write_automatic_measurements_and_nothing_else() {
     )
     .await;
     assert_problem(
-        crate::assessments::put(
+        crate::fixtures::put(
             &app,
             "dti_forged",
             &a,
