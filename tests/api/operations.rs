@@ -73,13 +73,13 @@ async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
             .expect("seeds load");
     });
     let admin = app.token_for(Role::Admin, None);
-    let (period, _) = crate::assessments::open_period(&app, &admin, |_| {}).await;
+    let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = crate::assessments::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let a = crate::fixtures::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
     let hits = cache_metric(&app, "scoring_cache_hits_total", "sets").await;
     for n in 1..=3 {
         let w = json_ok(
-            crate::assessments::put(
+            crate::fixtures::put(
                 &app,
                 &editor,
                 &a,
