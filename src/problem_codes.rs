@@ -272,6 +272,11 @@ pub const CATALOGUE: &[ProblemCode] = &[
         "The body exceeds the limit of this route.",
     ),
     c(
+        "TOO_MANY_ROWS",
+        413,
+        "An import file has more rows than this account may import at once (`max_rows`).",
+    ),
+    c(
         "UNSUPPORTED_MEDIA_TYPE",
         415,
         "The `Content-Type` is not accepted here (`accepted` lists what is).",
@@ -501,10 +506,21 @@ mod tests {
                 continue;
             }
             let before = text[..i].trim_end();
+            // `StatusCode::X, "CODE"`, also spelled with its path (`actix_web::http::StatusCode`)
+            let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
             let before = before
                 .strip_suffix(',')
-                .and_then(|b| b.trim_end().rsplit_once("StatusCode::"))
-                .map(|(b, _)| b.trim_end())
+                .and_then(|b| {
+                    b.trim_end()
+                        .trim_end_matches(ident)
+                        .strip_suffix("StatusCode::")
+                })
+                .map(|mut b| {
+                    while let Some(prefix) = b.strip_suffix("::") {
+                        b = prefix.trim_end_matches(ident);
+                    }
+                    b.trim_end()
+                })
                 .unwrap_or(before);
             let is_call = CALLS.iter().any(|call| before.ends_with(call));
             // `FieldError::new("field", "CODE", …)` names field codes, not problem codes

@@ -170,6 +170,13 @@ pub fn field_message_vi(e: &FieldError) -> Option<String> {
             _ => "giá trị không đúng kiểu hoặc định dạng quy định".into(),
         },
         // -- references to other data
+        "TEMPLATE_VERSION_MISMATCH" => match (quoted("template"), param("set")) {
+            (Some(t), Some(set)) => format!(
+                "mẫu được tạo cho bộ chỉ số {t}, nhưng đơn vị này được đánh giá theo {set}: \
+                 hãy tải lại mẫu"
+            ),
+            _ => "mẫu được tạo cho phiên bản khác của bộ chỉ số: hãy tải lại mẫu".into(),
+        },
         "UNKNOWN_UNIT" => match quoted("value") {
             Some(v) => format!("không có đơn vị nào có mã hoặc id {v}"),
             None => "không có đơn vị này".into(),

@@ -257,6 +257,12 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
             Some(limit) => format!("Nội dung gửi lên vượt quá giới hạn {limit} byte."),
             None => "Nội dung gửi lên vượt quá giới hạn cho phép.".into(),
         },
+        "TOO_MANY_ROWS" => match param("limit") {
+            Some(limit) => format!(
+                "Tệp có hơn {limit} dòng, vượt quá số dòng tài khoản này được nhập trong một lần."
+            ),
+            None => "Tệp có quá nhiều dòng cho một lần nhập.".into(),
+        },
         "UNSUPPORTED_MEDIA_TYPE" => match param("accepted") {
             Some(a) => format!("Định dạng nội dung không được hỗ trợ; hãy gửi {a}."),
             None => "Định dạng nội dung (Content-Type) không được hỗ trợ cho yêu cầu này.".into(),

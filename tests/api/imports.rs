@@ -542,6 +542,20 @@ async fn bad_files_are_answered_clearly() {
     )
     .await;
     assert_eq!(p["max_rows"], 2000);
+    let resp = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/periods/{period}/imports/answers"),
+            Some(&editor),
+        )
+        .header("accept-language", "vi")
+        .header("content-type", "text/csv")
+        .body(csv(&refs))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(resp, 413, "TOO_MANY_ROWS").await;
+    assert!(p["detail"].as_str().unwrap().contains("2000 dòng"), "{p}");
     let a = assessment_of(&app, &admin, &period, "XA-BAC-HA").await;
     assert_eq!(assessment(&app, &admin, &a).await["answers"], json!([]));
     // an unknown period
@@ -805,6 +819,29 @@ async fn a_filled_template_imports_the_same_answers_and_scores_as_the_json_api()
         "{p}"
     );
     assert_eq!(p["rows_read"], 3, "blank template rows are skipped: {p}");
+    // and in Vietnamese, the English kept beside it
+    let resp = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/periods/{period}/imports/answers"),
+            Some(&admin),
+        )
+        .header("accept-language", "vi")
+        .body(fill("00000000-0000-4000-8000-000000000000"))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(resp, 422, "IMPORT_REFUSED").await;
+    let conflict = &p["conflicts"][0];
+    assert_eq!(conflict["code"], "TEMPLATE_VERSION_MISMATCH", "{p}");
+    assert!(
+        conflict["message"]
+            .as_str()
+            .unwrap()
+            .contains("tải lại mẫu"),
+        "{conflict}"
+    );
+    assert!(conflict["message_en"].is_string(), "{conflict}");
     let r = json_ok(
         import(&app, &admin, &period, "", fill(&meta[0][1])).await,
         200,
