@@ -34,20 +34,25 @@ pub async fn spawn_app_with_metrics_token_and(
     spawn_app_with(config).await
 }
 
-/// `<name>{cache="<cache>"}` as `/metrics` shows it now (a scoring cache's counter or gauge).
-pub async fn cache_metric(app: &TestApp, name: &str, cache: &str) -> u64 {
+/// `<name>{<label>="<value>"}` as `/metrics` shows it now (one counter or gauge).
+pub async fn metric(app: &TestApp, name: &str, label: &str, value: &str) -> u64 {
     let text = app
         .get("/metrics", METRICS_TOKEN)
         .await
         .text()
         .await
         .unwrap();
-    let prefix = format!("{name}{{cache=\"{cache}\"}} ");
+    let prefix = format!("{name}{{{label}=\"{value}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .unwrap_or_else(|| panic!("no {prefix}in {text}"))
         .parse()
         .unwrap()
+}
+
+/// `<name>{cache="<cache>"}`: a scoring cache's counter or gauge.
+pub async fn cache_metric(app: &TestApp, name: &str, cache: &str) -> u64 {
+    metric(app, name, "cache", cache).await
 }
 
 // The compiled set of a period is kept between requests: scored reads and writes after the
@@ -399,18 +404,7 @@ async fn the_connections_of_one_request_share_one_pool_wait() {
 
 /// `db_checkouts_total{pool="…"}` as `/metrics` shows it now.
 async fn checkouts(app: &TestApp, pool: &str) -> u64 {
-    let text = app
-        .get("/metrics", METRICS_TOKEN)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("db_checkouts_total{{pool=\"{pool}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix}in {text}"))
-        .parse()
-        .unwrap()
+    metric(app, "db_checkouts_total", "pool", pool).await
 }
 
 // An authenticated request without a body keeps its authentication's connection for the
