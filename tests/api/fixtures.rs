@@ -9,6 +9,7 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
+use crate::client::Client;
 use crate::helpers::*;
 
 // --- Apps ---
@@ -438,4 +439,18 @@ pub async fn race_uploads_and_deletes_of_the_same_content(app: &TestApp, rounds:
         );
     }
     assert_eq!(blob_rows(app), 1);
+}
+
+/// Two communes of one open period and the people who act on them (each test file fills
+/// them with its own scenario): Bắc Hà (`a`) and Bát Xát (`b`), their assessments' ids.
+pub struct TwoUnits<'a> {
+    pub period: String,
+    pub a: String,
+    pub b: String,
+    pub admin: Client<'a>,
+    pub reviewer: Client<'a>,
+    pub a_editor: Client<'a>,
+    pub a_leader: Client<'a>,
+    pub b_editor: Client<'a>,
+    pub b_leader: Client<'a>,
 }

@@ -4,8 +4,7 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::client::Client;
-use crate::fixtures::{assessment_of, open_period};
+use crate::fixtures::{TwoUnits, assessment_of, open_period};
 use crate::helpers::*;
 
 /// (kind, node code or unit code) of every task, in order.
@@ -46,31 +45,19 @@ fn total(t: &Value, kind: &str) -> i64 {
 /// Two communes of an open period: Bắc Hà (A) has answered everything, but 1.1 (evidence
 /// required) has neither evidence nor explanation; Bát Xát (B) has answered everything
 /// properly and waits for its leader.
-struct TwoUnits<'a> {
-    period: String,
-    a: String,
-    b: String,
-    admin: Client<'a>,
-    reviewer: Client<'a>,
-    editor_a: Client<'a>,
-    leader_a: Client<'a>,
-    editor_b: Client<'a>,
-    leader_b: Client<'a>,
-}
-
 async fn two_units(app: &TestApp) -> TwoUnits<'_> {
     let admin = app.as_role(Role::Admin, None);
     let (period, _) = open_period(app, admin.token(), |_| {}).await;
-    let editor_a = app.as_role(Role::UnitEditor, Some("XA-BAC-HA"));
-    let editor_b = app.as_role(Role::UnitEditor, Some("XA-BAT-XAT"));
-    let a = assessment_of(app, editor_a.token(), &period, "XA-BAC-HA").await;
-    let b = assessment_of(app, editor_b.token(), &period, "XA-BAT-XAT").await;
+    let a_editor = app.as_role(Role::UnitEditor, Some("XA-BAC-HA"));
+    let b_editor = app.as_role(Role::UnitEditor, Some("XA-BAT-XAT"));
+    let a = assessment_of(app, a_editor.token(), &period, "XA-BAC-HA").await;
+    let b = assessment_of(app, b_editor.token(), &period, "XA-BAT-XAT").await;
     for (node, body) in [
         ("1.1", json!({"inputs": {"value": 3}})),
         ("1.2", json!({"inputs": {"numerator": 3, "denominator": 4}})),
         ("2.2", json!({"inputs": {"option": "deputy"}})),
     ] {
-        editor_a.put_answer(&a, node, body).ok().await;
+        a_editor.put_answer(&a, node, body).ok().await;
     }
     for (node, body) in [
         (
@@ -80,7 +67,7 @@ async fn two_units(app: &TestApp) -> TwoUnits<'_> {
         ("1.2", json!({"inputs": {"numerator": 4, "denominator": 4}})),
         ("2.2", json!({"inputs": {"option": "chairman"}})),
     ] {
-        editor_b.put_answer(&b, node, body).ok().await;
+        b_editor.put_answer(&b, node, body).ok().await;
     }
     TwoUnits {
         period,
@@ -88,17 +75,17 @@ async fn two_units(app: &TestApp) -> TwoUnits<'_> {
         b,
         admin,
         reviewer: app.as_role(Role::Reviewer, None),
-        editor_a,
-        leader_a: app.as_role(Role::UnitLeader, Some("XA-BAC-HA")),
-        editor_b,
-        leader_b: app.as_role(Role::UnitLeader, Some("XA-BAT-XAT")),
+        a_editor,
+        a_leader: app.as_role(Role::UnitLeader, Some("XA-BAC-HA")),
+        b_editor,
+        b_leader: app.as_role(Role::UnitLeader, Some("XA-BAT-XAT")),
     }
 }
 
 /// [`two_units`] with B submitted by its leader.
 async fn b_submitted(app: &TestApp) -> TwoUnits<'_> {
     let u = two_units(app).await;
-    u.leader_b.submit(&u.b).ok().await;
+    u.b_leader.submit(&u.b).ok().await;
     u
 }
 
@@ -119,7 +106,7 @@ async fn b_returned(app: &TestApp) -> TwoUnits<'_> {
 async fn an_answer_without_its_required_evidence_is_the_units_task() {
     let app = spawn_seeded_app().await;
     let u = two_units(&app).await;
-    let t = u.editor_a.tasks().ok().await;
+    let t = u.a_editor.tasks().ok().await;
     assert_eq!(t["role"], "unit_editor");
     assert_eq!(summary(&t), pairs(&[("evidence_missing", "1.1")]));
     let item = &t["items"][0];
@@ -152,7 +139,7 @@ async fn an_answer_without_its_required_evidence_is_the_units_task() {
     );
     // the leader of A has the same
     assert_eq!(
-        summary(&u.leader_a.tasks().ok().await),
+        summary(&u.a_leader.tasks().ok().await),
         pairs(&[("evidence_missing", "1.1")])
     );
 }
@@ -163,15 +150,15 @@ async fn an_answer_without_its_required_evidence_is_the_units_task() {
 async fn a_complete_form_waits_for_its_leader_until_submitted() {
     let app = spawn_seeded_app().await;
     let u = two_units(&app).await;
-    let t = u.leader_b.tasks().ok().await;
+    let t = u.b_leader.tasks().ok().await;
     assert_eq!(summary(&t), pairs(&[("ready_to_submit", "")]));
     assert_eq!(
         t["items"][0]["link"],
         format!("/api/v1/assessments/{}", u.b)
     );
-    assert_eq!(summary(&u.editor_b.tasks().ok().await), vec![]);
-    u.leader_b.submit(&u.b).ok().await;
-    assert_eq!(summary(&u.leader_b.tasks().ok().await), vec![]);
+    assert_eq!(summary(&u.b_editor.tasks().ok().await), vec![]);
+    u.b_leader.submit(&u.b).ok().await;
+    assert_eq!(summary(&u.b_leader.tasks().ok().await), vec![]);
 }
 
 /// A submitted form waits for the reviewer, with its link and state.
@@ -203,7 +190,7 @@ async fn a_clarification_waits_for_the_unit_then_for_the_reviewer() {
         .created()
         .await;
     let cl_id = cl["id"].as_str().unwrap();
-    let t = u.editor_a.tasks().ok().await;
+    let t = u.a_editor.tasks().ok().await;
     assert_eq!(
         summary(&t),
         pairs(&[
@@ -220,9 +207,9 @@ async fn a_clarification_waits_for_the_unit_then_for_the_reviewer() {
     let editor_c = app.as_role(Role::UnitEditor, Some("XA-MUONG-KHUONG"));
     assert_eq!(summary(&editor_c.tasks().ok().await), vec![]);
     // A answers: the reviewer has it now, A no longer
-    u.editor_a.reply(cl_id, "Đã bổ sung").ok().await;
+    u.a_editor.reply(cl_id, "Đã bổ sung").ok().await;
     assert_eq!(
-        summary(&u.editor_a.tasks().ok().await),
+        summary(&u.a_editor.tasks().ok().await),
         pairs(&[("evidence_missing", "1.1")])
     );
     let t = u.reviewer.tasks().ok().await;
@@ -243,7 +230,7 @@ async fn a_clarification_waits_for_the_unit_then_for_the_reviewer() {
 async fn a_returned_form_is_the_units_again_with_the_reason_in_its_language() {
     let app = spawn_seeded_app().await;
     let u = b_returned(&app).await;
-    let t = u.editor_b.tasks().ok().await;
+    let t = u.b_editor.tasks().ok().await;
     assert_eq!(summary(&t), pairs(&[("assessment_returned", "XA-BAT-XAT")]));
     assert!(
         t["items"][0]["reason"]
@@ -253,7 +240,7 @@ async fn a_returned_form_is_the_units_again_with_the_reason_in_its_language() {
         "{t}"
     );
     // in Vietnamese on request
-    let resp = u.editor_b.tasks().language("vi-VN, en;q=0.5").send().await;
+    let resp = u.b_editor.tasks().language("vi-VN, en;q=0.5").send().await;
     assert_eq!(resp.headers()["content-language"], "vi");
     let vi = json_ok(resp, 200).await;
     assert_eq!(
@@ -261,7 +248,7 @@ async fn a_returned_form_is_the_units_again_with_the_reason_in_its_language() {
         "Bản tự đánh giá kỳ DTI-2025 bị cán bộ thẩm định trả lại với lý do: “Bổ sung minh chứng chỉ số 1.1”; hãy chỉnh sửa và nộp lại (hạn nộp 06:59 ngày 01/02/2026 (giờ Việt Nam))."
     );
     assert_eq!(
-        summary(&u.leader_b.tasks().ok().await),
+        summary(&u.b_leader.tasks().ok().await),
         pairs(&[
             ("ready_to_submit", ""),
             ("assessment_returned", "XA-BAT-XAT")

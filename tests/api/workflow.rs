@@ -3,25 +3,12 @@
 use dti_api::domain::Role;
 use serde_json::json;
 
-use crate::client::Client;
-use crate::fixtures::{assessment_of, open_period};
+use crate::fixtures::{TwoUnits, assessment_of, open_period};
 use crate::helpers::*;
 
 /// Two communes of an open period and the people who act on them: Bắc Hà (A) has answered
 /// everything (1.1 tiers 3 = 15, explained; 1.2 3 of 4 = 15; 2.1 measured 60 of 100 = 30;
 /// 2.2 deputy = 10: 70 points), Bát Xát (B) one component only (1.2, 4 of 4).
-struct TwoUnits<'a> {
-    period: String,
-    a: String,
-    b: String,
-    admin: Client<'a>,
-    reviewer: Client<'a>,
-    a_editor: Client<'a>,
-    a_leader: Client<'a>,
-    b_editor: Client<'a>,
-    b_leader: Client<'a>,
-}
-
 async fn two_units(app: &TestApp) -> TwoUnits<'_> {
     let admin = app.as_role(Role::Admin, None);
     let (period, _) = open_period(app, admin.token(), |_| {}).await;
