@@ -492,7 +492,7 @@ pub fn visible_rank(
     match standing(conn, actor, a)? {
         Standing::Live => {
             Ok(
-                RankingRow::overall_of_unit(conn, a.period_id, a.group_id, a.unit_id)?
+                RankingRow::overall_of_assessment(conn, a.period_id, a.group_id, a.id)?
                     .and_then(|r| r.rank),
             )
         }

@@ -142,7 +142,7 @@ fn disagreements(
         check("group line", i, format!("{:?}", (r.rank, r.tied)), want);
     }
     for (i, u) in units.iter().enumerate() {
-        let own = RankingRow::overall_of_unit(c, period, group, u.1)?.expect("a line");
+        let own = RankingRow::overall_of_assessment(c, period, group, u.0)?.expect("a line");
         let want = format!("{:?}", expected(lines, i));
         check("own line", i, format!("{:?}", (own.rank, own.tied)), want);
         for x in ["0.5", "0.8002", "0.9"] {
