@@ -18,7 +18,8 @@
 //! `BENCH_EXPORT_RUNS` (5: downloads of the scores export per format), `BENCH_IMPORT_RUNS` (1:
 //! imports of every unit's answers, 340,000 rows, as CSV and as XLSX, each a dry run then
 //! stored, against `COPY` of the same rows; 0 skips them), `BENCH_IMPORT_FORMATS` (`csv,xlsx`),
-//! `BENCH_SERVER_WRAP` (a command the imports' server runs under, e.g. a heap profiler).
+//! `BENCH_SERVER_WRAP` (a command the imports' server runs under, e.g. a heap profiler),
+//! `BENCH_KEEP_DB` (1: keep the database at the end, to look at its tables and plans).
 
 use std::time::{Duration, Instant};
 
@@ -72,11 +73,16 @@ fn url_for_db(db: &str) -> String {
     format!("{head}/{db}{query}")
 }
 
-/// Drops the bench database when the run ends, panics included.
+/// Drops the bench database when the run ends, panics included (kept, for a look at its
+/// tables and plans afterwards, with `BENCH_KEEP_DB=1`).
 struct DbGuard(String);
 
 impl Drop for DbGuard {
     fn drop(&mut self) {
+        if std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1") {
+            eprintln!("kept database {} (BENCH_KEEP_DB=1)", self.0);
+            return;
+        }
         if let Ok(mut admin) = PgConnection::establish(&maintenance_url()) {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0))
                 .execute(&mut admin);
@@ -840,9 +846,9 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             lap("group: Unit::find_many");
             let ids: Vec<Uuid> = all.iter().map(|x| x.id).collect();
             counts.0 = Assessment::scoring_answers(c, &ids)?.len();
-            lap("group: Assessment::scoring_answers (every answer: load + decode)");
+            lap("group: Assessment::scoring_answers (every answer: load; JSON kept as text)");
             let inputs_all = svc_scoring::unit_inputs(c, &entry, &all)?;
-            lap("group: unit_inputs (all answers, + parse_input)");
+            lap("group: unit_inputs (all answers, + JSON and parse_input on every core)");
             let scored: Vec<_> = all
                 .iter()
                 .zip(&inputs_all)

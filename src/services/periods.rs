@@ -363,7 +363,7 @@ pub fn recompute(
     id: Uuid,
 ) -> AppResult<usize> {
     actor.require_admin("recompute scores")?;
-    conn.transaction(|c| {
+    let n = conn.transaction::<_, AppError, _>(|c| {
         Period::find(c, id)?.ok_or_else(|| AppError::not_found("period", id))?;
         let n = crate::services::scoring::recompute_period(c, caches, id)?;
         Audit::new(Some(actor), "period.recompute", "period", id)
@@ -371,5 +371,7 @@ pub fn recompute(
             .new_value(serde_json::json!({"assessments": n}))
             .record(c)?;
         Ok(n)
-    })
+    })?;
+    crate::services::scoring::tidy_after_rewrite(conn);
+    Ok(n)
 }

@@ -613,6 +613,60 @@ async fn recompute_rebuilds_exactly_what_is_stored() {
     .await;
 }
 
+/// A recompute rewrites every score row of the period; its old row versions are vacuumed as
+/// soon as it commits, not left to autovacuum, so the rank count after the next answer write
+/// does not walk them.
+#[tokio::test]
+async fn a_recompute_vacuums_the_rows_it_rewrote() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let vacuums = |app: &TestApp| -> Vec<i64> {
+        app.with_conn(|c| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            ["assessment_scores", "assessment_bases", "relative_values"]
+                .iter()
+                .map(|t| {
+                    diesel::sql_query(format!(
+                        "SELECT pg_stat_get_vacuum_count('{t}'::regclass) AS n"
+                    ))
+                    .get_result::<N>(c)
+                    .expect("vacuum count")
+                    .n
+                })
+                .collect()
+        })
+    };
+    let before = vacuums(&app);
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/periods/{period}/recompute"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // the statistics of a vacuum are visible once it has ended, which is before the response
+    let after = vacuums(&app);
+    for ((b, a), t) in before
+        .iter()
+        .zip(&after)
+        .zip(["scores", "bases", "candidates"])
+    {
+        assert!(
+            a > b,
+            "{t}: vacuumed {b} times before, {a} after the recompute"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recompute() {
     let app = spawn_seeded_app().await;
