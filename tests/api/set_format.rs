@@ -6,7 +6,7 @@ use diesel::RunQueryDsl;
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::{active_set, assessment_of};
+use crate::fixtures::{active_set, assessment_of, open_new_period};
 use crate::helpers::*;
 
 /// The example document with texts on leaf 1.2.
@@ -98,19 +98,14 @@ async fn a_stored_version_1_document_is_upgraded_when_read_and_still_scores() {
     assert_eq!(next["version"], 2);
 
     // a period scores with it
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(&admin),
-            &json!({"code": "DTI-2024", "name": "Đánh giá DTI năm 2024", "data_year": 2024,
-                    "groups": [{"group": "LC-XA", "indicator_set": id}]}),
-        )
-        .await,
-        201,
+    let period = open_new_period(
+        &app,
+        &admin,
+        &json!({"code": "DTI-2024", "name": "Đánh giá DTI năm 2024", "data_year": 2024,
+                "groups": [{"group": "LC-XA", "indicator_set": id}]}),
     )
     .await;
     let period = period["id"].as_str().unwrap().to_string();
-    transition(&app, &admin, &period, "self_assessment").await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
     let w = json_ok(
