@@ -245,8 +245,61 @@ pub fn deserialize_error(de: &serde_json::Error) -> AppError {
     }
 }
 
+/// A closed set that a query parameter names (a phase, a unit kind, a sort key…). The query
+/// struct's field is the set's enum itself, read by [`choice`]; a value outside the set is
+/// refused with the parameter's own field error (422 `VALIDATION_FAILED`, as the set's rule
+/// words it), not the generic 400 `INVALID_QUERY` of a query the deserializer refused.
+pub trait QueryChoice: Sized {
+    /// The value `s` of query parameter `field`, or that parameter's field error.
+    fn from_query(field: &str, s: &str) -> Result<Self, FieldError>;
+}
+
+/// Deserializes query parameter `field` as a [`QueryChoice`]; for a field
+/// `#[serde(default, deserialize_with = "…")]` through a function that names the parameter.
+pub fn choice<'de, D, T>(d: D, field: &str) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: QueryChoice,
+{
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    T::from_query(field, &s)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(Refusal(e)))
+}
+
+/// A [`QueryChoice`] refusal on its way through the deserializer, whose errors carry only a
+/// message: [`query_error`] reads the field error back from it ([`Refusal::read`]).
+struct Refusal(FieldError);
+
+impl Refusal {
+    /// Marks a refusal's message (a NUL never reaches the deserializer: see `input::screen`).
+    const MARK: &str = "\0refusal:";
+
+    fn read(msg: &str) -> Option<FieldError> {
+        let at = msg.find(Self::MARK)? + Self::MARK.len();
+        let v: serde_json::Value = serde_json::from_str(&msg[at..]).ok()?;
+        let text = |k: &str| v[k].as_str().map(str::to_string);
+        let mut e = FieldError::new(text("field")?, text("code")?, text("message")?);
+        e.params = v["params"].as_object()?.clone();
+        Some(e)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = &self.0;
+        let v = serde_json::json!({
+            "field": e.field, "code": e.code, "message": e.message, "params": e.params,
+        });
+        write!(f, "{}{v}", Self::MARK)
+    }
+}
+
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let msg = err.to_string();
+    if let Some(e) = Refusal::read(&msg) {
+        return AppError::validation(vec![e]).into();
+    }
     let field = named_field(&msg)
         .map(|f| f.trim_start_matches('/').to_string())
         .unwrap_or_else(|| "query".into());

@@ -5,12 +5,13 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::fallback::{QueryChoice, choice};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::{ErrorResponses, Page, PageParams, etag, if_match};
 use crate::auth::Principal;
@@ -356,14 +357,31 @@ pub struct SetListQuery {
     /// Only versions of this set code.
     pub code: Option<String>,
     /// Only sets for this unit kind.
-    #[param(example = "commune", value_type = Option<UnitKind>)]
-    pub target_unit_kind: Option<String>,
-    #[param(value_type = Option<SetStatus>)]
-    pub status: Option<String>,
+    #[serde(default, deserialize_with = "target_unit_kind_param")]
+    #[param(example = "commune")]
+    pub target_unit_kind: Option<UnitKind>,
+    #[serde(default, deserialize_with = "status_param")]
+    pub status: Option<SetStatus>,
     /// Substring of the issuer, e.g. "Thanh Hóa".
     pub issuer: Option<String>,
     /// First data year.
     pub year: Option<i32>,
+}
+
+fn target_unit_kind_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UnitKind>, D::Error> {
+    choice(d, "target_unit_kind")
+}
+
+fn status_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SetStatus>, D::Error> {
+    choice(d, "status")
+}
+
+/// A set status named in a query: `INVALID_STATUS` unless it is one.
+impl QueryChoice for SetStatus {
+    fn from_query(field: &str, s: &str) -> Result<Self, FieldError> {
+        SetStatus::parse(s)
+            .ok_or_else(|| FieldError::new(field, "INVALID_STATUS", "use draft, active or retired"))
+    }
 }
 
 /// List indicator sets (newest version of each code first).
@@ -384,24 +402,10 @@ async fn list_indicator_sets(
 ) -> AppResult<web::Json<Page<IndicatorSetResponse>>> {
     let page = paging.to_req()?;
     let q = query.into_inner();
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s) => Some(SetStatus::parse(s).ok_or_else(|| {
-            AppError::validation(vec![FieldError::new(
-                "status",
-                "INVALID_STATUS",
-                "use draft, active or retired",
-            )])
-        })?),
-    };
-    if let Some(k) = &q.target_unit_kind {
-        crate::domain::unit_kind_field("target_unit_kind", k)
-            .map_err(|e| AppError::validation(vec![e]))?;
-    }
     let filter = SetFilter {
         code: q.code,
         target_unit_kind: q.target_unit_kind,
-        status,
+        status: q.status,
         issuer: q.issuer,
         year: q.year,
     };
@@ -749,8 +753,12 @@ async fn create_indicator_set_version(
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `original` (default) or `canonical`.
-    #[param(value_type = Option<SetExportForm>)]
-    pub form: Option<String>,
+    #[serde(default, deserialize_with = "form_param")]
+    pub form: Option<SetExportForm>,
+}
+
+fn form_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SetExportForm>, D::Error> {
+    choice(d, "form")
 }
 
 /// The form of an exported set document.
@@ -770,6 +778,20 @@ impl SetExportForm {
             "canonical" => Some(SetExportForm::Canonical),
             _ => None,
         }
+    }
+}
+
+/// An export form named in a query: `INVALID_FORM` unless it is one.
+impl QueryChoice for SetExportForm {
+    fn from_query(field: &str, s: &str) -> Result<Self, FieldError> {
+        SetExportForm::parse(s).ok_or_else(|| {
+            FieldError::new(
+                field,
+                "INVALID_FORM",
+                format!("{s:?}: use original or canonical"),
+            )
+            .with_param("value", s)
+        })
     }
 }
 
@@ -799,20 +821,7 @@ async fn export_indicator_set(
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| svc::get(c, id)).await?;
     let filename = format!("{}-v{}", set.code, set.version);
-    let form = match q.form.as_deref() {
-        None => SetExportForm::Original,
-        Some(s) => SetExportForm::parse(s).ok_or_else(|| {
-            AppError::validation(vec![
-                FieldError::new(
-                    "form",
-                    "INVALID_FORM",
-                    format!("{s:?}: use original or canonical"),
-                )
-                .with_param("value", s),
-            ])
-        })?,
-    };
-    match form {
+    match q.form.unwrap_or(SetExportForm::Original) {
         SetExportForm::Original => {
             let (ctype, ext) = if set.source_format == "yaml" {
                 ("application/yaml; charset=utf-8", "yaml")

@@ -4,13 +4,14 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
 use super::assessments::{AssessmentSummary, summary};
+use super::fallback::{QueryChoice, choice};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
 use super::{ErrorResponses, Page, PageParams};
@@ -88,14 +89,14 @@ pub struct CreatePeriodRequest {
     pub calendar: Vec<PhaseWindowDto>,
 }
 
-/// A phase named in a query: 422 `INVALID_PHASE` unless it is one.
-fn parse_phase(s: &str) -> AppResult<PeriodPhase> {
-    PeriodPhase::parse(s).ok_or_else(|| {
-        AppError::validation(vec![
-            FieldError::new("phase", "INVALID_PHASE", format!("{s:?} is not a phase"))
-                .with_param("value", s),
-        ])
-    })
+/// A phase named in a query: `INVALID_PHASE` unless it is one.
+impl QueryChoice for PeriodPhase {
+    fn from_query(field: &str, s: &str) -> Result<Self, FieldError> {
+        PeriodPhase::parse(s).ok_or_else(|| {
+            FieldError::new(field, "INVALID_PHASE", format!("{s:?} is not a phase"))
+                .with_param("value", s)
+        })
+    }
 }
 
 pub fn code_rule(s: &str) -> Result<(), validator::ValidationError> {
@@ -179,9 +180,13 @@ fn period_view(c: &mut PgConnection, p: Period) -> AppResult<PeriodResponse> {
 #[into_params(parameter_in = Query)]
 pub struct PeriodListQuery {
     /// Only periods in this phase.
-    #[param(value_type = Option<PeriodPhase>)]
-    pub phase: Option<String>,
+    #[serde(default, deserialize_with = "phase_param")]
+    pub phase: Option<PeriodPhase>,
     pub data_year: Option<i32>,
+}
+
+fn phase_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PeriodPhase>, D::Error> {
+    choice(d, "phase")
 }
 
 /// List periods.
@@ -198,9 +203,8 @@ async fn list_periods(
 ) -> AppResult<web::Json<Page<PeriodResponse>>> {
     let page = paging.to_req()?;
     let q = q.into_inner();
-    let phase = q.phase.as_deref().map(parse_phase).transpose()?;
     let (periods, total) = crate::db::with_conn(&state.pool, move |c| {
-        services::periods::list(c, phase, q.data_year, page)
+        services::periods::list(c, q.phase, q.data_year, page)
     })
     .await?;
     let mut items = Vec::new();

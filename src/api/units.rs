@@ -2,12 +2,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::fallback::{QueryChoice, choice};
 use super::idempotency::{IdempotencyKey, IdempotencyKeyHeader, respond, to_body};
 use super::input::Json;
 use super::users::{UnitSummary, double_option};
@@ -244,8 +245,9 @@ pub struct UpdateUnitRequest {
 #[into_params(parameter_in = Query)]
 pub struct UnitListQuery {
     /// Only this kind.
-    #[param(example = "commune", value_type = Option<UnitKind>)]
-    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "kind_param")]
+    #[param(example = "commune")]
+    pub kind: Option<UnitKind>,
     /// Only children of this unit (id or code).
     pub parent: Option<String>,
     /// Only members of this ranking group (id or code).
@@ -255,8 +257,38 @@ pub struct UnitListQuery {
     #[param(example = "lao cai")]
     pub q: Option<String>,
     /// `code` (default), `-code`, `name`, `-name`, `kind`.
-    #[param(example = "name", value_type = Option<UnitSort>)]
-    pub sort: Option<String>,
+    #[serde(default, deserialize_with = "sort_param")]
+    #[param(example = "name")]
+    pub sort: Option<UnitSort>,
+}
+
+fn kind_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UnitKind>, D::Error> {
+    choice(d, "kind")
+}
+
+fn sort_param<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UnitSort>, D::Error> {
+    choice(d, "sort")
+}
+
+/// A unit kind named in a query: `INVALID_KIND`, listing the kinds, unless it is one.
+impl QueryChoice for UnitKind {
+    fn from_query(field: &str, s: &str) -> Result<Self, FieldError> {
+        crate::domain::unit_kind_field(field, s)
+    }
+}
+
+/// A sort key named in a query: `INVALID_SORT` unless it is one.
+impl QueryChoice for UnitSort {
+    fn from_query(field: &str, s: &str) -> Result<Self, FieldError> {
+        UnitSort::parse(s).ok_or_else(|| {
+            FieldError::new(
+                field,
+                "INVALID_SORT",
+                format!("{s:?}: use code, -code, name, -name or kind"),
+            )
+            .with_param("value", s)
+        })
+    }
 }
 
 /// List units.
@@ -278,22 +310,7 @@ async fn list_units(
 ) -> AppResult<web::Json<Page<UnitResponse>>> {
     let page = paging.to_req()?;
     let q = query.into_inner();
-    let sort = match q.sort.as_deref() {
-        None => UnitSort::Code,
-        Some(s) => UnitSort::parse(s).ok_or_else(|| {
-            AppError::validation(vec![
-                FieldError::new(
-                    "sort",
-                    "INVALID_SORT",
-                    format!("{s:?}: use code, -code, name, -name or kind"),
-                )
-                .with_param("value", s),
-            ])
-        })?,
-    };
-    if let Some(k) = &q.kind {
-        crate::domain::unit_kind_field("kind", k).map_err(|e| AppError::validation(vec![e]))?;
-    }
+    let sort = q.sort.unwrap_or(UnitSort::Code);
     let (views, total) = crate::db::with_conn(&state.pool, move |c| {
         let unknown = |field: &str, r: &str| {
             AppError::validation(vec![

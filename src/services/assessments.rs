@@ -98,7 +98,8 @@ pub fn edit_refusal(actor: &Principal, a: &Assessment, p: &Period) -> Option<App
         AssessmentState::Submitted => {
             return Some(AppError::conflict(
                 "ALREADY_SUBMITTED",
-                "The unit's leader has submitted this assessment; it is locked until a reviewer returns it.",
+                "The unit's leader has submitted this assessment; it is locked until a reviewer \
+                 returns it.",
             ));
         }
         AssessmentState::Finalised => {
@@ -373,7 +374,8 @@ pub fn put_answers(
         // rights first, before any lock is taken; then the locks, in order
         authorise_answer_write(c, actor, id)?;
         let a = lock_assessment(c, id)?;
-        let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
+        let p = Period::find(c, a.period_id)?
+            .ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
         }
@@ -382,9 +384,17 @@ pub fn put_answers(
         let mut errors = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for (k, input) in inputs.iter().enumerate() {
-            let prefix = if batch { format!("/answers/{k}") } else { String::new() };
+            let prefix = if batch {
+                format!("/answers/{k}")
+            } else {
+                String::new()
+            };
             if !seen.insert(input.node_code.clone()) {
-                errors.push(FieldError::new(format!("{prefix}/node_code"), "DUPLICATE", "node answered twice in one batch"));
+                errors.push(FieldError::new(
+                    format!("{prefix}/node_code"),
+                    "DUPLICATE",
+                    "node answered twice in one batch",
+                ));
                 continue;
             }
             match check_answer(&entry, Writable::of(actor), input, &prefix) {
@@ -406,22 +416,44 @@ pub fn put_answers(
                 let current = before.as_ref().map(|b| b.lock_version).unwrap_or(0);
                 if v != current {
                     return Err(AppError::precondition_failed(format!(
-                        "The answer to {} is at version \"v{current}\", not \"v{v}\"; GET it again.",
+                        "The answer to {} is at version \"v{current}\", not \"v{v}\"; GET it \
+                         again.",
                         input.node_code
                     ))
                     .with_extension("node_code", &input.node_code));
                 }
             }
-            let answer = Answer::upsert(c, a.id, node_id, canonical, input.not_applicable, input.note.clone(), input.explanation.clone(), by)?;
+            let answer = Answer::upsert(
+                c,
+                a.id,
+                node_id,
+                canonical,
+                input.not_applicable,
+                input.note.clone(),
+                input.explanation.clone(),
+                by,
+            )?;
             Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
                 .unit(Some(a.unit_id))
                 .period(Some(a.period_id))
-                .old(before.as_ref().map(|b| serde_json::json!({"node": input.node_code, "inputs": b.inputs, "not_applicable": b.not_applicable})))
-                .new_value(serde_json::json!({"node": input.node_code, "inputs": answer.inputs, "not_applicable": answer.not_applicable}))
+                .old(before.as_ref().map(|b| {
+                    serde_json::json!({
+                        "node": input.node_code, "inputs": b.inputs,
+                        "not_applicable": b.not_applicable,
+                    })
+                }))
+                .new_value(serde_json::json!({
+                    "node": input.node_code, "inputs": answer.inputs,
+                    "not_applicable": answer.not_applicable,
+                }))
                 .record(c)?;
             stored.push(answer);
         }
-        let a = if a.state == AssessmentState::NotStarted { Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)? } else { a };
+        let a = if a.state == AssessmentState::NotStarted {
+            Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)?
+        } else {
+            a
+        };
         // One rescore for the whole batch (it follows a moved group best by itself).
         rescore_assessment(c, caches, &a)?;
         Ok(stored)
@@ -452,7 +484,8 @@ pub fn require_live_standings(actor: &Principal) -> AppResult<()> {
     } else {
         Err(AppError::forbidden(
             "FORBIDDEN_ROLE",
-            "Unpublished rankings compare units; unit accounts read published results on the public routes.",
+            "Unpublished rankings compare units; unit accounts read published results on the \
+             public routes.",
         ))
     }
 }

@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::services::assessments::{authorise_answer_write, edit_refusal};
 use crate::services::scoring::Caches;
 use crate::services::scoring::{lock_assessment, rescore_assessment, set_entry};
-use crate::storage::{BlobStore, FileKind, StorageError, key_for, name_for_kind};
+use crate::storage::{BlobStore, FileKind, StorageError, StoredBlob, key_for, name_for_kind};
 
 pub enum NewItem {
     File {
@@ -77,7 +77,8 @@ pub fn storage_error(e: StorageError, limit: usize) -> AppError {
         StorageError::ForbiddenType { .. } => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "FORBIDDEN_FILE_TYPE",
-            "Only PDF, images (PNG, JPEG, GIF, WebP) and Office documents are accepted; the type is read from the content, not the name.",
+            "Only PDF, images (PNG, JPEG, GIF, WebP) and Office documents are accepted; the type \
+             is read from the content, not the name.",
         ),
         StorageError::Io(e) => AppError::internal(e),
         StorageError::Unavailable(cause) => {
@@ -172,42 +173,21 @@ pub fn add(
     };
     let result = conn.transaction(|c| {
         if let Some((blob, bytes, _)) = &file {
-            Blob::lock_content(c, &blob.sha256)?;
-            store.put(&blob.storage_key, bytes).map_err(|e| storage_error(e, limit))?;
-            Blob::ensure(c, &blob.sha256, blob.size as i64, blob.kind.mime(), &blob.storage_key)?;
+            store_file(c, store, limit, blob, bytes)?;
         }
-        let a = lock_assessment(c, id)?;
         // again under the lock: the form may have been submitted since the check above
-        let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
-        if let Some(refusal) = edit_refusal(actor, &a, &p) {
-            return Err(refusal);
-        }
+        let a = lock_editable(c, actor, id)?;
         let node_id = leaf(c, caches, &a, node_code)?;
         let answer_id = ensure_answer(c, a.id, node_id, actor.actor_id())?;
-        let mut new = NewEvidence::blank(answer_id, item.kind(), Some(actor.actor_id()));
-        match &item {
-            NewItem::File { description, .. } => {
-                let (blob, _, name) = file.as_ref().ok_or_else(|| AppError::internal("file missing"))?;
-                new.blob_sha256 = Some(blob.sha256.clone());
-                new.filename = Some(name.clone());
-                new.description = description.clone();
-            }
-            NewItem::Url { url, description } => {
-                new.url = Some(url.clone());
-                new.description = description.clone();
-            }
-            NewItem::Document { number, date, issuer, description } => {
-                new.doc_number = Some(number.clone());
-                new.doc_date = *date;
-                new.doc_issuer = issuer.clone();
-                new.description = description.clone();
-            }
-        }
-        let ev = Evidence::insert(c, &new)?;
+        let stored = file.as_ref().map(|(blob, _, name)| (blob, name));
+        let ev = Evidence::insert(c, &new_evidence(actor, answer_id, &item, stored)?)?;
         Audit::new(Some(actor), "evidence.add", "evidence", ev.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
-            .new_value(serde_json::json!({"node": node_code, "kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url, "doc_number": ev.doc_number}))
+            .new_value(serde_json::json!({
+                "node": node_code, "kind": ev.kind, "sha256": ev.blob_sha256,
+                "filename": ev.filename, "url": ev.url, "doc_number": ev.doc_number,
+            }))
             .record(c)?;
         rescore_assessment(c, caches, &a)?;
         Ok(ev)
@@ -218,6 +198,73 @@ pub fn add(
         collect(conn, store, &blob.sha256);
     }
     result
+}
+
+/// Stores the bytes of a checked file under the lock of its content, and its blob row.
+fn store_file(
+    c: &mut PgConnection,
+    store: &Arc<dyn BlobStore>,
+    limit: usize,
+    blob: &StoredBlob,
+    bytes: &[u8],
+) -> AppResult<()> {
+    Blob::lock_content(c, &blob.sha256)?;
+    store
+        .put(&blob.storage_key, bytes)
+        .map_err(|e| storage_error(e, limit))?;
+    Blob::ensure(
+        c,
+        &blob.sha256,
+        blob.size as i64,
+        blob.kind.mime(),
+        &blob.storage_key,
+    )?;
+    Ok(())
+}
+
+/// Assessment `id`, locked, while `actor` may still change its evidence: the refusal otherwise.
+fn lock_editable(c: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<Assessment> {
+    let a = lock_assessment(c, id)?;
+    let p =
+        Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
+    match edit_refusal(actor, &a, &p) {
+        Some(refusal) => Err(refusal),
+        None => Ok(a),
+    }
+}
+
+/// The row of a new evidence item of answer `answer_id`; a file's `stored` blob and shown name.
+fn new_evidence(
+    actor: &Principal,
+    answer_id: Uuid,
+    item: &NewItem,
+    stored: Option<(&StoredBlob, &String)>,
+) -> AppResult<NewEvidence> {
+    let mut new = NewEvidence::blank(answer_id, item.kind(), Some(actor.actor_id()));
+    match item {
+        NewItem::File { description, .. } => {
+            let (blob, name) = stored.ok_or_else(|| AppError::internal("file missing"))?;
+            new.blob_sha256 = Some(blob.sha256.clone());
+            new.filename = Some(name.clone());
+            new.description = description.clone();
+        }
+        NewItem::Url { url, description } => {
+            new.url = Some(url.clone());
+            new.description = description.clone();
+        }
+        NewItem::Document {
+            number,
+            date,
+            issuer,
+            description,
+        } => {
+            new.doc_number = Some(number.clone());
+            new.doc_date = *date;
+            new.doc_issuer = issuer.clone();
+            new.description = description.clone();
+        }
+    }
+    Ok(new)
 }
 
 /// The evidence of one answer (for those who may read the assessment).
@@ -269,19 +316,18 @@ pub fn delete(
     actor: &Principal,
     evidence_id: Uuid,
 ) -> AppResult<()> {
-    let content = conn.transaction(|c| {
-        let (ev, assessment, _) = Evidence::find(c, evidence_id)?.ok_or_else(|| AppError::not_found("evidence", evidence_id))?;
+    let content = conn.transaction(|c| -> AppResult<_> {
+        let (ev, assessment, _) = Evidence::find(c, evidence_id)?
+            .ok_or_else(|| AppError::not_found("evidence", evidence_id))?;
         authorise_answer_write(c, actor, assessment)?;
-        let a = lock_assessment(c, assessment)?;
-        let p = Period::find(c, a.period_id)?.ok_or_else(|| AppError::not_found("period", a.period_id))?;
-        if let Some(refusal) = edit_refusal(actor, &a, &p) {
-            return Err(refusal);
-        }
+        let a = lock_editable(c, actor, assessment)?;
         Evidence::delete(c, ev.id)?;
         Audit::new(Some(actor), "evidence.delete", "evidence", ev.id)
             .unit(Some(a.unit_id))
             .period(Some(a.period_id))
-            .old(serde_json::json!({"kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url}))
+            .old(serde_json::json!({
+                "kind": ev.kind, "sha256": ev.blob_sha256, "filename": ev.filename, "url": ev.url,
+            }))
             .record(c)?;
         rescore_assessment(c, caches, &a)?;
         Ok(ev.blob_sha256)
@@ -328,7 +374,8 @@ pub fn download(
                 actix_web::http::StatusCode::NOT_FOUND,
                 "EVIDENCE_FILE_MISSING",
                 format!(
-                    "The file of evidence {evidence_id} is missing from storage; the incident was logged. Upload the file again."
+                    "The file of evidence {evidence_id} is missing from storage; the incident \
+                     was logged. Upload the file again."
                 ),
             )
             .with_param("id", evidence_id));

@@ -108,70 +108,138 @@ pub fn create(
             "pin an indicator set for at least one ranking group",
         )]));
     }
-    conn.transaction(|c| {
-        if Period::find_by_code(c, &input.code)?.is_some() {
-            return Err(AppError::conflict("CODE_TAKEN", format!("A period with code {} exists.", input.code)));
-        }
-        let id = Uuid::new_v4();
-        let period = Period::insert(c, id, &input.code, input.name.trim(), input.data_year, Some(actor.actor_id()))?;
-        let mut pins = Vec::new();
-        let mut errors = Vec::new();
-        for (i, g) in input.groups.iter().enumerate() {
-            let group = match resolve_group(c, &g.group) {
-                Ok(group) => group,
-                Err(_) => {
-                    errors.push(FieldError::new(format!("/groups/{i}/group"), "UNKNOWN_GROUP", format!("no ranking group {:?}", g.group)).with_param("value", &g.group));
-                    continue;
-                }
-            };
-            match IndicatorSet::find(c, g.indicator_set)? {
-                None => errors.push(FieldError::new(format!("/groups/{i}/indicator_set"), "UNKNOWN_SET", "no such indicator set")),
-                Some(s) if s.status != SetStatus::Active => errors.push(
-                    FieldError::new(format!("/groups/{i}/indicator_set"), "SET_NOT_ACTIVE", format!("{} v{} is {}; activate it first", s.code, s.version, s.status))
-                        .with_param("set", &s.code)
-                        .with_param("version", s.version)
-                        .with_param("status", s.status.as_str()),
-                ),
-                Some(s) if s.target_unit_kind != group.unit_kind => errors.push(FieldError::new(
+    conn.transaction(|c| insert_period(c, actor, &input))
+}
+
+/// The body of [`create`], in its transaction: the period, its pins and calendar, the audit.
+fn insert_period(
+    c: &mut PgConnection,
+    actor: &Principal,
+    input: &CreatePeriod,
+) -> AppResult<Period> {
+    if Period::find_by_code(c, &input.code)?.is_some() {
+        return Err(AppError::conflict(
+            "CODE_TAKEN",
+            format!("A period with code {} exists.", input.code),
+        ));
+    }
+    let id = Uuid::new_v4();
+    let period = Period::insert(
+        c,
+        id,
+        &input.code,
+        input.name.trim(),
+        input.data_year,
+        Some(actor.actor_id()),
+    )?;
+    let pins = pins(c, id, &input.groups)?;
+    Period::add_groups(c, &pins)?;
+    let windows: Vec<PhaseWindow> = input
+        .calendar
+        .iter()
+        // the calendar was checked: every phase parses
+        .filter_map(|entry| window(id, entry))
+        .collect();
+    Period::replace_windows(c, id, &windows)?;
+    let groups: Vec<_> = pins
+        .iter()
+        .map(|p| serde_json::json!({"group": p.group_id, "set": p.set_id}))
+        .collect();
+    Audit::new(Some(actor), "period.create", "period", id)
+        .period(Some(id))
+        .new_value(serde_json::json!({
+            "code": period.code, "data_year": period.data_year, "groups": groups,
+        }))
+        .record(c)?;
+    Ok(period)
+}
+
+/// The window of a checked calendar entry (`None` for a phase that does not parse).
+fn window(period_id: Uuid, (phase, opens_at, closes_at): &CalendarEntry) -> Option<PhaseWindow> {
+    Some(PhaseWindow {
+        period_id,
+        phase: PeriodPhase::parse(phase)?,
+        opens_at: *opens_at,
+        closes_at: *closes_at,
+    })
+}
+
+/// The pins of period `id`: each group with an active set for its kind of unit, each group
+/// once; or every refusal by its pointer (`/groups/{i}/...`).
+fn pins(c: &mut PgConnection, id: Uuid, groups: &[GroupPin]) -> AppResult<Vec<PeriodGroup>> {
+    let mut pins = Vec::new();
+    let mut errors = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        let group = match resolve_group(c, &g.group) {
+            Ok(group) => group,
+            Err(_) => {
+                errors.push(
+                    FieldError::new(
+                        format!("/groups/{i}/group"),
+                        "UNKNOWN_GROUP",
+                        format!("no ranking group {:?}", g.group),
+                    )
+                    .with_param("value", &g.group),
+                );
+                continue;
+            }
+        };
+        match IndicatorSet::find(c, g.indicator_set)? {
+            None => errors.push(FieldError::new(
+                format!("/groups/{i}/indicator_set"),
+                "UNKNOWN_SET",
+                "no such indicator set",
+            )),
+            Some(s) if s.status != SetStatus::Active => errors.push(
+                FieldError::new(
+                    format!("/groups/{i}/indicator_set"),
+                    "SET_NOT_ACTIVE",
+                    format!(
+                        "{} v{} is {}; activate it first",
+                        s.code, s.version, s.status
+                    ),
+                )
+                .with_param("set", &s.code)
+                .with_param("version", s.version)
+                .with_param("status", s.status.as_str()),
+            ),
+            Some(s) if s.target_unit_kind != group.unit_kind => errors.push(
+                FieldError::new(
                     format!("/groups/{i}/indicator_set"),
                     "SET_KIND_MISMATCH",
-                    format!("{} assesses {} units, group {} ranks {} units", s.code, s.target_unit_kind, group.code, group.unit_kind),
+                    format!(
+                        "{} assesses {} units, group {} ranks {} units",
+                        s.code, s.target_unit_kind, group.code, group.unit_kind
+                    ),
                 )
                 .with_param("set", &s.code)
                 .with_param("set_kind", &s.target_unit_kind)
                 .with_param("group", &group.code)
-                .with_param("group_kind", &group.unit_kind)),
-                Some(s) => {
-                    if pins.iter().any(|p: &PeriodGroup| p.group_id == group.id) {
-                        errors.push(FieldError::new(format!("/groups/{i}/group"), "DUPLICATE", "group listed twice"));
-                    }
-                    pins.push(PeriodGroup {
-                        period_id: id,
-                        group_id: group.id,
-                        set_id: s.id,
-                        bases_version: None,
-                        layout: None,
-                    });
+                .with_param("group_kind", &group.unit_kind),
+            ),
+            Some(s) => {
+                if pins.iter().any(|p: &PeriodGroup| p.group_id == group.id) {
+                    errors.push(FieldError::new(
+                        format!("/groups/{i}/group"),
+                        "DUPLICATE",
+                        "group listed twice",
+                    ));
                 }
+                pins.push(PeriodGroup {
+                    period_id: id,
+                    group_id: group.id,
+                    set_id: s.id,
+                    bases_version: None,
+                    layout: None,
+                });
             }
         }
-        if !errors.is_empty() {
-            return Err(AppError::validation(errors));
-        }
-        Period::add_groups(c, &pins)?;
-        let windows: Vec<PhaseWindow> = input
-            .calendar
-            .iter()
-            // the calendar was checked: every phase parses
-            .filter_map(|(p, o, cl)| Some(PhaseWindow { period_id: id, phase: PeriodPhase::parse(p)?, opens_at: *o, closes_at: *cl }))
-            .collect();
-        Period::replace_windows(c, id, &windows)?;
-        Audit::new(Some(actor), "period.create", "period", id)
-            .period(Some(id))
-            .new_value(serde_json::json!({"code": period.code, "data_year": period.data_year, "groups": pins.iter().map(|p| serde_json::json!({"group": p.group_id, "set": p.set_id})).collect::<Vec<_>>()}))
-            .record(c)?;
-        Ok(period)
-    })
+    }
+    if errors.is_empty() {
+        Ok(pins)
+    } else {
+        Err(AppError::validation(errors))
+    }
 }
 
 /// Moves a period to another phase. Opening (`draft → self_assessment`) creates the
@@ -258,7 +326,8 @@ fn require_all_finalised(c: &mut PgConnection, period: &Period) -> AppResult<()>
     Err(AppError::conflict(
         "NOT_ALL_FINALISED",
         format!(
-            "{} assessment(s) of the period are not finalised; finalise them before publishing the period.",
+            "{} assessment(s) of the period are not finalised; finalise them before publishing \
+             the period.",
             codes.len()
         ),
     )
@@ -281,7 +350,8 @@ fn open_assessments(c: &mut PgConnection, caches: &Caches, period: &Period) -> A
                 return Err(AppError::conflict(
                     "UNIT_IN_TWO_GROUPS",
                     format!(
-                        "Unit {} belongs to two ranking groups of this period; a unit is assessed once.",
+                        "Unit {} belongs to two ranking groups of this period; a unit is assessed \
+                         once.",
                         unit.code
                     ),
                 ));

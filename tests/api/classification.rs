@@ -103,28 +103,8 @@ async fn overlapping_or_unordered_bands_are_refused_with_pointers_and_vietnamese
 /// choice) and its leader's submission.
 async fn answer_and_submit(app: &TestApp, period: &str, unit: &str, answers: Value) -> String {
     let editor = app.token_for(Role::UnitEditor, Some(unit));
-    let leader = app.token_for(Role::UnitLeader, Some(unit));
     let a = assessment_of(app, &editor, period, unit).await;
-    json_ok(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/answers"),
-            &editor,
-            &json!({ "answers": answers }),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    crate::fixtures::answer_and_submit(app, unit, &a, &json!({ "answers": answers })).await;
     a
 }
 

@@ -1310,27 +1310,14 @@ async fn integration_tokens_respect_the_leaders_confirmation() {
         }
     };
     json_ok(measure(40).await, 200).await;
-    json_ok(
-        app.put_json(
-            &format!("/api/v1/assessments/{a}/answers"),
-            &editor,
-            &json!({"answers": [
-                {"node_code": "1.1", "inputs": {"value": 2}, "explanation": "Biên bản giấy"},
-                {"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 2}},
-                {"node_code": "2.2", "inputs": {"option": "deputy"}}]}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&leader),
-            &json!({}),
-        )
-        .await,
-        200,
+    crate::fixtures::answer_and_submit(
+        &app,
+        "XA-BAC-HA",
+        &a,
+        &json!({"answers": [
+            {"node_code": "1.1", "inputs": {"value": 2}, "explanation": "Biên bản giấy"},
+            {"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 2}},
+            {"node_code": "2.2", "inputs": {"option": "deputy"}}]}),
     )
     .await;
     let confirmed = score_of(&app, &admin, &a).await["score"].clone();
@@ -1398,37 +1385,14 @@ async fn a_period_opening_beside_a_tag_change_starts_with_the_new_tags() {
     let admin = app.token_for(Role::Admin, None);
     let mut doc = dti_api::api::indicator_sets::example_document();
     doc["nodes"][0]["children"][1]["applicability"] = json!({"unit_tags_any": ["thi_diem"]});
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
-            .await,
-        201,
+    let set = crate::fixtures::active_set(&app, &admin, &doc).await;
+    let period = crate::fixtures::create_period(
+        &app,
+        &admin,
+        &json!({"code": "DTI-2025", "name": "DTI 2025", "data_year": 2025,
+                "groups": [{"group": "LC-XA", "indicator_set": set}]}),
     )
     .await;
-    let set = set["id"].as_str().unwrap().to_string();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set}/activate"),
-            Some(&admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(&admin),
-            &json!({"code": "DTI-2025", "name": "DTI 2025", "data_year": 2025,
-                    "groups": [{"group": "LC-XA", "indicator_set": set}]}),
-        )
-        .await,
-        201,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     // another transaction changes Bắc Hà's tags and commits a moment later
     let url = url_for_db(&app.db_name);
     let (changed, wait) = std::sync::mpsc::channel();

@@ -316,3 +316,99 @@ async fn constraint_violations_in_the_database_map_to_4xx_not_500() {
     use actix_web::ResponseError;
     assert_eq!(app_err.status_code().as_u16(), 422);
 }
+
+/// A query parameter that names a closed set (a phase, a unit kind, a set status, a sort key,
+/// an export form) is refused outside the set by that set's own rule, the parameter named:
+/// 422 `VALIDATION_FAILED` with the rule's code, message and the refused value that the
+/// translated message quotes. An empty value is outside every set.
+#[tokio::test]
+async fn closed_set_query_parameters_are_refused_by_their_own_rule() {
+    let app = spawn_app().await;
+    let admin = app.as_role(Role::Admin, None);
+    let set = admin
+        .create_indicator_set(dti_api::api::indicator_sets::example_document())
+        .created()
+        .await;
+    let export = format!("/indicator-sets/{}/export", set["id"].as_str().unwrap());
+    let kinds =
+        "province, department, district, commune, party_body, fatherland_front, ministry, other";
+    let cases: Vec<(String, &str, &str, String, Option<&str>)> = vec![
+        (
+            "/periods?phase=bogus".into(),
+            "phase",
+            "INVALID_PHASE",
+            r#""bogus" is not a phase"#.into(),
+            Some("bogus"),
+        ),
+        (
+            "/periods?phase=".into(),
+            "phase",
+            "INVALID_PHASE",
+            r#""" is not a phase"#.into(),
+            None,
+        ),
+        (
+            "/units?kind=planet".into(),
+            "kind",
+            "INVALID_KIND",
+            format!(r#""planet" is not one of {kinds}"#),
+            Some("planet"),
+        ),
+        (
+            "/units?kind=".into(),
+            "kind",
+            "INVALID_KIND",
+            format!(r#""" is not one of {kinds}"#),
+            None,
+        ),
+        (
+            "/units?sort=color".into(),
+            "sort",
+            "INVALID_SORT",
+            r#""color": use code, -code, name, -name or kind"#.into(),
+            Some("color"),
+        ),
+        (
+            "/indicator-sets?status=bogus".into(),
+            "status",
+            "INVALID_STATUS",
+            "use draft, active or retired".into(),
+            None,
+        ),
+        (
+            "/indicator-sets?target_unit_kind=null".into(),
+            "target_unit_kind",
+            "INVALID_KIND",
+            format!(r#""null" is not one of {kinds}"#),
+            Some("null"),
+        ),
+        (
+            format!("{export}?form=pdf"),
+            "form",
+            "INVALID_FORM",
+            r#""pdf": use original or canonical"#.into(),
+            Some("pdf"),
+        ),
+    ];
+    for (path, field, code, message, quoted) in cases {
+        let p = admin
+            .get(path.as_str())
+            .problem(422, "VALIDATION_FAILED")
+            .await;
+        assert_eq!(
+            p["errors"],
+            json!([{"field": field, "code": code, "message": message}]),
+            "{path}: {p}"
+        );
+        let vi = admin
+            .get(path.as_str())
+            .language("vi")
+            .problem(422, "VALIDATION_FAILED")
+            .await;
+        let vi = vi["errors"][0]["message"].as_str().unwrap().to_string();
+        assert_ne!(vi, message, "{path}: translated");
+        if let Some(value) = quoted {
+            assert!(vi.contains(value), "{path}: {vi}");
+        }
+    }
+}

@@ -29,7 +29,49 @@ pub async fn seeded_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     app
 }
 
-// --- Periods and assessments ---
+// --- Sets, periods and assessments ---
+
+/// Imports the set `document` and activates it. Returns the set's id.
+pub async fn active_set(app: &TestApp, admin: &str, document: &Value) -> String {
+    let set = json_ok(
+        app.post_json("/api/v1/indicator-sets", Some(admin), document)
+            .await,
+        201,
+    )
+    .await;
+    let id = set["id"].as_str().unwrap().to_string();
+    json_ok(
+        app.post_json(
+            &format!("/api/v1/indicator-sets/{id}/activate"),
+            Some(admin),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    id
+}
+
+/// Creates the period `body` describes, in phase `draft`. Returns its id.
+pub async fn create_period(app: &TestApp, admin: &str, body: &Value) -> String {
+    let period = json_ok(
+        app.post_json("/api/v1/periods", Some(admin), body).await,
+        201,
+    )
+    .await;
+    assert_eq!(period["phase"], "draft");
+    period["id"].as_str().unwrap().to_string()
+}
+
+/// Creates the period `body` describes and opens it for self-assessment. Returns the opened
+/// period (the answer of the transition).
+pub async fn open_new_period(app: &TestApp, admin: &str, body: &Value) -> Value {
+    let id = create_period(app, admin, body).await;
+    let opened = transition(app, admin, &id, "self_assessment").await;
+    assert_eq!(opened["phase"], "self_assessment");
+    opened
+}
 
 /// An active copy of the example commune set (100 points), with optional edits, and a period
 /// over the LC-XA group opened for self-assessment. Returns (period id, set id).
@@ -40,40 +82,16 @@ pub async fn open_period(
 ) -> (String, String) {
     let mut doc = dti_api::api::indicator_sets::example_document();
     edit(&mut doc);
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(admin), &doc)
-            .await,
-        201,
+    let set_id = active_set(app, admin, &doc).await;
+    let opened = open_new_period(
+        app,
+        admin,
+        &json!({"code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
+                "groups": [{"group": "LC-XA", "indicator_set": set_id}],
+                "calendar": [{"phase": "self_assessment", "opens_at": "2026-01-05T00:00:00Z", "closes_at": "2026-01-31T23:59:59Z"}]}),
     )
     .await;
-    let set_id = set["id"].as_str().unwrap().to_string();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set_id}/activate"),
-            Some(admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(admin),
-            &json!({"code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
-                    "groups": [{"group": "LC-XA", "indicator_set": set_id}],
-                    "calendar": [{"phase": "self_assessment", "opens_at": "2026-01-05T00:00:00Z", "closes_at": "2026-01-31T23:59:59Z"}]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    assert_eq!(period["phase"], "draft");
-    let id = period["id"].as_str().unwrap().to_string();
-    let opened = transition(app, admin, &id, "self_assessment").await;
-    assert_eq!(opened["phase"], "self_assessment");
-    (id, set_id)
+    (opened["id"].as_str().unwrap().to_string(), set_id)
 }
 
 pub async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> String {
@@ -165,10 +183,21 @@ pub async fn enter(app: &TestApp, a: &str, k: usize) {
     .await;
 }
 
-/// The unit at position `k` enters its answers and its leader submits.
-pub async fn enter_and_submit(app: &TestApp, a: &str, k: usize) {
-    enter(app, a, k).await;
-    let leader = app.token_for(Role::UnitLeader, Some(COMMUNES[k]));
+/// The editor of `unit` writes the batch `answers` (`{"answers": [...]}`) to assessment `a`,
+/// then the unit's leader submits it. Returns the submitted assessment.
+pub async fn answer_and_submit(app: &TestApp, unit: &str, a: &str, answers: &Value) -> Value {
+    let editor = app.token_for(Role::UnitEditor, Some(unit));
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{a}/answers"),
+            &editor,
+            answers,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let leader = app.token_for(Role::UnitLeader, Some(unit));
     let s = json_ok(
         app.post_json(
             &format!("/api/v1/assessments/{a}/submit"),
@@ -180,6 +209,12 @@ pub async fn enter_and_submit(app: &TestApp, a: &str, k: usize) {
     )
     .await;
     assert_eq!(s["state"], "submitted");
+    s
+}
+
+/// The unit at position `k` enters its answers and its leader submits.
+pub async fn enter_and_submit(app: &TestApp, a: &str, k: usize) {
+    answer_and_submit(app, COMMUNES[k], a, &answers(k)).await;
 }
 
 /// Every commune answers (k meetings chaired of 4), submits; returns assessment ids by code.
@@ -187,29 +222,8 @@ pub async fn fill_and_submit(app: &TestApp, period: &str) -> Vec<(String, String
     let mut out = Vec::new();
     for (k, code) in COMMUNES.iter().enumerate() {
         let editor = app.token_for(Role::UnitEditor, Some(code));
-        let leader = app.token_for(Role::UnitLeader, Some(code));
         let a = assessment_of(app, &editor, period, code).await;
-        let body = json!({"answers": [
-            {"node_code": "1.1", "inputs": {"value": (k % 5)}, "explanation": "Biên bản lưu tại văn phòng"},
-            {"node_code": "1.2", "inputs": {"numerator": k % 5, "denominator": 4}},
-            {"node_code": "2.2", "inputs": {"option": if k.is_multiple_of(2) { "chairman" } else { "deputy" }}}
-        ]});
-        json_ok(
-            app.put_json(&format!("/api/v1/assessments/{a}/answers"), &editor, &body)
-                .await,
-            200,
-        )
-        .await;
-        json_ok(
-            app.post_json(
-                &format!("/api/v1/assessments/{a}/submit"),
-                Some(&leader),
-                &json!({}),
-            )
-            .await,
-            200,
-        )
-        .await;
+        answer_and_submit(app, code, &a, &answers(k)).await;
         out.push((code.to_string(), a));
     }
     out

@@ -680,23 +680,7 @@ async fn creating_a_period_with_a_key_replays_it_instead_of_code_taken() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
     let doc = dti_api::api::indicator_sets::example_document();
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
-            .await,
-        201,
-    )
-    .await;
-    let set_id = set["id"].as_str().unwrap();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set_id}/activate"),
-            Some(&admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let set_id = crate::fixtures::active_set(&app, &admin, &doc).await;
     let body = json!({"code": "DTI-2025", "name": "Đánh giá DTI năm 2025", "data_year": 2025,
                       "groups": [{"group": "LC-XA", "indicator_set": set_id}]});
     let created = created_once(

@@ -683,38 +683,17 @@ async fn a_bulk_finalise_of_100_assessments_applies_every_one_and_rescores_the_g
     doc["code"] = json!("VD-BULK");
     // 2.2 follows the group's best value, so every unit keeps a stored basis
     doc["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(&admin), &doc)
-            .await,
-        201,
-    )
-    .await;
-    let set_id = set["id"].as_str().unwrap();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set_id}/activate"),
-            Some(&admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(&admin),
-            &json!({"code": "DTI-BULK", "name": "Kỳ thử nghiệm", "data_year": 2025,
-                    "groups": [{"group": "BULK-XA", "indicator_set": set_id}]}),
-        )
-        .await,
-        201,
+    let set_id = crate::fixtures::active_set(&app, &admin, &doc).await;
+    let period = crate::fixtures::open_new_period(
+        &app,
+        &admin,
+        &json!({"code": "DTI-BULK", "name": "Kỳ thử nghiệm", "data_year": 2025,
+                "groups": [{"group": "BULK-XA", "indicator_set": set_id}]}),
     )
     .await["id"]
         .as_str()
         .unwrap()
         .to_string();
-    transition(&app, &admin, &period, "self_assessment").await;
     let list = json_ok(
         app.get(&format!("/api/v1/periods/{period}/assessments"), &admin)
             .await,

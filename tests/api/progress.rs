@@ -4,47 +4,25 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::ids;
+use crate::fixtures::{active_set, ids, open_new_period};
 use crate::helpers::*;
 
 /// A period over LC-XA whose self-assessment phase closed on 31 January 2021 (so every unit
 /// that has not submitted is overdue), opened. Returns its id.
 async fn late_period(app: &TestApp, admin: &str) -> String {
     let doc = dti_api::api::indicator_sets::example_document();
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(admin), &doc)
-            .await,
-        201,
-    )
-    .await;
-    let set_id = set["id"].as_str().unwrap();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set_id}/activate"),
-            Some(admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(admin),
-            &json!({"code": "DTI-2020", "name": "DTI 2020", "data_year": 2020,
-                    "groups": [{"group": "LC-XA", "indicator_set": set_id}],
-                    "calendar": [{"phase": "self_assessment", "opens_at": "2021-01-04T00:00:00Z", "closes_at": "2021-01-31T17:00:00Z"}]}),
-        )
-        .await,
-        201,
+    let set_id = active_set(app, admin, &doc).await;
+    open_new_period(
+        app,
+        admin,
+        &json!({"code": "DTI-2020", "name": "DTI 2020", "data_year": 2020,
+                "groups": [{"group": "LC-XA", "indicator_set": set_id}],
+                "calendar": [{"phase": "self_assessment", "opens_at": "2021-01-04T00:00:00Z", "closes_at": "2021-01-31T17:00:00Z"}]}),
     )
     .await["id"]
         .as_str()
         .unwrap()
-        .to_string();
-    transition(app, admin, &period, "self_assessment").await;
-    period
+        .to_string()
 }
 
 fn line<'a>(board: &'a Value, code: &str) -> &'a Value {

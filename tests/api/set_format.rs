@@ -6,7 +6,7 @@ use diesel::RunQueryDsl;
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::assessment_of;
+use crate::fixtures::{active_set, assessment_of, open_new_period};
 use crate::helpers::*;
 
 /// The example document with texts on leaf 1.2.
@@ -25,32 +25,11 @@ fn described() -> Value {
     doc
 }
 
-async fn import_active(app: &TestApp, admin: &str, doc: &Value) -> String {
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(admin), doc)
-            .await,
-        201,
-    )
-    .await;
-    let id = set["id"].as_str().unwrap().to_string();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{id}/activate"),
-            Some(admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    id
-}
-
 #[tokio::test]
 async fn a_stored_version_1_document_is_upgraded_when_read_and_still_scores() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
-    let id = import_active(&app, &admin, &described()).await;
+    let id = active_set(&app, &admin, &described()).await;
 
     // The row as the service stored documents before the format had a version: no
     // schema_version and none of the members version 2 added.
@@ -119,19 +98,14 @@ async fn a_stored_version_1_document_is_upgraded_when_read_and_still_scores() {
     assert_eq!(next["version"], 2);
 
     // a period scores with it
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(&admin),
-            &json!({"code": "DTI-2024", "name": "Đánh giá DTI năm 2024", "data_year": 2024,
-                    "groups": [{"group": "LC-XA", "indicator_set": id}]}),
-        )
-        .await,
-        201,
+    let period = open_new_period(
+        &app,
+        &admin,
+        &json!({"code": "DTI-2024", "name": "Đánh giá DTI năm 2024", "data_year": 2024,
+                "groups": [{"group": "LC-XA", "indicator_set": id}]}),
     )
     .await;
     let period = period["id"].as_str().unwrap().to_string();
-    transition(&app, &admin, &period, "self_assessment").await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
     let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
     let w = json_ok(
@@ -203,7 +177,7 @@ async fn imports_accept_an_older_format_version_and_refuse_an_unknown_one() {
 async fn answer_schemas_say_what_to_count_what_to_attach_who_supplies_and_who_verifies() {
     let app = spawn_app().await;
     let admin = app.token_for(Role::Admin, None);
-    let id = import_active(&app, &admin, &described()).await;
+    let id = active_set(&app, &admin, &described()).await;
     let node = json_ok(
         app.get(&format!("/api/v1/indicator-sets/{id}/nodes/1.2"), &admin)
             .await,

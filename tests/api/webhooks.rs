@@ -15,7 +15,9 @@ use dti_api::config::{Config, Mode};
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assessment_of, fill_and_submit, open_period, put};
+use crate::fixtures::{
+    active_set, assessment_of, fill_and_submit, open_new_period, open_period, put,
+};
 use crate::helpers::*;
 use receiver::{Channel, Received};
 
@@ -664,40 +666,20 @@ async fn open_period_closing(
     closes_at: chrono::DateTime<Utc>,
 ) -> String {
     let doc = dti_api::api::indicator_sets::example_document();
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(admin), &doc)
-            .await,
-        201,
+    let set_id = active_set(app, admin, &doc).await;
+    open_new_period(
+        app,
+        admin,
+        &json!({"code": "DTI-2026", "name": "Đánh giá DTI năm 2026", "data_year": 2026,
+                "groups": [{"group": "LC-XA", "indicator_set": set_id}],
+                "calendar": [{"phase": "self_assessment",
+                              "opens_at": (Utc::now() - chrono::Duration::days(30)).to_rfc3339(),
+                              "closes_at": closes_at.to_rfc3339()}]}),
     )
-    .await;
-    let set_id = set["id"].as_str().unwrap();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{set_id}/activate"),
-            Some(admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let period = json_ok(
-        app.post_json(
-            "/api/v1/periods",
-            Some(admin),
-            &json!({"code": "DTI-2026", "name": "Đánh giá DTI năm 2026", "data_year": 2026,
-                    "groups": [{"group": "LC-XA", "indicator_set": set_id}],
-                    "calendar": [{"phase": "self_assessment",
-                                  "opens_at": (Utc::now() - chrono::Duration::days(30)).to_rfc3339(),
-                                  "closes_at": closes_at.to_rfc3339()}]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let id = period["id"].as_str().unwrap().to_string();
-    transition(app, admin, &id, "self_assessment").await;
-    id
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]

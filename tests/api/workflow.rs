@@ -442,22 +442,7 @@ async fn clarifications_let_the_unit_answer_while_its_form_is_locked_and_deadlin
         {"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 2}},
         {"node_code": "2.2", "inputs": {"option": "none"}}
     ]});
-    json_ok(
-        app.put_json(&format!("/api/v1/assessments/{a}/answers"), &editor, &body)
-            .await,
-        200,
-    )
-    .await;
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/assessments/{a}/submit"),
-            Some(&leader),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    crate::fixtures::answer_and_submit(&app, "XA-BAC-HA", &a, &body).await;
     transition(&app, &admin, &period, "review").await;
 
     assert_problem(

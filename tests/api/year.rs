@@ -6,6 +6,7 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
+use crate::fixtures::{active_set, open_new_period};
 use crate::helpers::*;
 
 const DEPARTMENTS: [&str; 10] = [
@@ -24,28 +25,12 @@ const COMMUNES: [&str; 10] = [
     "XA-TRAN-YEN",
 ];
 
-async fn active_set(app: &TestApp, admin: &str, code: &str, kind: &str) -> String {
+/// The example set under `code`, for units of `kind`.
+fn set_document(code: &str, kind: &str) -> Value {
     let mut doc = dti_api::api::indicator_sets::example_document();
     doc["code"] = json!(code);
     doc["target_unit_kind"] = json!(kind);
-    let set = json_ok(
-        app.post_json("/api/v1/indicator-sets", Some(admin), &doc)
-            .await,
-        201,
-    )
-    .await;
-    let id = set["id"].as_str().unwrap().to_string();
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/indicator-sets/{id}/activate"),
-            Some(admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    id
+    doc
 }
 
 fn answers(k: usize) -> Value {
@@ -61,18 +46,11 @@ async fn a_whole_year_with_two_ranking_groups() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
     let reviewer = app.token_for(Role::Reviewer, None);
-    let dept_set = active_set(&app, &admin, "VD-SO-100", "department").await;
-    let commune_set = active_set(&app, &admin, "VD-XA-100", "commune").await;
-    let period = json_ok(
-        app.post_json("/api/v1/periods", Some(&admin), &json!({"code": "DTI-2025", "name": "DTI 2025", "data_year": 2025,
-            "groups": [{"group": "LC-SO", "indicator_set": dept_set}, {"group": "LC-XA", "indicator_set": commune_set}]})).await,
-        201,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let opened = transition(&app, &admin, &period, "self_assessment").await;
+    let dept_set = active_set(&app, &admin, &set_document("VD-SO-100", "department")).await;
+    let commune_set = active_set(&app, &admin, &set_document("VD-XA-100", "commune")).await;
+    let opened = open_new_period(&app, &admin, &json!({"code": "DTI-2025", "name": "DTI 2025", "data_year": 2025,
+            "groups": [{"group": "LC-SO", "indicator_set": dept_set}, {"group": "LC-XA", "indicator_set": commune_set}]})).await;
+    let period = opened["id"].as_str().unwrap().to_string();
     assert_eq!(opened["groups"].as_array().unwrap().len(), 2);
     let all = json_ok(
         app.get(&format!("/api/v1/periods/{period}/assessments"), &admin)

@@ -77,7 +77,7 @@ pub struct NewNode {
 #[derive(Debug, Default)]
 pub struct SetFilter {
     pub code: Option<String>,
-    pub target_unit_kind: Option<String>,
+    pub target_unit_kind: Option<crate::domain::UnitKind>,
     pub status: Option<SetStatus>,
     pub issuer: Option<String>,
     pub year: Option<i32>,
@@ -207,8 +207,8 @@ impl IndicatorSet {
             if let Some(v) = &f.code {
                 q = q.filter(indicator_sets::code.eq(v.clone()));
             }
-            if let Some(v) = &f.target_unit_kind {
-                q = q.filter(indicator_sets::target_unit_kind.eq(v.clone()));
+            if let Some(v) = f.target_unit_kind {
+                q = q.filter(indicator_sets::target_unit_kind.eq(v));
             }
             if let Some(v) = &f.status {
                 q = q.filter(indicator_sets::status.eq(*v));

@@ -93,7 +93,7 @@ impl UnitSort {
 
 #[derive(Debug, Default)]
 pub struct UnitFilter {
-    pub kind: Option<String>,
+    pub kind: Option<crate::domain::UnitKind>,
     pub parent_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
     pub active: Option<bool>,
@@ -190,8 +190,8 @@ impl Unit {
     ) -> QueryResult<(Vec<Unit>, i64)> {
         let build = || {
             let mut q = units::table.into_boxed();
-            if let Some(k) = &f.kind {
-                q = q.filter(units::kind.eq(k.clone()));
+            if let Some(k) = f.kind {
+                q = q.filter(units::kind.eq(k));
             }
             if let Some(p) = f.parent_id {
                 q = q.filter(units::parent_id.eq(p));
