@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
 use crate::services::scoring::Caches;
 use crate::services::scoring::{
-    SetEntry, lock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
+    SetEntry, relock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
     with_candidates,
 };
 
@@ -372,8 +372,8 @@ pub fn put_answers(
 ) -> AppResult<Vec<Answer>> {
     conn.transaction(|c| {
         // rights first, before any lock is taken; then the locks, in order
-        authorise_answer_write(c, actor, id)?;
-        let a = lock_assessment(c, id)?;
+        let seen = authorise_answer_write(c, actor, id)?;
+        let a = relock_assessment(c, &seen)?;
         let p = Period::find(c, a.period_id)?
             .ok_or_else(|| AppError::not_found("period", a.period_id))?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {

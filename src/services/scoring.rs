@@ -720,9 +720,15 @@ fn store_bases(
 /// reading them first without a lock is safe.)
 pub fn lock_assessment(conn: &mut PgConnection, id: Uuid) -> AppResult<Assessment> {
     let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
+    relock_assessment(conn, &a)
+}
+
+/// [`lock_assessment`] of an assessment the caller has just read without a lock (its rights
+/// checked, say): the same locks, one read fewer.
+pub fn relock_assessment(conn: &mut PgConnection, a: &Assessment) -> AppResult<Assessment> {
     Period::lock_group(conn, a.period_id, a.group_id)?
         .ok_or_else(|| AppError::not_found("period group", a.group_id))?;
-    Assessment::find_for_update(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))
+    Assessment::find_for_update(conn, a.id)?.ok_or_else(|| AppError::not_found("assessment", a.id))
 }
 
 /// A unit's tags changed (the caller holds the unit row): its assessments of the periods still
