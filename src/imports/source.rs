@@ -1,8 +1,6 @@
 //! The rows of an uploaded file, whatever its format, read from a spooled copy on disk one row
 //! at a time (CSV with the `csv` crate, XLSX with `calamine`'s streaming cell reader; ODS and
 //! XLS through `calamine`'s sheet ranges; JSON rows with serde_json).
-//! - Merged cells are named before the header, for XLSX from `calamine`, for ODS from the
-//!   sheet's `content.xml` (calamine does not give them for ODS), read as a stream.
 //!
 //! - The format is sniffed from the content, never from a name or a declared type: a ZIP or
 //!   OLE container is a workbook (XLSX, ODS, XLS), `{` starts JSON rows, PDF, images and other
@@ -13,6 +11,8 @@
 //! - A workbook is read from its sheet named `answers` (the templates'), else its first sheet;
 //!   the first row is the header. A formula is read as its cached value; a formula the file
 //!   holds no value for, and an error cell (`#DIV/0!`), are [`Field::Invalid`] with the reason.
+//! - Merged cells are named before the header: for XLSX by `calamine`, for ODS from the sheet's
+//!   `content.xml` (calamine does not give them for ODS), read as a stream.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
