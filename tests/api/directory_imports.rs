@@ -731,6 +731,8 @@ async fn an_ods_sheet_with_merged_cells_is_refused_whole_in_english_and_vietname
     let p = assert_problem(send(book(true), "vi").await.unwrap(), 422, "MERGED_CELLS").await;
     let detail = p["detail"].as_str().unwrap();
     assert!(detail.contains("gộp") && detail.contains("C4:D5"), "{p}");
+    // the sheet, not its header row ("Dòng tiêu đề"), as in English
+    assert!(detail.starts_with("Trang tính"), "{p}");
     assert_eq!(rows_holding(&app, "units", "XA-ODS-1"), 0);
     // the same sheet unmerged is read as any other
     let r = json_ok(send(book(false), "en").await.unwrap(), 200).await;
