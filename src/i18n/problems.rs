@@ -187,11 +187,14 @@ pub fn detail_vi(c: &ClientError) -> Option<String> {
         "HEADER_MISMATCH" => "Dòng tiêu đề của tệp nhập liệu không có đúng các cột cần thiết; xem \
                               errors[]."
             .into(),
-        "MERGED_CELLS" => match c.params.get("cells").map(plain) {
-            Some(cells) => format!(
+        "MERGED_CELLS" => match (c.params.get("cells").map(plain), param("place").as_deref()) {
+            (Some(cells), Some("sheet")) => format!(
+                "Trang tính có ô được gộp ({cells}); hãy bỏ gộp ô để mỗi ô có giá trị riêng."
+            ),
+            (Some(cells), _) => format!(
                 "Dòng tiêu đề có ô được gộp ({cells}); hãy bỏ gộp ô để mỗi cột có tên riêng."
             ),
-            None => "Tệp nhập liệu có ô được gộp; hãy bỏ gộp ô và điền từng ô.".into(),
+            (None, _) => "Tệp nhập liệu có ô được gộp; hãy bỏ gộp ô và điền từng ô.".into(),
         },
         "JOB_FINISHED" => "Tác vụ đã kết thúc nên không thể hủy được nữa.".into(),
         "JOB_CANCELLED" => "Tác vụ đã bị hủy theo yêu cầu; không có dữ liệu nào được lưu.".into(),

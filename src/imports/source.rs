@@ -11,6 +11,8 @@
 //! - A workbook is read from its sheet named `answers` (the templates'), else its first sheet;
 //!   the first row is the header. A formula is read as its cached value; a formula the file
 //!   holds no value for, and an error cell (`#DIV/0!`), are [`Field::Invalid`] with the reason.
+//! - Merged cells are named before the header: for XLSX by `calamine`, for ODS from the sheet's
+//!   `content.xml` (calamine does not give them for ODS), read as a stream.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -119,7 +121,7 @@ pub enum Item<'a> {
     Meta(Vec<(String, String)>),
     Header(&'a [String]),
     Row(RowNumber, Vec<Field>),
-    /// The merged cells of the sheet (XLSX; before the header): a merged region's value is in
+    /// The merged cells of the sheet (XLSX, ODS; before the header): a merged region's value is in
     /// its first cell only, the others read as empty, so the reader refuses them.
     Merged(Vec<MergedCells>),
 }
@@ -173,8 +175,15 @@ pub fn read<E: From<SourceError>>(
     match format {
         Format::Csv => read_csv(file, visit),
         Format::Xlsx => read_xlsx(file, visit),
-        Format::Ods => read_range::<calamine::Ods<_>, E>(file, format, visit),
-        Format::Xls => read_range::<calamine::Xls<_>, E>(file, format, visit),
+        Format::Ods => {
+            // calamine has read the whole archive when it hands over the sheet names, so the
+            // copy (sharing the file's position) is free to read it again
+            let copy = file.try_clone().map_err(SourceError::from)?;
+            read_range::<calamine::Ods<_>, E>(file, format, visit, |sheet| {
+                ods_merged_cells(copy, sheet)
+            })
+        }
+        Format::Xls => read_range::<calamine::Xls<_>, E>(file, format, visit, |_| Ok(Vec::new())),
         Format::Json => read_json(file, visit),
     }
 }
@@ -391,10 +400,12 @@ fn read_xlsx<E: From<SourceError>>(
     Ok(())
 }
 
+/// Reads a workbook through its sheet range; `merged` gives the merged cells of the sheet read.
 fn read_range<R, E>(
     file: File,
     format: Format,
     visit: &mut dyn FnMut(Item<'_>) -> Result<(), E>,
+    merged: impl FnOnce(&str) -> Result<Vec<MergedCells>, SourceError>,
 ) -> Result<(), E>
 where
     R: Reader<BufReader<File>>,
@@ -411,6 +422,10 @@ where
             .worksheet_range(super::template::META_SHEET)
             .map_err(|e| malformed(format, e))?;
         visit(Item::Meta(pairs(&range)))?;
+    }
+    let merged = merged(&name)?;
+    if !merged.is_empty() {
+        visit(Item::Merged(merged))?;
     }
     let range = book
         .worksheet_range(&name)
@@ -438,6 +453,107 @@ where
         ))?;
     }
     Ok(())
+}
+
+/// The merged regions of the sheet named `sheet` of an ODS file: its `table:table-cell`s
+/// spanning more than one column or row (`table:number-columns-spanned`,
+/// `table:number-rows-spanned`), placed by counting the cells and rows before them with their
+/// repetitions (`table:number-columns-repeated`, `table:number-rows-repeated`); covered cells
+/// count as cells. `content.xml` is read as a stream of XML events, one at a time, whatever
+/// the size of the sheet. A spanning cell that is also repeated (no spreadsheet application
+/// writes one) gives one region over all its repetitions.
+fn ods_merged_cells(file: File, sheet: &str) -> Result<Vec<MergedCells>, SourceError> {
+    use quick_xml::events::{BytesStart, Event};
+
+    let bad = |e: &dyn std::fmt::Display| malformed(Format::Ods, e);
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| bad(&e))?;
+    let content = archive.by_name("content.xml").map_err(|e| bad(&e))?;
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(content));
+    xml.config_mut().check_end_names = false;
+    // a count attribute of an element, at least 1 (what is not a count is read as 1, as the
+    // sheet's cells were: calamine refuses a file whose counts it cannot read)
+    let count = |e: &BytesStart<'_>, name: &str| -> u64 {
+        e.try_get_attribute(name)
+            .ok()
+            .flatten()
+            .and_then(|a| a.value.trim().parse::<u64>().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
+    let column = |c: u64| usize::try_from(c).unwrap_or(usize::MAX);
+
+    let mut regions = Vec::new();
+    // inside the sheet read, and how deep in tables nested in its cells
+    let mut inside = false;
+    let mut nested = 0u32;
+    // the current row (from 0) and its repetitions, the current column (from 0)
+    let (mut row, mut rows_repeated, mut col) = (0u64, 1u64, 0u64);
+    let mut buf = Vec::new();
+    loop {
+        let event = xml.read_event_into(&mut buf).map_err(|e| bad(&e))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                match e.name().as_ref() {
+                    "table:table" if inside => nested += u32::from(!empty),
+                    "table:table" => {
+                        let name = e.try_get_attribute("table:name").map_err(|e| bad(&e))?;
+                        let name = match &name {
+                            Some(a) => quick_xml::escape::unescape(&a.value)
+                                .map_err(|e| bad(&e))?
+                                .into_owned(),
+                            None => continue,
+                        };
+                        // a later sheet of the same name is the one read (as calamine does)
+                        if name == sheet && !empty {
+                            inside = true;
+                            regions.clear();
+                            (row, rows_repeated, col) = (0, 1, 0);
+                        }
+                    }
+                    _ if !inside || nested > 0 => {}
+                    "table:table-row" => {
+                        rows_repeated = count(e, "table:number-rows-repeated");
+                        col = 0;
+                        if empty {
+                            row = row.saturating_add(rows_repeated);
+                        }
+                    }
+                    name @ ("table:table-cell" | "table:covered-table-cell") => {
+                        let repeated = count(e, "table:number-columns-repeated");
+                        if name == "table:table-cell" {
+                            let columns = count(e, "table:number-columns-spanned");
+                            let rows = count(e, "table:number-rows-spanned");
+                            if columns > 1 || rows > 1 {
+                                let last_row =
+                                    row.saturating_add(rows_repeated).saturating_add(rows - 1);
+                                let last_col =
+                                    col.saturating_add(repeated - 1).saturating_add(columns - 1);
+                                regions.push(MergedCells {
+                                    rows: (row.saturating_add(1), last_row),
+                                    columns: (column(col), column(last_col)),
+                                });
+                            }
+                        }
+                        col = col.saturating_add(repeated);
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(ref e) if inside => match e.name().as_ref() {
+                "table:table" if nested > 0 => nested -= 1,
+                "table:table" => inside = false,
+                "table:table-row" if nested == 0 => {
+                    row = row.saturating_add(rows_repeated);
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(regions)
 }
 
 #[derive(serde::Deserialize)]
@@ -513,6 +629,67 @@ mod tests {
         };
         assert_eq!(m.range(), "C2:D3");
         assert!(m.covers_row(3) && !m.covers_row(4));
+    }
+
+    /// An ODS file of the sheets `(name, rows as the XML of their cells)`.
+    fn ods_file(sheets: &[(&str, &[&str])]) -> File {
+        use std::io::Write;
+        let mut content =
+            String::from("<office:document-content><office:body><office:spreadsheet>");
+        for (name, rows) in sheets {
+            content.push_str(&format!("<table:table table:name=\"{name}\">"));
+            for r in *rows {
+                content.push_str(r);
+            }
+            content.push_str("</table:table>");
+        }
+        content.push_str("</office:spreadsheet></office:body></office:document-content>");
+        let mut file = tempfile::tempfile().unwrap();
+        let mut w = zip::ZipWriter::new(&mut file);
+        w.start_file("content.xml", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(content.as_bytes()).unwrap();
+        w.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn ods_merged_cells_are_placed_counting_repetitions() {
+        let cell = "<table:table-cell/>";
+        let file = ods_file(&[
+            (
+                "other",
+                &[
+                    "<table:table-row><table:table-cell table:number-columns-spanned=\"2\"/></table:table-row>",
+                ],
+            ),
+            (
+                "a&amp;b",
+                &[
+                    // row 1: A1:B1
+                    "<table:table-row><table:table-cell table:number-columns-spanned=\"2\"/><table:covered-table-cell/></table:table-row>",
+                    // rows 2-4 empty, one of them an empty element
+                    "<table:table-row table:number-rows-repeated=\"2\"><table:table-cell/></table:table-row>",
+                    "<table:table-row/>",
+                    // row 5: three empty cells, then D5:D6
+                    "<table:table-row><table:table-cell table:number-columns-repeated=\"3\"/><table:table-cell table:number-rows-spanned=\"2\"><text:p>x</text:p></table:table-cell></table:table-row>",
+                    "<table:table-row><table:table-cell table:number-columns-repeated=\"3\"/><table:covered-table-cell/></table:table-row>",
+                ],
+            ),
+        ]);
+        let names: Vec<String> = ods_merged_cells(file.try_clone().unwrap(), "a&b")
+            .unwrap()
+            .iter()
+            .map(MergedCells::range)
+            .collect();
+        assert_eq!(names, ["A1:B1", "D5:D6"]);
+        // a sheet without merged cells, and an unknown one, have none
+        let plain = ods_file(&[(
+            "answers",
+            &[&format!("<table:table-row>{cell}</table:table-row>")],
+        )]);
+        assert!(ods_merged_cells(plain, "answers").unwrap().is_empty());
+        assert!(ods_merged_cells(file, "nope").unwrap().is_empty());
     }
 
     #[test]

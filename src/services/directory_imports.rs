@@ -137,6 +137,8 @@ fn read_table<C: ColumnSet, R>(
                     ),
                 )
                 .with_param("cells", ranges.join(", "))
+                // anywhere in the sheet, not only in the header (the translated detail says so)
+                .with_param("place", "sheet")
                 .with_extension("merged_cells", &ranges),
             ))
         }

@@ -35,6 +35,9 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+const ZIP_CENTRAL: [u8; 4] = *b"PK\x01\x02";
+const ZIP_EOCD: [u8; 4] = *b"PK\x05\x06";
+
 /// A minimal ZIP: stored entries, local headers, central directory, EOCD (CRCs zero:
 /// the sniffer never checks them).
 fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -139,7 +142,8 @@ fn ole(entries: &[DirEntry]) -> Vec<u8> {
     b
 }
 
-const NONE: u32 = CFB_NOSTREAM;
+/// No sibling, no child (`NOSTREAM` in the compound-file directory).
+const NONE: u32 = 0xFFFF_FFFF;
 
 fn ole_with_root_stream(name: &str) -> Vec<u8> {
     ole(&[
@@ -211,10 +215,11 @@ fn sniffs_legacy_office_from_ole_root_streams() {
 
 #[test]
 fn ole_embedded_object_does_not_change_the_kind() {
-    // Workbook at the root, a Word document embedded in a sub-storage.
+    // Workbook at the root, a Word document embedded in a sub-storage (siblings ordered as
+    // the format requires: shorter names first, so MBD0001 is left of Workbook).
     let xls_with_doc = ole(&[
         ("Root Entry", 5, NONE, NONE, 1),
-        ("Workbook", 2, NONE, 2, NONE),
+        ("Workbook", 2, 2, NONE, NONE),
         ("MBD0001", 1, NONE, NONE, 3),
         ("WordDocument", 2, NONE, NONE, NONE),
     ]);
@@ -622,4 +627,77 @@ fn store_is_object_safe() {
         std::sync::Arc::new(LocalDiskStore::new(&root.0).unwrap());
     let blob = store(&*s, b"GIF89a\x01\x00\x01\x00", 100).unwrap();
     assert_eq!(blob.kind, FileKind::Gif);
+}
+
+// --- sniffing: hostile bytes ---
+
+/// Real containers of every kind the sniffer opens: OOXML and ODF archives, a workbook as a
+/// spreadsheet application writes it (deflated entries), compound files.
+fn containers() -> Vec<Vec<u8>> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet()
+        .write_string(0, 0, "unit_code")
+        .expect("cell");
+    vec![
+        ooxml("word/document.xml"),
+        zip(&[
+            (
+                "mimetype",
+                b"application/vnd.oasis.opendocument.spreadsheet",
+            ),
+            ("content.xml", b"<office:document-content/>"),
+        ]),
+        book.save_to_buffer().expect("xlsx"),
+        ole_with_root_stream("Workbook"),
+        ole(&[
+            ("Root Entry", 5, NONE, NONE, 1),
+            ("Workbook", 2, 2, NONE, NONE),
+            ("MBD0001", 1, NONE, NONE, 3),
+            ("WordDocument", 2, NONE, NONE, NONE),
+        ]),
+    ]
+}
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes, and any bytes behind a container's magic number: a kind or `None`,
+        /// never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            magic in prop::sample::select(vec![&b""[..], &ZIP_LOCAL[..], &OLE_MAGIC[..]]),
+            rest in prop::collection::vec(any::<u8>(), 0..4096),
+        ) {
+            let mut bytes = magic.to_vec();
+            bytes.extend_from_slice(&rest);
+            let _ = sniff(&bytes);
+        }
+
+        /// A real container cut short or with bytes overwritten: a kind or `None`, never a
+        /// panic (cut short, a ZIP has lost its central directory and is refused).
+        #[test]
+        fn truncated_or_corrupted_containers_never_panic(
+            which in 0usize..5,
+            cut in any::<prop::sample::Index>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..16),
+        ) {
+            let mut bytes = containers().swap_remove(which);
+            let before = sniff(&bytes);
+            prop_assert!(before.is_some());
+            let truncated = &bytes[..cut.index(bytes.len())];
+            let kind = sniff(truncated);
+            if truncated.starts_with(&ZIP_LOCAL) {
+                prop_assert_eq!(kind, None);
+            }
+            let len = bytes.len();
+            for (at, value) in edits {
+                bytes[at.index(len)] = value;
+            }
+            let _ = sniff(&bytes);
+        }
+    }
 }

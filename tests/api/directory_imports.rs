@@ -694,3 +694,52 @@ async fn group_membership_by_import_changes_the_rankings_as_the_single_route_doe
     .await;
     assert_eq!(r["updated"], 1, "{r}");
 }
+
+#[tokio::test]
+async fn an_ods_sheet_with_merged_cells_is_refused_whole_in_english_and_vietnamese() {
+    use crate::imports::{ods_book, ods_covered, ods_empty_rows, ods_merged, ods_text};
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    // two units after two empty rows; with `merged`, the kind is merged over C4:D5
+    let book = |merged: bool| {
+        let (kind, below) = if merged {
+            (ods_merged("commune", 2, 2), ods_covered(2))
+        } else {
+            (
+                [ods_text("commune"), ods_text("LC")].concat(),
+                [ods_text("commune"), ods_text("LC")].concat(),
+            )
+        };
+        ods_book(&[
+            ["code", "name", "kind", "parent_code"]
+                .map(ods_text)
+                .concat(),
+            ods_empty_rows(2, 4),
+            [ods_text("XA-ODS-1"), ods_text("Xã Một"), kind].concat(),
+            [ods_text("XA-ODS-2"), ods_text("Xã Hai"), below].concat(),
+        ])
+    };
+    let send = |body: Vec<u8>, lang: &'static str| {
+        app.request(Method::POST, UNITS, Some(&admin))
+            .header("accept-language", lang)
+            .body(body)
+            .send()
+    };
+    let p = assert_problem(send(book(true), "en").await.unwrap(), 422, "MERGED_CELLS").await;
+    assert_eq!(p["merged_cells"], json!(["C4:D5"]), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("C4:D5"), "{p}");
+    let p = assert_problem(send(book(true), "vi").await.unwrap(), 422, "MERGED_CELLS").await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("gộp") && detail.contains("C4:D5"), "{p}");
+    // the sheet, not its header row ("Dòng tiêu đề"), as in English
+    assert!(detail.starts_with("Trang tính"), "{p}");
+    assert_eq!(rows_holding(&app, "units", "XA-ODS-1"), 0);
+    // the same sheet unmerged is read as any other
+    let r = json_ok(send(book(false), "en").await.unwrap(), 200).await;
+    assert_eq!(
+        (r["format"].clone(), r["created"].clone()),
+        (json!("ods"), json!(2)),
+        "{r}"
+    );
+    assert_eq!(r["rows"][0]["row"], 4, "{r}");
+}

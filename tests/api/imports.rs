@@ -1142,3 +1142,186 @@ async fn a_file_longer_than_a_chunk_is_checked_across_its_chunks() {
         vec![json!(["1.1", "1.2"]), json!(["1.1", "2.2"]), json!(["2.2"])]
     );
 }
+
+// --- ODS workbooks (merged cells) ---
+
+/// An ODS workbook with one sheet, `answers`, each row given as the XML of its cells (see
+/// [`ods_text`], [`ods_number`], [`ods_merged`]); `table:table-row` attributes may open a row's
+/// string (`"table:number-rows-repeated=\"2\"|<cells>"`).
+pub fn ods_book(rows: &[String]) -> Vec<u8> {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let mut content = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3"><office:body><office:spreadsheet><table:table table:name="answers">"#,
+    );
+    for r in rows {
+        let (attrs, cells) = r.split_once('|').unwrap_or(("", r));
+        content.push_str(&format!(
+            "<table:table-row {attrs}>{cells}</table:table-row>"
+        ));
+    }
+    content.push_str("</table:table></office:spreadsheet></office:body></office:document-content>");
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let deflated = SimpleFileOptions::default();
+    w.start_file("mimetype", stored).unwrap();
+    w.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    w.start_file("META-INF/manifest.xml", deflated).unwrap();
+    w.write_all(manifest.as_bytes()).unwrap();
+    w.start_file("content.xml", deflated).unwrap();
+    w.write_all(content.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+pub fn ods_text(t: &str) -> String {
+    format!(
+        r#"<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell>"#
+    )
+}
+
+pub fn ods_number(n: i64) -> String {
+    format!(
+        r#"<table:table-cell office:value-type="float" office:value="{n}"><text:p>{n}</text:p></table:table-cell>"#
+    )
+}
+
+/// A text cell merged over `columns` × `rows` cells (the others are covered cells).
+pub fn ods_merged(t: &str, columns: u32, rows: u32) -> String {
+    format!(
+        r#"<table:table-cell table:number-columns-spanned="{columns}" table:number-rows-spanned="{rows}" office:value-type="string"><text:p>{t}</text:p></table:table-cell>"#
+    )
+}
+
+/// `rows` empty rows of `columns` cells, as one repeated row.
+pub fn ods_empty_rows(rows: u32, columns: u32) -> String {
+    format!(
+        r#"table:number-rows-repeated="{rows}"|<table:table-cell table:number-columns-repeated="{columns}"/>"#
+    )
+}
+
+/// `n` cells covered by a merged cell above or to their left.
+pub fn ods_covered(n: u32) -> String {
+    format!(r#"<table:covered-table-cell table:number-columns-repeated="{n}"/>"#)
+}
+
+#[tokio::test]
+async fn merged_cells_of_an_ods_file_are_refused_as_in_xlsx() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let header = |merged: bool| {
+        let mut h: String = ["unit_code", "node_code", "numerator", "denominator"]
+            .map(ods_text)
+            .concat();
+        if merged {
+            // two empty columns (E, F), then "note" over G1:H1
+            h.push_str(r#"<table:table-cell table:number-columns-repeated="2"/>"#);
+            h.push_str(&ods_merged("note", 2, 1));
+            h.push_str(&ods_covered(1));
+        }
+        h
+    };
+    let book = |merged_header: bool, merged_data: bool| {
+        let unit = if merged_data {
+            ods_merged("XA-BAT-XAT", 1, 2)
+        } else {
+            ods_text("XA-BAT-XAT")
+        };
+        let below = if merged_data {
+            ods_covered(1)
+        } else {
+            ods_text("XA-BAT-XAT")
+        };
+        ods_book(&[
+            header(merged_header),
+            [unit, ods_text("1.2"), ods_number(1), ods_number(4)].concat(),
+            [below, ods_text("1.1")].concat(),
+            // two empty rows (4, 5)
+            ods_empty_rows(2, 4),
+            [
+                ods_text("XA-BAC-HA"),
+                ods_text("1.2"),
+                ods_number(2),
+                ods_number(4),
+            ]
+            .concat(),
+        ])
+    };
+    // without merged cells the workbook is read as any other
+    let r = json_ok(
+        import(&app, &admin, &period, "?dry_run=true", book(false, false)).await,
+        200,
+    )
+    .await;
+    assert_eq!(r["format"], "ods", "{r}");
+    assert_eq!(r["rows_refused"], 0, "{r}");
+    // merged data cells: every row they cover is a conflict, named at its first column
+    let p = assert_problem(
+        import(&app, &admin, &period, "", book(false, true)).await,
+        422,
+        "IMPORT_REFUSED",
+    )
+    .await;
+    let merged: Vec<&Value> = p["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "MERGED_CELLS")
+        .collect();
+    assert_eq!(merged.len(), 2, "{p}");
+    assert_eq!(
+        (merged[0]["row"].clone(), merged[1]["row"].clone()),
+        (json!(2), json!(3))
+    );
+    assert_eq!(merged[0]["column"], "unit_code");
+    assert!(
+        merged[0]["message"].as_str().unwrap().contains("A2:A3"),
+        "{p}"
+    );
+    // partial mode stores the row outside the merged cells only (row 6, after the empty ones)
+    let r = json_ok(
+        import(&app, &admin, &period, "?mode=partial", book(false, true)).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (r["created"].clone(), r["rows_refused"].clone()),
+        (json!(1), json!(2)),
+        "{r}"
+    );
+    assert_eq!(stored(&app, &admin, &period, "XA-BAT-XAT").await, vec![]);
+    // in Vietnamese
+    let vi = |body: Vec<u8>| {
+        app.request(
+            Method::POST,
+            &format!("/api/v1/periods/{period}/imports/answers"),
+            Some(&admin),
+        )
+        .header("accept-language", "vi")
+        .body(body)
+        .send()
+    };
+    let p = assert_problem(vi(book(false, true)).await.unwrap(), 422, "IMPORT_REFUSED").await;
+    let m = p["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "MERGED_CELLS")
+        .unwrap();
+    let message = m["message"].as_str().unwrap();
+    assert!(message.contains("gộp") && message.contains("A2:A3"), "{m}");
+    // merged header cells (placed after repeated empty cells): the file is refused as a whole
+    let p = assert_problem(
+        import(&app, &admin, &period, "", book(true, false)).await,
+        422,
+        "MERGED_CELLS",
+    )
+    .await;
+    assert_eq!(p["merged_cells"], json!(["G1:H1"]), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("G1:H1"), "{p}");
+    let p = assert_problem(vi(book(true, false)).await.unwrap(), 422, "MERGED_CELLS").await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("gộp") && detail.contains("G1:H1"), "{p}");
+}
