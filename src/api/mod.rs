@@ -41,7 +41,11 @@ use crate::error::{AppError, AppResult, FieldError, Problem};
 /// Every versioned route, under `/api/v1`.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(
+        // The router tries the routes in this order, each dynamic pattern with a regular
+        // expression (and again for the metrics' route label): the public reads, the busiest
+        // routes by far, come first, so that none of them is tried against all the others.
         utoipa_actix_web::scope::scope("/api/v1")
+            .configure(public::configure)
             .configure(auth::configure)
             .configure(users::configure)
             .configure(units::configure)
@@ -57,7 +61,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(exports::configure)
             .configure(evidence::configure)
             .configure(clarifications::configure)
-            .configure(public::configure)
             .configure(audit::configure)
             .configure(tokens::configure)
             .configure(tasks::configure)

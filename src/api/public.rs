@@ -31,13 +31,14 @@ use crate::services::publications as svc;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_publication)
-        .service(list_publications)
-        .service(public_periods)
+    // the public reads first (see `api::configure`)
+    cfg.service(public_periods)
         .service(public_rankings)
         .service(public_unit)
         .service(public_method)
-        .service(download_rankings);
+        .service(download_rankings)
+        .service(create_publication)
+        .service(list_publications);
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
