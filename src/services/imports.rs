@@ -238,6 +238,9 @@ pub struct ImportOutcome {
     /// with conflicts).
     pub committed: bool,
     pub rescored_groups: usize,
+    /// How many of those were rescored whole (every row of the group rewritten, rolled back
+    /// or not): the scoring tables are vacuumed after the transaction then.
+    pub rewritten_groups: usize,
 }
 
 /// Who may import answers into the period at all (checked before the file is read, and
@@ -1221,6 +1224,7 @@ impl<'a> Run<'a> {
         let committed = !self.input.dry_run && write_anything;
         let mut units = Vec::new();
         let mut rescored_groups = 0;
+        let mut rewritten_groups = 0;
         let t = std::time::Instant::now();
         if !write_anything {
             // a refused all-or-nothing import: what its first chunks wrote is rolled back
@@ -1293,6 +1297,7 @@ impl<'a> Run<'a> {
                     }
                     _ => {
                         rescore_group(c, caches, period_id, *group)?;
+                        rewritten_groups += 1;
                     }
                 }
             }
@@ -1354,6 +1359,7 @@ impl<'a> Run<'a> {
             units,
             committed,
             rescored_groups,
+            rewritten_groups,
         })
     }
 }
@@ -1403,11 +1409,16 @@ pub fn import_answers_with(
             Err(RollbackOr::Rollback(Box::new(outcome)))
         }
     });
-    match result {
-        Ok(o) => Ok(o),
-        Err(RollbackOr::Rollback(o)) => Ok(*o),
-        Err(RollbackOr::App(e)) => Err(e),
+    let outcome = match result {
+        Ok(o) => o,
+        Err(RollbackOr::Rollback(o)) => *o,
+        Err(RollbackOr::App(e)) => return Err(e),
+    };
+    if outcome.rewritten_groups > 0 {
+        // every row of a group rewritten, kept or rolled back: see `tidy_after_rewrite`
+        crate::services::scoring::tidy_after_rewrite(conn);
     }
+    Ok(outcome)
 }
 
 /// Which units an answers sheet covers.

@@ -962,8 +962,9 @@ fn follows_best(basis: &Basis) -> bool {
 /// The tables a group rescore rewrites row by row.
 const REWRITTEN_TABLES: &str = "assessment_scores, assessment_bases, relative_values";
 
-/// After a committed rescore that rewrote every row of its groups (a recompute), on a
-/// connection outside any transaction: vacuums the scoring tables at once instead of when
+/// After a rescore that rewrote every row of its groups (a recompute; an import of several
+/// units' answers, stored or dry run: rolled-back rows are old versions too), on a connection
+/// outside any transaction: vacuums the scoring tables at once instead of when
 /// autovacuum next comes by (up to a minute, and only past its threshold). Until then every
 /// read of a group, such as counting one unit's rank after each answer write, walks the old
 /// version of every row besides the live one: 7.5 ms instead of 2 ms at 3,400 units

@@ -3,7 +3,7 @@
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assessment_of, open_period, put, stored_state};
+use crate::fixtures::{assessment_of, open_period, put, scoring_vacuums, stored_state};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -621,28 +621,7 @@ async fn a_recompute_vacuums_the_rows_it_rewrote() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let vacuums = |app: &TestApp| -> Vec<i64> {
-        app.with_conn(|c| {
-            use diesel::RunQueryDsl;
-            #[derive(diesel::QueryableByName)]
-            struct N {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                n: i64,
-            }
-            ["assessment_scores", "assessment_bases", "relative_values"]
-                .iter()
-                .map(|t| {
-                    diesel::sql_query(format!(
-                        "SELECT pg_stat_get_vacuum_count('{t}'::regclass) AS n"
-                    ))
-                    .get_result::<N>(c)
-                    .expect("vacuum count")
-                    .n
-                })
-                .collect()
-        })
-    };
-    let before = vacuums(&app);
+    let before = scoring_vacuums(&app);
     json_ok(
         app.post_json(
             &format!("/api/v1/periods/{period}/recompute"),
@@ -654,7 +633,7 @@ async fn a_recompute_vacuums_the_rows_it_rewrote() {
     )
     .await;
     // the statistics of a vacuum are visible once it has ended, which is before the response
-    let after = vacuums(&app);
+    let after = scoring_vacuums(&app);
     for ((b, a), t) in before
         .iter()
         .zip(&after)

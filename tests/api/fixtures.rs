@@ -468,3 +468,26 @@ pub struct TwoUnits<'a> {
     pub b_editor: Client<'a>,
     pub b_leader: Client<'a>,
 }
+
+/// How many times each scoring table (scores, bases, candidates) has been vacuumed.
+pub fn scoring_vacuums(app: &TestApp) -> Vec<i64> {
+    app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        ["assessment_scores", "assessment_bases", "relative_values"]
+            .iter()
+            .map(|t| {
+                diesel::sql_query(format!(
+                    "SELECT pg_stat_get_vacuum_count('{t}'::regclass) AS n"
+                ))
+                .get_result::<N>(c)
+                .expect("vacuum count")
+                .n
+            })
+            .collect()
+    })
+}

@@ -6,7 +6,7 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assessment_of, import, open_period};
+use crate::fixtures::{assessment_of, import, open_period, scoring_vacuums};
 use crate::helpers::*;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
@@ -135,6 +135,30 @@ async fn a_csv_import_stores_what_the_json_api_stores_and_rescores_once_per_grou
     )
     .await;
     assert_eq!(ev.as_array().unwrap().len(), 1);
+}
+
+/// An import that rescores a whole group (rows of several units) vacuums the scoring tables
+/// once its transaction has ended, stored or dry run: every row of the group was rewritten.
+#[tokio::test]
+async fn an_import_that_rescores_a_whole_group_vacuums_the_rows_it_rewrote() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let rows = csv(&["XA-BAT-XAT,1.1,,,3,,,,,", "XA-MUONG-KHUONG,1.1,,,2,,,,,"]);
+    for query in ["?dry_run=true", ""] {
+        let before = scoring_vacuums(&app);
+        let r = json_ok(
+            import(&app, &admin, &period, query, rows.clone()).await,
+            200,
+        )
+        .await;
+        assert_eq!(r["rescored_groups"], 1, "{r}");
+        let after = scoring_vacuums(&app);
+        assert!(
+            after.iter().zip(&before).all(|(a, b)| a > b),
+            "{query}: vacuums {before:?} before, {after:?} after"
+        );
+    }
 }
 
 #[tokio::test]
