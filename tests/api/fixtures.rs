@@ -491,3 +491,24 @@ pub fn scoring_vacuums(app: &TestApp) -> Vec<i64> {
             .collect()
     })
 }
+
+/// An import refused for cells A2:A3 merged in its data: rows 2 and 3 each a `MERGED_CELLS`
+/// conflict, named at their first column, the region in the message.
+pub fn assert_merged_a2_a3(p: &Value) {
+    let merged: Vec<&Value> = p["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "MERGED_CELLS")
+        .collect();
+    assert_eq!(merged.len(), 2, "{p}");
+    assert_eq!(
+        (merged[0]["row"].clone(), merged[1]["row"].clone()),
+        (json!(2), json!(3))
+    );
+    assert_eq!(merged[0]["column"], "unit_code");
+    assert!(
+        merged[0]["message"].as_str().unwrap().contains("A2:A3"),
+        "{p}"
+    );
+}

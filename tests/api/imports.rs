@@ -6,7 +6,7 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assessment_of, import, open_period, scoring_vacuums};
+use crate::fixtures::{assert_merged_a2_a3, assessment_of, import, open_period, scoring_vacuums};
 use crate::helpers::*;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
@@ -1288,22 +1288,7 @@ async fn merged_cells_of_an_ods_file_are_refused_as_in_xlsx() {
         "IMPORT_REFUSED",
     )
     .await;
-    let merged: Vec<&Value> = p["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["code"] == "MERGED_CELLS")
-        .collect();
-    assert_eq!(merged.len(), 2, "{p}");
-    assert_eq!(
-        (merged[0]["row"].clone(), merged[1]["row"].clone()),
-        (json!(2), json!(3))
-    );
-    assert_eq!(merged[0]["column"], "unit_code");
-    assert!(
-        merged[0]["message"].as_str().unwrap().contains("A2:A3"),
-        "{p}"
-    );
+    assert_merged_a2_a3(&p);
     // partial mode stores the row outside the merged cells only (row 6, after the empty ones)
     let r = json_ok(
         import(&app, &admin, &period, "?mode=partial", book(false, true)).await,

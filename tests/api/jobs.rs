@@ -11,7 +11,7 @@ use dti_api::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assessment_of, import, open_period, seeded_app_with};
+use crate::fixtures::{assert_merged_a2_a3, assessment_of, import, open_period, seeded_app_with};
 use crate::helpers::*;
 
 const HEADER: &str = "unit_code,node_code,numerator,denominator,value,option,not_applicable,note,explanation,evidence_url";
@@ -450,22 +450,7 @@ async fn merged_cells_are_refused_with_the_cells_named() {
         "IMPORT_REFUSED",
     )
     .await;
-    let merged: Vec<&Value> = p["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["code"] == "MERGED_CELLS")
-        .collect();
-    assert_eq!(merged.len(), 2, "{p}");
-    assert_eq!(
-        (merged[0]["row"].clone(), merged[1]["row"].clone()),
-        (json!(2), json!(3))
-    );
-    assert_eq!(merged[0]["column"], "unit_code");
-    assert!(
-        merged[0]["message"].as_str().unwrap().contains("A2:A3"),
-        "{p}"
-    );
+    assert_merged_a2_a3(&p);
     // partial mode stores the rows outside the merged cells only
     let r = json_ok(
         import(&app, &admin, &period, "?mode=partial", book(false)).await,
