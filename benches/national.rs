@@ -897,6 +897,7 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             lap("rescore_assessment after a ratio write, whole");
             dti_api::services::assessments::stored_scores(
                 c,
+                caches,
                 &dti_api::services::seed::system_principal(),
                 &a,
             )?;
@@ -1080,6 +1081,7 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
             svc_scoring::rescore_assessment(c, caches, &a)?;
             dti_api::services::assessments::stored_scores(
                 c,
+                caches,
                 &dti_api::services::seed::system_principal(),
                 &a,
             )?;

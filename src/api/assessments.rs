@@ -316,7 +316,7 @@ async fn get_assessment(
         let (a, p) = svc::readable(c, &who, id)?;
         let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
         let answers = Assessment::answers(c, &[a.id])?;
-        let (score, rank) = svc::stored_scores(c, &who, &a)?;
+        let (score, rank) = svc::stored_scores(c, &caches, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
         let people = super::office::people_of(c, &a)?;
         let mut answers: Vec<AnswerResponse> = answers
@@ -423,7 +423,7 @@ async fn put_answer(
     let resp = crate::db::with_conn(&state.pool, move |c| {
         let stored = svc::put_answers(c, &caches, &who, id, vec![input], false)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, rank) = svc::stored_scores(c, &who, &a)?;
+        let (score, rank) = svc::stored_scores(c, &caches, &who, &a)?;
         let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
         let answer = stored
             .first()
@@ -551,7 +551,7 @@ async fn put_answers(
             let stored = svc::put_answers(c, &caches, &who, id, inputs, true)?;
             let a =
                 Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-            let (score, rank) = svc::stored_scores(c, &who, &a)?;
+            let (score, rank) = svc::stored_scores(c, &caches, &who, &a)?;
             let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
             let body = to_body(BatchAnswersResponse {
                 answers: stored
@@ -754,7 +754,7 @@ async fn get_assessment_score(
     let body = crate::db::with_conn(&state.pool, move |c| {
         let (a, _) = svc::readable(c, &who, id)?;
         let (entry, scores) = svc::explain(c, &caches, &a, &[])?;
-        let (_, rank) = svc::stored_scores(c, &who, &a)?;
+        let (_, rank) = svc::stored_scores(c, &caches, &who, &a)?;
         let unit = Unit::find(c, a.unit_id)?;
         let mut t = tree(&entry.set, &a, unit.as_ref(), &scores, rank);
         t.adjustments = Assessment::adjustments(c, &[a.id])?
@@ -1056,7 +1056,7 @@ async fn put_adjustment(
     let resp = crate::db::with_conn(&state.pool, move |c| {
         let row = crate::services::workflow::adjust(c, &caches, &who, id, input)?;
         let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, _) = svc::stored_scores(c, &who, &a)?;
+        let (score, _) = svc::stored_scores(c, &caches, &who, &a)?;
         let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
         Ok(AdjustmentResponse {
             node_code: code,

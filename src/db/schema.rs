@@ -350,6 +350,7 @@ diesel::table! {
         set_id -> Uuid,
         bases_version -> Nullable<Uuid>,
         layout -> Nullable<Text>,
+        scores_version -> Nullable<Uuid>,
     }
 }
 

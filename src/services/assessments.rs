@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::db::models::assessments::{Answer, Assessment};
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
-use crate::db::models::scores::{RankingRow, ScoreRow};
+use crate::db::models::scores::ScoreRow;
 use crate::db::models::units::Unit;
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
@@ -21,8 +21,8 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
 use crate::services::scoring::Caches;
 use crate::services::scoring::{
-    SetEntry, relock_assessment, rescore_assessment, set_entry, stored_best, unit_inputs,
-    with_candidates,
+    SetEntry, overall_rank_of, overall_standing, relock_assessment, rescore_assessment, set_entry,
+    stored_best, unit_inputs, with_candidates,
 };
 
 /// An assessment the caller may read (403 `NOT_YOUR_UNIT` otherwise).
@@ -519,15 +519,13 @@ fn unit_code(conn: &mut PgConnection, a: &Assessment) -> AppResult<String> {
 /// The overall rank of the assessment that the caller may see (see [`standing`]).
 pub fn visible_rank(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     a: &Assessment,
 ) -> AppResult<Option<i32>> {
     match standing(conn, actor, a)? {
         Standing::Live => {
-            Ok(
-                RankingRow::overall_of_assessment(conn, a.period_id, a.group_id, a.id)?
-                    .and_then(|r| r.rank),
-            )
+            Ok(overall_standing(conn, caches, a.period_id, a.group_id, a.id)?.and_then(|s| s.rank))
         }
         Standing::Published(p) => {
             let code = unit_code(conn, a)?;
@@ -541,16 +539,18 @@ pub fn visible_rank(
 /// other units, as far as the caller may see (see [`standing`]).
 fn visible_rank_of_index(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     a: &Assessment,
     index: Decimal,
 ) -> AppResult<Option<i32>> {
     match standing(conn, actor, a)? {
-        Standing::Live => Ok(Some(RankingRow::rank_of(
+        Standing::Live => Ok(Some(overall_rank_of(
             conn,
+            caches,
             a.period_id,
             a.group_id,
-            a.unit_id,
+            a.id,
             index,
         )?)),
         Standing::Published(p) => {
@@ -564,11 +564,12 @@ fn visible_rank_of_index(
 /// The stored scores of one assessment and the overall rank the caller may see.
 pub fn stored_scores(
     conn: &mut PgConnection,
+    caches: &Caches,
     actor: &Principal,
     a: &Assessment,
 ) -> AppResult<(Option<ScoreRow>, Option<i32>)> {
     let score = ScoreRow::of_assessments(conn, &[a.id])?.pop();
-    let rank = visible_rank(conn, actor, a)?;
+    let rank = visible_rank(conn, caches, actor, a)?;
     Ok((score, rank))
 }
 
@@ -659,7 +660,7 @@ pub fn what_if(
     )
     .map(|i| crate::scoring::ranking::shown_index(i, entry.set.precision));
     let rank = match index.filter(|_| !a.excluded()) {
-        Some(i) => visible_rank_of_index(conn, actor, &a, i)?,
+        Some(i) => visible_rank_of_index(conn, caches, actor, &a, i)?,
         None => None,
     };
     Ok(WhatIf {

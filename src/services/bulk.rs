@@ -237,7 +237,8 @@ pub fn run(
 ) -> AppResult<BulkOutcome> {
     authorise_action(actor, input.action)?;
     let decisions = decisions(&input)?;
-    conn.transaction(|c| {
+    let rescores = decisions.first().is_some_and(Decision::rescores);
+    let outcome = conn.transaction(|c| {
         let period =
             Period::find(c, period_id)?.ok_or_else(|| AppError::not_found("period", period_id))?;
         let ids: Vec<Uuid> = input.items.iter().map(|i| i.assessment_id).collect();
@@ -291,7 +292,7 @@ pub fn run(
         }
         // one rescore per ranking group
         let mut groups: BTreeMap<Uuid, Vec<&Assessment>> = BTreeMap::new();
-        if decisions.first().is_some_and(Decision::rescores) {
+        if rescores {
             for x in &applied {
                 groups.entry(x.assessment.group_id).or_default().push(&x.assessment);
             }
@@ -319,5 +320,16 @@ pub fn run(
             refused,
             rescored_groups,
         })
-    })
+    })?;
+    // a group of several items was rescored whole: see `tidy_after_rewrite`
+    let mut per_group: HashMap<Uuid, usize> = HashMap::new();
+    if rescores {
+        for x in &outcome.applied {
+            *per_group.entry(x.assessment.group_id).or_default() += 1;
+        }
+    }
+    if per_group.values().any(|&n| n > 1) {
+        crate::services::scoring::tidy_after_rewrite(conn);
+    }
+    Ok(outcome)
 }

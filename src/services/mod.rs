@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod periods;
 pub mod progress;
 pub mod publications;
+pub mod ranks;
 pub mod scoring;
 pub mod seed;
 pub mod tasks;

@@ -231,6 +231,7 @@ fn pins(c: &mut PgConnection, id: Uuid, groups: &[GroupPin]) -> AppResult<Vec<Pe
                     set_id: s.id,
                     bases_version: None,
                     layout: None,
+                    scores_version: None,
                 });
             }
         }

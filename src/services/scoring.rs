@@ -67,7 +67,9 @@ use crate::config::CacheConfig;
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{Period, PeriodGroup};
-use crate::db::models::scores::{BasisRecord, BasisText, MovedRow, RelativeValue, ScoreRow};
+use crate::db::models::scores::{
+    BasisRecord, BasisText, MovedRow, RankKey, RelativeValue, ScoreRow,
+};
 use crate::db::models::units::Unit;
 use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
@@ -76,6 +78,7 @@ use crate::scoring::{
     Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, Part, UnitInput, UnitScores,
     View, basis_of, better, candidates, parse_input, rescore_basis, score_unit_numbers,
 };
+use crate::services::ranks::{self, MovedKey, RanksSlot, Standing};
 use serde::{Deserialize, Serialize};
 
 /// A set ready to score, with its node ids.
@@ -83,6 +86,8 @@ pub struct SetEntry {
     pub set: CompiledSet,
     pub node_ids: Vec<Uuid>,
     pub index_by_node_id: HashMap<Uuid, usize>,
+    /// The node ids of the `relative_to_best` leaves.
+    pub relative_node_ids: Vec<Uuid>,
     /// The fingerprint of the order stored numbers follow: see [`layout_of`].
     pub layout: String,
 }
@@ -123,6 +128,9 @@ pub struct Caches {
     sets: Bounded<Uuid, Arc<SetEntry>>,
     /// One slot per (period, group).
     bases: Bounded<(Uuid, Uuid), BasesSlot>,
+    /// The overall rank keys of each (period, group) (see [`super::ranks`]); as many groups
+    /// as bases.
+    ranks: Bounded<(Uuid, Uuid), RanksSlot>,
 }
 
 impl Caches {
@@ -130,12 +138,17 @@ impl Caches {
         Caches {
             sets: Bounded::new(config.set_entries),
             bases: Bounded::new(config.bases_groups),
+            ranks: Bounded::new(config.bases_groups),
         }
     }
 
     /// Each cache by its name on `/metrics`, with what it did so far.
-    pub fn stats(&self) -> [(&'static str, CacheStats); 2] {
-        [("sets", self.sets.stats()), ("bases", self.bases.stats())]
+    pub fn stats(&self) -> [(&'static str, CacheStats); 3] {
+        [
+            ("sets", self.sets.stats()),
+            ("bases", self.bases.stats()),
+            ("ranks", self.ranks.stats()),
+        ]
     }
 
     /// The slot of one group's cached bases, made empty when missing. Taken only while holding
@@ -149,6 +162,12 @@ impl Caches {
     /// The slot of one group's cached bases, if this server keeps one.
     fn kept_bases_slot(&self, period: Uuid, group: Uuid) -> Option<BasesSlot> {
         self.bases.get(&(period, group))
+    }
+
+    /// The slot of one group's rank keys, made empty when missing.
+    fn ranks_slot(&self, period: Uuid, group: Uuid) -> RanksSlot {
+        self.ranks
+            .get_or_insert_with((period, group), RanksSlot::default)
     }
 }
 
@@ -189,11 +208,17 @@ pub fn set_entry(
         .enumerate()
         .map(|(i, id)| (*id, i))
         .collect();
+    let relative_node_ids = set
+        .leaves()
+        .filter(|&i| set.is_relative_to_best(i))
+        .map(|i| node_ids[i])
+        .collect();
     let entry = Arc::new(SetEntry {
         layout: layout_of(&set),
         set,
         node_ids,
         index_by_node_id,
+        relative_node_ids,
     });
     if row.status != crate::domain::SetStatus::Draft {
         caches.sets.insert(set_id, entry.clone());
@@ -496,7 +521,7 @@ pub fn stored_best(
         return Ok(best);
     }
     for (node, max_self, min_self, max_rev, min_rev) in
-        RelativeValue::extremes(conn, period, group, except)?
+        RelativeValue::extremes(conn, period, group, except, &entry.relative_node_ids)?
     {
         let Some(&leaf) = entry.index_by_node_id.get(&node) else {
             continue;
@@ -520,6 +545,24 @@ pub fn stored_best(
 pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> Best {
     for (leaf, v) in candidates(&entry.set, input) {
         best.offer(&entry.set, leaf, v);
+    }
+    best
+}
+
+/// Folds one unit's stored candidate rows into a best (what [`stored_best`] would read with
+/// them among the group's rows).
+fn with_rows(entry: &SetEntry, mut best: Best, rows: &[RelativeValue]) -> Best {
+    for r in rows {
+        if let Some(&leaf) = entry.index_by_node_id.get(&r.node_id) {
+            best.offer(
+                &entry.set,
+                leaf,
+                BestValues {
+                    self_best: r.self_value,
+                    reviewed_best: r.reviewed_value,
+                },
+            );
+        }
     }
     best
 }
@@ -813,48 +856,71 @@ pub fn rescore_group(
 }
 
 /// Rescores one assessment after a write. When its candidate values for a group best changed
-/// and the best moved, every other unit of the group follows from its stored basis.
+/// and the best moved, every other unit of the group follows from its stored basis. A copy of
+/// the group's rank keys that was current before the write follows it (see [`ranks`]).
 pub fn rescore_assessment(
     conn: &mut PgConnection,
     caches: &Caches,
     assessment: &Assessment,
 ) -> AppResult<()> {
-    let pg = Period::lock_group(conn, assessment.period_id, assessment.group_id)?
-        .ok_or_else(|| AppError::not_found("period group", assessment.group_id))?;
+    let (period, group) = (assessment.period_id, assessment.group_id);
+    let pg = Period::lock_group(conn, period, group)?
+        .ok_or_else(|| AppError::not_found("period group", group))?;
     let entry = set_entry(conn, caches, pg.set_id)?;
     if pg.layout.as_deref() != Some(entry.layout.as_str()) {
         // written in another layout (or never scored): the stored numbers of the whole group
         // cannot be read or extended, only rebuilt
-        rescore_group(conn, caches, assessment.period_id, assessment.group_id)?;
+        rescore_group(conn, caches, period, group)?;
         return Ok(());
     }
+    let (own, moved) = rescore_locked(conn, caches, &pg, &entry, assessment)?;
+    let slot = caches.ranks.get(&(period, group));
+    ranks::follow_write(conn, slot, period, group, pg.scores_version, &own, &moved)
+}
+
+/// [`rescore_assessment`] under the group's lock, in the group's current layout: returns the
+/// rank key of the assessment's own row, and the overall keys of the rows that followed a
+/// moved best.
+fn rescore_locked(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    pg: &PeriodGroup,
+    entry: &SetEntry,
+    assessment: &Assessment,
+) -> AppResult<(RankKey, Vec<MovedKey>)> {
     let set = &entry.set;
-    let input = unit_inputs(conn, &entry, std::slice::from_ref(assessment))?
+    let input = unit_inputs(conn, entry, std::slice::from_ref(assessment))?
         .pop()
         .ok_or_else(|| AppError::internal("no input"))?;
     let (period, group) = (assessment.period_id, assessment.group_id);
     let mut best = Best::default();
     let mut moved = false;
     if set.has_relative_to_best() {
-        let mine = candidate_rows(&entry, assessment, &input);
-        if RelativeValue::of_assessment(conn, assessment.id)? == mine {
-            best = stored_best(conn, &entry, period, group, None)?;
-        } else {
-            let before = stored_best(conn, &entry, period, group, None)?;
+        // one pass over the group (the other units' extremes; the group is locked), and this
+        // unit's values, stored and new, folded in on either side of the write
+        let mine = candidate_rows(entry, assessment, &input);
+        let stored = RelativeValue::of_assessment(conn, assessment.id)?;
+        let others = stored_best(conn, entry, period, group, Some(assessment.id))?;
+        best = with_rows(entry, others.clone(), &mine);
+        if stored != mine {
             RelativeValue::replace_for(conn, assessment.id, &mine)?;
-            best = stored_best(conn, &entry, period, group, None)?;
-            moved = best != before;
+            moved = best != with_rows(entry, others, &stored);
         }
     }
     let (row, basis) = score_row(
-        &entry,
+        entry,
         assessment,
         &input,
         &score_unit_numbers(set, &input, &best),
     )?;
+    let own = RankKey {
+        assessment_id: row.assessment_id,
+        ranked: row.ranked,
+        key: row.scope_index.first().copied().flatten(),
+    };
     ScoreRow::upsert(conn, &[row])?;
     let Some(basis) = basis else {
-        return Ok(());
+        return Ok((own, Vec::new()));
     };
     let version = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
     // a moved best needs the group's bases (kept from now on); else only a kept copy follows
@@ -863,7 +929,7 @@ pub fn rescore_assessment(
     } else {
         match caches.kept_bases_slot(period, group) {
             Some(slot) => slot,
-            None => return Ok(()),
+            None => return Ok((own, Vec::new())),
         }
     };
     let mut cached = lock_slot(&slot);
@@ -882,6 +948,7 @@ pub fn rescore_assessment(
             basis,
         });
     }
+    let mut followed = Vec::new();
     if moved {
         match cached.as_mut() {
             Some(c) if c.version != version => c.refresh(conn, period, group, version)?,
@@ -889,21 +956,49 @@ pub fn rescore_assessment(
             None => *cached = Some(GroupBases::load(conn, period, group, version, pg.set_id)?),
         }
         if let Some(c) = cached.as_ref() {
-            follow_best(conn, &entry, assessment.id, &best, c)?;
+            followed = follow_best(conn, entry, assessment.id, &best, c)?;
         }
     }
-    Ok(())
+    Ok((own, followed))
+}
+
+/// One assessment's overall standing in its group (`None`: it has no score row), from the
+/// group's rank keys in memory (see [`ranks`]).
+pub fn overall_standing(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    period: Uuid,
+    group: Uuid,
+    assessment: Uuid,
+) -> AppResult<Option<Standing>> {
+    let slot = caches.ranks_slot(period, group);
+    ranks::with_current(conn, &slot, period, group, |g| g.standing(assessment))
+}
+
+/// The overall rank a rounded `index` would have among the ranked units of a group other than
+/// `assessment` (a what-if), from the group's rank keys in memory.
+pub fn overall_rank_of(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    period: Uuid,
+    group: Uuid,
+    assessment: Uuid,
+    index: Decimal,
+) -> AppResult<i32> {
+    let slot = caches.ranks_slot(period, group);
+    ranks::with_current(conn, &slot, period, group, |g| g.rank_of(index, assessment))
 }
 
 /// Re-evaluates every unit of a group but `except` against a moved best, from their bases,
-/// and rewrites their totals and moved scopes in one statement.
+/// and rewrites their totals and moved scopes in one statement; returns each rewritten row's
+/// new overall rounded index.
 fn follow_best(
     conn: &mut PgConnection,
     entry: &SetEntry,
     except: Uuid,
     best: &Best,
     bases: &GroupBases,
-) -> AppResult<usize> {
+) -> AppResult<Vec<MovedKey>> {
     let set = &entry.set;
     let mains = set.main_indicators();
     let positions = moved_positions(set);
@@ -947,7 +1042,15 @@ fn follow_best(
         .filter(|e| e.assessment_id != except && follows_best(&e.basis.b))
         .collect();
     let rows = parallel(&others, |b| one(b))?;
-    Ok(ScoreRow::update_moved(conn, &positions, &rows)?)
+    ScoreRow::update_moved(conn, &positions, &rows)?;
+    // position 0 (overall) is always among the moved
+    Ok(rows
+        .into_iter()
+        .map(|r| MovedKey {
+            assessment_id: r.assessment_id,
+            key: r.index.first().copied().flatten(),
+        })
+        .collect())
 }
 
 /// Whether a unit's scores can change with the group best: some relative leaf of its basis is

@@ -1,5 +1,7 @@
 //! Periods, answers, exact scores and rankings, recompute invariant, concurrency.
 
+use std::collections::BTreeMap;
+
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
@@ -806,4 +808,143 @@ async fn periods_are_listed_by_phase_and_an_unknown_phase_is_refused() {
     )
     .await;
     assert_eq!(p["errors"][0]["code"], "INVALID_PHASE");
+}
+
+/// The live overall rank of every unit of the period's group, by unit code, from the rankings
+/// listing (ranked in SQL over the stored rows).
+async fn listed_ranks(app: &TestApp, token: &str, period: &str) -> BTreeMap<String, Value> {
+    let r = json_ok(
+        app.get(
+            &format!("/api/v1/periods/{period}/rankings?page_size=100"),
+            token,
+        )
+        .await,
+        200,
+    )
+    .await;
+    r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["unit"]["code"].as_str().unwrap().to_string(),
+                i["rank"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// A server keeps each group's overall rank keys in memory for the rank it shows after a write
+/// and in a what-if. The copy is used only while it carries the group's score stamp, which the
+/// database draws afresh on every statement that writes score rows: a write through this
+/// server (its own row, and the rows that followed a moved best) brings the copy along; a row
+/// written by anything else (another replica, a statement no service runs, a write rolled back
+/// after it touched the copy) makes the next rank be counted from the table again.
+#[tokio::test]
+async fn the_rank_shown_follows_score_rows_whoever_wrote_them() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    // 2.2 relative to the group's best: a write can move every other unit's score
+    let (period, _) = open_period(&app, &admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await;
+    let mut shown = Vec::new();
+    for (unit, value) in [
+        ("XA-BAC-HA", 3),
+        ("XA-BAT-XAT", 5),
+        ("PHUONG-SA-PA", 7),
+        ("XA-BAC-HA", 9),
+        ("PHUONG-SA-PA", 2),
+    ] {
+        let a = assessment_of(&app, &admin, &period, unit).await;
+        let w = json_ok(
+            put(&app, &admin, &a, "2.2", json!({"inputs": {"value": value}})).await,
+            200,
+        )
+        .await;
+        let listed = listed_ranks(&app, &admin, &period).await;
+        assert_eq!(w["rank"], listed[unit], "{unit} after writing {value}");
+        shown.push((unit, a));
+    }
+    let (unit, a) = shown[0].clone();
+    let before = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &admin).await,
+        200,
+    )
+    .await;
+    assert_eq!(before["rank"], 1, "{unit} leads: {before}");
+
+    // another replica (caches of its own) stores a value that moves the group's best: this
+    // server's copy of the group's rank keys is not told
+    let yen_bai = assessment_of(&app, &admin, &period, "PHUONG-YEN-BAI").await;
+    app.with_conn(|c| {
+        let replica = dti_api::services::scoring::Caches::default();
+        dti_api::services::assessments::put_answers(
+            c,
+            &replica,
+            &dti_api::services::seed::system_principal(),
+            yen_bai.parse().unwrap(),
+            vec![dti_api::services::assessments::AnswerInput {
+                node_code: "2.2".into(),
+                inputs: Some(json!({"value": 20})),
+                not_applicable: false,
+                note: None,
+                explanation: None,
+                expected_version: None,
+            }],
+            false,
+        )
+        .expect("the other replica's write");
+    });
+    let after = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &admin).await,
+        200,
+    )
+    .await;
+    assert_eq!(after["rank"], 2, "{unit} is second now: {after}");
+    assert_eq!(
+        listed_ranks(&app, &admin, &period).await["PHUONG-YEN-BAI"],
+        1
+    );
+    assert_eq!(listed_ranks(&app, &admin, &period).await[unit], 2);
+    let what_if = json_ok(
+        app.post_json(
+            &format!("/api/v1/assessments/{a}/what-if"),
+            Some(&admin),
+            &json!({"answers": [{"node_code": "2.2", "inputs": {"value": 9}}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(what_if["rank"], 2, "{what_if}");
+
+    // a write through this server that moves the best, rolled back after the copy followed it
+    let first: uuid::Uuid = a.parse().unwrap();
+    app.with_conn(|c| {
+        use diesel::prelude::*;
+        use dti_api::db::models::assessments::Assessment;
+        let _ = c.transaction::<(), dti_api::error::AppError, _>(|c| {
+            diesel::sql_query(
+                "UPDATE answers SET inputs = '{\"value\": \"100\"}' FROM indicator_nodes n \
+                 WHERE answers.assessment_id = $1 AND n.id = answers.node_id AND n.code = '2.2'",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(first)
+            .execute(c)?;
+            let a = Assessment::find(c, first)?.expect("assessment");
+            dti_api::services::scoring::rescore_assessment(c, &app.caches, &a)?;
+            Err(diesel::result::Error::RollbackTransaction.into())
+        });
+    });
+    let listed = listed_ranks(&app, &admin, &period).await;
+    for (unit, a) in &shown {
+        let s = json_ok(
+            app.get(&format!("/api/v1/assessments/{a}"), &admin).await,
+            200,
+        )
+        .await;
+        assert_eq!(s["rank"], listed[*unit], "{unit} after the rollback: {s}");
+    }
 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::client::Client;
 use crate::fixtures::{
-    COMMUNES, answers, assessment_of, enter, enter_and_submit, ids, open_period, stored_state,
+    COMMUNES, answers, assessment_of, enter, enter_and_submit, ids, open_period, scoring_vacuums,
+    stored_state,
 };
 use crate::helpers::*;
 
@@ -753,6 +754,7 @@ async fn a_bulk_finalise_of_100_assessments_applies_every_one_and_rescores_the_g
             .collect()
     };
     let before = ranked(ranking(&app, &reviewer, &period, "?page_size=500").await);
+    let vacuums = scoring_vacuums(&app);
 
     let done = json_ok(
         bulk(
@@ -768,6 +770,15 @@ async fn a_bulk_finalise_of_100_assessments_applies_every_one_and_rescores_the_g
     assert_eq!(done["applied"].as_array().unwrap().len(), 100);
     assert_eq!(done["refused"], json!([]));
     assert_eq!(done["rescored_groups"], 1);
+    // the group's rows were all rewritten: vacuumed once the transaction ended
+    for ((b, a), t) in
+        vacuums
+            .iter()
+            .zip(scoring_vacuums(&app))
+            .zip(["scores", "bases", "candidates"])
+    {
+        assert!(a > *b, "{t}: vacuumed {b} times before, {a} after the bulk");
+    }
     assert!(
         done["applied"]
             .as_array()

@@ -1,7 +1,7 @@
-//! Competition ranking ("1, 2, 2, 4") as production computes it: every SQL path that ranks
-//! (a page of a scope, a whole group for a publication, one unit's overall line, the rank an
-//! index would have, and the rank an index would have among a publication's units) run through
-//! a real database on random groups — ties, excluded units, units without an index — and
+//! Competition ranking ("1, 2, 2, 4") as production computes it: every path that ranks (a page
+//! of a scope and a whole group for a publication in SQL, one unit's overall standing and the
+//! rank an index would have from the group's keys in memory, and the rank an index would have
+//! among a publication's units in SQL) run through a real database on random groups — ties, excluded units, units without an index — and
 //! compared with the rule as docs/scoring.md states it: 1 + the number of ranked units with a
 //! strictly greater rounded index; tied when another ranked unit has the same one; excluded
 //! units and units without an index have no rank and count in no one's.
@@ -11,6 +11,7 @@ use diesel::sql_types::{Array, Bool, Nullable, Numeric, Uuid as SqlUuid};
 use dti_api::db::models::PageReq;
 use dti_api::db::models::publications::Publication;
 use dti_api::db::models::scores::RankingRow;
+use dti_api::services::scoring::{Caches, overall_rank_of, overall_standing};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
@@ -73,7 +74,8 @@ fn disagreements(
     units: &[Line],
     lines: &[(Option<Decimal>, bool)],
     by: Uuid,
-) -> QueryResult<Vec<String>> {
+    caches: &Caches,
+) -> Result<Vec<String>, dti_api::error::AppError> {
     diesel::sql_query(
         "UPDATE assessment_scores s SET scope_index[1] = v.i, overall_key = v.i, ranked = v.r \
          FROM unnest($1::uuid[], $2::numeric[], $3::bool[]) AS v(id, i, r) \
@@ -142,13 +144,14 @@ fn disagreements(
         check("group line", i, format!("{:?}", (r.rank, r.tied)), want);
     }
     for (i, u) in units.iter().enumerate() {
-        let own = RankingRow::overall_of_assessment(c, period, group, u.0)?.expect("a line");
+        // the keys in memory: loaded for this case's stamp (the update above drew a new one)
+        let own = overall_standing(c, caches, period, group, u.0)?.expect("a line");
         let want = format!("{:?}", expected(lines, i));
         check("own line", i, format!("{:?}", (own.rank, own.tied)), want);
         for x in ["0.5", "0.8002", "0.9"] {
             let x: Decimal = x.parse().unwrap();
             let want = expected_for(lines, i, x).to_string();
-            let live = RankingRow::rank_of(c, period, group, u.1, x)?;
+            let live = overall_rank_of(c, caches, period, group, u.0, x)?;
             check(&format!("rank of {x}"), i, live.to_string(), want.clone());
             let p = Publication::rank_of_index(c, published.id, &u.2, x)?;
             check(&format!("published rank of {x}"), i, p.to_string(), want);
@@ -158,7 +161,7 @@ fn disagreements(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_sql_ranking_path_follows_the_competition_rule() {
+async fn every_ranking_path_follows_the_competition_rule() {
     let app = spawn_seeded_app().await;
     let (admin_user, admin) = app.user_and_token(dti_api::domain::Role::Admin, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
@@ -175,6 +178,7 @@ async fn every_sql_ranking_path_follows_the_competition_rule() {
         assert!(rows.len() >= 5, "the group has {} units", rows.len());
         let group = rows[0].0;
         let units: Vec<Line> = rows.into_iter().map(|r| (r.1, r.2, r.3)).collect();
+        let caches = Caches::default();
         let mut runner = TestRunner::new(RunnerConfig {
             cases: 48,
             failure_persistence: None,
@@ -194,6 +198,7 @@ async fn every_sql_ranking_path_follows_the_competition_rule() {
                             &units,
                             &lines,
                             admin_user.id,
+                            &caches,
                         ));
                         Err(diesel::result::Error::RollbackTransaction)
                     });

@@ -41,6 +41,9 @@ pub struct PeriodGroup {
     /// The layout the group's stored numbers were written in (`SetEntry::layout`): `None`
     /// until first scored.
     pub layout: Option<String>,
+    /// Stamp of the group's score rows, drawn afresh by the database on every statement that
+    /// writes them (see the migration `ranks_and_best`): `None` until first written since.
+    pub scores_version: Option<Uuid>,
 }
 
 impl Period {

@@ -1,0 +1,10 @@
+CREATE INDEX relative_values_group_idx ON relative_values (period_id, group_id, node_id);
+DROP INDEX relative_values_reviewed_idx;
+DROP INDEX relative_values_self_idx;
+DROP TRIGGER assessment_scores_stamp_leave ON assessment_scores;
+DROP TRIGGER assessment_scores_stamp_delete ON assessment_scores;
+DROP TRIGGER assessment_scores_stamp_update ON assessment_scores;
+DROP TRIGGER assessment_scores_stamp_insert ON assessment_scores;
+DROP FUNCTION stamp_left_scores();
+DROP FUNCTION stamp_changed_scores();
+ALTER TABLE period_groups DROP COLUMN scores_version;
