@@ -216,7 +216,9 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             "Send the body as `Content-Type: application/json`.",
         )
         .with_param("accepted", "application/json"),
-        JsonPayloadError::Deserialize(de) => deserialize_error(de),
+        // bodies are read through `input::Json`, which knows the path to the failing member;
+        // what reaches the extractor's handler is reported at the body
+        JsonPayloadError::Deserialize(de) => deserialize_error(de, ""),
         JsonPayloadError::Payload(p) => super::input::payload_error(p),
         other => AppError::bad_request(
             "MALFORMED_BODY",
@@ -227,11 +229,20 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
 }
 
 /// The problem of a JSON body the deserializer refused: 422 `INVALID_BODY` when it does not fit
-/// the schema, 400 `MALFORMED_JSON` when it is not JSON.
-pub fn deserialize_error(de: &serde_json::Error) -> AppError {
+/// the schema, 400 `MALFORMED_JSON` when it is not JSON. `at` is the JSON pointer of the value
+/// that failed (`""` for the body); a missing member is pointed at below the object that
+/// lacks it, and the body itself is the field `/`.
+pub fn deserialize_error(de: &serde_json::Error, at: &str) -> AppError {
     if de.is_data() {
         let msg = de.to_string();
-        let field = named_field(&msg).unwrap_or_else(|| "/".into());
+        let field = match msg.strip_prefix("missing field `") {
+            Some(rest) => format!(
+                "{at}/{}",
+                crate::domain::escape_token(rest.split('`').next().unwrap_or(rest))
+            ),
+            None if at.is_empty() => "/".into(),
+            None => at.to_string(),
+        };
         AppError::unprocessable(
             "INVALID_BODY",
             format!("The body does not fit the schema: {msg}."),

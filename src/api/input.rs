@@ -33,6 +33,7 @@ use serde::de::DeserializeOwned;
 use tokio::time::{Instant, Sleep};
 
 use super::fallback::{RouteTable, deserialize_error};
+use crate::domain::json_pointer;
 use crate::error::{AppError, AppResult};
 use crate::input::{nul_field, nul_refusal, refuse_nul_in};
 use crate::state::AppState;
@@ -250,7 +251,13 @@ pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
             refuse_nul_in(&value)?;
         }
     }
-    serde_json::from_slice(body).map_err(|e| deserialize_error(&e))
+    // Deserialised through `serde_path_to_error`, so that a refusal names the member that
+    // failed (`/answers/2/value`), however deep.
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| deserialize_error(e.inner(), &json_pointer(e.path())))?;
+    de.end().map_err(|e| deserialize_error(&e, ""))?;
+    Ok(value)
 }
 
 fn memchr_escape_nul(body: &[u8]) -> bool {
@@ -318,4 +325,82 @@ fn is_json(req: &HttpRequest) -> bool {
         .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // typed to see how a body is refused, never read
+    struct Body {
+        kind: crate::domain::UnitKind,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        n: u32,
+    }
+
+    /// (code, field, reason) of the refusal of `body`.
+    fn refusal(body: &str) -> (String, String, Option<String>) {
+        let Err(AppError::Client(c)) = parse_object::<Body>(body.as_bytes()) else {
+            panic!("{body} must be refused");
+        };
+        let field = c
+            .errors
+            .first()
+            .map(|e| e.field.clone())
+            .unwrap_or_default();
+        let reason = c
+            .errors
+            .first()
+            .and_then(|e| e.params.get("reason")?.as_str());
+        (c.code.to_string(), field, reason.map(Into::into))
+    }
+
+    #[test]
+    fn a_refused_body_names_the_member_that_failed_however_deep() {
+        let invalid = |field: &str, reason: &str| {
+            (
+                "INVALID_BODY".to_string(),
+                field.to_string(),
+                Some(reason.to_string()),
+            )
+        };
+        let cases = [
+            (
+                r#"{"kind": "commune", "items": [{"n": 1}, {"n": "2"}]}"#,
+                invalid("/items/1/n", "invalid_type"),
+            ),
+            (
+                r#"{"kind": "commune", "items": [{"n": 1}, {}]}"#,
+                invalid("/items/1/n", "missing_field"),
+            ),
+            (
+                r#"{"kind": "commune", "items": [{"n": 1, "a/b": 2}]}"#,
+                invalid("/items/0/a~1b", "unknown_field"),
+            ),
+            (
+                r#"{"kind": "planet", "items": []}"#,
+                invalid("/kind", "unknown_variant"),
+            ),
+            (
+                r#"{"kind": "commune", "items": [], "colour": 1}"#,
+                invalid("/colour", "unknown_field"),
+            ),
+            (r#"{"items": []}"#, invalid("/kind", "missing_field")),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(refusal(body), expected, "{body}");
+        }
+        // not JSON, or more than one value: malformed, at no member
+        for body in [r#"{"kind": "#, r#"{"kind": "commune", "items": []} {}"#] {
+            assert_eq!(refusal(body).0, "MALFORMED_JSON", "{body}");
+        }
+    }
 }

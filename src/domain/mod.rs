@@ -297,6 +297,30 @@ pub fn unit_kind_field(field: &str, s: &str) -> Result<UnitKind, crate::error::F
     })
 }
 
+/// Escapes one reference token of a JSON pointer (RFC 6901 §3): `a/b~c` → `a~1b~0c`.
+pub fn escape_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The JSON pointer (RFC 6901) of where a deserialisation failed, from the path
+/// `serde_path_to_error` tracked: `nodes[0].children[2].kind` → `/nodes/0/children/2/kind`,
+/// `""` for the value itself. A path segment serde could not name (a map key that is not a
+/// string, which JSON cannot hold) ends the pointer at its parent.
+pub fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path {
+        let token = match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } | Segment::Enum { variant: key } => escape_token(key),
+            Segment::Unknown => break,
+        };
+        pointer.push('/');
+        pointer.push_str(&token);
+    }
+    pointer
+}
+
 /// Lower-cases and strips Vietnamese diacritics (`đ` → `d`), so "lao cai" matches "Lào Cai".
 pub fn fold_text(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;

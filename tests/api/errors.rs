@@ -177,7 +177,7 @@ async fn malformed_json_wrong_content_type_and_wrong_shapes_are_4xx_problems() {
         "UNSUPPORTED_MEDIA_TYPE",
     )
     .await;
-    assert_problem(
+    let p = assert_problem(
         post(
             "{\"code\": 5, \"name\": \"x\", \"kind\": \"commune\"}",
             "application/json",
@@ -188,6 +188,8 @@ async fn malformed_json_wrong_content_type_and_wrong_shapes_are_4xx_problems() {
         "INVALID_BODY",
     )
     .await;
+    // the member that does not type, not the whole body
+    assert_eq!(p["errors"][0]["field"], "/code");
     let p = assert_problem(
         post(
             "{\"code\": \"A\", \"name\": \"x\", \"kind\": \"commune\", \"colour\": 1}",

@@ -69,7 +69,7 @@ async fn account_rules_are_enforced_with_field_errors() {
             json!({"username": "role.bad", "full_name": "x", "password": "a-long-secret-2026", "role": "superuser"}),
             422,
             "INVALID_BODY",
-            "/",
+            "/role",
         ),
     ];
     for (body, status, code, field) in cases {

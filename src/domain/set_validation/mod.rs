@@ -8,27 +8,27 @@
 //!    RFC 6901 JSON pointer into the document exactly as it was submitted (flat-form nodes are
 //!    pointed at where they sit in the top-level `nodes` array, e.g. `/nodes/7/parent`).
 //!
-//! [`normalize`] then turns a valid document into its canonical nested form, and
-//! [`from_serde_error`] / [`locate_serde_error`] turn a typing error into a [`DocProblem`].
+//! [`normalize`] then turns a valid document into its canonical nested form.
 //! [`parse_document`] chains the whole pipeline for a request body, upgrading a document of an
-//! older format version ([`crate::domain::set_upgrade`]) between the raw stage and typing.
+//! older format version ([`crate::domain::set_upgrade`]) between the raw stage and typing, and
+//! reporting every typing error as a `DOCUMENT_MALFORMED` problem at its exact pointer.
 //!
-//! Pure: imports only `std`, `serde`, `serde_json`, `rust_decimal` and `crate::domain`; no I/O.
+//! Pure: imports only `std`, `serde`, `serde_json`, `serde_path_to_error`, `rust_decimal` and
+//! `crate::domain`; no I/O.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::domain::indicator_set::{
-    Applicability, Band, ChildrenPolicy, ChoiceOption, ClassBand, Classification,
-    ClassificationStatus, Direction, EvidenceRule, InputText, LegalBasis, Method, Node, NodeKind,
-    Pillar, SCHEMA_VERSION, SetDocument, SumItem, ZeroDenominator,
+    Band, ChildrenPolicy, ChoiceOption, Classification, Direction, EvidenceRule, Method, Node,
+    NodeKind, SCHEMA_VERSION, SetDocument, SumItem, ZeroDenominator,
 };
 use crate::domain::set_upgrade::{Origin, upgrade};
-use crate::domain::{UNIT_KINDS as KINDS, UnitKind};
+use crate::domain::{UNIT_KINDS as KINDS, UnitKind, escape_token};
 
 /// Maximum nesting depth of the raw JSON document (the root object is level 1).
 pub const MAX_JSON_DEPTH: usize = 64;
@@ -79,7 +79,7 @@ pub use normalize::normalize;
 pub use raw::check_raw;
 pub use rules::validate;
 use rules::*;
-pub use serde_errors::{from_serde_error, locate_serde_error, parse_document};
+pub use serde_errors::parse_document;
 
 /// One problem found in a submitted document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,11 +100,6 @@ fn problem(out: &mut Vec<DocProblem>, pointer: String, code: &'static str, messa
         code,
         message,
     });
-}
-
-/// Escapes one reference token of a JSON pointer (RFC 6901 §3).
-fn escape_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// A string for a message: quoted, and shortened when long (hostile input stays readable).

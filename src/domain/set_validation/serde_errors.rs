@@ -1,89 +1,15 @@
 //! Typing errors: a serde error located as a JSON pointer into the submitted document.
+//!
+//! The document is typed through `serde_path_to_error`, whose path to the failing value is the
+//! pointer. Serde stops at the first error; to report every typing problem at once, each node
+//! is typed on its own (without its children) and so is the rest of the document (without its
+//! nodes), and within a part a member that does not type is removed and the part typed again.
+
+use serde::de::IgnoredAny;
+use serde_path_to_error::Error;
 
 use super::*;
-
-/// The message of a serde_json error without its " at line L column C" suffix.
-pub(super) fn bare_message(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(i) if err.line() > 0 => text[..i].to_string(),
-        _ => text,
-    }
-}
-
-/// The field named by "unknown field `x`…" / "missing field `x`".
-pub(super) fn field_in_message(msg: &str) -> Option<&str> {
-    ["unknown field `", "missing field `"]
-        .iter()
-        .find_map(|prefix| msg.strip_prefix(prefix))
-        .and_then(|rest| rest.split('`').next())
-}
-
-pub(super) const DOCUMENT_ONLY_FIELDS: &[&str] = &[
-    "schema_version",
-    "classification",
-    "version",
-    "target_unit_kind",
-    "year",
-    "legal_basis",
-    "scale",
-    "precision",
-    "points_precision",
-    "provenance",
-    "pillars",
-    "nodes",
-];
-
-/// Map a serde_json error of the typed document to one `DOCUMENT_MALFORMED` problem. Without
-/// the document the pointer is a best guess: a member of the root when the message names a
-/// field only the root has (or lists the root's fields as expected), else `""`; the message
-/// carries line and column when the error has them (parsing from text).
-/// Prefer [`locate_serde_error`] when the `Value` is at hand: it gives the exact pointer.
-pub fn from_serde_error(err: &serde_json::Error) -> DocProblem {
-    use serde_json::error::Category;
-    let bare = bare_message(err);
-    let what = match err.classify() {
-        Category::Syntax => "the body is not valid JSON",
-        Category::Eof => "the JSON body ends too early",
-        Category::Io => "the body could not be read",
-        Category::Data => "the document does not match the indicator-set format",
-    };
-    let pointer = match field_in_message(&bare) {
-        Some(f) if DOCUMENT_ONLY_FIELDS.contains(&f) => format!("/{f}"),
-        Some(f) if bare.starts_with("unknown field") && bare.contains("`target_unit_kind`") => {
-            format!("/{}", escape_token(f))
-        }
-        Some(f) if bare.starts_with("unknown field") && bare.contains("`decision_number`") => {
-            format!("/legal_basis/{}", escape_token(f))
-        }
-        _ => String::new(),
-    };
-    let message = if err.line() > 0 {
-        format!(
-            "{what} (line {}, column {}): {bare}",
-            err.line(),
-            err.column()
-        )
-    } else {
-        format!("{what}: {bare}")
-    };
-    DocProblem {
-        pointer,
-        code: DOCUMENT_MALFORMED,
-        message,
-    }
-}
-
-/// Like [`from_serde_error`], but finds the exact pointer by re-typing the parts of `value`
-/// (the document the error came from) one by one: the deepest part that fails is reported.
-pub fn locate_serde_error(value: &Value, err: &serde_json::Error) -> DocProblem {
-    let mut found = Vec::new();
-    locate_document(value, &mut found);
-    found
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| from_serde_error(err))
-}
+use crate::domain::json_pointer;
 
 /// The whole pipeline for a submitted body: [`check_raw`], typing (every typing problem, each
 /// with its exact pointer), [`validate`], then [`normalize`]. `Err` holds the problems of the
@@ -113,17 +39,12 @@ pub fn parse_document(value: &Value) -> Result<SetDocument, Vec<DocProblem>> {
         );
         upgraded["target_unit_kind"] = Value::from(UnitKind::Other.as_str());
     }
-    let value = &upgraded;
-    let doc = match SetDocument::deserialize(value) {
+    // A valid document is typed once, without tracking paths; only a failure is located.
+    let doc = match SetDocument::deserialize(&upgraded) {
         Ok(doc) => doc,
-        Err(err) => {
-            let mut found = problems;
-            let before = found.len();
-            locate_document(value, &mut found);
-            if found.len() == before {
-                found.push(from_serde_error(&err));
-            }
-            return Err(found);
+        Err(_) => {
+            problems.extend(typing_problems(&upgraded));
+            return Err(problems);
         }
     };
     problems.extend(validate(&doc));
@@ -134,217 +55,170 @@ pub fn parse_document(value: &Value) -> Result<SetDocument, Vec<DocProblem>> {
     }
 }
 
-pub(super) fn typed_problem(ptr: String, err: &serde_json::Error) -> DocProblem {
-    DocProblem {
-        pointer: ptr,
-        code: DOCUMENT_MALFORMED,
-        message: bare_message(err),
+/// Every typing problem of `value` (a whole document, upgraded), each at its exact pointer:
+/// the rest of the document without its nodes, then each node without its children.
+pub(super) fn typing_problems(value: &Value) -> Vec<DocProblem> {
+    let mut out = Vec::new();
+    type_part::<SetDocument>(without(value, "nodes"), "", &mut out);
+    if let Some(Value::Array(nodes)) = value.get("nodes") {
+        for (i, node) in nodes.iter().enumerate() {
+            type_nodes(node, &format!("/nodes/{i}"), &mut out);
+        }
+    }
+    if out.is_empty() {
+        // the parts type but the whole does not: report the whole document's error
+        type_part::<SetDocument>(value.clone(), "", &mut out);
+    }
+    out
+}
+
+/// Types `node` (at `ptr`) and, one by one, its children. The depth is bounded by
+/// [`check_raw`] (at most [`MAX_JSON_DEPTH`] levels).
+fn type_nodes(node: &Value, ptr: &str, out: &mut Vec<DocProblem>) {
+    type_part::<Node>(without(node, "children"), ptr, out);
+    if let Some(Value::Array(children)) = node.get("children") {
+        for (i, child) in children.iter().enumerate() {
+            type_nodes(child, &format!("{ptr}/children/{i}"), out);
+        }
     }
 }
 
-/// Types `v` as a `T`; on failure reports the error at `ptr`, or at `ptr/field` when the error
-/// names an unknown or missing member.
-pub(super) fn locate_whole<'a, T: Deserialize<'a>>(
-    v: &'a Value,
+/// A copy of `v` whose array member `key` is empty: its elements are typed as parts of their
+/// own.
+fn without(v: &Value, key: &str) -> Value {
+    match v {
+        Value::Object(obj) if obj.get(key).is_some_and(Value::is_array) => Value::Object(
+            obj.iter()
+                .map(|(k, x)| {
+                    let x = if k == key {
+                        Value::Array(Vec::new())
+                    } else {
+                        x.clone()
+                    };
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}
+
+/// Types `part` (the value at `ptr`) as a `T`, reporting one problem per failure: after each,
+/// the member that failed is removed and the part typed again, until it types, a required
+/// member is missing, or [`MAX_RAW_PROBLEMS`] are found.
+fn type_part<T: for<'de> Deserialize<'de> + 'static>(
+    mut part: Value,
     ptr: &str,
     out: &mut Vec<DocProblem>,
 ) {
-    if let Err(err) = T::deserialize(v) {
-        let msg = bare_message(&err);
-        let p = match field_in_message(&msg) {
-            Some(f) if v.is_object() => format!("{ptr}/{}", escape_token(f)),
-            // an internally tagged enum (Method) names its tag's bad value this way
-            _ if msg.starts_with("unknown variant") && v.get("type").is_some() => {
-                format!("{ptr}/type")
-            }
-            _ => ptr.to_string(),
+    // a node's method is the one member whose errors lose their path (see `locate`)
+    let node = std::any::TypeId::of::<T>() == std::any::TypeId::of::<Node>();
+    let mut removed = None;
+    for _ in 0..MAX_RAW_PROBLEMS {
+        let Err(err) = serde_path_to_error::deserialize::<_, T>(&part) else {
+            return;
         };
-        out.push(typed_problem(p, &err));
+        let (at, message) = locate(&part, &err, node);
+        // the member removed last time is required: what it held is already reported
+        if removed.as_ref() == Some(&at) {
+            return;
+        }
+        out.push(DocProblem {
+            pointer: format!("{ptr}{at}"),
+            code: DOCUMENT_MALFORMED,
+            message,
+        });
+        removed = remove_member(&mut part, &at);
+        if removed.is_none() {
+            return;
+        }
     }
 }
 
-/// Types the member `key` of `obj` (when present) as a `T`.
-pub(super) fn locate_member<'a, T: Deserialize<'a>>(
-    obj: &'a Map<String, Value>,
-    ptr: &str,
-    key: &str,
-    out: &mut Vec<DocProblem>,
-) {
-    if let Some(v) = obj.get(key) {
-        locate_whole::<T>(v, &format!("{ptr}/{key}"), out);
-    }
-}
-
-/// Types each element of the array member `key` with `each`.
-pub(super) fn locate_list(
-    obj: &Map<String, Value>,
-    ptr: &str,
-    key: &str,
-    out: &mut Vec<DocProblem>,
-    each: &dyn Fn(&Value, &str, &mut Vec<DocProblem>),
-) {
-    match obj.get(key) {
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                each(item, &format!("{ptr}/{key}/{i}"), out);
+/// The pointer (within `part`, a node when `node`) and message of a typing error.
+fn locate(part: &Value, err: &Error<serde_json::Error>, node: bool) -> (String, String) {
+    let mut at = json_pointer(err.path());
+    let message = err.inner().to_string();
+    let mut named = named_field(&message, "missing field `");
+    // A node's method is internally tagged: serde reads its members into a buffer before
+    // typing them, so the path of an error among them ends at the method. Typing the members
+    // on their own finds the path; an error they do not repeat is the method's own (a member
+    // its type does not take or lacks, or an unknown type).
+    if node
+        && at == "/method"
+        && let Some(method @ Value::Object(_)) = part.pointer(&at)
+    {
+        match serde_path_to_error::deserialize::<_, MethodMembers>(method) {
+            Err(inner) if inner.inner().to_string() == message => {
+                at.push_str(&json_pointer(inner.path()));
             }
+            _ if message.starts_with("unknown variant") => named = Some("type"),
+            _ => named = named.or_else(|| named_field(&message, "unknown field `")),
         }
-        Some(other) => locate_whole::<Vec<Value>>(other, &format!("{ptr}/{key}"), out),
-        None => {}
     }
+    // serde reports a missing member at the object that lacks it
+    if let Some(f) = named {
+        at = format!("{at}/{}", escape_token(f));
+    }
+    (at, message)
 }
 
-/// Runs `inner` (member checks); when they find nothing, types the whole object.
-pub(super) fn locate_struct<'a, T: Deserialize<'a>>(
-    v: &'a Value,
-    ptr: &str,
-    out: &mut Vec<DocProblem>,
-    inner: impl FnOnce(&'a Map<String, Value>, &mut Vec<DocProblem>),
-) {
-    let before = out.len();
-    if let Value::Object(obj) = v {
-        inner(obj, out);
-    }
-    if out.len() == before {
-        locate_whole::<T>(v, ptr, out);
-    }
+/// The member named by a serde message that starts with `prefix` ("missing field `x`").
+fn named_field<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message.strip_prefix(prefix)?.split('`').next()
 }
 
-pub(super) fn locate_document(v: &Value, out: &mut Vec<DocProblem>) {
-    locate_struct::<SetDocument>(v, "", out, |o, out| {
-        locate_member::<u32>(o, "", "schema_version", out);
-        locate_member::<String>(o, "", "code", out);
-        locate_member::<i32>(o, "", "version", out);
-        locate_member::<String>(o, "", "name", out);
-        locate_member::<Option<String>>(o, "", "description", out);
-        locate_member::<UnitKind>(o, "", "target_unit_kind", out);
-        locate_member::<Option<i32>>(o, "", "year", out);
-        if let Some(lb) = o.get("legal_basis") {
-            let lp = "/legal_basis";
-            locate_struct::<LegalBasis>(lb, lp, out, |o, out| {
-                locate_member::<String>(o, lp, "decision_number", out);
-                // the date type is chrono's: probe it inside an otherwise valid legal basis
-                if let Some(date) = o.get("decision_date") {
-                    let probe = serde_json::json!(
-                        {"decision_number": "-", "issuer": "-", "decision_date": date});
-                    if let Err(err) = LegalBasis::deserialize(&probe) {
-                        out.push(typed_problem(format!("{lp}/decision_date"), &err));
-                    }
-                }
-                locate_member::<String>(o, lp, "issuer", out);
-                locate_member::<Option<String>>(o, lp, "url", out);
-            });
-        }
-        locate_member::<Decimal>(o, "", "scale", out);
-        locate_member::<u32>(o, "", "precision", out);
-        locate_member::<Option<u32>>(o, "", "points_precision", out);
-        locate_member::<Option<String>>(o, "", "provenance", out);
-        if let Some(c) = o.get("classification")
-            && !c.is_null()
-        {
-            let cp = "/classification";
-            locate_struct::<Classification>(c, cp, out, |o, out| {
-                locate_member::<ClassificationStatus>(o, cp, "status", out);
-                locate_member::<Option<String>>(o, cp, "source", out);
-                locate_list(o, cp, "bands", out, &|b, bp, out| {
-                    locate_struct::<ClassBand>(b, bp, out, |o, out| {
-                        locate_member::<String>(o, bp, "code", out);
-                        locate_member::<String>(o, bp, "label", out);
-                        locate_member::<String>(o, bp, "label_en", out);
-                        locate_member::<Decimal>(o, bp, "min_index", out);
-                    });
-                });
-            });
-        }
-        locate_list(o, "", "pillars", out, &|p, ptr, out| {
-            locate_struct::<Pillar>(p, ptr, out, |o, out| {
-                locate_member::<String>(o, ptr, "code", out);
-                locate_member::<String>(o, ptr, "name", out);
-                locate_member::<Vec<String>>(o, ptr, "main_indicators", out);
-            });
-        });
-        locate_list(o, "", "nodes", out, &|n, ptr, out| {
-            locate_node(n, ptr, out, 1)
-        });
-    });
-}
-
-pub(super) fn locate_node(v: &Value, ptr: &str, out: &mut Vec<DocProblem>, depth: usize) {
-    if depth > MAX_JSON_DEPTH {
-        locate_whole::<Node>(v, ptr, out);
-        return;
-    }
-    locate_struct::<Node>(v, ptr, out, |o, out| {
-        locate_list(o, ptr, "children", out, &|c, cp, out| {
-            locate_node(c, cp, out, depth + 1)
-        });
-        if let Some(m) = o.get("method")
-            && !m.is_null()
-        {
-            locate_method(m, &format!("{ptr}/method"), out);
-        }
-        if let Some(a) = o.get("applicability") {
-            let ap = format!("{ptr}/applicability");
-            locate_struct::<Applicability>(a, &ap, out, |o, out| {
-                locate_member::<Vec<String>>(o, &ap, "unit_tags_any", out);
-                locate_member::<bool>(o, &ap, "declarable_not_applicable", out);
-            });
-        }
-        locate_member::<String>(o, ptr, "code", out);
-        locate_member::<NodeKind>(o, ptr, "kind", out);
-        locate_member::<Option<String>>(o, ptr, "parent", out);
-        locate_member::<String>(o, ptr, "name", out);
-        locate_member::<Option<String>>(o, ptr, "description", out);
-        locate_member::<Option<String>>(o, ptr, "guidance", out);
-        if let Some(Value::Object(texts)) = o.get("inputs") {
-            let ip = format!("{ptr}/inputs");
-            for (key, t) in texts {
-                let tp = format!("{ip}/{}", escape_token(key));
-                locate_struct::<InputText>(t, &tp, out, |o, out| {
-                    locate_member::<String>(o, &tp, "label", out);
-                    locate_member::<Option<String>>(o, &tp, "description", out);
-                });
+/// Removes the member at `at` (or the member holding the array element at `at`) from `part`;
+/// its pointer, or `None` when there is no such member (the part itself failed, or a member
+/// is missing).
+fn remove_member(part: &mut Value, at: &str) -> Option<String> {
+    let mut at = at;
+    loop {
+        let (parent, last) = at.rsplit_once('/')?;
+        match part.pointer_mut(parent)? {
+            Value::Object(obj) => {
+                let key = last.replace("~1", "/").replace("~0", "~");
+                return obj.remove(&key).map(|_| at.to_string());
             }
-        } else {
-            locate_member::<std::collections::BTreeMap<String, InputText>>(o, ptr, "inputs", out);
+            // an element of an array: remove the member holding the array
+            Value::Array(_) => at = parent,
+            _ => return None,
         }
-        locate_member::<Option<String>>(o, ptr, "evidence_expected", out);
-        locate_member::<Decimal>(o, ptr, "max_points", out);
-        locate_member::<ChildrenPolicy>(o, ptr, "children_policy", out);
-        locate_member::<EvidenceRule>(o, ptr, "evidence", out);
-        locate_member::<Option<String>>(o, ptr, "data_source", out);
-        locate_member::<Option<String>>(o, ptr, "verifying_body", out);
-        locate_member::<bool>(o, ptr, "automatic", out);
-        locate_member::<Vec<String>>(o, ptr, "replaces", out);
-    });
+    }
 }
 
-pub(super) fn locate_method(v: &Value, ptr: &str, out: &mut Vec<DocProblem>) {
-    locate_struct::<Method>(v, ptr, out, |o, out| {
-        locate_member::<String>(o, ptr, "type", out);
-        locate_member::<Decimal>(o, ptr, "target", out);
-        locate_member::<Direction>(o, ptr, "direction", out);
-        locate_member::<ZeroDenominator>(o, ptr, "zero_denominator", out);
-        locate_list(o, ptr, "bands", out, &|b, bp, out| {
-            locate_struct::<Band>(b, bp, out, |o, out| {
-                locate_member::<Decimal>(o, bp, "threshold", out);
-                locate_member::<Decimal>(o, bp, "points", out);
-            });
-        });
-        locate_list(o, ptr, "options", out, &|x, xp, out| {
-            locate_struct::<ChoiceOption>(x, xp, out, |o, out| {
-                locate_member::<String>(o, xp, "code", out);
-                locate_member::<String>(o, xp, "label", out);
-                locate_member::<Decimal>(o, xp, "points", out);
-            });
-        });
-        locate_list(o, ptr, "items", out, &|x, xp, out| {
-            locate_struct::<SumItem>(x, xp, out, |o, out| {
-                locate_member::<String>(o, xp, "code", out);
-                locate_member::<String>(o, xp, "label", out);
-                locate_member::<Decimal>(o, xp, "points_per_unit", out);
-                locate_member::<Option<Decimal>>(o, xp, "cap", out);
-            });
-        });
-    });
+/// Every member a [`Method`] can have, each with its own type: typing a method's members
+/// through this finds the path a method's error lost (see [`locate`]). Which members a method
+/// type takes or requires, and unknown members, are left to [`Method`].
+#[derive(Deserialize)]
+#[allow(dead_code)] // typed to find an error, never read
+struct MethodMembers {
+    r#type: IgnoredAny,
+    #[serde(default)]
+    target: Member<Decimal>,
+    #[serde(default)]
+    direction: Member<Direction>,
+    #[serde(default)]
+    zero_denominator: Member<ZeroDenominator>,
+    #[serde(default)]
+    bands: Member<Vec<Band>>,
+    #[serde(default)]
+    options: Member<Vec<ChoiceOption>>,
+    #[serde(default)]
+    items: Member<Vec<SumItem>>,
+}
+
+/// A member typed as `T` when present (`null` included), accepted when absent.
+struct Member<T>(std::marker::PhantomData<T>);
+
+impl<T> Default for Member<T> {
+    fn default() -> Self {
+        Member(std::marker::PhantomData)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Member<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(|_| Member::default())
+    }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::indicator_set::ClassificationStatus;
 use serde_json::json;
 
 // -- fixtures -------------------------------------------------------------------------------
@@ -965,33 +966,46 @@ fn raw_member_names_are_escaped_in_pointers() {
 
 // -- typing errors -------------------------------------------------------------------------
 
-fn type_error(v: &Value) -> serde_json::Error {
-    serde_json::from_value::<SetDocument>(v.clone()).expect_err("must not type")
+/// The pointers of the typing problems of `v` (every one `DOCUMENT_MALFORMED`), sorted: the
+/// typing stage alone (without the raw stage, which would see some values first).
+fn typing_pointers(v: &Value) -> Vec<String> {
+    let mut v = v.clone();
+    upgrade(&mut v, Origin::Submitted).unwrap();
+    let problems = serde_errors::typing_problems(&v);
+    assert!(!problems.is_empty(), "must not type");
+    let mut ptrs: Vec<String> = problems
+        .into_iter()
+        .map(|p| {
+            assert_eq!(p.code, DOCUMENT_MALFORMED, "{}: {}", p.pointer, p.message);
+            p.pointer
+        })
+        .collect();
+    ptrs.sort();
+    ptrs
 }
 
 #[test]
-fn a_syntax_error_is_malformed_with_line_and_column() {
-    let err = serde_json::from_str::<SetDocument>("{\n  \"code\": \"X\",\n  oops").unwrap_err();
-    let p = from_serde_error(&err);
-    assert_eq!((p.code, p.pointer.as_str()), (DOCUMENT_MALFORMED, ""));
-    assert!(p.message.contains("line 3"), "{}", p.message);
-}
-
-#[test]
-fn json_nested_beyond_the_parser_limit_is_malformed() {
-    let text = format!("{}{}", "[".repeat(200), "]".repeat(200));
-    let err = serde_json::from_str::<Value>(&text).unwrap_err();
-    assert_eq!(from_serde_error(&err).code, DOCUMENT_MALFORMED);
-}
-
-#[test]
-fn from_serde_error_points_at_root_only_fields() {
+fn typing_problems_of_the_root_point_at_its_members() {
     let v = with(nested(), |v| {
         v.as_object_mut().unwrap().remove("scale");
     });
-    assert_eq!(from_serde_error(&type_error(&v)).pointer, "/scale");
+    assert_eq!(typing_pointers(&v), ["/scale"]);
     let v = with(nested(), |v| v["colour"] = json!("red"));
-    assert_eq!(from_serde_error(&type_error(&v)).pointer, "/colour");
+    assert_eq!(typing_pointers(&v), ["/colour"]);
+    // a member name is escaped in the pointer (RFC 6901)
+    let v = with(nested(), |v| v["a/b~c"] = json!(1));
+    assert_eq!(typing_pointers(&v), ["/a~1b~0c"]);
+    let v = with(nested(), |v| v["legal_basis"]["number"] = json!("3716"));
+    assert_eq!(typing_pointers(&v), ["/legal_basis/number"]);
+    // the message is serde's, without a position (there is no text to point into)
+    let v = with(nested(), |v| v["precision"] = json!("four"));
+    let p = parse_document(&v).unwrap_err();
+    assert_eq!(
+        (p[0].pointer.as_str(), p[0].message.as_str()),
+        ("/precision", "invalid type: string \"four\", expected u32")
+    );
+    // a document that is not an object is the root's problem
+    assert_eq!(typing_pointers(&json!([])), [""]);
 }
 
 #[test]
@@ -1056,14 +1070,117 @@ fn locate_finds_the_exact_pointer_of_a_typing_error() {
         ),
     ];
     for (v, ptr) in cases {
-        let p = locate_serde_error(&v, &type_error(&v));
-        assert_eq!(
-            (p.code, p.pointer.as_str()),
-            (DOCUMENT_MALFORMED, ptr.as_str()),
-            "{}",
-            p.message
-        );
+        assert_eq!(typing_pointers(&v), [ptr]);
     }
+}
+
+#[test]
+fn typing_problems_inside_a_method_point_at_the_member() {
+    let cases: Vec<(Value, String)> = vec![
+        // a method without its type
+        (
+            with(nested(), |v| {
+                at(v, C2_1)["method"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("type");
+            }),
+            format!("{C2_1}/method/type"),
+        ),
+        // a member no method has, and one the method's type lacks
+        (
+            with(nested(), |v| at(v, C2_1)["method"]["colour"] = json!(1)),
+            format!("{C2_1}/method/colour"),
+        ),
+        (
+            with(nested(), |v| {
+                at(v, C1_1)["method"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("bands");
+            }),
+            format!("{C1_1}/method/bands"),
+        ),
+        // a member named like the method itself is still the method's member
+        (
+            with(nested(), |v| at(v, C2_1)["method"]["method"] = json!(1)),
+            format!("{C2_1}/method/method"),
+        ),
+        (
+            with(nested(), |v| {
+                at(v, C2_1)["method"]["direction"] = json!("up")
+            }),
+            format!("{C2_1}/method/direction"),
+        ),
+        (
+            with(nested(), |v| {
+                at(v, C1_1)["method"]["bands"][0]["colour"] = json!(1)
+            }),
+            format!("{C1_1}/method/bands/0/colour"),
+        ),
+        // a method that is not an object is the method's problem
+        (
+            with(nested(), |v| at(v, C2_1)["method"] = json!("ratio")),
+            format!("{C2_1}/method"),
+        ),
+    ];
+    for (v, ptr) in cases {
+        assert_eq!(typing_pointers(&v), [ptr]);
+    }
+}
+
+#[test]
+fn typing_problems_in_maps_and_lists_point_at_the_element() {
+    let v = with(nested(), |v| {
+        at(v, C1_1)["inputs"] = json!({"a/b": {"label": 5}, "value": {"label": "Số"}})
+    });
+    assert_eq!(typing_pointers(&v), [format!("{C1_1}/inputs/a~1b/label")]);
+    let v = with(nested(), |v| {
+        v["pillars"][1]["main_indicators"] = json!(["1", 2])
+    });
+    assert_eq!(typing_pointers(&v), ["/pillars/1/main_indicators/1"]);
+    // a flat-form node is pointed at where it sits in `nodes`
+    let v = with(flat(), |v| v["nodes"][4]["kind"] = json!("pillar"));
+    assert_eq!(typing_pointers(&v), ["/nodes/4/kind"]);
+}
+
+#[test]
+fn every_typing_problem_of_a_node_is_reported_once() {
+    // unknown members are all reported, and the node is typed again without them
+    let v = with(nested(), |v| {
+        at(v, C1_2)["colour"] = json!("red");
+        at(v, C1_2)["size"] = json!(3);
+        at(v, C1_2)["description"] = json!(7);
+        at(v, C1_2)["evidence"] = json!("maybe");
+    });
+    assert_eq!(
+        typing_pointers(&v),
+        [
+            format!("{C1_2}/colour"),
+            format!("{C1_2}/description"),
+            format!("{C1_2}/evidence"),
+            format!("{C1_2}/size"),
+        ]
+    );
+    // a required member that does not type is not also reported as missing
+    let v = with(nested(), |v| at(v, C1_2)["name"] = json!(5));
+    assert_eq!(typing_pointers(&v), [format!("{C1_2}/name")]);
+    // a member that is missing ends the node's problems, not its children's or siblings'
+    let v = with(nested(), |v| {
+        at(v, MAIN1).as_object_mut().unwrap().remove("name");
+        at(v, MAIN1)["colour"] = json!(1);
+        at(v, C1_2)["colour"] = json!(1);
+        at(v, MAIN3)["colour"] = json!(1);
+    });
+    assert_eq!(
+        typing_pointers(&v),
+        [
+            format!("{MAIN1}/children/1/colour"),
+            format!("{MAIN1}/colour"),
+            format!("{MAIN1}/name"),
+            format!("{MAIN3}/colour"),
+        ]
+    );
 }
 
 #[test]
