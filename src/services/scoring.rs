@@ -6,10 +6,12 @@
 //! serialised and no stored number is ever computed from a mix of states.
 //!
 //! What a write costs (docs/architecture.md; migration 6 has the layout):
-//! - one unit is scored from its own inputs and the group's best values, read as an aggregate
-//!   of the stored candidates (`relative_values`), and its one score row — totals and every
-//!   ranking scope's value — is rewritten. Ranks are read with `RANK()` over the stored rounded
-//!   indices, so no other unit's row changes.
+//! - one unit is scored from its own inputs and the group's best values, read as the extremes
+//!   of the stored candidates (`relative_values`, by index probes), and its one score row —
+//!   totals and every ranking scope's value — is rewritten. Ranks are read with `RANK()` over
+//!   the stored rounded indices, so no other unit's row changes; the rank shown after the write
+//!   comes from the group's rank keys in memory ([`super::ranks`]), which the write brings
+//!   along.
 //! - when the write moves a group best, every other unit of the group is re-evaluated from its
 //!   stored [`Basis`] (only the nodes that follow the best) and all rows are rewritten in one
 //!   statement. The bases come from this server's memory when its copy carries the version
