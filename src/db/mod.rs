@@ -5,6 +5,7 @@ pub mod embedded;
 pub mod models;
 pub mod schema;
 pub mod seat;
+pub mod text_array;
 pub mod text_enum;
 
 use std::sync::Arc;

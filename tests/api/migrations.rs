@@ -225,3 +225,55 @@ async fn the_newest_migrations_go_down_and_up_again_under_a_scored_year() {
         assert_eq!(row_counts(c), rows);
     });
 }
+
+/// `diesel print-schema` types `text[]` columns as arrays of nullable text; the models read them
+/// as `Vec`s through `TextArray`, which keeps every element in order and refuses a NULL element
+/// rather than dropping it or reading it as an empty string.
+#[test]
+fn text_array_columns_read_in_order_and_refuse_a_null_element() {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Array, Nullable, Text};
+    use dti_api::db::models::units::Unit;
+    use dti_api::db::schema::units;
+    use dti_api::db::text_array::TextArray;
+    use dti_api::domain::TokenScope;
+
+    let db = create_test_database();
+    let mut c = PgConnection::establish(&url_for_db(&db)).unwrap();
+    diesel::sql_query(
+        "INSERT INTO units (id, code, name, search_name, kind, tags)
+         VALUES (gen_random_uuid(), 'tags-test', 'Tags', 'tags', 'commune', ARRAY['zeta', 'alpha', 'mid'])",
+    )
+    .execute(&mut c)
+    .unwrap();
+    let read = |c: &mut PgConnection| {
+        units::table
+            .filter(units::code.eq("tags-test"))
+            .select(Unit::as_select())
+            .first(c)
+    };
+    assert_eq!(read(&mut c).unwrap().tags, ["zeta", "alpha", "mid"]);
+
+    diesel::sql_query("UPDATE units SET tags = ARRAY['zeta', NULL] WHERE code = 'tags-test'")
+        .execute(&mut c)
+        .unwrap();
+    let err = format!("{:?}", read(&mut c).unwrap_err());
+    assert!(
+        err.contains("element 2 of a text[] column is NULL"),
+        "{err}"
+    );
+
+    // The closed sets read the same way, each element through its own parser.
+    let scopes = diesel::select(sql::<Array<Nullable<Text>>>(
+        "ARRAY['automatic:write']::text[]",
+    ))
+    .get_result::<TextArray<TokenScope>>(&mut c)
+    .unwrap();
+    assert_eq!(scopes.0, [TokenScope::AutomaticWrite]);
+    let unknown = diesel::select(sql::<Array<Nullable<Text>>>("ARRAY['no:such']::text[]"))
+        .get_result::<TextArray<TokenScope>>(&mut c);
+    assert!(unknown.is_err());
+
+    drop(c);
+    drop_database(&db);
+}

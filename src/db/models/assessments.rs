@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{adjustments, answers, assessments, evidence};
+use crate::db::text_array::TextArray;
 use crate::domain::workflow::{AssessmentState, FinalisedAs};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -26,6 +27,7 @@ pub struct Assessment {
     /// The unit's tags this assessment is scored with (see the migration
     /// `assessment_unit_tags`): copied from the unit when the period opens, and on every change
     /// of the unit's tags while the period is in self-assessment or review.
+    #[diesel(deserialize_as = TextArray<String>)]
     pub unit_tags: Vec<String>,
     /// The last submission: when, by whom, whether the office made it on the unit's behalf,
     /// and the office's reason (see the migration `office_decisions`).

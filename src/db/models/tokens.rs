@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::integration_tokens;
+use crate::db::text_array::TextArray;
 use crate::domain::TokenScope;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -11,6 +12,7 @@ pub struct IntegrationToken {
     pub id: Uuid,
     pub name: String,
     pub token_hash: String,
+    #[diesel(deserialize_as = TextArray<TokenScope>)]
     pub scopes: Vec<TokenScope>,
     pub period_id: Option<Uuid>,
     pub created_by: Option<Uuid>,

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::PageReq;
 use crate::db::schema::{ranking_group_members, unit_lineage, units};
+use crate::db::text_array::TextArray;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = units)]
@@ -14,6 +15,7 @@ pub struct Unit {
     pub search_name: String,
     pub kind: String,
     pub parent_id: Option<Uuid>,
+    #[diesel(deserialize_as = TextArray<String>)]
     pub tags: Vec<String>,
     pub active: bool,
     pub valid_from: Option<NaiveDate>,

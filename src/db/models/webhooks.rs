@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::PageReq;
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_events};
+use crate::db::text_array::TextArray;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhook_endpoints)]
@@ -15,6 +16,7 @@ pub struct WebhookEndpoint {
     pub id: Uuid,
     pub url: String,
     pub description: String,
+    #[diesel(deserialize_as = TextArray<String>)]
     pub event_types: Vec<String>,
     pub secret: String,
     pub previous_secret: Option<String>,
