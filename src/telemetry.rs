@@ -22,14 +22,15 @@ tokio::task_local! {
     static KEPT_CONN: KeptConn;
 }
 
-/// A request's kept connection, from its first checkout to its end, except while the request's
-/// body is being read: reading the body gives it back first (see [`ReleasingPayload`]).
+/// A request's kept connection: one for a request without a body, from its first checkout to
+/// its end; never one for a request with a body (it would be held while the body arrives).
 struct KeptConn {
+    keeps: bool,
     conn: std::cell::RefCell<Option<crate::db::DbConn>>,
 }
 
 /// The connection the request being served keeps, taken out for one call (`None`: it keeps
-/// none yet, or gave it back to read its body, or is not a request).
+/// none yet, or keeps none at all, or is not a request).
 pub fn take_kept_conn() -> Option<crate::db::DbConn> {
     KEPT_CONN
         .try_with(|k| k.conn.borrow_mut().take())
@@ -37,34 +38,15 @@ pub fn take_kept_conn() -> Option<crate::db::DbConn> {
         .flatten()
 }
 
-/// Hands `conn` back after a call: kept for the rest of the request when it holds none
-/// meanwhile (two calls at once each had a connection), else back to the pool.
+/// Hands `conn` back after a call: kept for the rest of the request when it keeps one and holds
+/// none meanwhile (two calls at once each had a connection), else back to the pool.
 pub fn keep_conn(conn: crate::db::DbConn) {
     let _ = KEPT_CONN.try_with(move |k| {
         let mut slot = k.conn.borrow_mut();
-        if slot.is_none() {
+        if k.keeps && slot.is_none() {
             *slot = Some(conn);
         }
     });
-}
-
-/// A request's body as the handler reads it: every read first gives the request's kept
-/// connection back to the pool. A slow client trickling a body in then holds no connection
-/// (a few such clients would otherwise pin the whole pool), while the checks made before the
-/// body is read (authentication, the caller's rights on the object) share the connection of
-/// the first checkout, and the work after it keeps the next one.
-struct ReleasingPayload(actix_web::dev::Payload);
-
-impl futures_util::Stream for ReleasingPayload {
-    type Item = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        drop(take_kept_conn());
-        std::pin::Pin::new(&mut self.0).poll_next(cx)
-    }
 }
 
 /// Whether the request comes with a body: a `Transfer-Encoding`, or a `Content-Length` that is
@@ -124,15 +106,9 @@ pub async fn request_context(
     let started = Instant::now();
     let waited = std::cell::Cell::new(std::time::Duration::ZERO);
     let kept = KeptConn {
+        keeps: !has_body(&req),
         conn: std::cell::RefCell::new(None),
     };
-    let mut req = req;
-    if has_body(&req) {
-        let body = ReleasingPayload(actix_web::HttpMessage::take_payload(&mut req));
-        req.set_payload(actix_web::dev::Payload::Stream {
-            payload: Box::pin(body),
-        });
-    }
     // the kept connection goes back to the pool when the scope ends: before the response is
     // sent, and also when the client goes away and the request is dropped
     let mut res = REQUEST_ID

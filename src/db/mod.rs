@@ -76,14 +76,12 @@ pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<(), crate::error
 /// pool. Panics inside `f` are re-raised; a pool timeout is a 503. The checkouts of one request
 /// share one wait ([`crate::telemetry::pool_wait_left`]).
 ///
-/// A request keeps the connection of its first checkout (its authentication's) and every later
-/// call here reuses it: a request without a body takes one pooled connection for its whole
-/// life, so that a saturated pool is answered after one wait and a request never waits for a
-/// second connection while holding one. A request with a body gives its connection back when
-/// it starts reading the body (`telemetry::ReleasingPayload`): a slow client trickling a body in
-/// would otherwise hold it, and a few such clients would pin the whole pool. So its checks
-/// before the body (authentication, the caller's rights on the object) share one checkout and
-/// the work after the body takes a second, kept to the end: two, one after the other.
+/// A request without a body keeps the connection of its first checkout (its authentication's)
+/// until it ends, and every later call here reuses it: one pooled connection per request, so
+/// that a saturated pool is answered after one wait and a request never waits for a second
+/// connection while holding one. A request with a body keeps none: it would be held while a
+/// slow client trickles the body in, and a few such clients would pin the whole pool; its
+/// checkouts (authentication, then the work once the body is read) come one after the other.
 /// A transaction ([`transaction`]) begins and ends within one call, never across two.
 pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> AppResult<T>
 where
