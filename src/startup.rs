@@ -97,6 +97,22 @@ fn migrate_and_repair(conn: &mut PgConnection, caches: &Caches) -> Result<Vec<St
     Ok(applied)
 }
 
+/// Folds recorded latencies into the histograms every [`telemetry::UPKEEP_EVERY`], so that
+/// they do not pile up when nobody scrapes `/metrics`; ends with the application.
+fn spawn_metrics_upkeep(metrics: std::sync::Weak<Metrics>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(telemetry::UPKEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match metrics.upgrade() {
+                Some(m) => m.upkeep(),
+                None => break,
+            }
+        }
+    });
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Application, BoxError> {
         crate::storage::install_tls_crypto();
@@ -119,7 +135,7 @@ impl Application {
             &url,
             config.db_pool_size,
             Duration::from_millis(config.db_timeout_ms),
-            metrics.checkouts.clone(),
+            metrics.checkouts("primary"),
         );
         {
             let pool = pool.clone();
@@ -189,7 +205,7 @@ impl Application {
                 secrecy::ExposeSecret::expose_secret(&r.url),
                 r.pool_size,
                 Duration::from_millis(r.timeout_ms),
-                metrics.read_checkouts.clone(),
+                metrics.checkouts("read"),
             ),
             None => db::ReadPool::primary(pool.clone()),
         };
@@ -214,7 +230,8 @@ impl Application {
             metrics,
             config: Arc::new(config.clone()),
         });
-        let metrics = web::Data::from(state.metrics.clone());
+        spawn_metrics_upkeep(Arc::downgrade(&state.metrics));
+        let metrics = state.metrics.clone();
         let routes = web::Data::new(RouteTable::from_openapi(&crate::openapi::generated()));
         let json_limit = config.max_json_bytes;
         let cors_origins = config.cors_origins.clone();
@@ -225,7 +242,7 @@ impl Application {
                 .into_utoipa_app()
                 .openapi(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi())
                 .app_data(state.clone())
-                .app_data(metrics.clone())
+                .app_data(telemetry::WorkerMetrics::new(metrics.clone()))
                 .app_data(routes.clone())
                 .app_data(
                     web::JsonConfig::default()
