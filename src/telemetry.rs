@@ -1,4 +1,4 @@
-//! Request context (request id), access logging and Prometheus metrics.
+//! Request context (request id and span), access logging and Prometheus metrics.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -15,10 +16,12 @@ use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder, SharedS
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
+use tracing_actix_web::RootSpanBuilder;
 
 use crate::cache::CacheStats;
 
 tokio::task_local! {
+    /// The id of the request being served (see [`current_request_id`]).
     static REQUEST_ID: String;
     /// How long the request has waited for pooled connections so far.
     static POOL_WAITED: std::cell::Cell<std::time::Duration>;
@@ -101,9 +104,25 @@ pub fn add_pool_wait(waited: std::time::Duration) {
     let _ = POOL_WAITED.try_with(|w| w.set(w.get() + waited));
 }
 
-/// The id of the request being served (set by [`request_context`]), if any.
+/// The id of the request being served, if any: on the request's own task, and on a blocking
+/// thread running work of the request (see [`in_request`]). Chosen by [`RequestSpan`], set
+/// for the request by [`request_context`]; problems, audit events and log lines carry it.
 pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(|id| id.clone()).ok()
+}
+
+/// `f`, made to run as part of the request being served wherever it is called (the blocking
+/// pool): with the request's id ([`current_request_id`]: the audit events it writes, the
+/// problems it renders) and inside the request's span (the lines it logs).
+pub fn in_request<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let id = current_request_id();
+    let span = tracing::Span::current();
+    move || {
+        span.in_scope(|| match id {
+            Some(id) => REQUEST_ID.sync_scope(id, f),
+            None => f(),
+        })
+    }
 }
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -117,13 +136,53 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
-/// Middleware: assigns a request id (or keeps a sane incoming one), echoes it in
-/// `x-request-id`, makes it available to error rendering and the audit log, records metrics.
+/// The one place a request's id is chosen: the sane one the caller sent in `x-request-id`,
+/// else the fresh UUID tracing-actix-web gave the request (else one of our own).
+fn choose_request_id(req: &ServiceRequest) -> String {
+    incoming_request_id(req).unwrap_or_else(|| {
+        req.extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_string())
+    })
+}
+
+/// A request's id, as chosen when its span opened.
+#[derive(Clone)]
+struct RequestId(String);
+
+/// The span of each request (`request{request_id=…}`), opened by tracing-actix-web's
+/// `TracingLogger` around everything else: it chooses the request's id
+/// ([`choose_request_id`]) and leaves it in the request for [`request_context`].
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(req: &ServiceRequest) -> tracing::Span {
+        let id = choose_request_id(req);
+        let span = tracing::info_span!("request", request_id = %id);
+        req.extensions_mut().insert(RequestId(id));
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(
+        _: tracing::Span,
+        _: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        // the access line is written by `request_context`, which knows the route and latency
+    }
+}
+
+/// Middleware: makes the request's id (see [`RequestSpan`]) available to error rendering and
+/// the audit log, echoes it in `x-request-id`, writes the access line, records metrics.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let RequestId(id) = req
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        // not behind `TracingLogger<RequestSpan>`: chosen the same way, without a span
+        .unwrap_or_else(|| RequestId(choose_request_id(&req)));
     let metrics = req.app_data::<Rc<WorkerMetrics>>().cloned();
     let method = req.method().clone();
     let started = Instant::now();
@@ -155,9 +214,9 @@ pub async fn request_context(
             .unwrap_or_else(|| "unmatched".to_string());
         m.observe(method.clone(), route, status, elapsed);
     }
-    log::info!(
-        "{} {} {} {} {:.1}ms",
-        id,
+    // inside the request's span, which names the request id
+    tracing::info!(
+        "{} {} {} {:.1}ms",
         method,
         res.request().path(),
         status.as_u16(),
@@ -428,4 +487,71 @@ pub struct PoolGauges {
     pub connections: u32,
     pub idle: u32,
     pub max: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::Instrument;
+
+    use super::{REQUEST_ID, current_request_id, in_request};
+
+    /// What the log lines written through it say.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // Work of a request on the blocking pool (as `db::with_conn` runs it) reads the request's
+    // id and logs inside the request's span, so its lines name the request.
+    #[tokio::test]
+    async fn work_on_a_blocking_thread_has_the_request_id_and_logs_with_it() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        let _default = tracing::dispatcher::set_default(&dispatch);
+        let span = tracing::info_span!("request", request_id = %"req-7");
+        let request = async {
+            let work = in_request(|| {
+                tracing::warn!("written on the blocking pool");
+                current_request_id()
+            });
+            // the process-wide subscriber of the server, here this test's
+            let dispatch = dispatch.clone();
+            tokio::task::spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, work))
+                .await
+                .unwrap()
+        };
+        let seen = REQUEST_ID
+            .scope("req-7".to_string(), request.instrument(span))
+            .await;
+        assert_eq!(seen.as_deref(), Some("req-7"));
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains("written on the blocking pool"))
+            .unwrap_or_else(|| panic!("no line in {text:?}"));
+        assert!(line.contains("request{request_id=req-7}"), "{line}");
+        // outside a request: no id
+        assert_eq!(
+            tokio::task::spawn_blocking(in_request(current_request_id))
+                .await
+                .unwrap(),
+            None
+        );
+    }
 }

@@ -121,13 +121,14 @@ where
 {
     use diesel::r2d2::R2D2Connection;
     let pool = pool.clone();
-    let request_id = crate::telemetry::current_request_id();
     let wait = crate::telemetry::pool_wait_left(pool.connection_timeout());
     let (kept, offer_back) = match keeping {
         Keeping::Request(kept) => (kept, true),
         Keeping::Never => (None, false),
     };
-    let joined = tokio::task::spawn_blocking(move || {
+    // the blocking thread works as part of the request: its id (audit events, problems) and
+    // its span (log lines)
+    let joined = tokio::task::spawn_blocking(crate::telemetry::in_request(move || {
         let started = std::time::Instant::now();
         let conn = match kept {
             Some(conn) => Ok(conn),
@@ -136,7 +137,7 @@ where
         let waited = started.elapsed();
         match conn {
             Ok(mut conn) => {
-                let result = crate::audit::with_request_id(request_id, || f(&mut conn));
+                let result = f(&mut conn);
                 // a connection left broken (a failed rollback, a lost server) goes back to
                 // the pool, which discards it, rather than serving the request further
                 let sound = (!conn.is_broken()).then_some(conn);
@@ -144,7 +145,7 @@ where
             }
             Err(e) => (waited, Err(checkout_error(&pool, e)), None),
         }
-    })
+    }))
     .await;
     match joined {
         Ok((waited, result, conn)) => {
