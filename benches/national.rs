@@ -1177,7 +1177,11 @@ fn main() {
     }
     // the server's own log lines (e.g. `RUST_LOG=dti_api::services::imports=info` for where
     // an import's time goes); silent unless asked
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .try_init();
     let units: usize = env_num("BENCH_UNITS", 3400);
     let import_runs: usize = env_num("BENCH_IMPORT_RUNS", 1);

@@ -2,8 +2,6 @@
 //! change (actor, role, action, entity, old → new, request id). The table is append-only (a
 //! trigger refuses UPDATE, DELETE and TRUNCATE).
 
-use std::cell::RefCell;
-
 use diesel::PgConnection;
 use uuid::Uuid;
 
@@ -11,23 +9,7 @@ use crate::auth::Principal;
 use crate::db::models::audit::{AuditEvent, NewAuditEvent};
 use crate::domain::Role;
 use crate::error::AppResult;
-
-thread_local! {
-    static REQUEST_ID: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` (on a blocking thread) with the request id available to [`record`].
-pub fn with_request_id<T>(id: Option<String>, f: impl FnOnce() -> T) -> T {
-    let previous = REQUEST_ID.with(|r| r.replace(id));
-    let out = f();
-    REQUEST_ID.with(|r| *r.borrow_mut() = previous);
-    out
-}
-
-/// The request id set by [`with_request_id`] on this thread, if any.
-pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.with(|r| r.borrow().clone())
-}
+use crate::telemetry::current_request_id;
 
 /// Who may read the trail (its list and its export): administrators and viewers. 403
 /// `FORBIDDEN_ROLE` otherwise.

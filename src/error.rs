@@ -381,12 +381,12 @@ impl ResponseError for AppError {
         let lang = crate::i18n::current();
         let problem = self.to_problem_in(lang);
         match self {
-            AppError::Internal(_) => log::error!(
+            AppError::Internal(_) => tracing::error!(
                 "request {} failed: {}",
                 problem.request_id.as_deref().unwrap_or("-"),
                 error_chain(self)
             ),
-            AppError::Unavailable(_) => log::warn!(
+            AppError::Unavailable(_) => tracing::warn!(
                 "request {}: {}",
                 problem.request_id.as_deref().unwrap_or("-"),
                 error_chain(self)
@@ -504,7 +504,7 @@ impl From<diesel::result::Error> for AppError {
                     _ if is_deadlock(info.message()) => lost_lock_race(),
                     K::ClosedConnection => AppError::Unavailable(Box::new(err)),
                     _ if is_refused_text(info.message()) => {
-                        log::warn!("the database refused a text: {}", info.message());
+                        tracing::warn!("the database refused a text: {}", info.message());
                         AppError::bad_request(
                             crate::input::NUL_CHARACTER,
                             "The NUL character (U+0000) is not accepted in any text.",

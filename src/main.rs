@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    init_logging();
     let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -69,6 +69,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log lines on standard error, filtered by `RUST_LOG` (default `info`); the `log` records of
+/// dependencies come through as well. A line written while serving a request carries the
+/// request's span (`request{request_id=…}`).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // colours for a terminal only, not for a file or a log collector
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// Without `DATABASE_URL`: start (or reuse) the private cluster. In demo mode without a strong
 /// `JWT_SECRET`: generate one and keep it in the data directory, so tokens survive restarts.
 fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, String> {
@@ -79,7 +93,7 @@ fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, Str
             .is_none_or(|s| is_weak_secret(s.expose_secret()))
     {
         let (secret, path) = demo_jwt_secret(&config.data_dir)?;
-        log::warn!(
+        tracing::warn!(
             "demo mode: using a generated JWT secret kept in {}",
             path.display()
         );
@@ -88,7 +102,7 @@ fn prepare_database(config: &mut Config) -> Result<Option<EmbeddedPostgres>, Str
     if config.database_url.is_some() {
         return Ok(None);
     }
-    log::info!(
+    tracing::info!(
         "DATABASE_URL is not set: starting a private PostgreSQL cluster under {}",
         config.data_dir.display()
     );

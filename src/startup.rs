@@ -68,7 +68,7 @@ pub fn migrate_with_retry(
                 return under_startup_lock(&mut conn, |c| migrate_and_repair(c, caches));
             }
             Err(e) if std::time::Instant::now() < deadline => {
-                log::warn!("database not reachable yet ({e}); retrying");
+                tracing::warn!("database not reachable yet ({e}); retrying");
                 std::thread::sleep(Duration::from_millis(500));
             }
             Err(e) => return Err(Box::new(e)),
@@ -86,15 +86,31 @@ fn migrate_and_repair(conn: &mut PgConnection, caches: &Caches) -> Result<Vec<St
     })
     .map_err(|e| -> BoxError { error_chain(&e).into() })?;
     if rescored > 0 {
-        log::info!("scored {rescored} assessments that had no stored score or another layout");
+        tracing::info!("scored {rescored} assessments that had no stored score or another layout");
     }
     // jobs left running by a process that stopped (its lease ran out) end as failed
     let interrupted =
         crate::services::jobs::sweep(conn).map_err(|e| -> BoxError { error_chain(&e).into() })?;
     if interrupted > 0 {
-        log::warn!("{interrupted} job(s) interrupted by a stop marked failed");
+        tracing::warn!("{interrupted} job(s) interrupted by a stop marked failed");
     }
     Ok(applied)
+}
+
+/// Folds recorded latencies into the histograms every [`telemetry::UPKEEP_EVERY`], so that
+/// they do not pile up when nobody scrapes `/metrics`; ends with the application.
+fn spawn_metrics_upkeep(metrics: std::sync::Weak<Metrics>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(telemetry::UPKEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match metrics.upgrade() {
+                Some(m) => m.upkeep(),
+                None => break,
+            }
+        }
+    });
 }
 
 impl Application {
@@ -119,7 +135,7 @@ impl Application {
             &url,
             config.db_pool_size,
             Duration::from_millis(config.db_timeout_ms),
-            metrics.checkouts.clone(),
+            metrics.checkouts("primary"),
         );
         {
             let pool = pool.clone();
@@ -130,7 +146,7 @@ impl Application {
             .await
             .map_err(|e| -> BoxError { Box::new(e) })??;
             if !applied.is_empty() {
-                log::info!("applied migrations: {}", applied.join(", "));
+                tracing::info!("applied migrations: {}", applied.join(", "));
             }
         }
         if config.mode == Mode::Production {
@@ -152,7 +168,7 @@ impl Application {
                         let report =
                             crate::services::seed::load(conn, &cfg.seeds_dir, &cfg.demo_password)
                                 .map_err(|e| -> BoxError { error_chain(&e).into() })?;
-                        log::info!(
+                        tracing::info!(
                             "empty database: loaded seeds ({report}) in {} ms",
                             started.elapsed().as_millis()
                         );
@@ -163,7 +179,10 @@ impl Application {
                             let started = std::time::Instant::now();
                             let year = crate::services::demo_year::load(conn, &caches)
                                 .map_err(|e| -> BoxError { error_chain(&e).into() })?;
-                            log::info!("demo year: {year} in {} ms", started.elapsed().as_millis());
+                            tracing::info!(
+                                "demo year: {year} in {} ms",
+                                started.elapsed().as_millis()
+                            );
                         }
                     }
                     Ok(())
@@ -189,7 +208,7 @@ impl Application {
                 secrecy::ExposeSecret::expose_secret(&r.url),
                 r.pool_size,
                 Duration::from_millis(r.timeout_ms),
-                metrics.read_checkouts.clone(),
+                metrics.checkouts("read"),
             ),
             None => db::ReadPool::primary(pool.clone()),
         };
@@ -214,7 +233,8 @@ impl Application {
             metrics,
             config: Arc::new(config.clone()),
         });
-        let metrics = web::Data::from(state.metrics.clone());
+        spawn_metrics_upkeep(Arc::downgrade(&state.metrics));
+        let metrics = state.metrics.clone();
         let routes = web::Data::new(RouteTable::from_openapi(&crate::openapi::generated()));
         let json_limit = config.max_json_bytes;
         let cors_origins = config.cors_origins.clone();
@@ -225,7 +245,7 @@ impl Application {
                 .into_utoipa_app()
                 .openapi(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi())
                 .app_data(state.clone())
-                .app_data(metrics.clone())
+                .app_data(telemetry::WorkerMetrics::new(metrics.clone()))
                 .app_data(routes.clone())
                 .app_data(
                     web::JsonConfig::default()
@@ -272,6 +292,8 @@ impl Application {
                 // `Content-Encoding: identity` and go out as stored
                 .wrap(Compress::default())
                 .wrap(from_fn(telemetry::request_context))
+                // the request's span and id, around everything else
+                .wrap(tracing_actix_web::TracingLogger::<telemetry::RequestSpan>::new())
         })
         .listen(listener)?
         .shutdown_timeout(10);
@@ -378,8 +400,8 @@ async fn open_evidence_store(config: &Config) -> Result<Arc<dyn BlobStore>, BoxE
     };
     let probe = store.clone();
     match tokio::task::spawn_blocking(move || probe.check()).await? {
-        Ok(()) => log::info!("evidence store: {}", store.describe()),
-        Err(e) => log::warn!(
+        Ok(()) => tracing::info!("evidence store: {}", store.describe()),
+        Err(e) => tracing::warn!(
             "evidence store {} does not answer yet: {}",
             store.describe(),
             error_chain(&e)

@@ -1,19 +1,27 @@
-//! Request context (request id), access logging and Prometheus metrics.
+//! Request context (request id and span), access logging and Prometheus metrics.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web;
+use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder, SharedString};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use tracing_actix_web::RootSpanBuilder;
 
 use crate::cache::CacheStats;
 
 tokio::task_local! {
+    /// The id of the request being served (see [`current_request_id`]).
     static REQUEST_ID: String;
     /// How long the request has waited for pooled connections so far.
     static POOL_WAITED: std::cell::Cell<std::time::Duration>;
@@ -78,9 +86,25 @@ pub fn add_pool_wait(waited: std::time::Duration) {
     let _ = POOL_WAITED.try_with(|w| w.set(w.get() + waited));
 }
 
-/// The id of the request being served (set by [`request_context`]), if any.
+/// The id of the request being served, if any: on the request's own task, and on a blocking
+/// thread running work of the request (see [`in_request`]). Chosen by [`RequestSpan`], set
+/// for the request by [`request_context`]; problems, audit events and log lines carry it.
 pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(|id| id.clone()).ok()
+}
+
+/// `f`, made to run as part of the request being served wherever it is called (the blocking
+/// pool): with the request's id ([`current_request_id`]: the audit events it writes, the
+/// problems it renders) and inside the request's span (the lines it logs).
+pub fn in_request<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let id = current_request_id();
+    let span = tracing::Span::current();
+    move || {
+        span.in_scope(|| match id {
+            Some(id) => REQUEST_ID.sync_scope(id, f),
+            None => f(),
+        })
+    }
 }
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -94,15 +118,55 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
-/// Middleware: assigns a request id (or keeps a sane incoming one), echoes it in
-/// `x-request-id`, makes it available to error rendering and the audit log, records metrics.
+/// The one place a request's id is chosen: the sane one the caller sent in `x-request-id`,
+/// else the fresh UUID tracing-actix-web gave the request (else one of our own).
+fn choose_request_id(req: &ServiceRequest) -> String {
+    incoming_request_id(req).unwrap_or_else(|| {
+        req.extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_string())
+    })
+}
+
+/// A request's id, as chosen when its span opened.
+#[derive(Clone)]
+struct RequestId(String);
+
+/// The span of each request (`request{request_id=…}`), opened by tracing-actix-web's
+/// `TracingLogger` around everything else: it chooses the request's id
+/// ([`choose_request_id`]) and leaves it in the request for [`request_context`].
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(req: &ServiceRequest) -> tracing::Span {
+        let id = choose_request_id(req);
+        let span = tracing::info_span!("request", request_id = %id);
+        req.extensions_mut().insert(RequestId(id));
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(
+        _: tracing::Span,
+        _: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        // the access line is written by `request_context`, which knows the route and latency
+    }
+}
+
+/// Middleware: makes the request's id (see [`RequestSpan`]) available to error rendering and
+/// the audit log, echoes it in `x-request-id`, writes the access line, records metrics.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
+    let RequestId(id) = req
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        // not behind `TracingLogger<RequestSpan>`: chosen the same way, without a span
+        .unwrap_or_else(|| RequestId(choose_request_id(&req)));
+    let metrics = req.app_data::<Rc<WorkerMetrics>>().cloned();
+    let method = req.method().clone();
     let started = Instant::now();
     let waited = std::cell::Cell::new(std::time::Duration::ZERO);
     let kept = KeptConn {
@@ -118,20 +182,20 @@ pub async fn request_context(
         )
         .await?;
     let elapsed = started.elapsed().as_secs_f64();
-    let status = res.status().as_u16();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
+    let status = res.status();
     if let Some(m) = metrics {
-        m.observe(&method, &route, status, elapsed);
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_string());
+        m.observe(method.clone(), route, status, elapsed);
     }
-    log::info!(
-        "{} {} {} {} {:.1}ms",
-        id,
+    // inside the request's span, which names the request id
+    tracing::info!(
+        "{} {} {} {:.1}ms",
         method,
         res.request().path(),
-        status,
+        status.as_u16(),
         elapsed * 1000.0
     );
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -141,41 +205,158 @@ pub async fn request_context(
     Ok(res)
 }
 
+type SeriesKey = (Method, String, StatusCode);
+
+/// One worker's way to its application's [`Metrics`]: the request series it has counted
+/// into, kept by method, route and status, so that a request is counted with a lookup in a
+/// map of the worker's own (no lock, no allocation beyond the route pattern) and two atomic
+/// additions. A worker serves on one thread; each builds its own (see `startup`).
+pub struct WorkerMetrics {
+    metrics: Arc<Metrics>,
+    series: RefCell<HashMap<SeriesKey, (Counter, Histogram)>>,
+}
+
+impl WorkerMetrics {
+    pub fn new(metrics: Arc<Metrics>) -> Rc<WorkerMetrics> {
+        Rc::new(WorkerMetrics {
+            metrics,
+            series: RefCell::default(),
+        })
+    }
+
+    /// Counts one request served and its latency.
+    pub fn observe(&self, method: Method, route: String, status: StatusCode, seconds: f64) {
+        let key = (method, route, status);
+        let mut series = self.series.borrow_mut();
+        let (requests, duration) = match series.get(&key) {
+            Some(found) => found,
+            None => {
+                let found = self.metrics.request_series(&key);
+                series.entry(key).or_insert(found)
+            }
+        };
+        requests.increment(1);
+        duration.record(seconds);
+    }
+}
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-#[derive(Default, Clone)]
-struct Series {
-    count: u64,
-    sum: f64,
-    buckets: [u64; BUCKETS.len()],
-}
+const REQUESTS: &str = "http_requests_total";
+const DURATION: &str = "http_request_duration_seconds";
+const CHECKOUTS: &str = "db_checkouts_total";
+
+/// How often the latencies recorded since are folded into the histograms when nobody scrapes
+/// (the recorder keeps each sample until then).
+pub const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Request counts and latency histograms by method, route pattern and status; connections
-/// taken from the pools.
-#[derive(Default)]
+/// taken from the pools; the pools' and the scoring caches' state at each scrape.
+///
+/// A Prometheus recorder of the application's own rather than the process-wide one, so that
+/// every application (the tests start many in one process) counts only its own requests.
+/// Requests are counted through [`WorkerMetrics`].
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
-    /// Checkouts of the primary pool (counted by the pool, see `db::build_counted_pool`).
-    pub checkouts: Arc<AtomicU64>,
-    /// Checkouts of the read pool, when the public routes read from a replica.
-    pub read_checkouts: Arc<AtomicU64>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut map = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let s = map
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default();
-        s.count += 1;
-        s.sum += seconds;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                s.buckets[i] += 1;
-            }
+    pub fn new() -> Metrics {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.into()), &BUCKETS)
+            .expect("the latency buckets are not empty")
+            .build_recorder();
+        let describe = |name: &'static str, help: &'static str| {
+            // one description per name, whatever the kind
+            recorder.describe_counter(name.into(), None, help.into());
+        };
+        describe(
+            REQUESTS,
+            "HTTP requests served, by method, route and status.",
+        );
+        describe(DURATION, "Time to serve a request.");
+        describe(
+            "db_pool_connections",
+            "Connections held by the database pool.",
+        );
+        describe(
+            "db_pool_idle_connections",
+            "Idle connections in the database pool.",
+        );
+        describe(
+            "db_pool_max_connections",
+            "Configured maximum size of the pool.",
+        );
+        describe(
+            "db_read_pool_connections",
+            "Connections held by the read pool (replica).",
+        );
+        describe(
+            "db_read_pool_idle_connections",
+            "Idle connections in the read pool.",
+        );
+        describe(
+            "db_read_pool_max_connections",
+            "Configured maximum size of the read pool.",
+        );
+        describe(
+            CHECKOUTS,
+            "Connections taken from a database pool (a request that keeps one for its whole \
+             life counts once).",
+        );
+        for (name, _, help, _) in CACHE_FAMILIES {
+            describe(name, help);
         }
+        let handle = recorder.handle();
+        Metrics { recorder, handle }
+    }
+
+    /// The counter of checkouts from the pool named `pool` (`primary`, `read`): handed to the
+    /// pool (see `db::build_counted_pool`), shown as `db_checkouts_total{pool="…"}`.
+    pub fn checkouts(&self, pool: &'static str) -> Counter {
+        self.counter(CHECKOUTS, vec![Label::from_static_parts("pool", pool)])
+    }
+
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    /// The request counter and latency histogram of one method, route and status.
+    fn request_series(&self, key: &SeriesKey) -> (Counter, Histogram) {
+        let (method, route, status) = key;
+        let labels = vec![
+            Label::new("method", method_label(method)),
+            Label::new("route", route.clone()),
+            Label::new("status", status_label(*status)),
+        ];
+        let requests = Key::from_parts(REQUESTS, labels.clone());
+        let duration = Key::from_parts(DURATION, labels);
+        (
+            self.recorder.register_counter(&requests, &METADATA),
+            self.recorder.register_histogram(&duration, &METADATA),
+        )
+    }
+
+    /// Folds the latencies recorded since the last scrape into the histograms (see
+    /// [`UPKEEP_EVERY`]).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
     }
 
     /// Prometheus text exposition format (0.0.4); `read`: the read pool's state, when the
@@ -186,160 +367,167 @@ impl Metrics {
         read: Option<&PoolGauges>,
         caches: &[(&str, CacheStats)],
     ) -> String {
-        use std::fmt::Write;
-        let map = self
-            .series
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let mut out = String::new();
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        out.push_str(
-            "# HELP http_requests_total HTTP requests served, by method, route and status.\n",
-        );
-        out.push_str("# TYPE http_requests_total counter\n");
-        for ((m, r, st), s) in &map {
-            let _ = writeln!(
-                out,
-                "http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {}",
-                esc(m),
-                esc(r),
-                st,
-                s.count
-            );
-        }
-        out.push_str("# HELP http_request_duration_seconds Time to serve a request.\n");
-        out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for ((m, r, st), s) in &map {
-            let labels = format!(
-                "method=\"{}\",route=\"{}\",status=\"{}\"",
-                esc(m),
-                esc(r),
-                st
-            );
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
-                    s.buckets[i]
-                );
+        let mut gauges = vec![("db_pool", pool)];
+        gauges.extend(read.map(|r| ("db_read_pool", r)));
+        for (prefix, g) in gauges {
+            for (suffix, value) in [
+                ("connections", g.connections),
+                ("idle_connections", g.idle),
+                ("max_connections", g.max),
+            ] {
+                let name = format!("{prefix}_{suffix}");
+                self.recorder
+                    .register_gauge(&Key::from_name(name), &METADATA)
+                    .set(f64::from(value));
             }
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum
-            );
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
-            );
         }
-        out.push_str("# HELP db_pool_connections Connections held by the database pool.\n");
-        out.push_str("# TYPE db_pool_connections gauge\n");
-        let _ = writeln!(out, "db_pool_connections {}", pool.connections);
-        out.push_str("# HELP db_pool_idle_connections Idle connections in the database pool.\n");
-        out.push_str("# TYPE db_pool_idle_connections gauge\n");
-        let _ = writeln!(out, "db_pool_idle_connections {}", pool.idle);
-        out.push_str("# HELP db_pool_max_connections Configured maximum size of the pool.\n");
-        out.push_str("# TYPE db_pool_max_connections gauge\n");
-        let _ = writeln!(out, "db_pool_max_connections {}", pool.max);
-        if let Some(read) = read {
-            out.push_str(
-                "# HELP db_read_pool_connections Connections held by the read pool (replica).\n",
-            );
-            out.push_str("# TYPE db_read_pool_connections gauge\n");
-            let _ = writeln!(out, "db_read_pool_connections {}", read.connections);
-            out.push_str(
-                "# HELP db_read_pool_idle_connections Idle connections in the read pool.\n",
-            );
-            out.push_str("# TYPE db_read_pool_idle_connections gauge\n");
-            let _ = writeln!(out, "db_read_pool_idle_connections {}", read.idle);
-            out.push_str(
-                "# HELP db_read_pool_max_connections Configured maximum size of the read pool.\n",
-            );
-            out.push_str("# TYPE db_read_pool_max_connections gauge\n");
-            let _ = writeln!(out, "db_read_pool_max_connections {}", read.max);
+        for (name, kind, _, value) in CACHE_FAMILIES {
+            for (cache, stats) in caches {
+                let labels = vec![Label::new("cache", cache.to_string())];
+                match kind {
+                    Kind::Counter => self.counter(name, labels).absolute(value(stats)),
+                    Kind::Gauge => self.gauge(name, labels).set(value(stats) as f64),
+                }
+            }
         }
-        out.push_str(
-            "# HELP db_checkouts_total Connections taken from a database pool (a request that \
-             keeps one for its whole life counts once).\n",
-        );
-        out.push_str("# TYPE db_checkouts_total counter\n");
-        let _ = writeln!(
-            out,
-            "db_checkouts_total{{pool=\"primary\"}} {}",
-            self.checkouts.load(Ordering::Relaxed)
-        );
-        if read.is_some() {
-            let _ = writeln!(
-                out,
-                "db_checkouts_total{{pool=\"read\"}} {}",
-                self.read_checkouts.load(Ordering::Relaxed)
-            );
-        }
-        render_caches(&mut out, caches);
-        out
+        self.handle.render()
     }
 }
 
-/// The scoring caches' counters and gauges, one series per cache (`cache="<name>"`).
-fn render_caches(out: &mut String, caches: &[(&str, CacheStats)]) {
-    use std::fmt::Write;
-    type Family = (
-        &'static str,
-        &'static str,
-        &'static str,
-        fn(&CacheStats) -> u64,
-    );
-    let families: [Family; 5] = [
-        (
-            "scoring_cache_hits_total",
-            "counter",
-            "Lookups a scoring cache answered from memory.",
-            |s| s.hits,
-        ),
-        (
-            "scoring_cache_misses_total",
-            "counter",
-            "Lookups a scoring cache could not answer (read from the database instead).",
-            |s| s.misses,
-        ),
-        (
-            "scoring_cache_evictions_total",
-            "counter",
-            "Entries a full scoring cache forgot (the least recently used).",
-            |s| s.evictions,
-        ),
-        (
-            "scoring_cache_entries",
-            "gauge",
-            "Entries a scoring cache holds.",
-            |s| s.entries as u64,
-        ),
-        (
-            "scoring_cache_capacity",
-            "gauge",
-            "Entries a scoring cache may hold (SET_CACHE_ENTRIES, BASES_CACHE_GROUPS).",
-            |s| s.capacity as u64,
-        ),
+/// The method as a label: the standard ones without allocating.
+fn method_label(method: &Method) -> SharedString {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    known_or_owned(&KNOWN, method.as_str())
+}
+
+/// The status as a label: the usual ones without allocating.
+fn status_label(status: StatusCode) -> SharedString {
+    const USUAL: [&str; 12] = [
+        "200", "201", "204", "304", "400", "401", "403", "404", "409", "412", "422", "503",
     ];
-    for (name, kind, help, value) in families {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (cache, stats) in caches {
-            let _ = writeln!(out, "{name}{{cache=\"{cache}\"}} {}", value(stats));
-        }
+    known_or_owned(&USUAL, status.as_str())
+}
+
+fn known_or_owned(known: &[&'static str], value: &str) -> SharedString {
+    match known.iter().find(|k| **k == value) {
+        Some(k) => SharedString::from(*k),
+        None => SharedString::from(value.to_string()),
     }
 }
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+type CacheFamily = (&'static str, Kind, &'static str, fn(&CacheStats) -> u64);
+
+/// The scoring caches' counters and gauges, one series per cache (`cache="<name>"`).
+const CACHE_FAMILIES: [CacheFamily; 5] = [
+    (
+        "scoring_cache_hits_total",
+        Kind::Counter,
+        "Lookups a scoring cache answered from memory.",
+        |s| s.hits,
+    ),
+    (
+        "scoring_cache_misses_total",
+        Kind::Counter,
+        "Lookups a scoring cache could not answer (read from the database instead).",
+        |s| s.misses,
+    ),
+    (
+        "scoring_cache_evictions_total",
+        Kind::Counter,
+        "Entries a full scoring cache forgot (the least recently used).",
+        |s| s.evictions,
+    ),
+    (
+        "scoring_cache_entries",
+        Kind::Gauge,
+        "Entries a scoring cache holds.",
+        |s| s.entries as u64,
+    ),
+    (
+        "scoring_cache_capacity",
+        Kind::Gauge,
+        "Entries a scoring cache may hold (SET_CACHE_ENTRIES, BASES_CACHE_GROUPS).",
+        |s| s.capacity as u64,
+    ),
+];
 
 pub struct PoolGauges {
     pub connections: u32,
     pub idle: u32,
     pub max: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::Instrument;
+
+    use super::{REQUEST_ID, current_request_id, in_request};
+
+    /// What the log lines written through it say.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // Work of a request on the blocking pool (as `db::with_conn` runs it) reads the request's
+    // id and logs inside the request's span, so its lines name the request.
+    #[tokio::test]
+    async fn work_on_a_blocking_thread_has_the_request_id_and_logs_with_it() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        let _default = tracing::dispatcher::set_default(&dispatch);
+        let span = tracing::info_span!("request", request_id = %"req-7");
+        let request = async {
+            let work = in_request(|| {
+                tracing::warn!("written on the blocking pool");
+                current_request_id()
+            });
+            // the process-wide subscriber of the server, here this test's
+            let dispatch = dispatch.clone();
+            tokio::task::spawn_blocking(move || tracing::dispatcher::with_default(&dispatch, work))
+                .await
+                .unwrap()
+        };
+        let seen = REQUEST_ID
+            .scope("req-7".to_string(), request.instrument(span))
+            .await;
+        assert_eq!(seen.as_deref(), Some("req-7"));
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains("written on the blocking pool"))
+            .unwrap_or_else(|| panic!("no line in {text:?}"));
+        assert!(line.contains("request{request_id=req-7}"), "{line}");
+        // outside a request: no id
+        assert_eq!(
+            tokio::task::spawn_blocking(in_request(current_request_id))
+                .await
+                .unwrap(),
+            None
+        );
+    }
 }

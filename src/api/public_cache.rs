@@ -285,7 +285,9 @@ impl PublicCache {
             }
             Err(e) => match current {
                 Some(i) if i.epoch == epoch => {
-                    log::warn!("public index not refreshed, answering from the previous one: {e}");
+                    tracing::warn!(
+                        "public index not refreshed, answering from the previous one: {e}"
+                    );
                     Ok(i)
                 }
                 _ => Err(e),

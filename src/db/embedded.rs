@@ -360,7 +360,7 @@ impl EmbeddedPostgres {
         let mut reload = self.command("pg_ctl");
         reload.arg("-D").arg(&self.cluster_dir).arg("reload");
         self.run("reloading the private PostgreSQL cluster", reload)?;
-        log::info!("the private PostgreSQL cluster now asks for a password (scram-sha-256)");
+        tracing::info!("the private PostgreSQL cluster now asks for a password (scram-sha-256)");
         Ok(password)
     }
 
@@ -392,7 +392,7 @@ impl EmbeddedPostgres {
             // started by a live process (maybe this one, through another handle)
             Some(pid) if pid == std::process::id() || alive(pid) => Ok(()),
             _ => {
-                log::info!(
+                tracing::info!(
                     "reusing the private PostgreSQL cluster left running; it stops with this service"
                 );
                 self.claim()
@@ -433,7 +433,7 @@ impl EmbeddedPostgres {
             Ok(()) => {
                 let _ = fs::remove_file(self.owner_file());
             }
-            Err(e) => log::warn!("{e}"),
+            Err(e) => tracing::warn!("{e}"),
         }
     }
 }

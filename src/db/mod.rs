@@ -8,8 +8,6 @@ pub mod seat;
 pub mod text_array;
 pub mod text_enum;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::PgConnection;
@@ -44,19 +42,24 @@ pub fn build_counted_pool(
     url: &str,
     size: u32,
     timeout: Duration,
-    checkouts: Arc<AtomicU64>,
+    checkouts: metrics::Counter,
 ) -> DbPool {
     pool_builder(size, timeout)
         .event_handler(Box::new(CountCheckouts(checkouts)))
         .build_unchecked(ConnectionManager::<PgConnection>::new(url))
 }
 
-#[derive(Debug)]
-struct CountCheckouts(Arc<AtomicU64>);
+struct CountCheckouts(metrics::Counter);
+
+impl std::fmt::Debug for CountCheckouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CountCheckouts")
+    }
+}
 
 impl r2d2::HandleEvent for CountCheckouts {
     fn handle_checkout(&self, _: r2d2::event::CheckoutEvent) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0.increment(1);
     }
 }
 
@@ -116,13 +119,14 @@ where
 {
     use diesel::r2d2::R2D2Connection;
     let pool = pool.clone();
-    let request_id = crate::telemetry::current_request_id();
     let wait = crate::telemetry::pool_wait_left(pool.connection_timeout());
     let (kept, offer_back) = match keeping {
         Keeping::Request(kept) => (kept, true),
         Keeping::Never => (None, false),
     };
-    let joined = tokio::task::spawn_blocking(move || {
+    // the blocking thread works as part of the request: its id (audit events, problems) and
+    // its span (log lines)
+    let joined = tokio::task::spawn_blocking(crate::telemetry::in_request(move || {
         let started = std::time::Instant::now();
         let conn = match kept {
             Some(conn) => Ok(conn),
@@ -131,7 +135,7 @@ where
         let waited = started.elapsed();
         match conn {
             Ok(mut conn) => {
-                let result = crate::audit::with_request_id(request_id, || f(&mut conn));
+                let result = f(&mut conn);
                 // a connection left broken (a failed rollback, a lost server) goes back to
                 // the pool, which discards it, rather than serving the request further
                 let sound = (!conn.is_broken()).then_some(conn);
@@ -139,7 +143,7 @@ where
             }
             Err(e) => (waited, Err(checkout_error(&pool, e)), None),
         }
-    })
+    }))
     .await;
     match joined {
         Ok((waited, result, conn)) => {
@@ -172,7 +176,12 @@ impl ReadPool {
 
     /// A pool of its own on the replica at `url`, its checkouts counted in `checkouts`, and a
     /// one-connection pool for readiness (waiting at most a second, as the primary's does).
-    pub fn replica(url: &str, size: u32, timeout: Duration, checkouts: Arc<AtomicU64>) -> ReadPool {
+    pub fn replica(
+        url: &str,
+        size: u32,
+        timeout: Duration,
+        checkouts: metrics::Counter,
+    ) -> ReadPool {
         ReadPool {
             pool: build_counted_pool(url, size, timeout, checkouts),
             probe: Some(build_pool(url, 1, timeout.min(Duration::from_secs(1)))),

@@ -46,7 +46,7 @@ async fn run(database_url: String, config: JobConfig, caches: Arc<Caches>) {
             Err(e) => {
                 failures += 1;
                 if failures == 1 {
-                    log::warn!("job worker: {}", error_chain(&e));
+                    tracing::warn!("job worker: {}", error_chain(&e));
                 }
                 false
             }
@@ -197,7 +197,7 @@ fn execute(
         }
         Err(AppError::Client(c)) => Ok(Ending::Failed(problem_value(&AppError::Client(c), lang)?)),
         Err(e) => {
-            log::error!("job {}: {}", job.id, error_chain(&e));
+            tracing::error!("job {}: {}", job.id, error_chain(&e));
             Ok(Ending::Failed(problem_value(
                 &AppError::new(
                     actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -223,7 +223,7 @@ async fn step(
     let Some(job) = seat.run(move |c| Ok(Job::claim(c, &me, lease)?)).await? else {
         return Ok(false);
     };
-    log::info!("job {} ({}): started", job.id, job.kind);
+    tracing::info!("job {} ({}): started", job.id, job.kind);
     let progress = Arc::new(Progress {
         total: AtomicI64::new(-1),
         ..Progress::default()
@@ -251,7 +251,7 @@ async fn step(
                     Ok(Some(false)) => {}
                     // a cancel, or the job is no longer ours (swept): stop at the next checkpoint
                     Ok(Some(true)) | Ok(None) => progress.cancel.store(true, Ordering::Relaxed),
-                    Err(e) => log::warn!("job {id}: renewing the lease: {}", error_chain(&e)),
+                    Err(e) => tracing::warn!("job {id}: renewing the lease: {}", error_chain(&e)),
                 }
             }
         }
@@ -260,11 +260,11 @@ async fn step(
         Ok(Ok(e)) => e,
         Ok(Err(e)) => {
             // the job's own connection failed: the lease runs out and a sweep marks it failed
-            log::error!("job {id}: {}", error_chain(&e));
+            tracing::error!("job {id}: {}", error_chain(&e));
             Ending::Failed(problem_value(&rules::interrupted(), Lang::En)?)
         }
         Err(e) => {
-            log::error!("job {id}: {e}");
+            tracing::error!("job {id}: {e}");
             Ending::Failed(problem_value(&rules::interrupted(), Lang::En)?)
         }
     };
@@ -299,6 +299,6 @@ async fn step(
             Ok(finished?)
         })
         .await?;
-    log::info!("job {id}: {state}");
+    tracing::info!("job {id}: {state}");
     Ok(true)
 }

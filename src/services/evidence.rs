@@ -82,10 +82,9 @@ pub fn storage_error(e: StorageError, limit: usize) -> AppError {
         ),
         StorageError::Io(e) => AppError::internal(e),
         StorageError::Unavailable(cause) => {
-            log::warn!(
+            tracing::warn!(
                 "request {}: evidence storage unavailable: {}",
                 crate::telemetry::current_request_id()
-                    .or_else(crate::audit::current_request_id)
                     .as_deref()
                     .unwrap_or("-"),
                 crate::error::error_chain(cause.as_ref())
@@ -127,7 +126,7 @@ fn collect(conn: &mut PgConnection, store: &Arc<dyn BlobStore>, sha: &str) {
         store.delete(&key).map_err(|e| storage_error(e, 0))
     });
     if let Err(e) = result {
-        log::warn!(
+        tracing::warn!(
             "evidence file {sha} is no longer referenced but could not be deleted from {}: {}",
             store.describe(),
             crate::error::error_chain(&e)
@@ -361,10 +360,9 @@ pub fn download(
     let bytes = match store.get(&blob.storage_key) {
         Ok(bytes) => bytes,
         Err(StorageError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            log::error!(
+            tracing::error!(
                 "request {}: evidence {evidence_id} references {} but {} has no such file",
                 crate::telemetry::current_request_id()
-                    .or_else(crate::audit::current_request_id)
                     .as_deref()
                     .unwrap_or("-"),
                 blob.storage_key,

@@ -1320,14 +1320,14 @@ impl<'a> Run<'a> {
                 });
             }
             units.sort_by(|x, y| x.unit_code.cmp(&y.unit_code));
-            log::info!(
+            tracing::info!(
                 "answers import: {} audit events in {audited:?}, {rescored_groups} group(s) \
                  rescored in {rescored:?}",
                 changed.len()
             );
         }
         let tm = &self.timings;
-        log::info!(
+        tracing::info!(
             "answers import: {} rows, {} refused in {:?}: reading {:?}, chunks {:?} (units and \
              locks {:?}, checks {:?}, answers {:?}, evidence {:?}), the end {:?}",
             self.rows_read,

@@ -237,7 +237,7 @@ pub fn sweep(conn: &mut PgConnection) -> AppResult<usize> {
     let problem = serde_json::to_value(interrupted().to_problem()).map_err(AppError::internal)?;
     let ids = Job::fail_expired(conn, &problem)?;
     for id in &ids {
-        log::warn!("job {id}: its worker stopped renewing its lease; marked failed");
+        tracing::warn!("job {id}: its worker stopped renewing its lease; marked failed");
     }
     Ok(ids.len())
 }

@@ -1086,7 +1086,7 @@ pub fn tidy_after_rewrite(conn: &mut PgConnection) {
     if let Err(e) =
         diesel::sql_query(format!("VACUUM (SKIP_LOCKED) {REWRITTEN_TABLES}")).execute(conn)
     {
-        log::warn!("vacuum after a rescore failed: {e}");
+        tracing::warn!("vacuum after a rescore failed: {e}");
     }
 }
 
@@ -1122,7 +1122,7 @@ pub fn ensure_layout(
         let pg = Period::lock_group(c, period, group)?
             .ok_or_else(|| AppError::not_found("period group", group))?;
         if pg.layout.as_deref() != Some(entry.layout.as_str()) {
-            log::info!(
+            tracing::info!(
                 "rebuilding the scores of group {group} of period {period}: stored in another layout"
             );
             rescore_group(c, caches, period, group)?;

@@ -361,7 +361,7 @@ pub fn record_attempt(
             && w.enabled
         {
             WebhookEndpoint::disable(c, w.id, &reason)?;
-            log::warn!("webhook {} ({}) disabled: {reason}", w.id, w.url);
+            tracing::warn!("webhook {} ({}) disabled: {reason}", w.id, w.url);
             Audit::new(None, "webhook.disable", "webhook", w.id)
                 .old(serde_json::json!({"enabled": true}))
                 .new_value(serde_json::json!({"enabled": false, "reason": reason}))

@@ -102,7 +102,7 @@ async fn run(database_url: String, config: WebhookConfig, client: reqwest::Clien
                 failures += 1;
                 // a database that is away is logged once, not every poll
                 if failures == 1 {
-                    log::warn!("webhook worker: {}", error_chain(&e));
+                    tracing::warn!("webhook worker: {}", error_chain(&e));
                 }
                 false
             }
@@ -125,7 +125,7 @@ async fn step(
         if !seat.leader {
             return Ok(false);
         }
-        log::info!("webhook worker: this replica delivers webhooks");
+        tracing::info!("webhook worker: this replica delivers webhooks");
     }
     if last_scan.is_none_or(|t| t.elapsed() >= config.deadline_scan_interval) {
         let retention = config.retention;
@@ -133,7 +133,7 @@ async fn step(
             .run(move |c| Ok((rules::scan_deadlines(c)?, rules::purge(c, retention)?)))
             .await?;
         if notices > 0 || purged > 0 {
-            log::info!(
+            tracing::info!(
                 "webhook worker: {notices} deadline notice(s), {purged} old event(s) deleted"
             );
         }

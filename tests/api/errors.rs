@@ -303,6 +303,60 @@ async fn problems_carry_the_request_id_of_the_response() {
     assert_eq!(body["request_id"], "trace-abc-123");
 }
 
+// The audit event is written on the blocking pool (inside `db::transaction`), not on the
+// request's task: the request's id goes with the work, the caller's and a generated one alike.
+#[tokio::test]
+async fn audit_events_written_on_the_blocking_pool_carry_the_request_id() {
+    let app = spawn_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let create = |username: &str, request_id: Option<&str>| {
+        let mut rb = app.request(Method::POST, "/api/v1/users", Some(&admin));
+        if let Some(id) = request_id {
+            rb = rb.header("x-request-id", id);
+        }
+        rb.json(&json!({"username": username, "full_name": "Trần Thị Bình", "password": "a-long-secret-2026", "role": "viewer"}))
+            .send()
+    };
+    let audited = |username: &str| {
+        let username = username.to_string();
+        app.with_conn(move |c| {
+            use diesel::prelude::*;
+            use dti_api::db::schema::{audit_events, users};
+            let id: uuid::Uuid = users::table
+                .filter(users::username.eq(&username))
+                .select(users::id)
+                .first(c)
+                .unwrap();
+            audit_events::table
+                .filter(audit_events::action.eq("user.create"))
+                .filter(audit_events::entity_id.eq(id.to_string()))
+                .select(audit_events::request_id)
+                .first::<Option<String>>(c)
+                .unwrap()
+        })
+    };
+    let resp = create("viewer.traced", Some("audit-trace-42"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        resp.headers().get("x-request-id").unwrap(),
+        "audit-trace-42"
+    );
+    assert_eq!(audited("viewer.traced").as_deref(), Some("audit-trace-42"));
+
+    let resp = create("viewer.untraced", None).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let generated = resp
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
+    assert_eq!(audited("viewer.untraced").as_deref(), Some(generated));
+}
+
 #[tokio::test]
 async fn constraint_violations_in_the_database_map_to_4xx_not_500() {
     let app = spawn_app().await;

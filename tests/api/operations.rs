@@ -136,6 +136,35 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
     );
     assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\",status=\"200\",le=\"+Inf\"} 3"));
     assert!(text.contains("db_pool_max_connections 4"));
+    // what dashboards read: a histogram (not a summary) with the same buckets, and the kinds
+    let live = "method=\"GET\",route=\"/health/live\",status=\"200\"";
+    for le in [
+        "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
+    ] {
+        let bucket = format!("http_request_duration_seconds_bucket{{{live},le=\"{le}\"}} ");
+        assert!(text.contains(&bucket), "no {bucket}in {text}");
+    }
+    assert!(text.contains(&format!("http_request_duration_seconds_count{{{live}}} 3")));
+    assert!(text.contains(&format!("http_request_duration_seconds_sum{{{live}}} ")));
+    for (name, kind) in [
+        ("http_requests_total", "counter"),
+        ("http_request_duration_seconds", "histogram"),
+        ("db_pool_connections", "gauge"),
+        ("db_pool_idle_connections", "gauge"),
+        ("db_pool_max_connections", "gauge"),
+        ("db_checkouts_total", "counter"),
+        ("scoring_cache_hits_total", "counter"),
+        ("scoring_cache_capacity", "gauge"),
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} {kind}\n")),
+            "{name}: {text}"
+        );
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
+    }
+    // no read pool without a replica
+    assert!(!text.contains("db_read_pool"), "{text}");
+    assert!(!text.contains("pool=\"read\""), "{text}");
 }
 
 #[tokio::test]
