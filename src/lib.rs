@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod imports;
 pub mod input;
 pub mod jobs;
+pub mod memory;
 pub mod openapi;
 pub mod openapi_refine;
 pub mod problem_codes;

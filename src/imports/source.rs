@@ -11,8 +11,8 @@
 //! - A workbook is read from its sheet named `answers` (the templates'), else its first sheet;
 //!   the first row is the header. A formula is read as its cached value; a formula the file
 //!   holds no value for, and an error cell (`#DIV/0!`), are [`Field::Invalid`] with the reason.
-//! - Merged cells are named before the header: for XLSX by `calamine`, for ODS from the sheet's
-//!   `content.xml` (calamine does not give them for ODS), read as a stream.
+//! - Merged cells are named before the header: for XLSX and XLS by `calamine`, for ODS from the
+//!   sheet's `content.xml` (calamine does not give them for ODS), read as a stream.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -121,7 +121,7 @@ pub enum Item<'a> {
     Meta(Vec<(String, String)>),
     Header(&'a [String]),
     Row(RowNumber, Vec<Field>),
-    /// The merged cells of the sheet (XLSX, ODS; before the header): a merged region's value is in
+    /// The merged cells of the sheet (XLSX, XLS, ODS; before the header): a merged region's value is in
     /// its first cell only, the others read as empty, so the reader refuses them.
     Merged(Vec<MergedCells>),
 }
@@ -179,11 +179,19 @@ pub fn read<E: From<SourceError>>(
             // calamine has read the whole archive when it hands over the sheet names, so the
             // copy (sharing the file's position) is free to read it again
             let copy = file.try_clone().map_err(SourceError::from)?;
-            read_range::<calamine::Ods<_>, E>(file, format, visit, |sheet| {
+            read_range::<calamine::Ods<_>, E>(file, format, visit, |_, sheet| {
                 ods_merged_cells(copy, sheet)
             })
         }
-        Format::Xls => read_range::<calamine::Xls<_>, E>(file, format, visit, |_| Ok(Vec::new())),
+        Format::Xls => read_range::<calamine::Xls<_>, E>(file, format, visit, |book, sheet| {
+            // the sheet's MERGEDCELLS records, read with the workbook
+            Ok(book
+                .merge_cells_by_sheet_name(sheet)
+                .map_err(|e| malformed(Format::Xls, e))?
+                .iter()
+                .map(merged_cells)
+                .collect())
+        }),
         Format::Json => read_json(file, visit),
     }
 }
@@ -354,11 +362,8 @@ fn read_xlsx<E: From<SourceError>>(
     let merged: Vec<MergedCells> = book
         .merge_cells_by_sheet_name(&name)
         .map_err(bad)?
-        .into_iter()
-        .map(|d| MergedCells {
-            rows: (u64::from(d.start.0) + 1, u64::from(d.end.0) + 1),
-            columns: (d.start.1 as usize, d.end.1 as usize),
-        })
+        .iter()
+        .map(merged_cells)
         .collect();
     if !merged.is_empty() {
         visit(Item::Merged(merged))?;
@@ -400,12 +405,20 @@ fn read_xlsx<E: From<SourceError>>(
     Ok(())
 }
 
+/// A merged region as calamine gives it (rows and columns from 0).
+fn merged_cells(d: &calamine::Dimensions) -> MergedCells {
+    MergedCells {
+        rows: (u64::from(d.start.0) + 1, u64::from(d.end.0) + 1),
+        columns: (d.start.1 as usize, d.end.1 as usize),
+    }
+}
+
 /// Reads a workbook through its sheet range; `merged` gives the merged cells of the sheet read.
 fn read_range<R, E>(
     file: File,
     format: Format,
     visit: &mut dyn FnMut(Item<'_>) -> Result<(), E>,
-    merged: impl FnOnce(&str) -> Result<Vec<MergedCells>, SourceError>,
+    merged: impl FnOnce(&mut R, &str) -> Result<Vec<MergedCells>, SourceError>,
 ) -> Result<(), E>
 where
     R: Reader<BufReader<File>>,
@@ -423,7 +436,7 @@ where
             .map_err(|e| malformed(format, e))?;
         visit(Item::Meta(pairs(&range)))?;
     }
-    let merged = merged(&name)?;
+    let merged = merged(&mut book, &name)?;
     if !merged.is_empty() {
         visit(Item::Merged(merged))?;
     }

@@ -300,5 +300,8 @@ async fn step(
         })
         .await?;
     tracing::info!("job {id}: {state}");
+    // the import's rows, its result and the rescore are freed by now, spread over the
+    // arenas of the threads that ran them: handed back, they leave the resident set
+    crate::memory::release_free_memory();
     Ok(true)
 }

@@ -47,7 +47,7 @@ pub(super) fn resolve<'a>(
     let declared = a.self_not_applicable && node.applicability.declarable_not_applicable;
     let adjustment = match col {
         Column::Own => None,
-        Column::Reviewed => a.adjustment.as_ref(),
+        Column::Reviewed => a.adjustment.as_deref(),
     };
     let reviewer_na = adjustment.and_then(|x| x.not_applicable);
     match reviewer_na {

@@ -312,13 +312,15 @@ fn random_unit(set: &CompiledSet, seed: u64, k: usize) -> UnitInput {
         if rng.chance(1, 6) {
             continue;
         }
-        let adjustment = rng.chance(1, 3).then(|| Adjustment {
-            inputs: rng.chance(1, 2).then(|| random_input(&mut rng, node)),
-            // Deliberately out of range sometimes: scoring clamps.
-            points: rng.chance(1, 3).then(|| {
-                node.max_points * rng.dec(6) / Decimal::from(4) - Decimal::ONE / Decimal::TWO
-            }),
-            not_applicable: rng.chance(1, 3).then(|| rng.chance(1, 2)),
+        let adjustment = rng.chance(1, 3).then(|| {
+            Box::new(Adjustment {
+                inputs: rng.chance(1, 2).then(|| random_input(&mut rng, node)),
+                // Deliberately out of range sometimes: scoring clamps.
+                points: rng.chance(1, 3).then(|| {
+                    node.max_points * rng.dec(6) / Decimal::from(4) - Decimal::ONE / Decimal::TWO
+                }),
+                not_applicable: rng.chance(1, 3).then(|| rng.chance(1, 2)),
+            })
         });
         let answer = LeafAnswer {
             self_input: rng.chance(5, 6).then(|| random_input(&mut rng, node)),

@@ -283,10 +283,10 @@ fn self_and_reviewed_bests_are_separate() {
     let mut a = unit("A", vec![("bw", answer(&set, "bw", json!({"value": 10})))]);
     let b = unit("B", vec![("bw", answer(&set, "bw", json!({"value": 5})))]);
     // The reviewer finds A really has 4.
-    a.answers.get_mut("bw").unwrap().adjustment = Some(Adjustment {
+    a.answers.get_mut("bw").unwrap().adjustment = Some(Box::new(Adjustment {
         inputs: Some(Input::Value(dec!(4))),
         ..Adjustment::default()
-    });
+    }));
     let best = group_best(&set, &[a.clone(), b.clone()]);
     assert_eq!(
         best.get(1),
@@ -425,15 +425,15 @@ fn not_applicable_by_tags_declaration_and_reviewer() {
     );
 
     // The reviewer overrules: applicable after all (reviewed), still N/A in self.
-    a.answers.get_mut("decl").unwrap().adjustment = Some(Adjustment {
+    a.answers.get_mut("decl").unwrap().adjustment = Some(Box::new(Adjustment {
         not_applicable: Some(false),
         ..Adjustment::default()
-    });
+    }));
     // … and declares another one not applicable, though the unit may not.
-    a.answers.get_mut("fixed").unwrap().adjustment = Some(Adjustment {
+    a.answers.get_mut("fixed").unwrap().adjustment = Some(Box::new(Adjustment {
         not_applicable: Some(true),
         ..Adjustment::default()
-    });
+    }));
     let s = score_unit(&set, &a, &Best::default());
     let decl = node(&set, &s, "decl");
     assert!(decl.applicable && !decl.self_applicable);
@@ -462,10 +462,10 @@ fn not_applicable_by_tags_declaration_and_reviewer() {
     );
     // A reviewer cannot make a tag-excluded node apply.
     a.tags.clear();
-    a.answers.get_mut("econ").unwrap().adjustment = Some(Adjustment {
+    a.answers.get_mut("econ").unwrap().adjustment = Some(Box::new(Adjustment {
         not_applicable: Some(false),
         ..Adjustment::default()
-    });
+    }));
     let s = score_unit(&set, &a, &Best::default());
     assert!(!node(&set, &s, "econ").applicable);
 }
@@ -536,13 +536,13 @@ fn evidence_required_earns_self_points_only_with_evidence_or_explanation() {
     // A reviewer's inputs are taken as given, but self points still need the evidence.
     let a = u.answers.get_mut("1.1").unwrap();
     a.has_explanation = false;
-    a.adjustment = Some(Adjustment {
+    a.adjustment = Some(Box::new(Adjustment {
         inputs: Some(Input::Ratio {
             numerator: dec!(2),
             denominator: dec!(4),
         }),
         ..Adjustment::default()
-    });
+    }));
     let s = score_unit(&set, &u, &Best::default());
     assert_eq!(
         (s.nodes[1].self_points, s.nodes[1].reviewed_points),
@@ -578,14 +578,14 @@ fn reviewer_points_win_over_inputs_and_are_clamped_and_rounded() {
     assert_eq!(s.nodes[1].self_points, dec!(6.67));
     assert_eq!(s.nodes[1].self_trace.raw, dec!(20) / dec!(3));
     assert_eq!(s.total.reviewed_index, Some(dec!(6.67) / dec!(20)));
-    u.answers.get_mut("1.1").unwrap().adjustment = Some(Adjustment {
+    u.answers.get_mut("1.1").unwrap().adjustment = Some(Box::new(Adjustment {
         inputs: Some(Input::Ratio {
             numerator: dec!(3),
             denominator: dec!(4),
         }),
         points: Some(dec!(25.555)),
         not_applicable: None,
-    });
+    }));
     let s = score_unit(&set, &u, &Best::default());
     let n = &s.nodes[1];
     assert_eq!((n.self_points, n.reviewed_points), (dec!(6.67), dec!(20)));
@@ -595,10 +595,10 @@ fn reviewer_points_win_over_inputs_and_are_clamped_and_rounded() {
         Some(json!({"numerator": "3", "denominator": "4"}))
     );
     assert_eq!(n.flags, vec![flags::ADJUSTED, flags::CAPPED]);
-    u.answers.get_mut("1.1").unwrap().adjustment = Some(Adjustment {
+    u.answers.get_mut("1.1").unwrap().adjustment = Some(Box::new(Adjustment {
         points: Some(dec!(12.345)),
         ..Adjustment::default()
-    });
+    }));
     assert_eq!(
         score_unit(&set, &u, &Best::default()).nodes[1].reviewed_points,
         dec!(12.35)
@@ -849,4 +849,15 @@ fn unit_scores_serialise_decimals_as_strings() {
     assert_eq!(j["total"]["max_points"], "100");
     assert_eq!(j["nodes"][1]["flags"], json!(["UNANSWERED"]));
     assert_eq!(j["nodes"][1]["reviewed_index"], "0");
+}
+
+#[test]
+fn a_leaf_answer_stays_small() {
+    // a group rescore holds one per leaf and unit (340,000 at 3,400 units × 100 components):
+    // the rare reviewer adjustment is boxed, so that the rest do not carry its size
+    assert!(
+        std::mem::size_of::<LeafAnswer>() <= 64,
+        "{} bytes",
+        std::mem::size_of::<LeafAnswer>()
+    );
 }

@@ -254,7 +254,7 @@ pub(super) fn score_unit_with(
                 trace,
             );
             let adjusted = answer
-                .and_then(|a| a.adjustment.as_ref())
+                .and_then(|a| a.adjustment.as_deref())
                 .is_some_and(|x| !x.is_empty());
             node_score(node.max_points, own, rev, adjusted)
         } else {

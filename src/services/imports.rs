@@ -65,6 +65,11 @@ pub const MAX_LISTED_ROWS: usize = 10_000;
 /// Rows between two progress checkpoints of an import.
 pub const CHECKPOINT_ROWS: u64 = 1_000;
 
+/// Audit events written in one statement at the end of an import. Each lists its form's
+/// changed components (about a hundred names, twice, as JSON): the 3,400 events of a national
+/// import built at once held about 40 MB.
+const AUDIT_BATCH: usize = 500;
+
 /// Rows read, checked and written together when `IMPORT_CHUNK_ROWS` is not set: large enough
 /// that statements are few (68 chunks for a national file), small enough that a chunk's rows
 /// and their stored answers weigh a few MB.
@@ -1236,23 +1241,26 @@ impl<'a> Run<'a> {
             let mut changed: Vec<&Form> = self.forms.iter().filter(|f| f.changed()).collect();
             changed.sort_by_key(|f| f.a.id);
             // one audit event per assessment: what changed, by component (not the inputs),
-            // all in one statement, and the forms not started yet are now in progress
-            let events = changed
-                .iter()
-                .map(|f| {
-                    Audit::new(Some(self.actor), "answer.import", "assessment", f.a.id)
-                        .unit(Some(f.a.unit_id))
-                        .period(Some(f.a.period_id))
-                        .old(serde_json::json!({ "updated": f.codes(&f.updated) }))
-                        .new_value(serde_json::json!({
-                            "created": f.codes(&f.created),
-                            "updated": f.codes(&f.updated),
-                            "unchanged": f.unchanged,
-                            "evidence_added": f.evidence_added,
-                        }))
-                })
-                .collect();
-            Audit::record_many(events, c)?;
+            // [`AUDIT_BATCH`] events a statement, and the forms not started yet are now in
+            // progress
+            for batch in changed.chunks(AUDIT_BATCH) {
+                let events = batch
+                    .iter()
+                    .map(|f| {
+                        Audit::new(Some(self.actor), "answer.import", "assessment", f.a.id)
+                            .unit(Some(f.a.unit_id))
+                            .period(Some(f.a.period_id))
+                            .old(serde_json::json!({ "updated": f.codes(&f.updated) }))
+                            .new_value(serde_json::json!({
+                                "created": f.codes(&f.created),
+                                "updated": f.codes(&f.updated),
+                                "unchanged": f.unchanged,
+                                "evidence_added": f.evidence_added,
+                            }))
+                    })
+                    .collect();
+                Audit::record_many(events, c)?;
+            }
             let starting: Vec<Uuid> = changed
                 .iter()
                 .filter(|f| f.a.state == AssessmentState::NotStarted)
@@ -1388,6 +1396,9 @@ pub fn import_answers_with(
     checkpoint: &mut dyn Checkpoint,
 ) -> AppResult<ImportOutcome> {
     authorise_answers(conn, actor, input.period_id)?;
+    // an import is the largest work of the server after a rescore: it starts from what is in
+    // use, not on top of what earlier requests freed in the other threads' arenas
+    crate::memory::release_free_memory();
     let period_id = input.period_id;
     let result = conn.transaction::<_, RollbackOr, _>(|c| {
         let period =
@@ -1399,6 +1410,10 @@ pub fn import_answers_with(
             Err(Stop::App(e)) => return Err(e.into()),
         }
         run.chunk_done(c, true)?;
+        // what the chunks held is free now, but in this thread's allocator arena, where the
+        // rescore (parsing the group's inputs on the scoring pool's threads) would not reuse
+        // it: handed back first, it does not stay resident under the rescore's peak
+        crate::memory::release_free_memory();
         let mut outcome = run.finish(c)?;
         outcome.format = format;
         if outcome.committed {

@@ -362,11 +362,11 @@ fn unit_input(
                 has_explanation: false,
                 adjustment: None,
             });
-        leaf.adjustment = Some(Adjustment {
+        leaf.adjustment = Some(Box::new(Adjustment {
             inputs: parse(i, adj.inputs.as_ref()),
             points: adj.points,
             not_applicable: adj.not_applicable,
-        });
+        }));
     }
     UnitInput {
         unit_id: a.unit_id,
@@ -805,7 +805,23 @@ pub fn follow_unit_tags(
 }
 
 /// Rescores every assessment of a group from its inputs. Locks the group.
+///
+/// The group's inputs, parsed on the scoring pool's threads, are the largest memory the server
+/// holds at once (tens of MB at 3,400 units); once they are dropped the allocator is asked to
+/// hand their pages back ([`crate::memory`]): kept in those threads' arenas, they would stay
+/// resident under whatever another thread allocates next.
 pub fn rescore_group(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    period: Uuid,
+    group: Uuid,
+) -> AppResult<usize> {
+    let rescored = rescore_group_inputs(conn, caches, period, group);
+    crate::memory::release_free_memory();
+    rescored
+}
+
+fn rescore_group_inputs(
     conn: &mut PgConnection,
     caches: &Caches,
     period: Uuid,

@@ -1334,3 +1334,53 @@ async fn merged_cells_of_an_ods_file_are_refused_as_in_xlsx() {
     let detail = p["detail"].as_str().unwrap();
     assert!(detail.contains("gộp") && detail.contains("G1:H1"), "{p}");
 }
+
+// --- legacy Excel workbooks (merged cells) ---
+
+/// The rows of the ODS test above, saved as XLS by LibreOffice (tests/fixtures/README.md).
+const XLS_MERGED_HEADER: &[u8] = include_bytes!("../fixtures/merged_header.xls");
+const XLS_MERGED_ROWS: &[u8] = include_bytes!("../fixtures/merged_rows.xls");
+
+#[tokio::test]
+async fn merged_cells_of_an_xls_file_are_refused_as_in_xlsx() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    // merged data cells: every row they cover is a conflict, named at its first column
+    let p = assert_problem(
+        import(&app, &admin, &period, "", XLS_MERGED_ROWS.to_vec()).await,
+        422,
+        "IMPORT_REFUSED",
+    )
+    .await;
+    assert_merged_a2_a3(&p);
+    // partial mode stores the row outside the merged cells only (row 6, after the empty ones)
+    let r = json_ok(
+        import(
+            &app,
+            &admin,
+            &period,
+            "?mode=partial",
+            XLS_MERGED_ROWS.to_vec(),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["format"], "xls", "{r}");
+    assert_eq!(
+        (r["created"].clone(), r["rows_refused"].clone()),
+        (json!(1), json!(2)),
+        "{r}"
+    );
+    assert_eq!(stored(&app, &admin, &period, "XA-BAT-XAT").await, vec![]);
+    // merged header cells (after two empty columns): the file is refused as a whole
+    let p = assert_problem(
+        import(&app, &admin, &period, "", XLS_MERGED_HEADER.to_vec()).await,
+        422,
+        "MERGED_CELLS",
+    )
+    .await;
+    assert_eq!(p["merged_cells"], json!(["G1:H1"]), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("G1:H1"), "{p}");
+}
