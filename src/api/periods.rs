@@ -499,7 +499,7 @@ async fn list_rankings(
             let scopes = crate::scoring::ranking::scopes(&entry.set);
             let Some(position) = scopes
                 .iter()
-                .position(|(s, k)| *s == scope.as_str() && *k == code)
+                .position(|s| s.kind == scope && s.code == code)
             else {
                 return Err(AppError::validation(vec![
                     FieldError::new(

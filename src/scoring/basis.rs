@@ -3,9 +3,37 @@
 
 use super::*;
 
-/// One column's view of a node as its parent sums it: `(applicable, points, applicable max)`.
+/// One column's view of a node as its parent sums it. Stored inside bases as the array
+/// `[applicable, points, applicable max]` (the form it has always had on disk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct View(pub bool, pub Decimal, pub Decimal);
+#[serde(from = "(bool, Decimal, Decimal)", into = "(bool, Decimal, Decimal)")]
+pub struct View {
+    pub applicable: bool,
+    pub points: Decimal,
+    pub applicable_max: Decimal,
+}
+
+impl View {
+    pub fn new(applicable: bool, points: Decimal, applicable_max: Decimal) -> View {
+        View {
+            applicable,
+            points,
+            applicable_max,
+        }
+    }
+}
+
+impl From<(bool, Decimal, Decimal)> for View {
+    fn from((applicable, points, applicable_max): (bool, Decimal, Decimal)) -> View {
+        View::new(applicable, points, applicable_max)
+    }
+}
+
+impl From<View> for (bool, Decimal, Decimal) {
+    fn from(v: View) -> Self {
+        (v.applicable, v.points, v.applicable_max)
+    }
+}
 
 /// What one node of a [`Basis`] keeps, per column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,10 +51,31 @@ pub enum Part {
     Rest(View),
 }
 
-/// The top level of one column, without the nodes that follow the best: regular nodes summed
-/// (as a [`View`]), bonus and penalty points summed.
+/// The top level of one column, without the nodes that follow the best: regular nodes summed,
+/// bonus and penalty points summed. Stored as the array `[regular, bonus, penalty]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RootRest(pub View, pub Decimal, pub Decimal);
+#[serde(from = "(View, Decimal, Decimal)", into = "(View, Decimal, Decimal)")]
+pub struct RootRest {
+    pub regular: View,
+    pub bonus: Decimal,
+    pub penalty: Decimal,
+}
+
+impl From<(View, Decimal, Decimal)> for RootRest {
+    fn from((regular, bonus, penalty): (View, Decimal, Decimal)) -> RootRest {
+        RootRest {
+            regular,
+            bonus,
+            penalty,
+        }
+    }
+}
+
+impl From<RootRest> for (View, Decimal, Decimal) {
+    fn from(r: RootRest) -> Self {
+        (r.regular, r.bonus, r.penalty)
+    }
+}
 
 /// Everything one unit's scores owe to anything but the group best, frozen: with it,
 /// [`rescore_basis`] recomputes the unit's totals for another best by re-evaluating only the
@@ -60,12 +109,15 @@ pub struct Rescored {
     pub total: [View; 2],
 }
 
-pub(super) fn fold_sum(kids: impl Iterator<Item = (bool, Decimal, Decimal)>) -> View {
-    let mut v = View(false, Decimal::ZERO, Decimal::ZERO);
-    for (a, p, m) in kids {
-        v.0 |= a;
-        v.1 = v.1.checked_add(p).unwrap_or(Decimal::MAX);
-        v.2 = v.2.checked_add(m).unwrap_or(Decimal::MAX);
+pub(super) fn fold_sum(kids: impl Iterator<Item = View>) -> View {
+    let mut v = View::default();
+    for k in kids {
+        v.applicable |= k.applicable;
+        v.points = v.points.checked_add(k.points).unwrap_or(Decimal::MAX);
+        v.applicable_max = v
+            .applicable_max
+            .checked_add(k.applicable_max)
+            .unwrap_or(Decimal::MAX);
     }
     v
 }
@@ -77,10 +129,7 @@ pub fn basis_of(set: &CompiledSet, unit: &UnitInput, scores: &UnitScores) -> Opt
         return None;
     }
     let cols = [Column::Own, Column::Reviewed];
-    let view = |i: usize, col: Column| {
-        let (a, p, m) = kid_view(&scores.nodes[i], col);
-        View(a, p, m)
-    };
+    let view = |i: usize, col: Column| kid_view(&scores.nodes[i], col);
     let mut nodes = Vec::new();
     for (i, node) in set.nodes.iter().enumerate() {
         if !set.depends_on_best[i] {
@@ -110,17 +159,17 @@ pub fn basis_of(set: &CompiledSet, unit: &UnitInput, scores: &UnitScores) -> Opt
         nodes.push((i, cols.map(part)));
     }
     let root = cols.map(|col| {
-        let (regular, bonus, penalty) = root_parts(set, |r| kid_view(&scores.nodes[r], col));
+        let parts = root_parts(set, |r| kid_view(&scores.nodes[r], col));
         let sum = |xs: &[(Decimal, bool)]| {
             xs.iter()
                 .filter(|(_, d)| !*d)
                 .fold(Decimal::ZERO, |s, (p, _)| s.saturating_add(*p))
         };
-        RootRest(
-            fold_sum(regular.iter().filter(|(_, d)| !*d).map(|(k, _)| *k)),
-            sum(&bonus),
-            sum(&penalty),
-        )
+        RootRest {
+            regular: fold_sum(parts.regular.iter().filter(|(_, d)| !*d).map(|(k, _)| *k)),
+            bonus: sum(&parts.bonus),
+            penalty: sum(&parts.penalty),
+        }
     });
     Some(Basis { nodes, root })
 }
@@ -143,7 +192,7 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
                     reviewer: true,
                 };
                 let c = leaf_column(set, node, source, true, best, false);
-                View(c.applicable, c.points, c.applicable_max)
+                View::new(c.applicable, c.points, c.applicable_max)
             }
             Part::Fixed(v) => v,
             Part::Rest(rest) => {
@@ -154,9 +203,14 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
                     .collect();
                 let (points, app, _) = aggregate(
                     node.max_points,
-                    std::iter::once((rest.1, rest.2)).chain(fresh.iter().map(|v| (v.1, v.2))),
+                    std::iter::once((rest.points, rest.applicable_max))
+                        .chain(fresh.iter().map(|v| (v.points, v.applicable_max))),
                 );
-                View(rest.0 || fresh.iter().any(|v| v.0), points, app)
+                View::new(
+                    rest.applicable || fresh.iter().any(|v| v.applicable),
+                    points,
+                    app,
+                )
             }
         };
         let views = [column(0), column(1)];
@@ -165,27 +219,51 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
     }
     out.reverse();
     let total = [0, 1].map(|k| {
-        let RootRest(rest, bonus, penalty) = basis.root[k];
-        let mut parts: RootParts = (vec![((rest.0, rest.1, rest.2), false)], vec![], vec![]);
-        if !bonus.is_zero() {
-            parts.1.push((bonus, false));
+        let rest = basis.root[k];
+        let mut parts = RootParts {
+            regular: vec![(rest.regular, false)],
+            bonus: vec![],
+            penalty: vec![],
+        };
+        if !rest.bonus.is_zero() {
+            parts.bonus.push((rest.bonus, false));
         }
-        if !penalty.is_zero() {
-            parts.2.push((penalty, false));
+        if !rest.penalty.is_zero() {
+            parts.penalty.push((rest.penalty, false));
         }
         for &r in &set.roots {
             let Some(v) = done.get(&r).map(|v| v[k]) else {
                 continue;
             };
             match set.nodes[r].kind {
-                NodeKind::Bonus if v.0 => parts.1.push((v.1, true)),
-                NodeKind::Penalty if v.0 => parts.2.push((v.1, true)),
+                NodeKind::Bonus if v.applicable => parts.bonus.push((v.points, true)),
+                NodeKind::Penalty if v.applicable => parts.penalty.push((v.points, true)),
                 NodeKind::Bonus | NodeKind::Penalty => {}
-                _ => parts.0.push(((v.0, v.1, v.2), true)),
+                _ => parts.regular.push((v, true)),
             }
         }
-        let (applicable, _, points, app, _) = root_numbers(set, &parts);
-        View(applicable, points, app)
+        let n = root_numbers(set, &parts);
+        View::new(n.applicable, n.points, n.applicable_max)
     });
     Rescored { nodes: out, total }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bases are stored as JSON; the named fields keep the array form stored bases have always
+    /// had, so a basis written by an earlier build reads back the same.
+    #[test]
+    fn a_basis_keeps_its_stored_form() {
+        let stored = r#"{"nodes":[[1,[{"r":[true,"15","20"]},{"f":[false,"0","0"]}]],[2,[{"v":"4"},{"v":"4"}]]],"root":[[[true,"15","20"],"1","0"],[[true,"15","20"],"0","2"]]}"#;
+        let basis: Basis = serde_json::from_str(stored).expect("an earlier build's basis");
+        assert_eq!(
+            basis.nodes[0].1[0],
+            Part::Rest(View::new(true, Decimal::from(15), Decimal::from(20)))
+        );
+        assert_eq!(basis.root[0].bonus, Decimal::ONE);
+        assert_eq!(basis.root[1].penalty, Decimal::TWO);
+        assert_eq!(serde_json::to_string(&basis).unwrap(), stored);
+    }
 }

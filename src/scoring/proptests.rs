@@ -539,26 +539,27 @@ proptest! {
             for best in [&before, &after] {
                 let full = score_unit(&set, u, best);
                 let fresh = rescore_basis(&set, &basis, best);
-                let digits = |v: &View| format!("{} {} {}", v.0, v.1, v.2);
+                let digits =
+                    |v: &View| format!("{} {} {}", v.applicable, v.points, v.applicable_max);
                 let t = &full.total;
                 prop_assert_eq!(
                     digits(&fresh.total[0]),
-                    digits(&View(t.self_applicable, t.self_points, t.self_applicable_max))
+                    digits(&View::new(t.self_applicable, t.self_points, t.self_applicable_max))
                 );
                 prop_assert_eq!(
                     digits(&fresh.total[1]),
-                    digits(&View(t.applicable, t.reviewed_points, t.applicable_max))
+                    digits(&View::new(t.applicable, t.reviewed_points, t.applicable_max))
                 );
                 for (i, views) in &fresh.nodes {
                     let n = &full.nodes[*i];
                     prop_assert!(set.depends_on_best[*i]);
                     prop_assert_eq!(
                         digits(&views[0]),
-                        digits(&View(n.self_applicable, n.self_points, n.self_applicable_max))
+                        digits(&View::new(n.self_applicable, n.self_points, n.self_applicable_max))
                     );
                     prop_assert_eq!(
                         digits(&views[1]),
-                        digits(&View(n.applicable, n.reviewed_points, n.applicable_max))
+                        digits(&View::new(n.applicable, n.reviewed_points, n.applicable_max))
                     );
                 }
                 prop_assert_eq!(

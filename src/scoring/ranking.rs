@@ -1,8 +1,8 @@
 //! What rankings compare: the ranking scopes of a set (overall, each pillar, each main
 //! indicator) and each unit's value in them, with the index rounded to the published precision.
 //!
-//! The ranking itself ("1, 2, 2, 4": competition ranking on the rounded index) runs in SQL over
-//! the stored values, in one place: [`crate::db::models::scores::rank`].
+//! The ranking itself ("1, 2, 2, 4": competition ranking on the rounded index) runs over the
+//! stored values, by the rule stated at [`crate::db::models::scores::rank`].
 //!
 //! Worked example (precision 4): A 0.80015 → 0.8002, B 0.80024 → 0.8002, C 0.7 → 0.7,
 //! D none → `[A 1 tied, B 1 tied, C 3, D —]`: A and B share rank 1 because people see the
@@ -11,6 +11,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::set::CompiledSet;
+use crate::domain::workflow::RankingScope;
 
 /// Rounds an index to the published precision, half away from zero: 0.800175 → 0.8002.
 pub fn round_index(index: Decimal, precision: u32) -> Decimal {
@@ -36,18 +37,44 @@ pub fn index_of(points: Decimal, applicable_max: Decimal) -> Option<Decimal> {
     }
 }
 
-/// A ranking scope: `("overall", "")`, `("pillar", code)` or `("main", code)`.
-pub type Scope = (&'static str, String);
+/// A ranking scope: the whole index, one pillar or one main indicator (by its code; empty for
+/// the whole index).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub kind: RankingScope,
+    pub code: String,
+}
+
+impl Scope {
+    /// The whole index.
+    pub fn overall() -> Scope {
+        Scope {
+            kind: RankingScope::Overall,
+            code: String::new(),
+        }
+    }
+
+    fn of(kind: RankingScope, code: &str) -> Scope {
+        Scope {
+            kind,
+            code: code.to_string(),
+        }
+    }
+}
 
 /// The ranking scopes of a set in storage order: overall, each pillar, each main indicator
 /// (pre-order). Stored scope values are arrays in this order.
 pub fn scopes(set: &CompiledSet) -> Vec<Scope> {
-    let mut out = vec![("overall", String::new())];
-    out.extend(set.pillars.iter().map(|p| ("pillar", p.code.clone())));
+    let mut out = vec![Scope::overall()];
+    out.extend(
+        set.pillars
+            .iter()
+            .map(|p| Scope::of(RankingScope::Pillar, &p.code)),
+    );
     out.extend(
         set.main_indicators()
             .into_iter()
-            .map(|m| ("main", set.nodes[m].code.clone())),
+            .map(|m| Scope::of(RankingScope::Main, &set.nodes[m].code)),
     );
     out
 }

@@ -18,20 +18,18 @@ pub(super) fn summation_order<'a, T: Copy>(
     pick(false).chain(pick(true))
 }
 
-pub(super) fn inner_column(
-    node: &CNode,
-    kids: &[(bool, Decimal, Decimal)],
-    dep: &[bool],
-    trace: bool,
-) -> Col {
+pub(super) fn inner_column(node: &CNode, kids: &[View], dep: &[bool], trace: bool) -> Col {
     let (points, applicable_max, capped) = aggregate(
         node.max_points,
-        summation_order(kids, dep).map(|k| (k.1, k.2)),
+        summation_order(kids, dep).map(|k| (k.points, k.applicable_max)),
     );
-    let applicable = kids.iter().any(|k| k.0);
-    let raw = summation_order(kids, dep).fold(Decimal::ZERO, |s, k| s.saturating_add(k.1));
+    let applicable = kids.iter().any(|k| k.applicable);
+    let raw = summation_order(kids, dep).fold(Decimal::ZERO, |s, k| s.saturating_add(k.points));
     let terms: Vec<String> = if trace {
-        kids.iter().filter(|k| k.0).map(|k| fmt_dec(k.1)).collect()
+        kids.iter()
+            .filter(|k| k.applicable)
+            .map(|k| fmt_dec(k.points))
+            .collect()
     } else {
         Vec::new()
     };
@@ -95,52 +93,62 @@ pub(super) fn node_score(max: Decimal, own: Col, rev: Col, adjusted: bool) -> No
     }
 }
 
-pub(super) fn kid_view(s: &NodeScore, col: Column) -> (bool, Decimal, Decimal) {
+pub(super) fn kid_view(s: &NodeScore, col: Column) -> View {
     match col {
-        Column::Own => (s.self_applicable, s.self_points, s.self_applicable_max),
-        Column::Reviewed => (s.applicable, s.reviewed_points, s.applicable_max),
+        Column::Own => View::new(s.self_applicable, s.self_points, s.self_applicable_max),
+        Column::Reviewed => View::new(s.applicable, s.reviewed_points, s.applicable_max),
     }
 }
 
-/// The top-level nodes of one column split by role, each with its depends-on-best flag:
-/// `(regular (applicable, points, applicable max), bonus points, penalty points)`; bonus and
-/// penalty nodes count only when applicable.
-pub(super) type RootParts = (
-    Vec<((bool, Decimal, Decimal), bool)>,
-    Vec<(Decimal, bool)>,
-    Vec<(Decimal, bool)>,
-);
+/// The top-level nodes of one column split by role, each with whether it depends on the group
+/// best; bonus and penalty nodes count only when applicable.
+pub(super) struct RootParts {
+    pub regular: Vec<(View, bool)>,
+    pub bonus: Vec<(Decimal, bool)>,
+    pub penalty: Vec<(Decimal, bool)>,
+}
 
-pub(super) fn root_parts(
-    set: &CompiledSet,
-    view: impl Fn(usize) -> (bool, Decimal, Decimal),
-) -> RootParts {
-    let (mut regular, mut bonus, mut penalty) = (Vec::new(), Vec::new(), Vec::new());
+pub(super) fn root_parts(set: &CompiledSet, view: impl Fn(usize) -> View) -> RootParts {
+    let mut parts = RootParts {
+        regular: Vec::new(),
+        bonus: Vec::new(),
+        penalty: Vec::new(),
+    };
     for &r in &set.roots {
-        let (applicable, points, app) = view(r);
+        let v = view(r);
         let dep = set.depends_on_best[r];
         match set.nodes[r].kind {
-            NodeKind::Bonus if applicable => bonus.push((points, dep)),
-            NodeKind::Penalty if applicable => penalty.push((points, dep)),
+            NodeKind::Bonus if v.applicable => parts.bonus.push((v.points, dep)),
+            NodeKind::Penalty if v.applicable => parts.penalty.push((v.points, dep)),
             NodeKind::Bonus | NodeKind::Penalty => {}
-            _ => regular.push(((applicable, points, app), dep)),
+            _ => parts.regular.push((v, dep)),
         }
     }
-    (regular, bonus, penalty)
+    parts
 }
 
-/// `(applicable, raw, points, applicable_max, clamped)` of the root from its parts, summed in
-/// summation order.
-pub(super) fn root_numbers(
-    set: &CompiledSet,
-    parts: &RootParts,
-) -> (bool, Decimal, Decimal, Decimal, bool) {
-    let (regular, bonus, penalty) = parts;
+/// The root's numbers of one column.
+pub(super) struct RootNumbers {
+    pub applicable: bool,
+    /// Before the clamp to [0, applicable max].
+    pub raw: Decimal,
+    pub points: Decimal,
+    pub applicable_max: Decimal,
+    pub clamped: bool,
+}
+
+/// The root's numbers from its parts, summed in summation order.
+pub(super) fn root_numbers(set: &CompiledSet, parts: &RootParts) -> RootNumbers {
+    let RootParts {
+        regular,
+        bonus,
+        penalty,
+    } = parts;
     let ordered = |want: bool| {
         regular
             .iter()
             .filter(move |(_, d)| *d == want)
-            .map(|(k, _)| (k.1, k.2))
+            .map(|(k, _)| (k.points, k.applicable_max))
     };
     let fold = |xs: &[(Decimal, bool)]| {
         let part = |want: bool| xs.iter().filter(move |(_, d)| *d == want).map(|(p, _)| *p);
@@ -154,14 +162,21 @@ pub(super) fn root_numbers(
         fold(bonus),
         fold(penalty),
     );
-    let applicable = regular.iter().any(|(k, _)| k.0);
-    (applicable, raw, points, applicable_max, clamped)
+    RootNumbers {
+        applicable: regular.iter().any(|(k, _)| k.applicable),
+        raw,
+        points,
+        applicable_max,
+        clamped,
+    }
 }
 
 pub(super) fn root_column(set: &CompiledSet, nodes: &[NodeScore], col: Column, trace: bool) -> Col {
     let mut terms = Vec::new();
     for &r in set.roots.iter().filter(|_| trace) {
-        let (applicable, points, _) = kid_view(&nodes[r], col);
+        let View {
+            applicable, points, ..
+        } = kid_view(&nodes[r], col);
         match set.nodes[r].kind {
             NodeKind::Bonus if applicable => terms.push(format!("+ {}", fmt_dec(points))),
             NodeKind::Penalty if applicable => terms.push(format!("− {}", fmt_dec(points))),
@@ -174,7 +189,13 @@ pub(super) fn root_column(set: &CompiledSet, nodes: &[NodeScore], col: Column, t
         }
     }
     let parts = root_parts(set, |r| kid_view(&nodes[r], col));
-    let (applicable, raw, points, applicable_max, clamped) = root_numbers(set, &parts);
+    let RootNumbers {
+        applicable,
+        raw,
+        points,
+        applicable_max,
+        clamped,
+    } = root_numbers(set, &parts);
     let expr = if terms.is_empty() {
         "0".to_string()
     } else {

@@ -22,9 +22,10 @@ use crate::db::models::assessments::Assessment;
 use crate::db::models::audit::AuditEvent;
 use crate::db::models::scores::{RankingRow, ScoreRow};
 use crate::db::models::units::Unit;
+use crate::domain::workflow::RankingScope;
 use crate::error::{AppError, AppResult};
 use crate::scoring::band_of;
-use crate::scoring::ranking::scopes;
+use crate::scoring::ranking::{Scope, scopes};
 use crate::services::scoring::Caches;
 use crate::services::{assessments, periods, scoring};
 use crate::tabular::{Cell, Table};
@@ -122,10 +123,10 @@ pub fn scores(
     scoring::ensure_layout(conn, caches, &pin, &entry)?;
     let set = &entry.set;
     let scopes = scopes(set);
-    let position: HashMap<(&str, &str), usize> = scopes
+    let position: HashMap<(RankingScope, &str), usize> = scopes
         .iter()
         .enumerate()
-        .map(|(k, (s, c))| ((*s, c.as_str()), k))
+        .map(|(k, s)| ((s.kind, s.code.as_str()), k))
         .collect();
     let list = Assessment::of_group(conn, period_id, group.id)?;
     let stored: HashMap<Uuid, ScoreRow> =
@@ -140,7 +141,7 @@ pub fn scores(
             .collect();
     let mut lines: HashMap<Uuid, Vec<Option<RankingRow>>> = HashMap::new();
     for r in RankingRow::of_group(conn, period_id, group.id, &scopes)? {
-        let Some(&k) = position.get(&(r.scope.as_str(), r.scope_code.as_str())) else {
+        let Some(&k) = position.get(&(r.scope, r.scope_code.as_str())) else {
             continue;
         };
         let line = lines
@@ -150,9 +151,9 @@ pub fn scores(
     }
 
     let mut headers: Vec<String> = SCORE_COLUMNS.iter().map(|s| s.to_string()).collect();
-    for (scope, code) in &scopes[1..] {
+    for scope in &scopes[1..] {
         for c in SCOPE_COLUMNS {
-            headers.push(format!("{scope} {code} {c}"));
+            headers.push(format!("{} {} {c}", scope.kind.as_str(), scope.code));
         }
     }
     let empty = Vec::new();
@@ -417,18 +418,22 @@ pub fn snapshot_table(content: &Value) -> Table {
         .map(Vec::as_slice)
         .unwrap_or_default();
     // the scopes as the snapshot lists them (units without a result list none)
-    let mut scopes: Vec<(&str, String)> = Vec::new();
+    let mut scopes: Vec<Scope> = Vec::new();
     for e in entries {
-        for (key, scope) in [("pillars", "pillar"), ("main_indicators", "main")] {
+        for (key, kind) in [
+            ("pillars", RankingScope::Pillar),
+            ("main_indicators", RankingScope::Main),
+        ] {
             for s in e[key].as_array().map(Vec::as_slice).unwrap_or_default() {
                 let code = s["code"].as_str().unwrap_or_default().to_string();
-                if !scopes.iter().any(|(k, c)| *k == scope && *c == code) {
-                    scopes.push((scope, code));
+                let scope = Scope { kind, code };
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
                 }
             }
         }
     }
-    scopes.sort_by_key(|(k, _)| *k != "pillar");
+    scopes.sort_by_key(|s| s.kind != RankingScope::Pillar);
     let text = |v: &Value| -> Cell {
         match v {
             Value::String(s) => s.as_str().into(),
@@ -445,9 +450,9 @@ pub fn snapshot_table(content: &Value) -> Table {
     let int = |v: &Value| v.as_i64().map_or_else(|| text(v), Cell::Int);
     let flag = |v: &Value| v.as_bool().map_or(Cell::Empty, yes_no);
     let mut headers: Vec<String> = SNAPSHOT_COLUMNS.iter().map(|s| s.to_string()).collect();
-    for (scope, code) in &scopes {
+    for scope in &scopes {
         for c in SCOPE_COLUMNS {
-            headers.push(format!("{scope} {code} {c}"));
+            headers.push(format!("{} {} {c}", scope.kind.as_str(), scope.code));
         }
     }
     let rows = entries
@@ -470,15 +475,15 @@ pub fn snapshot_table(content: &Value) -> Table {
                 text(&e["band"]["code"]),
                 text(&e["band"]["label"]),
             ];
-            for (scope, code) in &scopes {
-                let key = if *scope == "pillar" {
+            for scope in &scopes {
+                let key = if scope.kind == RankingScope::Pillar {
                     "pillars"
                 } else {
                     "main_indicators"
                 };
                 let s = e[key]
                     .as_array()
-                    .and_then(|l| l.iter().find(|s| s["code"] == code.as_str()))
+                    .and_then(|l| l.iter().find(|s| s["code"] == scope.code.as_str()))
                     .unwrap_or(&Value::Null);
                 row.extend([
                     decimal(&s["points"]),

@@ -1280,9 +1280,12 @@ impl<'a> Run<'a> {
             let standing = |c: &mut PgConnection| -> AppResult<HashMap<Uuid, RankingRow>> {
                 let mut out = HashMap::new();
                 for g in &groups {
-                    for row in
-                        RankingRow::of_group(c, period_id, *g, &[("overall", String::new())])?
-                    {
+                    for row in RankingRow::of_group(
+                        c,
+                        period_id,
+                        *g,
+                        &[crate::scoring::ranking::Scope::overall()],
+                    )? {
                         out.insert(row.unit_id, row);
                     }
                 }

@@ -9,6 +9,7 @@
 //! published snapshot names is public too ([`published_method`]): its whole method, so that
 //! anyone can recompute a published index.
 
+use crate::domain::workflow::RankingScope;
 use crate::scoring::ranking::shown_index;
 use crate::services::scoring::Caches;
 use std::collections::BTreeMap;
@@ -98,7 +99,10 @@ fn snapshot(
         let b = band_of(c, index?, entry.set.precision)?;
         Some(json!({"code": b.code, "label": b.label, "label_en": b.label_en}))
     };
-    let mut overall: Vec<&RankingRow> = rows.iter().filter(|r| r.scope == "overall").collect();
+    let mut overall: Vec<&RankingRow> = rows
+        .iter()
+        .filter(|r| r.scope == RankingScope::Overall)
+        .collect();
     overall.sort_by(|a, b| {
         (a.rank.is_none(), a.rank, &units[&a.unit_id].code).cmp(&(
             b.rank.is_none(),
@@ -123,9 +127,9 @@ fn snapshot(
                     "main_indicators": [], "pillars": [],
                 });
             }
-            let mut mains: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == "main").collect();
+            let mut mains: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == RankingScope::Main).collect();
             mains.sort_by_key(|r| entry.set.index_of(&r.scope_code));
-            let mut pillars: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == "pillar").collect();
+            let mut pillars: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == RankingScope::Pillar).collect();
             pillars.sort_by_key(|r| entry.set.pillars.iter().position(|p| p.code == r.scope_code));
             json!({
                 "unit": {"code": u.code, "name": u.name, "kind": u.kind},

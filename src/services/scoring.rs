@@ -115,8 +115,9 @@ pub fn layout_of(set: &CompiledSet) -> String {
         h.update(b"\nmain ");
         h.update(&set.nodes[m].code);
     }
-    for (scope, code) in crate::scoring::ranking::scopes(set) {
-        h.update(format!("\nscope {scope} {code}"));
+    for scope in crate::scoring::ranking::scopes(set) {
+        // the kind's wire name, as this has always hashed it
+        h.update(format!("\nscope {} {}", scope.kind.as_str(), scope.code));
     }
     hex::encode(&h.finalize()[..16])
 }
@@ -391,25 +392,33 @@ struct Numbers {
 
 fn numbers(set: &CompiledSet, total: [View; 2], mains: &[(Decimal, Decimal)]) -> Numbers {
     let rev = total[1];
-    let (self_points, reviewed_points, self_index, reviewed_index) = totals(total);
+    let t = totals(total);
     Numbers {
-        applicable_max: rev.2.normalize(),
-        self_points,
-        reviewed_points,
-        self_index,
-        reviewed_index,
-        scopes: scope_values(set, (rev.1, rev.2), mains),
+        applicable_max: rev.applicable_max.normalize(),
+        self_points: t.self_points,
+        reviewed_points: t.reviewed_points,
+        self_index: t.self_index,
+        reviewed_index: t.reviewed_index,
+        scopes: scope_values(set, (rev.points, rev.applicable_max), mains),
     }
 }
 
-/// `(self points, reviewed points, self index, reviewed index)` of the root's views, as stored.
-fn totals([own, rev]: [View; 2]) -> (Decimal, Decimal, Option<Decimal>, Option<Decimal>) {
-    (
-        own.1.normalize(),
-        rev.1.normalize(),
-        index_of(own.1, own.2).map(|d| d.normalize()),
-        index_of(rev.1, rev.2).map(|d| d.normalize()),
-    )
+/// A unit's totals as stored.
+struct Totals {
+    self_points: Decimal,
+    reviewed_points: Decimal,
+    self_index: Option<Decimal>,
+    reviewed_index: Option<Decimal>,
+}
+
+/// The stored totals of the root's `[self, reviewed]` views.
+fn totals([own, rev]: [View; 2]) -> Totals {
+    Totals {
+        self_points: own.points.normalize(),
+        reviewed_points: rev.points.normalize(),
+        self_index: index_of(own.points, own.applicable_max).map(|d| d.normalize()),
+        reviewed_index: index_of(rev.points, rev.applicable_max).map(|d| d.normalize()),
+    }
 }
 
 /// What is stored of a unit's [`Basis`]: the basis, and the reviewed `(points, applicable
@@ -452,8 +461,8 @@ pub fn score_row(
     let set = &entry.set;
     let t = &s.total;
     let total = [
-        View(t.self_applicable, t.self_points, t.self_applicable_max),
-        View(t.applicable, t.reviewed_points, t.applicable_max),
+        View::new(t.self_applicable, t.self_points, t.self_applicable_max),
+        View::new(t.applicable, t.reviewed_points, t.applicable_max),
     ];
     let mains: Vec<(Decimal, Decimal)> = set
         .main_indicators()
@@ -522,10 +531,8 @@ pub fn stored_best(
     if !entry.set.has_relative_to_best() {
         return Ok(best);
     }
-    for (node, max_self, min_self, max_rev, min_rev) in
-        RelativeValue::extremes(conn, period, group, except, &entry.relative_node_ids)?
-    {
-        let Some(&leaf) = entry.index_by_node_id.get(&node) else {
+    for row in RelativeValue::extremes(conn, period, group, except, &entry.relative_node_ids)? {
+        let Some(&leaf) = entry.index_by_node_id.get(&row.node_id) else {
             continue;
         };
         let Some(direction) = entry.set.best_direction(leaf) else {
@@ -535,8 +542,8 @@ pub fn stored_best(
         best.by_leaf.insert(
             leaf,
             BestValues {
-                self_best: better(direction, max_self, min_self),
-                reviewed_best: better(direction, max_rev, min_rev),
+                self_best: better(direction, row.max_self, row.min_self),
+                reviewed_best: better(direction, row.max_reviewed, row.min_reviewed),
             },
         );
     }
@@ -1027,26 +1034,32 @@ fn follow_best(
             .iter()
             .zip(&stored.m)
             .map(|(m, kept)| match fresh.nodes.iter().find(|(i, _)| i == m) {
-                Some((_, v)) => Ok((v[1].1, v[1].2)),
+                Some((_, v)) => Ok((v[1].points, v[1].applicable_max)),
                 None => kept.ok_or_else(|| AppError::internal("basis misses a main")),
             })
             .collect::<AppResult<_>>()?;
-        let (self_points, reviewed_points, self_index, reviewed_index) = totals(fresh.total);
+        let t = totals(fresh.total);
         let rev = fresh.total[1];
         // only the moved scopes: the same function `numbers` uses, so the same digits
         let (points, index) = positions
             .iter()
             .map(|&p| {
-                let v = scope_value_at(set, &mains, (rev.1, rev.2), &main_values, p);
+                let v = scope_value_at(
+                    set,
+                    &mains,
+                    (rev.points, rev.applicable_max),
+                    &main_values,
+                    p,
+                );
                 (v.points, v.index)
             })
             .unzip();
         Ok(MovedRow {
             assessment_id: *id,
-            self_points,
-            reviewed_points,
-            self_index,
-            reviewed_index,
+            self_points: t.self_points,
+            reviewed_points: t.reviewed_points,
+            self_index: t.self_index,
+            reviewed_index: t.reviewed_index,
             points,
             index,
         })

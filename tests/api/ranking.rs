@@ -85,7 +85,7 @@ fn disagreements(
     .bind::<Array<Nullable<Numeric>>, _>(lines.iter().map(|l| l.0).collect::<Vec<_>>())
     .bind::<Array<Bool>, _>(lines.iter().map(|l| l.1).collect::<Vec<_>>())
     .execute(c)?;
-    let overall = [("overall", String::new())];
+    let overall = [dti_api::scoring::ranking::Scope::overall()];
     let all = PageReq {
         page: 1,
         page_size: 1000,

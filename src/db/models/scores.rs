@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::schema::{assessment_scores, relative_values};
+use crate::domain::workflow::RankingScope;
 use crate::scoring::ranking::Scope;
 
 /// One assessment's stored scores. `scope_*` are parallel to
@@ -372,7 +373,7 @@ impl RankKey {
 pub struct RankingRow {
     pub period_id: Uuid,
     pub group_id: Uuid,
-    pub scope: String,
+    pub scope: RankingScope,
     pub scope_code: String,
     pub unit_id: Uuid,
     pub points: Decimal,
@@ -413,12 +414,12 @@ struct RankedRow {
 
 impl RankedRow {
     fn into_row(self, period: Uuid, group: Uuid, scopes: &[Scope]) -> Option<RankingRow> {
-        let (scope, code) = scopes.get(usize::try_from(self.ord).ok()?.checked_sub(1)?)?;
+        let scope = scopes.get(usize::try_from(self.ord).ok()?.checked_sub(1)?)?;
         Some(RankingRow {
             period_id: period,
             group_id: group,
-            scope: scope.to_string(),
-            scope_code: code.clone(),
+            scope: scope.kind,
+            scope_code: scope.code.clone(),
             unit_id: self.unit_id,
             points: self.points.unwrap_or_default(),
             applicable_max: self.applicable_max.unwrap_or_default(),
@@ -558,14 +559,15 @@ pub struct RelativeValue {
     pub reviewed_value: Option<Decimal>,
 }
 
-/// Per leaf: `(node, max self, min self, max reviewed, min reviewed)`.
-pub type BestRow = (
-    Uuid,
-    Option<Decimal>,
-    Option<Decimal>,
-    Option<Decimal>,
-    Option<Decimal>,
-);
+/// One leaf's extremes of the stored candidates over a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BestRow {
+    pub node_id: Uuid,
+    pub max_self: Option<Decimal>,
+    pub min_self: Option<Decimal>,
+    pub max_reviewed: Option<Decimal>,
+    pub min_reviewed: Option<Decimal>,
+}
 
 impl RelativeValue {
     pub fn of_assessment(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<RelativeValue>> {
@@ -628,7 +630,13 @@ impl RelativeValue {
         .load(conn)?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.node_id, r.max_self, r.min_self, r.max_rev, r.min_rev))
+            .map(|r| BestRow {
+                node_id: r.node_id,
+                max_self: r.max_self,
+                min_self: r.min_self,
+                max_reviewed: r.max_rev,
+                min_reviewed: r.min_rev,
+            })
             .collect())
     }
 
