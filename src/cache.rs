@@ -130,6 +130,19 @@ impl<K: Eq + Hash + Clone, V: Clone> Inner<K, V> {
     }
 }
 
+/// Locks a cache slot holding a copy of database state; a slot poisoned by a panic is emptied,
+/// so that the next use reads the state again instead of trusting a copy left half-changed.
+pub fn lock_slot<T>(slot: &Mutex<Option<T>>) -> std::sync::MutexGuard<'_, Option<T>> {
+    match slot.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => {
+            let mut guard = poisoned.into_inner();
+            *guard = None;
+            guard
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,8 +16,9 @@
 //! has no rank and counts in no one's rank or tie. `tests/api/ranking.rs` checks this spelling
 //! against the definition, through a real database, with the SQL ones.
 
+use crate::cache::lock_slot;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use diesel::PgConnection;
 use rust_decimal::Decimal;
@@ -170,19 +171,6 @@ impl GroupRanks {
 /// One group's slot in [`super::scoring::Caches`].
 pub type RanksSlot = Arc<Mutex<Option<GroupRanks>>>;
 
-fn lock(slot: &RanksSlot) -> MutexGuard<'_, Option<GroupRanks>> {
-    // every change leaves the copy consistent or is the last thing done to it; a panic in
-    // between is answered by reading the group again
-    match slot.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => {
-            let mut guard = poisoned.into_inner();
-            *guard = None;
-            guard
-        }
-    }
-}
-
 /// `f` over the group's current rank keys: the slot's copy when its stamp is the table's, else
 /// read again (keys and stamp in one statement, so they belong together).
 pub fn with_current<T>(
@@ -193,7 +181,7 @@ pub fn with_current<T>(
     f: impl FnOnce(&GroupRanks) -> T,
 ) -> AppResult<T> {
     let version = RankKey::group_version(conn, period, group)?;
-    let mut copy = lock(slot);
+    let mut copy = lock_slot(slot);
     match copy.as_ref() {
         Some(c) if c.version == version => {}
         _ => {
@@ -220,7 +208,7 @@ pub fn follow_write(
     let Some(slot) = slot else {
         return Ok(());
     };
-    let mut copy = lock(&slot);
+    let mut copy = lock_slot(&slot);
     if copy.as_ref().is_none_or(|c| c.version != before) {
         return Ok(());
     }

@@ -58,13 +58,13 @@
 //! opening a period (`services::periods`).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use diesel::PgConnection;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::cache::{Bounded, CacheStats};
+use crate::cache::{Bounded, CacheStats, lock_slot};
 use crate::config::CacheConfig;
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::indicator_sets::IndicatorSet;
@@ -727,18 +727,6 @@ fn parse_bases(texts: &[BasisText]) -> AppResult<Vec<BasisEntry>> {
 }
 
 type BasesSlot = Arc<Mutex<Option<GroupBases>>>;
-
-/// Locks a slot; a slot poisoned by a panic is emptied (the next use reads the bases again).
-fn lock_slot(slot: &BasesSlot) -> MutexGuard<'_, Option<GroupBases>> {
-    match slot.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => {
-            let mut guard = poisoned.into_inner();
-            *guard = None;
-            guard
-        }
-    }
-}
 
 /// Stores bases of one group with a fresh stamp; returns the stamp.
 fn store_bases(
