@@ -96,6 +96,22 @@ impl RouteTable {
         Some(allowed)
     }
 
+    /// Methods of the template that spells `path` literally (no parameter), if there is one:
+    /// `/indicator-sets/validate` beside `/indicator-sets/{id}`.
+    pub fn literal(&self, path: &str) -> Option<Vec<String>> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .find(|(segs, _)| {
+                segs.len() == parts.len() && segs.iter().zip(&parts).all(|(s, p)| s == p)
+            })
+            .map(|(_, m)| {
+                let mut m = m.clone();
+                m.sort();
+                m
+            })
+    }
+
     /// The name of the parameter at segment `index` of `path` (`id` for `{id}`), if a template
     /// matches the path and has a parameter there.
     pub fn param_at(&self, path: &str, index: usize) -> Option<String> {
@@ -130,24 +146,7 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
                 .insert_header((header::ALLOW, allowed.join(", ")))
                 .finish();
         }
-        let allow = allowed.join(", ");
-        return AppError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            format!(
-                "{} is not allowed on {}; allowed: {allow}.",
-                method,
-                req.path()
-            ),
-        )
-        .with_header(
-            header::ALLOW,
-            HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("GET")),
-        )
-        .with_param("method", method.as_str())
-        .with_param("path", req.path())
-        .with_param("allow", &allow)
-        .error_response();
+        return method_not_allowed(&method, req.path(), &allowed).error_response();
     }
     AppError::new(
         StatusCode::NOT_FOUND,
@@ -161,6 +160,23 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
     .with_param("method", method.as_str())
     .with_param("path", req.path())
     .error_response()
+}
+
+/// 405 `METHOD_NOT_ALLOWED` for `method` on `path`, with the `Allow` header.
+fn method_not_allowed(method: &Method, path: &str, allowed: &[String]) -> AppError {
+    let allow = allowed.join(", ");
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on {path}; allowed: {allow}."),
+    )
+    .with_header(
+        header::ALLOW,
+        HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("GET")),
+    )
+    .with_param("method", method.as_str())
+    .with_param("path", path)
+    .with_param("allow", &allow)
 }
 
 /// The field a serde message names (`missing field `x``, `unknown field `x``).
@@ -322,7 +338,18 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
     .into()
 }
 
-pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    // A path spelled by a route of its own (`/indicator-sets/validate`) reached a parameter's
+    // route (`/indicator-sets/{id}`) only because its own has not this method: 405, not 400.
+    let own = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|t| t.literal(req.path()));
+    if let Some(mut allowed) = own {
+        if allowed.iter().any(|m| m == "GET") {
+            allowed.push("HEAD".into());
+        }
+        return method_not_allowed(&sent_method(req), req.path(), &allowed).into();
+    }
     let msg = err.to_string();
     AppError::bad_request(
         "INVALID_PATH_PARAMETER",

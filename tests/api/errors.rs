@@ -49,6 +49,45 @@ async fn wrong_methods_answer_405_with_allow() {
     assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
 }
 
+/// A path that a route spells literally (`/indicator-sets/validate`, POST only) answers 405 for
+/// another method, though a parameter's route (`PUT /indicator-sets/{id}`) has that method and
+/// would read `validate` as a malformed id (400).
+#[tokio::test]
+async fn a_literal_path_answers_405_where_a_parameter_route_has_the_method() {
+    let app = spawn_app().await;
+    let token = app.token_for(Role::Admin, None);
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        let resp = app
+            .request(
+                method.clone(),
+                "/api/v1/indicator-sets/validate",
+                Some(&token),
+            )
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let allow = resp
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(allow.as_deref(), Some("POST"), "{method}");
+        assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
+    }
+    // a malformed id on the parameter's own route stays a 400
+    let resp = app
+        .request(
+            Method::PUT,
+            "/api/v1/indicator-sets/not-an-id",
+            Some(&token),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400, "INVALID_PATH_PARAMETER").await;
+}
+
 /// Every `GET` path of the OpenAPI document, with its parameters filled in.
 fn get_paths() -> Vec<String> {
     let doc = serde_json::to_value(dti_api::openapi::openapi()).unwrap();
