@@ -34,12 +34,12 @@ tokio::task_local! {
 /// its end; never one for a request with a body (it would be held while the body arrives).
 struct KeptConn {
     keeps: bool,
-    conn: std::cell::RefCell<Option<crate::db::DbConn>>,
+    conn: std::cell::RefCell<Option<crate::db::Checkout>>,
 }
 
 /// The connection the request being served keeps, taken out for one call (`None`: it keeps
 /// none yet, or keeps none at all, or is not a request).
-pub fn take_kept_conn() -> Option<crate::db::DbConn> {
+pub fn take_kept_conn() -> Option<crate::db::Checkout> {
     KEPT_CONN
         .try_with(|k| k.conn.borrow_mut().take())
         .ok()
@@ -48,7 +48,7 @@ pub fn take_kept_conn() -> Option<crate::db::DbConn> {
 
 /// Hands `conn` back after a call: kept for the rest of the request when it keeps one and holds
 /// none meanwhile (two calls at once each had a connection), else back to the pool.
-pub fn keep_conn(conn: crate::db::DbConn) {
+pub fn keep_conn(conn: crate::db::Checkout) {
     let _ = KEPT_CONN.try_with(move |k| {
         let mut slot = k.conn.borrow_mut();
         if k.keeps && slot.is_none() {

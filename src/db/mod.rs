@@ -18,13 +18,47 @@ use crate::error::{AppError, AppResult};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type DbPool = Pool<ConnectionManager<PgConnection>>;
 pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// A connection pool with one permit per connection. A call of [`with_conn`] (and of
+/// [`ReadPool::with_conn`]) that needs a connection takes a permit first, waiting for it on the
+/// async runtime, and only then a blocking thread: a thread never waits for a connection that
+/// the calls holding the permits hold (a request keeping its connection between two calls needs
+/// a thread for the second; threads all waiting for connections would starve it). Work outside
+/// those calls (jobs, tools, tests) checks out connections directly, through `Deref`.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<ConnectionManager<PgConnection>>,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl DbPool {
+    fn new(pool: Pool<ConnectionManager<PgConnection>>) -> DbPool {
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        DbPool { pool, permits }
+    }
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = Pool<ConnectionManager<PgConnection>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
+
+/// A connection [`with_conn`] checked out, with its permit: both go back when it is dropped.
+pub struct Checkout {
+    conn: DbConn,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
 
 /// Builds the pool without connecting: the service starts even while the database is still
 /// coming up, answers 503 meanwhile, and recovers by itself.
 pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {
-    pool_builder(size, timeout).build_unchecked(ConnectionManager::<PgConnection>::new(url))
+    DbPool::new(
+        pool_builder(size, timeout).build_unchecked(ConnectionManager::<PgConnection>::new(url)),
+    )
 }
 
 fn pool_builder(size: u32, timeout: Duration) -> r2d2::Builder<ConnectionManager<PgConnection>> {
@@ -44,9 +78,11 @@ pub fn build_counted_pool(
     timeout: Duration,
     checkouts: metrics::Counter,
 ) -> DbPool {
-    pool_builder(size, timeout)
-        .event_handler(Box::new(CountCheckouts(checkouts)))
-        .build_unchecked(ConnectionManager::<PgConnection>::new(url))
+    DbPool::new(
+        pool_builder(size, timeout)
+            .event_handler(Box::new(CountCheckouts(checkouts)))
+            .build_unchecked(ConnectionManager::<PgConnection>::new(url)),
+    )
 }
 
 struct CountCheckouts(metrics::Counter);
@@ -86,13 +122,17 @@ pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<(), crate::error
 /// slow client trickles the body in, and a few such clients would pin the whole pool; its
 /// checkouts (authentication, then the work once the body is read) come one after the other.
 /// A transaction ([`transaction`]) begins and ends within one call, never across two.
+///
+/// A call without a connection waits for one of the pool's permits ([`DbPool`]) before it
+/// takes a blocking thread, so the threads never all wait for connections that requests
+/// waiting for a thread hold.
 pub async fn with_conn<T, F>(pool: &DbPool, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let kept = crate::telemetry::take_kept_conn();
-    run(pool, Keeping::Request(kept), f).await
+    // the kept connection if there is one; the connection is offered back to the request
+    run(pool, crate::telemetry::take_kept_conn(), true, f).await
 }
 
 /// Gives the request's kept connection back to the pool now: for a handler done with the
@@ -102,17 +142,17 @@ pub fn release_kept_conn() {
     drop(crate::telemetry::take_kept_conn());
 }
 
-/// Whether a call takes part in the request's kept connection.
-enum Keeping {
-    /// The primary pool: the kept connection if there is one; the connection is offered back
-    /// to the request afterwards.
-    Request(Option<DbConn>),
-    /// Another pool: a checkout of its own, returned at once.
-    Never,
+/// What a call holds when it takes a blocking thread.
+enum Held {
+    /// The request's kept connection.
+    Connection(Box<Checkout>),
+    /// A permit for a connection still to be checked out.
+    Permit(tokio::sync::OwnedSemaphorePermit),
 }
 
-/// Runs `f` on a connection of `pool` (or the request's kept one) on the blocking thread pool.
-async fn run<T, F>(pool: &DbPool, keeping: Keeping, f: F) -> AppResult<T>
+/// Runs `f` on a connection of `pool` (or the request's `kept` one) on the blocking thread
+/// pool; `offer_back`: the connection is offered to the request to keep afterwards.
+async fn run<T, F>(pool: &DbPool, kept: Option<Checkout>, offer_back: bool, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
@@ -120,25 +160,38 @@ where
     use diesel::r2d2::R2D2Connection;
     let pool = pool.clone();
     let wait = crate::telemetry::pool_wait_left(pool.connection_timeout());
-    let (kept, offer_back) = match keeping {
-        Keeping::Request(kept) => (kept, true),
-        Keeping::Never => (None, false),
+    // without a connection: a permit first, waited for here, not on a thread
+    let (held, wait) = match kept {
+        Some(conn) => (Held::Connection(Box::new(conn)), wait),
+        None => {
+            let started = std::time::Instant::now();
+            let permit = tokio::time::timeout(wait, pool.permits.clone().acquire_owned()).await;
+            let waited = started.elapsed();
+            crate::telemetry::add_pool_wait(waited);
+            match permit {
+                Ok(Ok(permit)) => (Held::Permit(permit), wait.saturating_sub(waited)),
+                _ => return Err(no_permit(&pool)),
+            }
+        }
     };
     // the blocking thread works as part of the request: its id (audit events, problems) and
     // its span (log lines)
     let joined = tokio::task::spawn_blocking(crate::telemetry::in_request(move || {
         let started = std::time::Instant::now();
-        let conn = match kept {
-            Some(conn) => Ok(conn),
-            None => pool.get_timeout(wait),
+        let conn = match held {
+            Held::Connection(conn) => Ok(*conn),
+            Held::Permit(permit) => pool.get_timeout(wait).map(|conn| Checkout {
+                conn,
+                _permit: permit,
+            }),
         };
         let waited = started.elapsed();
         match conn {
-            Ok(mut conn) => {
-                let result = f(&mut conn);
+            Ok(mut held) => {
+                let result = f(&mut held.conn);
                 // a connection left broken (a failed rollback, a lost server) goes back to
                 // the pool, which discards it, rather than serving the request further
-                let sound = (!conn.is_broken()).then_some(conn);
+                let sound = (!held.conn.is_broken()).then_some(held);
                 (waited, result, sound)
             }
             Err(e) => (waited, Err(checkout_error(&pool, e)), None),
@@ -195,12 +248,24 @@ impl ReadPool {
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        run(&self.pool, Keeping::Never, f).await
+        // a checkout of its own, returned at once
+        run(&self.pool, None, false, f).await
     }
 
     /// The replica's pool and its readiness pool; `None` without a replica.
     pub fn replica_pools(&self) -> Option<(&DbPool, &DbPool)> {
         self.probe.as_ref().map(|probe| (&self.pool, probe))
+    }
+}
+
+/// What a wait for a permit that timed out means: as [`checkout_error`] (every permit is held
+/// by a call that has, or is opening, a connection).
+fn no_permit(pool: &DbPool) -> AppError {
+    let state = pool.state();
+    if state.connections >= pool.max_size() && state.idle_connections == 0 {
+        crate::error::service_busy()
+    } else {
+        AppError::Unavailable("no database connection could be opened within the wait".into())
     }
 }
 

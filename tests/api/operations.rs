@@ -431,6 +431,36 @@ async fn the_connections_of_one_request_share_one_pool_wait() {
     b.join().unwrap();
 }
 
+// A burst of authenticated reads, far more than connections (4) and blocking threads (6): each
+// read keeps its authentication's connection for its handler, so a thread waiting for a
+// connection must never be one that a request holding a connection needs. Every read is
+// served; none waits out the pool's timeout and answers 503.
+#[tokio::test]
+async fn a_burst_of_reads_beyond_the_pool_is_served_without_starving() {
+    let app = spawn_app().await;
+    let token = app.token_for(dti_api::domain::Role::Admin, None);
+    json_ok(app.get("/api/v1/units", &token).await, 200).await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let request = app
+            .client
+            .get(app.url("/api/v1/units"))
+            .bearer_auth(&token)
+            .send();
+        tasks.push(tokio::spawn(request));
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in tasks {
+        let status = t.await.unwrap().unwrap().status().as_u16();
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(
+        statuses,
+        std::collections::BTreeMap::from([(200, 64)]),
+        "statuses of 64 reads at once"
+    );
+}
+
 /// `db_checkouts_total{pool="…"}` as `/metrics` shows it now.
 async fn checkouts(app: &TestApp, pool: &str) -> u64 {
     metric(app, "db_checkouts_total", "pool", pool).await
