@@ -401,11 +401,7 @@ async fn put_answer(
     path: web::Path<(Uuid, String)>,
     body: Json<AnswerRequest>,
 ) -> AppResult<HttpResponse> {
-    let (gate, assessment) = (who.clone(), path.0);
-    crate::db::with_conn(&state.pool, move |c| {
-        svc::authorise_answer_write(c, &gate, assessment).map(|_| ())
-    })
-    .await?;
+    gate_answer_write(&state, &who, path.0).await?;
     let body = body.read().await?;
     body.validate()?;
     let expected = if_match(&req)?;
@@ -421,19 +417,19 @@ async fn put_answer(
     };
     let caches = state.caches.clone();
     let resp = crate::db::with_conn(&state.pool, move |c| {
-        let stored = svc::put_answers(c, &caches, &who, id, vec![input], false)?;
-        let a = Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-        let (score, rank) = svc::stored_scores(c, &caches, &who, &a)?;
-        let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
-        let answer = stored
+        let written = svc::put_answers(c, &caches, &who, id, vec![input], false)?;
+        let entry = crate::services::scoring::set_entry(c, &caches, written.assessment.set_id)?;
+        let answer = written
+            .answers
             .first()
             .ok_or_else(|| AppError::internal("no answer stored"))?;
         Ok(AnswerWriteResponse {
             answer: answer_response(answer, &code),
-            score: score
+            score: written
+                .score
                 .as_ref()
                 .map(|s| ScoreSummary::from(s).banded(&entry.set)),
-            rank,
+            rank: written.rank,
         })
     })
     .await?;
@@ -441,6 +437,23 @@ async fn put_answer(
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(v)))
         .json(resp))
+}
+
+/// The object-level check of an answer or evidence write, before its body is read: no
+/// database read for an assessment this server has seen (whose it is never changes).
+pub(crate) async fn gate_answer_write(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    id: Uuid,
+) -> AppResult<()> {
+    if svc::authorise_known_answer_write(&state.caches, who, id)? {
+        return Ok(());
+    }
+    let (gate, caches) = (who.clone(), state.caches.clone());
+    crate::db::with_conn(&state.pool, move |c| {
+        svc::authorise_and_remember(c, &caches, &gate, id)
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -523,11 +536,7 @@ async fn put_answers(
     id: web::Path<Uuid>,
     body: Json<BatchAnswersRequest>,
 ) -> AppResult<HttpResponse> {
-    let (gate, assessment) = (who.clone(), *id);
-    crate::db::with_conn(&state.pool, move |c| {
-        svc::authorise_answer_write(c, &gate, assessment).map(|_| ())
-    })
-    .await?;
+    gate_answer_write(&state, &who, *id).await?;
     let body = body.read().await?;
     body.validate()?;
     let id = id.into_inner();
@@ -548,21 +557,20 @@ async fn put_answers(
     let reply = crate::db::with_conn(&state.pool, move |c| {
         let authorise = |c: &mut _| svc::authorise_answer_write(c, &who, id).map(drop);
         idempotency::run(c, keyed.as_ref(), authorise, |c| {
-            let stored = svc::put_answers(c, &caches, &who, id, inputs, true)?;
-            let a =
-                Assessment::find(c, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
-            let (score, rank) = svc::stored_scores(c, &caches, &who, &a)?;
-            let entry = crate::services::scoring::set_entry(c, &caches, a.set_id)?;
+            let written = svc::put_answers(c, &caches, &who, id, inputs, true)?;
+            let entry = crate::services::scoring::set_entry(c, &caches, written.assessment.set_id)?;
             let body = to_body(BatchAnswersResponse {
-                answers: stored
+                answers: written
+                    .answers
                     .iter()
                     .zip(&codes)
                     .map(|(s, code)| answer_response(s, code))
                     .collect(),
-                score: score
+                score: written
+                    .score
                     .as_ref()
                     .map(|s| ScoreSummary::from(s).banded(&entry.set)),
-                rank,
+                rank: written.rank,
             })?;
             Ok((200, body))
         })

@@ -273,11 +273,7 @@ async fn add_evidence(
 ) -> AppResult<HttpResponse> {
     let (id, code) = path.into_inner();
     // Who may attach is decided before a byte of the body is read.
-    let gate = who.clone();
-    crate::db::with_conn(&state.pool, move |c| {
-        crate::services::assessments::authorise_answer_write(c, &gate, id).map(|_| ())
-    })
-    .await?;
+    super::assessments::gate_answer_write(&state, &who, id).await?;
     let limit = state.config.max_upload_bytes;
     let ctype = req
         .headers()

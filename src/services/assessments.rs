@@ -19,10 +19,10 @@ use crate::domain::indicator_set::Method;
 use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
-use crate::services::scoring::Caches;
+use crate::services::scoring::{Caches, Owner};
 use crate::services::scoring::{
-    SetEntry, overall_rank_of, overall_standing, relock_assessment, rescore_assessment, set_entry,
-    stored_best, unit_inputs, with_candidates,
+    Locked, SetEntry, lock_for_answers, overall_rank_of, overall_standing, rescore_in_locked_group,
+    set_entry, stored_best, unit_inputs, with_candidates,
 };
 
 /// An assessment the caller may read (403 `NOT_YOUR_UNIT` otherwise).
@@ -53,6 +53,11 @@ pub fn unit_window_open(a: &Assessment, p: &Period) -> bool {
 /// state or phase: administrators, the unit's own editors and leader, and integration tokens
 /// (within their period, if scoped). 403 otherwise.
 pub fn write_rights(actor: &Principal, a: &Assessment) -> AppResult<()> {
+    owner_write_rights(actor, Owner::of(a))
+}
+
+/// [`write_rights`] from whose the assessment is (all they decide on).
+pub fn owner_write_rights(actor: &Principal, a: Owner) -> AppResult<()> {
     match actor.role {
         Role::Integration if actor.period_scope.is_some_and(|p| p != a.period_id) => Err(
             AppError::forbidden("FORBIDDEN_SCOPE", "The token is scoped to another period."),
@@ -83,6 +88,34 @@ pub fn authorise_answer_write(
     let a = Assessment::find(conn, id)?.ok_or_else(|| AppError::not_found("assessment", id))?;
     write_rights(actor, &a)?;
     Ok(a)
+}
+
+/// [`authorise_answer_write`] before a write's body is read: from whose the assessment is when
+/// this server has seen it (that never changes; `Ok(false)` when it has not, and the caller
+/// reads the assessment: [`authorise_and_remember`]). A missing assessment is found missing
+/// where the write takes its locks.
+pub fn authorise_known_answer_write(
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<bool> {
+    match caches.owner(id) {
+        Some(owner) => owner_write_rights(actor, owner).map(|_| true),
+        None => Ok(false),
+    }
+}
+
+/// [`authorise_answer_write`], remembering whose the assessment is for
+/// [`authorise_known_answer_write`].
+pub fn authorise_and_remember(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<()> {
+    let a = authorise_answer_write(conn, actor, id)?;
+    caches.remember_owner(&a);
+    Ok(())
 }
 
 /// Why the caller may not edit the answers now, if they may not: no [`write_rights`]; a form
@@ -361,7 +394,8 @@ fn invalid_input(node_code: Option<&str>, errors: Vec<FieldError>) -> AppError {
     e
 }
 
-/// Writes answers all-or-nothing and rescores once. Returns the stored answers.
+/// Writes answers all-or-nothing and rescores once: the stored answers, and the score and rank
+/// after them ([`AnswersWritten`]).
 pub fn put_answers(
     conn: &mut PgConnection,
     caches: &Caches,
@@ -369,13 +403,15 @@ pub fn put_answers(
     id: Uuid,
     inputs: Vec<AnswerInput>,
     batch: bool,
-) -> AppResult<Vec<Answer>> {
-    conn.transaction(|c| {
-        // rights first, before any lock is taken; then the locks, in order
-        let seen = authorise_answer_write(c, actor, id)?;
-        let a = relock_assessment(c, &seen)?;
-        let p = Period::find(c, a.period_id)?
-            .ok_or_else(|| AppError::not_found("period", a.period_id))?;
+) -> AppResult<AnswersWritten> {
+    let (answers, a, rescored) = conn.transaction(|c| {
+        // the locks, in order, with the period, in two statements; then the rights (under the
+        // locks: nothing is written before they are checked)
+        let Locked {
+            assessment: a,
+            group,
+            period: p,
+        } = lock_for_answers(c, id)?;
         if let Some(refusal) = edit_refusal(actor, &a, &p) {
             return Err(refusal);
         }
@@ -411,7 +447,18 @@ pub fn put_answers(
         let mut stored = Vec::new();
         for (input, (i, canonical)) in checked {
             let node_id = entry.node_ids[i];
-            let before = Answer::find(c, a.id, node_id)?;
+            // written and the old content read in one statement; a stale version refuses the
+            // whole transaction, so nothing of it stays
+            let (answer, before) = Answer::replace(
+                c,
+                a.id,
+                node_id,
+                canonical,
+                input.not_applicable,
+                input.note.clone(),
+                input.explanation.clone(),
+                by,
+            )?;
             if let Some(v) = input.expected_version {
                 let current = before.as_ref().map(|b| b.lock_version).unwrap_or(0);
                 if v != current {
@@ -423,16 +470,6 @@ pub fn put_answers(
                     .with_extension("node_code", &input.node_code));
                 }
             }
-            let answer = Answer::upsert(
-                c,
-                a.id,
-                node_id,
-                canonical,
-                input.not_applicable,
-                input.note.clone(),
-                input.explanation.clone(),
-                by,
-            )?;
             Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
                 .unit(Some(a.unit_id))
                 .period(Some(a.period_id))
@@ -454,10 +491,36 @@ pub fn put_answers(
         } else {
             a
         };
-        // One rescore for the whole batch (it follows a moved group best by itself).
-        rescore_assessment(c, caches, &a)?;
-        Ok(stored)
+        // One rescore for the whole batch (it follows a moved best by itself), under the group
+        // lock taken above.
+        let rescored = rescore_in_locked_group(c, caches, &group, &a)?;
+        Ok((stored, a, rescored))
+    })?;
+    // the score and the live standing as the rescore left them, else read
+    let score = match rescored.row {
+        Some(row) => Some(row),
+        None => ScoreRow::of_assessments(conn, &[a.id])?.pop(),
+    };
+    let rank = match (sees_live_standings(actor), rescored.standing) {
+        (true, Some(s)) => s.rank,
+        _ => visible_rank(conn, caches, actor, &a)?,
+    };
+    Ok(AnswersWritten {
+        answers,
+        assessment: a,
+        score,
+        rank,
     })
+}
+
+/// What [`put_answers`] stored, and the assessment, its score and its overall rank (as far as
+/// the caller may see it: [`visible_rank`]) right after.
+pub struct AnswersWritten {
+    /// In the order of the inputs.
+    pub answers: Vec<Answer>,
+    pub assessment: Assessment,
+    pub score: Option<ScoreRow>,
+    pub rank: Option<i32>,
 }
 
 /// Where a caller may learn an assessment's standing among the other units of its group from.

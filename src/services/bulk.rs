@@ -299,7 +299,9 @@ pub fn run(
         }
         for (group, members) in &groups {
             match members.as_slice() {
-                [one] => rescore_assessment(c, caches, one)?,
+                [one] => {
+                    rescore_assessment(c, caches, one)?;
+                }
                 _ => {
                     rescore_group(c, caches, period_id, *group)?;
                 }

@@ -1304,7 +1304,7 @@ impl<'a> Run<'a> {
                     [one] => {
                         let fresh = Assessment::find(c, *one)?
                             .ok_or_else(|| AppError::not_found("assessment", *one))?;
-                        rescore_assessment(c, caches, &fresh)?
+                        rescore_assessment(c, caches, &fresh)?;
                     }
                     _ => {
                         rescore_group(c, caches, period_id, *group)?;

@@ -195,7 +195,9 @@ pub fn with_current<T>(
 /// After a write under the group's lock that changed exactly `own` and the overall indices of
 /// `moved` (and nothing else of the group's score rows since `before`, the stamp read when the
 /// lock was taken): a copy current for `before` takes the changes and the stamp the write
-/// left; any other copy is left as it is (stale: the next reader loads the group again).
+/// left, and `own`'s standing in it is returned (the standing at commit: the lock is held
+/// until then); any other copy is left as it is (stale: the next reader loads the group
+/// again), and `None` is returned.
 pub fn follow_write(
     conn: &mut PgConnection,
     slot: Option<RanksSlot>,
@@ -204,23 +206,25 @@ pub fn follow_write(
     before: Option<Uuid>,
     own: &RankKey,
     moved: &[MovedKey],
-) -> AppResult<()> {
+) -> AppResult<Option<Standing>> {
     let Some(slot) = slot else {
-        return Ok(());
+        return Ok(None);
     };
     let mut copy = lock_slot(&slot);
     if copy.as_ref().is_none_or(|c| c.version != before) {
-        return Ok(());
+        return Ok(None);
     }
     let after = RankKey::group_version(conn, period, group)?;
-    if let Some(c) = copy.as_mut() {
-        if c.apply(own, moved) {
-            c.version = after;
-        } else {
-            *copy = None;
-        }
+    let Some(c) = copy.as_mut() else {
+        return Ok(None);
+    };
+    if c.apply(own, moved) {
+        c.version = after;
+        Ok(c.standing(own.assessment_id))
+    } else {
+        *copy = None;
+        Ok(None)
     }
-    Ok(())
 }
 
 #[cfg(test)]

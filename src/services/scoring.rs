@@ -68,7 +68,7 @@ use crate::cache::{Bounded, CacheStats, lock_slot};
 use crate::config::CacheConfig;
 use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
 use crate::db::models::indicator_sets::IndicatorSet;
-use crate::db::models::periods::{Period, PeriodGroup};
+use crate::db::models::periods::{GroupAndPeriod, Period, PeriodGroup};
 use crate::db::models::scores::{
     BasisRecord, BasisText, MovedRow, RankKey, RelativeValue, ScoreRow,
 };
@@ -134,6 +134,26 @@ pub struct Caches {
     /// The overall rank keys of each (period, group) (see [`super::ranks`]); as many groups
     /// as bases.
     ranks: Bounded<(Uuid, Uuid), RanksSlot>,
+    /// Whose each assessment is (its unit and period, which never change): the check of an
+    /// answer write before its body is read needs no database read for an assessment this
+    /// server has seen. Sixteen per group kept.
+    owners: Bounded<Uuid, Owner>,
+}
+
+/// Whose an assessment is: its unit and its period. Neither ever changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub unit_id: Uuid,
+    pub period_id: Uuid,
+}
+
+impl Owner {
+    pub fn of(a: &Assessment) -> Owner {
+        Owner {
+            unit_id: a.unit_id,
+            period_id: a.period_id,
+        }
+    }
 }
 
 impl Caches {
@@ -142,16 +162,28 @@ impl Caches {
             sets: Bounded::new(config.set_entries),
             bases: Bounded::new(config.bases_groups),
             ranks: Bounded::new(config.bases_groups),
+            owners: Bounded::new(config.bases_groups.saturating_mul(16)),
         }
     }
 
     /// Each cache by its name on `/metrics`, with what it did so far.
-    pub fn stats(&self) -> [(&'static str, CacheStats); 3] {
+    pub fn stats(&self) -> [(&'static str, CacheStats); 4] {
         [
             ("sets", self.sets.stats()),
             ("bases", self.bases.stats()),
             ("ranks", self.ranks.stats()),
+            ("owners", self.owners.stats()),
         ]
+    }
+
+    /// Whose the assessment is, if this server has seen it.
+    pub fn owner(&self, assessment: Uuid) -> Option<Owner> {
+        self.owners.get(&assessment)
+    }
+
+    /// Remembers whose an assessment is.
+    pub fn remember_owner(&self, a: &Assessment) {
+        self.owners.insert(a.id, Owner::of(a));
     }
 
     /// The slot of one group's cached bases, made empty when missing. Taken only while holding
@@ -875,32 +907,84 @@ pub fn rescore_assessment(
     conn: &mut PgConnection,
     caches: &Caches,
     assessment: &Assessment,
-) -> AppResult<()> {
+) -> AppResult<Rescored> {
     let (period, group) = (assessment.period_id, assessment.group_id);
     let pg = Period::lock_group(conn, period, group)?
         .ok_or_else(|| AppError::not_found("period group", group))?;
+    rescore_in_locked_group(conn, caches, &pg, assessment)
+}
+
+/// What [`rescore_assessment`] left of one assessment: its score row as stored, and its
+/// overall standing in the group when this server's copy of the group's rank keys followed the
+/// write (the standing at commit: the group's lock is held until then). `None` where it is not
+/// known without reading (the group was rebuilt; the copy was stale): read it then.
+#[derive(Debug, Default)]
+pub struct Rescored {
+    pub row: Option<ScoreRow>,
+    pub standing: Option<Standing>,
+}
+
+/// [`rescore_assessment`] by a caller that already holds the lock of the assessment's group,
+/// taken as `pg`, and has written none of the group's score rows or bases since (a write of
+/// answers: [`lock_for_answers`]). A `pg` of another group (the assessment moved after it
+/// was locked) is not used: the assessment's own group is locked.
+pub fn rescore_in_locked_group(
+    conn: &mut PgConnection,
+    caches: &Caches,
+    pg: &PeriodGroup,
+    assessment: &Assessment,
+) -> AppResult<Rescored> {
+    let (period, group) = (assessment.period_id, assessment.group_id);
+    if (pg.period_id, pg.group_id) != (period, group) {
+        return rescore_assessment(conn, caches, assessment);
+    }
     let entry = set_entry(conn, caches, pg.set_id)?;
     if pg.layout.as_deref() != Some(entry.layout.as_str()) {
         // written in another layout (or never scored): the stored numbers of the whole group
         // cannot be read or extended, only rebuilt
         rescore_group(conn, caches, period, group)?;
-        return Ok(());
+        return Ok(Rescored::default());
     }
-    let (own, moved) = rescore_locked(conn, caches, &pg, &entry, assessment)?;
+    let (row, own, moved) = rescore_locked(conn, caches, pg, &entry, assessment)?;
     let slot = caches.ranks.get(&(period, group));
-    ranks::follow_write(conn, slot, period, group, pg.scores_version, &own, &moved)
+    let standing = ranks::follow_write(conn, slot, period, group, pg.scores_version, &own, &moved)?;
+    Ok(Rescored {
+        row: Some(row),
+        standing,
+    })
+}
+
+/// An assessment under the locks a write of its answers takes, in the lock order (its group,
+/// then itself), with the group's row as locked and the period (read, not locked).
+pub struct Locked {
+    pub assessment: Assessment,
+    pub group: PeriodGroup,
+    pub period: Period,
+}
+
+/// Takes the locks of [`Locked`] in two statements: 404 `NOT_FOUND` without the assessment.
+pub fn lock_for_answers(conn: &mut PgConnection, id: Uuid) -> AppResult<Locked> {
+    let GroupAndPeriod { group, period } = Period::lock_group_of_assessment(conn, id)?
+        .ok_or_else(|| AppError::not_found("assessment", id))?;
+    let assessment = Assessment::find_for_update(conn, id)?
+        .ok_or_else(|| AppError::not_found("assessment", id))?;
+    Ok(Locked {
+        assessment,
+        group,
+        period,
+    })
 }
 
 /// [`rescore_assessment`] under the group's lock, in the group's current layout: returns the
-/// rank key of the assessment's own row, and the overall keys of the rows that followed a
-/// moved best.
+/// assessment's score row as stored, the rank key of it, and the overall keys of the rows
+/// that followed a moved best.
 fn rescore_locked(
     conn: &mut PgConnection,
     caches: &Caches,
     pg: &PeriodGroup,
     entry: &SetEntry,
     assessment: &Assessment,
-) -> AppResult<(RankKey, Vec<MovedKey>)> {
+) -> AppResult<(ScoreRow, RankKey, Vec<MovedKey>)> {
     let set = &entry.set;
     let input = unit_inputs(conn, entry, std::slice::from_ref(assessment))?
         .pop()
@@ -931,9 +1015,9 @@ fn rescore_locked(
         ranked: row.ranked,
         key: row.scope_index.first().copied().flatten(),
     };
-    ScoreRow::upsert(conn, &[row])?;
+    ScoreRow::upsert(conn, std::slice::from_ref(&row))?;
     let Some(basis) = basis else {
-        return Ok((own, Vec::new()));
+        return Ok((row, own, Vec::new()));
     };
     let version = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
     // a moved best needs the group's bases (kept from now on); else only a kept copy follows
@@ -942,7 +1026,7 @@ fn rescore_locked(
     } else {
         match caches.kept_bases_slot(period, group) {
             Some(slot) => slot,
-            None => return Ok((own, Vec::new())),
+            None => return Ok((row, own, Vec::new())),
         }
     };
     let mut cached = lock_slot(&slot);
@@ -972,7 +1056,7 @@ fn rescore_locked(
             followed = follow_best(conn, entry, assessment.id, &best, c)?;
         }
     }
-    Ok((own, followed))
+    Ok((row, own, followed))
 }
 
 /// One assessment's overall standing in its group (`None`: it has no score row), from the

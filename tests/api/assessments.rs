@@ -866,6 +866,14 @@ async fn the_rank_shown_follows_score_rows_whoever_wrote_them() {
         .await;
         let listed = listed_ranks(&app, &admin, &period).await;
         assert_eq!(w["rank"], listed[unit], "{unit} after writing {value}");
+        // the score and rank a write answers (kept from its rescore) are the stored ones
+        let read = json_ok(
+            app.get(&format!("/api/v1/assessments/{a}"), &admin).await,
+            200,
+        )
+        .await;
+        assert_eq!(w["score"], read["score"], "{unit} after writing {value}");
+        assert_eq!(w["rank"], read["rank"], "{unit} after writing {value}");
         shown.push((unit, a));
     }
     let (unit, a) = shown[0].clone();

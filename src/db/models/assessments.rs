@@ -67,7 +67,7 @@ pub enum Submission {
 /// An assessment to create: (id, period, unit, group, pinned set, unit tags).
 pub type NewAssessment = (Uuid, Uuid, Uuid, Uuid, Uuid, Vec<String>);
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = answers)]
 pub struct Answer {
     pub id: Uuid,
@@ -446,8 +446,11 @@ impl Answer {
             .optional()
     }
 
+    /// Inserts an answer, or overwrites it with its version bumped, and returns it with what
+    /// was stored before (`None`: nothing), in one statement. The caller holds the
+    /// assessment's lock, so nothing writes the answer between the two.
     #[allow(clippy::too_many_arguments)]
-    pub fn upsert(
+    pub fn replace(
         conn: &mut PgConnection,
         assessment: Uuid,
         node: Uuid,
@@ -456,32 +459,64 @@ impl Answer {
         note: Option<String>,
         explanation: Option<String>,
         by: Option<Uuid>,
-    ) -> QueryResult<Answer> {
-        diesel::insert_into(answers::table)
-            .values((
-                answers::id.eq(Uuid::new_v4()),
-                answers::assessment_id.eq(assessment),
-                answers::node_id.eq(node),
-                answers::inputs.eq(&inputs),
-                answers::not_applicable.eq(not_applicable),
-                answers::note.eq(&note),
-                answers::explanation.eq(&explanation),
-                answers::updated_by.eq(by),
-            ))
-            .on_conflict((answers::assessment_id, answers::node_id))
-            .do_update()
-            .set((
-                answers::inputs.eq(&inputs),
-                answers::not_applicable.eq(not_applicable),
-                answers::note.eq(&note),
-                answers::explanation.eq(&explanation),
-                answers::updated_by.eq(by),
-                answers::lock_version.eq(answers::lock_version + 1),
-                answers::updated_at.eq(diesel::dsl::now),
-            ))
-            .returning(Answer::as_returning())
-            .get_result(conn)
+    ) -> QueryResult<(Answer, Option<PreviousAnswer>)> {
+        use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        let r: Replaced = diesel::sql_query(
+            "WITH old AS ( \
+               SELECT inputs, not_applicable, lock_version FROM answers \
+               WHERE assessment_id = $1 AND node_id = $2), \
+             new AS ( \
+               INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
+                 note, explanation, updated_by) \
+               VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) \
+               ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
+                 not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
+                 explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
+                 lock_version = a.lock_version + 1, updated_at = now() \
+               RETURNING a.id, a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.note, \
+                 a.explanation, a.lock_version, a.updated_by, a.created_at, a.updated_at) \
+             SELECT new.*, old.inputs AS old_inputs, old.not_applicable AS old_not_applicable, \
+               old.lock_version AS old_lock_version \
+             FROM new LEFT JOIN old ON true",
+        )
+        .bind::<SqlUuid, _>(assessment)
+        .bind::<SqlUuid, _>(node)
+        .bind::<Nullable<Jsonb>, _>(inputs)
+        .bind::<Bool, _>(not_applicable)
+        .bind::<Nullable<Text>, _>(note)
+        .bind::<Nullable<Text>, _>(explanation)
+        .bind::<Nullable<SqlUuid>, _>(by)
+        .get_result(conn)?;
+        let previous = match (r.old_not_applicable, r.old_lock_version) {
+            (Some(not_applicable), Some(lock_version)) => Some(PreviousAnswer {
+                inputs: r.old_inputs,
+                not_applicable,
+                lock_version,
+            }),
+            _ => None,
+        };
+        Ok((r.answer, previous))
     }
+}
+
+/// What an answer held before [`Answer::replace`] overwrote it.
+#[derive(Debug, Clone)]
+pub struct PreviousAnswer {
+    pub inputs: Option<serde_json::Value>,
+    pub not_applicable: bool,
+    pub lock_version: i32,
+}
+
+#[derive(QueryableByName)]
+struct Replaced {
+    #[diesel(embed)]
+    answer: Answer,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    old_inputs: Option<serde_json::Value>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    old_not_applicable: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
+    old_lock_version: Option<i32>,
 }
 
 /// One answer of a bulk write ([`Answer::upsert_many`]).
@@ -578,7 +613,7 @@ impl Answer {
             .collect())
     }
 
-    /// Inserts or overwrites many answers (as [`Answer::upsert`] does one), one statement per
+    /// Inserts or overwrites many answers (as [`Answer::replace`] does one), one statement per
     /// 10,000 rows: one array per column, `unnest`ed. Returns (answer id, assessment, node).
     pub fn upsert_many(
         conn: &mut PgConnection,

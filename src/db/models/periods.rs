@@ -6,7 +6,7 @@ use super::PageReq;
 use crate::db::schema::{period_groups, period_phases, periods};
 use crate::domain::workflow::PeriodPhase;
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = periods)]
 pub struct Period {
     pub id: Uuid,
@@ -29,7 +29,7 @@ pub struct PhaseWindow {
     pub closes_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = period_groups)]
 pub struct PeriodGroup {
     pub period_id: Uuid,
@@ -44,6 +44,15 @@ pub struct PeriodGroup {
     /// Stamp of the group's score rows, drawn afresh by the database on every statement that
     /// writes them (see the migration `ranks_and_best`): `None` until first written since.
     pub scores_version: Option<Uuid>,
+}
+
+/// A group locked by [`Period::lock_group_of_assessment`], and its period.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct GroupAndPeriod {
+    #[diesel(embed)]
+    pub group: PeriodGroup,
+    #[diesel(embed)]
+    pub period: Period,
 }
 
 impl Period {
@@ -183,6 +192,28 @@ impl Period {
             .select(PeriodGroup::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Locks the group an assessment is in now, as [`Period::lock_group`] does, and reads its
+    /// period (without locking it), in one statement: what a write of the assessment's answers
+    /// starts with. `None`: no such assessment.
+    pub fn lock_group_of_assessment(
+        conn: &mut PgConnection,
+        assessment: Uuid,
+    ) -> QueryResult<Option<GroupAndPeriod>> {
+        diesel::sql_query(
+            "SELECT pg.period_id, pg.group_id, pg.set_id, pg.bases_version, pg.layout, \
+               pg.scores_version, p.id, p.code, p.name, p.data_year, p.phase, p.lock_version, \
+               p.created_by, p.created_at, p.updated_at \
+             FROM assessments a \
+             JOIN period_groups pg ON pg.period_id = a.period_id AND pg.group_id = a.group_id \
+             JOIN periods p ON p.id = a.period_id \
+             WHERE a.id = $1 \
+             FOR UPDATE OF pg",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(assessment)
+        .get_result(conn)
+        .optional()
     }
 
     /// Records the layout a group's stored numbers were just rewritten in.
