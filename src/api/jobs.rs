@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -13,8 +14,9 @@ use uuid::Uuid;
 use super::imports::AnswersImportResponse;
 use super::{ErrorResponses, Page, PageParams};
 use crate::auth::principal::Writer;
+use crate::db::json_text::JsonText;
 use crate::db::models::jobs::Job;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services::imports::Phase;
 use crate::services::jobs::{self as svc, JobKind, JobState};
 use crate::state::AppState;
@@ -50,12 +52,12 @@ pub struct JobResponse {
     pub cancel_requested: bool,
     /// `succeeded`: what the synchronous call answers (for an answers import, its 200 body).
     #[schema(value_type = Option<AnswersImportResponse>)]
-    pub result: Option<Value>,
+    pub result: Option<Box<RawValue>>,
     /// `failed`: the problem the synchronous call would have answered (e.g.
     /// `IMPORT_REFUSED` with every conflict), or `JOB_INTERRUPTED` when the process running
     /// it stopped; `cancelled`: `JOB_CANCELLED`. Nothing of a failed or cancelled job is stored.
     #[schema(value_type = Option<crate::error::Problem>)]
-    pub problem: Option<Value>,
+    pub problem: Option<Box<RawValue>>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     /// The last time the worker running it renewed its lease.
@@ -78,8 +80,17 @@ pub fn job_response(j: Job) -> AppResult<JobResponse> {
         input_format: j.input_format,
         input_bytes: j.input_bytes,
         cancel_requested: j.cancel_requested,
-        result: j.result,
-        problem: j.problem,
+        // served as stored, not parsed into a tree first
+        result: j
+            .result
+            .map(JsonText::into_raw)
+            .transpose()
+            .map_err(AppError::internal)?,
+        problem: j
+            .problem
+            .map(JsonText::into_raw)
+            .transpose()
+            .map_err(AppError::internal)?,
         created_at: j.created_at,
         started_at: j.started_at,
         heartbeat_at: j.heartbeat_at,

@@ -1,7 +1,9 @@
 //! Database access: the r2d2 pool, embedded migrations, and [`with_conn`], the one way
 //! handlers reach the database (blocking Diesel work runs on tokio's blocking pool).
 
+pub mod cached_sql;
 pub mod embedded;
+pub mod json_text;
 pub mod models;
 pub mod schema;
 pub mod seat;

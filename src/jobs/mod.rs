@@ -16,6 +16,7 @@ use diesel::{Connection, PgConnection};
 use serde_json::Value;
 
 use crate::config::JobConfig;
+use crate::db::json_text::JsonText;
 use crate::db::models::jobs::Job;
 use crate::db::seat::Seat;
 use crate::error::{AppError, AppResult, error_chain};
@@ -125,7 +126,7 @@ impl Checkpoint for JobCheckpoint {
             None => return Err(rules::interrupted()),
         }
         let body = match crate::api::imports::shape(outcome, self.lang) {
-            Ok(b) => serde_json::to_value(b).map_err(AppError::internal)?,
+            Ok(b) => JsonText::of(&b).map_err(AppError::internal)?,
             Err(e) => return Err(e),
         };
         let rows = outcome.rows_read as i64;
@@ -145,13 +146,15 @@ impl Checkpoint for JobCheckpoint {
 /// How a run ended, to be recorded (unless it was recorded in the import's transaction).
 enum Ending {
     Recorded,
-    Succeeded(Value, i64),
-    Failed(Value),
-    Cancelled(Value),
+    /// The body the synchronous call answers, serialised (never a `Value` tree: a dry run's
+    /// lists every row), and the rows read.
+    Succeeded(JsonText, i64),
+    Failed(JsonText),
+    Cancelled(JsonText),
 }
 
-fn problem_value(e: &AppError, lang: Lang) -> AppResult<Value> {
-    serde_json::to_value(e.to_problem_in(lang)).map_err(AppError::internal)
+fn problem_value(e: &AppError, lang: Lang) -> AppResult<JsonText> {
+    JsonText::of(&e.to_problem_in(lang)).map_err(AppError::internal)
 }
 
 /// Runs a claimed job to its end (on the blocking pool).
@@ -186,7 +189,7 @@ fn execute(
             let rows = o.rows_read as i64;
             match crate::api::imports::shape(&o, lang) {
                 Ok(body) => Ok(Ending::Succeeded(
-                    serde_json::to_value(body).map_err(AppError::internal)?,
+                    JsonText::of(&body).map_err(AppError::internal)?,
                     rows,
                 )),
                 Err(refused) => Ok(Ending::Failed(problem_value(&refused, lang)?)),

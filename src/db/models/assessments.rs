@@ -3,6 +3,8 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::cached_sql::cached_sql;
+use crate::db::json_text::JsonText;
 use crate::db::schema::{adjustments, answers, assessments, evidence};
 use crate::db::text_array::TextArray;
 use crate::domain::workflow::{AssessmentState, FinalisedAs};
@@ -91,28 +93,6 @@ pub struct ScoringAnswer {
     pub inputs: Option<JsonText>,
     pub not_applicable: bool,
     pub explanation: Option<String>,
-}
-
-/// A `jsonb` value as the JSON text PostgreSQL sends, not yet parsed: a group rescore reads
-/// 340,000 of them on one connection and parses them on every core.
-#[derive(Debug, Clone, diesel::deserialize::FromSqlRow)]
-pub struct JsonText(Vec<u8>);
-
-impl JsonText {
-    /// The parsed value.
-    pub fn parse(&self) -> serde_json::Result<serde_json::Value> {
-        serde_json::from_slice(&self.0)
-    }
-}
-
-impl diesel::deserialize::FromSql<diesel::sql_types::Jsonb, diesel::pg::Pg> for JsonText {
-    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-        // jsonb's binary form: a version byte (1), then the JSON text
-        match value.as_bytes().split_first() {
-            Some((1, text)) => Ok(JsonText(text.to_vec())),
-            _ => Err("unsupported jsonb encoding version".into()),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -461,7 +441,7 @@ impl Answer {
         by: Option<Uuid>,
     ) -> QueryResult<(Answer, Option<PreviousAnswer>)> {
         use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-        let r: Replaced = diesel::sql_query(
+        let r: Replaced = cached_sql(
             "WITH old AS ( \
                SELECT inputs, not_applicable, lock_version FROM answers \
                WHERE assessment_id = $1 AND node_id = $2), \

@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::PageReq;
+use crate::db::json_text::JsonText;
 use crate::db::schema::{job_inputs, jobs};
 
 /// The size of one stored chunk of a job's input.
@@ -29,8 +30,9 @@ pub struct Job {
     pub options: Value,
     pub input_format: String,
     pub input_bytes: i64,
-    pub result: Option<Value>,
-    pub problem: Option<Value>,
+    /// Kept as stored: served as it is, never parsed into a tree (see [`JsonText`]).
+    pub result: Option<JsonText>,
+    pub problem: Option<JsonText>,
     pub cancel_requested: bool,
     pub worker: Option<String>,
     pub heartbeat_at: Option<DateTime<Utc>>,
@@ -257,8 +259,8 @@ impl Job {
         worker: &str,
         state: &str,
         rows: (i64, Option<i64>),
-        result: Option<&Value>,
-        problem: Option<&Value>,
+        result: Option<&JsonText>,
+        problem: Option<&JsonText>,
     ) -> QueryResult<bool> {
         let n = diesel::update(
             jobs::table

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::PageReq;
+use crate::db::cached_sql::cached_sql;
 use crate::db::schema::{period_groups, period_phases, periods};
 use crate::domain::workflow::PeriodPhase;
 
@@ -201,7 +202,7 @@ impl Period {
         conn: &mut PgConnection,
         assessment: Uuid,
     ) -> QueryResult<Option<GroupAndPeriod>> {
-        diesel::sql_query(
+        cached_sql(
             "SELECT pg.period_id, pg.group_id, pg.set_id, pg.bases_version, pg.layout, \
                pg.scores_version, p.id, p.code, p.name, p.data_year, p.phase, p.lock_version, \
                p.created_by, p.created_at, p.updated_at \

@@ -10,6 +10,7 @@ use diesel::sql_types::{Array, Bool, Int4, Int8, Nullable, Numeric, Text, Uuid a
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::db::cached_sql::cached_sql;
 use crate::db::schema::{assessment_scores, relative_values};
 use crate::domain::workflow::RankingScope;
 use crate::scoring::ranking::Scope;
@@ -79,7 +80,7 @@ impl ScoreRow {
         let arrays = |f: &dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>>| -> Vec<String> {
             rows.iter().map(|r| array_literal(f(r))).collect()
         };
-        diesel::sql_query(
+        cached_sql(
             "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
                unit_code, max_points, applicable_max, self_points, reviewed_points, \
                self_index, reviewed_index, finalised, scope_points, scope_max, \
@@ -189,7 +190,7 @@ impl ScoreRow {
         if rows.is_empty() {
             return Ok(());
         }
-        diesel::sql_query(
+        cached_sql(
             "INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis, stamp) \
              SELECT v.id, $4, $5, v.basis, $3 \
              FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
@@ -325,7 +326,7 @@ impl RankKey {
         period: Uuid,
         group: Uuid,
     ) -> QueryResult<Option<Uuid>> {
-        let row: Option<Stamp> = diesel::sql_query(
+        let row: Option<Stamp> = cached_sql(
             "SELECT scores_version AS version FROM period_groups \
              WHERE period_id = $1 AND group_id = $2",
         )
@@ -343,7 +344,7 @@ impl RankKey {
         period: Uuid,
         group: Uuid,
     ) -> QueryResult<(Option<Uuid>, Vec<RankKey>)> {
-        let rows: Vec<StampedKey> = diesel::sql_query(
+        let rows: Vec<StampedKey> = cached_sql(
             "SELECT pg.scores_version AS version, s.assessment_id, s.ranked, \
                s.overall_key AS key \
              FROM period_groups pg LEFT JOIN assessment_scores s \
@@ -605,24 +606,25 @@ impl RelativeValue {
             #[diesel(sql_type = Nullable<Numeric>)]
             min_rev: Option<Decimal>,
         }
-        let probe = |f: &str, col: &str| {
-            format!(
-                "(SELECT {f}({col}) FROM relative_values r WHERE r.period_id = $1 \
-                   AND r.group_id = $2 AND r.node_id = n.node_id \
-                   AND r.assessment_id IS DISTINCT FROM $3)"
-            )
-        };
         // every candidate row has a value in one column at least (its CHECK): a node with
         // candidates has a maximum in one column at least
-        let rows: Vec<Extremes> = diesel::sql_query(format!(
-            "SELECT * FROM (SELECT n.node_id, {} AS max_self, {} AS min_self, \
-               {} AS max_rev, {} AS min_rev FROM unnest($4::uuid[]) AS n(node_id)) e \
+        let rows: Vec<Extremes> = cached_sql(
+            "SELECT * FROM (SELECT n.node_id, \
+               (SELECT max(self_value) FROM relative_values r WHERE r.period_id = $1 \
+                 AND r.group_id = $2 AND r.node_id = n.node_id \
+                 AND r.assessment_id IS DISTINCT FROM $3) AS max_self, \
+               (SELECT min(self_value) FROM relative_values r WHERE r.period_id = $1 \
+                 AND r.group_id = $2 AND r.node_id = n.node_id \
+                 AND r.assessment_id IS DISTINCT FROM $3) AS min_self, \
+               (SELECT max(reviewed_value) FROM relative_values r WHERE r.period_id = $1 \
+                 AND r.group_id = $2 AND r.node_id = n.node_id \
+                 AND r.assessment_id IS DISTINCT FROM $3) AS max_rev, \
+               (SELECT min(reviewed_value) FROM relative_values r WHERE r.period_id = $1 \
+                 AND r.group_id = $2 AND r.node_id = n.node_id \
+                 AND r.assessment_id IS DISTINCT FROM $3) AS min_rev \
+             FROM unnest($4::uuid[]) AS n(node_id)) e \
              WHERE max_self IS NOT NULL OR max_rev IS NOT NULL",
-            probe("max", "self_value"),
-            probe("min", "self_value"),
-            probe("max", "reviewed_value"),
-            probe("min", "reviewed_value"),
-        ))
+        )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
         .bind::<Nullable<SqlUuid>, _>(except)
