@@ -111,6 +111,58 @@ async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
     );
 }
 
+// Who may write an assessment is checked before the body is read. A unit account's first
+// write to an assessment reads it for that (three checkouts: that check, the authentication,
+// the write); later writes find whose it is in memory (two), and an administrator, whose role
+// may write any assessment, never needs it (two). Another unit's write is refused before its
+// body is read, from memory too.
+#[tokio::test]
+async fn an_answer_write_checks_rights_before_the_body_from_memory_after_the_first() {
+    use dti_api::domain::Role;
+    let app = spawn_app_with_metrics_token().await;
+    app.with_conn(|c| {
+        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+            .expect("seeds load");
+    });
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = crate::fixtures::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let write = |token: String, n: i32| {
+        let (app, a) = (&app, a.clone());
+        async move {
+            let before = checkouts(app, "primary").await;
+            let resp = crate::fixtures::put(
+                app,
+                &token,
+                &a,
+                "1.2",
+                serde_json::json!({"inputs": {"numerator": n, "denominator": 4}}),
+            )
+            .await;
+            let status = resp.status().as_u16();
+            (status, checkouts(app, "primary").await - before)
+        }
+    };
+    assert_eq!(
+        write(editor.clone(), 1).await,
+        (200, 3),
+        "the unit's first write"
+    );
+    assert_eq!(write(editor.clone(), 2).await, (200, 2), "its second");
+    assert_eq!(
+        write(admin.clone(), 3).await,
+        (200, 2),
+        "an administrator's"
+    );
+    let other = app.token_for(Role::UnitEditor, Some("XA-BAT-XAT"));
+    assert_eq!(
+        write(other, 1).await,
+        (403, 1),
+        "another unit's: refused after the authentication only"
+    );
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
     let app = spawn_app_with_metrics_token().await;
