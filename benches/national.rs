@@ -932,8 +932,14 @@ fn sql_head(q: &dyn std::fmt::Display) -> String {
     }
     let mut w = Cap(String::new());
     let _ = std::fmt::write(&mut w, format_args!("{q}"));
-    let sql = w.0.split(" -- binds").next().unwrap_or("").to_string();
-    summarize_sql(&sql)
+    let sql = w.0.split(" -- binds").next().unwrap_or("");
+    // a statement prepared once per connection (`db::cached_sql`) starts with its binds'
+    // placeholders in a comment
+    let sql = match sql.strip_prefix("/*").and_then(|rest| rest.split_once("*/")) {
+        Some((_, statement)) => statement.trim_start(),
+        None => sql,
+    };
+    summarize_sql(sql)
 }
 
 /// `SELECT answers WHERE (…)`-style key of a statement.
