@@ -935,7 +935,10 @@ fn sql_head(q: &dyn std::fmt::Display) -> String {
     let sql = w.0.split(" -- binds").next().unwrap_or("");
     // a statement prepared once per connection (`db::cached_sql`) starts with its binds'
     // placeholders in a comment
-    let sql = match sql.strip_prefix("/*").and_then(|rest| rest.split_once("*/")) {
+    let sql = match sql
+        .strip_prefix("/*")
+        .and_then(|rest| rest.split_once("*/"))
+    {
         Some((_, statement)) => statement.trim_start(),
         None => sql,
     };
