@@ -73,8 +73,13 @@ impl RouteTable {
         RouteTable { routes }
     }
 
-    /// Methods allowed on `path`, if any template matches it.
+    /// Methods allowed on `path`, if any template matches it: those of the template that
+    /// spells it literally when there is one (`/indicator-sets/validate`, not also those of
+    /// `/indicator-sets/{id}`), else those of every template that matches.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        if let Some(own) = self.literal(path) {
+            return Some(own);
+        }
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let mut allowed: Vec<String> = self
             .routes

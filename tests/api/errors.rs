@@ -74,6 +74,21 @@ async fn a_literal_path_answers_405_where_a_parameter_route_has_the_method() {
         assert_eq!(allow.as_deref(), Some("POST"), "{method}");
         assert_problem(resp, 405, "METHOD_NOT_ALLOWED").await;
     }
+    // and OPTIONS lists the literal route's methods only
+    let resp = app
+        .request(
+            Method::OPTIONS,
+            "/api/v1/indicator-sets/validate",
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        resp.headers().get("allow").map(|v| v.to_str().unwrap()),
+        Some("POST")
+    );
     // a malformed id on the parameter's own route stays a 400
     let resp = app
         .request(
