@@ -73,26 +73,32 @@ impl RouteTable {
         RouteTable { routes }
     }
 
+    /// The templates that match `path`: a parameter segment matches any non-empty segment.
+    fn matching<'a>(
+        &'a self,
+        path: &'a str,
+    ) -> impl Iterator<Item = &'a (Vec<String>, Vec<String>)> + 'a {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.routes.iter().filter(move |(segs, _)| {
+            segs.len() == parts.len()
+                && segs
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
+        })
+    }
+
     /// Methods allowed on `path`, if any template matches it: those of the template that
     /// spells it literally when there is one (`/indicator-sets/validate`, not also those of
     /// `/indicator-sets/{id}`), else those of every template that matches.
     pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        if let Some(own) = self.literal(path) {
-            return Some(own);
-        }
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let mut allowed: Vec<String> = self
-            .routes
-            .iter()
-            .filter(|(segs, _)| {
-                segs.len() == parts.len()
-                    && segs
-                        .iter()
-                        .zip(&parts)
-                        .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
-            })
-            .flat_map(|(_, m)| m.iter().cloned())
-            .collect();
+        let mut allowed: Vec<String> = match self.literal(path) {
+            Some(own) => own,
+            None => self
+                .matching(path)
+                .flat_map(|(_, m)| m.iter().cloned())
+                .collect(),
+        };
         if allowed.is_empty() {
             return None;
         }
@@ -104,12 +110,8 @@ impl RouteTable {
     /// Methods of the template that spells `path` literally (no parameter), if there is one:
     /// `/indicator-sets/validate` beside `/indicator-sets/{id}`.
     pub fn literal(&self, path: &str) -> Option<Vec<String>> {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        self.routes
-            .iter()
-            .find(|(segs, _)| {
-                segs.len() == parts.len() && segs.iter().zip(&parts).all(|(s, p)| s == p)
-            })
+        self.matching(path)
+            .find(|(segs, _)| !segs.iter().any(|s| s.starts_with('{')))
             .map(|(_, m)| {
                 let mut m = m.clone();
                 m.sort();
@@ -120,32 +122,19 @@ impl RouteTable {
     /// The name of the parameter at segment `index` of `path` (`id` for `{id}`), if a template
     /// matches the path and has a parameter there.
     pub fn param_at(&self, path: &str, index: usize) -> Option<String> {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        self.routes
-            .iter()
-            .filter(|(segs, _)| {
-                segs.len() == parts.len()
-                    && segs
-                        .iter()
-                        .zip(&parts)
-                        .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
-            })
-            .find_map(|(segs, _)| {
-                let seg = segs.get(index)?;
-                seg.strip_prefix('{')
-                    .and_then(|s| s.strip_suffix('}'))
-                    .map(str::to_string)
-            })
+        self.matching(path).find_map(|(segs, _)| {
+            let seg = segs.get(index)?;
+            seg.strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .map(str::to_string)
+        })
     }
 }
 
 /// The default service: 405 when the path exists with other methods, else 404.
 pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
     let method = sent_method(&req);
-    if let Some(mut allowed) = table.allowed(req.path()) {
-        if allowed.contains(&"GET".to_string()) {
-            allowed.push("HEAD".into());
-        }
+    if let Some(allowed) = table.allowed(req.path()).map(with_head) {
         if method == Method::OPTIONS {
             return HttpResponse::NoContent()
                 .insert_header((header::ALLOW, allowed.join(", ")))
@@ -165,6 +154,14 @@ pub async fn not_found(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRe
     .with_param("method", method.as_str())
     .with_param("path", req.path())
     .error_response()
+}
+
+/// `allowed` with `HEAD` where it has `GET` (every `GET` route answers `HEAD`: [`head_as_get`]).
+fn with_head(mut allowed: Vec<String>) -> Vec<String> {
+    if allowed.iter().any(|m| m == "GET") {
+        allowed.push("HEAD".into());
+    }
+    allowed
 }
 
 /// 405 `METHOD_NOT_ALLOWED` for `method` on `path`, with the `Allow` header.
@@ -349,10 +346,7 @@ pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
     let own = req
         .app_data::<web::Data<RouteTable>>()
         .and_then(|t| t.literal(req.path()));
-    if let Some(mut allowed) = own {
-        if allowed.iter().any(|m| m == "GET") {
-            allowed.push("HEAD".into());
-        }
+    if let Some(allowed) = own.map(with_head) {
         return method_not_allowed(&sent_method(req), req.path(), &allowed).into();
     }
     let msg = err.to_string();

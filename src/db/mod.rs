@@ -263,8 +263,7 @@ impl ReadPool {
 /// What a wait for a permit that timed out means: as [`checkout_error`] (every permit is held
 /// by a call that has, or is opening, a connection).
 fn no_permit(pool: &DbPool) -> AppError {
-    let state = pool.state();
-    if state.connections >= pool.max_size() && state.idle_connections == 0 {
+    if saturated(pool) {
         crate::error::service_busy()
     } else {
         AppError::Unavailable("no database connection could be opened within the wait".into())
@@ -276,12 +275,18 @@ fn no_permit(pool: &DbPool) -> AppError {
 /// `DATABASE_UNAVAILABLE` (connections could not be opened). The pool's state decides, as r2d2
 /// hands its last connection error to one waiter only.
 pub fn checkout_error(pool: &DbPool, err: r2d2::Error) -> AppError {
-    let state = pool.state();
-    if state.connections >= pool.max_size() && state.idle_connections == 0 {
+    if saturated(pool) {
         crate::error::service_busy()
     } else {
         err.into()
     }
+}
+
+/// Whether the pool holds all its connections and every one is in use: the database answers,
+/// the service is busy.
+fn saturated(pool: &DbPool) -> bool {
+    let state = pool.state();
+    state.connections >= pool.max_size() && state.idle_connections == 0
 }
 
 /// A thread of its own for one kind of database work (readiness), outside the bounded blocking

@@ -252,10 +252,7 @@ async fn spawn_app_behind_proxy(change: impl FnOnce(&mut dti_api::config::Config
     config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     change(&mut config);
     let app = spawn_app_with(config).await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     app
 }
 

@@ -36,10 +36,7 @@ async fn spawn_seeded_app_for(clients: u32) -> TestApp {
     config.db_timeout_ms = 10_000;
     config.workers = 2;
     let app = spawn_app_with(config).await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     app
 }
 

@@ -22,10 +22,7 @@ pub async fn seeded_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&db);
     edit(&mut config);
     let app = spawn_app_with(config).await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     app
 }
 

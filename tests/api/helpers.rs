@@ -398,14 +398,19 @@ pub async fn spawn_replica(config: Config) -> TestApp {
 /// A spawned app with `seeds/` loaded (Lào Cai demo units, groups and accounts).
 pub async fn spawn_seeded_app() -> TestApp {
     let app = spawn_app().await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     app
 }
 
 impl TestApp {
+    /// Loads the seed files (the province's groups, units and accounts) into the app's database.
+    pub fn load_seeds(&self) {
+        self.with_conn(|c| {
+            dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
+                .expect("seeds load");
+        });
+    }
+
     /// The test database's URL, to open connections of the test's own.
     pub fn database_url(&self) -> &str {
         self.config.database_url.as_ref().unwrap().expose_secret()

@@ -73,10 +73,7 @@ async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
         cache_metric(&app, "scoring_cache_hits_total", "sets").await,
         0
     );
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     let admin = app.token_for(Role::Admin, None);
     let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
@@ -120,10 +117,7 @@ async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
 async fn an_answer_write_checks_rights_before_the_body_from_memory_after_the_first() {
     use dti_api::domain::Role;
     let app = spawn_app_with_metrics_token().await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     let admin = app.token_for(Role::Admin, None);
     let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
     let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));

@@ -338,10 +338,7 @@ async fn spawn_s3_app_with(s3: S3Config) -> TestApp {
         .await
         .unwrap();
     let app = spawn_app_with_store(test_config(&db_name), EvidenceStoreConfig::S3(s3)).await;
-    app.with_conn(|c| {
-        dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
-            .expect("seeds load");
-    });
+    app.load_seeds();
     app
 }
 
