@@ -159,7 +159,12 @@ pub(super) fn leaf_column(
     let pp = set.points_precision;
     match source {
         Source::NotApplicable(rule) => Col::not_applicable(rule, None),
-        Source::Unanswered => Col::zero(max, "unanswered → 0".into(), None, flags::UNANSWERED),
+        Source::Unanswered => Col::zero(
+            max,
+            Texts::of(trace).write(|| "unanswered → 0".into()),
+            None,
+            flags::UNANSWERED,
+        ),
         Source::ReviewerPoints { points, inputs } => Col::earned(
             max,
             points,
@@ -174,7 +179,7 @@ pub(super) fn leaf_column(
         Source::Answer { input, reviewer } => {
             let method = node.method.as_ref().unwrap_or(&Method::Manual);
             let inputs = trace.then(|| input_to_json(input));
-            match evaluate(method, max, input, best) {
+            match evaluate(method, max, input, best, Texts::of(trace)) {
                 Evaluation::NotApplicable { rule } => Col::not_applicable(rule, inputs),
                 Evaluation::Mismatch { rule } => {
                     Col::zero(max, rule, inputs, flags::INPUT_MISMATCH)

@@ -108,7 +108,7 @@ use uuid::Uuid;
 
 pub use bands::{Standing, band_of, standing};
 pub use input::{Input, InputError, input_schema, input_to_json, node_input_schema, parse_input};
-use points::{Evaluation, aggregate, evaluate, fmt_dec, settle, total};
+use points::{Evaluation, Texts, aggregate, evaluate, fmt_dec, settle, total};
 use ranking::index_of;
 pub use set::{CNode, CPillar, CompiledSet};
 

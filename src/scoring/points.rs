@@ -49,6 +49,34 @@ pub fn fmt_dec(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
+/// Whether an evaluation writes out its rule text. Only a trace (an explained score) shows it;
+/// stored scores never read it, and formatting three or four decimals per leaf and column was
+/// the largest single cost of scoring a group (every rescore, every moved best).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Texts {
+    Written,
+    Skipped,
+}
+
+impl Texts {
+    /// Written for a trace, skipped otherwise.
+    pub fn of(trace: bool) -> Texts {
+        if trace {
+            Texts::Written
+        } else {
+            Texts::Skipped
+        }
+    }
+
+    /// `f()` when written, else an empty string (which does not allocate).
+    pub fn write(self, f: impl FnOnce() -> String) -> String {
+        match self {
+            Texts::Written => f(),
+            Texts::Skipped => String::new(),
+        }
+    }
+}
+
 /// `a × b`, saturating (all operands here are non-negative).
 fn mul(a: Decimal, b: Decimal) -> Decimal {
     a.checked_mul(b).unwrap_or(Decimal::MAX)
@@ -68,43 +96,52 @@ pub fn scale_fraction(m: Decimal, a: Decimal, b: Decimal) -> Decimal {
     }
 }
 
-fn zero_denominator(z: ZeroDenominator, m: Decimal, what: &str) -> Evaluation {
-    let rule = format!("{what} = 0 → zero_denominator: {}", zero_rule_name(z));
+fn zero_denominator(z: ZeroDenominator, m: Decimal, what: &str, texts: Texts) -> Evaluation {
+    let rule = || format!("{what} = 0 → zero_denominator: {}", zero_rule_name(z));
     match z {
-        ZeroDenominator::NotApplicable => Evaluation::NotApplicable { rule },
+        ZeroDenominator::NotApplicable => Evaluation::NotApplicable {
+            rule: texts.write(rule),
+        },
         ZeroDenominator::Full => Evaluation::Points {
             raw: m,
-            rule: format!("{rule} → {}", fmt_dec(m)),
+            rule: texts.write(|| format!("{} → {}", rule(), fmt_dec(m))),
         },
         ZeroDenominator::Zero | ZeroDenominator::Reject => Evaluation::Points {
             raw: Decimal::ZERO,
-            rule: format!("{rule} → 0"),
+            rule: texts.write(|| format!("{} → 0", rule())),
         },
     }
 }
 
-fn mismatch(method: &Method) -> Evaluation {
+fn mismatch(method: &Method, texts: Texts) -> Evaluation {
     Evaluation::Mismatch {
-        rule: format!("input does not fit method {} → 0", method.name()),
+        rule: texts.write(|| format!("input does not fit method {} → 0", method.name())),
     }
 }
 
 /// Ratio: `S = M × a / b` (lower-is-better `M × (b − a) / b`).
 ///
 /// Example: M = 20, a = 3 chaired of b = 4 meetings → `20 × 3/4` = 15.
-pub fn ratio(m: Decimal, a: Decimal, b: Decimal, d: Direction, z: ZeroDenominator) -> Evaluation {
+pub fn ratio(
+    m: Decimal,
+    a: Decimal,
+    b: Decimal,
+    d: Direction,
+    z: ZeroDenominator,
+    texts: Texts,
+) -> Evaluation {
     if b.is_zero() {
-        return zero_denominator(z, m, "denominator");
+        return zero_denominator(z, m, "denominator", texts);
     }
-    let (m_s, a_s, b_s) = (fmt_dec(m), fmt_dec(a), fmt_dec(b));
+    let (m_s, a_s, b_s) = (|| fmt_dec(m), || fmt_dec(a), || fmt_dec(b));
     match d {
         Direction::HigherIsBetter => Evaluation::Points {
             raw: scale_fraction(m, a, b),
-            rule: format!("{m_s} × {a_s}/{b_s}"),
+            rule: texts.write(|| format!("{} × {}/{}", m_s(), a_s(), b_s())),
         },
         Direction::LowerIsBetter => Evaluation::Points {
             raw: scale_fraction(m, b - a, b),
-            rule: format!("{m_s} × (1 − {a_s}/{b_s})"),
+            rule: texts.write(|| format!("{} × (1 − {}/{})", m_s(), a_s(), b_s())),
         },
     }
 }
@@ -121,11 +158,12 @@ pub fn ratio_to_target(
     t: Decimal,
     d: Direction,
     z: ZeroDenominator,
+    texts: Texts,
 ) -> Evaluation {
     if b.is_zero() {
-        return zero_denominator(z, m, "denominator");
+        return zero_denominator(z, m, "denominator", texts);
     }
-    let (m_s, a_s, b_s, t_s) = (fmt_dec(m), fmt_dec(a), fmt_dec(b), fmt_dec(t));
+    let strings = || (fmt_dec(m), fmt_dec(a), fmt_dec(b), fmt_dec(t));
     let reached_at = mul(t, b); // a/b ≥ t  ⇔  a ≥ t × b
     match d {
         Direction::HigherIsBetter => {
@@ -136,7 +174,10 @@ pub fn ratio_to_target(
             };
             Evaluation::Points {
                 raw,
-                rule: format!("{m_s} × min(1, ({a_s}/{b_s})/{t_s})"),
+                rule: texts.write(|| {
+                    let (m_s, a_s, b_s, t_s) = strings();
+                    format!("{m_s} × min(1, ({a_s}/{b_s})/{t_s})")
+                }),
             }
         }
         Direction::LowerIsBetter => {
@@ -147,9 +188,10 @@ pub fn ratio_to_target(
             };
             Evaluation::Points {
                 raw,
-                rule: format!(
-                    "{a_s}/{b_s} ≤ {t_s} ? {m_s} : {m_s} × (1 − {a_s}/{b_s})/(1 − {t_s})"
-                ),
+                rule: texts.write(|| {
+                    let (m_s, a_s, b_s, t_s) = strings();
+                    format!("{a_s}/{b_s} ≤ {t_s} ? {m_s} : {m_s} × (1 − {a_s}/{b_s})/(1 − {t_s})")
+                }),
             }
         }
     }
@@ -161,10 +203,10 @@ pub fn ratio_to_target(
 ///
 /// Example: bands 1→5, 2→10, 3→15, 4→20; 3 meetings → 15, 7 → 20, 0 → 0. Lower-is-better
 /// bands 0→20, 2→10, 5→5: 1 incident → 10, 6 → 0.
-pub fn tiers(value: Decimal, bands: &[Band], d: Direction) -> Evaluation {
+pub fn tiers(value: Decimal, bands: &[Band], d: Direction, texts: Texts) -> Evaluation {
     let mut sorted: Vec<&Band> = bands.iter().collect();
     sorted.sort_by_key(|b| b.threshold);
-    let v = fmt_dec(value);
+    let v = || fmt_dec(value);
     let hit = match d {
         Direction::HigherIsBetter => sorted.iter().rev().find(|b| value >= b.threshold),
         Direction::LowerIsBetter => sorted.iter().find(|b| value <= b.threshold),
@@ -172,20 +214,23 @@ pub fn tiers(value: Decimal, bands: &[Band], d: Direction) -> Evaluation {
     match hit {
         Some(b) => Evaluation::Points {
             raw: b.points,
-            rule: format!(
-                "{v} {} {} → {}",
-                if d == Direction::HigherIsBetter {
-                    "≥"
-                } else {
-                    "≤"
-                },
-                fmt_dec(b.threshold),
-                fmt_dec(b.points)
-            ),
+            rule: texts.write(|| {
+                format!(
+                    "{} {} {} → {}",
+                    v(),
+                    if d == Direction::HigherIsBetter {
+                        "≥"
+                    } else {
+                        "≤"
+                    },
+                    fmt_dec(b.threshold),
+                    fmt_dec(b.points)
+                )
+            }),
         },
         None => Evaluation::Points {
             raw: Decimal::ZERO,
-            rule: format!("{v}: no band satisfied → 0"),
+            rule: texts.write(|| format!("{}: no band satisfied → 0", v())),
         },
     }
 }
@@ -202,35 +247,49 @@ pub fn relative_to_best(
     value: Decimal,
     best: Option<Decimal>,
     d: Direction,
+    texts: Texts,
 ) -> Evaluation {
     let best = best.unwrap_or(value);
-    let (m_s, v_s, b_s) = (fmt_dec(m), fmt_dec(value), fmt_dec(best));
+    let (m_s, v_s, b_s) = (|| fmt_dec(m), || fmt_dec(value), || fmt_dec(best));
     match d {
         Direction::HigherIsBetter if best.is_zero() => Evaluation::Points {
             raw: Decimal::ZERO,
-            rule: "best of group = 0 → 0".to_string(),
+            rule: texts.write(|| "best of group = 0 → 0".to_string()),
         },
         Direction::HigherIsBetter => Evaluation::Points {
             raw: scale_fraction(m, value, best),
-            rule: format!("{m_s} × {v_s}/{b_s} (best of group {b_s})"),
+            rule: texts.write(|| {
+                let b = b_s();
+                format!("{} × {}/{b} (best of group {b})", m_s(), v_s())
+            }),
         },
         Direction::LowerIsBetter if value.is_zero() => Evaluation::Points {
             raw: m,
-            rule: format!("value 0 → {m_s} (best of group {b_s})"),
+            rule: texts.write(|| format!("value 0 → {} (best of group {})", m_s(), b_s())),
         },
         Direction::LowerIsBetter => Evaluation::Points {
             raw: scale_fraction(m, best, value),
-            rule: format!("{m_s} × {b_s}/{v_s} (best of group {b_s})"),
+            rule: texts.write(|| {
+                let b = b_s();
+                format!("{} × {b}/{} (best of group {b})", m_s(), v_s())
+            }),
         },
     }
 }
 
 /// Points of one leaf's input under its method, before clamping; `best` is the group's best
-/// value of the same column (only read by `relative_to_best`).
+/// value of the same column (only read by `relative_to_best`). The rule text is written only
+/// when `texts` asks for it.
 ///
-/// Example: `evaluate(&Method::Survey{..}, 20, &Input::Survey{820, 1000}, None)` →
-/// `Points { raw: 16.4, rule: "20 × 820/1000" }`.
-pub fn evaluate(method: &Method, m: Decimal, input: &Input, best: Option<Decimal>) -> Evaluation {
+/// Example: `evaluate(&Method::Survey{..}, 20, &Input::Survey{820, 1000}, None,
+/// Texts::Written)` → `Points { raw: 16.4, rule: "20 × 820/1000" }`.
+pub fn evaluate(
+    method: &Method,
+    m: Decimal,
+    input: &Input,
+    best: Option<Decimal>,
+    texts: Texts,
+) -> Evaluation {
     match (method, input) {
         (
             Method::Ratio {
@@ -241,7 +300,14 @@ pub fn evaluate(method: &Method, m: Decimal, input: &Input, best: Option<Decimal
                 numerator,
                 denominator,
             },
-        ) => ratio(m, *numerator, *denominator, *direction, *zero_denominator),
+        ) => ratio(
+            m,
+            *numerator,
+            *denominator,
+            *direction,
+            *zero_denominator,
+            texts,
+        ),
         (
             Method::RatioToTarget {
                 target,
@@ -259,6 +325,7 @@ pub fn evaluate(method: &Method, m: Decimal, input: &Input, best: Option<Decimal
             *target,
             *direction,
             *zero_denominator,
+            texts,
         ),
         (
             Method::Survey { zero_denominator },
@@ -272,30 +339,31 @@ pub fn evaluate(method: &Method, m: Decimal, input: &Input, best: Option<Decimal
             *respondents,
             Direction::HigherIsBetter,
             *zero_denominator,
+            texts,
         ),
-        (Method::Tiers { direction, bands }, Input::Value(v)) => tiers(*v, bands, *direction),
+        (Method::Tiers { direction, bands }, Input::Value(v)) => {
+            tiers(*v, bands, *direction, texts)
+        }
         (Method::RelativeToBest { direction }, Input::Value(v)) => {
-            relative_to_best(m, *v, best, *direction)
+            relative_to_best(m, *v, best, *direction, texts)
         }
         (Method::Boolean { direction }, Input::Bool(b)) => {
             let earns = *b == (*direction == Direction::HigherIsBetter);
-            let (raw, pts) = if earns {
-                (m, fmt_dec(m))
-            } else {
-                (Decimal::ZERO, "0".into())
-            };
+            let raw = if earns { m } else { Decimal::ZERO };
             Evaluation::Points {
                 raw,
-                rule: format!("{} → {pts}", if *b { "yes" } else { "no" }),
+                rule: texts
+                    .write(|| format!("{} → {}", if *b { "yes" } else { "no" }, fmt_dec(raw))),
             }
         }
         (Method::Choice { options }, Input::Choice(code)) => {
             match options.iter().find(|o| &o.code == code) {
                 Some(o) => Evaluation::Points {
                     raw: o.points,
-                    rule: format!("{} ({}) → {}", o.code, o.label, fmt_dec(o.points)),
+                    rule: texts
+                        .write(|| format!("{} ({}) → {}", o.code, o.label, fmt_dec(o.points))),
                 },
-                None => mismatch(method),
+                None => mismatch(method, texts),
             }
         }
         (Method::CappedSum { items }, Input::Items(values)) => {
@@ -306,13 +374,18 @@ pub fn evaluate(method: &Method, m: Decimal, input: &Input, best: Option<Decimal
                     continue;
                 };
                 let product = mul(*v, item.points_per_unit);
-                let term = format!("{} × {}", fmt_dec(*v), fmt_dec(item.points_per_unit));
-                let (pts, term) = match item.cap {
-                    Some(cap) => (product.min(cap), format!("min({}, {term})", fmt_dec(cap))),
-                    None => (product, term),
+                let pts = match item.cap {
+                    Some(cap) => product.min(cap),
+                    None => product,
                 };
                 sum = sum.checked_add(pts).unwrap_or(Decimal::MAX);
-                terms.push(term);
+                if texts == Texts::Written {
+                    let term = format!("{} × {}", fmt_dec(*v), fmt_dec(item.points_per_unit));
+                    terms.push(match item.cap {
+                        Some(cap) => format!("min({}, {term})", fmt_dec(cap)),
+                        None => term,
+                    });
+                }
             }
             let body = if terms.is_empty() {
                 "0".to_string()
@@ -321,14 +394,14 @@ pub fn evaluate(method: &Method, m: Decimal, input: &Input, best: Option<Decimal
             };
             Evaluation::Points {
                 raw: sum,
-                rule: format!("min({}, {body})", fmt_dec(m)),
+                rule: texts.write(|| format!("min({}, {body})", fmt_dec(m))),
             }
         }
         (Method::Manual, Input::Points(p)) => Evaluation::Points {
             raw: *p,
-            rule: format!("entered {}", fmt_dec(*p)),
+            rule: texts.write(|| format!("entered {}", fmt_dec(*p))),
         },
-        _ => mismatch(method),
+        _ => mismatch(method, texts),
     }
 }
 
@@ -404,6 +477,62 @@ mod tests {
     use super::*;
     use crate::domain::indicator_set::{ChoiceOption, SumItem};
 
+    /// A stored score never reads the rule text: skipping it changes no number, and every
+    /// method's text is there when a trace asks for it.
+    #[test]
+    fn skipped_texts_change_no_points() {
+        let methods_inputs = [
+            (
+                Method::Ratio {
+                    direction: HI,
+                    zero_denominator: ZeroDenominator::Full,
+                },
+                Input::Ratio {
+                    numerator: dec!(3),
+                    denominator: dec!(0),
+                },
+            ),
+            (
+                Method::RatioToTarget {
+                    target: dec!(0.8),
+                    direction: LO,
+                    zero_denominator: ZeroDenominator::Zero,
+                },
+                Input::Ratio {
+                    numerator: dec!(30),
+                    denominator: dec!(100),
+                },
+            ),
+            (
+                Method::RelativeToBest { direction: HI },
+                Input::Value(dec!(4)),
+            ),
+            (Method::Boolean { direction: LO }, Input::Bool(false)),
+            (Method::Manual, Input::Points(dec!(12.5))),
+            (Method::Manual, Input::Bool(true)),
+        ];
+        for (method, input) in &methods_inputs {
+            let written = evaluate(method, dec!(20), input, Some(dec!(10)), Texts::Written);
+            let skipped = evaluate(method, dec!(20), input, Some(dec!(10)), Texts::Skipped);
+            let text = |e: &Evaluation| match e {
+                Evaluation::Points { rule, .. }
+                | Evaluation::NotApplicable { rule }
+                | Evaluation::Mismatch { rule } => rule.clone(),
+            };
+            let strip = |e: &Evaluation| match e {
+                Evaluation::Points { raw, .. } => Some(*raw),
+                _ => None,
+            };
+            assert!(!text(&written).is_empty(), "{method:?}");
+            assert_eq!(text(&skipped), "", "{method:?}");
+            assert_eq!(strip(&written), strip(&skipped), "{method:?}");
+            assert_eq!(
+                std::mem::discriminant(&written),
+                std::mem::discriminant(&skipped)
+            );
+        }
+    }
+
     const HI: Direction = Direction::HigherIsBetter;
     const LO: Direction = Direction::LowerIsBetter;
 
@@ -424,7 +553,14 @@ mod tests {
 
     #[test]
     fn ratio_three_of_four_meetings_of_twenty_is_fifteen() {
-        let e = ratio(dec!(20), dec!(3), dec!(4), HI, ZeroDenominator::Reject);
+        let e = ratio(
+            dec!(20),
+            dec!(3),
+            dec!(4),
+            HI,
+            ZeroDenominator::Reject,
+            Texts::Written,
+        );
         assert_eq!(rule(&e), "20 × 3/4");
         assert_eq!(pts(e), dec!(15));
         // Lower is better: 1 overdue of 4 → 20 × (1 − 1/4) = 15.
@@ -434,7 +570,8 @@ mod tests {
                 dec!(1),
                 dec!(4),
                 LO,
-                ZeroDenominator::Reject
+                ZeroDenominator::Reject,
+                Texts::Written
             )),
             dec!(15)
         );
@@ -444,7 +581,8 @@ mod tests {
                 dec!(0),
                 dec!(4),
                 LO,
-                ZeroDenominator::Reject
+                ZeroDenominator::Reject,
+                Texts::Written
             )),
             dec!(20)
         );
@@ -455,7 +593,8 @@ mod tests {
                 dec!(1),
                 dec!(3),
                 HI,
-                ZeroDenominator::Reject
+                ZeroDenominator::Reject,
+                Texts::Written
             )),
             dec!(20) / dec!(3)
         );
@@ -463,7 +602,7 @@ mod tests {
 
     #[test]
     fn zero_denominator_rules() {
-        let z = |rule| ratio(dec!(20), dec!(0), dec!(0), HI, rule);
+        let z = |rule| ratio(dec!(20), dec!(0), dec!(0), HI, rule, Texts::Written);
         assert_eq!(pts(z(ZeroDenominator::Zero)), dec!(0));
         assert_eq!(pts(z(ZeroDenominator::Full)), dec!(20));
         assert_eq!(pts(z(ZeroDenominator::Reject)), dec!(0));
@@ -473,7 +612,14 @@ mod tests {
         ));
         // The lower-is-better variant follows the same rule.
         assert_eq!(
-            pts(ratio(dec!(20), dec!(0), dec!(0), LO, ZeroDenominator::Full)),
+            pts(ratio(
+                dec!(20),
+                dec!(0),
+                dec!(0),
+                LO,
+                ZeroDenominator::Full,
+                Texts::Written
+            )),
             dec!(20)
         );
         assert_eq!(
@@ -483,7 +629,8 @@ mod tests {
                 dec!(0),
                 dec!(0.8),
                 HI,
-                ZeroDenominator::Full
+                ZeroDenominator::Full,
+                Texts::Written
             )),
             dec!(10)
         );
@@ -494,7 +641,8 @@ mod tests {
                 dec!(0),
                 dec!(0.8),
                 LO,
-                ZeroDenominator::NotApplicable
+                ZeroDenominator::NotApplicable,
+                Texts::Written
             ),
             Evaluation::NotApplicable { .. }
         ));
@@ -510,6 +658,7 @@ mod tests {
                 dec!(0.8),
                 d,
                 ZeroDenominator::Reject,
+                Texts::Written,
             ))
         };
         assert_eq!(r(dec!(60), HI), dec!(7.5));
@@ -524,6 +673,7 @@ mod tests {
                 dec!(0.1),
                 LO,
                 ZeroDenominator::Reject,
+                Texts::Written,
             ))
         };
         assert_eq!(l(dec!(5)), dec!(10));
@@ -538,7 +688,8 @@ mod tests {
                 dec!(7),
                 dec!(1),
                 LO,
-                ZeroDenominator::Reject
+                ZeroDenominator::Reject,
+                Texts::Written
             )),
             dec!(10)
         );
@@ -559,17 +710,17 @@ mod tests {
             (dec!(3), dec!(15)),
             (dec!(2), dec!(10)),
         ]);
-        assert_eq!(pts(tiers(dec!(3), &b, HI)), dec!(15));
-        assert_eq!(pts(tiers(dec!(3.5), &b, HI)), dec!(15));
-        assert_eq!(pts(tiers(dec!(7), &b, HI)), dec!(20));
-        assert_eq!(pts(tiers(dec!(0), &b, HI)), dec!(0));
-        assert_eq!(rule(&tiers(dec!(3), &b, HI)), "3 ≥ 3 → 15");
+        assert_eq!(pts(tiers(dec!(3), &b, HI, Texts::Written)), dec!(15));
+        assert_eq!(pts(tiers(dec!(3.5), &b, HI, Texts::Written)), dec!(15));
+        assert_eq!(pts(tiers(dec!(7), &b, HI, Texts::Written)), dec!(20));
+        assert_eq!(pts(tiers(dec!(0), &b, HI, Texts::Written)), dec!(0));
+        assert_eq!(rule(&tiers(dec!(3), &b, HI, Texts::Written)), "3 ≥ 3 → 15");
         // Lower is better: 0 incidents → 20, ≤ 2 → 10, ≤ 5 → 5, more → 0.
         let l = bands(&[(dec!(5), dec!(5)), (dec!(0), dec!(20)), (dec!(2), dec!(10))]);
-        assert_eq!(pts(tiers(dec!(0), &l, LO)), dec!(20));
-        assert_eq!(pts(tiers(dec!(1), &l, LO)), dec!(10));
-        assert_eq!(pts(tiers(dec!(5), &l, LO)), dec!(5));
-        assert_eq!(pts(tiers(dec!(6), &l, LO)), dec!(0));
+        assert_eq!(pts(tiers(dec!(0), &l, LO, Texts::Written)), dec!(20));
+        assert_eq!(pts(tiers(dec!(1), &l, LO, Texts::Written)), dec!(10));
+        assert_eq!(pts(tiers(dec!(5), &l, LO, Texts::Written)), dec!(5));
+        assert_eq!(pts(tiers(dec!(6), &l, LO, Texts::Written)), dec!(0));
     }
 
     #[test]
@@ -580,6 +731,7 @@ mod tests {
                 dec!(10),
                 &Input::Bool(b),
                 None,
+                Texts::Written,
             ))
         };
         assert_eq!(boolean(HI, true), dec!(10));
@@ -606,11 +758,23 @@ mod tests {
                 },
             ],
         };
-        let e = evaluate(&choice, dec!(10), &Input::Choice("deputy".into()), None);
+        let e = evaluate(
+            &choice,
+            dec!(10),
+            &Input::Choice("deputy".into()),
+            None,
+            Texts::Written,
+        );
         assert_eq!(rule(&e), "deputy (Phó) → 5");
         assert_eq!(pts(e), dec!(5));
         assert!(matches!(
-            evaluate(&choice, dec!(10), &Input::Choice("gone".into()), None),
+            evaluate(
+                &choice,
+                dec!(10),
+                &Input::Choice("gone".into()),
+                None,
+                Texts::Written
+            ),
             Evaluation::Mismatch { .. }
         ));
 
@@ -633,7 +797,13 @@ mod tests {
         let items = |v: &[(&str, Decimal)]| {
             Input::Items(v.iter().map(|(k, d)| (k.to_string(), *d)).collect())
         };
-        let e = evaluate(&capped, dec!(5), &items(&[("apps", dec!(7))]), None);
+        let e = evaluate(
+            &capped,
+            dec!(5),
+            &items(&[("apps", dec!(7))]),
+            None,
+            Texts::Written,
+        );
         assert_eq!(rule(&e), "min(5, 7 × 1)");
         let (p, c) = settle(pts(e), dec!(5), None);
         assert_eq!((p, c), (dec!(5), true));
@@ -643,6 +813,7 @@ mod tests {
             dec!(50),
             &items(&[("wan", dec!(0.8)), ("apps", dec!(3))]),
             None,
+            Texts::Written,
         );
         assert_eq!(pts(e), dec!(39));
         assert_eq!(
@@ -650,7 +821,8 @@ mod tests {
                 &capped,
                 dec!(50),
                 &items(&[("wan", dec!(2))]),
-                None
+                None,
+                Texts::Written
             )),
             dec!(45)
         );
@@ -666,6 +838,7 @@ mod tests {
                 respondents: dec!(1000),
             },
             None,
+            Texts::Written,
         );
         assert_eq!(pts(e), dec!(16.4));
 
@@ -674,12 +847,19 @@ mod tests {
                 &Method::Manual,
                 dec!(20),
                 &Input::Points(dec!(12.5)),
-                None
+                None,
+                Texts::Written
             )),
             dec!(12.5)
         );
         assert!(matches!(
-            evaluate(&Method::Manual, dec!(20), &Input::Bool(true), None),
+            evaluate(
+                &Method::Manual,
+                dec!(20),
+                &Input::Bool(true),
+                None,
+                Texts::Written
+            ),
             Evaluation::Mismatch { .. }
         ));
     }
@@ -687,32 +867,83 @@ mod tests {
     #[test]
     fn relative_to_best_examples() {
         assert_eq!(
-            pts(relative_to_best(dec!(40), dec!(4), Some(dec!(10)), HI)),
+            pts(relative_to_best(
+                dec!(40),
+                dec!(4),
+                Some(dec!(10)),
+                HI,
+                Texts::Written
+            )),
             dec!(16)
         );
         assert_eq!(
-            pts(relative_to_best(dec!(40), dec!(10), Some(dec!(10)), HI)),
+            pts(relative_to_best(
+                dec!(40),
+                dec!(10),
+                Some(dec!(10)),
+                HI,
+                Texts::Written
+            )),
             dec!(40)
         );
         assert_eq!(
-            pts(relative_to_best(dec!(40), dec!(0), Some(dec!(0)), HI)),
+            pts(relative_to_best(
+                dec!(40),
+                dec!(0),
+                Some(dec!(0)),
+                HI,
+                Texts::Written
+            )),
             dec!(0)
         );
-        assert_eq!(pts(relative_to_best(dec!(40), dec!(7), None, HI)), dec!(40));
         assert_eq!(
-            pts(relative_to_best(dec!(40), dec!(20), Some(dec!(10)), LO)),
+            pts(relative_to_best(
+                dec!(40),
+                dec!(7),
+                None,
+                HI,
+                Texts::Written
+            )),
+            dec!(40)
+        );
+        assert_eq!(
+            pts(relative_to_best(
+                dec!(40),
+                dec!(20),
+                Some(dec!(10)),
+                LO,
+                Texts::Written
+            )),
             dec!(20)
         );
         assert_eq!(
-            pts(relative_to_best(dec!(40), dec!(0), Some(dec!(0)), LO)),
+            pts(relative_to_best(
+                dec!(40),
+                dec!(0),
+                Some(dec!(0)),
+                LO,
+                Texts::Written
+            )),
             dec!(40)
         );
         assert_eq!(
-            pts(relative_to_best(dec!(40), dec!(5), Some(dec!(0)), LO)),
+            pts(relative_to_best(
+                dec!(40),
+                dec!(5),
+                Some(dec!(0)),
+                LO,
+                Texts::Written
+            )),
             dec!(0)
         );
         assert_eq!(
-            rule(&relative_to_best(dec!(40), dec!(4), Some(dec!(10)), HI)),
+            rule(&relative_to_best(
+                dec!(40),
+                dec!(4),
+                Some(dec!(10)),
+                HI,
+                Texts::Written
+            )),
             "40 × 4/10 (best of group 10)"
         );
     }

@@ -282,8 +282,10 @@ pub fn unit_inputs(
 /// office decided about them (the progress of a form, not its score).
 ///
 /// Read [`INPUT_SLICE`] assessments at a time: the raw rows (their JSON values, the driver's
-/// result buffer) of one slice are parsed and dropped before the next is read, so a national
-/// group's 340,000 answers never sit in memory twice.
+/// result buffer) of one slice are parsed and dropped soon after, so a national group's 340,000
+/// answers never sit in memory twice. With several slices, the next slice is read (on this
+/// connection, from a thread of its own) while the scoring pool parses the one before: the
+/// database's work and the parsing overlap instead of taking turns.
 pub fn entered_inputs(
     conn: &mut PgConnection,
     entry: &SetEntry,
@@ -297,51 +299,88 @@ pub fn entered_inputs(
     .map(|u| (u.id, u))
     .collect();
     let mut out = Vec::with_capacity(assessments.len());
-    for slice in assessments.chunks(INPUT_SLICE) {
-        out.extend(slice_inputs(conn, entry, &units, slice)?);
+    if assessments.len() <= INPUT_SLICE {
+        let rows = SliceRows::read(conn, assessments)?;
+        out.extend(rows.parse(entry, &units)?);
+        return Ok(out);
     }
-    Ok(out)
+    std::thread::scope(|s| {
+        // one slice read ahead at most: memory stays at two slices' rows
+        let (tx, rx) = std::sync::mpsc::sync_channel::<AppResult<SliceRows>>(1);
+        let reader = s.spawn(move || {
+            for slice in assessments.chunks(INPUT_SLICE) {
+                let rows = SliceRows::read(conn, slice);
+                let failed = rows.is_err();
+                // a closed channel: the parser failed and stopped listening
+                if tx.send(rows).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for rows in rx {
+            out.extend(rows?.parse(entry, &units)?);
+        }
+        reader
+            .join()
+            .map_err(|_| AppError::internal("reading the answers failed"))?;
+        Ok(out)
+    })
 }
 
 /// How many assessments' answers [`entered_inputs`] reads at a time.
 const INPUT_SLICE: usize = 500;
 
-fn slice_inputs(
-    conn: &mut PgConnection,
-    entry: &SetEntry,
-    units: &HashMap<Uuid, Unit>,
-    assessments: &[Assessment],
-) -> AppResult<Vec<UnitInput>> {
-    let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
-    let mut answers: HashMap<Uuid, Vec<ScoringAnswer>> = HashMap::new();
-    for a in Assessment::scoring_answers(conn, &ids)? {
-        answers.entry(a.assessment_id).or_default().push(a);
-    }
-    let mut adjustments: HashMap<Uuid, Vec<AdjustmentRow>> = HashMap::new();
-    for a in Assessment::adjustments(conn, &ids)? {
-        adjustments.entry(a.assessment_id).or_default().push(a);
-    }
-    let evidence: BTreeSet<(Uuid, Uuid)> = Assessment::evidence_presence(conn, &ids)?
-        .into_iter()
-        .collect();
-    // The rows are read on this connection; parsing their JSON and inputs, most of the work,
-    // runs on every core.
-    let work: Vec<(&Assessment, Vec<ScoringAnswer>, Vec<AdjustmentRow>)> = assessments
-        .iter()
-        .map(|a| {
-            (
-                a,
-                answers.remove(&a.id).unwrap_or_default(),
-                adjustments.remove(&a.id).unwrap_or_default(),
-            )
+/// The stored rows of one slice of assessments, as read.
+struct SliceRows<'a> {
+    assessments: &'a [Assessment],
+    answers: HashMap<Uuid, Vec<ScoringAnswer>>,
+    adjustments: HashMap<Uuid, Vec<AdjustmentRow>>,
+    evidence: BTreeSet<(Uuid, Uuid)>,
+}
+
+impl<'a> SliceRows<'a> {
+    fn read(conn: &mut PgConnection, assessments: &'a [Assessment]) -> AppResult<SliceRows<'a>> {
+        let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
+        let mut answers: HashMap<Uuid, Vec<ScoringAnswer>> = HashMap::new();
+        for a in Assessment::scoring_answers(conn, &ids)? {
+            answers.entry(a.assessment_id).or_default().push(a);
+        }
+        let mut adjustments: HashMap<Uuid, Vec<AdjustmentRow>> = HashMap::new();
+        for a in Assessment::adjustments(conn, &ids)? {
+            adjustments.entry(a.assessment_id).or_default().push(a);
+        }
+        let evidence = Assessment::evidence_presence(conn, &ids)?
+            .into_iter()
+            .collect();
+        Ok(SliceRows {
+            assessments,
+            answers,
+            adjustments,
+            evidence,
         })
-        .collect();
-    parallel(&work, |(a, answers, adjustments)| {
-        let unit = units
-            .get(&a.unit_id)
-            .ok_or_else(|| AppError::internal("assessment unit missing"))?;
-        Ok(unit_input(entry, unit, a, answers, adjustments, &evidence))
-    })
+    }
+
+    /// Parses the rows' JSON and inputs (most of the work) on every core.
+    fn parse(mut self, entry: &SetEntry, units: &HashMap<Uuid, Unit>) -> AppResult<Vec<UnitInput>> {
+        let work: Vec<(&Assessment, Vec<ScoringAnswer>, Vec<AdjustmentRow>)> = self
+            .assessments
+            .iter()
+            .map(|a| {
+                (
+                    a,
+                    self.answers.remove(&a.id).unwrap_or_default(),
+                    self.adjustments.remove(&a.id).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let evidence = &self.evidence;
+        parallel(&work, |(a, answers, adjustments)| {
+            let unit = units
+                .get(&a.unit_id)
+                .ok_or_else(|| AppError::internal("assessment unit missing"))?;
+            Ok(unit_input(entry, unit, a, answers, adjustments, evidence))
+        })
+    }
 }
 
 /// One assessment's scoring input from its stored rows.

@@ -639,6 +639,75 @@ async fn a_recompute_vacuums_the_rows_it_rewrote() {
     }
 }
 
+/// A recompute that changes no number writes no score row: the rows keep their versions and
+/// the groups their score stamps, so no server's copy of the rank keys goes stale and nothing
+/// is left to vacuum. A row that did change is written.
+#[tokio::test]
+async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let versions = |app: &TestApp| -> Vec<(String, String)> {
+        app.with_conn(|c| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct V {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                unit_code: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                version: String,
+            }
+            diesel::sql_query(
+                "SELECT unit_code, xmin::text AS version FROM assessment_scores \
+                 UNION ALL SELECT 'group ' || group_id::text, \
+                   coalesce(scores_version::text, '') \
+                 FROM period_groups ORDER BY 1",
+            )
+            .load::<V>(c)
+            .expect("row versions")
+            .into_iter()
+            .map(|v| (v.unit_code, v.version))
+            .collect()
+        })
+    };
+    let before = versions(&app);
+    assert!(before.len() > 2, "{before:?}");
+    let stored = stored_state(&app);
+    app.as_role(Role::Admin, None).recompute(&period).ok().await;
+    assert_eq!(versions(&app), before, "a recompute that changes nothing");
+
+    // one unit's number changed behind the service's back: the recompute restores it, and
+    // writes that row (and the group's stamp) only
+    app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "UPDATE assessment_scores SET self_points = self_points + 1 \
+             WHERE unit_code = 'XA-BAC-HA'",
+        )
+        .execute(c)
+        .expect("tamper");
+    });
+    let tampered = versions(&app);
+    let numbers = stored_state(&app);
+    app.as_role(Role::Admin, None).recompute(&period).ok().await;
+    let after = versions(&app);
+    let changed: Vec<&str> = tampered
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| b.0.as_str())
+        .collect();
+    assert_eq!(changed.len(), 2, "{tampered:?} → {after:?}");
+    assert_eq!(changed[0], "XA-BAC-HA");
+    assert!(changed[1].starts_with("group "), "{changed:?}");
+    assert_ne!(numbers, stored, "the tampering showed");
+    assert_eq!(
+        stored_state(&app),
+        stored,
+        "the recompute restored the number"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recompute() {
     let app = spawn_seeded_app().await;

@@ -69,7 +69,11 @@ impl ScoreRow {
             .load(conn)
     }
 
-    /// Inserts or overwrites rows, all in one statement.
+    /// Inserts or overwrites rows, all in one statement. A stored row equal to the new one is
+    /// left as it is (no new row version, no stamp: nothing changed for a reader), so a
+    /// recompute that changes nothing writes nothing, and leaves nothing to vacuum. Every
+    /// writer stores normalised numbers, so equal values have equal digits; `computed_at`
+    /// says when the row last changed.
     pub fn upsert(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<()> {
         if rows.is_empty() {
             return Ok(());
@@ -103,7 +107,16 @@ impl ScoreRow {
                finalised = excluded.finalised, scope_points = excluded.scope_points, \
                scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
                overall_key = excluded.overall_key, computed_at = excluded.computed_at, \
-               ranked = excluded.ranked",
+               ranked = excluded.ranked \
+             WHERE (s.period_id, s.group_id, s.unit_id, s.unit_code, s.max_points, \
+                 s.applicable_max, s.self_points, s.reviewed_points, s.self_index, \
+                 s.reviewed_index, s.finalised, s.scope_points, s.scope_max, s.scope_index, \
+                 s.ranked) \
+               IS DISTINCT FROM (excluded.period_id, excluded.group_id, excluded.unit_id, \
+                 excluded.unit_code, excluded.max_points, excluded.applicable_max, \
+                 excluded.self_points, excluded.reviewed_points, excluded.self_index, \
+                 excluded.reviewed_index, excluded.finalised, excluded.scope_points, \
+                 excluded.scope_max, excluded.scope_index, excluded.ranked)",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
