@@ -615,9 +615,9 @@ async fn recompute_rebuilds_exactly_what_is_stored() {
     .await;
 }
 
-/// A recompute rewrites every score row of the period; its old row versions are vacuumed as
-/// soon as it commits, not left to autovacuum, so the rank count after the next answer write
-/// does not walk them.
+/// A recompute rewrites the group's bases and candidates (and any score row that changed); the
+/// old row versions are vacuumed as soon as it commits, not left to autovacuum, so the next
+/// count over the group does not walk them.
 #[tokio::test]
 async fn a_recompute_vacuums_the_rows_it_rewrote() {
     let app = spawn_seeded_app().await;
