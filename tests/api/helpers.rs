@@ -19,8 +19,12 @@ pub const JWT_SECRET: &str = "Tq7vK2mX9pLr4sWz8bN1cY6hJ3fD5gA0eUiOkRtV";
 pub const ISSUER: &str = "dti-api";
 pub const DEMO_PASSWORD: &str = "demo-dti-2026";
 
-/// Where the tests look for PostgreSQL when `TEST_DATABASE_URL` is not set.
-pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Where the tests look for PostgreSQL when `TEST_DATABASE_URL` is not set. Without TLS: over
+/// loopback it protects nothing, and with it the test process once died at exit (SIGSEGV in
+/// libcrypto, after every test had passed) as OpenSSL's exit-time cleanup met threads of
+/// earlier tests still closing their connections.
+pub const DEFAULT_TEST_DATABASE_URL: &str =
+    "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
 /// Server URL for administrative statements (CREATE/DROP DATABASE): `TEST_DATABASE_URL` (or
 /// `DATABASE_URL`) when set; else a server on 127.0.0.1:5432 that lets `postgres` in; else a
