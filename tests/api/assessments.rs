@@ -639,14 +639,27 @@ async fn a_recompute_vacuums_the_rows_it_rewrote() {
     }
 }
 
-/// A recompute that changes no number writes no score row: the rows keep their versions and
-/// the groups their score stamps, so no server's copy of the rank keys goes stale and nothing
-/// is left to vacuum. A row that did change is written.
+/// A recompute that changes no number writes no score row and no candidate value: the rows
+/// keep their versions and the groups their score stamps, so no server's copy of the rank keys
+/// goes stale and nothing is left to vacuum. A row that did change is written.
 #[tokio::test]
 async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
-    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    // 2.2 relative to the group's best, so that the units' values are candidates
+    let (period, _) = open_period(&app, &admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await;
+    for (unit, value) in [("XA-BAC-HA", 4), ("XA-BAT-XAT", 9)] {
+        let t = app.token_for(Role::UnitEditor, Some(unit));
+        let a = assessment_of(&app, &t, &period, unit).await;
+        json_ok(
+            put(&app, &t, &a, "2.2", json!({"inputs": {"value": value}})).await,
+            200,
+        )
+        .await;
+    }
     let versions = |app: &TestApp| -> Vec<(String, String)> {
         app.with_conn(|c| {
             use diesel::RunQueryDsl;
@@ -661,7 +674,10 @@ async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
                 "SELECT unit_code, xmin::text AS version FROM assessment_scores \
                  UNION ALL SELECT 'group ' || group_id::text, \
                    coalesce(scores_version::text, '') \
-                 FROM period_groups ORDER BY 1",
+                 FROM period_groups \
+                 UNION ALL SELECT 'candidate ' || s.unit_code, rv.xmin::text \
+                 FROM relative_values rv JOIN assessment_scores s USING (assessment_id) \
+                 ORDER BY 1",
             )
             .load::<V>(c)
             .expect("row versions")
@@ -671,7 +687,14 @@ async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
         })
     };
     let before = versions(&app);
-    assert!(before.len() > 2, "{before:?}");
+    assert_eq!(
+        before
+            .iter()
+            .filter(|v| v.0.starts_with("candidate "))
+            .count(),
+        2,
+        "{before:?}"
+    );
     let stored = stored_state(&app);
     app.as_role(Role::Admin, None).recompute(&period).ok().await;
     assert_eq!(versions(&app), before, "a recompute that changes nothing");

@@ -81,8 +81,13 @@ impl ScoreRow {
         let col = |f: &dyn Fn(&ScoreRow) -> Option<Decimal>| -> Vec<Option<Decimal>> {
             rows.iter().map(f).collect()
         };
-        let arrays = |f: &dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>>| -> Vec<String> {
-            rows.iter().map(|r| array_literal(f(r))).collect()
+        // a group's rows hold ~140,000 numbers: written as text on every core
+        let arrays = |f: &(dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>> + Sync)| -> Vec<String> {
+            use rayon::prelude::*;
+            if rows.len() < 256 {
+                return rows.iter().map(|r| array_literal(f(r))).collect();
+            }
+            rows.par_iter().map(|r| array_literal(f(r))).collect()
         };
         cached_sql(
             "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
@@ -673,24 +678,43 @@ impl RelativeValue {
         Ok(())
     }
 
-    /// Replaces a whole group's rows.
+    /// Makes a whole group's rows `rows`, in one statement, writing only what differs: rows
+    /// no longer among them are deleted, new ones inserted, changed ones updated, equal ones
+    /// left as they are (a recompute that changes nothing writes nothing here). `NOT IN`, not
+    /// `NOT EXISTS`: the planner cannot count an `unnest` of parameters, and its anti-join
+    /// then compared every pair of rows (0.9 s at 3,400 units); `NOT IN` hashes the new keys.
     pub fn replace_group(
         conn: &mut PgConnection,
         period: Uuid,
         group: Uuid,
         rows: &[RelativeValue],
     ) -> QueryResult<()> {
-        diesel::delete(
-            relative_values::table
-                .filter(relative_values::period_id.eq(period))
-                .filter(relative_values::group_id.eq(group)),
+        cached_sql(
+            "WITH v AS ( \
+               SELECT * FROM unnest($3::uuid[], $4::uuid[], $5::numeric[], $6::numeric[]) \
+                 AS v(a, n, s, r)), \
+             gone AS ( \
+               DELETE FROM relative_values rv WHERE rv.period_id = $1 AND rv.group_id = $2 \
+                 AND (rv.assessment_id, rv.node_id) NOT IN (SELECT v.a, v.n FROM v)) \
+             INSERT INTO relative_values AS rv (assessment_id, node_id, period_id, group_id, \
+               self_value, reviewed_value) \
+             SELECT v.a, v.n, $1, $2, v.s, v.r FROM v \
+             ON CONFLICT (assessment_id, node_id) DO UPDATE SET \
+               period_id = excluded.period_id, group_id = excluded.group_id, \
+               self_value = excluded.self_value, reviewed_value = excluded.reviewed_value \
+             WHERE (rv.period_id, rv.group_id, rv.self_value, rv.reviewed_value) \
+               IS DISTINCT FROM (excluded.period_id, excluded.group_id, excluded.self_value, \
+                 excluded.reviewed_value)",
+        )
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.node_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(rows.iter().map(|r| r.self_value).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(
+            rows.iter().map(|r| r.reviewed_value).collect::<Vec<_>>(),
         )
         .execute(conn)?;
-        for chunk in rows.chunks(5000) {
-            diesel::insert_into(relative_values::table)
-                .values(chunk)
-                .execute(conn)?;
-        }
         Ok(())
     }
 }
