@@ -477,6 +477,9 @@ mod tests {
     use super::*;
     use crate::domain::indicator_set::{ChoiceOption, SumItem};
 
+    /// The tests read the rule texts.
+    const T: Texts = Texts::Written;
+
     /// A stored score never reads the rule text: skipping it changes no number, and every
     /// method's text is there when a trace asks for it.
     #[test]
@@ -512,7 +515,7 @@ mod tests {
             (Method::Manual, Input::Bool(true)),
         ];
         for (method, input) in &methods_inputs {
-            let written = evaluate(method, dec!(20), input, Some(dec!(10)), Texts::Written);
+            let written = evaluate(method, dec!(20), input, Some(dec!(10)), T);
             let skipped = evaluate(method, dec!(20), input, Some(dec!(10)), Texts::Skipped);
             let text = |e: &Evaluation| match e {
                 Evaluation::Points { rule, .. }
@@ -553,14 +556,7 @@ mod tests {
 
     #[test]
     fn ratio_three_of_four_meetings_of_twenty_is_fifteen() {
-        let e = ratio(
-            dec!(20),
-            dec!(3),
-            dec!(4),
-            HI,
-            ZeroDenominator::Reject,
-            Texts::Written,
-        );
+        let e = ratio(dec!(20), dec!(3), dec!(4), HI, ZeroDenominator::Reject, T);
         assert_eq!(rule(&e), "20 × 3/4");
         assert_eq!(pts(e), dec!(15));
         // Lower is better: 1 overdue of 4 → 20 × (1 − 1/4) = 15.
@@ -571,7 +567,7 @@ mod tests {
                 dec!(4),
                 LO,
                 ZeroDenominator::Reject,
-                Texts::Written
+                T
             )),
             dec!(15)
         );
@@ -582,7 +578,7 @@ mod tests {
                 dec!(4),
                 LO,
                 ZeroDenominator::Reject,
-                Texts::Written
+                T
             )),
             dec!(20)
         );
@@ -594,7 +590,7 @@ mod tests {
                 dec!(3),
                 HI,
                 ZeroDenominator::Reject,
-                Texts::Written
+                T
             )),
             dec!(20) / dec!(3)
         );
@@ -602,7 +598,7 @@ mod tests {
 
     #[test]
     fn zero_denominator_rules() {
-        let z = |rule| ratio(dec!(20), dec!(0), dec!(0), HI, rule, Texts::Written);
+        let z = |rule| ratio(dec!(20), dec!(0), dec!(0), HI, rule, T);
         assert_eq!(pts(z(ZeroDenominator::Zero)), dec!(0));
         assert_eq!(pts(z(ZeroDenominator::Full)), dec!(20));
         assert_eq!(pts(z(ZeroDenominator::Reject)), dec!(0));
@@ -618,7 +614,7 @@ mod tests {
                 dec!(0),
                 LO,
                 ZeroDenominator::Full,
-                Texts::Written
+                T
             )),
             dec!(20)
         );
@@ -630,7 +626,7 @@ mod tests {
                 dec!(0.8),
                 HI,
                 ZeroDenominator::Full,
-                Texts::Written
+                T
             )),
             dec!(10)
         );
@@ -642,7 +638,7 @@ mod tests {
                 dec!(0.8),
                 LO,
                 ZeroDenominator::NotApplicable,
-                Texts::Written
+                T
             ),
             Evaluation::NotApplicable { .. }
         ));
@@ -658,7 +654,7 @@ mod tests {
                 dec!(0.8),
                 d,
                 ZeroDenominator::Reject,
-                Texts::Written,
+                T,
             ))
         };
         assert_eq!(r(dec!(60), HI), dec!(7.5));
@@ -673,7 +669,7 @@ mod tests {
                 dec!(0.1),
                 LO,
                 ZeroDenominator::Reject,
-                Texts::Written,
+                T,
             ))
         };
         assert_eq!(l(dec!(5)), dec!(10));
@@ -689,7 +685,7 @@ mod tests {
                 dec!(1),
                 LO,
                 ZeroDenominator::Reject,
-                Texts::Written
+                T
             )),
             dec!(10)
         );
@@ -710,17 +706,17 @@ mod tests {
             (dec!(3), dec!(15)),
             (dec!(2), dec!(10)),
         ]);
-        assert_eq!(pts(tiers(dec!(3), &b, HI, Texts::Written)), dec!(15));
-        assert_eq!(pts(tiers(dec!(3.5), &b, HI, Texts::Written)), dec!(15));
-        assert_eq!(pts(tiers(dec!(7), &b, HI, Texts::Written)), dec!(20));
-        assert_eq!(pts(tiers(dec!(0), &b, HI, Texts::Written)), dec!(0));
-        assert_eq!(rule(&tiers(dec!(3), &b, HI, Texts::Written)), "3 ≥ 3 → 15");
+        assert_eq!(pts(tiers(dec!(3), &b, HI, T)), dec!(15));
+        assert_eq!(pts(tiers(dec!(3.5), &b, HI, T)), dec!(15));
+        assert_eq!(pts(tiers(dec!(7), &b, HI, T)), dec!(20));
+        assert_eq!(pts(tiers(dec!(0), &b, HI, T)), dec!(0));
+        assert_eq!(rule(&tiers(dec!(3), &b, HI, T)), "3 ≥ 3 → 15");
         // Lower is better: 0 incidents → 20, ≤ 2 → 10, ≤ 5 → 5, more → 0.
         let l = bands(&[(dec!(5), dec!(5)), (dec!(0), dec!(20)), (dec!(2), dec!(10))]);
-        assert_eq!(pts(tiers(dec!(0), &l, LO, Texts::Written)), dec!(20));
-        assert_eq!(pts(tiers(dec!(1), &l, LO, Texts::Written)), dec!(10));
-        assert_eq!(pts(tiers(dec!(5), &l, LO, Texts::Written)), dec!(5));
-        assert_eq!(pts(tiers(dec!(6), &l, LO, Texts::Written)), dec!(0));
+        assert_eq!(pts(tiers(dec!(0), &l, LO, T)), dec!(20));
+        assert_eq!(pts(tiers(dec!(1), &l, LO, T)), dec!(10));
+        assert_eq!(pts(tiers(dec!(5), &l, LO, T)), dec!(5));
+        assert_eq!(pts(tiers(dec!(6), &l, LO, T)), dec!(0));
     }
 
     #[test]
@@ -731,7 +727,7 @@ mod tests {
                 dec!(10),
                 &Input::Bool(b),
                 None,
-                Texts::Written,
+                T,
             ))
         };
         assert_eq!(boolean(HI, true), dec!(10));
@@ -758,23 +754,11 @@ mod tests {
                 },
             ],
         };
-        let e = evaluate(
-            &choice,
-            dec!(10),
-            &Input::Choice("deputy".into()),
-            None,
-            Texts::Written,
-        );
+        let e = evaluate(&choice, dec!(10), &Input::Choice("deputy".into()), None, T);
         assert_eq!(rule(&e), "deputy (Phó) → 5");
         assert_eq!(pts(e), dec!(5));
         assert!(matches!(
-            evaluate(
-                &choice,
-                dec!(10),
-                &Input::Choice("gone".into()),
-                None,
-                Texts::Written
-            ),
+            evaluate(&choice, dec!(10), &Input::Choice("gone".into()), None, T),
             Evaluation::Mismatch { .. }
         ));
 
@@ -797,13 +781,7 @@ mod tests {
         let items = |v: &[(&str, Decimal)]| {
             Input::Items(v.iter().map(|(k, d)| (k.to_string(), *d)).collect())
         };
-        let e = evaluate(
-            &capped,
-            dec!(5),
-            &items(&[("apps", dec!(7))]),
-            None,
-            Texts::Written,
-        );
+        let e = evaluate(&capped, dec!(5), &items(&[("apps", dec!(7))]), None, T);
         assert_eq!(rule(&e), "min(5, 7 × 1)");
         let (p, c) = settle(pts(e), dec!(5), None);
         assert_eq!((p, c), (dec!(5), true));
@@ -813,7 +791,7 @@ mod tests {
             dec!(50),
             &items(&[("wan", dec!(0.8)), ("apps", dec!(3))]),
             None,
-            Texts::Written,
+            T,
         );
         assert_eq!(pts(e), dec!(39));
         assert_eq!(
@@ -822,7 +800,7 @@ mod tests {
                 dec!(50),
                 &items(&[("wan", dec!(2))]),
                 None,
-                Texts::Written
+                T
             )),
             dec!(45)
         );
@@ -838,7 +816,7 @@ mod tests {
                 respondents: dec!(1000),
             },
             None,
-            Texts::Written,
+            T,
         );
         assert_eq!(pts(e), dec!(16.4));
 
@@ -848,18 +826,12 @@ mod tests {
                 dec!(20),
                 &Input::Points(dec!(12.5)),
                 None,
-                Texts::Written
+                T
             )),
             dec!(12.5)
         );
         assert!(matches!(
-            evaluate(
-                &Method::Manual,
-                dec!(20),
-                &Input::Bool(true),
-                None,
-                Texts::Written
-            ),
+            evaluate(&Method::Manual, dec!(20), &Input::Bool(true), None, T),
             Evaluation::Mismatch { .. }
         ));
     }
@@ -867,83 +839,35 @@ mod tests {
     #[test]
     fn relative_to_best_examples() {
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(4),
-                Some(dec!(10)),
-                HI,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(4), Some(dec!(10)), HI, T)),
             dec!(16)
         );
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(10),
-                Some(dec!(10)),
-                HI,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(10), Some(dec!(10)), HI, T)),
             dec!(40)
         );
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(0),
-                Some(dec!(0)),
-                HI,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(0), Some(dec!(0)), HI, T)),
             dec!(0)
         );
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(7),
-                None,
-                HI,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(7), None, HI, T)),
             dec!(40)
         );
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(20),
-                Some(dec!(10)),
-                LO,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(20), Some(dec!(10)), LO, T)),
             dec!(20)
         );
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(0),
-                Some(dec!(0)),
-                LO,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(0), Some(dec!(0)), LO, T)),
             dec!(40)
         );
         assert_eq!(
-            pts(relative_to_best(
-                dec!(40),
-                dec!(5),
-                Some(dec!(0)),
-                LO,
-                Texts::Written
-            )),
+            pts(relative_to_best(dec!(40), dec!(5), Some(dec!(0)), LO, T)),
             dec!(0)
         );
         assert_eq!(
-            rule(&relative_to_best(
-                dec!(40),
-                dec!(4),
-                Some(dec!(10)),
-                HI,
-                Texts::Written
-            )),
+            rule(&relative_to_best(dec!(40), dec!(4), Some(dec!(10)), HI, T)),
             "40 × 4/10 (best of group 10)"
         );
     }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use dti_api::domain::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assessment_of, open_period, put, scoring_vacuums, stored_state};
+use crate::fixtures::{
+    assessment_of, open_period, open_relative_period, put, scoring_vacuums, stored_state,
+};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -647,19 +649,8 @@ async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
     // 2.2 relative to the group's best, so that the units' values are candidates
-    let (period, _) = open_period(&app, &admin, |d| {
-        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
-    })
-    .await;
-    for (unit, value) in [("XA-BAC-HA", 4), ("XA-BAT-XAT", 9)] {
-        let t = app.token_for(Role::UnitEditor, Some(unit));
-        let a = assessment_of(&app, &t, &period, unit).await;
-        json_ok(
-            put(&app, &t, &a, "2.2", json!({"inputs": {"value": value}})).await,
-            200,
-        )
-        .await;
-    }
+    let (period, _) =
+        open_relative_period(&app, &admin, &[("XA-BAC-HA", 4), ("XA-BAT-XAT", 9)]).await;
     let versions = |app: &TestApp| -> Vec<(String, String)> {
         app.with_conn(|c| {
             use diesel::RunQueryDsl;
@@ -818,21 +809,12 @@ async fn assert_recompute_changes_nothing(app: &TestApp, admin: &str, period: &s
 async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
-    let (period, _) = open_period(&app, &admin, |d| {
-        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
-    })
+    let (period, ids) = open_relative_period(
+        &app,
+        &admin,
+        &[("XA-BAC-HA", 3), ("XA-BAT-XAT", 5), ("PHUONG-SA-PA", 7)],
+    )
     .await;
-    let mut ids = Vec::new();
-    for (unit, value) in [("XA-BAC-HA", 3), ("XA-BAT-XAT", 5), ("PHUONG-SA-PA", 7)] {
-        let t = app.token_for(Role::UnitEditor, Some(unit));
-        let a = assessment_of(&app, &t, &period, unit).await;
-        json_ok(
-            put(&app, &t, &a, "2.2", json!({"inputs": {"value": value}})).await,
-            200,
-        )
-        .await;
-        ids.push((t, a));
-    }
     // Another writer raises the first unit's value to 100, rescores (moving the best), and
     // rolls back.
     let first: uuid::Uuid = ids[0].1.parse().unwrap();

@@ -91,6 +91,32 @@ pub async fn open_period(
     (opened["id"].as_str().unwrap().to_string(), set_id)
 }
 
+/// Opens a period whose component 2.2 is scored relative to the group's best value (a write can
+/// move every other unit's score), and writes each `(unit, value)` of `values` to 2.2 as the
+/// unit's editor: the period, and each unit's editor token and assessment.
+pub async fn open_relative_period(
+    app: &TestApp,
+    admin: &str,
+    values: &[(&str, i64)],
+) -> (String, Vec<(String, String)>) {
+    let (period, _) = open_period(app, admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await;
+    let mut written = Vec::new();
+    for (unit, value) in values {
+        let t = app.token_for(Role::UnitEditor, Some(unit));
+        let a = assessment_of(app, &t, &period, unit).await;
+        json_ok(
+            put(app, &t, &a, "2.2", json!({"inputs": {"value": value}})).await,
+            200,
+        )
+        .await;
+        written.push((t, a));
+    }
+    (period, written)
+}
+
 pub async fn assessment_of(app: &TestApp, token: &str, period: &str, unit: &str) -> String {
     let list = json_ok(
         app.get(&format!("/api/v1/periods/{period}/assessments"), token)
