@@ -133,15 +133,15 @@ pub fn ratio(
     if b.is_zero() {
         return zero_denominator(z, m, "denominator", texts);
     }
-    let (m_s, a_s, b_s) = (|| fmt_dec(m), || fmt_dec(a), || fmt_dec(b));
+    // the texts are formatted only when written (see `Texts`)
     match d {
         Direction::HigherIsBetter => Evaluation::Points {
             raw: scale_fraction(m, a, b),
-            rule: texts.write(|| format!("{} × {}/{}", m_s(), a_s(), b_s())),
+            rule: texts.write(|| format!("{} × {}/{}", fmt_dec(m), fmt_dec(a), fmt_dec(b))),
         },
         Direction::LowerIsBetter => Evaluation::Points {
             raw: scale_fraction(m, b - a, b),
-            rule: texts.write(|| format!("{} × (1 − {}/{})", m_s(), a_s(), b_s())),
+            rule: texts.write(|| format!("{} × (1 − {}/{})", fmt_dec(m), fmt_dec(a), fmt_dec(b))),
         },
     }
 }
@@ -250,6 +250,7 @@ pub fn relative_to_best(
     texts: Texts,
 ) -> Evaluation {
     let best = best.unwrap_or(value);
+    // the texts are formatted only when written (see `Texts`)
     let (m_s, v_s, b_s) = (|| fmt_dec(m), || fmt_dec(value), || fmt_dec(best));
     match d {
         Direction::HigherIsBetter if best.is_zero() => Evaluation::Points {
@@ -258,10 +259,8 @@ pub fn relative_to_best(
         },
         Direction::HigherIsBetter => Evaluation::Points {
             raw: scale_fraction(m, value, best),
-            rule: texts.write(|| {
-                let b = b_s();
-                format!("{} × {}/{b} (best of group {b})", m_s(), v_s())
-            }),
+            rule: texts
+                .write(|| format!("{} × {}/{b} (best of group {b})", m_s(), v_s(), b = b_s())),
         },
         Direction::LowerIsBetter if value.is_zero() => Evaluation::Points {
             raw: m,
@@ -269,10 +268,8 @@ pub fn relative_to_best(
         },
         Direction::LowerIsBetter => Evaluation::Points {
             raw: scale_fraction(m, best, value),
-            rule: texts.write(|| {
-                let b = b_s();
-                format!("{} × {b}/{} (best of group {b})", m_s(), v_s())
-            }),
+            rule: texts
+                .write(|| format!("{} × {b}/{} (best of group {b})", m_s(), v_s(), b = b_s())),
         },
     }
 }
