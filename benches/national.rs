@@ -1597,14 +1597,15 @@ impl RssSampler {
 }
 
 /// One import over HTTP: POST (as a job, as a national file is anyway: 202), then the job
-/// polled every 100 ms until it ends. Its wall time, the peak RSS and the job's result.
+/// polled every 100 ms until it ends. Its wall time, the peak RSS, the job's result and its
+/// URL.
 async fn http_import(
     http: &Http,
     server: &ServerProcess,
     period: Uuid,
     body: Vec<u8>,
     dry_run: bool,
-) -> (Duration, f64, Value) {
+) -> (Duration, f64, Value, String) {
     // the kernel's exact peak where it can be reset, and 100 ms samples besides
     let exact = server.reset_peak();
     let sampler = RssSampler::start(server.pid());
@@ -1656,7 +1657,72 @@ async fn http_import(
         "import job: {:.2000}",
         job.to_string()
     );
-    (d, peak, job["result"].clone())
+    (d, peak, job["result"].clone(), url)
+}
+
+/// What reading the jobs back costs: the bytes of a dry run's job, of the list of every job,
+/// and the server's peak RSS while `JOB_READERS` clients read the dry run's job at once.
+struct JobReads {
+    job_bytes: usize,
+    list_bytes: usize,
+    jobs_listed: usize,
+    readers: usize,
+    peak_mb: f64,
+    rss_before_mb: f64,
+    elapsed: Duration,
+}
+
+const JOB_READERS: usize = 8;
+
+async fn job_reads(http: &Http, server: &ServerProcess, dry_run_job: &str) -> JobReads {
+    let get = |url: String| {
+        let (client, token) = (http.client.clone(), http.token.clone());
+        async move {
+            let r = client
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(r.status().as_u16(), 200, "{url}");
+            r.bytes().await.expect("body").len()
+        }
+    };
+    let list_url = format!("{}/api/v1/jobs?page_size=100", http.base);
+    let list: Value = http
+        .client
+        .get(&list_url)
+        .bearer_auth(&http.token)
+        .send()
+        .await
+        .expect("jobs")
+        .json()
+        .await
+        .expect("jobs body");
+    let list_bytes = get(list_url).await;
+    let rss_before_mb = server.rss_kb() as f64 / 1024.0;
+    let exact = server.reset_peak();
+    let sampler = RssSampler::start(server.pid());
+    let t = Instant::now();
+    let sizes =
+        futures_util::future::join_all((0..JOB_READERS).map(|_| get(dry_run_job.to_string())))
+            .await;
+    let elapsed = t.elapsed();
+    let sampled = sampler.peak_kb();
+    let peak = if exact {
+        sampled.max(server.peak_kb())
+    } else {
+        sampled
+    };
+    JobReads {
+        job_bytes: sizes[0],
+        list_bytes,
+        jobs_listed: list["items"].as_array().map_or(0, Vec::len),
+        readers: JOB_READERS,
+        peak_mb: peak as f64 / 1024.0,
+        rss_before_mb,
+        elapsed,
+    }
 }
 
 /// COPY of the rows (resolved to the answers table's columns) into the scratch table; its time.
@@ -1745,6 +1811,7 @@ struct ImportResults {
     /// (format, dry run?, time, peak RSS MB, file bytes)
     runs: Vec<(&'static str, bool, Duration, f64, usize)>,
     rss_before_mb: f64,
+    job_reads: Option<JobReads>,
 }
 
 async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
@@ -1769,7 +1836,9 @@ async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
         copy: Vec::new(),
         runs: Vec::new(),
         rss_before_mb: server.rss_kb() as f64 / 1024.0,
+        job_reads: None,
     };
+    let mut dry_run_job = None;
     for run in 0..runs {
         for (k, format) in ["csv", "xlsx"].into_iter().enumerate() {
             if !formats.split(',').any(|f| f.trim() == format) {
@@ -1784,8 +1853,11 @@ async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
             let size = body.len();
             for dry_run in [true, false] {
                 eprintln!("import {format}, dry run {dry_run}: {rows} rows, {size} bytes");
-                let (d, peak, result) =
+                let (d, peak, result, job) =
                     http_import(&http, &server, s.period, body.clone(), dry_run).await;
+                if dry_run {
+                    dry_run_job.get_or_insert(job);
+                }
                 let conflicts = format!("{:.2000}", result["conflicts"].to_string());
                 assert_eq!(result["rows_read"], rows, "{conflicts}");
                 assert_eq!(result["rows_refused"], 0, "{conflicts}");
@@ -1800,6 +1872,9 @@ async fn import_phase(s: &Setup, runs: usize) -> ImportResults {
                 out.runs.push((format, dry_run, d, peak, size));
             }
         }
+    }
+    if let Some(job) = dry_run_job {
+        out.job_reads = Some(job_reads(&http, &server, &job).await);
     }
     out
 }
@@ -1848,4 +1923,16 @@ fn print_imports(r: &ImportResults) {
         "\nRSS is the server's, in a process of its own (the release binary, `serve`): its peak resident set during each import (the kernel's high-water mark, reset before each; sampled every 100 ms besides); {:.0} MB before the first import.",
         r.rss_before_mb
     );
+    if let Some(j) = &r.job_reads {
+        println!(
+            "\nReading the jobs back: a dry run's job (`GET /jobs/{{id}}`, its result served as stored) is {:.1} MiB; the list of all {} jobs (`GET /jobs`, summaries) {:.1} KiB. {} clients reading the dry run's job at once: {:.0} ms, server RSS {:.0} MB before, peak {:.0} MB.",
+            j.job_bytes as f64 / (1024.0 * 1024.0),
+            j.jobs_listed,
+            j.list_bytes as f64 / 1024.0,
+            j.readers,
+            j.elapsed.as_secs_f64() * 1000.0,
+            j.rss_before_mb,
+            j.peak_mb
+        );
+    }
 }

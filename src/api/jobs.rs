@@ -65,6 +65,64 @@ pub struct JobResponse {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A job as the list shows it: everything but its result and problem (a dry run's result
+/// lists up to 10,000 rows); `GET /jobs/{id}` gives those.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobSummary {
+    pub id: Uuid,
+    pub kind: JobKind,
+    pub state: JobState,
+    /// What a running job is doing now.
+    pub phase: Option<Phase>,
+    /// `reading`: rows read so far; `checking`: rows checked of `rows_total`; at the end, the
+    /// rows of the file.
+    pub rows_done: i64,
+    /// The data rows of the file, known once it has been read.
+    pub rows_total: Option<i64>,
+    /// The period of an import.
+    pub period_id: Option<Uuid>,
+    /// The account (or integration token) that requested it.
+    pub requested_by: Uuid,
+    /// The request's parameters (`dry_run`, `mode`, `decimal_separator`, `language`).
+    #[schema(value_type = crate::services::jobs::AnswersImportOptions)]
+    pub options: Value,
+    /// The format read from the uploaded file's content, and its size in bytes.
+    pub input_format: String,
+    pub input_bytes: i64,
+    /// A cancel was asked for: a running job stops at its next checkpoint.
+    pub cancel_requested: bool,
+    /// `failed` or `cancelled`: the code of its problem (e.g. `IMPORT_REFUSED`,
+    /// `JOB_INTERRUPTED`, `JOB_CANCELLED`).
+    pub problem_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// The last time the worker running it renewed its lease.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+fn job_summary(j: crate::db::models::jobs::JobSummary) -> AppResult<JobSummary> {
+    Ok(JobSummary {
+        kind: svc::parse_kind(j.id, &j.kind)?,
+        state: svc::parse_state(j.id, &j.state)?,
+        id: j.id,
+        phase: j.phase.as_deref().and_then(Phase::parse),
+        rows_done: j.rows_done,
+        rows_total: j.rows_total,
+        period_id: j.period_id,
+        requested_by: j.requested_by,
+        options: j.options,
+        input_format: j.input_format,
+        input_bytes: j.input_bytes,
+        cancel_requested: j.cancel_requested,
+        problem_code: j.problem_code,
+        created_at: j.created_at,
+        started_at: j.started_at,
+        heartbeat_at: j.heartbeat_at,
+        finished_at: j.finished_at,
+    })
+}
+
 /// The job as the API shows it.
 pub fn job_response(j: Job) -> AppResult<JobResponse> {
     Ok(JobResponse {
@@ -109,11 +167,13 @@ pub struct JobQuery {
 /// Lists the caller's jobs (administrators: every job), newest first.
 ///
 /// Paged like every list; `state` keeps the jobs in one state (for example the `running` ones
-/// an operator watches). Each item is the job as `GET /jobs/{id}` gives it.
+/// an operator watches). Each item is the job as `GET /jobs/{id}` gives it, without its
+/// `result` and `problem` (a dry run's result alone can be megabytes): the item has the
+/// problem's code, and `GET /jobs/{id}` the whole of either.
 #[utoipa::path(
     tag = "jobs",
     params(JobQuery, PageParams),
-    responses((status = 200, description = "A page of jobs", body = Page<JobResponse>), ErrorResponses),
+    responses((status = 200, description = "A page of jobs", body = Page<JobSummary>), ErrorResponses),
     security(("bearer" = []))
 )]
 #[get("/jobs")]
@@ -122,14 +182,14 @@ async fn list_jobs(
     Writer(who): Writer,
     q: web::Query<JobQuery>,
     paging: web::Query<PageParams>,
-) -> AppResult<web::Json<Page<JobResponse>>> {
+) -> AppResult<web::Json<Page<JobSummary>>> {
     let page = paging.to_req()?;
     let filter = q.into_inner().state;
     let (jobs, total) =
         crate::db::with_conn(&state.pool, move |c| svc::list(c, &who, filter, page)).await?;
     let items = jobs
         .into_iter()
-        .map(job_response)
+        .map(job_summary)
         .collect::<AppResult<Vec<_>>>()?;
     Ok(web::Json(Page::new(items, page, total)))
 }

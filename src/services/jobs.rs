@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::auth::principal::Caller;
 use crate::db::models::PageReq;
-use crate::db::models::jobs::{Job, NewJob};
+use crate::db::models::jobs::{Job, JobSummary, NewJob};
 use crate::db::models::tokens::IntegrationToken;
 use crate::db::models::users::User;
 use crate::domain::Role;
@@ -120,18 +120,23 @@ pub struct AnswersImportOptions {
 
 /// The kind of a stored job (500 for a kind this version does not know).
 pub fn kind_of(job: &Job) -> AppResult<JobKind> {
-    JobKind::parse(&job.kind).ok_or_else(|| {
-        AppError::internal(format!("job {} has the unknown kind {}", job.id, job.kind))
-    })
+    parse_kind(job.id, &job.kind)
 }
 
 pub fn state_of(job: &Job) -> AppResult<JobState> {
-    JobState::parse(&job.state).ok_or_else(|| {
-        AppError::internal(format!(
-            "job {} has the unknown state {}",
-            job.id, job.state
-        ))
-    })
+    parse_state(job.id, &job.state)
+}
+
+/// A stored kind (500 for one this version does not know).
+pub fn parse_kind(id: Uuid, kind: &str) -> AppResult<JobKind> {
+    JobKind::parse(kind)
+        .ok_or_else(|| AppError::internal(format!("job {id} has the unknown kind {kind}")))
+}
+
+/// A stored state (500 for one this version does not know).
+pub fn parse_state(id: Uuid, state: &str) -> AppResult<JobState> {
+    JobState::parse(state)
+        .ok_or_else(|| AppError::internal(format!("job {id} has the unknown state {state}")))
 }
 
 /// Queues an answers import of `file` (already authorised with
@@ -178,13 +183,14 @@ pub fn find(conn: &mut PgConnection, actor: &Principal, id: Uuid) -> AppResult<J
     }
 }
 
-/// A page of the jobs `actor` may see (administrators: every job), newest first.
+/// A page of the jobs `actor` may see (administrators: every job), newest first, as
+/// summaries (`GET /jobs/{id}` gives one job's result or problem).
 pub fn list(
     conn: &mut PgConnection,
     actor: &Principal,
     state: Option<JobState>,
     page: PageReq,
-) -> AppResult<(Vec<Job>, i64)> {
+) -> AppResult<(Vec<JobSummary>, i64)> {
     let requester = (actor.role != Role::Admin).then_some(actor.actor_id());
     Ok(Job::list(
         conn,

@@ -201,9 +201,23 @@ async fn a_forced_or_large_import_is_a_job_with_the_synchronous_result() {
     assert_eq!(done["state"], "succeeded");
     assert_eq!(job(&replica, &admin, id).await, done);
     // the list, by state
+    // the list, by state: summaries, without the result or problem (a dry run's result lists
+    // its rows), with the problem's code
     let list = json_ok(app.get("/api/v1/jobs?state=failed", &admin).await, 200).await;
     assert_eq!(list["total"], 1);
-    assert_eq!(list["items"][0]["problem"]["code"], "IMPORT_REFUSED");
+    assert_eq!(list["items"][0]["problem_code"], "IMPORT_REFUSED");
+    let list = json_ok(app.get("/api/v1/jobs?state=succeeded", &admin).await, 200).await;
+    let item = &list["items"][0];
+    assert_eq!(
+        (item["id"].as_str(), &item["state"]),
+        (Some(id), &json!("succeeded"))
+    );
+    assert!(
+        item.get("result").is_none() && item.get("problem").is_none(),
+        "a list item carries no result: {item}"
+    );
+    assert_eq!(item["problem_code"], Value::Null);
+    assert_eq!(item["rows_done"], done["rows_done"]);
     let list = json_ok(app.get("/api/v1/jobs?page_size=2", &admin).await, 200).await;
     assert_eq!(
         (

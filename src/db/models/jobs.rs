@@ -42,6 +42,34 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A job as a list shows it: without its result and problem (a dry run's result lists up to
+/// 10,000 rows, megabytes of JSON), only the problem's code.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobSummary {
+    pub id: Uuid,
+    pub kind: String,
+    pub period_id: Option<Uuid>,
+    pub requested_by: Uuid,
+    pub state: String,
+    pub phase: Option<String>,
+    pub rows_done: i64,
+    pub rows_total: Option<i64>,
+    pub options: Value,
+    pub input_format: String,
+    pub input_bytes: i64,
+    #[diesel(
+        select_expression = diesel::dsl::sql::<Nullable<Text>>("jobs.problem ->> 'code'"),
+        select_expression_type = diesel::expression::SqlLiteral<Nullable<Text>>
+    )]
+    pub problem_code: Option<String>,
+    pub cancel_requested: bool,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = jobs)]
 pub struct NewJob<'a> {
@@ -130,13 +158,13 @@ impl Job {
     }
 
     /// A page of jobs, newest first: those of `requester` (all when `None`), in `state` if
-    /// given; with the total count.
+    /// given; with the total count. Summaries: results and problems stay in the table.
     pub fn list(
         conn: &mut PgConnection,
         requester: Option<Uuid>,
         state: Option<&str>,
         page: PageReq,
-    ) -> QueryResult<(Vec<Job>, i64)> {
+    ) -> QueryResult<(Vec<JobSummary>, i64)> {
         let filtered = || {
             let mut q = jobs::table.into_boxed();
             if let Some(r) = requester {
@@ -152,7 +180,7 @@ impl Job {
             .order((jobs::created_at.desc(), jobs::id))
             .limit(page.page_size)
             .offset(page.offset())
-            .select(Job::as_select())
+            .select(JobSummary::as_select())
             .load(conn)?;
         Ok((items, total))
     }
