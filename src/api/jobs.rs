@@ -2,6 +2,8 @@
 //! progress and result, and its cancellation. Visible to whoever requested it and to
 //! administrators (404 for anyone else).
 
+use actix_web::body::SizedStream;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,12 @@ pub struct JobResponse {
     pub input_bytes: i64,
     /// A cancel was asked for: a running job stops at its next checkpoint.
     pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// The last time the worker running it renewed its lease.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    // `result` and `problem` come last: `job_body` splices the stored texts in there
     /// `succeeded`: what the synchronous call answers (for an answers import, its 200 body).
     #[schema(value_type = Option<AnswersImportResponse>)]
     pub result: Option<Box<RawValue>>,
@@ -58,11 +66,6 @@ pub struct JobResponse {
     /// it stopped; `cancelled`: `JOB_CANCELLED`. Nothing of a failed or cancelled job is stored.
     #[schema(value_type = Option<crate::error::Problem>)]
     pub problem: Option<Box<RawValue>>,
-    pub created_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    /// The last time the worker running it renewed its lease.
-    pub heartbeat_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// A job as the list shows it: everything but its result and problem (a dry run's result
@@ -156,6 +159,36 @@ pub fn job_response(j: Job) -> AppResult<JobResponse> {
     })
 }
 
+/// `GET /jobs/{id}`'s body: the job's fields, then its result and problem as stored, sent as
+/// pieces of one sized body. A dry run's result is megabytes: it is neither parsed nor copied
+/// into the body (each poller would otherwise hold it twice more).
+fn job_body(mut j: Job) -> AppResult<HttpResponse> {
+    const UNSET: &[u8] = br#","result":null,"problem":null}"#;
+    let result = j.result.take().map(JsonText::into_bytes);
+    let problem = j.problem.take().map(JsonText::into_bytes);
+    let mut head = serde_json::to_vec(&job_response(j)?).map_err(AppError::internal)?;
+    if !head.ends_with(UNSET) {
+        return Err(AppError::internal(
+            "a job's result and problem are not its last fields",
+        ));
+    }
+    head.truncate(head.len() - UNSET.len());
+    head.extend_from_slice(br#","result":"#);
+    let null = || Bytes::from_static(b"null");
+    let pieces = [
+        Bytes::from(head),
+        result.map_or_else(null, Bytes::from),
+        Bytes::from_static(br#","problem":"#),
+        problem.map_or_else(null, Bytes::from),
+        Bytes::from_static(b"}"),
+    ];
+    let len = pieces.iter().map(|p| p.len() as u64).sum();
+    let stream = futures_util::stream::iter(pieces.map(Ok::<_, std::convert::Infallible>));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(SizedStream::new(len, stream)))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobQuery {
@@ -215,10 +248,10 @@ async fn get_job(
     state: web::Data<AppState>,
     Writer(who): Writer,
     id: web::Path<Uuid>,
-) -> AppResult<web::Json<JobResponse>> {
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let job = crate::db::with_conn(&state.pool, move |c| svc::find(c, &who, id)).await?;
-    Ok(web::Json(job_response(job)?))
+    job_body(job)
 }
 
 /// Cancels a job.

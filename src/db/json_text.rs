@@ -29,6 +29,11 @@ impl JsonText {
         serde_json::from_slice(&self.0)
     }
 
+    /// The JSON text as stored.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
     /// The text as a raw JSON value, serialised as it is (checked, not parsed into a tree).
     pub fn into_raw(self) -> serde_json::Result<Box<serde_json::value::RawValue>> {
         let text = String::from_utf8(self.0).map_err(|e| {
