@@ -280,7 +280,13 @@ fn setup(units: usize) -> (Setup, DbGuard) {
     let parsed = indicator_sets::parse(&doc, indicator_sets::Format::Json).expect("set parses");
     let system = dti_api::services::seed::system_principal();
     let set = indicator_sets::create(&mut c, &system, parsed).expect("set created");
-    indicator_sets::activate(&mut c, &system, set.id, None).expect("set activated");
+    indicator_sets::activate(
+        &mut c,
+        &system,
+        set.id,
+        &dti_api::domain::precondition::IfMatch::Any,
+    )
+    .expect("set activated");
 
     let group = Uuid::new_v4();
     exec(

@@ -61,9 +61,12 @@ psql "$MAINTENANCE_URL" -qc "CREATE DATABASE $DB"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # Demo mode: the fuzzer logs in with the seeded demo accounts, which production refuses to
-# serve (their password is published); no webhook deliveries to the addresses it invents.
+# serve (their password is published); no webhook deliveries to the addresses it invents. A
+# METRICS_TOKEN, as the document's `metrics_token` scheme says a deployment has (demo mode
+# without one leaves /metrics open, which the fuzzer rightly reports against that scheme).
 export APP_MODE=demo APP_HOST=127.0.0.1 APP_PORT="$PORT" APP_WORKERS=2 WEBHOOK_WORKER=false \
     JWT_SECRET="fuzz-$(python3 -c 'import secrets; print(secrets.token_hex(32))')" \
+    METRICS_TOKEN="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     DATA_DIR="$WORK" DEMO_PASSWORD="$PASSWORD" SEED_ON_EMPTY=false RUST_LOG="${RUST_LOG:-warn}"
 "$BIN" migrate
 "$BIN" seed

@@ -1,5 +1,6 @@
 //! `/assessments`: one unit's self-assessment in a period: answers, the explained score, what-if.
 
+use crate::domain::precondition::IfMatch;
 use crate::scoring::ranking::shown_index;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
@@ -413,7 +414,7 @@ async fn put_answer(
         not_applicable: b.not_applicable,
         note: b.note,
         explanation: b.explanation,
-        expected_version: expected,
+        expected,
     };
     let caches = state.caches.clone();
     let resp = crate::db::with_conn(&state.pool, move |c| {
@@ -484,7 +485,7 @@ impl From<BatchAnswer> for AnswerInput {
             not_applicable: b.not_applicable,
             note: b.note,
             explanation: b.explanation,
-            expected_version: b.if_version,
+            expected: IfMatch::version(b.if_version),
         }
     }
 }

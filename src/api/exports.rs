@@ -69,7 +69,7 @@ async fn write(export: Export, q: ExportQuery) -> AppResult<HttpResponse> {
 #[into_params(parameter_in = Query)]
 pub struct ScoresExportQuery {
     /// Ranking group id or code (required when the period has several groups).
-    #[param(example = "LC-XA")]
+    #[param(example = "LC-XA", min_length = 1)]
     pub group: Option<String>,
 }
 

@@ -392,10 +392,10 @@ async fn import_answers(
 #[into_params(parameter_in = Query)]
 pub struct SheetParams {
     /// A unit's code or id: its form.
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub unit: Option<String>,
     /// A ranking group's code or id: one row per unit of the group × component.
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub group: Option<String>,
 }
 

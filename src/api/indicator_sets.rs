@@ -599,7 +599,7 @@ async fn replace_indicator_set(
     let parsed = parsed_body(&state, &req, payload).await?;
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| {
-        svc::replace(c, &who, id, expected, parsed)
+        svc::replace(c, &who, id, &expected, parsed)
     })
     .await?;
     Ok(with_etag(
@@ -643,7 +643,7 @@ async fn patch_indicator_set(
     crate::input::refuse_nul_in(&patch)?;
     let id = id.into_inner();
     let set = crate::db::with_conn(&state.pool, move |c| {
-        svc::patch(c, &who, id, expected, patch)
+        svc::patch(c, &who, id, &expected, patch)
     })
     .await?;
     Ok(with_etag(
@@ -702,7 +702,7 @@ async fn activate_indicator_set(
     let expected = if_match(&req)?;
     let id = id.into_inner();
     let set =
-        crate::db::with_conn(&state.pool, move |c| svc::activate(c, &who, id, expected)).await?;
+        crate::db::with_conn(&state.pool, move |c| svc::activate(c, &who, id, &expected)).await?;
     Ok(with_etag(
         actix_web::http::StatusCode::OK,
         response(set, SetView::Summary)?,

@@ -36,6 +36,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::db::models::PageReq;
+use crate::domain::precondition::IfMatch;
 use crate::error::{AppError, AppResult, FieldError, Problem};
 
 /// Every versioned route, under `/api/v1`.
@@ -134,27 +135,22 @@ pub fn etag(version: i32) -> String {
     format!("\"v{version}\"")
 }
 
-/// The version named by `If-Match` (`None` when absent or `*`); 412 when it is not one of ours.
-pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| AppError::bad_request("INVALID_HEADER", "If-Match is not valid text."))?
-        .trim();
-    if text == "*" {
-        return Ok(None);
+/// What `If-Match` asks (every field of it: a list may span several); the service checks it
+/// once it has found the resource (a missing one is 404 first).
+pub fn if_match(req: &HttpRequest) -> AppResult<IfMatch> {
+    let mut values = req.headers().get_all(header::IF_MATCH).peekable();
+    if values.peek().is_none() {
+        return Ok(IfMatch::Any);
     }
-    text.strip_prefix("\"v")
-        .and_then(|s| s.strip_suffix('"'))
-        .and_then(|s| s.parse::<i32>().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            AppError::precondition_failed(format!(
-                "If-Match {text} does not match the current version; GET the resource again."
-            ))
-        })
+    let mut text = Vec::new();
+    for v in values {
+        text.push(
+            v.to_str().map_err(|_| {
+                AppError::bad_request("INVALID_HEADER", "If-Match is not valid text.")
+            })?,
+        );
+    }
+    Ok(IfMatch::parse(&text.join(",")))
 }
 
 /// Error responses every route may give, documented once.

@@ -415,10 +415,13 @@ async fn list_period_assessments(
 #[into_params(parameter_in = Query)]
 pub struct RankingQuery {
     /// Ranking group id or code (required when the period has several groups).
+    #[param(min_length = 1)]
     pub group: Option<String>,
     /// Rank by this pillar code instead of the overall index.
+    #[param(min_length = 1)]
     pub pillar: Option<String>,
     /// Rank by this main-indicator code instead of the overall index.
+    #[param(min_length = 1)]
     pub main_indicator: Option<String>,
 }
 

@@ -29,7 +29,7 @@ const PROVINCIAL: [Role; 3] = [Role::Admin, Role::Reviewer, Role::Viewer];
 #[into_params(parameter_in = Query)]
 pub struct ProgressQuery {
     /// One ranking group (id or code); default: every group of the period.
-    #[param(example = "LC-XA")]
+    #[param(example = "LC-XA", min_length = 1)]
     pub group: Option<String>,
     /// Only the units that are overdue, not started, or waiting for review.
     #[param(inline)]

@@ -220,6 +220,7 @@ async fn public_periods(state: web::Data<AppState>, req: HttpRequest) -> AppResu
 #[into_params(parameter_in = Query)]
 pub struct PublicQuery {
     /// Ranking group code (required when several groups are published).
+    #[param(min_length = 1)]
     pub group: Option<String>,
     /// A specific version (default: the latest visible one).
     pub version: Option<i32>,

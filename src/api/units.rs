@@ -249,8 +249,10 @@ pub struct UnitListQuery {
     #[param(example = "commune")]
     pub kind: Option<UnitKind>,
     /// Only children of this unit (id or code).
+    #[param(min_length = 1)]
     pub parent: Option<String>,
     /// Only members of this ranking group (id or code).
+    #[param(min_length = 1)]
     pub group: Option<String>,
     pub active: Option<bool>,
     /// Search in names and codes, ignoring case and diacritics ("lao cai" finds "Lào Cai").
@@ -493,7 +495,7 @@ async fn update_unit(
     let r = id.into_inner();
     let caches = state.caches.clone();
     let view = crate::db::with_conn(&state.pool, move |c| {
-        services::units::update(c, &caches, &who, &r, expected, input)
+        services::units::update(c, &caches, &who, &r, &expected, input)
     })
     .await?;
     let version = view.unit.version;

@@ -163,6 +163,7 @@ pub struct UserListQuery {
     /// Only this role.
     pub role: Option<Role>,
     /// Only accounts of this unit (id or code).
+    #[param(min_length = 1)]
     pub unit: Option<String>,
     pub active: Option<bool>,
     /// Substring of the username or full name.
@@ -323,7 +324,7 @@ async fn update_user(
     };
     let id = id.into_inner();
     let user = crate::db::with_conn(&state.pool, move |c| {
-        services::users::update(c, &who, id, expected, input)
+        services::users::update(c, &who, id, &expected, input)
     })
     .await?;
     let version = user.version;

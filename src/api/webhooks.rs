@@ -361,7 +361,7 @@ async fn update_webhook(
     };
     let id = id.into_inner();
     let w = crate::db::with_conn(&state.pool, move |c| {
-        svc::update(c, &who, id, expected, input)
+        svc::update(c, &who, id, &expected, input)
     })
     .await?;
     Ok(HttpResponse::Ok()

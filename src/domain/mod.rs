@@ -28,6 +28,7 @@ macro_rules! text_enum {
 
 pub mod events;
 pub mod indicator_set;
+pub mod precondition;
 pub mod set_upgrade;
 pub mod set_validation;
 pub mod tasks;

@@ -16,6 +16,7 @@ use crate::db::models::scores::ScoreRow;
 use crate::db::models::units::Unit;
 use crate::domain::Role;
 use crate::domain::indicator_set::Method;
+use crate::domain::precondition::IfMatch;
 use crate::domain::workflow::{AssessmentAction, AssessmentState, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::scoring::{CompiledSet, LeafAnswer, UnitScores, input_to_json, parse_input, score_unit};
@@ -253,7 +254,9 @@ pub struct AnswerInput {
     pub not_applicable: bool,
     pub note: Option<String>,
     pub explanation: Option<String>,
-    pub expected_version: Option<i32>,
+    /// The answer's version it was written against (`If-Match`, a batch item's `if_version`):
+    /// 0 when there is no answer yet.
+    pub expected: IfMatch,
 }
 
 /// A refused answer input as a field error under `prefix`, with what a translated message
@@ -476,17 +479,11 @@ pub fn put_answers(
                 input.explanation.clone(),
                 by,
             )?;
-            if let Some(v) = input.expected_version {
-                let current = before.as_ref().map(|b| b.lock_version).unwrap_or(0);
-                if v != current {
-                    return Err(AppError::precondition_failed(format!(
-                        "The answer to {} is at version \"v{current}\", not \"v{v}\"; GET it \
-                         again.",
-                        input.node_code
-                    ))
-                    .with_extension("node_code", &input.node_code));
-                }
-            }
+            let current = before.as_ref().map_or(0, |b| b.lock_version);
+            input
+                .expected
+                .check(current, &format!("The answer to {}", input.node_code))
+                .map_err(|e| e.with_extension("node_code", &input.node_code))?;
             Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
                 .unit(Some(a.unit_id))
                 .period(Some(a.period_id))

@@ -32,6 +32,7 @@ use crate::db::models::units::Unit;
 use crate::db::models::users::User;
 use crate::domain::Role;
 use crate::domain::indicator_set::{Direction, EvidenceRule, Method};
+use crate::domain::precondition::IfMatch;
 use crate::domain::workflow::{AssessmentState, BulkAction, FinalisedAs, PeriodPhase};
 use crate::error::{AppError, AppResult};
 use crate::scoring::CompiledSet;
@@ -355,7 +356,7 @@ fn answers(
             not_applicable: false,
             note: None,
             explanation,
-            expected_version: None,
+            expected: IfMatch::Any,
         };
         if n.automatic {
             automatic.push(answer);
@@ -662,6 +663,6 @@ fn copy(a: &AnswerInput) -> AnswerInput {
         not_applicable: a.not_applicable,
         note: a.note.clone(),
         explanation: a.explanation.clone(),
-        expected_version: a.expected_version,
+        expected: a.expected.clone(),
     }
 }

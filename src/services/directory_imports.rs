@@ -29,6 +29,7 @@ use crate::auth::Principal;
 use crate::db::models::units::Unit;
 use crate::db::models::users::User;
 use crate::domain::Role;
+use crate::domain::precondition::IfMatch;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::imports::directory::{
     AccountColumn, AccountRow, UnitColumn, UnitRow, read_account_row, read_unit_row,
@@ -456,8 +457,14 @@ fn apply_unit(
     if unchanged {
         return Ok((RowChange::Unchanged, Some(old.clone()), old));
     }
-    let view =
-        crate::services::units::update(c, caches, actor, &before.id.to_string(), None, update)?;
+    let view = crate::services::units::update(
+        c,
+        caches,
+        actor,
+        &before.id.to_string(),
+        &IfMatch::Any,
+        update,
+    )?;
     Ok((RowChange::Updated, Some(old), unit_state(&view)))
 }
 
@@ -670,7 +677,7 @@ fn apply_account(
                 c,
                 actor,
                 user.id,
-                None,
+                &IfMatch::Any,
                 UpdateUser {
                     active: Some(false),
                     ..UpdateUser::default()
@@ -705,7 +712,7 @@ fn apply_account(
     {
         return Ok(outcome(RowChange::Unchanged, Some(old.clone()), old, None));
     }
-    let user = crate::services::users::update(c, actor, before.id, None, update)?;
+    let user = crate::services::users::update(c, actor, before.id, &IfMatch::Any, update)?;
     let new = account_state(c, &user)?;
     Ok(outcome(RowChange::Updated, Some(old), new, None))
 }

@@ -41,6 +41,7 @@ use crate::db::models::periods::Period;
 use crate::db::models::scores::RankingRow;
 use crate::db::models::units::Unit;
 use crate::domain::Role;
+use crate::domain::precondition::IfMatch;
 use crate::domain::workflow::{AssessmentState, EvidenceKind};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::imports::layout::{self, AnswerRow, Column, DecimalSeparator, EvidenceRef, Header};
@@ -970,7 +971,7 @@ impl<'a> Run<'a> {
             not_applicable: r.not_applicable,
             note: r.note.take(),
             explanation: r.explanation.take(),
-            expected_version: None,
+            expected: IfMatch::Any,
         };
         let checked = check_answer(&entry, Writable::of(self.actor), &answer, "");
         let AnswerInput {

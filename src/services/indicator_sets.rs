@@ -22,6 +22,7 @@ use crate::db::models::PageReq;
 use crate::db::models::indicator_sets::{IndicatorSet, NewNode, SetFilter, SetRow};
 use crate::domain::SetStatus;
 use crate::domain::indicator_set::{NodeKind, SetDocument};
+use crate::domain::precondition::IfMatch;
 use crate::domain::set_upgrade::{Origin, upgrade};
 use crate::domain::set_validation::{DocProblem, parse_document};
 use crate::error::{AppError, AppResult, FieldError};
@@ -286,20 +287,13 @@ pub fn create(
     })
 }
 
-fn editable(c: &mut PgConnection, id: Uuid, expected: Option<i32>) -> AppResult<IndicatorSet> {
+fn editable(c: &mut PgConnection, id: Uuid, expected: &IfMatch) -> AppResult<IndicatorSet> {
     let set = IndicatorSet::find_for_update(c, id)?
         .ok_or_else(|| AppError::not_found("indicator set", id))?;
     if set.status != SetStatus::Draft {
         return Err(immutable(&set));
     }
-    if let Some(v) = expected
-        && v != set.lock_version
-    {
-        return Err(AppError::precondition_failed(format!(
-            "The set is at version \"v{}\", not \"v{v}\"; GET it again.",
-            set.lock_version
-        )));
-    }
+    expected.check(set.lock_version, "The set")?;
     Ok(set)
 }
 
@@ -336,7 +330,7 @@ pub fn replace(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
-    expected: Option<i32>,
+    expected: &IfMatch,
     parsed: ParsedSet,
 ) -> AppResult<IndicatorSet> {
     actor.require_admin("edit indicator sets")?;
@@ -351,7 +345,7 @@ pub fn patch(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
-    expected: Option<i32>,
+    expected: &IfMatch,
     patch: Value,
 ) -> AppResult<IndicatorSet> {
     actor.require_admin("edit indicator sets")?;
@@ -375,7 +369,7 @@ pub fn activate(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
-    expected: Option<i32>,
+    expected: &IfMatch,
 ) -> AppResult<IndicatorSet> {
     actor.require_admin("activate indicator sets")?;
     conn.transaction(|c| {

@@ -15,6 +15,7 @@ use crate::auth::{Principal, password};
 use crate::db::models::groups::{NewRankingGroup, RankingGroup};
 use crate::db::models::units::{NewUnit, Unit};
 use crate::db::models::users::{NewUser, User};
+use crate::domain::precondition::IfMatch;
 use crate::domain::{Role, UnitKind, fold_text};
 use crate::error::{AppError, AppResult};
 
@@ -506,7 +507,7 @@ fn load_indicator_sets(
             continue;
         }
         let set = sets::create(conn, system, parsed)?;
-        sets::activate(conn, system, set.id, None)?;
+        sets::activate(conn, system, set.id, &IfMatch::Any)?;
         added += 1;
     }
     Ok(added)

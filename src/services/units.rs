@@ -12,6 +12,7 @@ use crate::auth::Principal;
 use crate::db::models::PageReq;
 use crate::db::models::groups::{NewRankingGroup, RankingGroup, RankingGroupChanges};
 use crate::db::models::units::{NewUnit, PredecessorLink, Unit, UnitChanges, UnitFilter, UnitSort};
+use crate::domain::precondition::IfMatch;
 use crate::domain::{fold_text, is_valid_code, unit_kind_field};
 use crate::error::UnknownAs;
 use crate::error::{AppError, AppResult, FieldError};
@@ -289,7 +290,7 @@ pub fn update(
     caches: &Caches,
     actor: &Principal,
     unit_ref: &str,
-    expected_version: Option<i32>,
+    expected: &IfMatch,
     input: UpdateUnit,
 ) -> AppResult<UnitView> {
     actor.require_admin("change units")?;
@@ -301,14 +302,7 @@ pub fn update(
     }
     conn.transaction(|c| {
         let before = resolve_unit(c, unit_ref)?;
-        if let Some(v) = expected_version
-            && v != before.version
-        {
-            return Err(AppError::precondition_failed(format!(
-                "The unit is at version {}, not {v}; GET it again.",
-                before.version
-            )));
-        }
+        expected.check(before.version, "The unit")?;
         let parent = match &input.parent {
             None => None,
             Some(None) => Some(None),

@@ -8,6 +8,7 @@ use crate::auth::{Principal, password};
 use crate::db::models::PageReq;
 use crate::db::models::users::{NewUser, User, UserChanges, UserFilter};
 use crate::domain::Role;
+use crate::domain::precondition::IfMatch;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::services::units::resolve_unit_field;
 
@@ -131,7 +132,7 @@ pub fn update(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
-    expected_version: Option<i32>,
+    expected: &IfMatch,
     input: UpdateUser,
 ) -> AppResult<User> {
     actor.require_admin("change accounts")?;
@@ -141,14 +142,7 @@ pub fn update(
     let password_hash = input.password.as_deref().map(password::hash).transpose()?;
     conn.transaction(|c| {
         let before = User::find(c, id)?.ok_or_else(|| AppError::not_found("user", id))?;
-        if let Some(v) = expected_version
-            && v != before.version
-        {
-            return Err(AppError::precondition_failed(format!(
-                "The user is at version {}, not {v}; GET it again.",
-                before.version
-            )));
-        }
+        expected.check(before.version, "The user")?;
         if before.id == actor.actor_id()
             && (input.active == Some(false) || input.role.is_some_and(|r| r != Role::Admin))
         {
@@ -345,7 +339,7 @@ pub fn set_password(conn: &mut PgConnection, username: &str, password: &str) -> 
         conn,
         &crate::services::seed::system_principal(),
         user.id,
-        None,
+        &IfMatch::Any,
         UpdateUser {
             password: Some(password.to_string()),
             ..UpdateUser::default()

@@ -17,6 +17,7 @@ use crate::db::models::webhooks::{
     WebhookEndpoint, WebhookEndpointChanges, WebhookEvent,
 };
 use crate::domain::events::{DeliveryStatus, EventType};
+use crate::domain::precondition::IfMatch;
 use crate::error::{AppError, AppResult};
 use crate::services::outbox;
 use crate::webhooks::signature::generate_secret;
@@ -107,18 +108,13 @@ pub fn update(
     conn: &mut PgConnection,
     actor: &Principal,
     id: Uuid,
-    expected: Option<i32>,
+    expected: &IfMatch,
     input: UpdateWebhook,
 ) -> AppResult<WebhookEndpoint> {
     admin(actor)?;
     conn.transaction(|c| {
         let old = find(c, id)?;
-        if expected.is_some_and(|v| v != old.version) {
-            return Err(AppError::precondition_failed(format!(
-                "The webhook is at version {}; GET it again.",
-                old.version
-            )));
-        }
+        expected.check(old.version, "The webhook")?;
         let changes = WebhookEndpointChanges {
             url: input.url.map(|u| u.as_str().to_string()),
             description: input.description.map(|d| d.trim().to_string()),

@@ -974,7 +974,7 @@ async fn the_rank_shown_follows_score_rows_whoever_wrote_them() {
                 not_applicable: false,
                 note: None,
                 explanation: None,
-                expected_version: None,
+                expected: dti_api::domain::precondition::IfMatch::Any,
             }],
             false,
         )

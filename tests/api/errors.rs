@@ -343,6 +343,76 @@ async fn bad_if_match_is_412() {
 }
 
 #[tokio::test]
+async fn if_match_is_checked_once_the_resource_is_found_and_may_list_several_tags() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let patch = |path: String, tag: String, body: serde_json::Value| {
+        app.client
+            .patch(app.url(&path))
+            .bearer_auth(&admin)
+            .header("if-match", tag)
+            .json(&body)
+            .send()
+    };
+    // a resource that does not exist is 404, whatever If-Match says (RFC 9110 §13.2.1: a
+    // precondition is evaluated only where the request would otherwise succeed)
+    let nobody = "00000000-0000-4000-8000-000000000000";
+    for tag in ["\"v999\"", "W/\"v1\"", "\"9-nc\"", ""] {
+        for (path, body) in [
+            (
+                "/api/v1/units/NO-SUCH-UNIT".to_string(),
+                json!({"name": "x"}),
+            ),
+            (format!("/api/v1/users/{nobody}"), json!({"full_name": "x"})),
+            (
+                format!("/api/v1/webhooks/{nobody}"),
+                json!({"description": "x"}),
+            ),
+            (
+                format!("/api/v1/indicator-sets/{nobody}"),
+                json!({"name": "x"}),
+            ),
+        ] {
+            let resp = patch(path.clone(), tag.to_string(), body).await.unwrap();
+            assert_eq!(resp.status(), 404, "{path} with If-Match {tag}");
+            assert_problem(resp, 404, "NOT_FOUND").await;
+        }
+    }
+    // a list that names the current version matches (strong comparison)
+    let unit = app
+        .client
+        .get(app.url("/api/v1/units/STP"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let etag = unit.headers()["etag"].to_str().unwrap().to_string();
+    let resp = patch(
+        "/api/v1/units/STP".into(),
+        format!("\"v999\", W/\"v1\", {etag}"),
+        json!({"name": "Sở Tư pháp"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let now = resp.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(now, etag);
+    // a weak tag never matches, not even the current version's
+    assert_problem(
+        patch(
+            "/api/v1/units/STP".into(),
+            format!("W/{now}"),
+            json!({"name": "x"}),
+        )
+        .await
+        .unwrap(),
+        412,
+        "VERSION_MISMATCH",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn problems_carry_the_request_id_of_the_response() {
     let app = spawn_app().await;
     let resp = app
