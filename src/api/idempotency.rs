@@ -34,7 +34,7 @@ pub struct IdempotencyKeyHeader {
     /// replay is authorised like a fresh request (403 when the caller has lost the right).
     // No example: Swagger UI would prefill it, and every account's second keyed call (another
     // body, the same key) would be refused as IDEMPOTENCY_KEY_REUSED for 24 hours.
-    #[param(rename = "Idempotency-Key")]
+    #[param(rename = "Idempotency-Key", min_length = 1)]
     pub key: Option<String>,
 }
 
