@@ -82,7 +82,8 @@ pub struct ScoresExportQuery {
 /// assessments list gives them), `index` (the overall index rounded to the set's published
 /// precision, what ranks compare), `rank`, `tied`, `band`, `band_label`; then for every
 /// pillar and then every main indicator of the pinned set, `pillar <code> …` / `main <code> …`
-/// with `points` (reviewed, final once finalised), `max`, `index`, `rank` and `tied`, as
+/// with `self_points`, `reviewed_points` and `final_points` (the node's, as the unit's score
+/// tree gives them), then `max`, `index`, `rank` and `tied` as
 /// `GET /periods/{id}/rankings?pillar=` / `?main_indicator=` give them. Points are exact
 /// decimals (numbers in XLSX); booleans are `true` / `false`. Text a spreadsheet would take
 /// for a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with

@@ -79,12 +79,25 @@ fn json_text(v: Option<&Value>) -> Cell {
     }
 }
 
-/// The columns of every ranking scope other than the overall one, after the overall columns:
-/// `<scope> <code> points|max|index|rank|tied`.
+/// The columns of every ranking scope other than the overall one in a published snapshot, after
+/// the overall columns: `<scope> <code> points|max|index|rank|tied`.
 const SCOPE_COLUMNS: [&str; 5] = ["points", "max", "index", "rank", "tied"];
 
-/// The first columns of the scores export; one group of [`SCOPE_COLUMNS`] per pillar, then per
-/// main indicator, follows.
+/// The columns of every ranking scope other than the overall one in the scores export:
+/// `<scope> <code> self_points|…`, the points of the three columns as the overall ones, then the
+/// ranked (reviewed) applicable maximum, index, rank and tie.
+pub const SCORE_SCOPE_COLUMNS: [&str; 7] = [
+    "self_points",
+    "reviewed_points",
+    "final_points",
+    "max",
+    "index",
+    "rank",
+    "tied",
+];
+
+/// The first columns of the scores export; one group of [`SCORE_SCOPE_COLUMNS`] per pillar, then
+/// per main indicator, follows.
 pub const SCORE_COLUMNS: [&str; 16] = [
     "unit_code",
     "unit_name",
@@ -107,8 +120,9 @@ pub const SCORE_COLUMNS: [&str; 16] = [
 /// A period's scores and rankings of one ranking group (`group_ref`; optional when the period
 /// has one group), one row per unit in ranking order (rank, ranked units first, unit code):
 /// self, reviewed and final points, the overall index at the published precision, rank, tie
-/// and band; then per pillar and per main indicator the reviewed points, applicable maximum,
-/// index, rank and tie, as `GET /periods/{id}/rankings` gives them. Provincial roles only.
+/// and band; then per pillar and per main indicator the self, reviewed and final points, and
+/// the applicable maximum, index, rank and tie as `GET /periods/{id}/rankings` gives them.
+/// Provincial roles only.
 pub fn scores(
     conn: &mut PgConnection,
     caches: &Caches,
@@ -150,9 +164,10 @@ pub fn scores(
         line[k] = Some(r);
     }
 
+    let own = scoring::self_scope_points(conn, &entry, period_id, group.id, &list)?;
     let mut headers: Vec<String> = SCORE_COLUMNS.iter().map(|s| s.to_string()).collect();
     for scope in &scopes[1..] {
-        for c in SCOPE_COLUMNS {
+        for c in SCORE_SCOPE_COLUMNS {
             headers.push(format!("{} {} {c}", scope.kind.as_str(), scope.code));
         }
     }
@@ -189,10 +204,14 @@ pub fn scores(
             band.map(|b| b.code.as_str()).into(),
             band.map(|b| b.label.as_str()).into(),
         ];
+        let own = own.get(&a.id);
+        let finalised = s.is_some_and(|s| s.finalised);
         for k in 1..scopes.len() {
             let r = at(k);
             row.extend([
+                number(own.and_then(|p| p.get(k).copied())),
                 number(r.map(|r| r.points)),
+                number(r.and_then(|r| crate::scoring::final_value(finalised, r.points))),
                 number(r.map(|r| r.applicable_max)),
                 number(r.and_then(|r| r.index_value)),
                 rank(r.and_then(|r| r.rank)),

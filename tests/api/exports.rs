@@ -242,7 +242,7 @@ async fn publish(app: &TestApp, period: &str) -> Value {
 #[tokio::test]
 async fn the_scores_export_holds_the_rankings_values_in_csv_and_xlsx() {
     let app = spawn_seeded_app().await;
-    let (period, _) = published_year(&app).await;
+    let (period, ids) = published_year(&app).await;
     let viewer = app.token_for(Role::Viewer, None);
     let get = |path: String| {
         let (app, viewer) = (&app, &viewer);
@@ -268,11 +268,62 @@ async fn the_scores_export_holds_the_rankings_values_in_csv_and_xlsx() {
         .iter()
         .map(|s| s.to_string())
         .collect();
+    const SCORE_COLUMNS_LEN: usize = dti_api::services::exports::SCORE_COLUMNS.len();
     for (scope, code, _) in &scopes {
-        for c in ["points", "max", "index", "rank", "tied"] {
+        for c in [
+            "self_points",
+            "reviewed_points",
+            "final_points",
+            "max",
+            "index",
+            "rank",
+            "tied",
+        ] {
             headers.push(format!("{scope} {code} {c}"));
         }
     }
+    // each unit's score tree: its self and final points per pillar and main indicator
+    let mut trees: HashMap<String, Value> = HashMap::new();
+    for (code, a) in &ids {
+        trees.insert(
+            code.clone(),
+            get(format!("/api/v1/assessments/{a}/score")).await,
+        );
+    }
+    let node = |unit: &str, code: &str| -> Value {
+        trees[unit]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["code"] == code)
+            .unwrap_or_else(|| panic!("{unit}: no node {code}"))
+            .clone()
+    };
+    // a pillar's points: its main indicators' (the set's `pillars`)
+    let doc = dti_api::api::indicator_sets::example_document();
+    let scope_points = |unit: &str, scope: &str, code: &str, field: &str| -> Want {
+        let mains: Vec<String> = if scope == "pillar" {
+            doc["pillars"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["code"] == code)
+                .unwrap()["main_indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect()
+        } else {
+            vec![code.to_string()]
+        };
+        Want::Num(
+            mains
+                .iter()
+                .map(|m| Decimal::from_str(node(unit, m)[field].as_str().unwrap()).unwrap())
+                .sum(),
+        )
+    };
     let items = overall["items"].as_array().unwrap();
     assert_eq!(items.len(), 10);
     let rows: Vec<Vec<Want>> = items
@@ -298,7 +349,7 @@ async fn the_scores_export_holds_the_rankings_values_in_csv_and_xlsx() {
                 text(&e["band"]["code"]),
                 text(&e["band"]["label"]),
             ];
-            for (_, _, page) in &scopes {
+            for (scope, scope_code, page) in &scopes {
                 let x = page["items"]
                     .as_array()
                     .unwrap()
@@ -306,7 +357,9 @@ async fn the_scores_export_holds_the_rankings_values_in_csv_and_xlsx() {
                     .find(|x| x["unit"]["code"] == code)
                     .unwrap();
                 row.extend([
+                    scope_points(code, scope, scope_code, "self_points"),
                     num(&x["points"]),
+                    scope_points(code, scope, scope_code, "final_points"),
                     num(&x["applicable_max"]),
                     num(&x["index"]),
                     num(&x["rank"]),
@@ -324,6 +377,18 @@ async fn the_scores_export_holds_the_rankings_values_in_csv_and_xlsx() {
     assert_eq!(lao_cai[8], Want::Num(Decimal::from(20)), "self points");
     assert_eq!(lao_cai[9], Want::Num(Decimal::from(25)), "reviewed points");
     assert_eq!(lao_cai[10], Want::Num(Decimal::from(25)), "final points");
+    // main indicator 1 holds the adjusted 1.2: its self points differ from the reviewed ones
+    let main_1 = SCORE_COLUMNS_LEN + 7;
+    assert_ne!(
+        lao_cai[main_1],
+        lao_cai[main_1 + 1],
+        "main 1: self and reviewed points"
+    );
+    assert_eq!(
+        lao_cai[main_1 + 1],
+        lao_cai[main_1 + 2],
+        "main 1: final = reviewed"
+    );
     assert!(
         rows.iter().any(|r| r[13] == Want::Text("true".into())),
         "a tie"
