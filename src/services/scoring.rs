@@ -576,7 +576,9 @@ pub fn score_row(
 /// Each assessment's self-assessed points per ranking scope (in [`crate::scoring::ranking::scopes`]
 /// order), scored from its inputs against the group's stored best. The score rows keep only the
 /// reviewed value of each scope (the one ranked); the scores export shows the self column
-/// beside it. Scores the group on every core, as a rescore does, and stores nothing.
+/// beside it. Scores [`INPUT_SLICE`] units at a time on every core (a slice's inputs are
+/// dropped before the next is read: a national group's would be ~120 MB at once) and stores
+/// nothing.
 pub fn self_scope_points(
     conn: &mut PgConnection,
     entry: &SetEntry,
@@ -584,29 +586,27 @@ pub fn self_scope_points(
     group: Uuid,
     assessments: &[Assessment],
 ) -> AppResult<HashMap<Uuid, Vec<Decimal>>> {
-    let inputs = unit_inputs(conn, entry, assessments)?;
     let best = stored_best(conn, entry, period, group, None)?;
     let set = &entry.set;
     let main_idx = set.main_indicators();
-    let pairs: Vec<(&Assessment, &UnitInput)> = assessments.iter().zip(&inputs).collect();
-    let points = parallel(&pairs, |(a, u)| {
-        let s = score_unit_numbers(set, u, &best);
-        let mains: Vec<(Decimal, Decimal)> = main_idx
-            .iter()
-            .map(|&m| (s.nodes[m].self_points, s.nodes[m].self_applicable_max))
-            .collect();
-        let own = (s.total.self_points, s.total.self_applicable_max);
-        Ok((
-            a.id,
-            scope_values(set, own, &mains)
-                .into_iter()
-                .map(|v| v.points)
-                .collect(),
-        ))
-    });
-    drop(inputs);
+    let mut out = HashMap::with_capacity(assessments.len());
+    for slice in assessments.chunks(INPUT_SLICE) {
+        let inputs = unit_inputs(conn, entry, slice)?;
+        let pairs: Vec<(&Assessment, &UnitInput)> = slice.iter().zip(&inputs).collect();
+        let points = parallel(&pairs, |(a, u)| {
+            let s = score_unit_numbers(set, u, &best);
+            let mains: Vec<(Decimal, Decimal)> = main_idx
+                .iter()
+                .map(|&m| (s.nodes[m].self_points, s.nodes[m].self_applicable_max))
+                .collect();
+            let own = (s.total.self_points, s.total.self_applicable_max);
+            let scopes = scope_values(set, own, &mains);
+            Ok((a.id, scopes.into_iter().map(|v| v.points).collect()))
+        })?;
+        out.extend(points);
+    }
     crate::memory::release_free_memory();
-    Ok(points?.into_iter().collect())
+    Ok(out)
 }
 
 /// A unit's candidate values as stored rows (normalised, so that every reader of the best
