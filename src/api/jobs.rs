@@ -27,9 +27,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_jobs).service(get_job).service(cancel_job);
 }
 
-/// A background job.
+/// What every view of a job shows: its state, progress and request.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct JobResponse {
+pub struct JobFields {
     pub id: Uuid,
     pub kind: JobKind,
     pub state: JobState,
@@ -57,6 +57,37 @@ pub struct JobResponse {
     /// The last time the worker running it renewed its lease.
     pub heartbeat_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// [`JobFields`] of a stored job or job summary (the two models name their columns alike).
+macro_rules! job_fields {
+    ($j:expr) => {
+        JobFields {
+            kind: svc::parse_kind($j.id, &$j.kind)?,
+            state: svc::parse_state($j.id, &$j.state)?,
+            id: $j.id,
+            phase: $j.phase.as_deref().and_then(Phase::parse),
+            rows_done: $j.rows_done,
+            rows_total: $j.rows_total,
+            period_id: $j.period_id,
+            requested_by: $j.requested_by,
+            options: $j.options,
+            input_format: $j.input_format,
+            input_bytes: $j.input_bytes,
+            cancel_requested: $j.cancel_requested,
+            created_at: $j.created_at,
+            started_at: $j.started_at,
+            heartbeat_at: $j.heartbeat_at,
+            finished_at: $j.finished_at,
+        }
+    };
+}
+
+/// A background job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobResponse {
+    #[serde(flatten)]
+    pub job: JobFields,
     // `result` and `problem` come last: `job_body` splices the stored texts in there
     /// `succeeded`: what the synchronous call answers (for an answers import, its 200 body).
     #[schema(value_type = Option<AnswersImportResponse>)]
@@ -72,90 +103,31 @@ pub struct JobResponse {
 /// lists up to 10,000 rows); `GET /jobs/{id}` gives those.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobSummary {
-    pub id: Uuid,
-    pub kind: JobKind,
-    pub state: JobState,
-    /// What a running job is doing now.
-    pub phase: Option<Phase>,
-    /// `reading`: rows read so far; `checking`: rows checked of `rows_total`; at the end, the
-    /// rows of the file.
-    pub rows_done: i64,
-    /// The data rows of the file, known once it has been read.
-    pub rows_total: Option<i64>,
-    /// The period of an import.
-    pub period_id: Option<Uuid>,
-    /// The account (or integration token) that requested it.
-    pub requested_by: Uuid,
-    /// The request's parameters (`dry_run`, `mode`, `decimal_separator`, `language`).
-    #[schema(value_type = crate::services::jobs::AnswersImportOptions)]
-    pub options: Value,
-    /// The format read from the uploaded file's content, and its size in bytes.
-    pub input_format: String,
-    pub input_bytes: i64,
-    /// A cancel was asked for: a running job stops at its next checkpoint.
-    pub cancel_requested: bool,
+    #[serde(flatten)]
+    pub job: JobFields,
     /// `failed` or `cancelled`: the code of its problem (e.g. `IMPORT_REFUSED`,
     /// `JOB_INTERRUPTED`, `JOB_CANCELLED`).
     pub problem_code: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    /// The last time the worker running it renewed its lease.
-    pub heartbeat_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
 }
 
 fn job_summary(j: crate::db::models::jobs::JobSummary) -> AppResult<JobSummary> {
+    let problem_code = j.problem_code;
     Ok(JobSummary {
-        kind: svc::parse_kind(j.id, &j.kind)?,
-        state: svc::parse_state(j.id, &j.state)?,
-        id: j.id,
-        phase: j.phase.as_deref().and_then(Phase::parse),
-        rows_done: j.rows_done,
-        rows_total: j.rows_total,
-        period_id: j.period_id,
-        requested_by: j.requested_by,
-        options: j.options,
-        input_format: j.input_format,
-        input_bytes: j.input_bytes,
-        cancel_requested: j.cancel_requested,
-        problem_code: j.problem_code,
-        created_at: j.created_at,
-        started_at: j.started_at,
-        heartbeat_at: j.heartbeat_at,
-        finished_at: j.finished_at,
+        job: job_fields!(j),
+        problem_code,
     })
 }
 
 /// The job as the API shows it.
-pub fn job_response(j: Job) -> AppResult<JobResponse> {
+pub fn job_response(mut j: Job) -> AppResult<JobResponse> {
+    // served as stored, not parsed into a tree first
+    let raw = |t: Option<JsonText>| t.map(JsonText::into_raw).transpose();
+    let result = raw(j.result.take()).map_err(AppError::internal)?;
+    let problem = raw(j.problem.take()).map_err(AppError::internal)?;
     Ok(JobResponse {
-        id: j.id,
-        kind: svc::kind_of(&j)?,
-        state: svc::state_of(&j)?,
-        phase: j.phase.as_deref().and_then(Phase::parse),
-        rows_done: j.rows_done,
-        rows_total: j.rows_total,
-        period_id: j.period_id,
-        requested_by: j.requested_by,
-        options: j.options,
-        input_format: j.input_format,
-        input_bytes: j.input_bytes,
-        cancel_requested: j.cancel_requested,
-        // served as stored, not parsed into a tree first
-        result: j
-            .result
-            .map(JsonText::into_raw)
-            .transpose()
-            .map_err(AppError::internal)?,
-        problem: j
-            .problem
-            .map(JsonText::into_raw)
-            .transpose()
-            .map_err(AppError::internal)?,
-        created_at: j.created_at,
-        started_at: j.started_at,
-        heartbeat_at: j.heartbeat_at,
-        finished_at: j.finished_at,
+        job: job_fields!(j),
+        result,
+        problem,
     })
 }
 

@@ -123,10 +123,6 @@ pub fn kind_of(job: &Job) -> AppResult<JobKind> {
     parse_kind(job.id, &job.kind)
 }
 
-pub fn state_of(job: &Job) -> AppResult<JobState> {
-    parse_state(job.id, &job.state)
-}
-
 /// A stored kind (500 for one this version does not know).
 pub fn parse_kind(id: Uuid, kind: &str) -> AppResult<JobKind> {
     JobKind::parse(kind)
