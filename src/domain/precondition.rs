@@ -55,7 +55,8 @@ impl IfMatch {
             return Ok(());
         }
         Err(AppError::precondition_failed(format!(
-            "{what} is at version \"v{current}\", which If-Match does not name; GET it again."
+            "{what} is at version \"v{current}\", not a version the request names (its \
+             If-Match or if_version); GET it again."
         )))
     }
 }
