@@ -869,9 +869,9 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
                 .collect::<Result<_, _>>()?;
             lap("group: score_unit_numbers + score_row, one thread (CPU)");
             let (rows_all, bases): (Vec<_>, Vec<_>) = scored.into_iter().unzip();
-            ScoreRow::upsert(c, &rows_all)?;
+            ScoreRow::upsert_group(c, a.period_id, a.group_id, &rows_all)?;
             counts.1 = rows_all.len();
-            lap("group: ScoreRow::upsert (all units, one statement)");
+            lap("group: ScoreRow::upsert_group (all units, one statement)");
             let records: Vec<BasisRecord> = all
                 .iter()
                 .zip(&bases)

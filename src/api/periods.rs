@@ -383,7 +383,7 @@ async fn list_period_assessments(
             None
         };
         let list = Assessment::of_period(c, id, scope)?;
-        let scores = ScoreRow::of_assessments(c, &list.iter().map(|a| a.id).collect::<Vec<_>>())?;
+        let scores = ScoreRow::of_assessments(c, &list)?;
         let units = Unit::find_many(c, &list.iter().map(|a| a.unit_id).collect::<Vec<_>>())?;
         let mut sets = std::collections::HashMap::new();
         for a in &list {

@@ -74,6 +74,7 @@ diesel::table! {
         scope_index -> Array<Nullable<Numeric>>,
         overall_key -> Nullable<Numeric>,
         ranked -> Bool,
+        follow_seq -> Int8,
     }
 }
 
@@ -441,6 +442,24 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
+    score_follows (period_id, group_id) {
+        period_id -> Uuid,
+        group_id -> Uuid,
+        seq -> Int8,
+        positions -> Array<Nullable<Int4>>,
+        assessment_ids -> Array<Nullable<Uuid>>,
+        self_points -> Array<Nullable<Numeric>>,
+        reviewed_points -> Array<Nullable<Numeric>>,
+        self_index -> Array<Nullable<Numeric>>,
+        reviewed_index -> Array<Nullable<Numeric>>,
+        scope_points -> Array<Nullable<Text>>,
+        scope_index -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
     unit_lineage (predecessor_id, successor_id) {
         predecessor_id -> Uuid,
         successor_id -> Uuid,
@@ -641,6 +660,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ranking_group_members,
     ranking_groups,
     relative_values,
+    score_follows,
     unit_lineage,
     units,
     users,

@@ -513,7 +513,7 @@ pub fn put_answers(
     // the score and the live standing as the rescore left them, else read
     let score = match rescored.row {
         Some(row) => Some(row),
-        None => ScoreRow::of_assessments(conn, &[a.id])?.pop(),
+        None => ScoreRow::of_assessments(conn, std::slice::from_ref(&a))?.pop(),
     };
     let rank = match (sees_live_standings(actor), rescored.standing) {
         (true, Some(s)) => s.rank,
@@ -645,7 +645,7 @@ pub fn stored_scores(
     actor: &Principal,
     a: &Assessment,
 ) -> AppResult<(Option<ScoreRow>, Option<i32>)> {
-    let score = ScoreRow::of_assessments(conn, &[a.id])?.pop();
+    let score = ScoreRow::of_assessments(conn, std::slice::from_ref(a))?.pop();
     let rank = visible_rank(conn, caches, actor, a)?;
     Ok((score, rank))
 }

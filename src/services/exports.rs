@@ -143,11 +143,10 @@ pub fn scores(
         .map(|(k, s)| ((s.kind, s.code.as_str()), k))
         .collect();
     let list = Assessment::of_group(conn, period_id, group.id)?;
-    let stored: HashMap<Uuid, ScoreRow> =
-        ScoreRow::of_assessments(conn, &list.iter().map(|a| a.id).collect::<Vec<_>>())?
-            .into_iter()
-            .map(|s| (s.assessment_id, s))
-            .collect();
+    let stored: HashMap<Uuid, ScoreRow> = ScoreRow::of_assessments(conn, &list)?
+        .into_iter()
+        .map(|s| (s.assessment_id, s))
+        .collect();
     let units: HashMap<Uuid, Unit> =
         Unit::find_many(conn, &list.iter().map(|a| a.unit_id).collect::<Vec<_>>())?
             .into_iter()

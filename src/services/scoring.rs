@@ -953,7 +953,7 @@ fn rescore_group_inputs(
         bases.extend(basis.map(|b| (a.id, b)));
     }
     RelativeValue::replace_group(conn, period, group, &candidates)?;
-    ScoreRow::upsert(conn, &rows)?;
+    ScoreRow::upsert_group(conn, period, group, &rows)?;
     if pg.layout.as_deref() != Some(entry.layout.as_str()) {
         Period::set_group_layout(conn, period, group, &entry.layout)?;
     }
@@ -1129,7 +1129,7 @@ fn rescore_locked(
             None => *cached = Some(GroupBases::load(conn, period, group, version, pg.set_id)?),
         }
         if let Some(c) = cached.as_ref() {
-            followed = follow_best(conn, entry, assessment.id, &best, c)?;
+            followed = follow_best(conn, entry, (period, group), assessment.id, &best, c)?;
         }
     }
     Ok((row, own, followed))
@@ -1163,11 +1163,12 @@ pub fn overall_rank_of(
 }
 
 /// Re-evaluates every unit of a group but `except` against a moved best, from their bases,
-/// and rewrites their totals and moved scopes in one statement; returns each rewritten row's
-/// new overall rounded index.
+/// and writes their totals and moved scopes as the group's follow row (one row, see
+/// [`ScoreRow::write_follows`]); returns each unit's new overall rounded index.
 fn follow_best(
     conn: &mut PgConnection,
     entry: &SetEntry,
+    (period, group): (Uuid, Uuid),
     except: Uuid,
     best: &Best,
     bases: &GroupBases,
@@ -1221,7 +1222,7 @@ fn follow_best(
         .filter(|e| e.assessment_id != except && follows_best(&e.basis.b))
         .collect();
     let rows = parallel(&others, |b| one(b))?;
-    ScoreRow::update_moved(conn, &positions, &rows)?;
+    ScoreRow::write_follows(conn, period, group, &positions, &rows)?;
     // position 0 (overall) is always among the moved
     Ok(rows
         .into_iter()

@@ -695,7 +695,7 @@ async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
     app.with_conn(|c| {
         use diesel::RunQueryDsl;
         diesel::sql_query(
-            "UPDATE assessment_scores SET self_points = self_points + 1 \
+            "UPDATE assessment_scores SET max_points = max_points + 1 \
              WHERE unit_code = 'XA-BAC-HA'",
         )
         .execute(c)
@@ -1029,4 +1029,129 @@ async fn the_rank_shown_follows_score_rows_whoever_wrote_them() {
         .await;
         assert_eq!(s["rank"], listed[*unit], "{unit} after the rollback: {s}");
     }
+}
+
+/// An assessment's stored self-assessed points, as `GET /assessments/{id}` shows them.
+async fn stored_self_points(app: &TestApp, token: &str, a: &str) -> Value {
+    let got = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), token).await,
+        200,
+    )
+    .await;
+    got["score"]["self_points"].clone()
+}
+
+/// A write that moves a group best writes what the best changes of the other units as one
+/// follow row for the group, not into their score rows; every read applies it. A unit's own
+/// later write wins over it, even when the unit's new numbers equal its row as stored before
+/// the best moved (the follow row holds other numbers for it, and readers would see those).
+#[tokio::test]
+async fn a_moved_best_rewrites_no_other_row_and_a_later_own_write_wins_over_it() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    // 2.2 relative to the group's best; XA-BAC-HA holds it (9)
+    let (period, ids) = open_relative_period(
+        &app,
+        &admin,
+        &[("XA-BAC-HA", 9), ("XA-BAT-XAT", 3), ("PHUONG-SA-PA", 6)],
+    )
+    .await;
+    let row_versions = |app: &TestApp| -> BTreeMap<String, String> {
+        app.with_conn(|c| {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct V {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                unit_code: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                version: String,
+            }
+            diesel::sql_query(
+                "SELECT unit_code, xmin::text AS version FROM assessment_scores ORDER BY 1",
+            )
+            .load::<V>(c)
+            .expect("row versions")
+            .into_iter()
+            .map(|v| (v.unit_code, v.version))
+            .collect()
+        })
+    };
+    let bat_xat_before = stored_self_points(&app, &admin, &ids[1].1).await;
+    let sa_pa_before = stored_self_points(&app, &admin, &ids[2].1).await;
+    let versions = row_versions(&app);
+
+    // the best doubles: the other two units' points on 2.2 halve, and no row of theirs is
+    // written; the group's follow row holds their new numbers
+    json_ok(
+        put(
+            &app,
+            &ids[0].0,
+            &ids[0].1,
+            "2.2",
+            json!({"inputs": {"value": 18}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let after = row_versions(&app);
+    assert_eq!(after["XA-BAT-XAT"], versions["XA-BAT-XAT"]);
+    assert_eq!(after["PHUONG-SA-PA"], versions["PHUONG-SA-PA"]);
+    let follows: i64 = app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT count(*) AS n FROM score_follows")
+            .get_result::<N>(c)
+            .expect("follow rows")
+            .n
+    });
+    assert_eq!(follows, 1, "one follow row for the group");
+    let halved = stored_self_points(&app, &admin, &ids[1].1).await;
+    assert_ne!(halved, bat_xat_before, "the moved best is read");
+    assert_ne!(
+        stored_self_points(&app, &admin, &ids[2].1).await,
+        sa_pa_before
+    );
+    assert_recompute_changes_nothing(&app, &admin, &period).await;
+
+    // XA-BAT-XAT doubles its value: against the doubled best it scores what its stored row
+    // (written before the best moved) already holds, and that is what every reader sees
+    json_ok(
+        put(
+            &app,
+            &ids[1].0,
+            &ids[1].1,
+            "2.2",
+            json!({"inputs": {"value": 6}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        stored_self_points(&app, &admin, &ids[1].1).await,
+        bat_xat_before
+    );
+    let listed = json_ok(
+        app.get(
+            &format!("/api/v1/periods/{period}/rankings?page_size=100"),
+            &admin,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let line = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["unit"]["code"] == "XA-BAT-XAT")
+        .cloned()
+        .unwrap_or_else(|| panic!("listed: {listed}"));
+    assert_eq!(line["points"], bat_xat_before, "{line}");
+    assert_recompute_changes_nothing(&app, &admin, &period).await;
 }

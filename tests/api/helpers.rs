@@ -209,8 +209,12 @@ pub fn stored_state(c: &mut PgConnection) -> (Vec<String>, Vec<String>, Vec<Stri
             .map(|l| l.line)
             .collect::<Vec<_>>()
     };
-    let scores =
-        q("SELECT (to_jsonb(s) - 'computed_at')::text AS line FROM assessment_scores s ORDER BY 1");
+    // the score rows as readers see them (a moved best's follow row applied); when and in
+    // which order a row was written is not what it holds
+    let scores = q(
+        "SELECT (to_jsonb(s) - 'computed_at' - 'follow_seq')::text AS line FROM current_scores s \
+         ORDER BY 1",
+    );
     let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
     // a basis's stamp says which write stored it, not what it holds
     relative.extend(q(
@@ -218,7 +222,7 @@ pub fn stored_state(c: &mut PgConnection) -> (Vec<String>, Vec<String>, Vec<Stri
     ));
     let ranks = q("SELECT concat_ws(' ', k.ord, s.unit_code, k.p, k.m, k.i, \
            CASE WHEN k.i IS NULL THEN NULL ELSE rank() OVER (PARTITION BY s.period_id, s.group_id, k.ord ORDER BY k.i DESC NULLS LAST) END) AS line \
-         FROM assessment_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
+         FROM current_scores s, unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY AS k(p, m, i, ord) ORDER BY 1");
     (scores, relative, ranks)
 }
 

@@ -77,7 +77,8 @@ fn disagreements(
     caches: &Caches,
 ) -> Result<Vec<String>, dti_api::error::AppError> {
     diesel::sql_query(
-        "UPDATE assessment_scores s SET scope_index[1] = v.i, overall_key = v.i, ranked = v.r \
+        "UPDATE assessment_scores s SET scope_index[1] = v.i, overall_key = v.i, ranked = v.r, \
+           follow_seq = nextval('score_follow_seq') \
          FROM unnest($1::uuid[], $2::numeric[], $3::bool[]) AS v(id, i, r) \
          WHERE s.assessment_id = v.id",
     )

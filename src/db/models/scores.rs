@@ -2,6 +2,11 @@
 //! model (ranks by `RANK()` over the stored rounded indices), and the candidate values of the
 //! `relative_to_best` leaves (migration 6 explains the layout).
 //!
+//! What a moved group best changes is written once per group, in `score_follows`, not into
+//! every unit's row (migration `score_follows`). Every read of score rows here goes through the
+//! view `current_scores`, which applies it, and always names one group (`period_id = $1 AND
+//! group_id = $2`): the planner then reads that group's follow row once and joins it by hash.
+//!
 //! Bulk writes bind one array per column and `unnest` them, so any number of rows is one
 //! statement and one round trip.
 
@@ -11,13 +16,14 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::db::cached_sql::cached_sql;
+use crate::db::models::assessments::Assessment;
 use crate::db::schema::{assessment_scores, relative_values};
 use crate::domain::workflow::RankingScope;
 use crate::scoring::ranking::Scope;
 
 /// One assessment's stored scores. `scope_*` are parallel to
 /// [`crate::scoring::ranking::scopes`] of the pinned set.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = assessment_scores)]
 pub struct ScoreRow {
     pub assessment_id: Uuid,
@@ -41,6 +47,11 @@ pub struct ScoreRow {
     pub ranked: bool,
 }
 
+/// The columns of a [`ScoreRow`] in `current_scores`.
+const SCORE_COLUMNS: &str = "assessment_id, period_id, group_id, unit_id, unit_code, max_points, \
+     applicable_max, self_points, reviewed_points, self_index, reviewed_index, finalised, \
+     scope_points, scope_max, scope_index, ranked";
+
 /// `{1.5,2,NULL}`: a numeric array literal (bound as text, cast in SQL), so that a column of
 /// arrays can travel as one `text[]` parameter.
 fn array_literal(values: &[Option<Decimal>]) -> String {
@@ -49,6 +60,76 @@ fn array_literal(values: &[Option<Decimal>]) -> String {
         .map(|v| v.map_or_else(|| "NULL".to_string(), |d| d.to_string()))
         .collect();
     format!("{{{}}}", items.join(","))
+}
+
+/// The statement of [`ScoreRow::upsert`] and [`ScoreRow::upsert_group`]: `$with` before it,
+/// `$from` after the new rows `v` (a join and a filter), `$update` the condition of an
+/// overwrite. Parameters `$1`-`$16` are the rows' columns ([`bind_score_rows`]).
+macro_rules! upsert_sql {
+    ($with:literal, $from:literal, $update:literal) => {
+        concat!(
+            $with,
+            "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
+               unit_code, max_points, applicable_max, self_points, reviewed_points, \
+               self_index, reviewed_index, finalised, scope_points, scope_max, \
+               scope_index, overall_key, computed_at, ranked, follow_seq) \
+             SELECT v.id, v.period_id, v.group_id, v.unit_id, v.unit_code, v.mp, v.am, v.sp, \
+               v.rp, v.si, v.ri, v.fin, v.scp::numeric[], v.scm::numeric[], v.sci::numeric[], \
+               (v.sci::numeric[])[1], now(), v.rk, nextval('score_follow_seq') \
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
+               $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], \
+               $10::numeric[], $11::numeric[], $12::bool[], $13::text[], \
+               $14::text[], $15::text[], $16::bool[]) \
+               AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, si, ri, \
+                    fin, scp, scm, sci, rk) ",
+            $from,
+            "ON CONFLICT (assessment_id) DO UPDATE SET \
+               period_id = excluded.period_id, group_id = excluded.group_id, \
+               unit_id = excluded.unit_id, unit_code = excluded.unit_code, \
+               max_points = excluded.max_points, applicable_max = excluded.applicable_max, \
+               self_points = excluded.self_points, reviewed_points = excluded.reviewed_points, \
+               self_index = excluded.self_index, reviewed_index = excluded.reviewed_index, \
+               finalised = excluded.finalised, scope_points = excluded.scope_points, \
+               scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
+               overall_key = excluded.overall_key, computed_at = excluded.computed_at, \
+               ranked = excluded.ranked, follow_seq = excluded.follow_seq ",
+            $update
+        )
+    };
+}
+
+/// Binds `$1`-`$16` of [`upsert_sql`]: one array per column of `rows`.
+macro_rules! bind_score_rows {
+    ($q:expr, $rows:expr) => {{
+        let rows: &[ScoreRow] = $rows;
+        let col = |f: &dyn Fn(&ScoreRow) -> Option<Decimal>| -> Vec<Option<Decimal>> {
+            rows.iter().map(f).collect()
+        };
+        // a group's rows hold ~140,000 numbers: written as text on every core
+        let arrays = |f: &(dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>> + Sync)| -> Vec<String> {
+            use rayon::prelude::*;
+            if rows.len() < 256 {
+                return rows.iter().map(|r| array_literal(f(r))).collect();
+            }
+            rows.par_iter().map(|r| array_literal(f(r))).collect()
+        };
+        $q.bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.unit_code.clone()).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.max_points)))
+            .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.applicable_max)))
+            .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.self_points)))
+            .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.reviewed_points)))
+            .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.self_index))
+            .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.reviewed_index))
+            .bind::<Array<Bool>, _>(rows.iter().map(|r| r.finalised).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
+            .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
+            .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
+            .bind::<Array<Bool>, _>(rows.iter().map(|r| r.ranked).collect::<Vec<_>>())
+    }};
 }
 
 impl ScoreRow {
@@ -62,137 +143,162 @@ impl ScoreRow {
         crate::scoring::final_value(self.finalised, self.reviewed_index).flatten()
     }
 
-    pub fn of_assessments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoreRow>> {
-        assessment_scores::table
-            .filter(assessment_scores::assessment_id.eq_any(ids))
-            .select(ScoreRow::as_select())
-            .load(conn)
+    /// The score rows of the given assessments, as read (`current_scores`), in no order.
+    pub fn of_assessments(
+        conn: &mut PgConnection,
+        assessments: &[Assessment],
+    ) -> QueryResult<Vec<ScoreRow>> {
+        let mut groups: Vec<(Uuid, Uuid)> = assessments
+            .iter()
+            .map(|a| (a.period_id, a.group_id))
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut out = Vec::with_capacity(assessments.len());
+        if let [a] = assessments {
+            out = diesel::sql_query(format!(
+                "SELECT {SCORE_COLUMNS} FROM current_scores \
+                 WHERE period_id = $1 AND group_id = $2 AND assessment_id = $3"
+            ))
+            .bind::<SqlUuid, _>(a.period_id)
+            .bind::<SqlUuid, _>(a.group_id)
+            .bind::<SqlUuid, _>(a.id)
+            .load(conn)?;
+            return Ok(out);
+        }
+        // a whole group at a time: the group's follow row is then joined by hash (an id
+        // filter can lead the planner to unnest it once per row)
+        let wanted: std::collections::HashSet<Uuid> = assessments.iter().map(|a| a.id).collect();
+        for (period, group) in groups {
+            let rows: Vec<ScoreRow> = diesel::sql_query(format!(
+                "SELECT {SCORE_COLUMNS} FROM current_scores \
+                 WHERE period_id = $1 AND group_id = $2"
+            ))
+            .bind::<SqlUuid, _>(period)
+            .bind::<SqlUuid, _>(group)
+            .load(conn)?;
+            out.extend(
+                rows.into_iter()
+                    .filter(|r| wanted.contains(&r.assessment_id)),
+            );
+        }
+        Ok(out)
     }
 
-    /// Inserts or overwrites rows, all in one statement. A stored row equal to the new one is
-    /// left as it is (no new row version, no stamp: nothing changed for a reader), so a
-    /// recompute that changes nothing writes nothing, and leaves nothing to vacuum. Every
-    /// writer stores normalised numbers, so equal values have equal digits; `computed_at`
-    /// says when the row last changed.
+    /// Inserts or overwrites the rows of one unit (a write of its answers), in one statement.
+    /// A stored row equal to the new one is left as it is (no new row version, no stamp), unless
+    /// the group's follow row is newer than it: readers then see the follow row's values, not
+    /// the stored ones, so the row is written. Every writer stores normalised numbers, so equal
+    /// values have equal digits; `computed_at` says when the row last changed, and a row written
+    /// draws a new `follow_seq`, so that it wins over the group's follow row.
     pub fn upsert(conn: &mut PgConnection, rows: &[ScoreRow]) -> QueryResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
-        let col = |f: &dyn Fn(&ScoreRow) -> Option<Decimal>| -> Vec<Option<Decimal>> {
-            rows.iter().map(f).collect()
-        };
-        // a group's rows hold ~140,000 numbers: written as text on every core
-        let arrays = |f: &(dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>> + Sync)| -> Vec<String> {
-            use rayon::prelude::*;
-            if rows.len() < 256 {
-                return rows.iter().map(|r| array_literal(f(r))).collect();
-            }
-            rows.par_iter().map(|r| array_literal(f(r))).collect()
-        };
-        cached_sql(
-            "INSERT INTO assessment_scores AS s (assessment_id, period_id, group_id, unit_id, \
-               unit_code, max_points, applicable_max, self_points, reviewed_points, \
-               self_index, reviewed_index, finalised, scope_points, scope_max, \
-               scope_index, overall_key, computed_at, ranked) \
-             SELECT id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, si, ri, \
-               fin, scp::numeric[], scm::numeric[], sci::numeric[], (sci::numeric[])[1], now(), \
-               rk \
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
-               $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], \
-               $10::numeric[], $11::numeric[], $12::bool[], $13::text[], \
-               $14::text[], $15::text[], $16::bool[]) \
-               AS v(id, period_id, group_id, unit_id, unit_code, mp, am, sp, rp, si, ri, \
-                    fin, scp, scm, sci, rk) \
-             ON CONFLICT (assessment_id) DO UPDATE SET \
-               period_id = excluded.period_id, group_id = excluded.group_id, \
-               unit_id = excluded.unit_id, unit_code = excluded.unit_code, \
-               max_points = excluded.max_points, applicable_max = excluded.applicable_max, \
-               self_points = excluded.self_points, reviewed_points = excluded.reviewed_points, \
-               self_index = excluded.self_index, reviewed_index = excluded.reviewed_index, \
-               finalised = excluded.finalised, scope_points = excluded.scope_points, \
-               scope_max = excluded.scope_max, scope_index = excluded.scope_index, \
-               overall_key = excluded.overall_key, computed_at = excluded.computed_at, \
-               ranked = excluded.ranked \
-             WHERE (s.period_id, s.group_id, s.unit_id, s.unit_code, s.max_points, \
-                 s.applicable_max, s.self_points, s.reviewed_points, s.self_index, \
-                 s.reviewed_index, s.finalised, s.scope_points, s.scope_max, s.scope_index, \
-                 s.ranked) \
-               IS DISTINCT FROM (excluded.period_id, excluded.group_id, excluded.unit_id, \
-                 excluded.unit_code, excluded.max_points, excluded.applicable_max, \
-                 excluded.self_points, excluded.reviewed_points, excluded.self_index, \
-                 excluded.reviewed_index, excluded.finalised, excluded.scope_points, \
-                 excluded.scope_max, excluded.scope_index, excluded.ranked)",
-        )
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.unit_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(rows.iter().map(|r| r.unit_code.clone()).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.max_points)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.applicable_max)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.self_points)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| Some(r.reviewed_points)))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.self_index))
-        .bind::<Array<Nullable<Numeric>>, _>(col(&|r| r.reviewed_index))
-        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.finalised).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_points))
-        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_max))
-        .bind::<Array<Text>, _>(arrays(&|r| &r.scope_index))
-        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.ranked).collect::<Vec<_>>())
-        .execute(conn)?;
+        let q = cached_sql(upsert_sql!(
+            "",
+            "",
+            "WHERE (s.period_id, s.group_id, s.unit_id, s.unit_code, s.max_points, \
+               s.applicable_max, s.self_points, s.reviewed_points, s.self_index, \
+               s.reviewed_index, s.finalised, s.scope_points, s.scope_max, s.scope_index, \
+               s.ranked) \
+             IS DISTINCT FROM (excluded.period_id, excluded.group_id, excluded.unit_id, \
+               excluded.unit_code, excluded.max_points, excluded.applicable_max, \
+               excluded.self_points, excluded.reviewed_points, excluded.self_index, \
+               excluded.reviewed_index, excluded.finalised, excluded.scope_points, \
+               excluded.scope_max, excluded.scope_index, excluded.ranked) \
+             OR EXISTS (SELECT 1 FROM score_follows f WHERE f.period_id = s.period_id \
+               AND f.group_id = s.group_id AND f.seq > s.follow_seq)"
+        ));
+        bind_score_rows!(q, rows).execute(conn)?;
         Ok(())
     }
 
-    /// Rewrites what a moved group best changes — totals and the scopes at `positions`
-    /// (0-based in the scope list) — of existing rows, in one statement.
-    pub fn update_moved(
+    /// Inserts or overwrites the rows of a group's rescore (every row in `group` of `period`),
+    /// in one statement: only the rows whose values differ from what readers see now
+    /// (`current_scores`, the group's follow row applied) are written, so a recompute that
+    /// changes nothing writes nothing, draws no score stamp and leaves nothing to vacuum; the
+    /// follow row stays, and still holds for every row not written.
+    pub fn upsert_group(
         conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        rows: &[ScoreRow],
+    ) -> QueryResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // the group as read, once (materialised: joined to the new rows by hash, never
+        // evaluated per row)
+        let q = cached_sql(upsert_sql!(
+            "WITH cur AS MATERIALIZED (SELECT assessment_id, period_id, group_id, unit_id, \
+               unit_code, max_points, applicable_max, self_points, reviewed_points, self_index, \
+               reviewed_index, finalised, scope_points, scope_max, scope_index, ranked \
+             FROM current_scores WHERE period_id = $17 AND group_id = $18) ",
+            "LEFT JOIN cur c ON c.assessment_id = v.id \
+             WHERE c.assessment_id IS NULL \
+               OR (c.period_id, c.group_id, c.unit_id, c.unit_code, c.max_points, \
+                 c.applicable_max, c.self_points, c.reviewed_points, c.self_index, \
+                 c.reviewed_index, c.finalised, c.scope_points, c.scope_max, c.scope_index, \
+                 c.ranked) \
+               IS DISTINCT FROM (v.period_id, v.group_id, v.unit_id, v.unit_code, v.mp, v.am, \
+                 v.sp, v.rp, v.si, v.ri, v.fin, v.scp::numeric[], v.scm::numeric[], \
+                 v.sci::numeric[], v.rk) ",
+            ""
+        ));
+        bind_score_rows!(q, rows)
+            .bind::<SqlUuid, _>(period)
+            .bind::<SqlUuid, _>(group)
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Writes what a moved group best changes of the given units, in `group` of `period`, as
+    /// the group's follow row (one row, whatever the group's size): each unit's totals and
+    /// the values of the scopes at `positions` (0-based in the scope list; the overall scope,
+    /// 0, first). It replaces the group's previous follow row, so `rows` must hold every unit
+    /// whose scores follow the best (but the writer's own, whose row was just written).
+    pub fn write_follows(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
         positions: &[usize],
         rows: &[MovedRow],
-    ) -> QueryResult<usize> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        // position 0 (overall) is always moved: keep its plain copy in step
-        let mut set = match positions.iter().position(|p| *p == 0) {
-            Some(k) => format!(", overall_key = v.i{k}"),
-            None => String::new(),
+    ) -> QueryResult<()> {
+        debug_assert_eq!(positions.first(), Some(&0), "the overall scope moves first");
+        let ordinals: Vec<i32> = positions
+            .iter()
+            .map(|p| i32::try_from(p + 1).unwrap_or(i32::MAX))
+            .collect();
+        let literals = |f: &(dyn Fn(&MovedRow) -> Vec<Option<Decimal>> + Sync)| -> Vec<String> {
+            use rayon::prelude::*;
+            rows.par_iter().map(|r| array_literal(&f(r))).collect()
         };
-        let mut cols = String::new();
-        let mut names = String::new();
-        for (k, pos) in positions.iter().enumerate() {
-            let (p, i) = (6 + 2 * k, 7 + 2 * k);
-            set.push_str(&format!(
-                ", scope_points[{}] = v.p{k}, scope_index[{}] = v.i{k}",
-                pos + 1,
-                pos + 1
-            ));
-            cols.push_str(&format!(", ${p}::numeric[], ${i}::numeric[]"));
-            names.push_str(&format!(", p{k}, i{k}"));
-        }
-        let mut q = diesel::sql_query(format!(
-            "UPDATE assessment_scores AS s SET self_points = v.sp, reviewed_points = v.rp, \
-               self_index = v.si, reviewed_index = v.ri{set}, computed_at = now() \
-             FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], \
-               $5::numeric[]{cols}) AS v(id, sp, rp, si, ri{names}) \
-             WHERE s.assessment_id = v.id"
-        ))
-        .into_boxed::<diesel::pg::Pg>()
+        cached_sql(
+            "INSERT INTO score_follows AS f (period_id, group_id, seq, positions, \
+               assessment_ids, self_points, reviewed_points, self_index, reviewed_index, \
+               scope_points, scope_index) \
+             VALUES ($1, $2, nextval('score_follow_seq'), $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (period_id, group_id) DO UPDATE SET seq = excluded.seq, \
+               positions = excluded.positions, assessment_ids = excluded.assessment_ids, \
+               self_points = excluded.self_points, reviewed_points = excluded.reviewed_points, \
+               self_index = excluded.self_index, reviewed_index = excluded.reviewed_index, \
+               scope_points = excluded.scope_points, scope_index = excluded.scope_index",
+        )
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<Array<Int4>, _>(ordinals)
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.self_points).collect::<Vec<_>>())
         .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.reviewed_points).collect::<Vec<_>>())
         .bind::<Array<Nullable<Numeric>>, _>(rows.iter().map(|r| r.self_index).collect::<Vec<_>>())
         .bind::<Array<Nullable<Numeric>>, _>(
             rows.iter().map(|r| r.reviewed_index).collect::<Vec<_>>(),
-        );
-        for k in 0..positions.len() {
-            q = q
-                .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.points[k]).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Numeric>>, _>(
-                    rows.iter().map(|r| r.index[k]).collect::<Vec<_>>(),
-                );
-        }
-        q.execute(conn)
+        )
+        .bind::<Array<Text>, _>(literals(&|r| r.points.iter().map(|p| Some(*p)).collect()))
+        .bind::<Array<Text>, _>(literals(&|r| r.index.clone()))
+        .execute(conn)?;
+        Ok(())
     }
 
     /// Writes bases of one group (insert or overwrite) stamped with `version`; the database
@@ -305,7 +411,7 @@ pub struct MovedRow {
     pub reviewed_points: Decimal,
     pub self_index: Option<Decimal>,
     pub reviewed_index: Option<Decimal>,
-    /// Per moved scope (in the order of the positions given to `update_moved`).
+    /// Per moved scope (in the order of the positions given to `write_follows`).
     pub points: Vec<Decimal>,
     pub index: Vec<Option<Decimal>>,
 }
@@ -365,8 +471,8 @@ impl RankKey {
         let rows: Vec<StampedKey> = cached_sql(
             "SELECT pg.scores_version AS version, s.assessment_id, s.ranked, \
                s.overall_key AS key \
-             FROM period_groups pg LEFT JOIN assessment_scores s \
-               ON s.period_id = pg.period_id AND s.group_id = pg.group_id \
+             FROM period_groups pg LEFT JOIN current_scores s \
+               ON s.period_id = $1 AND s.group_id = $2 \
              WHERE pg.period_id = $1 AND pg.group_id = $2",
         )
         .bind::<SqlUuid, _>(period)
@@ -495,7 +601,7 @@ fn ranked_scope() -> String {
         "SELECT $3::int4 AS ord, unit_id, unit_code, ranked, \
            scope_points[$3] AS points, scope_max[$3] AS applicable_max, \
            scope_index[$3] AS index_value, {}, count(*) OVER () AS total \
-         FROM assessment_scores WHERE period_id = $1 AND group_id = $2",
+         FROM current_scores WHERE period_id = $1 AND group_id = $2",
         rank::window("scope_index[$3]", "ranked", "")
     )
 }
@@ -550,7 +656,7 @@ impl RankingRow {
         let rows: Vec<RankedRow> = diesel::sql_query(format!(
             "SELECT k.ord::int4 AS ord, s.unit_id, s.ranked, k.points, k.applicable_max, \
                k.index_value, {}, 0::int8 AS total \
-             FROM assessment_scores s, \
+             FROM current_scores s, \
                unnest(s.scope_points, s.scope_max, s.scope_index) WITH ORDINALITY \
                  AS k(points, applicable_max, index_value, ord) \
              WHERE s.period_id = $1 AND s.group_id = $2",
