@@ -12,5 +12,6 @@ UPDATE assessment_scores s
 DROP VIEW current_scores;
 DROP FUNCTION score_patch(numeric[], int4[], numeric[]);
 DROP TABLE score_follows;
+DROP FUNCTION stamp_followed_group();
 ALTER TABLE assessment_scores DROP COLUMN follow_seq;
 DROP SEQUENCE score_follow_seq;
