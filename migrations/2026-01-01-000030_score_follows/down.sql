@@ -9,6 +9,7 @@ UPDATE assessment_scores s
         c.scope_index)
        IS DISTINCT FROM (s.self_points, s.reviewed_points, s.self_index, s.reviewed_index,
         s.scope_points, s.scope_index);
+DROP VIEW current_rank_keys;
 DROP VIEW current_scores;
 DROP FUNCTION score_patch(numeric[], int4[], numeric[]);
 DROP TABLE score_follows;

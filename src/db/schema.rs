@@ -454,6 +454,7 @@ diesel::table! {
         reviewed_index -> Array<Nullable<Numeric>>,
         scope_points -> Array<Nullable<Text>>,
         scope_index -> Array<Nullable<Text>>,
+        overall_key -> Array<Nullable<Numeric>>,
     }
 }
 

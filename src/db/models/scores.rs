@@ -4,8 +4,9 @@
 //!
 //! What a moved group best changes is written once per group, in `score_follows`, not into
 //! every unit's row (migration `score_follows`). Every read of score rows here goes through the
-//! view `current_scores`, which applies it, and always names one group (`period_id = $1 AND
-//! group_id = $2`): the planner then reads that group's follow row once and joins it by hash.
+//! view `current_scores` (the rank keys alone: `current_rank_keys`), which applies it, and
+//! always names one group (`period_id = $1 AND group_id = $2`): the planner then reads that
+//! group's follow row once and joins it by hash.
 //!
 //! Bulk writes bind one array per column and `unnest` them, so any number of rows is one
 //! statement and one round trip.
@@ -277,13 +278,15 @@ impl ScoreRow {
         cached_sql(
             "INSERT INTO score_follows AS f (period_id, group_id, seq, positions, \
                assessment_ids, self_points, reviewed_points, self_index, reviewed_index, \
-               scope_points, scope_index) \
-             VALUES ($1, $2, nextval('score_follow_seq'), $3, $4, $5, $6, $7, $8, $9, $10) \
+               scope_points, scope_index, overall_key) \
+             VALUES ($1, $2, nextval('score_follow_seq'), $3, $4, $5, $6, $7, $8, $9, $10, \
+               $11) \
              ON CONFLICT (period_id, group_id) DO UPDATE SET seq = excluded.seq, \
                positions = excluded.positions, assessment_ids = excluded.assessment_ids, \
                self_points = excluded.self_points, reviewed_points = excluded.reviewed_points, \
                self_index = excluded.self_index, reviewed_index = excluded.reviewed_index, \
-               scope_points = excluded.scope_points, scope_index = excluded.scope_index",
+               scope_points = excluded.scope_points, scope_index = excluded.scope_index, \
+               overall_key = excluded.overall_key",
         )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
@@ -297,6 +300,11 @@ impl ScoreRow {
         )
         .bind::<Array<Text>, _>(literals(&|r| r.points.iter().map(|p| Some(*p)).collect()))
         .bind::<Array<Text>, _>(literals(&|r| r.index.clone()))
+        .bind::<Array<Nullable<Numeric>>, _>(
+            rows.iter()
+                .map(|r| r.index.first().copied().flatten())
+                .collect::<Vec<_>>(),
+        )
         .execute(conn)?;
         Ok(())
     }
@@ -471,7 +479,7 @@ impl RankKey {
         let rows: Vec<StampedKey> = cached_sql(
             "SELECT pg.scores_version AS version, s.assessment_id, s.ranked, \
                s.overall_key AS key \
-             FROM period_groups pg LEFT JOIN current_scores s \
+             FROM period_groups pg LEFT JOIN current_rank_keys s \
                ON s.period_id = $1 AND s.group_id = $2 \
              WHERE pg.period_id = $1 AND pg.group_id = $2",
         )
