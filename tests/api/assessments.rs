@@ -835,18 +835,7 @@ async fn a_rolled_back_rescore_never_leaks_into_later_scores() {
         });
     });
     // A committed write that moves the best again: every other unit follows from its bases.
-    json_ok(
-        put(
-            &app,
-            &ids[1].0,
-            &ids[1].1,
-            "2.2",
-            json!({"inputs": {"value": 20}}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    put_relative(&app, &ids[1], 20).await;
     // the stored scores owe nothing to the rolled-back write
     assert_recompute_changes_nothing(&app, &admin, &period).await;
 }
@@ -1031,6 +1020,16 @@ async fn the_rank_shown_follows_score_rows_whoever_wrote_them() {
     }
 }
 
+/// Writes `value` as a unit's answer to 2.2 (the relative leaf of `open_relative_period`) with
+/// its own `(token, assessment)`; the response, which must be 200.
+async fn put_relative(app: &TestApp, (token, a): &(String, String), value: i64) -> Value {
+    json_ok(
+        put(app, token, a, "2.2", json!({"inputs": {"value": value}})).await,
+        200,
+    )
+    .await
+}
+
 /// An assessment's stored self-assessed points, as `GET /assessments/{id}` shows them.
 async fn stored_self_points(app: &TestApp, token: &str, a: &str) -> Value {
     let got = json_ok(
@@ -1082,18 +1081,7 @@ async fn a_moved_best_rewrites_no_other_row_and_a_later_own_write_wins_over_it()
 
     // the best doubles: the other two units' points on 2.2 halve, and no row of theirs is
     // written; the group's follow row holds their new numbers
-    json_ok(
-        put(
-            &app,
-            &ids[0].0,
-            &ids[0].1,
-            "2.2",
-            json!({"inputs": {"value": 18}}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    put_relative(&app, &ids[0], 18).await;
     let after = row_versions(&app);
     assert_eq!(after["XA-BAT-XAT"], versions["XA-BAT-XAT"]);
     assert_eq!(after["PHUONG-SA-PA"], versions["PHUONG-SA-PA"]);
@@ -1120,18 +1108,7 @@ async fn a_moved_best_rewrites_no_other_row_and_a_later_own_write_wins_over_it()
 
     // XA-BAT-XAT doubles its value: against the doubled best it scores what its stored row
     // (written before the best moved) already holds, and that is what every reader sees
-    json_ok(
-        put(
-            &app,
-            &ids[1].0,
-            &ids[1].1,
-            "2.2",
-            json!({"inputs": {"value": 6}}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    put_relative(&app, &ids[1], 6).await;
     assert_eq!(
         stored_self_points(&app, &admin, &ids[1].1).await,
         bat_xat_before
