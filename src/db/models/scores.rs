@@ -24,7 +24,7 @@ use crate::scoring::ranking::Scope;
 
 /// One assessment's stored scores. `scope_*` are parallel to
 /// [`crate::scoring::ranking::scopes`] of the pinned set.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
 #[diesel(table_name = assessment_scores)]
 pub struct ScoreRow {
     pub assessment_id: Uuid,
@@ -149,6 +149,16 @@ impl ScoreRow {
         conn: &mut PgConnection,
         assessments: &[Assessment],
     ) -> QueryResult<Vec<ScoreRow>> {
+        if let [a] = assessments {
+            return diesel::sql_query(format!(
+                "SELECT {SCORE_COLUMNS} FROM current_scores \
+                 WHERE period_id = $1 AND group_id = $2 AND assessment_id = $3"
+            ))
+            .bind::<SqlUuid, _>(a.period_id)
+            .bind::<SqlUuid, _>(a.group_id)
+            .bind::<SqlUuid, _>(a.id)
+            .load(conn);
+        }
         let mut groups: Vec<(Uuid, Uuid)> = assessments
             .iter()
             .map(|a| (a.period_id, a.group_id))
@@ -156,17 +166,6 @@ impl ScoreRow {
         groups.sort_unstable();
         groups.dedup();
         let mut out = Vec::with_capacity(assessments.len());
-        if let [a] = assessments {
-            out = diesel::sql_query(format!(
-                "SELECT {SCORE_COLUMNS} FROM current_scores \
-                 WHERE period_id = $1 AND group_id = $2 AND assessment_id = $3"
-            ))
-            .bind::<SqlUuid, _>(a.period_id)
-            .bind::<SqlUuid, _>(a.group_id)
-            .bind::<SqlUuid, _>(a.id)
-            .load(conn)?;
-            return Ok(out);
-        }
         // a whole group at a time: the group's follow row is then joined by hash (an id
         // filter can lead the planner to unnest it once per row)
         let wanted: std::collections::HashSet<Uuid> = assessments.iter().map(|a| a.id).collect();
