@@ -66,13 +66,12 @@ use uuid::Uuid;
 
 use crate::cache::{Bounded, CacheStats, lock_slot};
 use crate::config::CacheConfig;
-use crate::db::models::assessments::{AdjustmentRow, Assessment, ScoringAnswer};
+use crate::db::models::assessments::{Assessment, ScoringAdjustment, ScoringAnswer, ScoringRow};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{GroupAndPeriod, Period, PeriodGroup};
 use crate::db::models::scores::{
-    BasisRecord, BasisText, MovedRow, RankKey, RelativeValue, ScoreRow,
+    BasisRecord, BasisText, BestRow, MovedRow, RankKey, RelativeValue, ScoreRow,
 };
-use crate::db::models::units::Unit;
 use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
@@ -291,18 +290,11 @@ pub fn entered_inputs(
     entry: &SetEntry,
     assessments: &[Assessment],
 ) -> AppResult<Vec<UnitInput>> {
-    let units: HashMap<Uuid, Unit> = Unit::find_many(
-        conn,
-        &assessments.iter().map(|a| a.unit_id).collect::<Vec<_>>(),
-    )?
-    .into_iter()
-    .map(|u| (u.id, u))
-    .collect();
     let mut out = Vec::with_capacity(assessments.len());
     // one slice (every answer write: one assessment) has nothing to overlap: no thread
     if assessments.len() <= INPUT_SLICE {
         let rows = SliceRows::read(conn, assessments)?;
-        out.extend(rows.parse(entry, &units)?);
+        out.extend(rows.parse(entry)?);
         return Ok(out);
     }
     std::thread::scope(|s| {
@@ -319,7 +311,7 @@ pub fn entered_inputs(
             }
         });
         for rows in rx {
-            out.extend(rows?.parse(entry, &units)?);
+            out.extend(rows?.parse(entry)?);
         }
         reader
             .join()
@@ -331,55 +323,76 @@ pub fn entered_inputs(
 /// How many assessments' answers [`entered_inputs`] reads at a time.
 const INPUT_SLICE: usize = 500;
 
-/// The stored rows of one slice of assessments, as read.
+/// The stored rows of one slice of assessments, as read (one statement:
+/// [`Assessment::scoring_rows`]).
 struct SliceRows<'a> {
     assessments: &'a [Assessment],
     answers: HashMap<Uuid, Vec<ScoringAnswer>>,
-    adjustments: HashMap<Uuid, Vec<AdjustmentRow>>,
+    adjustments: HashMap<Uuid, Vec<ScoringAdjustment>>,
     evidence: BTreeSet<(Uuid, Uuid)>,
+    unit_codes: HashMap<Uuid, String>,
 }
 
 impl<'a> SliceRows<'a> {
     fn read(conn: &mut PgConnection, assessments: &'a [Assessment]) -> AppResult<SliceRows<'a>> {
         let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
-        let mut answers: HashMap<Uuid, Vec<ScoringAnswer>> = HashMap::new();
-        for a in Assessment::scoring_answers(conn, &ids)? {
-            answers.entry(a.assessment_id).or_default().push(a);
-        }
-        let mut adjustments: HashMap<Uuid, Vec<AdjustmentRow>> = HashMap::new();
-        for a in Assessment::adjustments(conn, &ids)? {
-            adjustments.entry(a.assessment_id).or_default().push(a);
-        }
-        let evidence = Assessment::evidence_presence(conn, &ids)?
-            .into_iter()
-            .collect();
-        Ok(SliceRows {
+        let mut rows = SliceRows {
             assessments,
-            answers,
-            adjustments,
-            evidence,
-        })
+            answers: HashMap::new(),
+            adjustments: HashMap::new(),
+            evidence: BTreeSet::new(),
+            unit_codes: HashMap::new(),
+        };
+        for row in Assessment::scoring_rows(conn, &ids)? {
+            match row {
+                ScoringRow::Answer(a) => rows.answers.entry(a.assessment_id).or_default().push(a),
+                ScoringRow::Adjustment(a) => {
+                    rows.adjustments.entry(a.assessment_id).or_default().push(a)
+                }
+                ScoringRow::Evidence {
+                    assessment_id,
+                    node_id,
+                } => {
+                    rows.evidence.insert((assessment_id, node_id));
+                }
+                ScoringRow::Unit {
+                    assessment_id,
+                    code,
+                } => {
+                    rows.unit_codes.insert(assessment_id, code);
+                }
+            }
+        }
+        Ok(rows)
     }
 
     /// Parses the rows' JSON and inputs (most of the work) on every core.
-    fn parse(mut self, entry: &SetEntry, units: &HashMap<Uuid, Unit>) -> AppResult<Vec<UnitInput>> {
-        let work: Vec<(&Assessment, Vec<ScoringAnswer>, Vec<AdjustmentRow>)> = self
+    fn parse(mut self, entry: &SetEntry) -> AppResult<Vec<UnitInput>> {
+        type Work<'b> = (
+            &'b Assessment,
+            String,
+            Vec<ScoringAnswer>,
+            Vec<ScoringAdjustment>,
+        );
+        let work: Vec<Work> = self
             .assessments
             .iter()
             .map(|a| {
-                (
+                let code = self
+                    .unit_codes
+                    .remove(&a.id)
+                    .ok_or_else(|| AppError::internal("assessment unit missing"))?;
+                Ok((
                     a,
+                    code,
                     self.answers.remove(&a.id).unwrap_or_default(),
                     self.adjustments.remove(&a.id).unwrap_or_default(),
-                )
+                ))
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         let evidence = &self.evidence;
-        parallel(&work, |(a, answers, adjustments)| {
-            let unit = units
-                .get(&a.unit_id)
-                .ok_or_else(|| AppError::internal("assessment unit missing"))?;
-            Ok(unit_input(entry, unit, a, answers, adjustments, evidence))
+        parallel(&work, |(a, code, answers, adjustments)| {
+            Ok(unit_input(entry, code, a, answers, adjustments, evidence))
         })
     }
 }
@@ -387,10 +400,10 @@ impl<'a> SliceRows<'a> {
 /// One assessment's scoring input from its stored rows.
 fn unit_input(
     entry: &SetEntry,
-    unit: &Unit,
+    unit_code: &str,
     a: &Assessment,
     answers: &[ScoringAnswer],
-    adjustments: &[AdjustmentRow],
+    adjustments: &[ScoringAdjustment],
     evidence: &BTreeSet<(Uuid, Uuid)>,
 ) -> UnitInput {
     let set = &entry.set;
@@ -435,15 +448,16 @@ fn unit_input(
                 has_explanation: false,
                 adjustment: None,
             });
+        let inputs = adj.inputs.as_ref().and_then(|t| t.parse().ok());
         leaf.adjustment = Some(Box::new(Adjustment {
-            inputs: parse(i, adj.inputs.as_ref()),
+            inputs: parse(i, inputs.as_ref()),
             points: adj.points,
             not_applicable: adj.not_applicable,
         }));
     }
     UnitInput {
         unit_id: a.unit_id,
-        unit_code: unit.code.clone(),
+        unit_code: unit_code.to_string(),
         tags: a.unit_tags.clone(),
         answers: map,
     }
@@ -635,11 +649,34 @@ pub fn stored_best(
     group: Uuid,
     except: Option<Uuid>,
 ) -> AppResult<Best> {
-    let mut best = Best::default();
     if !entry.set.has_relative_to_best() {
-        return Ok(best);
+        return Ok(Best::default());
     }
-    for row in RelativeValue::extremes(conn, period, group, except, &entry.relative_node_ids)? {
+    let rows = RelativeValue::extremes(conn, period, group, except, &entry.relative_node_ids)?;
+    Ok(best_of(entry, &rows))
+}
+
+/// One assessment's stored candidate rows and the group's best without them ([`stored_best`]
+/// with `except` the assessment), in one statement. The set has a `relative_to_best` leaf.
+fn own_and_others_best(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    a: &Assessment,
+) -> AppResult<(Vec<RelativeValue>, Best)> {
+    let (own, rows) = RelativeValue::own_and_extremes(
+        conn,
+        a.period_id,
+        a.group_id,
+        a.id,
+        &entry.relative_node_ids,
+    )?;
+    Ok((own, best_of(entry, &rows)))
+}
+
+/// The best values of the stored extremes of each leaf.
+fn best_of(entry: &SetEntry, rows: &[BestRow]) -> Best {
+    let mut best = Best::default();
+    for row in rows {
         let Some(&leaf) = entry.index_by_node_id.get(&row.node_id) else {
             continue;
         };
@@ -655,7 +692,7 @@ pub fn stored_best(
             },
         );
     }
-    Ok(best)
+    best
 }
 
 /// Folds one unit's candidates into a best (what the group's best would be with them).
@@ -1072,8 +1109,7 @@ fn rescore_locked(
         // one pass over the group (the other units' extremes; the group is locked), and this
         // unit's values, stored and new, folded in on either side of the write
         let mine = candidate_rows(entry, assessment, &input);
-        let stored = RelativeValue::of_assessment(conn, assessment.id)?;
-        let others = stored_best(conn, entry, period, group, Some(assessment.id))?;
+        let (stored, others) = own_and_others_best(conn, entry, assessment)?;
         best = with_rows(entry, others.clone(), &mine);
         if stored != mine {
             RelativeValue::replace_for(conn, assessment.id, &mine)?;

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::db::cached_sql::cached_sql;
 use crate::db::json_text::JsonText;
-use crate::db::schema::{adjustments, answers, assessments, evidence};
+use crate::db::schema::{adjustments, answers, assessments, evidence, units};
 use crate::db::text_array::TextArray;
 use crate::domain::workflow::{AssessmentState, FinalisedAs};
 
@@ -85,7 +85,7 @@ pub struct Answer {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What scoring reads of one answer (see [`Assessment::scoring_answers`]).
+/// What scoring reads of one answer (see [`Assessment::scoring_rows`]).
 #[derive(Debug, Clone, Queryable)]
 pub struct ScoringAnswer {
     pub assessment_id: Uuid,
@@ -374,40 +374,168 @@ impl Assessment {
             .load(conn)
     }
 
-    /// What scoring reads of the answers of some assessments (no notes, versions or times).
-    pub fn scoring_answers(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> QueryResult<Vec<ScoringAnswer>> {
-        answers::table
+    /// Everything scoring reads of some assessments, in one statement: each one's answers,
+    /// the reviewers' adjustments, which answers have evidence, and the unit's code
+    /// ([`ScoringRow`]). An answer write reads this for its own assessment; one statement
+    /// instead of four is three round trips fewer on every write.
+    pub fn scoring_rows(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoringRow>> {
+        use diesel::sql_types::{Bool, Jsonb, Nullable, Numeric, SmallInt, Text};
+        let kind = |k: RowKind| (k as i16).into_sql::<SmallInt>();
+        let no_json = || None::<JsonText>.into_sql::<Nullable<Jsonb>>();
+        let no_bool = || None::<bool>.into_sql::<Nullable<Bool>>();
+        let no_text = || None::<String>.into_sql::<Nullable<Text>>();
+        let no_points = || None::<Decimal>.into_sql::<Nullable<Numeric>>();
+        let answers = answers::table
             .filter(answers::assessment_id.eq_any(ids))
             .select((
+                kind(RowKind::Answer),
                 answers::assessment_id,
                 answers::node_id,
                 answers::inputs,
-                answers::not_applicable,
+                answers::not_applicable.nullable(),
                 answers::explanation,
+                no_points(),
+            ));
+        let adjusted = adjustments::table
+            .filter(adjustments::assessment_id.eq_any(ids))
+            .select((
+                kind(RowKind::Adjustment),
+                adjustments::assessment_id,
+                adjustments::node_id,
+                adjustments::inputs,
+                adjustments::not_applicable,
+                no_text(),
+                adjustments::points,
+            ));
+        let evidenced = answers::table
+            .inner_join(evidence::table)
+            .filter(answers::assessment_id.eq_any(ids))
+            .select((
+                kind(RowKind::Evidence),
+                answers::assessment_id,
+                answers::node_id,
+                no_json(),
+                no_bool(),
+                no_text(),
+                no_points(),
             ))
-            .load(conn)
+            .distinct();
+        let units = assessments::table
+            .inner_join(units::table)
+            .filter(assessments::id.eq_any(ids))
+            .select((
+                kind(RowKind::Unit),
+                assessments::id,
+                assessments::unit_id,
+                no_json(),
+                no_bool(),
+                units::code.nullable(),
+                no_points(),
+            ));
+        let rows: Vec<RawScoringRow> = answers
+            .union_all(adjusted)
+            .union_all(evidenced)
+            .union_all(units)
+            .load(conn)?;
+        Ok(rows.into_iter().filter_map(RawScoringRow::typed).collect())
     }
+}
 
+/// What a [`RawScoringRow`] is (its first column).
+#[derive(Clone, Copy)]
+#[repr(i16)]
+enum RowKind {
+    Answer = 0,
+    Adjustment = 1,
+    Evidence = 2,
+    Unit = 3,
+}
+
+/// One row of [`Assessment::scoring_rows`] as read: the columns of the four kinds side by side.
+#[derive(Queryable)]
+struct RawScoringRow {
+    kind: i16,
+    assessment_id: Uuid,
+    /// The unit's id in a unit row.
+    node_id: Uuid,
+    inputs: Option<JsonText>,
+    not_applicable: Option<bool>,
+    /// The unit's code in a unit row.
+    text: Option<String>,
+    points: Option<Decimal>,
+}
+
+impl RawScoringRow {
+    fn typed(self) -> Option<ScoringRow> {
+        let RawScoringRow {
+            kind,
+            assessment_id,
+            node_id,
+            inputs,
+            not_applicable,
+            text,
+            points,
+        } = self;
+        Some(match kind {
+            k if k == RowKind::Answer as i16 => ScoringRow::Answer(ScoringAnswer {
+                assessment_id,
+                node_id,
+                inputs,
+                not_applicable: not_applicable.unwrap_or(false),
+                explanation: text,
+            }),
+            k if k == RowKind::Adjustment as i16 => ScoringRow::Adjustment(ScoringAdjustment {
+                assessment_id,
+                node_id,
+                inputs,
+                points,
+                not_applicable,
+            }),
+            k if k == RowKind::Evidence as i16 => ScoringRow::Evidence {
+                assessment_id,
+                node_id,
+            },
+            k if k == RowKind::Unit as i16 => ScoringRow::Unit {
+                assessment_id,
+                code: text?,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// One thing scoring reads of an assessment ([`Assessment::scoring_rows`]).
+#[derive(Debug, Clone)]
+pub enum ScoringRow {
+    Answer(ScoringAnswer),
+    Adjustment(ScoringAdjustment),
+    /// The answer to `node_id` has at least one evidence item.
+    Evidence {
+        assessment_id: Uuid,
+        node_id: Uuid,
+    },
+    /// The code of the assessment's unit.
+    Unit {
+        assessment_id: Uuid,
+        code: String,
+    },
+}
+
+/// What scoring reads of one reviewer's adjustment.
+#[derive(Debug, Clone)]
+pub struct ScoringAdjustment {
+    pub assessment_id: Uuid,
+    pub node_id: Uuid,
+    pub inputs: Option<JsonText>,
+    pub points: Option<Decimal>,
+    pub not_applicable: Option<bool>,
+}
+
+impl Assessment {
     pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
         adjustments::table
             .filter(adjustments::assessment_id.eq_any(ids))
             .select(AdjustmentRow::as_select())
-            .load(conn)
-    }
-
-    /// (assessment, node) pairs whose answer has at least one evidence item.
-    pub fn evidence_presence(
-        conn: &mut PgConnection,
-        ids: &[Uuid],
-    ) -> QueryResult<Vec<(Uuid, Uuid)>> {
-        answers::table
-            .inner_join(evidence::table)
-            .filter(answers::assessment_id.eq_any(ids))
-            .select((answers::assessment_id, answers::node_id))
-            .distinct()
             .load(conn)
     }
 }

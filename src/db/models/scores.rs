@@ -701,15 +701,30 @@ pub struct BestRow {
     pub min_reviewed: Option<Decimal>,
 }
 
-impl RelativeValue {
-    pub fn of_assessment(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<RelativeValue>> {
-        relative_values::table
-            .filter(relative_values::assessment_id.eq(id))
-            .order(relative_values::node_id)
-            .select(RelativeValue::as_select())
-            .load(conn)
-    }
+/// The statement of [`RelativeValue::extremes`] (also a part of
+/// [`RelativeValue::own_and_extremes`]): `$1` period, `$2` group, `$3` the assessment left
+/// out (or null), `$4` the nodes.
+macro_rules! extremes_sql {
+    () => {
+        "SELECT * FROM (SELECT n.node_id, \
+           (SELECT max(self_value) FROM relative_values r WHERE r.period_id = $1 \
+             AND r.group_id = $2 AND r.node_id = n.node_id \
+             AND r.assessment_id IS DISTINCT FROM $3) AS max_self, \
+           (SELECT min(self_value) FROM relative_values r WHERE r.period_id = $1 \
+             AND r.group_id = $2 AND r.node_id = n.node_id \
+             AND r.assessment_id IS DISTINCT FROM $3) AS min_self, \
+           (SELECT max(reviewed_value) FROM relative_values r WHERE r.period_id = $1 \
+             AND r.group_id = $2 AND r.node_id = n.node_id \
+             AND r.assessment_id IS DISTINCT FROM $3) AS max_rev, \
+           (SELECT min(reviewed_value) FROM relative_values r WHERE r.period_id = $1 \
+             AND r.group_id = $2 AND r.node_id = n.node_id \
+             AND r.assessment_id IS DISTINCT FROM $3) AS min_rev \
+         FROM unnest($4::uuid[]) AS n(node_id)) e \
+         WHERE max_self IS NOT NULL OR max_rev IS NOT NULL"
+    };
+}
 
+impl RelativeValue {
     /// The extremes of the candidates of each of `nodes` over a group, optionally without one
     /// assessment; a node without candidates has no row.
     ///
@@ -739,28 +754,12 @@ impl RelativeValue {
         }
         // every candidate row has a value in one column at least (its CHECK): a node with
         // candidates has a maximum in one column at least
-        let rows: Vec<Extremes> = cached_sql(
-            "SELECT * FROM (SELECT n.node_id, \
-               (SELECT max(self_value) FROM relative_values r WHERE r.period_id = $1 \
-                 AND r.group_id = $2 AND r.node_id = n.node_id \
-                 AND r.assessment_id IS DISTINCT FROM $3) AS max_self, \
-               (SELECT min(self_value) FROM relative_values r WHERE r.period_id = $1 \
-                 AND r.group_id = $2 AND r.node_id = n.node_id \
-                 AND r.assessment_id IS DISTINCT FROM $3) AS min_self, \
-               (SELECT max(reviewed_value) FROM relative_values r WHERE r.period_id = $1 \
-                 AND r.group_id = $2 AND r.node_id = n.node_id \
-                 AND r.assessment_id IS DISTINCT FROM $3) AS max_rev, \
-               (SELECT min(reviewed_value) FROM relative_values r WHERE r.period_id = $1 \
-                 AND r.group_id = $2 AND r.node_id = n.node_id \
-                 AND r.assessment_id IS DISTINCT FROM $3) AS min_rev \
-             FROM unnest($4::uuid[]) AS n(node_id)) e \
-             WHERE max_self IS NOT NULL OR max_rev IS NOT NULL",
-        )
-        .bind::<SqlUuid, _>(period)
-        .bind::<SqlUuid, _>(group)
-        .bind::<Nullable<SqlUuid>, _>(except)
-        .bind::<Array<SqlUuid>, _>(nodes)
-        .load(conn)?;
+        let rows: Vec<Extremes> = cached_sql(extremes_sql!())
+            .bind::<SqlUuid, _>(period)
+            .bind::<SqlUuid, _>(group)
+            .bind::<Nullable<SqlUuid>, _>(except)
+            .bind::<Array<SqlUuid>, _>(nodes)
+            .load(conn)?;
         Ok(rows
             .into_iter()
             .map(|r| BestRow {
@@ -773,21 +772,110 @@ impl RelativeValue {
             .collect())
     }
 
-    /// Replaces one assessment's rows.
+    /// One assessment's own rows (ordered by node) and the extremes of
+    /// the others' candidates of each of `nodes` over its group (as
+    /// [`RelativeValue::extremes`] without it), in one statement: the two reads of every
+    /// answer write of a set with a `relative_to_best` leaf.
+    pub fn own_and_extremes(
+        conn: &mut PgConnection,
+        period: Uuid,
+        group: Uuid,
+        assessment: Uuid,
+        nodes: &[Uuid],
+    ) -> QueryResult<(Vec<RelativeValue>, Vec<BestRow>)> {
+        #[derive(QueryableByName)]
+        struct Either {
+            #[diesel(sql_type = Bool)]
+            own: bool,
+            #[diesel(sql_type = SqlUuid)]
+            node_id: Uuid,
+            #[diesel(sql_type = Nullable<SqlUuid>)]
+            period_id: Option<Uuid>,
+            #[diesel(sql_type = Nullable<SqlUuid>)]
+            group_id: Option<Uuid>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            a: Option<Decimal>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            b: Option<Decimal>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            c: Option<Decimal>,
+            #[diesel(sql_type = Nullable<Numeric>)]
+            d: Option<Decimal>,
+        }
+        let rows: Vec<Either> = cached_sql(concat!(
+            "SELECT false AS own, x.node_id, NULL::uuid AS period_id, NULL::uuid AS group_id, \
+               x.max_self AS a, x.min_self AS b, x.max_rev AS c, x.min_rev AS d \
+             FROM (",
+            extremes_sql!(),
+            ") x \
+             UNION ALL \
+             SELECT true, r.node_id, r.period_id, r.group_id, r.self_value, r.reviewed_value, \
+               NULL, NULL \
+             FROM relative_values r WHERE r.assessment_id = $3"
+        ))
+        .bind::<SqlUuid, _>(period)
+        .bind::<SqlUuid, _>(group)
+        .bind::<Nullable<SqlUuid>, _>(Some(assessment))
+        .bind::<Array<SqlUuid>, _>(nodes)
+        .load(conn)?;
+        let mut own = Vec::new();
+        let mut extremes = Vec::new();
+        for r in rows {
+            match (r.own, r.period_id, r.group_id) {
+                (true, Some(period_id), Some(group_id)) => own.push(RelativeValue {
+                    assessment_id: assessment,
+                    node_id: r.node_id,
+                    period_id,
+                    group_id,
+                    self_value: r.a,
+                    reviewed_value: r.b,
+                }),
+                (true, ..) => {}
+                (false, ..) => extremes.push(BestRow {
+                    node_id: r.node_id,
+                    max_self: r.a,
+                    min_self: r.b,
+                    max_reviewed: r.c,
+                    min_reviewed: r.d,
+                }),
+            }
+        }
+        // in the order `of_assessment` reads them
+        own.sort_by_key(|r| r.node_id);
+        Ok((own, extremes))
+    }
+
+    /// Replaces one assessment's rows with `rows` (all of `assessment`), in one statement:
+    /// rows no longer among them are deleted, the others inserted or overwritten.
     pub fn replace_for(
         conn: &mut PgConnection,
         assessment: Uuid,
         rows: &[RelativeValue],
     ) -> QueryResult<()> {
-        diesel::delete(
-            relative_values::table.filter(relative_values::assessment_id.eq(assessment)),
+        debug_assert!(rows.iter().all(|r| r.assessment_id == assessment));
+        cached_sql(
+            "WITH v AS ( \
+               SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::numeric[], \
+                 $6::numeric[]) AS v(n, p, g, s, r)), \
+             gone AS ( \
+               DELETE FROM relative_values rv WHERE rv.assessment_id = $1 \
+                 AND rv.node_id NOT IN (SELECT v.n FROM v)) \
+             INSERT INTO relative_values AS rv (assessment_id, node_id, period_id, group_id, \
+               self_value, reviewed_value) \
+             SELECT $1, v.n, v.p, v.g, v.s, v.r FROM v \
+             ON CONFLICT (assessment_id, node_id) DO UPDATE SET \
+               period_id = excluded.period_id, group_id = excluded.group_id, \
+               self_value = excluded.self_value, reviewed_value = excluded.reviewed_value",
+        )
+        .bind::<SqlUuid, _>(assessment)
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.node_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.group_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(rows.iter().map(|r| r.self_value).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(
+            rows.iter().map(|r| r.reviewed_value).collect::<Vec<_>>(),
         )
         .execute(conn)?;
-        if !rows.is_empty() {
-            diesel::insert_into(relative_values::table)
-                .values(rows)
-                .execute(conn)?;
-        }
         Ok(())
     }
 
