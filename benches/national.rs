@@ -31,7 +31,6 @@ use dti_api::db::DbPool;
 use dti_api::db::models::assessments::{Answer, Assessment};
 use dti_api::db::models::periods::Period;
 use dti_api::db::models::scores::{BasisRecord, ScoreRow};
-use dti_api::db::models::units::Unit;
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
 use dti_api::services::{indicator_sets, periods, scoring as svc_scoring};
@@ -848,11 +847,9 @@ fn profile(c: &mut PgConnection, assessments: &[Uuid], runs: usize) {
             lap("one unit: ScoreRow::upsert(1)");
             let all = Assessment::of_group(c, a.period_id, a.group_id)?;
             lap("group: Assessment::of_group");
-            Unit::find_many(c, &all.iter().map(|x| x.unit_id).collect::<Vec<_>>())?;
-            lap("group: Unit::find_many");
             let ids: Vec<Uuid> = all.iter().map(|x| x.id).collect();
-            counts.0 = Assessment::scoring_answers(c, &ids)?.len();
-            lap("group: Assessment::scoring_answers (every answer: load; JSON kept as text)");
+            counts.0 = Assessment::scoring_rows(c, &ids)?.len();
+            lap("group: Assessment::scoring_rows (every answer, adjustment, evidence mark and unit code: load; JSON kept as text)");
             let inputs_all = svc_scoring::unit_inputs(c, &entry, &all)?;
             lap("group: unit_inputs (all answers, + JSON and parse_input on every core)");
             let scored: Vec<_> = all
