@@ -56,11 +56,21 @@ const SCORE_COLUMNS: &str = "assessment_id, period_id, group_id, unit_id, unit_c
 /// `{1.5,2,NULL}`: a numeric array literal (bound as text, cast in SQL), so that a column of
 /// arrays can travel as one `text[]` parameter.
 fn array_literal(values: &[Option<Decimal>]) -> String {
-    let items: Vec<String> = values
-        .iter()
-        .map(|v| v.map_or_else(|| "NULL".to_string(), |d| d.to_string()))
-        .collect();
-    format!("{{{}}}", items.join(","))
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2 + 32 * values.len());
+    out.push('{');
+    for (k, v) in values.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        match v {
+            // writing to a String cannot fail
+            Some(d) => write!(out, "{d}").unwrap_or(()),
+            None => out.push_str("NULL"),
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// The statement of [`ScoreRow::upsert`] and [`ScoreRow::upsert_group`]: `$with` before it,
@@ -258,6 +268,10 @@ impl ScoreRow {
     /// the values of the scopes at `positions` (0-based in the scope list; the overall scope,
     /// 0, first). It replaces the group's previous follow row, so `rows` must hold every unit
     /// whose scores follow the best (but the writer's own, whose row was just written).
+    ///
+    /// What the row would repeat is left out (migration `lean_follows`): the overall scope's
+    /// values, which are each unit's reviewed points and overall key, and the self totals
+    /// when every unit's are its reviewed ones digit for digit.
     pub fn write_follows(
         conn: &mut PgConnection,
         period: Uuid,
@@ -266,14 +280,29 @@ impl ScoreRow {
         rows: &[MovedRow],
     ) -> QueryResult<()> {
         debug_assert_eq!(positions.first(), Some(&0), "the overall scope moves first");
+        debug_assert!(rows.iter().all(|r| r.points.first() == Some(&r.reviewed_points)));
+        // the scopes after the overall one, 1-based
         let ordinals: Vec<i32> = positions
             .iter()
+            .skip(1)
             .map(|p| i32::try_from(p + 1).unwrap_or(i32::MAX))
             .collect();
         let literals = |f: &(dyn Fn(&MovedRow) -> Vec<Option<Decimal>> + Sync)| -> Vec<String> {
             use rayon::prelude::*;
             rows.par_iter().map(|r| array_literal(&f(r))).collect()
         };
+        let same = |a: Decimal, b: Decimal| a.mantissa() == b.mantissa() && a.scale() == b.scale();
+        let self_is_reviewed = rows.iter().all(|r| {
+            same(r.self_points, r.reviewed_points)
+                && match (r.self_index, r.reviewed_index) {
+                    (Some(a), Some(b)) => same(a, b),
+                    (a, b) => a.is_none() && b.is_none(),
+                }
+        });
+        let self_points = (!self_is_reviewed)
+            .then(|| rows.iter().map(|r| r.self_points).collect::<Vec<_>>());
+        let self_index = (!self_is_reviewed)
+            .then(|| rows.iter().map(|r| r.self_index).collect::<Vec<_>>());
         cached_sql(
             "INSERT INTO score_follows AS f (period_id, group_id, seq, positions, \
                assessment_ids, self_points, reviewed_points, self_index, reviewed_index, \
@@ -291,14 +320,16 @@ impl ScoreRow {
         .bind::<SqlUuid, _>(group)
         .bind::<Array<Int4>, _>(ordinals)
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-        .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.self_points).collect::<Vec<_>>())
+        .bind::<Nullable<Array<Numeric>>, _>(self_points)
         .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.reviewed_points).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Numeric>>, _>(rows.iter().map(|r| r.self_index).collect::<Vec<_>>())
+        .bind::<Nullable<Array<Nullable<Numeric>>>, _>(self_index)
         .bind::<Array<Nullable<Numeric>>, _>(
             rows.iter().map(|r| r.reviewed_index).collect::<Vec<_>>(),
         )
-        .bind::<Array<Text>, _>(literals(&|r| r.points.iter().map(|p| Some(*p)).collect()))
-        .bind::<Array<Text>, _>(literals(&|r| r.index.clone()))
+        .bind::<Array<Text>, _>(literals(&|r| {
+            r.points.iter().skip(1).map(|p| Some(*p)).collect()
+        }))
+        .bind::<Array<Text>, _>(literals(&|r| r.index.iter().skip(1).copied().collect()))
         .bind::<Array<Nullable<Numeric>>, _>(
             rows.iter()
                 .map(|r| r.index.first().copied().flatten())
