@@ -1040,6 +1040,97 @@ async fn stored_self_points(app: &TestApp, token: &str, a: &str) -> Value {
     got["score"]["self_points"].clone()
 }
 
+/// The number of the group's follow rows whose self totals are left out (every unit's equal
+/// its reviewed ones), and of those that keep them.
+fn follow_rows_by_self(app: &TestApp) -> (i64, i64) {
+    app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            lean: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            kept: i64,
+        }
+        let n: N = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE self_points IS NULL) AS lean, \
+               count(*) FILTER (WHERE self_points IS NOT NULL) AS kept FROM score_follows",
+        )
+        .get_result(c)
+        .expect("follow rows");
+        (n.lean, n.kept)
+    })
+}
+
+/// A reviewer's adjustment that moves the group's reviewed best (the self-assessed best stays)
+/// parts every other unit's reviewed numbers from its self-assessed ones: the follow row then
+/// keeps both, and what every reader sees is what a recompute gives.
+#[tokio::test]
+async fn a_reviewed_best_moved_by_an_adjustment_keeps_the_others_self_numbers() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let reviewer = app.token_for(Role::Reviewer, None);
+    let (period, _) = open_period(&app, &admin, |d| {
+        d["nodes"][1]["children"][1]["method"] = json!({"type": "relative_to_best"});
+    })
+    .await;
+    let units = [("XA-BAC-HA", 9), ("XA-BAT-XAT", 3), ("PHUONG-SA-PA", 6)];
+    let mut ids = Vec::new();
+    for (unit, value) in units {
+        let editor = app.token_for(Role::UnitEditor, Some(unit));
+        let a = assessment_of(&app, &editor, &period, unit).await;
+        crate::fixtures::answer_and_submit(
+            &app,
+            unit,
+            &a,
+            &json!({"answers": [
+                {"node_code": "1.1", "inputs": {"value": 1}, "explanation": "Biên bản họp"},
+                {"node_code": "1.2", "inputs": {"numerator": 1, "denominator": 4}},
+                {"node_code": "2.2", "inputs": {"value": value}},
+            ]}),
+        )
+        .await;
+        ids.push(a);
+    }
+    transition(&app, &admin, &period, "review").await;
+    let score = |a: &String| {
+        let (app, admin) = (&app, &admin);
+        let a = a.clone();
+        async move {
+            json_ok(
+                app.get(&format!("/api/v1/assessments/{a}"), admin).await,
+                200,
+            )
+            .await["score"]
+                .clone()
+        }
+    };
+    let before = score(&ids[1]).await;
+    assert_eq!(before["self_points"], before["reviewed_points"]);
+
+    // the reviewer finds XA-BAC-HA's value was 18: the reviewed best doubles
+    json_ok(
+        app.put_json(
+            &format!("/api/v1/assessments/{}/adjustments/2.2", ids[0]),
+            &reviewer,
+            &json!({"inputs": {"value": 18}, "reason": "Đối chiếu số liệu gốc"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        follow_rows_by_self(&app),
+        (0, 1),
+        "the self totals are kept"
+    );
+    let after = score(&ids[1]).await;
+    assert_eq!(after["self_points"], before["self_points"]);
+    assert_ne!(after["reviewed_points"], before["reviewed_points"]);
+    assert_ne!(after["self_points"], after["reviewed_points"]);
+    assert_recompute_changes_nothing(&app, &admin, &period).await;
+}
+
 /// A write that moves a group best writes what the best changes of the other units as one
 /// follow row for the group, not into their score rows; every read applies it. A unit's own
 /// later write wins over it, even when the unit's new numbers equal its row as stored before
@@ -1098,6 +1189,11 @@ async fn a_moved_best_rewrites_no_other_row_and_a_later_own_write_wins_over_it()
             .n
     });
     assert_eq!(follows, 1, "one follow row for the group");
+    assert_eq!(
+        follow_rows_by_self(&app),
+        (1, 0),
+        "no adjustment: the self totals are the reviewed ones, left out"
+    );
     let halved = stored_self_points(&app, &admin, &ids[1].1).await;
     assert_ne!(halved, bat_xat_before, "the moved best is read");
     assert_ne!(

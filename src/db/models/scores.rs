@@ -280,7 +280,10 @@ impl ScoreRow {
         rows: &[MovedRow],
     ) -> QueryResult<()> {
         debug_assert_eq!(positions.first(), Some(&0), "the overall scope moves first");
-        debug_assert!(rows.iter().all(|r| r.points.first() == Some(&r.reviewed_points)));
+        debug_assert!(
+            rows.iter()
+                .all(|r| r.points.first() == Some(&r.reviewed_points))
+        );
         // the scopes after the overall one, 1-based
         let ordinals: Vec<i32> = positions
             .iter()
@@ -299,10 +302,10 @@ impl ScoreRow {
                     (a, b) => a.is_none() && b.is_none(),
                 }
         });
-        let self_points = (!self_is_reviewed)
-            .then(|| rows.iter().map(|r| r.self_points).collect::<Vec<_>>());
-        let self_index = (!self_is_reviewed)
-            .then(|| rows.iter().map(|r| r.self_index).collect::<Vec<_>>());
+        let self_points =
+            (!self_is_reviewed).then(|| rows.iter().map(|r| r.self_points).collect::<Vec<_>>());
+        let self_index =
+            (!self_is_reviewed).then(|| rows.iter().map(|r| r.self_index).collect::<Vec<_>>());
         cached_sql(
             "INSERT INTO score_follows AS f (period_id, group_id, seq, positions, \
                assessment_ids, self_points, reviewed_points, self_index, reviewed_index, \
