@@ -11,6 +11,7 @@ UPDATE assessment_scores s
        IS DISTINCT FROM (s.self_points, s.reviewed_points, s.self_index, s.reviewed_index,
         s.scope_points, s.scope_index, s.overall_key);
 DELETE FROM score_follows;
+DROP FUNCTION current_score_of(uuid, uuid, uuid);
 
 CREATE OR REPLACE VIEW current_scores AS
 SELECT s.assessment_id, s.period_id, s.group_id, s.unit_id, s.unit_code, s.max_points,

@@ -215,6 +215,14 @@ pub fn stored_state(c: &mut PgConnection) -> (Vec<String>, Vec<String>, Vec<Stri
         "SELECT (to_jsonb(s) - 'computed_at' - 'follow_seq')::text AS line FROM current_scores s \
          ORDER BY 1",
     );
+    // one unit's row read by its position in the follow row is the view's row, every one
+    let differing = q("SELECT s.unit_code AS line FROM current_scores s \
+         WHERE to_jsonb(s) IS DISTINCT FROM (SELECT to_jsonb(o) \
+           FROM current_score_of(s.period_id, s.group_id, s.assessment_id) o)");
+    assert!(
+        differing.is_empty(),
+        "current_score_of differs from current_scores for {differing:?}"
+    );
     let mut relative = q("SELECT to_jsonb(r)::text AS line FROM relative_values r ORDER BY 1");
     // a basis's stamp says which write stored it, not what it holds
     relative.extend(q(

@@ -154,15 +154,16 @@ impl ScoreRow {
         crate::scoring::final_value(self.finalised, self.reviewed_index).flatten()
     }
 
-    /// The score rows of the given assessments, as read (`current_scores`), in no order.
+    /// The score rows of the given assessments, as read (`current_scores`; one row through
+    /// `current_score_of`, the same values), in no order.
     pub fn of_assessments(
         conn: &mut PgConnection,
         assessments: &[Assessment],
     ) -> QueryResult<Vec<ScoreRow>> {
         if let [a] = assessments {
+            // by its position in the group's follow row (the view would unnest all of it)
             return diesel::sql_query(format!(
-                "SELECT {SCORE_COLUMNS} FROM current_scores \
-                 WHERE period_id = $1 AND group_id = $2 AND assessment_id = $3"
+                "SELECT {SCORE_COLUMNS} FROM current_score_of($1, $2, $3)"
             ))
             .bind::<SqlUuid, _>(a.period_id)
             .bind::<SqlUuid, _>(a.group_id)
