@@ -86,7 +86,7 @@ pub struct Answer {
 }
 
 /// What scoring reads of one answer (see [`Assessment::scoring_rows`]).
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct ScoringAnswer {
     pub assessment_id: Uuid,
     pub node_id: Uuid,
@@ -380,7 +380,7 @@ impl Assessment {
     /// instead of four is three round trips fewer on every write.
     pub fn scoring_rows(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoringRow>> {
         use diesel::sql_types::{Bool, Jsonb, Nullable, Numeric, SmallInt, Text};
-        let kind = |k: RowKind| (k as i16).into_sql::<SmallInt>();
+        let kind = |k: i16| k.into_sql::<SmallInt>();
         let no_json = || None::<JsonText>.into_sql::<Nullable<Jsonb>>();
         let no_bool = || None::<bool>.into_sql::<Nullable<Bool>>();
         let no_text = || None::<String>.into_sql::<Nullable<Text>>();
@@ -388,7 +388,7 @@ impl Assessment {
         let answers = answers::table
             .filter(answers::assessment_id.eq_any(ids))
             .select((
-                kind(RowKind::Answer),
+                kind(row_kind::ANSWER),
                 answers::assessment_id,
                 answers::node_id,
                 answers::inputs,
@@ -399,7 +399,7 @@ impl Assessment {
         let adjusted = adjustments::table
             .filter(adjustments::assessment_id.eq_any(ids))
             .select((
-                kind(RowKind::Adjustment),
+                kind(row_kind::ADJUSTMENT),
                 adjustments::assessment_id,
                 adjustments::node_id,
                 adjustments::inputs,
@@ -411,7 +411,7 @@ impl Assessment {
             .inner_join(evidence::table)
             .filter(answers::assessment_id.eq_any(ids))
             .select((
-                kind(RowKind::Evidence),
+                kind(row_kind::EVIDENCE),
                 answers::assessment_id,
                 answers::node_id,
                 no_json(),
@@ -424,7 +424,7 @@ impl Assessment {
             .inner_join(units::table)
             .filter(assessments::id.eq_any(ids))
             .select((
-                kind(RowKind::Unit),
+                kind(row_kind::UNIT),
                 assessments::id,
                 assessments::unit_id,
                 no_json(),
@@ -439,16 +439,21 @@ impl Assessment {
             .load(conn)?;
         Ok(rows.into_iter().filter_map(RawScoringRow::typed).collect())
     }
+
+    pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
+        adjustments::table
+            .filter(adjustments::assessment_id.eq_any(ids))
+            .select(AdjustmentRow::as_select())
+            .load(conn)
+    }
 }
 
 /// What a [`RawScoringRow`] is (its first column).
-#[derive(Clone, Copy)]
-#[repr(i16)]
-enum RowKind {
-    Answer = 0,
-    Adjustment = 1,
-    Evidence = 2,
-    Unit = 3,
+mod row_kind {
+    pub const ANSWER: i16 = 0;
+    pub const ADJUSTMENT: i16 = 1;
+    pub const EVIDENCE: i16 = 2;
+    pub const UNIT: i16 = 3;
 }
 
 /// One row of [`Assessment::scoring_rows`] as read: the columns of the four kinds side by side.
@@ -477,25 +482,25 @@ impl RawScoringRow {
             points,
         } = self;
         Some(match kind {
-            k if k == RowKind::Answer as i16 => ScoringRow::Answer(ScoringAnswer {
+            row_kind::ANSWER => ScoringRow::Answer(ScoringAnswer {
                 assessment_id,
                 node_id,
                 inputs,
                 not_applicable: not_applicable.unwrap_or(false),
                 explanation: text,
             }),
-            k if k == RowKind::Adjustment as i16 => ScoringRow::Adjustment(ScoringAdjustment {
+            row_kind::ADJUSTMENT => ScoringRow::Adjustment(ScoringAdjustment {
                 assessment_id,
                 node_id,
                 inputs,
                 points,
                 not_applicable,
             }),
-            k if k == RowKind::Evidence as i16 => ScoringRow::Evidence {
+            row_kind::EVIDENCE => ScoringRow::Evidence {
                 assessment_id,
                 node_id,
             },
-            k if k == RowKind::Unit as i16 => ScoringRow::Unit {
+            row_kind::UNIT => ScoringRow::Unit {
                 assessment_id,
                 code: text?,
             },
@@ -529,15 +534,6 @@ pub struct ScoringAdjustment {
     pub inputs: Option<JsonText>,
     pub points: Option<Decimal>,
     pub not_applicable: Option<bool>,
-}
-
-impl Assessment {
-    pub fn adjustments(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<AdjustmentRow>> {
-        adjustments::table
-            .filter(adjustments::assessment_id.eq_any(ids))
-            .select(AdjustmentRow::as_select())
-            .load(conn)
-    }
 }
 
 impl Answer {

@@ -875,7 +875,7 @@ impl RelativeValue {
                 }),
             }
         }
-        // in the order `of_assessment` reads them
+        // by node, the order of the fresh rows they are compared with
         own.sort_by_key(|r| r.node_id);
         Ok((own, extremes))
     }
