@@ -177,15 +177,18 @@ pub fn basis_of(set: &CompiledSet, unit: &UnitInput, scores: &UnitScores) -> Opt
 /// Recomputes a unit's best-dependent nodes and totals from its [`Basis`] against `best`:
 /// identical to [`score_unit`] on the unit's full input with that best.
 pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored {
-    let mut done: HashMap<usize, [View; 2]> = HashMap::with_capacity(basis.nodes.len());
-    let mut out = Vec::with_capacity(basis.nodes.len());
+    // a basis holds a few nodes (the relative leaves and their ancestors): a list searched
+    // by node index beats a map, and this runs for every unit of a group on a moved best
+    let mut out: Vec<(usize, [View; 2])> = Vec::with_capacity(basis.nodes.len());
+    let view_of =
+        |out: &[(usize, [View; 2])], c: usize| out.iter().find(|(i, _)| *i == c).map(|(_, v)| *v);
     // pre-order: walking backwards settles children before their parent
     for (i, parts) in basis.nodes.iter().rev() {
         let node = &set.nodes[*i];
-        let b = best.get(*i);
         let column = |k: usize| match parts[k] {
             Part::Value(v) => {
                 let input = Input::Value(v);
+                let b = best.get(*i);
                 let best = if k == 0 { b.self_best } else { b.reviewed_best };
                 let source = Source::Answer {
                     input: &input,
@@ -196,35 +199,34 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
             }
             Part::Fixed(v) => v,
             Part::Rest(rest) => {
-                let fresh: Vec<View> = node
-                    .children
-                    .iter()
-                    .filter_map(|c| done.get(c).map(|v| v[k]))
-                    .collect();
+                let fresh = || {
+                    node.children
+                        .iter()
+                        .filter_map(|&c| view_of(&out, c).map(|v| v[k]))
+                };
                 let (points, app, _) = aggregate(
                     node.max_points,
                     std::iter::once((rest.points, rest.applicable_max))
-                        .chain(fresh.iter().map(|v| (v.points, v.applicable_max))),
+                        .chain(fresh().map(|v| (v.points, v.applicable_max))),
                 );
                 View::new(
-                    rest.applicable || fresh.iter().any(|v| v.applicable),
+                    rest.applicable || fresh().any(|v| v.applicable),
                     points,
                     app,
                 )
             }
         };
         let views = [column(0), column(1)];
-        done.insert(*i, views);
         out.push((*i, views));
     }
-    out.reverse();
     let total = [0, 1].map(|k| {
         let rest = basis.root[k];
         let mut parts = RootParts {
-            regular: vec![(rest.regular, false)],
+            regular: Vec::with_capacity(1 + set.roots.len()),
             bonus: vec![],
             penalty: vec![],
         };
+        parts.regular.push((rest.regular, false));
         if !rest.bonus.is_zero() {
             parts.bonus.push((rest.bonus, false));
         }
@@ -232,7 +234,7 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
             parts.penalty.push((rest.penalty, false));
         }
         for &r in &set.roots {
-            let Some(v) = done.get(&r).map(|v| v[k]) else {
+            let Some(v) = view_of(&out, r).map(|v| v[k]) else {
                 continue;
             };
             match set.nodes[r].kind {
@@ -245,6 +247,7 @@ pub fn rescore_basis(set: &CompiledSet, basis: &Basis, best: &Best) -> Rescored 
         let n = root_numbers(set, &parts);
         View::new(n.applicable, n.points, n.applicable_max)
     });
+    out.reverse();
     Rescored { nodes: out, total }
 }
 

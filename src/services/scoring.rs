@@ -70,7 +70,7 @@ use crate::db::models::assessments::{Assessment, ScoringAdjustment, ScoringAnswe
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{GroupAndPeriod, Period, PeriodGroup};
 use crate::db::models::scores::{
-    BasisRecord, BasisText, BestRow, MovedRow, RankKey, RelativeValue, ScoreRow,
+    BasisRecord, BasisText, BestRow, FollowRow, MovedRow, RankKey, RelativeValue, ScoreRow,
 };
 use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
@@ -1258,7 +1258,7 @@ fn follow_best(
         .filter(|e| e.assessment_id != except && follows_best(&e.basis.b))
         .collect();
     let rows = parallel(&others, |b| one(b))?;
-    ScoreRow::write_follows(conn, period, group, &positions, &rows)?;
+    ScoreRow::write_follows(conn, period, group, &FollowRow::new(&positions, &rows))?;
     // position 0 (overall) is always among the moved
     Ok(rows
         .into_iter()

@@ -55,22 +55,71 @@ const SCORE_COLUMNS: &str = "assessment_id, period_id, group_id, unit_id, unit_c
 
 /// `{1.5,2,NULL}`: a numeric array literal (bound as text, cast in SQL), so that a column of
 /// arrays can travel as one `text[]` parameter.
-fn array_literal(values: &[Option<Decimal>]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(2 + 32 * values.len());
+fn array_literal(values: impl IntoIterator<Item = Option<Decimal>>) -> String {
+    let mut out = String::with_capacity(64);
     out.push('{');
-    for (k, v) in values.iter().enumerate() {
+    for (k, v) in values.into_iter().enumerate() {
         if k > 0 {
             out.push(',');
         }
         match v {
-            // writing to a String cannot fail
-            Some(d) => write!(out, "{d}").unwrap_or(()),
+            Some(d) => push_decimal(&mut out, d),
             None => out.push_str("NULL"),
         }
     }
     out.push('}');
     out
+}
+
+/// Appends `d` exactly as its `Display` writes it (sign, every digit of the mantissa, the
+/// point `scale` digits from the right, a `0` before a leading point), without the formatter
+/// and its digit-by-digit division of the 96-bit mantissa: a moved best and a group rescore
+/// write tens of thousands of numbers.
+fn push_decimal(out: &mut String, d: Decimal) {
+    // at most 29 digits; the mantissa is split into two parts that fit a u64, whose division
+    // by ten the compiler turns into a multiplication
+    const TEN_19: u128 = 10_000_000_000_000_000_000;
+    let mut digits = [b'0'; 40];
+    let mut at = digits.len();
+    let mut put = |mut v: u64, at: &mut usize, min: usize| {
+        let mut n = 0;
+        while v > 0 || n < min {
+            *at -= 1;
+            digits[*at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            n += 1;
+        }
+    };
+    let m = d.mantissa().unsigned_abs();
+    let (high, low) = ((m / TEN_19) as u64, (m % TEN_19) as u64);
+    if high > 0 {
+        put(low, &mut at, 19);
+        put(high, &mut at, 0);
+    } else {
+        put(low, &mut at, 0);
+    }
+    let scale = d.scale() as usize;
+    // zeros after the point, up to the scale
+    while digits.len() - at < scale {
+        at -= 1;
+        digits[at] = b'0';
+    }
+    if d.is_sign_negative() {
+        out.push('-');
+    }
+    let digits = &digits[at..];
+    let whole = digits.len() - scale;
+    // ASCII digits: always UTF-8
+    let text = |b| std::str::from_utf8(b).unwrap_or_default();
+    if whole == 0 {
+        out.push('0');
+    } else {
+        out.push_str(text(&digits[..whole]));
+    }
+    if scale > 0 {
+        out.push('.');
+        out.push_str(text(&digits[whole..]));
+    }
 }
 
 /// The statement of [`ScoreRow::upsert`] and [`ScoreRow::upsert_group`]: `$with` before it,
@@ -120,9 +169,14 @@ macro_rules! bind_score_rows {
         let arrays = |f: &(dyn Fn(&ScoreRow) -> &Vec<Option<Decimal>> + Sync)| -> Vec<String> {
             use rayon::prelude::*;
             if rows.len() < 256 {
-                return rows.iter().map(|r| array_literal(f(r))).collect();
+                return rows
+                    .iter()
+                    .map(|r| array_literal(f(r).iter().copied()))
+                    .collect();
             }
-            rows.par_iter().map(|r| array_literal(f(r))).collect()
+            rows.par_iter()
+                .map(|r| array_literal(f(r).iter().copied()))
+                .collect()
         };
         $q.bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
             .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.period_id).collect::<Vec<_>>())
@@ -264,49 +318,15 @@ impl ScoreRow {
         Ok(())
     }
 
-    /// Writes what a moved group best changes of the given units, in `group` of `period`, as
-    /// the group's follow row (one row, whatever the group's size): each unit's totals and
-    /// the values of the scopes at `positions` (0-based in the scope list; the overall scope,
-    /// 0, first). It replaces the group's previous follow row, so `rows` must hold every unit
-    /// whose scores follow the best (but the writer's own, whose row was just written).
-    ///
-    /// What the row would repeat is left out (migration `lean_follows`): the overall scope's
-    /// values, which are each unit's reviewed points and overall key, and the self totals
-    /// when every unit's are its reviewed ones digit for digit.
+    /// Writes a group's follow row (see [`FollowRow`]) in `group` of `period`, replacing the
+    /// group's previous one: `row` must hold every unit whose scores follow the best (but the
+    /// writer's own, whose row was just written).
     pub fn write_follows(
         conn: &mut PgConnection,
         period: Uuid,
         group: Uuid,
-        positions: &[usize],
-        rows: &[MovedRow],
+        row: &FollowRow,
     ) -> QueryResult<()> {
-        debug_assert_eq!(positions.first(), Some(&0), "the overall scope moves first");
-        debug_assert!(
-            rows.iter()
-                .all(|r| r.points.first() == Some(&r.reviewed_points))
-        );
-        // the scopes after the overall one, 1-based
-        let ordinals: Vec<i32> = positions
-            .iter()
-            .skip(1)
-            .map(|p| i32::try_from(p + 1).unwrap_or(i32::MAX))
-            .collect();
-        let literals = |f: &(dyn Fn(&MovedRow) -> Vec<Option<Decimal>> + Sync)| -> Vec<String> {
-            use rayon::prelude::*;
-            rows.par_iter().map(|r| array_literal(&f(r))).collect()
-        };
-        let same = |a: Decimal, b: Decimal| a.mantissa() == b.mantissa() && a.scale() == b.scale();
-        let self_is_reviewed = rows.iter().all(|r| {
-            same(r.self_points, r.reviewed_points)
-                && match (r.self_index, r.reviewed_index) {
-                    (Some(a), Some(b)) => same(a, b),
-                    (a, b) => a.is_none() && b.is_none(),
-                }
-        });
-        let self_points =
-            (!self_is_reviewed).then(|| rows.iter().map(|r| r.self_points).collect::<Vec<_>>());
-        let self_index =
-            (!self_is_reviewed).then(|| rows.iter().map(|r| r.self_index).collect::<Vec<_>>());
         cached_sql(
             "INSERT INTO score_follows AS f (period_id, group_id, seq, positions, \
                assessment_ids, self_points, reviewed_points, self_index, reviewed_index, \
@@ -322,23 +342,15 @@ impl ScoreRow {
         )
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
-        .bind::<Array<Int4>, _>(ordinals)
-        .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
-        .bind::<Nullable<Array<Numeric>>, _>(self_points)
-        .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.reviewed_points).collect::<Vec<_>>())
-        .bind::<Nullable<Array<Nullable<Numeric>>>, _>(self_index)
-        .bind::<Array<Nullable<Numeric>>, _>(
-            rows.iter().map(|r| r.reviewed_index).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(literals(&|r| {
-            r.points.iter().skip(1).map(|p| Some(*p)).collect()
-        }))
-        .bind::<Array<Text>, _>(literals(&|r| r.index.iter().skip(1).copied().collect()))
-        .bind::<Array<Nullable<Numeric>>, _>(
-            rows.iter()
-                .map(|r| r.index.first().copied().flatten())
-                .collect::<Vec<_>>(),
-        )
+        .bind::<Array<Int4>, _>(&row.ordinals)
+        .bind::<Array<SqlUuid>, _>(&row.assessment_ids)
+        .bind::<Nullable<Array<Numeric>>, _>(&row.self_points)
+        .bind::<Array<Numeric>, _>(&row.reviewed_points)
+        .bind::<Nullable<Array<Nullable<Numeric>>>, _>(&row.self_index)
+        .bind::<Array<Nullable<Numeric>>, _>(&row.reviewed_index)
+        .bind::<Array<Text>, _>(&row.scope_points)
+        .bind::<Array<Text>, _>(&row.scope_index)
+        .bind::<Array<Nullable<Numeric>>, _>(&row.overall_key)
         .execute(conn)?;
         Ok(())
     }
@@ -456,6 +468,74 @@ pub struct MovedRow {
     /// Per moved scope (in the order of the positions given to `write_follows`).
     pub points: Vec<Decimal>,
     pub index: Vec<Option<Decimal>>,
+}
+
+/// What a moved group best changes of the units that follow it, in the form the group's follow
+/// row stores (`score_follows`): each unit's totals and the values of the scopes at `positions`
+/// (0-based in the scope list; the overall scope, 0, first). Built apart from the write (pure,
+/// on the scoring pool), so it can be prepared while the writer's own rows are written.
+///
+/// What the row would repeat is left out (migration `lean_follows`): the overall scope's
+/// values, which are each unit's reviewed points and overall key, and the self totals when
+/// every unit's are its reviewed ones digit for digit.
+#[derive(Debug, Clone)]
+pub struct FollowRow {
+    /// The scopes after the overall one, 1-based.
+    ordinals: Vec<i32>,
+    assessment_ids: Vec<Uuid>,
+    self_points: Option<Vec<Decimal>>,
+    reviewed_points: Vec<Decimal>,
+    self_index: Option<Vec<Option<Decimal>>>,
+    reviewed_index: Vec<Option<Decimal>>,
+    /// Per unit, the moved scopes after the overall one as a numeric array literal.
+    scope_points: Vec<String>,
+    scope_index: Vec<String>,
+    overall_key: Vec<Option<Decimal>>,
+}
+
+impl FollowRow {
+    pub fn new(positions: &[usize], rows: &[MovedRow]) -> FollowRow {
+        use rayon::prelude::*;
+        debug_assert_eq!(positions.first(), Some(&0), "the overall scope moves first");
+        debug_assert!(
+            rows.iter()
+                .all(|r| r.points.first() == Some(&r.reviewed_points))
+        );
+        let literals = |points: bool| -> Vec<String> {
+            rows.par_iter()
+                .map(|r| match points {
+                    true => array_literal(r.points.iter().skip(1).map(|p| Some(*p))),
+                    false => array_literal(r.index.iter().skip(1).copied()),
+                })
+                .collect()
+        };
+        let same = |a: Decimal, b: Decimal| a.mantissa() == b.mantissa() && a.scale() == b.scale();
+        let self_is_reviewed = rows.iter().all(|r| {
+            same(r.self_points, r.reviewed_points)
+                && match (r.self_index, r.reviewed_index) {
+                    (Some(a), Some(b)) => same(a, b),
+                    (a, b) => a.is_none() && b.is_none(),
+                }
+        });
+        FollowRow {
+            ordinals: positions
+                .iter()
+                .skip(1)
+                .map(|p| i32::try_from(p + 1).unwrap_or(i32::MAX))
+                .collect(),
+            assessment_ids: rows.iter().map(|r| r.assessment_id).collect(),
+            self_points: (!self_is_reviewed).then(|| rows.iter().map(|r| r.self_points).collect()),
+            reviewed_points: rows.iter().map(|r| r.reviewed_points).collect(),
+            self_index: (!self_is_reviewed).then(|| rows.iter().map(|r| r.self_index).collect()),
+            reviewed_index: rows.iter().map(|r| r.reviewed_index).collect(),
+            scope_points: literals(true),
+            scope_index: literals(false),
+            overall_key: rows
+                .iter()
+                .map(|r| r.index.first().copied().flatten())
+                .collect(),
+        }
+    }
 }
 
 /// One score row's overall rank key: whether the unit is ranked, and its overall rounded index
@@ -952,5 +1032,56 @@ impl RelativeValue {
         )
         .execute(conn)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The literal writer writes what `Display` writes, so the stored digits never depend on
+    /// which of the two wrote them.
+    #[test]
+    fn a_decimal_is_written_as_display_writes_it() {
+        let max = (1i128 << 96) - 1;
+        let cases = [
+            Decimal::ZERO,
+            Decimal::new(0, 2),
+            Decimal::new(5, 3),
+            Decimal::new(-5, 3),
+            Decimal::new(12345, 2),
+            Decimal::new(-1, 0),
+            Decimal::from_parts(0, 0, 0, true, 3),
+            Decimal::from_i128_with_scale(max, 0),
+            Decimal::from_i128_with_scale(-max, 28),
+            Decimal::from_i128_with_scale(10_000_000_000_000_000_000, 19),
+            Decimal::from_i128_with_scale(9_999_999_999_999_999_999, 28),
+            Decimal::MAX,
+            Decimal::MIN,
+        ];
+        for d in cases {
+            let mut out = String::new();
+            push_decimal(&mut out, d);
+            assert_eq!(out, d.to_string(), "{d:?}");
+        }
+        assert_eq!(
+            array_literal([Some(Decimal::new(15, 1)), None, Some(Decimal::new(-2, 0))]),
+            "{1.5,NULL,-2}"
+        );
+        assert_eq!(array_literal(std::iter::empty()), "{}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_decimal_is_written_as_display_writes_it(
+            m in -((1i128 << 96) - 1)..(1i128 << 96),
+            scale in 0u32..=28,
+        ) {
+            let d = Decimal::from_i128_with_scale(m, scale);
+            let mut out = String::new();
+            push_decimal(&mut out, d);
+            prop_assert_eq!(out, d.to_string());
+        }
     }
 }
