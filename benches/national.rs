@@ -971,9 +971,14 @@ fn summarize_sql(sql: &str) -> String {
     }
     .unwrap_or_default();
     let mut extra = String::new();
+    // a join names its second table too: `SELECT period_groups JOIN current_rank_keys` (the
+    // rank keys' load) is not the group lock `SELECT period_groups`
+    if let Some(joined) = after(" JOIN ").filter(|_| verb == "SELECT") {
+        extra = format!(" JOIN {joined}");
+    }
     if let Some(i) = flat.find(" WHERE ") {
         let w: String = flat[i + 7..].replace('"', "").chars().take(90).collect();
-        extra = format!(" WHERE {w}");
+        extra.push_str(&format!(" WHERE {w}"));
     }
     if flat.contains("ON CONFLICT") {
         extra.push_str(" (upsert)");
