@@ -99,11 +99,8 @@ fn push_decimal(out: &mut String, d: Decimal) {
         put(low, &mut at, 0);
     }
     let scale = d.scale() as usize;
-    // zeros after the point, up to the scale
-    while digits.len() - at < scale {
-        at -= 1;
-        digits[at] = b'0';
-    }
+    // zeros after the point, up to the scale (the buffer starts as zeros)
+    at = at.min(digits.len() - scale);
     if d.is_sign_negative() {
         out.push('-');
     }
@@ -472,13 +469,13 @@ pub struct MovedRow {
 
 /// What a moved group best changes of the units that follow it, in the form the group's follow
 /// row stores (`score_follows`): each unit's totals and the values of the scopes at `positions`
-/// (0-based in the scope list; the overall scope, 0, first). Built apart from the write (pure,
-/// on the scoring pool), so it can be prepared while the writer's own rows are written.
+/// (0-based in the scope list; the overall scope, 0, first). Built by [`FollowRow::new`] (pure,
+/// its literals on the scoring pool) and written by [`ScoreRow::write_follows`].
 ///
 /// What the row would repeat is left out (migration `lean_follows`): the overall scope's
 /// values, which are each unit's reviewed points and overall key, and the self totals when
 /// every unit's are its reviewed ones digit for digit.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FollowRow {
     /// The scopes after the overall one, 1-based.
     ordinals: Vec<i32>,
@@ -503,9 +500,12 @@ impl FollowRow {
         );
         let literals = |points: bool| -> Vec<String> {
             rows.par_iter()
-                .map(|r| match points {
-                    true => array_literal(r.points.iter().skip(1).map(|p| Some(*p))),
-                    false => array_literal(r.index.iter().skip(1).copied()),
+                .map(|r| {
+                    if points {
+                        array_literal(r.points.iter().skip(1).map(|p| Some(*p)))
+                    } else {
+                        array_literal(r.index.iter().skip(1).copied())
+                    }
                 })
                 .collect()
         };
