@@ -135,7 +135,7 @@ impl Application {
             &url,
             config.db_pool_size,
             Duration::from_millis(config.db_timeout_ms),
-            metrics.checkouts("primary"),
+            metrics.pool_counters("primary"),
         );
         {
             let pool = pool.clone();
@@ -208,7 +208,7 @@ impl Application {
                 secrecy::ExposeSecret::expose_secret(&r.url),
                 r.pool_size,
                 Duration::from_millis(r.timeout_ms),
-                metrics.checkouts("read"),
+                metrics.pool_counters("read"),
             ),
             None => db::ReadPool::primary(pool.clone()),
         };

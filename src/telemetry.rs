@@ -248,6 +248,7 @@ const BUCKETS: [f64; 12] = [
 const REQUESTS: &str = "http_requests_total";
 const DURATION: &str = "http_request_duration_seconds";
 const CHECKOUTS: &str = "db_checkouts_total";
+const STATEMENTS: &str = "db_statements_total";
 
 /// How often the latencies recorded since are folded into the histograms when nobody scrapes
 /// (the recorder keeps each sample until then).
@@ -314,6 +315,11 @@ impl Metrics {
             "Connections taken from a database pool (a request that keeps one for its whole \
              life counts once).",
         );
+        describe(
+            STATEMENTS,
+            "Statements sent to the database by a pool's connections (prepared or plain, BEGIN \
+             and COMMIT, the check on checkout).",
+        );
         for (name, _, help, _) in CACHE_FAMILIES {
             describe(name, help);
         }
@@ -321,10 +327,15 @@ impl Metrics {
         Metrics { recorder, handle }
     }
 
-    /// The counter of checkouts from the pool named `pool` (`primary`, `read`): handed to the
-    /// pool (see `db::build_counted_pool`), shown as `db_checkouts_total{pool="…"}`.
-    pub fn checkouts(&self, pool: &'static str) -> Counter {
-        self.counter(CHECKOUTS, vec![Label::from_static_parts("pool", pool)])
+    /// The counters of the pool named `pool` (`primary`, `read`): handed to the pool (see
+    /// `db::build_counted_pool`), shown as `db_checkouts_total{pool="…"}` and
+    /// `db_statements_total{pool="…"}`.
+    pub fn pool_counters(&self, pool: &'static str) -> crate::db::PoolCounters {
+        let label = || vec![Label::from_static_parts("pool", pool)];
+        crate::db::PoolCounters {
+            checkouts: self.counter(CHECKOUTS, label()),
+            statements: self.counter(STATEMENTS, label()),
+        }
     }
 
     fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {

@@ -72,17 +72,27 @@ fn pool_builder(size: u32, timeout: Duration) -> r2d2::Builder<ConnectionManager
         .idle_timeout(Some(Duration::from_secs(300)))
 }
 
-/// As [`build_pool`], counting every checkout in `checkouts` (`db_checkouts_total` on
-/// `/metrics`: how many connections the requests take, not only how many are open).
+/// What a pool counts on `/metrics`: every checkout (`db_checkouts_total`: how many
+/// connections the requests take, not only how many are open) and every statement its
+/// connections send (`db_statements_total`: a prepared or plain statement, `BEGIN` and
+/// `COMMIT`, the check on checkout), by pool.
+#[derive(Clone)]
+pub struct PoolCounters {
+    pub checkouts: metrics::Counter,
+    pub statements: metrics::Counter,
+}
+
+/// As [`build_pool`], its checkouts and statements counted in `counters`.
 pub fn build_counted_pool(
     url: &str,
     size: u32,
     timeout: Duration,
-    checkouts: metrics::Counter,
+    counters: PoolCounters,
 ) -> DbPool {
     DbPool::new(
         pool_builder(size, timeout)
-            .event_handler(Box::new(CountCheckouts(checkouts)))
+            .event_handler(Box::new(CountCheckouts(counters.checkouts)))
+            .connection_customizer(Box::new(CountStatements(counters.statements)))
             .build_unchecked(ConnectionManager::<PgConnection>::new(url)),
     )
 }
@@ -98,6 +108,29 @@ impl std::fmt::Debug for CountCheckouts {
 impl r2d2::HandleEvent for CountCheckouts {
     fn handle_checkout(&self, _: r2d2::event::CheckoutEvent) {
         self.0.increment(1);
+    }
+}
+
+/// Counts every statement a connection of the pool starts (Diesel's instrumentation of the
+/// connection, set when the pool opens it).
+#[derive(Debug)]
+struct CountStatements(metrics::Counter);
+
+impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for CountStatements {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        let counter = self.0.clone();
+        diesel::Connection::set_instrumentation(
+            conn,
+            move |event: diesel::connection::InstrumentationEvent<'_>| {
+                if matches!(
+                    event,
+                    diesel::connection::InstrumentationEvent::StartQuery { .. }
+                ) {
+                    counter.increment(1);
+                }
+            },
+        );
+        Ok(())
     }
 }
 
@@ -229,16 +262,11 @@ impl ReadPool {
         ReadPool { pool, probe: None }
     }
 
-    /// A pool of its own on the replica at `url`, its checkouts counted in `checkouts`, and a
-    /// one-connection pool for readiness (waiting at most a second, as the primary's does).
-    pub fn replica(
-        url: &str,
-        size: u32,
-        timeout: Duration,
-        checkouts: metrics::Counter,
-    ) -> ReadPool {
+    /// A pool of its own on the replica at `url`, counted in `counters`, and a one-connection
+    /// pool for readiness (waiting at most a second, as the primary's does).
+    pub fn replica(url: &str, size: u32, timeout: Duration, counters: PoolCounters) -> ReadPool {
         ReadPool {
-            pool: build_counted_pool(url, size, timeout, checkouts),
+            pool: build_counted_pool(url, size, timeout, counters),
             probe: Some(build_pool(url, 1, timeout.min(Duration::from_secs(1)))),
         }
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::db::models::assessments::{Answer, Assessment};
+use crate::db::models::assessments::{Answer, AnswerWrite, Assessment};
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::db::models::scores::ScoreRow;
@@ -464,42 +464,50 @@ pub fn put_answers(
         }
         // Accounts are recorded as the author; an integration token is not an account.
         let by = actor.account_id();
-        let mut stored = Vec::new();
-        for (input, (i, canonical)) in checked {
-            let node_id = entry.node_ids[i];
-            // written and the old content read in one statement; a stale version refuses the
-            // whole transaction, so nothing of it stays
-            let (answer, before) = Answer::replace(
-                c,
-                a.id,
-                node_id,
-                canonical,
-                input.not_applicable,
-                input.note.clone(),
-                input.explanation.clone(),
-                by,
-            )?;
+        // every answer written, and the old contents read, in one statement; then one more for
+        // their audit events: a batch costs the statements of one answer
+        let (checked_inputs, rows): (Vec<&AnswerInput>, Vec<AnswerWrite>) = checked
+            .into_iter()
+            .map(|(input, (i, canonical))| {
+                let row = AnswerWrite {
+                    assessment_id: a.id,
+                    node_id: entry.node_ids[i],
+                    inputs: canonical,
+                    not_applicable: input.not_applicable,
+                    note: input.note.clone(),
+                    explanation: input.explanation.clone(),
+                };
+                (input, row)
+            })
+            .unzip();
+        let written = Answer::replace_many(c, &rows, by)?;
+        let mut stored = Vec::with_capacity(written.len());
+        let mut events = Vec::with_capacity(written.len());
+        for (input, (answer, before)) in checked_inputs.into_iter().zip(written) {
+            // a stale version refuses the whole transaction, so nothing of it stays
             let current = before.as_ref().map_or(0, |b| b.lock_version);
             input
                 .expected
                 .check(current, &format!("The answer to {}", input.node_code))
                 .map_err(|e| e.with_extension("node_code", &input.node_code))?;
-            Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
-                .unit(Some(a.unit_id))
-                .period(Some(a.period_id))
-                .old(before.as_ref().map(|b| {
-                    serde_json::json!({
-                        "node": input.node_code, "inputs": b.inputs,
-                        "not_applicable": b.not_applicable,
-                    })
-                }))
-                .new_value(serde_json::json!({
-                    "node": input.node_code, "inputs": answer.inputs,
-                    "not_applicable": answer.not_applicable,
-                }))
-                .record(c)?;
+            events.push(
+                Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
+                    .unit(Some(a.unit_id))
+                    .period(Some(a.period_id))
+                    .old(before.as_ref().map(|b| {
+                        serde_json::json!({
+                            "node": input.node_code, "inputs": b.inputs,
+                            "not_applicable": b.not_applicable,
+                        })
+                    }))
+                    .new_value(serde_json::json!({
+                        "node": input.node_code, "inputs": answer.inputs,
+                        "not_applicable": answer.not_applicable,
+                    })),
+            );
             stored.push(answer);
         }
+        Audit::record_many(events, c)?;
         let a = if a.state == AssessmentState::NotStarted {
             Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)?
         } else {

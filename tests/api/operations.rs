@@ -199,6 +199,7 @@ async fn metrics_count_requests_by_route_and_status_and_show_the_pool() {
         ("db_pool_idle_connections", "gauge"),
         ("db_pool_max_connections", "gauge"),
         ("db_checkouts_total", "counter"),
+        ("db_statements_total", "counter"),
         ("scoring_cache_hits_total", "counter"),
         ("scoring_cache_capacity", "gauge"),
     ] {
@@ -545,4 +546,84 @@ async fn an_authenticated_get_takes_one_pooled_connection_a_post_two() {
     // the metrics scrape itself takes none
     let before = checkouts(&app, "primary").await;
     assert_eq!(checkouts(&app, "primary").await, before);
+}
+
+/// `db_statements_total{pool="…"}` as `/metrics` shows it now.
+async fn statements(app: &TestApp, pool: &str) -> u64 {
+    metric(app, "db_statements_total", "pool", pool).await
+}
+
+// A batch of answers is written in the statements of one answer: the answers and their old
+// contents in one statement, their audit events in one more, one rescore. Before, every answer
+// cost a write and an audit insert of its own.
+#[tokio::test]
+async fn a_batch_of_answers_costs_the_statements_of_one_answer() {
+    use dti_api::domain::Role;
+    use serde_json::json;
+    let app = spawn_app_with_metrics_token().await;
+    app.load_seeds();
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = crate::fixtures::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let path = format!("/api/v1/assessments/{a}/answers");
+    let batch = |tiers: i64, numerator: i64, option: &str| {
+        json!({"answers": [
+            {"node_code": "1.1", "inputs": {"value": tiers}, "explanation": "Biên bản họp"},
+            {"node_code": "1.2", "inputs": {"numerator": numerator, "denominator": 10}},
+            {"node_code": "2.2", "inputs": {"option": option}}
+        ]})
+    };
+    // every answer exists first: each write below overwrites, as the measured ones will
+    json_ok(
+        app.put_json(&path, &editor, &batch(2, 3, "deputy")).await,
+        200,
+    )
+    .await;
+    let mut cost = Vec::new();
+    for body in [
+        json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 4, "denominator": 10}}]}),
+        batch(3, 5, "chairman"),
+        json!({"answers": [{"node_code": "1.2", "inputs": {"numerator": 6, "denominator": 10}}]}),
+        batch(4, 7, "none"),
+    ] {
+        let before = statements(&app, "primary").await;
+        let written = json_ok(app.put_json(&path, &editor, &body).await, 200).await;
+        cost.push(statements(&app, "primary").await - before);
+        // answered in the order asked
+        let codes = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+            v["answers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["node_code"].clone())
+                .collect()
+        };
+        assert_eq!(codes(&written), codes(&body));
+    }
+    assert!(cost[0] > 0, "statements are counted: {cost:?}");
+    assert_eq!(
+        (cost[0], cost[2]),
+        (cost[1], cost[3]),
+        "statements of one answer against a batch of three: {cost:?}"
+    );
+    // all three stored, each overwritten once per batch, audited once per answer
+    let got = json_ok(
+        app.get(&format!("/api/v1/assessments/{a}"), &editor).await,
+        200,
+    )
+    .await;
+    let version = |code: &str| {
+        got["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["node_code"] == code)
+            .unwrap_or_else(|| panic!("{code} in {got}"))["version"]
+            .clone()
+    };
+    assert_eq!(
+        (version("1.1"), version("1.2"), version("2.2")),
+        (json!(3), json!(5), json!(3))
+    );
 }

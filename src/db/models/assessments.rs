@@ -549,61 +549,9 @@ impl Answer {
             .first(conn)
             .optional()
     }
-
-    /// Inserts an answer, or overwrites it with its version bumped, and returns it with what
-    /// was stored before (`None`: nothing), in one statement. The caller holds the
-    /// assessment's lock, so nothing writes the answer between the two.
-    #[allow(clippy::too_many_arguments)]
-    pub fn replace(
-        conn: &mut PgConnection,
-        assessment: Uuid,
-        node: Uuid,
-        inputs: Option<serde_json::Value>,
-        not_applicable: bool,
-        note: Option<String>,
-        explanation: Option<String>,
-        by: Option<Uuid>,
-    ) -> QueryResult<(Answer, Option<PreviousAnswer>)> {
-        use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-        let r: Replaced = cached_sql(
-            "WITH old AS ( \
-               SELECT inputs, not_applicable, lock_version FROM answers \
-               WHERE assessment_id = $1 AND node_id = $2), \
-             new AS ( \
-               INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
-                 note, explanation, updated_by) \
-               VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7) \
-               ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
-                 not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
-                 explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
-                 lock_version = a.lock_version + 1, updated_at = now() \
-               RETURNING a.id, a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.note, \
-                 a.explanation, a.lock_version, a.updated_by, a.created_at, a.updated_at) \
-             SELECT new.*, old.inputs AS old_inputs, old.not_applicable AS old_not_applicable, \
-               old.lock_version AS old_lock_version \
-             FROM new LEFT JOIN old ON true",
-        )
-        .bind::<SqlUuid, _>(assessment)
-        .bind::<SqlUuid, _>(node)
-        .bind::<Nullable<Jsonb>, _>(inputs)
-        .bind::<Bool, _>(not_applicable)
-        .bind::<Nullable<Text>, _>(note)
-        .bind::<Nullable<Text>, _>(explanation)
-        .bind::<Nullable<SqlUuid>, _>(by)
-        .get_result(conn)?;
-        let previous = match (r.old_not_applicable, r.old_lock_version) {
-            (Some(not_applicable), Some(lock_version)) => Some(PreviousAnswer {
-                inputs: r.old_inputs,
-                not_applicable,
-                lock_version,
-            }),
-            _ => None,
-        };
-        Ok((r.answer, previous))
-    }
 }
 
-/// What an answer held before [`Answer::replace`] overwrote it.
+/// What an answer held before [`Answer::replace_many`] overwrote it.
 #[derive(Debug, Clone)]
 pub struct PreviousAnswer {
     pub inputs: Option<serde_json::Value>,
@@ -623,7 +571,7 @@ struct Replaced {
     old_lock_version: Option<i32>,
 }
 
-/// One answer of a bulk write ([`Answer::upsert_many`]).
+/// One answer of a bulk write ([`Answer::replace_many`], [`Answer::upsert_many`]).
 #[derive(Debug, Clone)]
 pub struct AnswerWrite {
     pub assessment_id: Uuid,
@@ -671,6 +619,69 @@ struct WrittenAnswer {
     node_id: Uuid,
 }
 
+/// The rows to write, `x`: the arrays `$1`…`$6` (assessment, node, inputs, not applicable,
+/// note, explanation) `unnest`ed, one row per (assessment, node).
+macro_rules! answer_rows {
+    () => {
+        "x AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], \
+           $5::text[], $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation))"
+    };
+}
+
+/// How an answer is written, the one rule every statement that writes answers follows: the
+/// rows of `x` inserted, or each overwriting the stored answer of its (assessment, node) with
+/// the version bumped; `$7` their author. A statement ends the conflict clause (an optional
+/// `WHERE` on the overwrite, then `RETURNING`).
+macro_rules! write_answers {
+    () => {
+        "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, note, \
+           explanation, updated_by) \
+         SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
+           x.explanation, $7 FROM x \
+         ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
+           not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
+           explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
+           lock_version = a.lock_version + 1, updated_at = now() "
+    };
+}
+
+/// [`Answer::replace_many`]: the rows written, each with what its (assessment, node) held
+/// before (the statement's snapshot, taken before its insert).
+const REPLACE_ANSWERS: &str = concat!(
+    "WITH ",
+    answer_rows!(),
+    ", old AS (SELECT a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.lock_version \
+       FROM answers a JOIN x ON a.assessment_id = x.assessment_id AND a.node_id = x.node_id), \
+     new AS (",
+    write_answers!(),
+    "RETURNING a.id, a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.note, \
+       a.explanation, a.lock_version, a.updated_by, a.created_at, a.updated_at) \
+     SELECT new.*, old.inputs AS old_inputs, old.not_applicable AS old_not_applicable, \
+       old.lock_version AS old_lock_version \
+     FROM new LEFT JOIN old ON old.assessment_id = new.assessment_id \
+       AND old.node_id = new.node_id"
+);
+
+/// [`Answer::upsert_many`].
+const UPSERT_ANSWERS: &str = concat!(
+    "WITH ",
+    answer_rows!(),
+    " ",
+    write_answers!(),
+    "RETURNING a.id, a.assessment_id, a.node_id"
+);
+
+/// [`Answer::write_changed`]: only the rows that differ from what is stored are overwritten.
+const WRITE_CHANGED_ANSWERS: &str = concat!(
+    "WITH ",
+    answer_rows!(),
+    " ",
+    write_answers!(),
+    "WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
+       (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, EXCLUDED.explanation) \
+     RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created"
+);
+
 impl Answer {
     /// The stored answers of some (assessment, node) pairs, in one statement (the pairs as two
     /// `unnest`ed arrays): what an import's chunk of rows is compared with.
@@ -694,6 +705,43 @@ impl Answer {
         .load(conn)
     }
 
+    /// Inserts or overwrites answers (as [`Answer::upsert_many`]) and returns each as stored,
+    /// in the order of `rows`, with what it held before (`None`: nothing), in one statement per
+    /// 10,000 rows. The caller holds the assessments' locks, so nothing writes the answers
+    /// between the two; `rows` name each (assessment, node) at most once.
+    pub fn replace_many(
+        conn: &mut PgConnection,
+        rows: &[AnswerWrite],
+        by: Option<Uuid>,
+    ) -> QueryResult<Vec<(Answer, Option<PreviousAnswer>)>> {
+        let replaced: Vec<Replaced> = Self::write_rows(conn, rows, by, REPLACE_ANSWERS)?;
+        let mut at: std::collections::HashMap<(Uuid, Uuid), usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(k, r)| ((r.assessment_id, r.node_id), k))
+            .collect();
+        let mut out: Vec<Option<(Answer, Option<PreviousAnswer>)>> =
+            (0..rows.len()).map(|_| None).collect();
+        for r in replaced {
+            let k = at
+                .remove(&(r.answer.assessment_id, r.answer.node_id))
+                .ok_or(diesel::result::Error::NotFound)?;
+            let previous = match (r.old_not_applicable, r.old_lock_version) {
+                (Some(not_applicable), Some(lock_version)) => Some(PreviousAnswer {
+                    inputs: r.old_inputs,
+                    not_applicable,
+                    lock_version,
+                }),
+                _ => None,
+            };
+            out[k] = Some((r.answer, previous));
+        }
+        // every row is written (inserted or overwritten): one answer back per row
+        out.into_iter()
+            .map(|w| w.ok_or(diesel::result::Error::NotFound))
+            .collect()
+    }
+
     /// [`Answer::upsert_many`] of the rows that differ from what is stored (inputs, not
     /// applicable, note, explanation): the others are left as they are, version included, and
     /// the comparison is the statement's own, so nothing is read first. Returns (assessment,
@@ -703,66 +751,45 @@ impl Answer {
         rows: &[AnswerWrite],
         by: Option<Uuid>,
     ) -> QueryResult<Vec<(Uuid, Uuid, bool)>> {
-        let written: Vec<ChangedAnswer> = Self::write_rows(
-            conn,
-            rows,
-            by,
-            "WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
-               (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, EXCLUDED.explanation) \
-             RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created",
-        )?;
+        let written: Vec<ChangedAnswer> = Self::write_rows(conn, rows, by, WRITE_CHANGED_ANSWERS)?;
         Ok(written
             .into_iter()
             .map(|w| (w.assessment_id, w.node_id, w.created))
             .collect())
     }
 
-    /// Inserts or overwrites many answers (as [`Answer::replace`] does one), one statement per
-    /// 10,000 rows: one array per column, `unnest`ed. Returns (answer id, assessment, node).
+    /// Inserts or overwrites many answers, one statement per 10,000 rows. Returns (answer id,
+    /// assessment, node).
     pub fn upsert_many(
         conn: &mut PgConnection,
         rows: &[AnswerWrite],
         by: Option<Uuid>,
     ) -> QueryResult<Vec<(Uuid, Uuid, Uuid)>> {
-        let written: Vec<WrittenAnswer> =
-            Self::write_rows(conn, rows, by, "RETURNING a.id, a.assessment_id, a.node_id")?;
+        let written: Vec<WrittenAnswer> = Self::write_rows(conn, rows, by, UPSERT_ANSWERS)?;
         Ok(written
             .into_iter()
             .map(|w| (w.id, w.assessment_id, w.node_id))
             .collect())
     }
 
-    /// The one statement that writes many answers, 10,000 rows at a time, one array per column
-    /// `unnest`ed: insert, or overwrite on (assessment, node) with the version bumped. `tail`
-    /// ends the conflict clause (an optional `WHERE` on the overwrite, then `RETURNING`).
+    /// Runs `sql`, one of the statements that write answers (`write_answers!`), 10,000 rows at
+    /// a time: one array per column, `$7` the author. Prepared once per connection.
     fn write_rows<R>(
         conn: &mut PgConnection,
         rows: &[AnswerWrite],
         by: Option<Uuid>,
-        tail: &str,
+        sql: &'static str,
     ) -> QueryResult<Vec<R>>
     where
         R: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
     {
         use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-        let sql = format!(
-            "INSERT INTO answers AS a (id, assessment_id, node_id, inputs, not_applicable, \
-               note, explanation, updated_by) \
-             SELECT gen_random_uuid(), x.assessment_id, x.node_id, x.inputs, x.na, x.note, \
-               x.explanation, $7 \
-             FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], $5::text[], \
-               $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation) \
-             ON CONFLICT (assessment_id, node_id) DO UPDATE SET inputs = EXCLUDED.inputs, \
-               not_applicable = EXCLUDED.not_applicable, note = EXCLUDED.note, \
-               explanation = EXCLUDED.explanation, updated_by = EXCLUDED.updated_by, \
-               lock_version = a.lock_version + 1, updated_at = now() {tail}"
-        );
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(10_000) {
             let column = |f: fn(&AnswerWrite) -> Option<&str>| -> Vec<Option<&str>> {
                 chunk.iter().map(f).collect()
             };
-            let written: Vec<R> = diesel::sql_query(&sql)
+            let written: Vec<R> = cached_sql(sql)
                 .bind::<Array<SqlUuid>, _>(
                     chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>(),
                 )

@@ -50,9 +50,15 @@ pub struct AuditFilter {
 }
 
 impl AuditEvent {
-    /// Inserts many events, one statement per 1,000.
+    /// Inserts many events, one statement per 6,000: at most ten binds per event keeps a
+    /// statement under PostgreSQL's 65,535 (a batch of answers, at most 2,000, is one).
     pub fn insert_many(conn: &mut PgConnection, events: &[NewAuditEvent]) -> QueryResult<()> {
-        for chunk in events.chunks(1_000) {
+        // one event (a single answer's write) as the one-row insert, which Diesel prepares once
+        // per connection; an insert of a list is planned on every call
+        if let [event] = events {
+            return Self::insert(conn, event);
+        }
+        for chunk in events.chunks(6_000) {
             diesel::insert_into(audit_events::table)
                 .values(chunk)
                 .execute(conn)?;
