@@ -170,6 +170,9 @@ pub struct TestApp {
     pub owns_database: bool,
     /// The app's own scoring caches (for a test that scores beside it as the app would).
     pub caches: std::sync::Arc<dti_api::services::scoring::Caches>,
+    /// The server's process when it runs in one of its own ([`spawn_process_replica`]):
+    /// stopped when the app is dropped.
+    _process: Option<ServerProcess>,
 }
 
 /// Every test ends with the scoring invariant: a full recompute of every period of its
@@ -399,6 +402,7 @@ pub async fn spawn_app_and_pool(config: Config) -> (TestApp, dti_api::db::DbPool
         config,
         owns_database: true,
         caches,
+        _process: None,
     };
     (app, pool)
 }
@@ -409,6 +413,81 @@ pub async fn spawn_replica(config: Config) -> TestApp {
     let mut replica = spawn_app_with(config).await;
     replica.owns_database = false;
     replica
+}
+
+/// A server process of the service's binary (`dti-api serve`), killed when dropped.
+pub struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Another replica on the database of `app`, in a process of its own: the service's binary
+/// started as an operator starts it, configured through its environment alone (nothing else
+/// of the test's is inherited), on a port it picks and prints. It neither checks nor drops the
+/// database; the app that created it does. Its caches are its own and out of the test's reach
+/// (the returned app's `caches` are not the process's). It runs in production mode, which
+/// refuses to start while an active account has the demo password: the seeded accounts'
+/// passwords must have been changed first ([`TestApp::retire_demo_passwords`]).
+pub async fn spawn_process_replica(app: &TestApp) -> TestApp {
+    use std::io::BufRead;
+    let c = &app.config;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dti-api"))
+        .arg("serve")
+        .env_clear()
+        .envs([
+            ("APP_MODE", "production"),
+            ("DATABASE_URL", app.database_url()),
+            ("JWT_SECRET", JWT_SECRET),
+            ("JWT_ISSUER", ISSUER),
+            ("APP_HOST", "127.0.0.1"),
+            ("APP_PORT", "0"),
+            ("APP_WORKERS", "1"),
+            ("DB_POOL_SIZE", "4"),
+            ("SEED_ON_EMPTY", "false"),
+            ("RUST_LOG", "warn"),
+        ])
+        .env("DATA_DIR", &c.data_dir)
+        .env("SEEDS_DIR", &c.seeds_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let process = ServerProcess(child);
+    // the first line it prints names its address; the rest is read (and dropped) so that the
+    // pipe never fills
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(address) = line.strip_prefix("DTI API listening on ")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(address.trim().to_string());
+            }
+        }
+    });
+    let address = tokio::time::timeout(std::time::Duration::from_secs(60), rx)
+        .await
+        .expect("the server process says where it listens within a minute")
+        .expect("the server process started");
+    TestApp {
+        address,
+        client: app.client.clone(),
+        db_name: app.db_name.clone(),
+        jwt: JwtKeys::new(JWT_SECRET.as_bytes(), ISSUER, 60),
+        config: app.config.clone(),
+        owns_database: false,
+        caches: Default::default(),
+        _process: Some(process),
+    }
 }
 
 /// A spawned app with `seeds/` loaded (Lào Cai demo units, groups and accounts).
@@ -424,6 +503,17 @@ impl TestApp {
         self.with_conn(|c| {
             dti_api::services::seed::load(c, std::path::Path::new("seeds"), DEMO_PASSWORD)
                 .expect("seeds load");
+        });
+    }
+
+    /// Gives every account a password hash that matches no password (the test users'
+    /// authenticate by token only), as an operator changes the seeded demo accounts' before a
+    /// production start.
+    pub fn retire_demo_passwords(&self) {
+        self.with_conn(|c| {
+            diesel::sql_query("UPDATE users SET password_hash = '!'")
+                .execute(c)
+                .unwrap();
         });
     }
 

@@ -27,6 +27,7 @@ mod migrations;
 mod office;
 mod openapi;
 mod operations;
+mod processes;
 mod progress;
 mod public_reads;
 mod publications;
