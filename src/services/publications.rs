@@ -12,7 +12,7 @@
 use crate::domain::workflow::RankingScope;
 use crate::scoring::ranking::shown_index;
 use crate::services::scoring::Caches;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
@@ -99,10 +99,17 @@ fn snapshot(
         let b = band_of(c, index?, entry.set.precision)?;
         Some(json!({"code": b.code, "label": b.label, "label_en": b.label_en}))
     };
-    let mut overall: Vec<&RankingRow> = rows
-        .iter()
-        .filter(|r| r.scope == RankingScope::Overall)
-        .collect();
+    // each unit's rows, sorted out in one pass: its overall row, its main indicators' and its
+    // pillars' (the snapshot costs O(rows), not a pass over every row per unit)
+    let mut overall: Vec<&RankingRow> = Vec::new();
+    let mut parts: HashMap<Uuid, (Vec<&RankingRow>, Vec<&RankingRow>)> = HashMap::new();
+    for r in &rows {
+        match r.scope {
+            RankingScope::Overall => overall.push(r),
+            RankingScope::Main => parts.entry(r.unit_id).or_default().0.push(r),
+            RankingScope::Pillar => parts.entry(r.unit_id).or_default().1.push(r),
+        }
+    }
     overall.sort_by(|a, b| {
         (a.rank.is_none(), a.rank, &units[&a.unit_id].code).cmp(&(
             b.rank.is_none(),
@@ -127,9 +134,8 @@ fn snapshot(
                     "main_indicators": [], "pillars": [],
                 });
             }
-            let mut mains: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == RankingScope::Main).collect();
+            let (mut mains, mut pillars) = parts.remove(&o.unit_id).unwrap_or_default();
             mains.sort_by_key(|r| entry.set.index_of(&r.scope_code));
-            let mut pillars: Vec<&RankingRow> = rows.iter().filter(|r| r.unit_id == o.unit_id && r.scope == RankingScope::Pillar).collect();
             pillars.sort_by_key(|r| entry.set.pillars.iter().position(|p| p.code == r.scope_code));
             json!({
                 "unit": {"code": u.code, "name": u.name, "kind": u.kind},
