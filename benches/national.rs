@@ -1245,6 +1245,9 @@ fn main() {
         .unwrap();
     let mut r = rt.block_on(http_phase(&s, &assessments, &answer_ids));
     r.recompute_svc = recompute_svc;
+    // this process's peak so far: the API at national scale through the recomputes, the writes
+    // and the exports (the imports below run a server process of their own)
+    let peak_kb = proc_status_kb(std::process::id(), "VmHWM:");
     // last: imports rewrite every answer
     let imports = (import_runs > 0).then(|| {
         eprintln!("imports × {import_runs} (CSV and XLSX, dry run and stored)");
@@ -1343,6 +1346,11 @@ fn main() {
             .map(|(t, n)| format!("{t} {n:.1}"))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+
+    println!(
+        "\npeak RSS of this process through the recomputes, writes and exports (the API runs in it, beside the benchmark's own copy of the ids): {:.0} MB (target ≤ 200 MB)",
+        peak_kb as f64 / 1024.0
     );
 
     if let Some(i) = &imports {
@@ -1470,7 +1478,6 @@ fn import_xlsx(units: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
-/// The resident set size of this process (kB), from /proc (0 where there is none).
 /// A process's resident set (`VmRSS`) or its peak since the last reset (`VmHWM`), in KiB.
 fn proc_status_kb(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
