@@ -53,8 +53,8 @@ impl AuditEvent {
     /// Inserts many events, one statement per 6,000: at most ten binds per event keeps a
     /// statement under PostgreSQL's 65,535 (a batch of answers, at most 2,000, is one).
     pub fn insert_many(conn: &mut PgConnection, events: &[NewAuditEvent]) -> QueryResult<()> {
-        // one event (a single answer's write) as the one-row insert, which Diesel prepares once
-        // per connection; an insert of a list is planned on every call
+        // one event (a single answer's write) as the one-row insert, prepared once per
+        // connection; an insert of a list is planned on every call
         if let [event] = events {
             return Self::insert(conn, event);
         }
@@ -66,11 +66,27 @@ impl AuditEvent {
         Ok(())
     }
 
+    /// Inserts one event, in a statement prepared once per connection (an insert built by
+    /// Diesel's DSL leaves a missing value out, so its text varies and it is never cached).
     pub fn insert(conn: &mut PgConnection, ev: &NewAuditEvent) -> QueryResult<()> {
-        diesel::insert_into(audit_events::table)
-            .values(ev)
-            .execute(conn)
-            .map(|_| ())
+        use diesel::sql_types::{Jsonb, Nullable, Text, Uuid as SqlUuid};
+        crate::db::cached_sql::cached_sql(
+            "INSERT INTO audit_events (actor_id, actor_role, action, entity_type, entity_id, \
+               unit_id, period_id, old_value, new_value, request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind::<Nullable<SqlUuid>, _>(ev.actor_id)
+        .bind::<Nullable<Text>, _>(ev.actor_role.as_deref())
+        .bind::<Text, _>(ev.action.as_str())
+        .bind::<Text, _>(ev.entity_type.as_str())
+        .bind::<Nullable<Text>, _>(ev.entity_id.as_deref())
+        .bind::<Nullable<SqlUuid>, _>(ev.unit_id)
+        .bind::<Nullable<SqlUuid>, _>(ev.period_id)
+        .bind::<Nullable<Jsonb>, _>(ev.old_value.as_ref())
+        .bind::<Nullable<Jsonb>, _>(ev.new_value.as_ref())
+        .bind::<Nullable<Text>, _>(ev.request_id.as_deref())
+        .execute(conn)
+        .map(|_| ())
     }
 
     /// The last event `action` on one entity.
