@@ -55,9 +55,16 @@ async fn write(export: Export, q: ExportQuery) -> AppResult<HttpResponse> {
     let name = export.name.clone();
     // the rows are read: the encoding (seconds for a national file) needs no connection
     crate::db::release_kept_conn();
-    let bytes = web::block(move || match format {
-        ExportFormat::Csv => crate::tabular::to_csv(&export.table, bom),
-        ExportFormat::Xlsx => crate::tabular::to_xlsx(&export.table, export.sheet),
+    let bytes = web::block(move || {
+        let bytes = match format {
+            ExportFormat::Csv => crate::tabular::to_csv(&export.table, bom),
+            ExportFormat::Xlsx => crate::tabular::to_xlsx(&export.table, export.sheet),
+        };
+        // a national export's rows and encoder held tens of MB across two threads' arenas:
+        // handed back, not kept until the next export (see `memory`)
+        drop(export);
+        crate::memory::release_free_memory();
+        bytes
     })
     .await
     .map_err(AppError::internal)?

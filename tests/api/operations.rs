@@ -34,6 +34,24 @@ pub async fn spawn_app_with_metrics_token_and(
     spawn_app_with(config).await
 }
 
+/// Tokens and the assessment that tests of an answer write need: `app` seeded, a period open for
+/// self-assessment, XA-BAC-HA's assessment and its editor.
+struct OpenAssessment {
+    admin: String,
+    editor: String,
+    a: String,
+}
+
+async fn open_assessment(app: &TestApp) -> OpenAssessment {
+    use dti_api::domain::Role;
+    app.load_seeds();
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = crate::fixtures::open_period(app, &admin, |_| {}).await;
+    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = crate::fixtures::assessment_of(app, &editor, &period, "XA-BAC-HA").await;
+    OpenAssessment { admin, editor, a }
+}
+
 /// `<name>{<label>="<value>"}` as `/metrics` shows it now (one counter or gauge).
 pub async fn metric(app: &TestApp, name: &str, label: &str, value: &str) -> u64 {
     let text = app
@@ -59,7 +77,6 @@ pub async fn cache_metric(app: &TestApp, name: &str, cache: &str) -> u64 {
 // first find it in memory, and `/metrics` says so.
 #[tokio::test]
 async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
-    use dti_api::domain::Role;
     let app = spawn_app_with_metrics_token().await;
     assert_eq!(
         cache_metric(&app, "scoring_cache_capacity", "sets").await,
@@ -73,11 +90,7 @@ async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
         cache_metric(&app, "scoring_cache_hits_total", "sets").await,
         0
     );
-    app.load_seeds();
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = crate::fixtures::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let OpenAssessment { editor, a, .. } = open_assessment(&app).await;
     let hits = cache_metric(&app, "scoring_cache_hits_total", "sets").await;
     for n in 1..=3 {
         let w = json_ok(
@@ -117,11 +130,7 @@ async fn scored_requests_hit_the_set_cache_and_metrics_show_it() {
 async fn an_answer_write_checks_rights_before_the_body_from_memory_after_the_first() {
     use dti_api::domain::Role;
     let app = spawn_app_with_metrics_token().await;
-    app.load_seeds();
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = crate::fixtures::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let OpenAssessment { admin, editor, a } = open_assessment(&app).await;
     let write = |token: String, n: i32| {
         let (app, a) = (&app, a.clone());
         async move {
@@ -558,14 +567,9 @@ async fn statements(app: &TestApp, pool: &str) -> u64 {
 // cost a write and an audit insert of its own.
 #[tokio::test]
 async fn a_batch_of_answers_costs_the_statements_of_one_answer() {
-    use dti_api::domain::Role;
     use serde_json::json;
     let app = spawn_app_with_metrics_token().await;
-    app.load_seeds();
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = crate::fixtures::open_period(&app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = crate::fixtures::assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let OpenAssessment { editor, a, .. } = open_assessment(&app).await;
     let path = format!("/api/v1/assessments/{a}/answers");
     let batch = |tiers: i64, numerator: i64, option: &str| {
         json!({"answers": [
