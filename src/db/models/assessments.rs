@@ -727,8 +727,9 @@ impl Answer {
 
     /// Inserts or overwrites answers (as [`Answer::upsert_many`]) and returns each as stored,
     /// in the order of `rows`, with what it held before (`None`: nothing), in one statement per
-    /// 10,000 rows (one row: a statement of its own, planned once per connection). The caller holds the assessments' locks, so nothing writes the answers
-    /// between the two; `rows` name each (assessment, node) at most once.
+    /// 10,000 rows (one row: a statement of its own, planned once per connection). The caller
+    /// holds the assessments' locks, so nothing writes the answers between the two; `rows` name
+    /// each (assessment, node) at most once.
     pub fn replace_many(
         conn: &mut PgConnection,
         rows: &[AnswerWrite],
