@@ -1,8 +1,10 @@
 //! National-scale benchmark: one ranking group of ~3,400 communes × 100 components
 //! in one period. Measures the full recompute of the period, the latency of one answer write
 //! with rescore and re-rank over HTTP (against two baselines measured in the same run) and the
-//! same on a `relative_to_best` component, then prints a Markdown table and a phase profile of
-//! one write, and the time and size of the scores export (every unit, XLSX and CSV).
+//! same on a `relative_to_best` component, and the server's resident set through each phase
+//! (the release binary's `serve` in a process of its own, as in production); then prints a
+//! Markdown table and a phase profile of one write, and the time and size of the scores export
+//! (every unit, XLSX and CSV).
 //!
 //! Run with `cargo bench --bench national` (or `scripts/bench.sh`). Needs a PostgreSQL server:
 //! `TEST_DATABASE_URL` (else `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`),
@@ -27,7 +29,6 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_types};
 use dti_api::auth::Principal;
 use dti_api::auth::jwt::JwtKeys;
-use dti_api::config::{Config, Mode, WebhookConfig};
 use dti_api::db::DbPool;
 use dti_api::db::models::assessments::{Answer, Assessment};
 use dti_api::db::models::periods::Period;
@@ -35,7 +36,6 @@ use dti_api::db::models::scores::{BasisRecord, ScoreRow};
 use dti_api::db::models::users::{NewUser, User};
 use dti_api::domain::Role;
 use dti_api::services::{indicator_sets, periods, scoring as svc_scoring};
-use dti_api::startup::Application;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -413,51 +413,6 @@ fn setup(units: usize) -> (Setup, DbGuard) {
     )
 }
 
-fn app_config(db: &str) -> Config {
-    let data = std::env::temp_dir().join(format!("dti-bench-{db}"));
-    Config {
-        mode: Mode::Production,
-        database_url: Some(url_for_db(db).into()),
-        host: "127.0.0.1".into(),
-        port: 0,
-        jwt_secret: Some(JWT_SECRET.into()),
-        jwt_issuer: ISSUER.into(),
-        jwt_ttl_minutes: 600,
-        evidence_dir: data.join("evidence"),
-        data_dir: data,
-        seeds_dir: "seeds".into(),
-        max_upload_bytes: 1024 * 1024,
-        max_json_bytes: 256 * 1024,
-        cors_origins: vec![],
-        db_pool_size: 8,
-        db_timeout_ms: 60_000,
-        read_database: None,
-        login_max_failures: 5,
-        login_address_max_failures: 100,
-        login_lock_seconds: 300,
-        login_lock_max_seconds: 3600,
-        trusted_proxies: vec![],
-        metrics_token: None,
-        seed_on_empty: false,
-        demo_password: "unused-bench-password".into(),
-        workers: 2,
-        evidence_store: Default::default(),
-        body_timeout_ms: 5000,
-        body_min_rate: 16 * 1024,
-        // no webhook worker: nothing of it should weigh on the measurements
-        webhooks: WebhookConfig {
-            worker: false,
-            ..WebhookConfig::defaults(Mode::Production)
-        },
-        // imports of the bench run as jobs, as a national file does in production
-        jobs: dti_api::config::JobConfig {
-            poll_interval: Duration::from_millis(100),
-            ..Default::default()
-        },
-        caches: Default::default(),
-    }
-}
-
 /// Assessment id of every unit, in unit code order.
 fn assessments_of(c: &mut PgConnection, period: Uuid) -> Vec<Uuid> {
     ids(
@@ -587,6 +542,11 @@ struct Results {
     /// `GET /periods/{id}/rankings/export` of every unit's scores: per format, the times and
     /// the file's size in bytes.
     exports: Vec<(&'static str, Vec<Duration>, usize)>,
+    /// The server's resident set once warm, in MB.
+    rss_warm_mb: f64,
+    /// The server's peak resident set per phase (recomputes, writes, exports of each format),
+    /// in MB.
+    server_peaks: Vec<(&'static str, f64)>,
 }
 
 /// Runs `f` `n` times sequentially, stopping early when `budget` is spent.
@@ -613,16 +573,19 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
     let runs: usize = env_num("BENCH_RECOMPUTE_RUNS", 3);
     let budget = Duration::from_secs(env_num("BENCH_WRITE_BUDGET_SECS", 240));
     let rel_budget = Duration::from_secs(env_num("BENCH_REL_BUDGET_SECS", 240));
-    let app = Application::build(app_config(&s.db))
-        .await
-        .expect("app builds");
-    let pool = app.pool.clone();
+    // the API in a process of its own, as in production: its resident set is then the API's
+    // alone, not the benchmark's as well
+    // the HTTP client's TLS provider, as the application installs it
+    dti_api::storage::install_tls_crypto();
+    let client = reqwest::Client::new();
+    let server = ServerProcess::start(&s.db, &client).await;
+    // the baselines' pool, built as the server builds its own
+    let pool = dti_api::db::build_pool(&url_for_db(&s.db), 8, Duration::from_secs(60));
     let http = Http {
-        client: reqwest::Client::new(),
-        base: format!("http://127.0.0.1:{}", app.port()),
+        client,
+        base: format!("http://127.0.0.1:{}", server.port),
         token: s.token.clone(),
     };
-    tokio::spawn(app.run_until_stopped());
     let mut rng = StdRng::seed_from_u64(7);
 
     // warm-up: connections, caches, the compiled set
@@ -632,12 +595,16 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
     }
     let a = assessments[rng.random_range(0..assessments.len())];
     http.put_answer(a, RATIO_LEAF, ratio_input(&mut rng)).await;
+    let rss_warm_mb = server.rss_kb() as f64 / 1024.0;
 
     eprintln!("recompute over HTTP × {runs}");
+    let watch = PeakWatch::start(&server);
     let mut recompute_http = Vec::new();
     for _ in 0..runs {
         recompute_http.push(http.recompute(s.period).await);
     }
+    let mut server_peaks = vec![("recomputes", watch.peak_mb(&server))];
+    let watch = PeakWatch::start(&server);
 
     eprintln!("baselines × {writes}");
     let mut baseline_sql = Vec::new();
@@ -649,6 +616,8 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
     }
 
     eprintln!("ratio writes × {writes}");
+    // connections report their statistics once idle, within 10 s: the baselines' first
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let before = table_writes(&pool).await;
     let write_ratio = {
         let mut rng = StdRng::seed_from_u64(11);
@@ -659,7 +628,7 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
         })
         .await
     };
-    tokio::time::sleep(Duration::from_millis(1500)).await; // statistics are flushed lazily
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let after = table_writes(&pool).await;
     let rows_per_write: Vec<(String, f64)> = after
         .iter()
@@ -729,17 +698,23 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
         }
     }
 
+    server_peaks.push(("writes", watch.peak_mb(&server)));
+
     // Exports of every unit's scores and rankings (the group's only: no `group` needed).
     let export_runs: usize = env_num("BENCH_EXPORT_RUNS", 5);
     eprintln!("scores exports × {export_runs} per format");
     let mut exports = Vec::new();
-    for format in ["xlsx", "csv"] {
+    for (format, phase) in [("xlsx", "XLSX exports"), ("csv", "CSV exports")] {
+        let watch = PeakWatch::start(&server);
         let (times, size) = http.export_scores(s.period, format, export_runs).await;
         exports.push((format, times, size));
+        server_peaks.push((phase, watch.peak_mb(&server)));
     }
 
     Results {
         recompute_svc: Vec::new(),
+        rss_warm_mb,
+        server_peaks,
         exports,
         write_rel_cold,
         recompute_http,
@@ -1245,9 +1220,6 @@ fn main() {
         .unwrap();
     let mut r = rt.block_on(http_phase(&s, &assessments, &answer_ids));
     r.recompute_svc = recompute_svc;
-    // this process's peak so far: the API at national scale through the recomputes, the writes
-    // and the exports (the imports below run a server process of their own)
-    let peak_kb = proc_status_kb(std::process::id(), "VmHWM:");
     // last: imports rewrite every answer
     let imports = (import_runs > 0).then(|| {
         eprintln!("imports × {import_runs} (CSV and XLSX, dry run and stored)");
@@ -1348,9 +1320,19 @@ fn main() {
             .join(", ")
     );
 
+    let peak = r
+        .server_peaks
+        .iter()
+        .map(|p| p.1)
+        .fold(r.rss_warm_mb, f64::max);
     println!(
-        "\npeak RSS of this process through the recomputes, writes and exports (the API runs in it, beside the benchmark's own copy of the ids): {:.0} MB (target ≤ 200 MB)",
-        peak_kb as f64 / 1024.0
+        "\nserver RSS (the release binary, `serve`, in a process of its own): {:.0} MB once warm; peak {} (the kernel's high-water mark, reset before each phase; sampled every 100 ms besides): {peak:.0} MB through the recomputes, writes and exports (target ≤ 200 MB)",
+        r.rss_warm_mb,
+        r.server_peaks
+            .iter()
+            .map(|(phase, mb)| format!("{phase} {mb:.0} MB"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     if let Some(i) = &imports {
@@ -1618,6 +1600,34 @@ impl RssSampler {
     }
 }
 
+/// A server's peak resident set over a stretch of work: the kernel's exact high-water mark
+/// where it can be reset, and 100 ms samples besides.
+struct PeakWatch {
+    exact: bool,
+    sampler: RssSampler,
+}
+
+impl PeakWatch {
+    fn start(server: &ServerProcess) -> PeakWatch {
+        let exact = server.reset_peak();
+        PeakWatch {
+            exact,
+            sampler: RssSampler::start(server.pid()),
+        }
+    }
+
+    /// The peak since [`PeakWatch::start`], in MB.
+    fn peak_mb(self, server: &ServerProcess) -> f64 {
+        let sampled = self.sampler.peak_kb();
+        let peak = if self.exact {
+            sampled.max(server.peak_kb())
+        } else {
+            sampled
+        };
+        peak as f64 / 1024.0
+    }
+}
+
 /// One import over HTTP: POST (as a job, as a national file is anyway: 202), then the job
 /// polled every 100 ms until it ends. Its wall time, the peak RSS, the job's result and its
 /// URL.
@@ -1628,9 +1638,7 @@ async fn http_import(
     body: Vec<u8>,
     dry_run: bool,
 ) -> (Duration, f64, Value, String) {
-    // the kernel's exact peak where it can be reset, and 100 ms samples besides
-    let exact = server.reset_peak();
-    let sampler = RssSampler::start(server.pid());
+    let watch = PeakWatch::start(server);
     let t = Instant::now();
     let resp = http
         .client
@@ -1666,13 +1674,7 @@ async fn http_import(
             .expect("job body");
     }
     let d = t.elapsed();
-    let sampled = sampler.peak_kb();
-    let peak = if exact {
-        sampled.max(server.peak_kb())
-    } else {
-        sampled
-    } as f64
-        / 1024.0;
+    let peak = watch.peak_mb(server);
     assert_eq!(
         job["state"],
         "succeeded",
@@ -1723,25 +1725,19 @@ async fn job_reads(http: &Http, server: &ServerProcess, dry_run_job: &str) -> Jo
         .expect("jobs body");
     let list_bytes = get(list_url).await;
     let rss_before_mb = server.rss_kb() as f64 / 1024.0;
-    let exact = server.reset_peak();
-    let sampler = RssSampler::start(server.pid());
+    let watch = PeakWatch::start(server);
     let t = Instant::now();
     let sizes =
         futures_util::future::join_all((0..JOB_READERS).map(|_| get(dry_run_job.to_string())))
             .await;
     let elapsed = t.elapsed();
-    let sampled = sampler.peak_kb();
-    let peak = if exact {
-        sampled.max(server.peak_kb())
-    } else {
-        sampled
-    };
+    let peak_mb = watch.peak_mb(server);
     JobReads {
         job_bytes: sizes[0],
         list_bytes,
         jobs_listed: list["items"].as_array().map_or(0, Vec::len),
         readers: JOB_READERS,
-        peak_mb: peak as f64 / 1024.0,
+        peak_mb,
         rss_before_mb,
         elapsed,
     }

@@ -21,6 +21,8 @@ const USAGE: &str = "usage: dti-api [serve|migrate|seed|create-admin USERNAME|se
   openapi                print the OpenAPI document (regenerate with: cargo run -- openapi > openapi/openapi.json)";
 
 fn main() -> ExitCode {
+    // before any thread: each thread that allocates would otherwise get an arena of its own
+    dti_api::memory::bound_arenas();
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     if command == "openapi" {
         print!("{}", dti_api::openapi::openapi_json());
