@@ -620,11 +620,12 @@ struct WrittenAnswer {
 }
 
 /// The rows to write, `x`: the arrays `$1`…`$6` (assessment, node, inputs, not applicable,
-/// note, explanation) `unnest`ed, one row per (assessment, node).
+/// note, explanation) `unnest`ed, one row per (assessment, node), `ord` its position (from 1).
 macro_rules! answer_rows {
     () => {
         "x AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bool[], \
-           $5::text[], $6::text[]) AS x(assessment_id, node_id, inputs, na, note, explanation))"
+           $5::text[], $6::text[]) WITH ORDINALITY \
+           AS x(assessment_id, node_id, inputs, na, note, explanation, ord))"
     };
 }
 
@@ -651,12 +652,12 @@ macro_rules! write_answers {
 macro_rules! answer_row {
     () => {
         "x AS (SELECT $1::uuid AS assessment_id, $2::uuid AS node_id, $3::jsonb AS inputs, \
-           $4::bool AS na, $5::text AS note, $6::text AS explanation)"
+           $4::bool AS na, $5::text AS note, $6::text AS explanation, 1::bigint AS ord)"
     };
 }
 
-/// After the rows `x`: each row written, with what its (assessment, node) held before (the
-/// statement's snapshot, taken before its insert).
+/// After the rows `x`: each row written, in the order of `x`, with what its (assessment, node)
+/// held before (the statement's snapshot, taken before its insert).
 macro_rules! replace_answers {
     () => {
         concat!(
@@ -670,8 +671,10 @@ macro_rules! replace_answers {
                a.explanation, a.lock_version, a.updated_by, a.created_at, a.updated_at) \
              SELECT new.*, old.inputs AS old_inputs, old.not_applicable AS old_not_applicable, \
                old.lock_version AS old_lock_version \
-             FROM new LEFT JOIN old ON old.assessment_id = new.assessment_id \
-               AND old.node_id = new.node_id"
+             FROM new JOIN x ON x.assessment_id = new.assessment_id AND x.node_id = new.node_id \
+             LEFT JOIN old ON old.assessment_id = new.assessment_id \
+               AND old.node_id = new.node_id \
+             ORDER BY x.ord"
         )
     };
 }
@@ -750,31 +753,24 @@ impl Answer {
             }
             _ => Self::write_rows(conn, rows, by, REPLACE_ANSWERS)?,
         };
-        let mut at: std::collections::HashMap<(Uuid, Uuid), usize> = rows
-            .iter()
-            .enumerate()
-            .map(|(k, r)| ((r.assessment_id, r.node_id), k))
-            .collect();
-        let mut out: Vec<Option<(Answer, Option<PreviousAnswer>)>> =
-            (0..rows.len()).map(|_| None).collect();
-        for r in replaced {
-            let k = at
-                .remove(&(r.answer.assessment_id, r.answer.node_id))
-                .ok_or(diesel::result::Error::NotFound)?;
-            let previous = match (r.old_not_applicable, r.old_lock_version) {
-                (Some(not_applicable), Some(lock_version)) => Some(PreviousAnswer {
-                    inputs: r.old_inputs,
-                    not_applicable,
-                    lock_version,
-                }),
-                _ => None,
-            };
-            out[k] = Some((r.answer, previous));
+        // every row is written (inserted or overwritten): one answer back per row, in order
+        if replaced.len() != rows.len() {
+            return Err(diesel::result::Error::NotFound);
         }
-        // every row is written (inserted or overwritten): one answer back per row
-        out.into_iter()
-            .map(|w| w.ok_or(diesel::result::Error::NotFound))
-            .collect()
+        Ok(replaced
+            .into_iter()
+            .map(|r| {
+                let previous = match (r.old_not_applicable, r.old_lock_version) {
+                    (Some(not_applicable), Some(lock_version)) => Some(PreviousAnswer {
+                        inputs: r.old_inputs,
+                        not_applicable,
+                        lock_version,
+                    }),
+                    _ => None,
+                };
+                (r.answer, previous)
+            })
+            .collect())
     }
 
     /// [`Answer::upsert_many`] of the rows that differ from what is stored (inputs, not
