@@ -88,7 +88,10 @@ impl Drop for DbGuard {
                 .execute(&mut admin);
             eprintln!("dropped database {}", self.0);
         }
-        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("dti-bench-{}", self.0)));
+        // the server processes' data directory (see `ServerProcess::start`)
+        let _ = std::fs::remove_dir_all(
+            std::env::temp_dir().join(format!("dti-bench-server-{}", self.0)),
+        );
     }
 }
 
@@ -573,11 +576,11 @@ async fn http_phase(s: &Setup, assessments: &[Uuid], answer_ids: &[Uuid]) -> Res
     let runs: usize = env_num("BENCH_RECOMPUTE_RUNS", 3);
     let budget = Duration::from_secs(env_num("BENCH_WRITE_BUDGET_SECS", 240));
     let rel_budget = Duration::from_secs(env_num("BENCH_REL_BUDGET_SECS", 240));
-    // the API in a process of its own, as in production: its resident set is then the API's
-    // alone, not the benchmark's as well
     // the HTTP client's TLS provider, as the application installs it
     dti_api::storage::install_tls_crypto();
     let client = reqwest::Client::new();
+    // the API in a process of its own, as in production: its resident set is then the API's
+    // alone, not the benchmark's as well
     let server = ServerProcess::start(&s.db, &client).await;
     // the baselines' pool, built as the server builds its own
     let pool = dti_api::db::build_pool(&url_for_db(&s.db), 8, Duration::from_secs(60));

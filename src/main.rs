@@ -22,7 +22,7 @@ const USAGE: &str = "usage: dti-api [serve|migrate|seed|create-admin USERNAME|se
 
 fn main() -> ExitCode {
     // before any thread: each thread that allocates would otherwise get an arena of its own
-    dti_api::memory::bound_arenas();
+    let arenas = dti_api::memory::bound_arenas();
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     if command == "openapi" {
         print!("{}", dti_api::openapi::openapi_json());
@@ -37,6 +37,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     init_logging();
+    if let Some(n) = arenas {
+        tracing::debug!(
+            "allocator arenas limited to {n}, one per core (MALLOC_ARENA_MAX overrides)"
+        );
+    }
     let mut config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
