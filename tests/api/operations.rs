@@ -631,3 +631,61 @@ async fn a_batch_of_answers_costs_the_statements_of_one_answer() {
         (json!(3), json!(5), json!(3))
     );
 }
+
+// A batch's answers come back in the order sent whatever plan PostgreSQL picks for the
+// statement: with hash joins and nested loops disabled it must merge-join `x`, the rows written
+// and the rows held before, which sorts them by (assessment, node). Sent in the reverse of that
+// order, they would come back reversed if the statement did not order them itself.
+#[tokio::test]
+async fn a_batch_of_answers_is_answered_in_the_order_sent_whatever_the_plan() {
+    use diesel::prelude::*;
+    use dti_api::db::models::assessments::{Answer, AnswerWrite};
+    let app = spawn_app().await;
+    let OpenAssessment { a, .. } = open_assessment(&app).await;
+    let a: uuid::Uuid = a.parse().unwrap();
+    #[derive(QueryableByName)]
+    struct Node {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    app.with_conn(|c| {
+        c.transaction(|c| {
+            let mut nodes: Vec<uuid::Uuid> = diesel::sql_query(
+                "SELECT n.id FROM indicator_nodes n JOIN assessments s ON s.set_id = n.set_id \
+                 WHERE s.id = $1 AND n.is_leaf",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(a)
+            .load::<Node>(c)?
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+            assert!(nodes.len() >= 3, "leaves: {nodes:?}");
+            nodes.sort_unstable_by(|x, y| y.cmp(x));
+            diesel::sql_query("SET LOCAL enable_hashjoin = off").execute(c)?;
+            diesel::sql_query("SET LOCAL enable_nestloop = off").execute(c)?;
+            let rows: Vec<AnswerWrite> = nodes
+                .iter()
+                .map(|&node_id| AnswerWrite {
+                    assessment_id: a,
+                    node_id,
+                    inputs: None,
+                    not_applicable: true,
+                    note: None,
+                    explanation: None,
+                })
+                .collect();
+            // inserted, then overwritten (each joined with what it held)
+            for (round, held) in [(1, false), (2, true)] {
+                let written = Answer::replace_many(c, &rows, None)?;
+                let order: Vec<uuid::Uuid> = written.iter().map(|(w, _)| w.node_id).collect();
+                assert_eq!(order, nodes, "round {round}");
+                assert!(
+                    written.iter().all(|(_, before)| before.is_some() == held),
+                    "round {round}: what each answer held before"
+                );
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+    })
+    .unwrap();
+}
