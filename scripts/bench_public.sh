@@ -7,8 +7,10 @@
 # 2 workers, `gzip_static` with precompressed copies) serves. Then `wrk -t2 -c16` drives, in
 # alternating rounds: /health/live, the rankings (one version, and after 30 errata), the same
 # with If-None-Match (304), a unit's result, the periods list, and the gzip variants; each API
-# figure beside nginx serving the identical bytes. Last, bursts of concurrent what-if and
-# recompute requests. The API's resident memory (VmRSS) is sampled every 100 ms throughout.
+# figure beside nginx serving the identical bytes, and each server's own CPU time per request
+# (user + system of all its threads, from /proc, over the measurement). Last, bursts of
+# concurrent what-if and recompute requests. The API's resident memory (VmRSS) is sampled every
+# 100 ms throughout.
 #
 # Needs PostgreSQL (TEST_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/
 # postgres; a role that may create databases) and installs nginx-light and wrk when missing.
@@ -143,18 +145,38 @@ done
 
 RESULTS="$WORK/results"
 : >"$RESULTS"
+NGINX_PIDS="$(cat "$WORK/nginx.pid") $(pgrep -P "$(cat "$WORK/nginx.pid")" | tr '\n' ' ')"
+# CPU time (user + system, in clock ticks) of every thread of the processes $1…
+cpu_ticks() {
+    local p t=0
+    for p in "$@"; do
+        t=$((t + $(cat /proc/"$p"/task/*/stat 2>/dev/null | awk '{s += $14 + $15} END {print s + 0}')))
+    done
+    echo "$t"
+}
+TICK="$(getconf CLK_TCK)"
 measure() { # phase round name url [header]
-    local phase="$1" round="$2" name="$3" url="$4" out rps
+    local phase="$1" round="$2" name="$3" url="$4" out rps n pids c0 c1
     shift 4
     local args=()
     for h in "$@"; do args+=(-H "$h"); done
+    # the server's own CPU per request: how much of the machine each answer costs it, apart
+    # from the load generator's share and the kernel's loopback delivery counted to wrk
+    case "$name" in nginx:*) pids="$NGINX_PIDS" ;; *) pids="$API_PID" ;; esac
+    # shellcheck disable=SC2086
+    c0="$(cpu_ticks $pids)"
     out="$(wrk -t2 -c16 -d"${SECS}s" ${args[@]+"${args[@]}"} "$url")"
+    # shellcheck disable=SC2086
+    c1="$(cpu_ticks $pids)"
     rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+    n="$(awk '/ requests in / {print $1}' <<<"$out")"
     if grep -q "Non-2xx or 3xx" <<<"$out"; then
         echo "warning: $name answered errors: $(grep 'Non-2xx' <<<"$out")" >&2
     fi
-    printf '%s\t%s\t%s\t%s\n' "$phase" "$round" "$name" "$rps" >>"$RESULTS"
-    log "$phase round $round: $name $rps req/s"
+    local us
+    us="$(awk -v c="$((c1 - c0))" -v t="$TICK" -v n="$n" 'BEGIN {printf "%.2f", c / t * 1e6 / n}')"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" "$round" "$name" "$rps" "$us" >>"$RESULTS"
+    log "$phase round $round: $name $rps req/s, $us µs of server CPU per request"
 }
 ETAG1="$(curl -sfI "$API$RANKINGS" | awk -F': ' 'tolower($1) == "etag" {print $2}' | tr -d '\r')"
 GZ="accept-encoding: gzip"
@@ -237,32 +259,40 @@ python3 - "$RESULTS" <<'EOF'
 import sys
 from collections import defaultdict
 rows = defaultdict(dict)  # (phase, name) -> round -> rps
+cpu = defaultdict(dict)  # (phase, name) -> round -> the server's CPU µs per request
 order = []
 for line in open(sys.argv[1]):
-    phase, rnd, name, rps = line.rstrip("\n").split("\t")
+    phase, rnd, name, rps, us = line.rstrip("\n").split("\t")
     if (phase, name) not in rows:
         order.append((phase, name))
     rows[(phase, name)][int(rnd)] = float(rps)
+    cpu[(phase, name)][int(rnd)] = float(us)
 def rng(xs):
     lo, hi = min(xs), max(xs)
     return f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
+def rng2(xs):
+    lo, hi = min(xs), max(xs)
+    return f"{lo:.1f}" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}–{hi:.1f}"
 def pct(xs):
     lo, hi = min(xs), max(xs)
     return f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} %"
-print("| rows: `wrk -t2 -c16` per measurement | phase | req/s (range over rounds) | API ÷ nginx, same bytes, same round | ÷ `/health/live`, same round |")
-print("|---|---|---:|---:|---:|")
+print("| rows: `wrk -t2 -c16` per measurement | phase | req/s (range over rounds) | API ÷ nginx, same bytes, same round | ÷ `/health/live`, same round | server CPU per request, µs | API ÷ nginx, requests per server CPU-second |")
+print("|---|---|---:|---:|---:|---:|---:|")
 for phase, name in order:
     r = rows[(phase, name)]
     live = rows[(phase, "GET /health/live")]
-    ratio, of_live = "", ""
+    c = cpu[(phase, name)]
+    ratio, of_live, per_cpu = "", "", ""
     if name.startswith("API: "):
         base = name[5:].replace(", If-None-Match (304)", "")
         ng = rows.get((phase, "nginx: " + base))
         if ng:
             ratio = pct([100 * r[k] / ng[k] for k in r if k in ng])
+            ngc = cpu[(phase, "nginx: " + base)]
+            per_cpu = pct([100 * ngc[k] / c[k] for k in c if k in ngc and c[k] > 0])
     if name != "GET /health/live":
         of_live = pct([100 * r[k] / live[k] for k in r if k in live])
-    print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} |")
+    print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} | {rng2(list(c.values()))} | {per_cpu} |")
 EOF
 echo
 echo "| burst | req/s | answers other than 2xx, by status |"
