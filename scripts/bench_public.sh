@@ -150,13 +150,18 @@ NGINX_PIDS="$(cat "$WORK/nginx.pid") $(pgrep -P "$(cat "$WORK/nginx.pid")" | tr 
 cpu_ticks() {
     local p t=0
     for p in "$@"; do
-        t=$((t + $(cat /proc/"$p"/task/*/stat 2>/dev/null | awk '{s += $14 + $15} END {print s + 0}')))
+        # after the thread's name (which may hold spaces): utime and stime are fields 12 and 13
+        t=$((t + $(cat /proc/"$p"/task/*/stat 2>/dev/null | sed 's/.*) //' |
+            awk '{s += $12 + $13} END {print s + 0}')))
     done
     echo "$t"
 }
+# the whole machine's busy time (user, nice, system, irq, softirq; in clock ticks): every
+# process and the kernel's own work, wrk's and the loopback's included
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 TICK="$(getconf CLK_TCK)"
 measure() { # phase round name url [header]
-    local phase="$1" round="$2" name="$3" url="$4" out rps n pids c0 c1
+    local phase="$1" round="$2" name="$3" url="$4" out rps n pids c0 c1 m0 m1
     shift 4
     local args=()
     for h in "$@"; do args+=(-H "$h"); done
@@ -165,18 +170,21 @@ measure() { # phase round name url [header]
     case "$name" in nginx:*) pids="$NGINX_PIDS" ;; *) pids="$API_PID" ;; esac
     # shellcheck disable=SC2086
     c0="$(cpu_ticks $pids)"
+    m0="$(machine_ticks)"
     out="$(wrk -t2 -c16 -d"${SECS}s" ${args[@]+"${args[@]}"} "$url")"
     # shellcheck disable=SC2086
     c1="$(cpu_ticks $pids)"
+    m1="$(machine_ticks)"
     rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
     n="$(awk '/ requests in / {print $1}' <<<"$out")"
     if grep -q "Non-2xx or 3xx" <<<"$out"; then
         echo "warning: $name answered errors: $(grep 'Non-2xx' <<<"$out")" >&2
     fi
-    local us
+    local us mus
     us="$(awk -v c="$((c1 - c0))" -v t="$TICK" -v n="$n" 'BEGIN {printf "%.2f", c / t * 1e6 / n}')"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$phase" "$round" "$name" "$rps" "$us" >>"$RESULTS"
-    log "$phase round $round: $name $rps req/s, $us µs of server CPU per request"
+    mus="$(awk -v c="$((m1 - m0))" -v t="$TICK" -v n="$n" 'BEGIN {printf "%.2f", c / t * 1e6 / n}')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$round" "$name" "$rps" "$us" "$mus" >>"$RESULTS"
+    log "$phase round $round: $name $rps req/s; CPU µs per request: server $us, machine $mus"
 }
 ETAG1="$(curl -sfI "$API$RANKINGS" | awk -F': ' 'tolower($1) == "etag" {print $2}' | tr -d '\r')"
 GZ="accept-encoding: gzip"
@@ -260,13 +268,15 @@ import sys
 from collections import defaultdict
 rows = defaultdict(dict)  # (phase, name) -> round -> rps
 cpu = defaultdict(dict)  # (phase, name) -> round -> the server's CPU µs per request
+machine = defaultdict(dict)  # (phase, name) -> round -> the machine's busy µs per request
 order = []
 for line in open(sys.argv[1]):
-    phase, rnd, name, rps, us = line.rstrip("\n").split("\t")
+    phase, rnd, name, rps, us, mus = line.rstrip("\n").split("\t")
     if (phase, name) not in rows:
         order.append((phase, name))
     rows[(phase, name)][int(rnd)] = float(rps)
     cpu[(phase, name)][int(rnd)] = float(us)
+    machine[(phase, name)][int(rnd)] = float(mus)
 def rng(xs):
     lo, hi = min(xs), max(xs)
     return f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
@@ -276,23 +286,20 @@ def rng2(xs):
 def pct(xs):
     lo, hi = min(xs), max(xs)
     return f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} %"
-print("| rows: `wrk -t2 -c16` per measurement | phase | req/s (range over rounds) | API ÷ nginx, same bytes, same round | ÷ `/health/live`, same round | server CPU per request, µs | API ÷ nginx, requests per server CPU-second |")
+print("| rows: `wrk -t2 -c16` per measurement | phase | req/s (range over rounds) | API ÷ nginx, same bytes, same round | ÷ `/health/live`, same round | CPU per request, µs: the server's | the machine's (wrk and kernel included) |")
 print("|---|---|---:|---:|---:|---:|---:|")
 for phase, name in order:
     r = rows[(phase, name)]
     live = rows[(phase, "GET /health/live")]
-    c = cpu[(phase, name)]
-    ratio, of_live, per_cpu = "", "", ""
+    ratio, of_live = "", ""
     if name.startswith("API: "):
         base = name[5:].replace(", If-None-Match (304)", "")
         ng = rows.get((phase, "nginx: " + base))
         if ng:
             ratio = pct([100 * r[k] / ng[k] for k in r if k in ng])
-            ngc = cpu[(phase, "nginx: " + base)]
-            per_cpu = pct([100 * ngc[k] / c[k] for k in c if k in ngc and c[k] > 0])
     if name != "GET /health/live":
         of_live = pct([100 * r[k] / live[k] for k in r if k in live])
-    print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} | {rng2(list(c.values()))} | {per_cpu} |")
+    print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} | {rng2(list(cpu[(phase, name)].values()))} | {rng2(list(machine[(phase, name)].values()))} |")
 EOF
 echo
 echo "| burst | req/s | answers other than 2xx, by status |"
