@@ -7,9 +7,9 @@
 # 2 workers, `gzip_static` with precompressed copies) serves. Then `wrk -t2 -c16` drives, in
 # alternating rounds: /health/live, the rankings (one version, and after 30 errata), the same
 # with If-None-Match (304), a unit's result, the periods list, and the gzip variants; each API
-# figure beside nginx serving the identical bytes, and each server's own CPU time per request
-# (user + system of all its threads, from /proc, over the measurement). Last, bursts of
-# concurrent what-if and recompute requests. The API's resident memory (VmRSS) is sampled every
+# figure beside nginx serving the identical bytes, with the CPU time per request of the server
+# measured (user + system of all its threads, from /proc) and of the whole machine (/proc/stat),
+# over the measurement. Last, bursts of concurrent what-if and recompute requests. The API's resident memory (VmRSS) is sampled every
 # 100 ms throughout.
 #
 # Needs PostgreSQL (TEST_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/
@@ -161,12 +161,12 @@ cpu_ticks() {
 machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 TICK="$(getconf CLK_TCK)"
 measure() { # phase round name url [header]
-    local phase="$1" round="$2" name="$3" url="$4" out rps n pids c0 c1 m0 m1
+    local phase="$1" round="$2" name="$3" url="$4" out rps n pids c0 c1 m0 m1 us mus
     shift 4
     local args=()
     for h in "$@"; do args+=(-H "$h"); done
-    # the server's own CPU per request: how much of the machine each answer costs it, apart
-    # from the load generator's share and the kernel's loopback delivery counted to wrk
+    # the CPU each answer costs the server measured (its threads' time, the kernel's work on
+    # their behalf included), and the machine as a whole (wrk's share included)
     case "$name" in nginx:*) pids="$NGINX_PIDS" ;; *) pids="$API_PID" ;; esac
     # shellcheck disable=SC2086
     c0="$(cpu_ticks $pids)"
@@ -180,7 +180,6 @@ measure() { # phase round name url [header]
     if grep -q "Non-2xx or 3xx" <<<"$out"; then
         echo "warning: $name answered errors: $(grep 'Non-2xx' <<<"$out")" >&2
     fi
-    local us mus
     us="$(awk -v c="$((c1 - c0))" -v t="$TICK" -v n="$n" 'BEGIN {printf "%.2f", c / t * 1e6 / n}')"
     mus="$(awk -v c="$((m1 - m0))" -v t="$TICK" -v n="$n" 'BEGIN {printf "%.2f", c / t * 1e6 / n}')"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$round" "$name" "$rps" "$us" "$mus" >>"$RESULTS"
@@ -277,12 +276,10 @@ for line in open(sys.argv[1]):
     rows[(phase, name)][int(rnd)] = float(rps)
     cpu[(phase, name)][int(rnd)] = float(us)
     machine[(phase, name)][int(rnd)] = float(mus)
-def rng(xs):
+def rng(xs, digits=0):
     lo, hi = min(xs), max(xs)
-    return f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
-def rng2(xs):
-    lo, hi = min(xs), max(xs)
-    return f"{lo:.1f}" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}–{hi:.1f}"
+    f = f",.{digits}f"
+    return f"{lo:{f}}" if round(lo, digits) == round(hi, digits) else f"{lo:{f}}–{hi:{f}}"
 def pct(xs):
     lo, hi = min(xs), max(xs)
     return f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} %"
@@ -299,7 +296,7 @@ for phase, name in order:
             ratio = pct([100 * r[k] / ng[k] for k in r if k in ng])
     if name != "GET /health/live":
         of_live = pct([100 * r[k] / live[k] for k in r if k in live])
-    print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} | {rng2(list(cpu[(phase, name)].values()))} | {rng2(list(machine[(phase, name)].values()))} |")
+    print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} | {rng(list(cpu[(phase, name)].values()), 1)} | {rng(list(machine[(phase, name)].values()), 1)} |")
 EOF
 echo
 echo "| burst | req/s | answers other than 2xx, by status |"
