@@ -676,3 +676,39 @@ pub async fn json_ok(resp: Response, status: u16) -> Value {
     assert_eq!(got, status, "status; body: {body}");
     body
 }
+
+/// Reads an HTTP/1.1 response from `stream` for up to `wait`: its status and its whole text
+/// (head and body, by its `Content-Length`), or None when it did not all come in time.
+pub async fn read_response(
+    stream: &mut tokio::net::TcpStream,
+    wait: std::time::Duration,
+) -> Option<(u16, String)> {
+    let deadline = std::time::Instant::now() + wait;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        match tokio::time::timeout(left, tokio::io::AsyncReadExt::read(stream, &mut chunk)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text))
+}

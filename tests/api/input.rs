@@ -435,37 +435,6 @@ async fn partial_request(
     read_response(&mut stream, wait).await
 }
 
-async fn read_response(stream: &mut TcpStream, wait: Duration) -> Option<(u16, String)> {
-    let deadline = Instant::now() + wait;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        match tokio::time::timeout(left, stream.read(&mut chunk)).await {
-            Err(_) => return None,
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-        }
-        let text = String::from_utf8_lossy(&buf);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                break;
-            }
-        }
-    }
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    Some((status, text))
-}
-
 fn head(method: &str, path: &str, token: Option<&str>, ctype: &str, length: usize) -> String {
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))

@@ -443,48 +443,98 @@ async fn a_saturated_pool_answers_service_busy_with_retry_after_after_one_wait()
 
 // A request with a body keeps no connection while the body arrives: the authentication and the
 // handler each take one, and together they wait one `DB_TIMEOUT_MS`, not one each.
+//
+// Each step waits for the one before it, so no two checkouts race: A holds the only connection
+// for 1.6 s while the request's authentication waits for it; once the authentication has it, B
+// asks for it and gets it next (the body is still arriving: nothing else wants it), and keeps
+// it; only then does the rest of the body go out. The handler then has what is left of the
+// 2 s, about 0.4 s, where a wait of its own would take 2 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connections_of_one_request_share_one_pool_wait() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
     let db = tokio::task::spawn_blocking(create_test_database)
         .await
         .unwrap();
     let mut config = test_config(&db);
     config.db_pool_size = 1;
-    config.db_timeout_ms = 1000;
+    config.db_timeout_ms = 2000;
+    config.metrics_token = Some(METRICS_TOKEN.into());
     let (app, pool) = spawn_app_and_pool(config).await;
     let token = app.token_for(dti_api::domain::Role::Admin, None);
     json_ok(app.get("/api/v1/units", &token).await, 200).await;
+    let in_use = || pool.state().connections - pool.state().idle_connections;
 
-    // A holds the only connection for 500 ms; B queues for it meanwhile, after the request's
-    // authentication: the authentication gets it when A lets go (after a 500 ms wait), B right
-    // after, and keeps it while the handler waits
     let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (b_got_tx, b_got_rx) = tokio::sync::oneshot::channel();
+    let (b_release_tx, b_release_rx) = std::sync::mpsc::channel::<()>();
     let a_pool = pool.clone();
     let a = std::thread::spawn(move || {
         let conn = a_pool.get().unwrap();
         held_tx.send(()).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(1600));
         drop(conn);
     });
     held_rx.recv().unwrap();
-    let group = serde_json::json!({"code": "G-WAIT", "name": "Nhóm", "unit_kind": "commune"});
-    let started = std::time::Instant::now();
-    let request = app.post_json("/api/v1/ranking-groups", Some(&token), &group);
+    let before = checkouts(&app, "primary").await;
+
+    let body =
+        serde_json::json!({"code": "G-WAIT", "name": "Nhóm", "unit_kind": "commune"}).to_string();
+    let (first, rest) = body.as_bytes().split_at(10);
+    let head = format!(
+        "POST /api/v1/ranking-groups HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream.flush().await.unwrap();
+
+    // B: once the authentication has had the connection, asks for it and keeps it
+    let mut polls = 0;
+    while checkouts(&app, "primary").await < before + 1 {
+        polls += 1;
+        assert!(polls < 1000, "the authentication never got the connection");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let b_pool = pool.clone();
     let b = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        let conn = pool.get_timeout(std::time::Duration::from_secs(5)).unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(3));
+        let conn = b_pool.get_timeout(Duration::from_secs(10)).unwrap();
+        b_got_tx.send(()).unwrap();
+        let _ = b_release_rx.recv();
         drop(conn);
     });
-    let resp = request.await;
-    let waited = started.elapsed();
-    assert_problem(resp, 503, "SERVICE_BUSY").await;
-    assert!(
-        waited < std::time::Duration::from_millis(1300),
-        "one wait of 1 s for the whole request: {waited:?}"
-    );
+    b_got_rx.await.unwrap();
+    assert_eq!(in_use(), 1, "B holds the only connection");
+
+    let sent = std::time::Instant::now();
+    stream.write_all(rest).await.unwrap();
+    stream.flush().await.unwrap();
+    let (status, text) = read_response(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("an answer within 10 s");
+    let waited = sent.elapsed();
+    b_release_tx.send(()).unwrap();
     a.join().unwrap();
     b.join().unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("\"SERVICE_BUSY\""), "{text}");
+    assert!(
+        waited < Duration::from_millis(1200),
+        "the handler waits what is left of one 2 s wait (about 0.4 s), not 2 s: {waited:?}"
+    );
+    assert_eq!(
+        checkouts(&app, "primary").await,
+        before + 2,
+        "the authentication's checkout and B's; the handler got none"
+    );
+    let groups = json_ok(app.get("/api/v1/ranking-groups", &token).await, 200).await;
+    assert!(
+        !groups.to_string().contains("G-WAIT"),
+        "the refused request wrote nothing: {groups}"
+    );
 }
 
 // A burst of authenticated reads, far more than connections (4) and blocking threads (6): each
