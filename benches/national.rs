@@ -1033,26 +1033,36 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
     let mut rng = StdRng::seed_from_u64(1234);
     for relative in [false, true] {
         let id = assessments[rng.random_range(0..assessments.len())];
-        if relative {
-            // A committed write that moves the maximum first (the measurements are over; the
-            // data may change): the profile's rolled-back writes left this server's copy of
-            // the group's bases stale, and a served write finds it current.
-            c.transaction::<(), dti_api::error::AppError, _>(|c| {
-                let a = Assessment::find(c, id)?.expect("assessment");
-                let entry = svc_scoring::set_entry(c, caches, a.set_id)?;
-                let node = entry.node_ids[entry.set.index_of(REL_LEAF).expect("leaf")];
-                diesel::sql_query(
-                    "UPDATE answers SET inputs = '{\"value\": \"4000\"}' \
-                     WHERE assessment_id = $1 AND node_id = $2",
-                )
-                .bind::<sql_types::Uuid, _>(a.id)
-                .bind::<sql_types::Uuid, _>(node)
-                .execute(c)?;
-                svc_scoring::rescore_assessment(c, caches, &a)?;
-                Ok(())
-            })
-            .expect("warm-up write");
-        }
+        // A committed write of the same kind first (the measurements are over; the data may
+        // change), with the caches the measured write uses: the profile's rolled-back writes
+        // left this server's copies of the group's bases and rank keys stale, and a served
+        // write finds them current. For the relative write it moves the maximum.
+        c.transaction::<(), dti_api::error::AppError, _>(|c| {
+            let a = Assessment::find(c, id)?.expect("assessment");
+            let entry = svc_scoring::set_entry(c, caches, a.set_id)?;
+            let (leaf, inputs) = if relative {
+                (REL_LEAF, json!({"value": "4000"}))
+            } else {
+                (RATIO_LEAF, ratio_input(&mut rng))
+            };
+            let node = entry.node_ids[entry.set.index_of(leaf).expect("leaf")];
+            diesel::sql_query(
+                "UPDATE answers SET inputs = $1 WHERE assessment_id = $2 AND node_id = $3",
+            )
+            .bind::<sql_types::Jsonb, _>(inputs)
+            .bind::<sql_types::Uuid, _>(a.id)
+            .bind::<sql_types::Uuid, _>(node)
+            .execute(c)?;
+            svc_scoring::rescore_assessment(c, caches, &a)?;
+            dti_api::services::assessments::stored_scores(
+                c,
+                caches,
+                &dti_api::services::seed::system_principal(),
+                &a,
+            )?;
+            Ok(())
+        })
+        .expect("warm-up write");
         let (leaf, inputs) = if relative {
             (REL_LEAF, json!({"value": "5000"}))
         } else {
@@ -1064,8 +1074,9 @@ fn profile_statements(c: &mut PgConnection, assessments: &[Uuid]) {
         log.lock().unwrap().clear();
         let t = Instant::now();
         // the relative write commits, so that the profile shows what the commit of a moved
-        // best costs (the measurements are over; the data may change)
-        let _ = c.transaction::<(), dti_api::error::AppError, _>(|c| {
+        // best costs (the measurements are over; the data may change); its statements are
+        // planned as a served write plans them
+        let _ = dti_api::db::planned_once::<(), dti_api::error::AppError, _>(c, |c| {
             diesel::sql_query(
                 "UPDATE answers SET inputs = $1, lock_version = lock_version + 1, updated_at = now()
                  WHERE assessment_id = $2 AND node_id = $3",

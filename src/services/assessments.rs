@@ -2,7 +2,7 @@
 //! writing answers (validated against the node's method, rescored in the same transaction),
 //! the explained score tree, and what-if.
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
@@ -424,7 +424,8 @@ pub fn put_answers(
     inputs: Vec<AnswerInput>,
     batch: bool,
 ) -> AppResult<AnswersWritten> {
-    let (answers, a, rescored) = conn.transaction(|c| {
+    // planned once: the statements of every write of answers are the same
+    let (answers, a, rescored) = crate::db::planned_once(conn, |c| {
         // the locks, in order, with the period, in two statements; then the rights (under the
         // locks: nothing is written before they are checked)
         let Locked {

@@ -682,6 +682,83 @@ async fn a_batch_of_answers_costs_the_statements_of_one_answer() {
     );
 }
 
+// The statements of an answer write are planned once per connection (PostgreSQL's generic
+// plan), not again for every execution (a custom plan; the first five executions of a prepared
+// statement get one by default): a second write on the same connection plans none of them.
+#[tokio::test]
+async fn the_statements_of_an_answer_write_are_planned_once() {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+    use dti_api::domain::precondition::IfMatch;
+    use dti_api::services::assessments::{AnswerInput, put_answers};
+    let app = spawn_app().await;
+    let OpenAssessment { a, .. } = open_assessment(&app).await;
+    let a: uuid::Uuid = a.parse().unwrap();
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Plans {
+        #[diesel(sql_type = Text)]
+        statement: String,
+        #[diesel(sql_type = BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = BigInt)]
+        custom_plans: i64,
+    }
+    let plans = |c: &mut PgConnection| -> Vec<Plans> {
+        diesel::sql_query(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+             ORDER BY statement",
+        )
+        .load(c)
+        .unwrap()
+    };
+    app.with_conn(|c| {
+        let caches = dti_api::services::scoring::Caches::default();
+        let admin = dti_api::services::seed::system_principal();
+        let write = |c: &mut PgConnection, numerator: i32| {
+            let input = AnswerInput {
+                node_code: "1.2".into(),
+                inputs: Some(serde_json::json!({"numerator": numerator, "denominator": 4})),
+                not_applicable: false,
+                note: None,
+                explanation: None,
+                expected: IfMatch::Any,
+            };
+            put_answers(c, &caches, &admin, a, vec![input], false).unwrap();
+        };
+        // the first write prepares the statements (and reads what it does not yet keep)
+        write(c, 1);
+        let before = plans(c);
+        write(c, 3);
+        let after = plans(c);
+        let grew = |p: &Plans, f: fn(&Plans) -> i64| {
+            f(p) > before
+                .iter()
+                .find(|b| b.statement == p.statement)
+                .map_or(0, f)
+        };
+        let custom: Vec<&Plans> = after
+            .iter()
+            .filter(|p| grew(p, |p| p.custom_plans))
+            .collect();
+        assert!(custom.is_empty(), "planned again: {custom:#?}");
+        let generic: Vec<&str> = after
+            .iter()
+            .filter(|p| grew(p, |p| p.generic_plans))
+            .map(|p| p.statement.as_str())
+            .collect();
+        for s in [
+            "INSERT INTO assessment_scores",
+            "INSERT INTO audit_events",
+            "FOR UPDATE",
+        ] {
+            assert!(
+                generic.iter().any(|g| g.contains(s)),
+                "{s} among the second write's statements: {generic:#?}"
+            );
+        }
+    });
+}
+
 // A batch's answers come back in the order sent whatever plan PostgreSQL picks for the
 // statement: with hash joins and nested loops disabled it must merge-join `x`, the rows written
 // and the rows held before, which sorts them by (assessment, node). Sent in the reverse of that
