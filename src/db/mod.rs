@@ -10,6 +10,7 @@ pub mod seat;
 pub mod text_array;
 pub mod text_enum;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::PgConnection;
@@ -27,18 +28,114 @@ pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 /// async runtime, and only then a blocking thread: a thread never waits for a connection that
 /// the calls holding the permits hold (a request keeping its connection between two calls needs
 /// a thread for the second; threads all waiting for connections would starve it). Work outside
-/// those calls (jobs, tools, tests) checks out connections directly, through `Deref`.
+/// those calls (jobs, tools, tests) checks out connections directly: [`DbPool::get`] and
+/// [`DbPool::get_timeout`], which check a connection as every checkout here does; the rest of
+/// r2d2's pool through `Deref`.
 #[derive(Clone)]
 pub struct DbPool {
     pool: Pool<ConnectionManager<PgConnection>>,
     permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Counts every statement the connections start (`db_statements_total`), when counted.
+    statements: Option<metrics::Counter>,
 }
 
 impl DbPool {
-    fn new(pool: Pool<ConnectionManager<PgConnection>>) -> DbPool {
+    fn new(
+        pool: Pool<ConnectionManager<PgConnection>>,
+        statements: Option<metrics::Counter>,
+    ) -> DbPool {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
-        DbPool { pool, permits }
+        DbPool {
+            pool,
+            permits,
+            statements,
+        }
     }
+
+    /// A connection, waiting at most the pool's connection timeout (see [`DbPool::get_timeout`]).
+    pub fn get(&self) -> Result<DbConn, r2d2::Error> {
+        self.get_timeout(self.pool.connection_timeout())
+    }
+
+    /// A connection that can serve, waiting at most `timeout`. A connection that finished a
+    /// statement without an error less than [`TRUSTED_FOR`] ago is handed out as it is; any
+    /// other (idle longer, its last statement failed, never checked out before) answers a
+    /// `SELECT 1` first, and one that does not is discarded and the next one tried. Checking
+    /// every checkout cost two of the thirteen round trips of an answer write (its
+    /// authentication's checkout and its work's, milliseconds apart).
+    pub fn get_timeout(&self, timeout: Duration) -> Result<DbConn, r2d2::Error> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        use diesel::r2d2::R2D2Connection;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let mut conn = self.pool.get_timeout(left)?;
+            let health = match PooledConnection::extensions(&conn).get::<Arc<Health>>() {
+                Some(health) => health.clone(),
+                None => {
+                    let health = Arc::new(Health::default());
+                    watch(&mut conn, health.clone(), self.statements.clone());
+                    PooledConnection::extensions_mut(&mut conn).insert(health.clone());
+                    health
+                }
+            };
+            if health.trusted() || conn.ping().is_ok() {
+                return Ok(conn);
+            }
+            // a connection in error goes back broken: the pool drops it
+            AnsiTransactionManager::transaction_manager_status_mut(&mut *conn).set_in_error();
+        }
+    }
+}
+
+/// How long after a connection last finished a statement without an error its next checkout
+/// trusts it without a `SELECT 1` (as HikariCP's bypass window does, there 500 ms). A server
+/// that drops a connection within this time (a restart, `pg_terminate_backend`) fails the one
+/// request that gets it next with `503 DATABASE_UNAVAILABLE`, and the checkout after that
+/// checks it and opens another.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// When a connection last finished a statement: nanoseconds since [`CLOCK`] (at least 1) after
+/// a success, 0 after an error or before any statement. Shared by the connection's
+/// instrumentation, which sets it, and its pool extensions, which the checkout reads.
+#[derive(Default)]
+struct Health(std::sync::atomic::AtomicU64);
+
+static CLOCK: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+fn clock_nanos() -> u64 {
+    u64::try_from(CLOCK.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Health {
+    fn finished(&self, ok: bool) {
+        let at = if ok { clock_nanos().max(1) } else { 0 };
+        self.0.store(at, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn trusted(&self) -> bool {
+        let at = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0 && clock_nanos().saturating_sub(at) < TRUSTED_FOR.as_nanos() as u64
+    }
+}
+
+/// Sets the connection's instrumentation (Diesel's, on every statement it starts and
+/// finishes): its outcome into `health` and, for a counted pool, a count of statements.
+fn watch(conn: &mut PgConnection, health: Arc<Health>, statements: Option<metrics::Counter>) {
+    use diesel::connection::InstrumentationEvent;
+    diesel::Connection::set_instrumentation(
+        conn,
+        move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                if let Some(counter) = &statements {
+                    counter.increment(1);
+                }
+            }
+            InstrumentationEvent::FinishQuery { error, .. } => health.finished(error.is_none()),
+            _ => {}
+        },
+    );
 }
 
 impl std::ops::Deref for DbPool {
@@ -60,6 +157,7 @@ pub struct Checkout {
 pub fn build_pool(url: &str, size: u32, timeout: Duration) -> DbPool {
     DbPool::new(
         pool_builder(size, timeout).build_unchecked(ConnectionManager::<PgConnection>::new(url)),
+        None,
     )
 }
 
@@ -68,7 +166,8 @@ fn pool_builder(size: u32, timeout: Duration) -> r2d2::Builder<ConnectionManager
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(timeout)
-        .test_on_check_out(true)
+        // checked on checkout by `DbPool::get_timeout`, only when not used just before
+        .test_on_check_out(false)
         .idle_timeout(Some(Duration::from_secs(300)))
 }
 
@@ -92,8 +191,8 @@ pub fn build_counted_pool(
     DbPool::new(
         pool_builder(size, timeout)
             .event_handler(Box::new(CountCheckouts(counters.checkouts)))
-            .connection_customizer(Box::new(CountStatements(counters.statements)))
             .build_unchecked(ConnectionManager::<PgConnection>::new(url)),
+        Some(counters.statements),
     )
 }
 
@@ -108,29 +207,6 @@ impl std::fmt::Debug for CountCheckouts {
 impl r2d2::HandleEvent for CountCheckouts {
     fn handle_checkout(&self, _: r2d2::event::CheckoutEvent) {
         self.0.increment(1);
-    }
-}
-
-/// Counts every statement a connection of the pool starts (Diesel's instrumentation of the
-/// connection, set when the pool opens it).
-#[derive(Debug)]
-struct CountStatements(metrics::Counter);
-
-impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for CountStatements {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        let counter = self.0.clone();
-        diesel::Connection::set_instrumentation(
-            conn,
-            move |event: diesel::connection::InstrumentationEvent<'_>| {
-                if matches!(
-                    event,
-                    diesel::connection::InstrumentationEvent::StartQuery { .. }
-                ) {
-                    counter.increment(1);
-                }
-            },
-        );
-        Ok(())
     }
 }
 
