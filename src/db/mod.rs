@@ -61,7 +61,7 @@ impl DbPool {
     /// statement without an error less than [`TRUSTED_FOR`] ago is handed out as it is; any
     /// other (idle longer, its last statement failed, never checked out before) answers a
     /// `SELECT 1` first, and one that does not is discarded and the next one tried. Checking
-    /// every checkout cost two of the thirteen round trips of an answer write (its
+    /// every checkout cost two of the fourteen round trips of an answer write (its
     /// authentication's checkout and its work's, milliseconds apart).
     pub fn get_timeout(&self, timeout: Duration) -> Result<DbConn, r2d2::Error> {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};

@@ -615,7 +615,7 @@ async fn statements(app: &TestApp, pool: &str) -> u64 {
 // A pooled connection that finished a statement a moment ago is handed out as it is; one idle
 // for longer than `db::TRUSTED_FOR`, or whose last statement failed, answers a `SELECT 1`
 // first, and one that does not answer is replaced. Before, every checkout sent the check: two
-// of the thirteen round trips of an answer write.
+// of the fourteen round trips of an answer write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_used_a_moment_ago_is_handed_out_unchecked() {
     use diesel::prelude::*;
