@@ -34,7 +34,7 @@ pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
 #[derive(Clone)]
 pub struct DbPool {
     pool: Pool<ConnectionManager<PgConnection>>,
-    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    permits: Arc<tokio::sync::Semaphore>,
     /// Counts every statement the connections start (`db_statements_total`), when counted.
     statements: Option<metrics::Counter>,
 }
@@ -44,7 +44,7 @@ impl DbPool {
         pool: Pool<ConnectionManager<PgConnection>>,
         statements: Option<metrics::Counter>,
     ) -> DbPool {
-        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         DbPool {
             pool,
             permits,
@@ -70,16 +70,17 @@ impl DbPool {
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let mut conn = self.pool.get_timeout(left)?;
-            let health = match PooledConnection::extensions(&conn).get::<Arc<Health>>() {
-                Some(health) => health.clone(),
+            let trusted = match PooledConnection::extensions(&conn).get::<Arc<Health>>() {
+                Some(health) => health.trusted(),
+                // its first checkout: watched from now on, and checked
                 None => {
                     let health = Arc::new(Health::default());
                     watch(&mut conn, health.clone(), self.statements.clone());
-                    PooledConnection::extensions_mut(&mut conn).insert(health.clone());
-                    health
+                    PooledConnection::extensions_mut(&mut conn).insert(health);
+                    false
                 }
             };
-            if health.trusted() || conn.ping().is_ok() {
+            if trusted || conn.ping().is_ok() {
                 return Ok(conn);
             }
             // a connection in error goes back broken: the pool drops it
