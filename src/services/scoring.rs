@@ -268,34 +268,64 @@ pub fn unit_inputs(
     entry: &SetEntry,
     assessments: &[Assessment],
 ) -> AppResult<Vec<UnitInput>> {
-    let mut inputs = entered_inputs(conn, entry, assessments)?;
-    for (a, input) in assessments.iter().zip(&mut inputs) {
-        if a.finalised_as().is_some_and(|f| !f.counts_answers()) {
-            input.answers.clear();
+    let mut out = Vec::with_capacity(assessments.len());
+    each_slice_of_inputs(conn, entry, assessments, |_, inputs| {
+        out.extend(inputs);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`unit_inputs`] a slice at a time: `f` gets each slice's assessments and their inputs, in
+/// order, while the next slice is read (see [`each_slice_entered`]).
+fn each_slice_of_inputs(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    assessments: &[Assessment],
+    mut f: impl FnMut(&[Assessment], Vec<UnitInput>) -> AppResult<()>,
+) -> AppResult<()> {
+    each_slice_entered(conn, entry, assessments, |slice, mut inputs| {
+        for (a, input) in slice.iter().zip(&mut inputs) {
+            if a.finalised_as().is_some_and(|f| !f.counts_answers()) {
+                input.answers.clear();
+            }
         }
-    }
-    Ok(inputs)
+        f(slice, inputs)
+    })
 }
 
 /// Everything the units entered (and reviewers adjusted), as scoring inputs, whatever the
 /// office decided about them (the progress of a form, not its score).
-///
-/// Read [`INPUT_SLICE`] assessments at a time: the raw rows (their JSON values, the driver's
-/// result buffer) of one slice are parsed and dropped soon after, so a national group's 340,000
-/// answers never sit in memory twice. With several slices, the next slice is read (on this
-/// connection, from a thread of its own) while the scoring pool parses the one before: the
-/// database's work and the parsing overlap instead of taking turns.
 pub fn entered_inputs(
     conn: &mut PgConnection,
     entry: &SetEntry,
     assessments: &[Assessment],
 ) -> AppResult<Vec<UnitInput>> {
     let mut out = Vec::with_capacity(assessments.len());
+    each_slice_entered(conn, entry, assessments, |_, inputs| {
+        out.extend(inputs);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`entered_inputs`] of [`INPUT_SLICE`] assessments at a time, handed to `f` in order.
+///
+/// The raw rows (their JSON values, the driver's result buffer) of one slice are parsed and
+/// dropped soon after, so a national group's 340,000 answers never sit in memory twice. With
+/// several slices, the next slice is read (on this connection, from a thread of its own) while
+/// the scoring pool parses the one before and `f` works on it: the database's work, the parsing
+/// and the caller's work overlap instead of taking turns.
+fn each_slice_entered(
+    conn: &mut PgConnection,
+    entry: &SetEntry,
+    assessments: &[Assessment],
+    mut f: impl FnMut(&[Assessment], Vec<UnitInput>) -> AppResult<()>,
+) -> AppResult<()> {
     // one slice (every answer write: one assessment) has nothing to overlap: no thread
     if assessments.len() <= INPUT_SLICE {
         let rows = SliceRows::read(conn, assessments)?;
-        out.extend(rows.parse(entry)?);
-        return Ok(out);
+        return f(assessments, rows.parse(entry)?);
     }
     std::thread::scope(|s| {
         // one slice read ahead at most: memory stays at two slices' rows
@@ -311,12 +341,14 @@ pub fn entered_inputs(
             }
         });
         for rows in rx {
-            out.extend(rows?.parse(entry)?);
+            let rows = rows?;
+            let slice = rows.assessments;
+            f(slice, rows.parse(entry)?)?;
         }
         reader
             .join()
             .map_err(|_| AppError::internal("reading the answers failed"))?;
-        Ok(out)
+        Ok(())
     })
 }
 
@@ -695,6 +727,31 @@ fn best_of(entry: &SetEntry, rows: &[BestRow]) -> Best {
     best
 }
 
+/// `best` with every value normalised, as [`Best::offer`] leaves the values it folds: scored
+/// against either, a unit gets the same digits.
+fn normalised(mut best: Best) -> Best {
+    for v in best.by_leaf.values_mut() {
+        v.self_best = v.self_best.map(|d| d.normalize());
+        v.reviewed_best = v.reviewed_best.map(|d| d.normalize());
+    }
+    best
+}
+
+/// Whether scoring against `a` and against `b` gives the same digits: every `relative_to_best`
+/// leaf has the same values, with the same scale, in both.
+fn same_digits(set: &CompiledSet, a: &Best, b: &Best) -> bool {
+    let same = |x: Option<Decimal>, y: Option<Decimal>| match (x, y) {
+        (Some(x), Some(y)) => x == y && x.scale() == y.scale(),
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    set.leaves()
+        .filter(|&i| set.is_relative_to_best(i))
+        .all(|i| {
+            let (x, y) = (a.get(i), b.get(i));
+            same(x.self_best, y.self_best) && same(x.reviewed_best, y.reviewed_best)
+        })
+}
+
 /// Folds one unit's candidates into a best (what the group's best would be with them).
 pub fn with_candidates(entry: &SetEntry, mut best: Best, input: &UnitInput) -> Best {
     for (leaf, v) in candidates(&entry.set, input) {
@@ -971,7 +1028,17 @@ fn rescore_group_inputs(
         .ok_or_else(|| AppError::not_found("period group", group))?;
     let entry = set_entry(conn, caches, pg.set_id)?;
     let assessments = Assessment::of_group(conn, period, group)?;
-    let inputs = unit_inputs(conn, &entry, &assessments)?;
+    // The group's best is known once every input is read, but it is almost always the one the
+    // stored candidates give: each slice is scored against that while the next is read, and
+    // scored again only when the inputs' best turns out to be another.
+    let presumed = normalised(stored_best(conn, &entry, period, group, None)?);
+    let mut inputs = Vec::with_capacity(assessments.len());
+    let mut scored = Vec::with_capacity(assessments.len());
+    each_slice_of_inputs(conn, &entry, &assessments, |slice, slice_inputs| {
+        scored.extend(score_rows(&entry, slice, &slice_inputs, &presumed)?);
+        inputs.extend(slice_inputs);
+        Ok(())
+    })?;
     let mut candidates = Vec::new();
     let mut best = Best::default();
     if entry.set.has_relative_to_best() {
@@ -979,13 +1046,14 @@ fn rescore_group_inputs(
             candidates.extend(candidate_rows(&entry, a, input));
             best = with_candidates(&entry, best, input);
         }
+        if !same_digits(&entry.set, &best, &presumed) {
+            scored = score_rows(&entry, &assessments, &inputs, &best)?;
+        }
     }
+    drop(inputs);
     let mut rows = Vec::with_capacity(assessments.len());
     let mut bases = Vec::new();
-    for ((row, basis), a) in score_rows(&entry, &assessments, &inputs, &best)?
-        .into_iter()
-        .zip(&assessments)
-    {
+    for ((row, basis), a) in scored.into_iter().zip(&assessments) {
         rows.push(row);
         bases.extend(basis.map(|b| (a.id, b)));
     }

@@ -722,6 +722,37 @@ async fn a_recompute_that_changes_nothing_rewrites_no_score_row() {
     );
 }
 
+/// A recompute scores the group against the best its inputs give, whatever the stored
+/// candidates say: it scores against the stored best while it reads (almost always the same),
+/// and scores again when the inputs' best turns out to be another.
+#[tokio::test]
+async fn a_recompute_scores_against_the_inputs_best_when_the_stored_one_is_wrong() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) =
+        open_relative_period(&app, &admin, &[("XA-BAC-HA", 4), ("XA-BAT-XAT", 9)]).await;
+    let stored = stored_state(&app);
+    // the stored candidates claim a best of 90 (and 3 for lower-is-better readers)
+    app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        let n = diesel::sql_query(
+            "UPDATE relative_values SET self_value = self_value * 10, \
+             reviewed_value = reviewed_value * 10",
+        )
+        .execute(c)
+        .expect("tamper");
+        assert_eq!(n, 2);
+    });
+    let tampered = stored_state(&app);
+    assert_ne!(tampered, stored, "the tampering showed");
+    app.as_role(Role::Admin, None).recompute(&period).ok().await;
+    assert_eq!(
+        stored_state(&app),
+        stored,
+        "scores and candidates as the inputs give them"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_to_one_group_leave_scores_and_ranks_equal_to_a_recompute() {
     let app = spawn_seeded_app().await;
