@@ -1047,6 +1047,8 @@ fn rescore_group_inputs(
             best = with_candidates(&entry, best, input);
         }
         if !same_digits(&entry.set, &best, &presumed) {
+            // the rows scored against the presumed best go before the right ones are built
+            scored.clear();
             scored = score_rows(&entry, &assessments, &inputs, &best)?;
         }
     }
