@@ -22,6 +22,7 @@
 //! imports of every unit's answers, 340,000 rows, as CSV and as XLSX, each a dry run then
 //! stored, against `COPY` of the same rows; 0 skips them), `BENCH_IMPORT_FORMATS` (`csv,xlsx`),
 //! `BENCH_SERVER_WRAP` (a command the imports' server runs under, e.g. a heap profiler),
+//! `BENCH_EVIDENCE` (50: the percentage of answers given one evidence item, a link),
 //! `BENCH_KEEP_DB` (1: keep the database at the end, to look at its tables and plans).
 
 use std::time::{Duration, Instant};
@@ -239,6 +240,7 @@ struct Setup {
     units: usize,
     leaves: usize,
     answers: i64,
+    evidence: i64,
     open_time: Duration,
     data_time: Duration,
     answers_time: Duration,
@@ -381,6 +383,19 @@ fn setup(units: usize) -> (Setup, DbGuard) {
             set = set.id,
         ),
     );
+    // Evidence on a share of the answers, one link each, as forms with their documents
+    // attached have: scoring reads whether each answer has some.
+    let evidence_share: u32 = env_num("BENCH_EVIDENCE", 50);
+    let evidence = exec(
+        &mut c,
+        &format!(
+            "INSERT INTO evidence (id, answer_id, kind, url, created_by)
+             SELECT gen_random_uuid(), a.id, 'url', 'https://so-tt.example.gov.vn/van-ban/' || a.id,
+                    '{uid}'
+             FROM answers a WHERE random() * 100 < {evidence_share}",
+            uid = user.id,
+        ),
+    );
     exec(
         &mut c,
         &format!(
@@ -389,7 +404,7 @@ fn setup(units: usize) -> (Setup, DbGuard) {
             period.id
         ),
     );
-    exec(&mut c, "ANALYZE");
+    exec(&mut c, "VACUUM ANALYZE");
     let answers_time = t.elapsed();
     let leaves = count(
         &mut c,
@@ -408,6 +423,7 @@ fn setup(units: usize) -> (Setup, DbGuard) {
             units,
             leaves,
             answers: inserted as i64,
+            evidence: evidence as i64,
             open_time,
             data_time,
             answers_time,
@@ -1245,14 +1261,15 @@ fn main() {
         .unwrap_or(0);
     println!("\n## DTI national benchmark\n");
     println!(
-        "machine: {cores} cores; {} units × {} leaves in one ranking group and one period; {} answers; {} score rows",
+        "machine: {cores} cores; {} units × {} leaves in one ranking group and one period; {} answers, {} with an evidence item; {} score rows",
         s.units,
         s.leaves,
         s.answers,
+        s.evidence,
         count(&mut c, "SELECT count(*) AS n FROM assessment_scores"),
     );
     println!(
-        "setup: data {:.1} s, answers INSERT … SELECT {:.1} s; opening the period (creates and scores {} assessments): {:.0} ms\n",
+        "setup: data {:.1} s, answers and evidence INSERT … SELECT, VACUUM ANALYZE {:.1} s; opening the period (creates and scores {} assessments): {:.0} ms\n",
         s.data_time.as_secs_f64(),
         s.answers_time.as_secs_f64(),
         s.units,

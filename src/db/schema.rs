@@ -37,6 +37,7 @@ diesel::table! {
         updated_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        evidence_count -> Int4,
     }
 }
 

@@ -50,14 +50,14 @@
 //! # What moves a number
 //!
 //! The inputs of scoring are: answers (inputs, not applicable, explanation), the presence of
-//! evidence, reviewer adjustments, whether the assessment is finalised, the unit tags kept on
-//! the assessment (`assessments.unit_tags`), the unit code (ties), and the pinned set (active,
-//! so immutable). Each writer of one of them rescores in its own transaction: answers
+//! evidence (each answer's `evidence_count`, kept by triggers on `evidence`), reviewer
+//! adjustments, whether the assessment is finalised, the unit tags kept on the assessment
+//! (`assessments.unit_tags`), the unit code (ties), and the pinned set (active, so immutable). Each writer of one of them rescores in its own transaction: answers
 //! (`services::assessments::put_answers`), evidence (`services::evidence`), adjustments,
 //! finalise and reopen (`services::workflow`), unit tags (`services::units::update`), and
 //! opening a period (`services::periods`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use diesel::PgConnection;
@@ -72,6 +72,7 @@ use crate::db::models::periods::{GroupAndPeriod, Period, PeriodGroup};
 use crate::db::models::scores::{
     BasisRecord, BasisText, BestRow, FollowRow, MovedRow, RankKey, RelativeValue, ScoreRow,
 };
+use crate::domain::indicator_set::Method;
 use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
@@ -361,7 +362,6 @@ struct SliceRows<'a> {
     assessments: &'a [Assessment],
     answers: HashMap<Uuid, Vec<ScoringAnswer>>,
     adjustments: HashMap<Uuid, Vec<ScoringAdjustment>>,
-    evidence: BTreeSet<(Uuid, Uuid)>,
     unit_codes: HashMap<Uuid, String>,
 }
 
@@ -372,7 +372,6 @@ impl<'a> SliceRows<'a> {
             assessments,
             answers: HashMap::new(),
             adjustments: HashMap::new(),
-            evidence: BTreeSet::new(),
             unit_codes: HashMap::new(),
         };
         for row in Assessment::scoring_rows(conn, &ids)? {
@@ -380,12 +379,6 @@ impl<'a> SliceRows<'a> {
                 ScoringRow::Answer(a) => rows.answers.entry(a.assessment_id).or_default().push(a),
                 ScoringRow::Adjustment(a) => {
                     rows.adjustments.entry(a.assessment_id).or_default().push(a)
-                }
-                ScoringRow::Evidence {
-                    assessment_id,
-                    node_id,
-                } => {
-                    rows.evidence.insert((assessment_id, node_id));
                 }
                 ScoringRow::Unit {
                     assessment_id,
@@ -422,9 +415,8 @@ impl<'a> SliceRows<'a> {
                 ))
             })
             .collect::<AppResult<_>>()?;
-        let evidence = &self.evidence;
         parallel(&work, |(a, code, answers, adjustments)| {
-            Ok(unit_input(entry, code, a, answers, adjustments, evidence))
+            Ok(unit_input(entry, code, a, answers, adjustments))
         })
     }
 }
@@ -436,16 +428,12 @@ fn unit_input(
     a: &Assessment,
     answers: &[ScoringAnswer],
     adjustments: &[ScoringAdjustment],
-    evidence: &BTreeSet<(Uuid, Uuid)>,
 ) -> UnitInput {
     let set = &entry.set;
     let parse = |i: usize, json: Option<&serde_json::Value>| -> Option<crate::scoring::Input> {
         let n = &set.nodes[i];
-        let method = n
-            .method
-            .clone()
-            .unwrap_or(crate::domain::indicator_set::Method::Manual);
-        json.and_then(|v| parse_input(&method, n.max_points, v).ok())
+        let method = n.method.as_ref().unwrap_or(&Method::Manual);
+        json.and_then(|v| parse_input(method, n.max_points, v).ok())
     };
     let mut map: HashMap<String, LeafAnswer> = HashMap::with_capacity(answers.len());
     for answer in answers {
@@ -458,7 +446,7 @@ fn unit_input(
             LeafAnswer {
                 self_input: parse(i, inputs.as_ref()),
                 self_not_applicable: answer.not_applicable,
-                has_evidence: evidence.contains(&(a.id, answer.node_id)),
+                has_evidence: answer.has_evidence,
                 has_explanation: answer
                     .explanation
                     .as_deref()
