@@ -52,7 +52,8 @@
 //! The inputs of scoring are: answers (inputs, not applicable, explanation), the presence of
 //! evidence (each answer's `evidence_count`, kept by triggers on `evidence`), reviewer
 //! adjustments, whether the assessment is finalised, the unit tags kept on the assessment
-//! (`assessments.unit_tags`), the unit code (ties), and the pinned set (active, so immutable). Each writer of one of them rescores in its own transaction: answers
+//! (`assessments.unit_tags`), the unit code (ties), and the pinned set (active, so immutable).
+//! Each writer of one of them rescores in its own transaction: answers
 //! (`services::assessments::put_answers`), evidence (`services::evidence`), adjustments,
 //! finalise and reopen (`services::workflow`), unit tags (`services::units::update`), and
 //! opening a period (`services::periods`).
