@@ -394,6 +394,14 @@ impl<'a> Client<'a> {
         self.get(format!("/assessments/{assessment}/answers/{node}/evidence"))
     }
 
+    /// `POST /assessments/{id}/answers/{node}/evidence`: a link or a document reference.
+    pub fn add_evidence(&self, assessment: &str, node: &str, body: Value) -> Call<'a> {
+        self.post(
+            format!("/assessments/{assessment}/answers/{node}/evidence"),
+            body,
+        )
+    }
+
     /// `DELETE /evidence/{id}`.
     pub fn delete_evidence(&self, id: &str) -> Call<'a> {
         self.delete(format!("/evidence/{id}"))

@@ -362,23 +362,23 @@ async fn an_answer_write_scores_evidence_without_reading_the_evidence_table() {
     let app = spawn_seeded_app().await;
     let admin = app.token_for(Role::Admin, None);
     let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
-    json_ok(
-        put(&app, &editor, &a, "1.1", json!({"inputs": {"value": 4}})).await,
-        200,
-    )
-    .await;
+    let editor = app.as_role(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, editor.token(), &period, "XA-BAC-HA").await;
+    editor
+        .put_answer(&a, "1.1", json!({"inputs": {"value": 4}}))
+        .ok()
+        .await;
     let doc = json!({"doc_number": "125/QĐ-UBND", "doc_date": "2025-03-14",
                      "doc_issuer": "UBND xã Bắc Hà"});
-    let path = format!("/api/v1/assessments/{a}/answers/1.1/evidence");
-    json_ok(app.post_json(&path, Some(&editor), &doc).await, 201).await;
+    editor.add_evidence(&a, "1.1", doc).created().await;
 
     let mut locker = diesel::PgConnection::establish(app.database_url()).unwrap();
     locker
         .batch_execute("BEGIN; LOCK TABLE evidence IN ACCESS EXCLUSIVE MODE")
         .unwrap();
-    let written = put(&app, &editor, &a, "1.1", json!({"inputs": {"value": 3}}));
+    let written = editor
+        .put_answer(&a, "1.1", json!({"inputs": {"value": 3}}))
+        .send();
     let written = tokio::time::timeout(std::time::Duration::from_secs(20), written).await;
     locker.batch_execute("ROLLBACK").unwrap();
     let w = json_ok(
@@ -399,25 +399,23 @@ async fn an_answer_write_scores_evidence_without_reading_the_evidence_table() {
 async fn evidence_counts_follow_every_way_items_come_and_go() {
     use diesel::connection::SimpleConnection;
     let app = spawn_seeded_app().await;
-    let admin = app.token_for(Role::Admin, None);
-    let (period, _) = open_period(&app, &admin, |_| {}).await;
-    let editor = app.token_for(Role::UnitEditor, Some("XA-BAC-HA"));
-    let a = assessment_of(&app, &editor, &period, "XA-BAC-HA").await;
+    let admin = app.as_role(Role::Admin, None);
+    let (period, _) = open_period(&app, admin.token(), |_| {}).await;
+    let editor = app.as_role(Role::UnitEditor, Some("XA-BAC-HA"));
+    let a = assessment_of(&app, editor.token(), &period, "XA-BAC-HA").await;
     for (code, inputs) in [
         ("1.1", json!({"value": 4})),
         ("1.2", json!({"numerator": 3, "denominator": 4})),
     ] {
-        json_ok(
-            put(&app, &editor, &a, code, json!({"inputs": inputs})).await,
-            200,
-        )
-        .await;
+        editor
+            .put_answer(&a, code, json!({"inputs": inputs}))
+            .ok()
+            .await;
     }
     let doc = json!({"doc_number": "7/KH-UBND", "doc_date": "2025-01-02",
                      "doc_issuer": "UBND xã Bắc Hà"});
-    let path = format!("/api/v1/assessments/{a}/answers/1.1/evidence");
-    let first = json_ok(app.post_json(&path, Some(&editor), &doc).await, 201).await;
-    json_ok(app.post_json(&path, Some(&editor), &doc).await, 201).await;
+    let first = editor.add_evidence(&a, "1.1", doc.clone()).created().await;
+    editor.add_evidence(&a, "1.1", doc).created().await;
     assert_eq!(miscounted_answers(&app), 0);
     let counts = |app: &TestApp| -> Vec<i32> {
         app.with_conn(|c| {
@@ -434,6 +432,7 @@ async fn evidence_counts_follow_every_way_items_come_and_go() {
     assert_eq!(counts(&app), vec![2, 0]);
 
     // many at once, one moved to another answer, then one removed
+    let first = first["id"].as_str().unwrap();
     app.with_conn(|c| {
         c.batch_execute(&format!(
             "INSERT INTO evidence (id, answer_id, kind, url)
@@ -442,23 +441,13 @@ async fn evidence_counts_follow_every_way_items_come_and_go() {
              UPDATE evidence SET answer_id = (SELECT id FROM answers
                                                WHERE assessment_id = '{a}'
                                                ORDER BY evidence_count LIMIT 1)
-              WHERE id = '{}';",
-            first["id"].as_str().unwrap()
+              WHERE id = '{first}';"
         ))
         .unwrap()
     });
     assert_eq!(counts(&app), vec![4, 4]);
     assert_eq!(miscounted_answers(&app), 0);
-    let resp = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/evidence/{}", first["id"].as_str().unwrap()),
-            Some(&editor),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
+    editor.delete_evidence(first).expect(204).await;
     assert_eq!(counts(&app), vec![4, 3]);
 
     // removed with their answer (the items go by cascade): nothing left miscounted
@@ -472,14 +461,5 @@ async fn evidence_counts_follow_every_way_items_come_and_go() {
     assert_eq!(miscounted_answers(&app), 0);
     // the rows above changed behind the service's back: a recompute brings the scores along
     // (the harness checks that stored and recomputed results agree at the end)
-    json_ok(
-        app.post_json(
-            &format!("/api/v1/periods/{period}/recompute"),
-            Some(&admin),
-            &json!({}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    admin.recompute(&period).ok().await;
 }
