@@ -1395,7 +1395,7 @@ diesel::table! {
         id -> Uuid,
         assessment_id -> Uuid,
         node_id -> Uuid,
-        inputs -> Nullable<Jsonb>,
+        inputs -> Nullable<Json>,
         updated_by -> Nullable<Uuid>,
     }
 }

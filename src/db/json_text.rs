@@ -1,5 +1,5 @@
-//! `jsonb` values kept as the JSON text PostgreSQL sends and takes, never parsed into a
-//! `serde_json::Value` tree on the way: a group rescore reads 340,000 answers' inputs on one
+//! `jsonb` and `json` values kept as the JSON text PostgreSQL sends and takes, never parsed
+//! into a `serde_json::Value` tree on the way: a group rescore reads 340,000 answers' inputs on one
 //! connection and parses them on every core, and a job's result (an import's dry run lists every
 //! row: tens of megabytes) is stored from the serialised body and served as it is stored.
 
@@ -9,13 +9,14 @@ use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Jsonb;
+use diesel::sql_types::{Json, Jsonb};
 
 /// jsonb's binary form: this version byte, then the JSON text.
 const JSONB_VERSION: u8 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromSqlRow, AsExpression)]
 #[diesel(sql_type = Jsonb)]
+#[diesel(sql_type = Json)]
 pub struct JsonText(Vec<u8>);
 
 impl JsonText {
@@ -55,6 +56,20 @@ impl FromSql<Jsonb, Pg> for JsonText {
 impl ToSql<Jsonb, Pg> for JsonText {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         out.write_all(&[JSONB_VERSION])?;
+        out.write_all(&self.0)?;
+        Ok(serialize::IsNull::No)
+    }
+}
+
+/// `json`'s binary form is the JSON text itself, as stored.
+impl FromSql<Json, Pg> for JsonText {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(JsonText(value.as_bytes().to_vec()))
+    }
+}
+
+impl ToSql<Json, Pg> for JsonText {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         out.write_all(&self.0)?;
         Ok(serialize::IsNull::No)
     }

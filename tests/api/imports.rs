@@ -1384,3 +1384,69 @@ async fn merged_cells_of_an_xls_file_are_refused_as_in_xlsx() {
     assert_eq!(p["merged_cells"], json!(["G1:H1"]), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("G1:H1"), "{p}");
 }
+
+/// Inputs are kept as their JSON text: an import compares them as JSON values, so a stored
+/// answer spelled another way (keys in another order, other spacing: as a script writing the
+/// table, or an older version, left it) with the same values is unchanged, not rewritten.
+#[tokio::test]
+async fn stored_inputs_spelled_another_way_import_as_unchanged() {
+    let app = spawn_seeded_app().await;
+    let admin = app.token_for(Role::Admin, None);
+    let (period, _) = open_period(&app, &admin, |_| {}).await;
+    let row = "XA-BAC-HA,1.2,1.5,4,,,,,,";
+    let first = json_ok(import(&app, &admin, &period, "", csv(&[row])).await, 200).await;
+    assert_eq!(first["created"], 1, "{first}");
+    let a = assessment_of(&app, &admin, &period, "XA-BAC-HA").await;
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        lock_version: i32,
+    }
+    let read = || -> Stored {
+        app.with_conn(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "SELECT a.inputs::text AS text, a.lock_version FROM answers a \
+                 JOIN indicator_nodes n ON n.id = a.node_id \
+                 WHERE a.assessment_id = $1::uuid AND n.code = '1.2'",
+            )
+            .bind::<diesel::sql_types::Text, _>(&a)
+            .get_result(c)
+            .unwrap()
+        })
+    };
+    let before = read();
+    let value: Value = serde_json::from_str(&before.text).unwrap();
+    let mut members: Vec<String> = value
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("  {} :\t{}", json!(k), v))
+        .collect();
+    members.reverse();
+    let respelled = format!("{{{} }}", members.join(" ,\n"));
+    assert_ne!(respelled, before.text);
+    assert_eq!(serde_json::from_str::<Value>(&respelled).unwrap(), value);
+    app.with_conn(|c| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "UPDATE answers SET inputs = $1::json FROM indicator_nodes n \
+             WHERE n.id = answers.node_id AND answers.assessment_id = $2::uuid AND n.code = '1.2'",
+        )
+        .bind::<diesel::sql_types::Text, _>(&respelled)
+        .bind::<diesel::sql_types::Text, _>(&a)
+        .execute(c)
+        .unwrap()
+    });
+    let again = json_ok(import(&app, &admin, &period, "", csv(&[row])).await, 200).await;
+    assert_eq!(again["unchanged"], 1, "{again}");
+    assert_eq!(again["updated"], 0, "{again}");
+    let after = read();
+    assert_eq!(after.lock_version, before.lock_version, "not rewritten");
+    assert_eq!(after.text, respelled, "the stored text is left as it is");
+    // the API reads it as the same value
+    let stored = answers(&assessment(&app, &admin, &a).await);
+    assert_eq!(stored[0].1, value);
+}

@@ -382,9 +382,9 @@ impl Assessment {
     /// adjustments and the unit's code ([`ScoringRow`]). An answer write reads this for its own
     /// assessment; one statement instead of three is two round trips fewer on every write.
     pub fn scoring_rows(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ScoringRow>> {
-        use diesel::sql_types::{Bool, Jsonb, Nullable, Numeric, SmallInt, Text};
+        use diesel::sql_types::{Bool, Json, Nullable, Numeric, SmallInt, Text};
         let kind = |k: i16| k.into_sql::<SmallInt>();
-        let no_json = || None::<JsonText>.into_sql::<Nullable<Jsonb>>();
+        let no_json = || None::<JsonText>.into_sql::<Nullable<Json>>();
         let no_bool = || None::<bool>.into_sql::<Nullable<Bool>>();
         let no_text = || None::<String>.into_sql::<Nullable<Text>>();
         let no_points = || None::<Decimal>.into_sql::<Nullable<Numeric>>();
@@ -546,7 +546,7 @@ pub struct PreviousAnswer {
 struct Replaced {
     #[diesel(embed)]
     answer: Answer,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Json>)]
     old_inputs: Option<serde_json::Value>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
     old_not_applicable: Option<bool>,
@@ -572,7 +572,7 @@ pub struct StoredAnswer {
     pub assessment_id: Uuid,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub node_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Json>)]
     pub inputs: Option<serde_json::Value>,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub not_applicable: bool,
@@ -683,8 +683,8 @@ const WRITE_CHANGED_ANSWERS: &str = concat!(
     answer_rows!(),
     " ",
     write_answers!(),
-    "WHERE (a.inputs, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
-       (EXCLUDED.inputs, EXCLUDED.not_applicable, EXCLUDED.note, EXCLUDED.explanation) \
+    "WHERE (a.inputs::jsonb, a.not_applicable, a.note, a.explanation) IS DISTINCT FROM \
+       (EXCLUDED.inputs::jsonb, EXCLUDED.not_applicable, EXCLUDED.note, EXCLUDED.explanation) \
      RETURNING a.assessment_id, a.node_id, a.lock_version = 1 AS created"
 );
 
