@@ -88,7 +88,7 @@ use serde::{Deserialize, Serialize};
 pub struct SetEntry {
     pub set: CompiledSet,
     pub node_ids: Vec<Uuid>,
-    pub index_by_node_id: HashMap<Uuid, usize>,
+    pub index_by_node_id: IdMap<usize>,
     /// The node ids of the `relative_to_best` leaves.
     pub relative_node_ids: Vec<Uuid>,
     /// The fingerprint of the order stored numbers follow: see [`layout_of`].
@@ -361,19 +361,23 @@ const INPUT_SLICE: usize = 500;
 /// [`Assessment::scoring_rows`]).
 struct SliceRows<'a> {
     assessments: &'a [Assessment],
-    answers: HashMap<Uuid, Vec<ScoringAnswer>>,
-    adjustments: HashMap<Uuid, Vec<ScoringAdjustment>>,
-    unit_codes: HashMap<Uuid, String>,
+    answers: IdMap<Vec<ScoringAnswer>>,
+    adjustments: IdMap<Vec<ScoringAdjustment>>,
+    unit_codes: IdMap<String>,
 }
+
+/// A map keyed by ids the server made (never chosen by a client), hashed with a fast hasher:
+/// scoring fills and reads these once per stored row.
+pub type IdMap<V> = HashMap<Uuid, V, foldhash::fast::RandomState>;
 
 impl<'a> SliceRows<'a> {
     fn read(conn: &mut PgConnection, assessments: &'a [Assessment]) -> AppResult<SliceRows<'a>> {
         let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
         let mut rows = SliceRows {
             assessments,
-            answers: HashMap::new(),
-            adjustments: HashMap::new(),
-            unit_codes: HashMap::new(),
+            answers: IdMap::default(),
+            adjustments: IdMap::default(),
+            unit_codes: IdMap::default(),
         };
         for row in Assessment::scoring_rows(conn, &ids)? {
             match row {
