@@ -1,7 +1,8 @@
 //! `jsonb` and `json` values kept as the JSON text PostgreSQL sends and takes, never parsed
-//! into a `serde_json::Value` tree on the way: a group rescore reads 340,000 answers' inputs on one
-//! connection and parses them on every core, and a job's result (an import's dry run lists every
-//! row: tens of megabytes) is stored from the serialised body and served as it is stored.
+//! into a `serde_json::Value` tree on the way: a group rescore reads 340,000 answers' inputs
+//! (`json` columns) on one connection and parses them on every core, and a job's result (an
+//! import's dry run lists every row: tens of megabytes) is stored from the serialised body and
+//! served as it is stored.
 
 use std::io::Write;
 
