@@ -231,19 +231,22 @@ wrk.method = "POST"
 wrk.body = os.getenv("BODY")
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
--- every answer that is not a success, by status, summed over wrk's threads
+-- every answer that is not a success, by status and problem code, summed over wrk's threads
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) failed = {} end
 function response(status, headers, body)
-    if status >= 300 then failed[status] = (failed[status] or 0) + 1 end
+    if status >= 300 then
+        local key = status .. " " .. (string.match(body or "", '"code"%s*:%s*"([%w_]+)"') or "")
+        failed[key] = (failed[key] or 0) + 1
+    end
 end
 function done(summary, latency, requests)
     local total, parts = {}, {}
     for _, t in ipairs(threads) do
-        for status, n in pairs(t:get("failed")) do total[status] = (total[status] or 0) + n end
+        for key, n in pairs(t:get("failed")) do total[key] = (total[key] or 0) + n end
     end
-    for status, n in pairs(total) do table.insert(parts, n .. " × " .. status) end
+    for key, n in pairs(total) do table.insert(parts, n .. " × " .. key) end
     table.sort(parts)
     io.write("statuses: " .. (#parts > 0 and table.concat(parts, ", ") or "none") .. "\n")
 end
@@ -299,7 +302,7 @@ for phase, name in order:
     print(f"| {name} | {phase} | {rng(list(r.values()))} | {ratio} | {of_live} | {rng(list(cpu[(phase, name)].values()), 1)} | {rng(list(machine[(phase, name)].values()), 1)} |")
 EOF
 echo
-echo "| burst | req/s | answers other than 2xx, by status |"
+echo "| burst | req/s | answers other than 2xx, by status and problem code |"
 echo "|---|---:|---:|"
 printf '%s' "$BURSTS"
 echo
