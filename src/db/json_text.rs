@@ -32,6 +32,11 @@ impl JsonText {
     }
 
     /// The JSON text as stored.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The JSON text as stored.
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }

@@ -137,7 +137,7 @@ pub fn basis_of(set: &CompiledSet, unit: &UnitInput, scores: &UnitScores) -> Opt
         }
         let part = |col: Column| {
             if node.is_leaf() {
-                let answer = unit.answers.get(&node.code);
+                let answer = unit.answers.get(i);
                 match resolve(node, unit, answer, col) {
                     Source::Answer {
                         input: Input::Value(v),

@@ -57,8 +57,14 @@ pub fn better(direction: Direction, a: Option<Decimal>, b: Option<Decimal>) -> O
 }
 
 /// The value a unit contributes to the group's best in one column, if any.
-pub(super) fn best_candidate(node: &CNode, unit: &UnitInput, col: Column) -> Option<Decimal> {
-    let answer = unit.answers.get(&node.code);
+pub(super) fn best_candidate(
+    set: &CompiledSet,
+    leaf: usize,
+    unit: &UnitInput,
+    col: Column,
+) -> Option<Decimal> {
+    let node = &set.nodes[leaf];
+    let answer = unit.answers.get(leaf);
     match resolve(node, unit, answer, col) {
         Source::Answer {
             input: Input::Value(v),
@@ -98,10 +104,9 @@ pub fn candidates(set: &CompiledSet, unit: &UnitInput) -> Vec<(usize, BestValues
     set.leaves()
         .filter(|&i| set.is_relative_to_best(i))
         .filter_map(|i| {
-            let node = &set.nodes[i];
             let v = BestValues {
-                self_best: best_candidate(node, unit, Column::Own),
-                reviewed_best: best_candidate(node, unit, Column::Reviewed),
+                self_best: best_candidate(set, i, unit, Column::Own),
+                reviewed_best: best_candidate(set, i, unit, Column::Reviewed),
             };
             (v.self_best.is_some() || v.reviewed_best.is_some()).then_some((i, v))
         })

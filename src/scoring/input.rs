@@ -5,7 +5,8 @@
 //! [`input_to_json`]) and the JSON Schema a frontend renders the form from ([`input_schema`],
 //! and [`node_input_schema`] with the node's texts: what to count, the evidence expected, the
 //! data source and the verifying body). The member names of each method are
-//! [`Method::input_names`]. Imports only `std`, `crate::domain`, `rust_decimal` and `serde_json`.
+//! [`Method::input_names`]. Imports only `std`, `crate::domain`, `rust_decimal`, `serde` and
+//! `serde_json`.
 //!
 //! | method | JSON | [`Input`] |
 //! |---|---|---|
@@ -21,13 +22,21 @@
 //! `" 1"` are refused as strings. Every number must be non-negative and at most
 //! [`MAX_MAGNITUDE`] (10^15). All problems are reported, each with a JSON pointer relative to
 //! the input object and a stable code.
+//!
+//! Two doors, one reader: a request's input arrives as a `serde_json::Value`
+//! ([`parse_input`]); a stored input is read straight from its JSON text ([`parse_input_text`],
+//! scoring reads 340,000 at once) without building a `Value` tree. Both become a [`Json`] view
+//! and go through the same rules.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value, json};
 
 use crate::domain::indicator_set::{Direction, EvidenceRule, Method, Node, ZeroDenominator};
 
@@ -105,11 +114,125 @@ fn segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// A JSON value as the input rules read it: strings and member names borrowed from the text
+/// they were read from (owned only when they hold an escape), objects as their members in
+/// order, arrays without their items (no input member is ever an array). Read from a stored
+/// text it allocates one vector per object and nothing per number, where a `Value` tree
+/// allocates a map node and a string per member.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array,
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl<'a> Json<'a> {
+    /// A view of a parsed value.
+    pub fn of(value: &'a Value) -> Json<'a> {
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => Json::Number(n.clone()),
+            Value::String(s) => Json::String(Cow::Borrowed(s)),
+            Value::Array(_) => Json::Array,
+            Value::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::of(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value of member `key` of an object (the last one, as `serde_json` keeps it when a
+    /// text repeats a member).
+    fn member(members: &'a [(Cow<'a, str>, Json<'a>)], key: &str) -> Option<&'a Json<'a>> {
+        members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+/// A string borrowed from the text when it holds no escape.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Json<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Json<'de>, E> {
+                Ok(Json::Null)
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Json<'de>, E> {
+                Ok(Json::Bool(b))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Json<'de>, E> {
+                Ok(Json::Number(n.into()))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Json<'de>, E> {
+                Ok(Json::Number(n.into()))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Json<'de>, E> {
+                Number::from_f64(n)
+                    .map(Json::Number)
+                    .ok_or_else(|| E::custom("not a finite number"))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Json<'de>, E> {
+                Ok(Json::String(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Json<'de>, E> {
+                Ok(Json::String(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Json<'de>, E> {
+                Ok(Json::String(Cow::Owned(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Json::Array)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(2));
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    members.push((key, map.next_value::<Json<'de>>()?));
+                }
+                Ok(Json::Object(members))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Parses a decimal from a JSON number or a plain decimal string. Sign and range checks are
 /// left to the caller, except magnitude (> 10^15 → `INPUT_TOO_LARGE`).
-pub fn parse_decimal(v: &Value) -> Result<Decimal, (&'static str, String)> {
+pub fn parse_decimal(v: &Json) -> Result<Decimal, (&'static str, String)> {
     let parsed = match v {
-        Value::Number(n) => {
+        Json::Number(n) => {
             if let Some(u) = n.as_u64() {
                 Decimal::from(u)
             } else if let Some(i) = n.as_i64() {
@@ -133,10 +256,10 @@ pub fn parse_decimal(v: &Value) -> Result<Decimal, (&'static str, String)> {
                 d.map_err(|_| (INPUT_TYPE, format!("{text} is not a representable decimal")))?
             }
         }
-        Value::String(s) => {
+        Json::String(s) => {
             let (neg, body) = match s.strip_prefix('-') {
                 Some(rest) => (true, rest),
-                None => (false, s.as_str()),
+                None => (false, &**s),
             };
             let (int, frac) = match body.split_once('.') {
                 Some((i, f)) => (i, Some(f)),
@@ -174,13 +297,13 @@ pub fn parse_decimal(v: &Value) -> Result<Decimal, (&'static str, String)> {
 
 /// Reads the fields of an input object, collecting every problem.
 struct Reader<'a> {
-    obj: &'a Map<String, Value>,
+    obj: &'a [(Cow<'a, str>, Json<'a>)],
     errors: Vec<InputError>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(json: &'a Value, allowed: &[&str]) -> Result<Self, Vec<InputError>> {
-        let Value::Object(obj) = json else {
+    fn new(json: &'a Json<'a>, allowed: &[&str]) -> Result<Self, Vec<InputError>> {
+        let Json::Object(obj) = json else {
             return Err(vec![err(
                 "",
                 INPUT_NOT_OBJECT,
@@ -190,11 +313,13 @@ impl<'a> Reader<'a> {
         let mut errors = Vec::new();
         // Sorted, so the report does not depend on serde_json's `preserve_order` feature; a
         // stored input (scoring reads 340,000 at once) has none and allocates nothing here.
-        let mut unknown: Vec<&String> = obj
-            .keys()
-            .filter(|key| !allowed.contains(&key.as_str()))
+        let mut unknown: Vec<&str> = obj
+            .iter()
+            .map(|(key, _)| &**key)
+            .filter(|key| !allowed.contains(key))
             .collect();
         unknown.sort();
+        unknown.dedup();
         for key in unknown {
             errors.push(err(
                 format!("/{}", segment(key)),
@@ -205,8 +330,8 @@ impl<'a> Reader<'a> {
         Ok(Reader { obj, errors })
     }
 
-    fn field(&mut self, key: &str) -> Option<&'a Value> {
-        let v = self.obj.get(key);
+    fn field(&mut self, key: &str) -> Option<&'a Json<'a>> {
+        let v = Json::member(self.obj, key);
         if v.is_none() {
             self.errors.push(err(
                 format!("/{key}"),
@@ -218,7 +343,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A non-negative decimal at the pointer `at` gives (spelled only for an error).
-    fn number_at(&mut self, at: impl FnOnce() -> String, v: &Value) -> Option<Decimal> {
+    fn number_at(&mut self, at: impl FnOnce() -> String, v: &Json) -> Option<Decimal> {
         match parse_decimal(v) {
             Ok(d) if d.is_sign_negative() => {
                 self.errors
@@ -247,7 +372,7 @@ impl<'a> Reader<'a> {
 }
 
 fn fraction(
-    json: &Value,
+    json: &Json,
     (num_key, den_key): (&str, &str),
     rule: ZeroDenominator,
 ) -> Result<(Decimal, Decimal), Vec<InputError>> {
@@ -293,6 +418,30 @@ pub fn parse_input(
     max_points: Decimal,
     json: &Value,
 ) -> Result<Input, Vec<InputError>> {
+    read_input(method, max_points, &Json::of(json))
+}
+
+/// [`parse_input`] of a JSON text (a stored input), read straight into the typed input: no
+/// `serde_json::Value` tree on the way. A text that is not JSON is refused as not an object.
+///
+/// Example: ratio, `br#"{"numerator": 3, "denominator": "4"}"#` → `Input::Ratio { 3, 4 }`.
+pub fn parse_input_text(
+    method: &Method,
+    max_points: Decimal,
+    text: &[u8],
+) -> Result<Input, Vec<InputError>> {
+    match serde_json::from_slice::<Json>(text) {
+        Ok(json) => read_input(method, max_points, &json),
+        Err(e) => Err(vec![err(
+            "",
+            INPUT_NOT_OBJECT,
+            format!("the input is not JSON: {e}"),
+        )]),
+    }
+}
+
+/// The rules of every method, on either door's view of the input.
+fn read_input(method: &Method, max_points: Decimal, json: &Json) -> Result<Input, Vec<InputError>> {
     match method {
         Method::Ratio {
             zero_denominator, ..
@@ -321,7 +470,7 @@ pub fn parse_input(
         Method::Boolean { .. } => {
             let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("value") {
-                Some(Value::Bool(b)) => Some(*b),
+                Some(Json::Bool(b)) => Some(*b),
                 Some(_) => {
                     r.errors
                         .push(err("/value", INPUT_TYPE, "expected true or false"));
@@ -334,8 +483,10 @@ pub fn parse_input(
         Method::Choice { options } => {
             let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("option") {
-                Some(Value::String(s)) if options.iter().any(|o| &o.code == s) => Some(s.clone()),
-                Some(Value::String(s)) => {
+                Some(Json::String(s)) if options.iter().any(|o| o.code == *s) => {
+                    Some(s.to_string())
+                }
+                Some(Json::String(s)) => {
                     let known: Vec<&str> = options.iter().map(|o| o.code.as_str()).collect();
                     r.errors.push(err(
                         "/option",
@@ -359,20 +510,22 @@ pub fn parse_input(
         Method::CappedSum { items } => {
             let mut r = Reader::new(json, method.input_names())?;
             let v = match r.field("items") {
-                Some(Value::Object(map)) => {
+                Some(Json::Object(members)) => {
                     let mut out = BTreeMap::new();
-                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                    entries.sort_by_key(|e| e.0);
+                    // by name; a repeated name counts once, its last value (as in a `Value`)
+                    let mut entries: Vec<&(Cow<str>, Json)> = members.iter().rev().collect();
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    entries.dedup_by(|later, earlier| later.0 == earlier.0);
                     for (key, value) in entries {
                         let pointer = || format!("/items/{}", segment(key));
-                        if !items.iter().any(|i| &i.code == key) {
+                        if !items.iter().any(|i| i.code == *key) {
                             r.errors.push(err(
                                 pointer(),
                                 UNKNOWN_ITEM,
                                 format!("unknown item {key:?}"),
                             ));
                         } else if let Some(d) = r.number_at(pointer, value) {
-                            out.insert(key.clone(), d);
+                            out.insert(key.to_string(), d);
                         }
                     }
                     Some(out)
@@ -771,10 +924,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v, Input::Value(dec!(12.5)));
-        assert_eq!(parse_decimal(&json!(0.1)).unwrap(), dec!(0.1));
-        assert_eq!(parse_decimal(&json!(1e3)).unwrap(), dec!(1000));
-        assert_eq!(parse_decimal(&json!("-0")).unwrap(), Decimal::ZERO);
-        assert_eq!(parse_decimal(&json!("007.50")).unwrap(), dec!(7.50));
+        assert_eq!(parse_decimal(&Json::of(&json!(0.1))).unwrap(), dec!(0.1));
+        assert_eq!(parse_decimal(&Json::of(&json!(1e3))).unwrap(), dec!(1000));
+        assert_eq!(
+            parse_decimal(&Json::of(&json!("-0"))).unwrap(),
+            Decimal::ZERO
+        );
+        assert_eq!(
+            parse_decimal(&Json::of(&json!("007.50"))).unwrap(),
+            dec!(7.50)
+        );
     }
 
     #[test]
@@ -794,7 +953,11 @@ mod tests {
             json!([1]),
             json!("1.000000000000000000001"),
         ] {
-            assert_eq!(parse_decimal(&bad).unwrap_err().0, INPUT_TYPE, "{bad}");
+            assert_eq!(
+                parse_decimal(&Json::of(&bad)).unwrap_err().0,
+                INPUT_TYPE,
+                "{bad}"
+            );
         }
     }
 
@@ -806,10 +969,14 @@ mod tests {
             json!("1000000000000000.5"),
             json!("99999999999999999999999999999999999"),
         ] {
-            assert_eq!(parse_decimal(&bad).unwrap_err().0, INPUT_TOO_LARGE, "{bad}");
+            assert_eq!(
+                parse_decimal(&Json::of(&bad)).unwrap_err().0,
+                INPUT_TOO_LARGE,
+                "{bad}"
+            );
         }
         assert_eq!(
-            parse_decimal(&json!("1000000000000000")).unwrap(),
+            parse_decimal(&Json::of(&json!("1000000000000000"))).unwrap(),
             MAX_MAGNITUDE
         );
         assert_eq!(MAX_MAGNITUDE, dec!(1_000_000_000_000_000));
@@ -949,6 +1116,98 @@ mod tests {
         assert_eq!(
             parse_input(&Method::Manual, dec!(10), &json!({"points": "10"})).unwrap(),
             Input::Points(dec!(10))
+        );
+    }
+
+    /// The stored-text door reads every input exactly as the request door does: same input,
+    /// same problems, in the same order.
+    #[test]
+    fn a_text_reads_as_its_parsed_value_reads() {
+        let tiers = Method::Tiers {
+            direction: Direction::HigherIsBetter,
+            bands: vec![],
+        };
+        let boolean = Method::Boolean {
+            direction: Direction::HigherIsBetter,
+        };
+        let cases: Vec<(Method, &str)> = vec![
+            (
+                ratio(ZeroDenominator::Reject),
+                r#"{"numerator": 3, "denominator": "4"}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Reject),
+                r#"{"denominator":"4.50","numerator":0.5}"#,
+            ),
+            // escaped names and strings are read as what they spell
+            (
+                ratio(ZeroDenominator::Reject),
+                r#"{"num\u0065rator": "\u0033", "denominator": 4}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Reject),
+                r#"{"numerator": -1, "denominator": "x", "b": 1, "a": [1, {"c": 2}]}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Reject),
+                r#"{"numerator": 5, "denominator": 4}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Reject),
+                r#"{"numerator": 0, "denominator": 0}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Zero),
+                r#"{"numerator": 1e-7, "denominator": 1.5e3}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Zero),
+                r#"{"numerator": 1e16, "denominator": 18446744073709551615}"#,
+            ),
+            (
+                ratio(ZeroDenominator::Zero),
+                r#"{"numerator": -9223372036854775808, "denominator": null}"#,
+            ),
+            // a repeated member: the last one counts
+            (
+                ratio(ZeroDenominator::Zero),
+                r#"{"numerator": 9, "numerator": 1, "denominator": 2, "x": 1, "x": 2}"#,
+            ),
+            (ratio(ZeroDenominator::Zero), "[1, 2]"),
+            (ratio(ZeroDenominator::Zero), "\"text\""),
+            (tiers.clone(), r#"{"value": "12.5"}"#),
+            (tiers, r#"{"value": {"value": 1}}"#),
+            (boolean.clone(), r#"{"value": true}"#),
+            (boolean, r#"{"value": "yes"}"#),
+            (choice(), r#"{"option": "deputy"}"#),
+            (choice(), r#"{"option": "dep\u0075ty"}"#),
+            (choice(), r#"{"option": "boss"}"#),
+            (choice(), r#"{"option": 1}"#),
+            (
+                capped(),
+                r#"{"items": {"zzz": 1, "app": -2, "a/b": "1e9"}}"#,
+            ),
+            (capped(), r#"{"items": {"app": 1, "a\/b": 2, "app": 3}}"#),
+            (capped(), r#"{"items": [1]}"#),
+            (Method::Manual, r#"{"points": "10"}"#),
+            (Method::Manual, r#"{"points": 10.01}"#),
+            (Method::Manual, r#"{"points": 1e20}"#),
+        ];
+        for (method, text) in cases {
+            let value: Value = serde_json::from_str(text).expect(text);
+            assert_eq!(
+                parse_input_text(&method, dec!(10), text.as_bytes()),
+                parse_input(&method, dec!(10), &value),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            codes_of(parse_input_text(
+                &Method::Manual,
+                dec!(10),
+                b"{\"points\": "
+            )),
+            vec![c("", INPUT_NOT_OBJECT)]
         );
     }
 

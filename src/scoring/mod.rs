@@ -100,14 +100,17 @@ use leaf::*;
 pub use model::*;
 pub use tree::*;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use bands::{Standing, band_of, standing};
-pub use input::{Input, InputError, input_schema, input_to_json, node_input_schema, parse_input};
+pub use input::{
+    Input, InputError, input_schema, input_to_json, node_input_schema, parse_input,
+    parse_input_text,
+};
 use points::{Evaluation, Texts, aggregate, evaluate, fmt_dec, settle, total};
 use ranking::index_of;
 pub use set::{CNode, CPillar, CompiledSet};

@@ -41,8 +41,77 @@ pub struct UnitInput {
     pub unit_code: String,
     /// Unit tags matched against `applicability.unit_tags_any`.
     pub tags: Vec<String>,
-    /// Leaf code → answer; missing = unanswered.
-    pub answers: HashMap<String, LeafAnswer>,
+    /// The unit's answers by leaf; missing = unanswered.
+    pub answers: Answers,
+}
+
+/// A unit's answers, each at the index of its leaf in the compiled set (`CompiledSet::nodes`,
+/// [`CompiledSet::index_of`] gives it from a code): scoring looks one up per leaf and a group
+/// rescore builds 340,000, so a slot per node, not a map keyed by code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Answers(Vec<Option<LeafAnswer>>);
+
+impl Answers {
+    /// Room for the leaves of a set of `nodes` nodes.
+    pub fn for_nodes(nodes: usize) -> Answers {
+        Answers(Vec::with_capacity(nodes))
+    }
+
+    /// The answer to the leaf at `node`.
+    pub fn get(&self, node: usize) -> Option<&LeafAnswer> {
+        self.0.get(node).and_then(Option::as_ref)
+    }
+
+    /// The answer to the leaf at `node`, to change it.
+    pub fn get_mut(&mut self, node: usize) -> Option<&mut LeafAnswer> {
+        self.0.get_mut(node).and_then(Option::as_mut)
+    }
+
+    /// Sets the answer to the leaf at `node`, replacing any.
+    pub fn insert(&mut self, node: usize, answer: LeafAnswer) {
+        *self.slot(node) = Some(answer);
+    }
+
+    /// The answer to the leaf at `node`, an empty one (unanswered, no evidence) put there
+    /// first when there is none.
+    pub fn get_or_default(&mut self, node: usize) -> &mut LeafAnswer {
+        self.slot(node).get_or_insert_with(LeafAnswer::default)
+    }
+
+    fn slot(&mut self, node: usize) -> &mut Option<LeafAnswer> {
+        if self.0.len() <= node {
+            self.0.resize_with(node + 1, || None);
+        }
+        &mut self.0[node]
+    }
+
+    /// Forgets every answer.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Whether no leaf is answered.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// `(node index, answer)` of every answered leaf, in set order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &LeafAnswer)> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_ref().map(|a| (i, a)))
+    }
+}
+
+impl FromIterator<(usize, LeafAnswer)> for Answers {
+    fn from_iter<T: IntoIterator<Item = (usize, LeafAnswer)>>(iter: T) -> Answers {
+        let mut answers = Answers::default();
+        for (node, answer) in iter {
+            answers.insert(node, answer);
+        }
+        answers
+    }
 }
 
 /// How one number of one node came about: inputs → rule → raw → capped → contribution.

@@ -306,7 +306,7 @@ fn random_unit(set: &CompiledSet, seed: u64, k: usize) -> UnitInput {
         .filter(|_| rng.chance(1, 2))
         .map(str::to_string)
         .collect();
-    let mut answers = HashMap::new();
+    let mut answers = Answers::default();
     for leaf in set.leaves() {
         let node = &set.nodes[leaf];
         if rng.chance(1, 6) {
@@ -329,7 +329,7 @@ fn random_unit(set: &CompiledSet, seed: u64, k: usize) -> UnitInput {
             has_explanation: rng.chance(1, 4),
             adjustment,
         };
-        answers.insert(node.code.clone(), answer);
+        answers.insert(leaf, answer);
     }
     UnitInput {
         unit_id: Uuid::from_u128(k as u128),
@@ -616,7 +616,11 @@ proptest! {
             let node = &set.nodes[leaf];
             let method = node.method.as_ref().unwrap_or(&Method::Manual);
             let input = random_input(&mut rng, node);
-            let parsed = parse_input(method, node.max_points, &input_to_json(&input));
+            let json = input_to_json(&input);
+            let text = serde_json::to_vec(&json).expect("serialised");
+            let read = parse_input_text(method, node.max_points, &text);
+            let parsed = parse_input(method, node.max_points, &json);
+            prop_assert_eq!(&read, &parsed);
             prop_assert_eq!(parsed, Ok(input));
         }
     }

@@ -76,16 +76,18 @@ fn answer(set: &CompiledSet, code: &str, json: Value) -> LeafAnswer {
     }
 }
 
-fn unit(code: &str, answers: Vec<(&str, LeafAnswer)>) -> UnitInput {
+fn unit(set: &CompiledSet, code: &str, answers: Vec<(&str, LeafAnswer)>) -> UnitInput {
     UnitInput {
         unit_id: Uuid::nil(),
         unit_code: code.into(),
         tags: vec![],
-        answers: answers
-            .into_iter()
-            .map(|(c, a)| (c.to_string(), a))
-            .collect(),
+        answers: answers.into_iter().map(|(c, a)| (at(set, c), a)).collect(),
     }
+}
+
+/// The index of the leaf `code`.
+fn at(set: &CompiledSet, code: &str) -> usize {
+    set.index_of(code).expect("known code")
 }
 
 fn node<'a>(set: &CompiledSet, s: &'a UnitScores, code: &str) -> &'a NodeScore {
@@ -142,6 +144,7 @@ fn methods_set() -> CompiledSet {
 fn every_method_scores_the_brief_worked_examples() {
     let set = methods_set();
     let a = unit(
+        &set,
         "A",
         vec![
             (
@@ -175,7 +178,11 @@ fn every_method_scores_the_brief_worked_examples() {
             ("manual", answer(&set, "manual", json!({"points": "7.25"}))),
         ],
     );
-    let b = unit("B", vec![("bw", answer(&set, "bw", json!({"value": 10})))]);
+    let b = unit(
+        &set,
+        "B",
+        vec![("bw", answer(&set, "bw", json!({"value": 10})))],
+    );
     let scores = score_group(&set, &[a, b]);
     let s = &scores[0];
     let expect = [
@@ -244,6 +251,7 @@ fn relative_to_best_lower_is_better_and_zero_best() {
     ));
     let u = |code: &str, days: i64, mbps: i64| {
         unit(
+            &set,
             code,
             vec![
                 ("days", answer(&set, "days", json!({"value": days}))),
@@ -280,10 +288,18 @@ fn self_and_reviewed_bests_are_separate() {
             vec![leaf("bw", "40", json!({"type": "relative_to_best"}))]
         )]),
     ));
-    let mut a = unit("A", vec![("bw", answer(&set, "bw", json!({"value": 10})))]);
-    let b = unit("B", vec![("bw", answer(&set, "bw", json!({"value": 5})))]);
+    let mut a = unit(
+        &set,
+        "A",
+        vec![("bw", answer(&set, "bw", json!({"value": 10})))],
+    );
+    let b = unit(
+        &set,
+        "B",
+        vec![("bw", answer(&set, "bw", json!({"value": 5})))],
+    );
     // The reviewer finds A really has 4.
-    a.answers.get_mut("bw").unwrap().adjustment = Some(Box::new(Adjustment {
+    a.answers.get_mut(at(&set, "bw")).unwrap().adjustment = Some(Box::new(Adjustment {
         inputs: Some(Input::Value(dec!(4))),
         ..Adjustment::default()
     }));
@@ -330,6 +346,7 @@ fn zero_denominator_rules_in_a_unit() {
         )]),
     ));
     let u = unit(
+        &set,
         "A",
         vec![
             (
@@ -393,7 +410,7 @@ fn na_set() -> CompiledSet {
 fn not_applicable_by_tags_declaration_and_reviewer() {
     let set = na_set();
     let pts = |code| (code, answer(&set, code, json!({"points": 10})));
-    let mut a = unit("A", vec![pts("econ"), pts("decl"), pts("fixed")]);
+    let mut a = unit(&set, "A", vec![pts("econ"), pts("decl"), pts("fixed")]);
     let s = score_unit(&set, &a, &Best::default());
     // No tag: econ does not apply; 20 of 20.
     assert!(!node(&set, &s, "econ").applicable);
@@ -409,8 +426,14 @@ fn not_applicable_by_tags_declaration_and_reviewer() {
     );
 
     // Declared N/A is honoured only where declarable.
-    a.answers.get_mut("decl").unwrap().self_not_applicable = true;
-    a.answers.get_mut("fixed").unwrap().self_not_applicable = true;
+    a.answers
+        .get_mut(at(&set, "decl"))
+        .unwrap()
+        .self_not_applicable = true;
+    a.answers
+        .get_mut(at(&set, "fixed"))
+        .unwrap()
+        .self_not_applicable = true;
     let s = score_unit(&set, &a, &Best::default());
     let decl = node(&set, &s, "decl");
     assert!(!decl.applicable && !decl.self_applicable);
@@ -425,12 +448,12 @@ fn not_applicable_by_tags_declaration_and_reviewer() {
     );
 
     // The reviewer overrules: applicable after all (reviewed), still N/A in self.
-    a.answers.get_mut("decl").unwrap().adjustment = Some(Box::new(Adjustment {
+    a.answers.get_mut(at(&set, "decl")).unwrap().adjustment = Some(Box::new(Adjustment {
         not_applicable: Some(false),
         ..Adjustment::default()
     }));
     // … and declares another one not applicable, though the unit may not.
-    a.answers.get_mut("fixed").unwrap().adjustment = Some(Box::new(Adjustment {
+    a.answers.get_mut(at(&set, "fixed")).unwrap().adjustment = Some(Box::new(Adjustment {
         not_applicable: Some(true),
         ..Adjustment::default()
     }));
@@ -462,7 +485,7 @@ fn not_applicable_by_tags_declaration_and_reviewer() {
     );
     // A reviewer cannot make a tag-excluded node apply.
     a.tags.clear();
-    a.answers.get_mut("econ").unwrap().adjustment = Some(Box::new(Adjustment {
+    a.answers.get_mut(at(&set, "econ")).unwrap().adjustment = Some(Box::new(Adjustment {
         not_applicable: Some(false),
         ..Adjustment::default()
     }));
@@ -473,7 +496,7 @@ fn not_applicable_by_tags_declaration_and_reviewer() {
 #[test]
 fn all_children_not_applicable_makes_the_parent_not_applicable() {
     let set = na_set();
-    let s = score_unit(&set, &unit("A", vec![]), &Best::default());
+    let s = score_unit(&set, &unit(&set, "A", vec![]), &Best::default());
     // econ N/A (no tag), decl and fixed unanswered.
     assert_eq!(
         (s.nodes[0].reviewed_points, s.nodes[0].applicable_max),
@@ -492,7 +515,7 @@ fn all_children_not_applicable_makes_the_parent_not_applicable() {
             }]
         )]),
     ));
-    let s = score_unit(&only, &unit("A", vec![]), &Best::default());
+    let s = score_unit(&only, &unit(&only, "A", vec![]), &Best::default());
     assert!(!s.nodes[0].applicable && !s.total.applicable);
     assert_eq!(
         (s.total.applicable_max, s.total.reviewed_index),
@@ -517,7 +540,7 @@ fn evidence_required_earns_self_points_only_with_evidence_or_explanation() {
     ));
     let mut a = answer(&set, "1.1", json!({"numerator": 3, "denominator": 4}));
     a.has_evidence = false;
-    let mut u = unit("A", vec![("1.1", a)]);
+    let mut u = unit(&set, "A", vec![("1.1", a)]);
     let s = score_unit(&set, &u, &Best::default());
     let n = &s.nodes[1];
     assert_eq!((n.self_points, n.reviewed_points), (dec!(0), dec!(0)));
@@ -528,13 +551,13 @@ fn evidence_required_earns_self_points_only_with_evidence_or_explanation() {
         "evidence required, none attached → 0 (would be 20 × 3/4 = 15)"
     );
     // An explanation (giải trình) is enough.
-    u.answers.get_mut("1.1").unwrap().has_explanation = true;
+    u.answers.get_mut(at(&set, "1.1")).unwrap().has_explanation = true;
     assert_eq!(
         score_unit(&set, &u, &Best::default()).nodes[1].self_points,
         dec!(15)
     );
     // A reviewer's inputs are taken as given, but self points still need the evidence.
-    let a = u.answers.get_mut("1.1").unwrap();
+    let a = u.answers.get_mut(at(&set, "1.1")).unwrap();
     a.has_explanation = false;
     a.adjustment = Some(Box::new(Adjustment {
         inputs: Some(Input::Ratio {
@@ -567,6 +590,7 @@ fn reviewer_points_win_over_inputs_and_are_clamped_and_rounded() {
     d.points_precision = Some(2);
     let set = CompiledSet::compile(&d);
     let mut u = unit(
+        &set,
         "A",
         vec![(
             "1.1",
@@ -578,7 +602,7 @@ fn reviewer_points_win_over_inputs_and_are_clamped_and_rounded() {
     assert_eq!(s.nodes[1].self_points, dec!(6.67));
     assert_eq!(s.nodes[1].self_trace.raw, dec!(20) / dec!(3));
     assert_eq!(s.total.reviewed_index, Some(dec!(6.67) / dec!(20)));
-    u.answers.get_mut("1.1").unwrap().adjustment = Some(Box::new(Adjustment {
+    u.answers.get_mut(at(&set, "1.1")).unwrap().adjustment = Some(Box::new(Adjustment {
         inputs: Some(Input::Ratio {
             numerator: dec!(3),
             denominator: dec!(4),
@@ -595,7 +619,7 @@ fn reviewer_points_win_over_inputs_and_are_clamped_and_rounded() {
         Some(json!({"numerator": "3", "denominator": "4"}))
     );
     assert_eq!(n.flags, vec![flags::ADJUSTED, flags::CAPPED]);
-    u.answers.get_mut("1.1").unwrap().adjustment = Some(Box::new(Adjustment {
+    u.answers.get_mut(at(&set, "1.1")).unwrap().adjustment = Some(Box::new(Adjustment {
         points: Some(dec!(12.345)),
         ..Adjustment::default()
     }));
@@ -622,7 +646,7 @@ fn cap_policy_caps_points_and_applicable_max() {
     let pts = |code, p: &str| (code, answer(&set, code, json!({"points": p})));
     let s = score_unit(
         &set,
-        &unit("A", vec![pts("a", "8"), pts("b", "5"), pts("d", "4")]),
+        &unit(&set, "A", vec![pts("a", "8"), pts("b", "5"), pts("d", "4")]),
         &Best::default(),
     );
     let capped = &s.nodes[0];
@@ -649,6 +673,7 @@ fn cap_policy_caps_points_and_applicable_max() {
         ..LeafAnswer::default()
     };
     let u = unit(
+        &set,
         "C",
         vec![
             ("a", answer(&set2, "a", json!({"points": 3}))),
@@ -680,7 +705,7 @@ fn bonus_and_penalty_apply_at_the_root_clamped_to_zero_and_the_scale() {
     let pts = |code, p: i64| (code, answer(&set, code, json!({"points": p})));
     let s = score_unit(
         &set,
-        &unit("A", vec![pts("1.1", 90), pts("B", 15), pts("P", 2)]),
+        &unit(&set, "A", vec![pts("1.1", 90), pts("B", 15), pts("P", 2)]),
         &Best::default(),
     );
     assert_eq!(s.total.reviewed_points, dec!(100));
@@ -698,7 +723,7 @@ fn bonus_and_penalty_apply_at_the_root_clamped_to_zero_and_the_scale() {
 
     let s = score_unit(
         &set,
-        &unit("B", vec![pts("1.1", 3), pts("P", 5)]),
+        &unit(&set, "B", vec![pts("1.1", 3), pts("P", 5)]),
         &Best::default(),
     );
     assert_eq!(
@@ -707,7 +732,7 @@ fn bonus_and_penalty_apply_at_the_root_clamped_to_zero_and_the_scale() {
     );
     let s = score_unit(
         &set,
-        &unit("C", vec![pts("1.1", 50), pts("B", 5), pts("P", 10)]),
+        &unit(&set, "C", vec![pts("1.1", 50), pts("B", 5), pts("P", 10)]),
         &Best::default(),
     );
     assert_eq!(s.total.reviewed_points, dec!(45));
@@ -728,6 +753,7 @@ fn bonus_never_lifts_a_unit_above_its_applicable_max() {
         ]),
     ));
     let u = unit(
+        &set,
         "A",
         vec![
             ("1.1", answer(&set, "1.1", json!({"points": 55}))),
@@ -800,7 +826,7 @@ fn national_aggregation_reproduces_da_nang_2022() {
             )
         })
         .collect();
-    let scores = score_group(&set, &[unit("DNG", answers)]);
+    let scores = score_group(&set, &[unit(&set, "DNG", answers)]);
     let s = &scores[0];
     assert_eq!(s.total.reviewed_points, dec!(800.175));
     assert_eq!(s.total.applicable_max, dec!(1000));
@@ -844,7 +870,7 @@ fn national_aggregation_reproduces_da_nang_2022() {
 #[test]
 fn unit_scores_serialise_decimals_as_strings() {
     let set = bonus_set();
-    let s = score_unit(&set, &unit("A", vec![]), &Best::default());
+    let s = score_unit(&set, &unit(&set, "A", vec![]), &Best::default());
     let j = serde_json::to_value(&s).unwrap();
     assert_eq!(j["total"]["max_points"], "100");
     assert_eq!(j["nodes"][1]["flags"], json!(["UNANSWERED"]));

@@ -255,7 +255,7 @@ pub(super) fn score_unit_with(
     for i in (0..n).rev() {
         let node = &set.nodes[i];
         let score = if node.is_leaf() {
-            let answer = unit.answers.get(&node.code);
+            let answer = unit.answers.get(i);
             let evidence = answer.is_some_and(|a| evidence_ok(node, a));
             let b = best.get(i);
             let own = leaf_column(

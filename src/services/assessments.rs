@@ -660,20 +660,20 @@ pub fn stored_scores(
 }
 
 /// Live scoring of one assessment with its traces (identical numbers to the stored ones), with
-/// optional hypothetical answers replacing stored ones (what-if).
+/// optional hypothetical answers (each at its leaf's index) replacing stored ones (what-if).
 pub fn explain(
     conn: &mut PgConnection,
     caches: &Caches,
     a: &Assessment,
-    hypothetical: &[(String, LeafAnswer)],
+    hypothetical: &[(usize, LeafAnswer)],
 ) -> AppResult<(std::sync::Arc<SetEntry>, UnitScores)> {
     let entry = set_entry(conn, caches, a.set_id)?;
     let set: &CompiledSet = &entry.set;
     let mut input = unit_inputs(conn, &entry, std::slice::from_ref(a))?
         .pop()
         .ok_or_else(|| AppError::internal("no input"))?;
-    for (code, leaf) in hypothetical {
-        input.answers.insert(code.clone(), leaf.clone());
+    for (leaf, answer) in hypothetical {
+        input.answers.insert(*leaf, answer.clone());
     }
     // The group's best from the other units' stored candidates and this unit's (possibly
     // hypothetical) own: exactly the stored best when nothing is hypothetical.
@@ -713,11 +713,9 @@ pub fn what_if(
             Ok((i, canonical)) => {
                 let n = &entry.set.nodes[i];
                 let method = n.method.clone().unwrap_or(Method::Manual);
-                let previous = stored
-                    .as_ref()
-                    .and_then(|s| s.answers.get(&n.code).cloned());
+                let previous = stored.as_ref().and_then(|s| s.answers.get(i).cloned());
                 hypothetical.push((
-                    n.code.clone(),
+                    i,
                     LeafAnswer {
                         self_input: canonical
                             .and_then(|v| parse_input(&method, n.max_points, &v).ok()),

@@ -67,6 +67,7 @@ use uuid::Uuid;
 
 use crate::cache::{Bounded, CacheStats, lock_slot};
 use crate::config::CacheConfig;
+use crate::db::json_text::JsonText;
 use crate::db::models::assessments::{Assessment, ScoringAdjustment, ScoringAnswer, ScoringRow};
 use crate::db::models::indicator_sets::IndicatorSet;
 use crate::db::models::periods::{GroupAndPeriod, Period, PeriodGroup};
@@ -78,8 +79,9 @@ use crate::domain::workflow::AssessmentState;
 use crate::error::{AppError, AppResult};
 use crate::scoring::ranking::{ScopeValue, index_of, scope_value_at, scope_values};
 use crate::scoring::{
-    Adjustment, Basis, Best, BestValues, CompiledSet, LeafAnswer, Part, UnitInput, UnitScores,
-    View, basis_of, better, candidates, parse_input, rescore_basis, score_unit_numbers,
+    Adjustment, Answers, Basis, Best, BestValues, CompiledSet, LeafAnswer, Part, UnitInput,
+    UnitScores, View, basis_of, better, candidates, parse_input_text, rescore_basis,
+    score_unit_numbers,
 };
 use crate::services::ranks::{self, MovedKey, RanksSlot, Standing};
 use serde::{Deserialize, Serialize};
@@ -358,70 +360,82 @@ fn each_slice_entered(
 const INPUT_SLICE: usize = 500;
 
 /// The stored rows of one slice of assessments, as read (one statement:
-/// [`Assessment::scoring_rows`]).
+/// [`Assessment::scoring_rows`]). Sorted out by assessment in [`SliceRows::parse`], not here:
+/// the reading thread is what the next slice waits for.
 struct SliceRows<'a> {
     assessments: &'a [Assessment],
-    answers: IdMap<Vec<ScoringAnswer>>,
-    adjustments: IdMap<Vec<ScoringAdjustment>>,
-    unit_codes: IdMap<String>,
+    rows: Vec<ScoringRow>,
 }
 
 /// A map keyed by ids the server made (never chosen by a client), hashed with a fast hasher:
 /// scoring fills and reads these once per stored row.
 pub type IdMap<V> = HashMap<Uuid, V, foldhash::fast::RandomState>;
 
+/// One assessment's stored rows, sorted out of a slice's.
+struct UnitRows<'a> {
+    assessment: &'a Assessment,
+    unit_code: Option<String>,
+    answers: Vec<ScoringAnswer>,
+    adjustments: Vec<ScoringAdjustment>,
+}
+
 impl<'a> SliceRows<'a> {
     fn read(conn: &mut PgConnection, assessments: &'a [Assessment]) -> AppResult<SliceRows<'a>> {
         let ids: Vec<Uuid> = assessments.iter().map(|a| a.id).collect();
-        let mut rows = SliceRows {
+        Ok(SliceRows {
             assessments,
-            answers: IdMap::default(),
-            adjustments: IdMap::default(),
-            unit_codes: IdMap::default(),
-        };
-        for row in Assessment::scoring_rows(conn, &ids)? {
-            match row {
-                ScoringRow::Answer(a) => rows.answers.entry(a.assessment_id).or_default().push(a),
-                ScoringRow::Adjustment(a) => {
-                    rows.adjustments.entry(a.assessment_id).or_default().push(a)
-                }
-                ScoringRow::Unit {
-                    assessment_id,
-                    code,
-                } => {
-                    rows.unit_codes.insert(assessment_id, code);
-                }
-            }
-        }
-        Ok(rows)
+            rows: Assessment::scoring_rows(conn, &ids)?,
+        })
     }
 
-    /// Parses the rows' JSON and inputs (most of the work) on every core.
-    fn parse(mut self, entry: &SetEntry) -> AppResult<Vec<UnitInput>> {
-        type Work<'b> = (
-            &'b Assessment,
-            String,
-            Vec<ScoringAnswer>,
-            Vec<ScoringAdjustment>,
-        );
-        let work: Vec<Work> = self
+    /// Sorts the rows out by assessment, then parses their inputs (most of the work) on
+    /// every core.
+    fn parse(self, entry: &SetEntry) -> AppResult<Vec<UnitInput>> {
+        let at: IdMap<usize> = self
             .assessments
             .iter()
-            .map(|a| {
-                let code = self
-                    .unit_codes
-                    .remove(&a.id)
-                    .ok_or_else(|| AppError::internal("assessment unit missing"))?;
-                Ok((
-                    a,
-                    code,
-                    self.answers.remove(&a.id).unwrap_or_default(),
-                    self.adjustments.remove(&a.id).unwrap_or_default(),
-                ))
+            .enumerate()
+            .map(|(k, a)| (a.id, k))
+            .collect();
+        // room for an average assessment's answers: most have about as many
+        let room = self.rows.len() / self.assessments.len().max(1) + 1;
+        let mut units: Vec<UnitRows> = self
+            .assessments
+            .iter()
+            .map(|assessment| UnitRows {
+                assessment,
+                unit_code: None,
+                answers: Vec::with_capacity(room),
+                adjustments: Vec::new(),
             })
-            .collect::<AppResult<_>>()?;
-        parallel(&work, |(a, code, answers, adjustments)| {
-            Ok(unit_input(entry, code, a, answers, adjustments))
+            .collect();
+        for row in self.rows {
+            let id = match &row {
+                ScoringRow::Answer(a) => a.assessment_id,
+                ScoringRow::Adjustment(a) => a.assessment_id,
+                ScoringRow::Unit { assessment_id, .. } => *assessment_id,
+            };
+            let Some(unit) = at.get(&id).map(|&k| &mut units[k]) else {
+                continue;
+            };
+            match row {
+                ScoringRow::Answer(a) => unit.answers.push(a),
+                ScoringRow::Adjustment(a) => unit.adjustments.push(a),
+                ScoringRow::Unit { code, .. } => unit.unit_code = Some(code),
+            }
+        }
+        parallel(&units, |u| {
+            let code = u
+                .unit_code
+                .as_deref()
+                .ok_or_else(|| AppError::internal("assessment unit missing"))?;
+            Ok(unit_input(
+                entry,
+                code,
+                u.assessment,
+                &u.answers,
+                &u.adjustments,
+            ))
         })
     }
 }
@@ -435,21 +449,21 @@ fn unit_input(
     adjustments: &[ScoringAdjustment],
 ) -> UnitInput {
     let set = &entry.set;
-    let parse = |i: usize, json: Option<&serde_json::Value>| -> Option<crate::scoring::Input> {
+    // straight from the stored text to the typed input (a stored input was valid when written)
+    let parse = |i: usize, text: Option<&JsonText>| -> Option<crate::scoring::Input> {
         let n = &set.nodes[i];
         let method = n.method.as_ref().unwrap_or(&Method::Manual);
-        json.and_then(|v| parse_input(method, n.max_points, v).ok())
+        text.and_then(|t| parse_input_text(method, n.max_points, t.as_bytes()).ok())
     };
-    let mut map: HashMap<String, LeafAnswer> = HashMap::with_capacity(answers.len());
+    let mut map = Answers::for_nodes(set.nodes.len());
     for answer in answers {
         let Some(&i) = entry.index_by_node_id.get(&answer.node_id) else {
             continue;
         };
-        let inputs = answer.inputs.as_ref().and_then(|t| t.parse().ok());
         map.insert(
-            set.nodes[i].code.clone(),
+            i,
             LeafAnswer {
-                self_input: parse(i, inputs.as_ref()),
+                self_input: parse(i, answer.inputs.as_ref()),
                 self_not_applicable: answer.not_applicable,
                 has_evidence: answer.has_evidence,
                 has_explanation: answer
@@ -464,18 +478,8 @@ fn unit_input(
         let Some(&i) = entry.index_by_node_id.get(&adj.node_id) else {
             continue;
         };
-        let leaf = map
-            .entry(set.nodes[i].code.clone())
-            .or_insert_with(|| LeafAnswer {
-                self_input: None,
-                self_not_applicable: false,
-                has_evidence: false,
-                has_explanation: false,
-                adjustment: None,
-            });
-        let inputs = adj.inputs.as_ref().and_then(|t| t.parse().ok());
-        leaf.adjustment = Some(Box::new(Adjustment {
-            inputs: parse(i, inputs.as_ref()),
+        map.get_or_default(i).adjustment = Some(Box::new(Adjustment {
+            inputs: parse(i, adj.inputs.as_ref()),
             points: adj.points,
             not_applicable: adj.not_applicable,
         }));
@@ -1025,25 +1029,28 @@ fn rescore_group_inputs(
     // stored candidates give: each slice is scored against that while the next is read, and
     // scored again only when the inputs' best turns out to be another.
     let presumed = normalised(stored_best(conn, &entry, period, group, None)?);
-    let mut inputs = Vec::with_capacity(assessments.len());
+    // The candidates and the inputs' best are gathered slice by slice too, while the next
+    // slice is read; the inputs are kept only for the rare second scoring.
+    let relative = entry.set.has_relative_to_best();
+    let mut inputs = Vec::with_capacity(if relative { assessments.len() } else { 0 });
     let mut scored = Vec::with_capacity(assessments.len());
-    each_slice_of_inputs(conn, &entry, &assessments, |slice, slice_inputs| {
-        scored.extend(score_rows(&entry, slice, &slice_inputs, &presumed)?);
-        inputs.extend(slice_inputs);
-        Ok(())
-    })?;
     let mut candidates = Vec::new();
     let mut best = Best::default();
-    if entry.set.has_relative_to_best() {
-        for (a, input) in assessments.iter().zip(&inputs) {
-            candidates.extend(candidate_rows(&entry, a, input));
-            best = with_candidates(&entry, best, input);
+    each_slice_of_inputs(conn, &entry, &assessments, |slice, slice_inputs| {
+        scored.extend(score_rows(&entry, slice, &slice_inputs, &presumed)?);
+        if relative {
+            for (a, input) in slice.iter().zip(&slice_inputs) {
+                candidates.extend(candidate_rows(&entry, a, input));
+                best = with_candidates(&entry, std::mem::take(&mut best), input);
+            }
+            inputs.extend(slice_inputs);
         }
-        if !same_digits(&entry.set, &best, &presumed) {
-            // the rows scored against the presumed best go before the right ones are built
-            scored.clear();
-            scored = score_rows(&entry, &assessments, &inputs, &best)?;
-        }
+        Ok(())
+    })?;
+    if relative && !same_digits(&entry.set, &best, &presumed) {
+        // the rows scored against the presumed best go before the right ones are built
+        scored.clear();
+        scored = score_rows(&entry, &assessments, &inputs, &best)?;
     }
     drop(inputs);
     let mut rows = Vec::with_capacity(assessments.len());
