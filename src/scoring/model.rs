@@ -89,19 +89,6 @@ impl Answers {
     pub fn clear(&mut self) {
         self.0.clear();
     }
-
-    /// Whether no leaf is answered.
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(Option::is_none)
-    }
-
-    /// `(node index, answer)` of every answered leaf, in set order.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, &LeafAnswer)> {
-        self.0
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.as_ref().map(|a| (i, a)))
-    }
 }
 
 impl FromIterator<(usize, LeafAnswer)> for Answers {
