@@ -153,31 +153,6 @@ impl<'a> Json<'a> {
     }
 }
 
-/// A string borrowed from the text when it holds no escape.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -218,7 +193,11 @@ impl<'de> Deserialize<'de> for Json<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(2));
-                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                // a member name is read as a string value is: borrowed unless escaped
+                while let Some(key) = map.next_key::<Json<'de>>()? {
+                    let Json::String(key) = key else {
+                        return Err(de::Error::custom("a member name is not a string"));
+                    };
                     members.push((key, map.next_value::<Json<'de>>()?));
                 }
                 Ok(Json::Object(members))
