@@ -83,6 +83,13 @@ impl<'a> Audit<'a> {
         Ok(())
     }
 
+    /// The event as a row, with the current request's id, for a statement that records it
+    /// together with the change and fills in what only it knows (an answer's write:
+    /// [`crate::db::models::assessments::AnswerEvent`]).
+    pub fn into_event(self) -> NewAuditEvent {
+        self.into_row(current_request_id())
+    }
+
     fn into_row(self, request_id: Option<String>) -> NewAuditEvent {
         NewAuditEvent {
             actor_id: self.actor.map(|a| a.actor_id()),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::db::models::assessments::{Answer, AnswerWrite, Assessment};
+use crate::db::models::assessments::{Answer, AnswerEvent, AnswerWrite, Assessment};
 use crate::db::models::periods::Period;
 use crate::db::models::publications::Publication;
 use crate::db::models::scores::ScoreRow;
@@ -465,8 +465,8 @@ pub fn put_answers(
         }
         // Accounts are recorded as the author; an integration token is not an account.
         let by = actor.account_id();
-        // every answer written, and the old contents read, in one statement; then one more for
-        // their audit events: a batch costs the statements of one answer
+        // every answer written, with its audit event, in one statement: a batch costs the
+        // statements of one answer
         let (checked_inputs, rows): (Vec<&AnswerInput>, Vec<AnswerWrite>) = checked
             .into_iter()
             .map(|(input, (i, canonical))| {
@@ -481,34 +481,31 @@ pub fn put_answers(
                 (input, row)
             })
             .unzip();
-        let written = Answer::replace_many(c, &rows, by)?;
+        let codes: Vec<&str> = checked_inputs
+            .iter()
+            .map(|i| i.node_code.as_str())
+            .collect();
+        let event = Audit::new(Some(actor), "answer.upsert", "answer", "")
+            .unit(Some(a.unit_id))
+            .period(Some(a.period_id))
+            .into_event();
+        let audit = AnswerEvent {
+            event: &event,
+            codes: &codes,
+        };
+        let written = Answer::replace_many(c, &rows, by, &audit)?;
         let mut stored = Vec::with_capacity(written.len());
-        let mut events = Vec::with_capacity(written.len());
         for (input, (answer, before)) in checked_inputs.into_iter().zip(written) {
             // a stale version refuses the whole transaction, so nothing of it stays
-            let current = before.as_ref().map_or(0, |b| b.lock_version);
             input
                 .expected
-                .check(current, &format!("The answer to {}", input.node_code))
+                .check(
+                    before.unwrap_or(0),
+                    &format!("The answer to {}", input.node_code),
+                )
                 .map_err(|e| e.with_extension("node_code", &input.node_code))?;
-            events.push(
-                Audit::new(Some(actor), "answer.upsert", "answer", answer.id)
-                    .unit(Some(a.unit_id))
-                    .period(Some(a.period_id))
-                    .old(before.as_ref().map(|b| {
-                        serde_json::json!({
-                            "node": input.node_code, "inputs": b.inputs,
-                            "not_applicable": b.not_applicable,
-                        })
-                    }))
-                    .new_value(serde_json::json!({
-                        "node": input.node_code, "inputs": answer.inputs,
-                        "not_applicable": answer.not_applicable,
-                    })),
-            );
             stored.push(answer);
         }
-        Audit::record_many(events, c)?;
         let a = if a.state == AssessmentState::NotStarted {
             Assessment::set_state(c, a.id, AssessmentState::InProgress, "answer", by, None)?
         } else {

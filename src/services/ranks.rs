@@ -192,18 +192,26 @@ pub fn with_current<T>(
     Ok(f(copy.as_ref().expect("loaded above")))
 }
 
+/// The group's score stamp after a write, as far as the write learnt it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampAfter {
+    /// Read by a statement after the write's last change to the group's score rows.
+    Read(Option<Uuid>),
+    /// Not read: [`follow_write`] reads it when it needs it.
+    Unread,
+}
+
 /// After a write under the group's lock that changed exactly `own` and the overall indices of
-/// `moved` (and nothing else of the group's score rows since `before`, the stamp read when the
-/// lock was taken): a copy current for `before` takes the changes and the stamp the write
-/// left, and `own`'s standing in it is returned (the standing at commit: the lock is held
-/// until then); any other copy is left as it is (stale: the next reader loads the group
-/// again), and `None` is returned.
+/// `moved` (and nothing else of the group's score rows since `stamps.0`, the stamp read when
+/// the lock was taken): a copy current for that stamp takes the changes and the stamp the write
+/// left (`stamps.1`, read here when the write did not), and `own`'s standing in it is returned
+/// (the standing at commit: the lock is held until then); any other copy is left as it is
+/// (stale: the next reader loads the group again), and `None` is returned.
 pub fn follow_write(
     conn: &mut PgConnection,
     slot: Option<RanksSlot>,
-    period: Uuid,
-    group: Uuid,
-    before: Option<Uuid>,
+    (period, group): (Uuid, Uuid),
+    (before, after): (Option<Uuid>, StampAfter),
     own: &RankKey,
     moved: &[MovedKey],
 ) -> AppResult<Option<Standing>> {
@@ -214,7 +222,10 @@ pub fn follow_write(
     if copy.as_ref().is_none_or(|c| c.version != before) {
         return Ok(None);
     }
-    let after = RankKey::group_version(conn, period, group)?;
+    let after = match after {
+        StampAfter::Read(stamp) => stamp,
+        StampAfter::Unread => RankKey::group_version(conn, period, group)?,
+    };
     let Some(c) = copy.as_mut() else {
         return Ok(None);
     };

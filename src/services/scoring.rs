@@ -83,7 +83,7 @@ use crate::scoring::{
     UnitScores, View, basis_of, better, candidates, parse_input_text, rescore_basis,
     score_unit_numbers,
 };
-use crate::services::ranks::{self, MovedKey, RanksSlot, Standing};
+use crate::services::ranks::{self, MovedKey, RanksSlot, StampAfter, Standing};
 use serde::{Deserialize, Serialize};
 
 /// A set ready to score, with its node ids.
@@ -927,13 +927,14 @@ fn parse_bases(texts: &[BasisText]) -> AppResult<Vec<BasisEntry>> {
 
 type BasesSlot = Arc<Mutex<Option<GroupBases>>>;
 
-/// Stores bases of one group with a fresh stamp; returns the stamp.
+/// Stores bases of one group with a fresh stamp; returns the stamp, and the group's score stamp
+/// as the transaction's statements so far left it ([`ScoreRow::upsert_bases`]).
 fn store_bases(
     conn: &mut PgConnection,
     period: Uuid,
     group: Uuid,
     bases: &[(Uuid, &StoredBasis)],
-) -> AppResult<Uuid> {
+) -> AppResult<(Uuid, Option<Uuid>)> {
     let records = bases
         .iter()
         .map(|(id, b)| {
@@ -946,8 +947,8 @@ fn store_bases(
         })
         .collect::<AppResult<Vec<_>>>()?;
     let version = Uuid::new_v4();
-    ScoreRow::upsert_bases(conn, period, group, version, &records)?;
-    Ok(version)
+    let scores = ScoreRow::upsert_bases(conn, period, group, version, &records)?;
+    Ok((version, scores))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1069,7 +1070,7 @@ fn rescore_group_inputs(
     *cached = None;
     if !bases.is_empty() {
         let refs: Vec<(Uuid, &StoredBasis)> = bases.iter().map(|(id, b)| (*id, b)).collect();
-        let version = store_bases(conn, period, group, &refs)?;
+        let (version, _) = store_bases(conn, period, group, &refs)?;
         let entries = bases
             .into_iter()
             .map(|(assessment_id, basis)| BasisEntry {
@@ -1128,9 +1129,16 @@ pub fn rescore_in_locked_group(
         rescore_group(conn, caches, period, group)?;
         return Ok(Rescored::default());
     }
-    let (row, own, moved) = rescore_locked(conn, caches, pg, &entry, assessment)?;
+    let (row, own, moved, stamp) = rescore_locked(conn, caches, pg, &entry, assessment)?;
     let slot = caches.ranks.get(&(period, group));
-    let standing = ranks::follow_write(conn, slot, period, group, pg.scores_version, &own, &moved)?;
+    let standing = ranks::follow_write(
+        conn,
+        slot,
+        (period, group),
+        (pg.scores_version, stamp),
+        &own,
+        &moved,
+    )?;
     Ok(Rescored {
         row: Some(row),
         standing,
@@ -1159,15 +1167,16 @@ pub fn lock_for_answers(conn: &mut PgConnection, id: Uuid) -> AppResult<Locked> 
 }
 
 /// [`rescore_assessment`] under the group's lock, in the group's current layout: returns the
-/// assessment's score row as stored, the rank key of it, and the overall keys of the rows
-/// that followed a moved best.
+/// assessment's score row as stored, the rank key of it, the overall keys of the rows that
+/// followed a moved best, and the group's score stamp after the write where its last statement
+/// read it.
 fn rescore_locked(
     conn: &mut PgConnection,
     caches: &Caches,
     pg: &PeriodGroup,
     entry: &SetEntry,
     assessment: &Assessment,
-) -> AppResult<(ScoreRow, RankKey, Vec<MovedKey>)> {
+) -> AppResult<(ScoreRow, RankKey, Vec<MovedKey>, StampAfter)> {
     let set = &entry.set;
     let input = unit_inputs(conn, entry, std::slice::from_ref(assessment))?
         .pop()
@@ -1199,16 +1208,23 @@ fn rescore_locked(
     };
     ScoreRow::upsert(conn, std::slice::from_ref(&row))?;
     let Some(basis) = basis else {
-        return Ok((row, own, Vec::new()));
+        return Ok((row, own, Vec::new(), StampAfter::Unread));
     };
-    let version = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
+    // the bases' statement reads the score stamp the score rows' statement drew; following a
+    // moved best draws another
+    let (version, scores) = store_bases(conn, period, group, &[(assessment.id, &basis)])?;
+    let stamp = if moved {
+        StampAfter::Unread
+    } else {
+        StampAfter::Read(scores)
+    };
     // a moved best needs the group's bases (kept from now on); else only a kept copy follows
     let slot = if moved {
         caches.bases_slot(period, group)
     } else {
         match caches.kept_bases_slot(period, group) {
             Some(slot) => slot,
-            None => return Ok((row, own, Vec::new())),
+            None => return Ok((row, own, Vec::new(), stamp)),
         }
     };
     let mut cached = lock_slot(&slot);
@@ -1238,7 +1254,7 @@ fn rescore_locked(
             followed = follow_best(conn, entry, (period, group), assessment.id, &best, c)?;
         }
     }
-    Ok((row, own, followed))
+    Ok((row, own, followed, stamp))
 }
 
 /// One assessment's overall standing in its group (`None`: it has no score row), from the

@@ -762,6 +762,105 @@ async fn a_batch_of_answers_costs_the_statements_of_one_answer() {
     );
 }
 
+// An answer write records its audit event in the statement that writes the answer, and learns
+// the group's score stamp from the statement that writes the unit's basis: an overwrite of one
+// answer in a set with a `relative_to_best` leaf is ten statements (the caller's account,
+// `BEGIN`, the group's and the assessment's locks, the answer with its event, the unit's
+// scoring rows, the group's best, the score row, the basis with the stamp, `COMMIT`). Before,
+// the event and the stamp were a statement each. A wrong stamp would cost the next write a
+// reload of the group's rank keys, so the count checks the stamp too. The events say what
+// changed (the node, its inputs, whether not applicable: before, `null` for a new answer, and
+// after), name the answer, and a refused write leaves none.
+#[tokio::test]
+async fn an_answer_write_records_its_event_and_learns_the_stamp_without_statements_of_their_own() {
+    use diesel::prelude::*;
+    use dti_api::domain::Role;
+    use serde_json::json;
+    let app = spawn_app_with_metrics_token().await;
+    app.load_seeds();
+    let admin = app.token_for(Role::Admin, None);
+    let (period, units) =
+        crate::fixtures::open_relative_period(&app, &admin, &[("XA-BAC-HA", 4), ("XA-BAT-XAT", 9)])
+            .await;
+    // an administrator sees live standings: the rank after each write comes from the group's
+    // rank keys in memory, which the write brings along with the stamp it learnt
+    let a = &units[0].1;
+    let editor = app.as_token(&admin);
+    let ratio = |n: i64, d: i64| json!({"inputs": {"numerator": n, "denominator": d}});
+    editor.put_answer(a, "1.2", ratio(3, 4)).ok().await;
+    editor.put_answer(a, "1.2", ratio(5, 8)).ok().await;
+    let before = statements(&app, "primary").await;
+    editor.put_answer(a, "1.2", ratio(1, 2)).ok().await;
+    assert_eq!(
+        statements(&app, "primary").await - before,
+        10,
+        "statements of one answer's overwrite"
+    );
+    editor
+        .put_answer(a, "1.2", ratio(7, 8))
+        .header("if-match", "\"v1\"")
+        .problem(412, "VERSION_MISMATCH")
+        .await;
+
+    let trail = app
+        .as_role(Role::Viewer, None)
+        .audit_events()
+        .query(&format!("action=answer.upsert&period_id={period}"))
+        .ok()
+        .await;
+    let events: Vec<&serde_json::Value> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["new_value"]["node"] == "1.2")
+        .collect();
+    assert_eq!(events.len(), 3, "one event per write that stayed: {trail}");
+    let (third, second, first) = (events[0], events[1], events[2]);
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let answer = app.with_conn(|c| {
+        diesel::sql_query(
+            "SELECT a.id FROM answers a JOIN indicator_nodes n ON n.id = a.node_id \
+             WHERE a.assessment_id = $1 AND n.code = '1.2'",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(a.parse::<uuid::Uuid>().unwrap())
+        .get_result::<Id>(c)
+        .unwrap()
+        .id
+    });
+    let unit = app.with_conn(|c| {
+        diesel::sql_query("SELECT unit_id AS id FROM assessments WHERE id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(a.parse::<uuid::Uuid>().unwrap())
+            .get_result::<Id>(c)
+            .unwrap()
+            .id
+    });
+    for e in [first, second, third] {
+        assert_eq!(e["entity_type"], "answer");
+        assert_eq!(e["entity_id"], answer.to_string());
+        assert_eq!(e["unit_id"], unit.to_string());
+        assert_eq!(e["period_id"], period);
+        assert_eq!(e["actor_role"], "admin");
+        assert!(e["request_id"].is_string(), "{e}");
+        assert_eq!(e["new_value"]["not_applicable"], false);
+    }
+    assert_eq!(first["old_value"], serde_json::Value::Null, "a new answer");
+    assert_eq!(
+        first["new_value"]["inputs"],
+        json!({"numerator": "3", "denominator": "4"})
+    );
+    assert_eq!(second["old_value"], first["new_value"]);
+    assert_eq!(third["old_value"], second["new_value"]);
+    assert_eq!(
+        third["new_value"],
+        json!({"node": "1.2", "inputs": {"numerator": "1", "denominator": "2"},
+               "not_applicable": false})
+    );
+}
+
 // The statements of an answer write are planned once per connection (PostgreSQL's generic
 // plan), not again for every execution (a custom plan; the first five executions of a prepared
 // statement get one by default): a second write on the same connection plans none of them.
@@ -842,35 +941,48 @@ async fn the_statements_of_an_answer_write_are_planned_once() {
 // A batch's answers come back in the order sent whatever plan PostgreSQL picks for the
 // statement: with hash joins and nested loops disabled it must merge-join `x`, the rows written
 // and the rows held before, which sorts them by (assessment, node). Sent in the reverse of that
-// order, they would come back reversed if the statement did not order them itself.
+// order, they would come back reversed if the statement did not order them itself. Their audit
+// events, written by the same statement, are recorded in that order too, each naming its answer
+// and node.
 #[tokio::test]
 async fn a_batch_of_answers_is_answered_in_the_order_sent_whatever_the_plan() {
     use diesel::prelude::*;
-    use dti_api::db::models::assessments::{Answer, AnswerWrite};
+    use diesel::sql_types::{Text, Uuid as SqlUuid};
+    use dti_api::db::models::assessments::{Answer, AnswerEvent, AnswerWrite};
+    use dti_api::db::models::audit::NewAuditEvent;
     let app = spawn_app().await;
     let OpenAssessment { a, .. } = open_assessment(&app).await;
     let a: uuid::Uuid = a.parse().unwrap();
     #[derive(QueryableByName)]
     struct Node {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        #[diesel(sql_type = SqlUuid)]
         id: uuid::Uuid,
+        #[diesel(sql_type = Text)]
+        code: String,
+    }
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Event {
+        #[diesel(sql_type = Text)]
+        entity_id: String,
+        #[diesel(sql_type = Text)]
+        node: String,
     }
     app.with_conn(|c| {
         c.transaction(|c| {
-            let mut nodes: Vec<uuid::Uuid> = diesel::sql_query(
-                "SELECT n.id FROM indicator_nodes n JOIN assessments s ON s.set_id = n.set_id \
+            let mut nodes: Vec<Node> = diesel::sql_query(
+                "SELECT n.id, n.code FROM indicator_nodes n \
+                 JOIN assessments s ON s.set_id = n.set_id \
                  WHERE s.id = $1 AND n.is_leaf",
             )
-            .bind::<diesel::sql_types::Uuid, _>(a)
-            .load::<Node>(c)?
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
-            assert!(nodes.len() >= 3, "leaves: {nodes:?}");
-            nodes.sort_unstable_by(|x, y| y.cmp(x));
+            .bind::<SqlUuid, _>(a)
+            .load::<Node>(c)?;
+            assert!(nodes.len() >= 3, "leaves: {}", nodes.len());
+            nodes.sort_unstable_by_key(|n| std::cmp::Reverse(n.id));
+            let ids: Vec<uuid::Uuid> = nodes.iter().map(|n| n.id).collect();
+            let codes: Vec<&str> = nodes.iter().map(|n| n.code.as_str()).collect();
             diesel::sql_query("SET LOCAL enable_hashjoin = off").execute(c)?;
             diesel::sql_query("SET LOCAL enable_nestloop = off").execute(c)?;
-            let rows: Vec<AnswerWrite> = nodes
+            let rows: Vec<AnswerWrite> = ids
                 .iter()
                 .map(|&node_id| AnswerWrite {
                     assessment_id: a,
@@ -881,15 +993,47 @@ async fn a_batch_of_answers_is_answered_in_the_order_sent_whatever_the_plan() {
                     explanation: None,
                 })
                 .collect();
+            let event = NewAuditEvent {
+                actor_id: None,
+                actor_role: None,
+                action: "answer.upsert".into(),
+                entity_type: "answer".into(),
+                entity_id: None,
+                unit_id: None,
+                period_id: None,
+                old_value: None,
+                new_value: None,
+                request_id: None,
+            };
+            let audit = AnswerEvent {
+                event: &event,
+                codes: &codes,
+            };
             // inserted, then overwritten (each joined with what it held)
             for (round, held) in [(1, false), (2, true)] {
-                let written = Answer::replace_many(c, &rows, None)?;
+                let written = Answer::replace_many(c, &rows, None, &audit)?;
                 let order: Vec<uuid::Uuid> = written.iter().map(|(w, _)| w.node_id).collect();
-                assert_eq!(order, nodes, "round {round}");
+                assert_eq!(order, ids, "round {round}");
                 assert!(
                     written.iter().all(|(_, before)| before.is_some() == held),
                     "round {round}: what each answer held before"
                 );
+                let events: Vec<Event> = diesel::sql_query(
+                    "SELECT entity_id, new_value ->> 'node' AS node FROM audit_events \
+                     WHERE action = 'answer.upsert' ORDER BY id DESC LIMIT $1",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(rows.len() as i64)
+                .load(c)?;
+                let expected: Vec<Event> = written
+                    .iter()
+                    .rev()
+                    .zip(codes.iter().rev())
+                    .map(|((w, _), code)| Event {
+                        entity_id: w.id.to_string(),
+                        node: code.to_string(),
+                    })
+                    .collect();
+                assert_eq!(events, expected, "round {round}: the events, newest first");
             }
             Ok::<_, diesel::result::Error>(())
         })

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::db::cached_sql::cached_sql;
 use crate::db::json_text::JsonText;
+use crate::db::models::audit::NewAuditEvent;
 use crate::db::schema::{adjustments, answers, assessments, units};
 use crate::db::text_array::TextArray;
 use crate::domain::workflow::{AssessmentState, FinalisedAs};
@@ -534,24 +535,23 @@ impl Answer {
     }
 }
 
-/// What an answer held before [`Answer::replace_many`] overwrote it.
-#[derive(Debug, Clone)]
-pub struct PreviousAnswer {
-    pub inputs: Option<serde_json::Value>,
-    pub not_applicable: bool,
-    pub lock_version: i32,
-}
-
 #[derive(QueryableByName)]
 struct Replaced {
     #[diesel(embed)]
     answer: Answer,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Json>)]
-    old_inputs: Option<serde_json::Value>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
-    old_not_applicable: Option<bool>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Int4>)]
     old_lock_version: Option<i32>,
+}
+
+/// The audit event every answer that [`Answer::replace_many`] writes is recorded with: who,
+/// which unit and period, the request. The statement adds what only it knows: the answer's id
+/// (`entity_id`) and its content before and after (`old_value`, `new_value`: the node's code,
+/// the inputs and whether not applicable; `null` before a new answer).
+pub struct AnswerEvent<'a> {
+    /// Its actor, action, entity type, unit, period and request (the rest is the statement's).
+    pub event: &'a NewAuditEvent,
+    /// Each row's node code, in the order of the rows.
+    pub codes: &'a [&'a str],
 }
 
 /// One answer of a bulk write ([`Answer::replace_many`], [`Answer::upsert_many`]).
@@ -639,10 +639,13 @@ macro_rules! answer_row {
     };
 }
 
-/// After the rows `x`: each row written, in the order of `x`, with what its (assessment, node)
-/// held before (the statement's snapshot, taken before its insert).
+/// After the rows `x`: each row written, in the order of `x`, with the version its (assessment,
+/// node) held before (the statement's snapshot, taken before its insert), and its audit event
+/// (`$8` the row's node code, `code`; `$9`…`$15` the event's actor, role, action, entity type,
+/// unit, period and request: [`AnswerEvent`]). The event's old and new values are built here, from
+/// the rows the statement read and wrote, so an answer is never written without its event.
 macro_rules! replace_answers {
-    () => {
+    ($code:literal) => {
         concat!(
             ", old AS (SELECT a.assessment_id, a.node_id, a.inputs, a.not_applicable, \
                a.lock_version \
@@ -651,22 +654,63 @@ macro_rules! replace_answers {
              new AS (",
             write_answers!(),
             "RETURNING a.id, a.assessment_id, a.node_id, a.inputs, a.not_applicable, a.note, \
-               a.explanation, a.lock_version, a.updated_by, a.created_at, a.updated_at) \
-             SELECT new.*, old.inputs AS old_inputs, old.not_applicable AS old_not_applicable, \
-               old.lock_version AS old_lock_version \
+               a.explanation, a.lock_version, a.updated_by, a.created_at, a.updated_at), \
+             done AS (SELECT new.*, x.ord, ",
+            $code,
+            " AS code, old.inputs AS old_inputs, \
+               old.not_applicable AS old_not_applicable, old.lock_version AS old_lock_version \
              FROM new JOIN x ON x.assessment_id = new.assessment_id AND x.node_id = new.node_id \
              LEFT JOIN old ON old.assessment_id = new.assessment_id \
-               AND old.node_id = new.node_id \
-             ORDER BY x.ord"
+               AND old.node_id = new.node_id), \
+             events AS (INSERT INTO audit_events (actor_id, actor_role, action, entity_type, \
+               entity_id, unit_id, period_id, old_value, new_value, request_id) \
+             SELECT $9, $10, $11, $12, d.id::text, $13, $14, \
+               CASE WHEN d.old_lock_version IS NULL THEN 'null'::jsonb \
+                 ELSE jsonb_build_object('node', d.code, 'inputs', d.old_inputs, \
+                   'not_applicable', d.old_not_applicable) END, \
+               jsonb_build_object('node', d.code, 'inputs', d.inputs, \
+                 'not_applicable', d.not_applicable), \
+               $15 \
+             FROM done d ORDER BY d.ord) \
+             SELECT d.id, d.assessment_id, d.node_id, d.inputs, d.not_applicable, d.note, \
+               d.explanation, d.lock_version, d.updated_by, d.created_at, d.updated_at, \
+               d.old_lock_version \
+             FROM done d ORDER BY d.ord"
         )
     };
 }
 
+/// `query` with the parameters of `answer_rows!` bound: `$1`…`$6` one array per column of
+/// `rows`, `$7` the author `by`.
+macro_rules! bind_columns {
+    ($query:expr, $rows:expr, $by:expr) => {{
+        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        let rows: &[AnswerWrite] = $rows;
+        let column = |f: fn(&AnswerWrite) -> Option<&str>| -> Vec<Option<&str>> {
+            rows.iter().map(f).collect()
+        };
+        $query
+            .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
+            .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.node_id).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Jsonb>>, _>(
+                rows.iter().map(|r| r.inputs.as_ref()).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Bool>, _>(rows.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(column(|r| r.note.as_deref()))
+            .bind::<Array<Nullable<Text>>, _>(column(|r| r.explanation.as_deref()))
+            .bind::<Nullable<SqlUuid>, _>($by)
+    }};
+}
+
 /// [`Answer::replace_many`] of one row.
-const REPLACE_ANSWER: &str = concat!("WITH ", answer_row!(), replace_answers!());
+const REPLACE_ANSWER: &str = concat!("WITH ", answer_row!(), replace_answers!("$8::text"));
 
 /// [`Answer::replace_many`] of several rows.
-const REPLACE_ANSWERS: &str = concat!("WITH ", answer_rows!(), replace_answers!());
+const REPLACE_ANSWERS: &str = concat!(
+    "WITH ",
+    answer_rows!(),
+    replace_answers!("($8::text[])[x.ord]")
+);
 
 /// [`Answer::upsert_many`].
 const UPSERT_ANSWERS: &str = concat!(
@@ -711,48 +755,62 @@ impl Answer {
         .load(conn)
     }
 
-    /// Inserts or overwrites answers (as [`Answer::upsert_many`]) and returns each as stored,
-    /// in the order of `rows`, with what it held before (`None`: nothing), in one statement per
-    /// 10,000 rows (one row: a statement of its own, planned once per connection). The caller
-    /// holds the assessments' locks, so nothing writes the answers between the two; `rows` name
-    /// each (assessment, node) at most once.
+    /// Inserts or overwrites answers (as [`Answer::upsert_many`]) and records each one's audit
+    /// event ([`AnswerEvent`]); returns each answer as stored, in the order of `rows`, with the
+    /// version it held before (`None`: it is new), in one statement per 10,000 rows (one row: a
+    /// statement of its own, planned once per connection). The caller holds the assessments'
+    /// locks, so nothing writes the answers between the two; `rows` name each (assessment,
+    /// node) at most once.
     pub fn replace_many(
         conn: &mut PgConnection,
         rows: &[AnswerWrite],
         by: Option<Uuid>,
-    ) -> QueryResult<Vec<(Answer, Option<PreviousAnswer>)>> {
-        let replaced: Vec<Replaced> = match rows {
-            [one] => {
-                use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-                cached_sql(REPLACE_ANSWER)
-                    .bind::<SqlUuid, _>(one.assessment_id)
-                    .bind::<SqlUuid, _>(one.node_id)
-                    .bind::<Nullable<Jsonb>, _>(one.inputs.as_ref())
-                    .bind::<Bool, _>(one.not_applicable)
-                    .bind::<Nullable<Text>, _>(one.note.as_deref())
-                    .bind::<Nullable<Text>, _>(one.explanation.as_deref())
-                    .bind::<Nullable<SqlUuid>, _>(by)
-                    .load(conn)?
+        audit: &AnswerEvent<'_>,
+    ) -> QueryResult<Vec<(Answer, Option<i32>)>> {
+        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
+        debug_assert_eq!(rows.len(), audit.codes.len());
+        let ev = audit.event;
+        let mut replaced: Vec<Replaced> = Vec::with_capacity(rows.len());
+        if let ([one], [code]) = (rows, audit.codes) {
+            replaced = cached_sql(REPLACE_ANSWER)
+                .bind::<SqlUuid, _>(one.assessment_id)
+                .bind::<SqlUuid, _>(one.node_id)
+                .bind::<Nullable<Jsonb>, _>(one.inputs.as_ref())
+                .bind::<Bool, _>(one.not_applicable)
+                .bind::<Nullable<Text>, _>(one.note.as_deref())
+                .bind::<Nullable<Text>, _>(one.explanation.as_deref())
+                .bind::<Nullable<SqlUuid>, _>(by)
+                .bind::<Text, _>(*code)
+                .bind::<Nullable<SqlUuid>, _>(ev.actor_id)
+                .bind::<Nullable<Text>, _>(ev.actor_role.as_deref())
+                .bind::<Text, _>(ev.action.as_str())
+                .bind::<Text, _>(ev.entity_type.as_str())
+                .bind::<Nullable<SqlUuid>, _>(ev.unit_id)
+                .bind::<Nullable<SqlUuid>, _>(ev.period_id)
+                .bind::<Nullable<Text>, _>(ev.request_id.as_deref())
+                .load(conn)?;
+        } else {
+            for (chunk, codes) in rows.chunks(10_000).zip(audit.codes.chunks(10_000)) {
+                let written: Vec<Replaced> = bind_columns!(cached_sql(REPLACE_ANSWERS), chunk, by)
+                    .bind::<Array<Text>, _>(codes)
+                    .bind::<Nullable<SqlUuid>, _>(ev.actor_id)
+                    .bind::<Nullable<Text>, _>(ev.actor_role.as_deref())
+                    .bind::<Text, _>(ev.action.as_str())
+                    .bind::<Text, _>(ev.entity_type.as_str())
+                    .bind::<Nullable<SqlUuid>, _>(ev.unit_id)
+                    .bind::<Nullable<SqlUuid>, _>(ev.period_id)
+                    .bind::<Nullable<Text>, _>(ev.request_id.as_deref())
+                    .load(conn)?;
+                replaced.extend(written);
             }
-            _ => Self::write_rows(conn, rows, by, REPLACE_ANSWERS)?,
-        };
+        }
         // every row is written (inserted or overwritten): one answer back per row, in order
         if replaced.len() != rows.len() {
             return Err(diesel::result::Error::NotFound);
         }
         Ok(replaced
             .into_iter()
-            .map(|r| {
-                let previous = match (r.old_not_applicable, r.old_lock_version) {
-                    (Some(not_applicable), Some(lock_version)) => Some(PreviousAnswer {
-                        inputs: r.old_inputs,
-                        not_applicable,
-                        lock_version,
-                    }),
-                    _ => None,
-                };
-                (r.answer, previous)
-            })
+            .map(|r| (r.answer, r.old_lock_version))
             .collect())
     }
 
@@ -797,25 +855,9 @@ impl Answer {
     where
         R: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
     {
-        use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(10_000) {
-            let column = |f: fn(&AnswerWrite) -> Option<&str>| -> Vec<Option<&str>> {
-                chunk.iter().map(f).collect()
-            };
-            let written: Vec<R> = cached_sql(sql)
-                .bind::<Array<SqlUuid>, _>(
-                    chunk.iter().map(|r| r.assessment_id).collect::<Vec<_>>(),
-                )
-                .bind::<Array<SqlUuid>, _>(chunk.iter().map(|r| r.node_id).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Jsonb>>, _>(
-                    chunk.iter().map(|r| r.inputs.as_ref()).collect::<Vec<_>>(),
-                )
-                .bind::<Array<Bool>, _>(chunk.iter().map(|r| r.not_applicable).collect::<Vec<_>>())
-                .bind::<Array<Nullable<Text>>, _>(column(|r| r.note.as_deref()))
-                .bind::<Array<Nullable<Text>>, _>(column(|r| r.explanation.as_deref()))
-                .bind::<Nullable<SqlUuid>, _>(by)
-                .load(conn)?;
+            let written: Vec<R> = bind_columns!(cached_sql(sql), chunk, by).load(conn)?;
             out.extend(written);
         }
         Ok(out)

@@ -355,30 +355,35 @@ impl ScoreRow {
     /// Writes bases of one group (insert or overwrite) stamped with `version`; the database
     /// sets the group's `bases_version` to it in the same statement (the triggers of the
     /// migration `bases_stamp_trigger`). The caller holds the group lock.
+    ///
+    /// Returns the group's score stamp (`scores_version`) as the statement reads it: what the
+    /// transaction's earlier statements left (writing bases does not draw it), so a write that
+    /// ends with its bases learns the stamp it leaves without a statement of its own.
     pub fn upsert_bases(
         conn: &mut PgConnection,
         period: Uuid,
         group: Uuid,
         version: Uuid,
         rows: &[BasisRecord],
-    ) -> QueryResult<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        cached_sql(
-            "INSERT INTO assessment_bases (assessment_id, period_id, group_id, basis, stamp) \
+    ) -> QueryResult<Option<Uuid>> {
+        let stamp: Option<Stamp> = cached_sql(
+            "WITH written AS (INSERT INTO assessment_bases \
+               (assessment_id, period_id, group_id, basis, stamp) \
              SELECT v.id, $4, $5, v.basis, $3 \
              FROM unnest($1::uuid[], $2::text[]) AS v(id, basis) \
              ON CONFLICT (assessment_id) \
-             DO UPDATE SET basis = excluded.basis, stamp = excluded.stamp",
+             DO UPDATE SET basis = excluded.basis, stamp = excluded.stamp) \
+             SELECT scores_version AS version FROM period_groups \
+             WHERE period_id = $4 AND group_id = $5",
         )
         .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.assessment_id).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(rows.iter().map(|r| r.basis.as_str()).collect::<Vec<_>>())
         .bind::<SqlUuid, _>(version)
         .bind::<SqlUuid, _>(period)
         .bind::<SqlUuid, _>(group)
-        .execute(conn)?;
-        Ok(())
+        .get_result(conn)
+        .optional()?;
+        Ok(stamp.and_then(|s| s.version))
     }
 
     /// Every unit's basis in a group, as JSON text (parsed once, by serde), with its stamp.
