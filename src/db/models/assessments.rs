@@ -768,7 +768,12 @@ impl Answer {
         audit: &AnswerEvent<'_>,
     ) -> QueryResult<Vec<(Answer, Option<i32>)>> {
         use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-        debug_assert_eq!(rows.len(), audit.codes.len());
+        // a row without its node code would be written without its event
+        if rows.len() != audit.codes.len() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "every answer written needs its node code for its audit event".into(),
+            ));
+        }
         let ev = audit.event;
         let mut replaced: Vec<Replaced> = Vec::with_capacity(rows.len());
         if let ([one], [code]) = (rows, audit.codes) {

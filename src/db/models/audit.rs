@@ -51,10 +51,12 @@ pub struct AuditFilter {
 
 impl AuditEvent {
     /// Inserts many events, one statement per 6,000: at most ten binds per event keeps a
-    /// statement under PostgreSQL's 65,535 (a batch of answers, at most 2,000, is one).
+    /// statement under PostgreSQL's 65,535 (an import's events, one per assessment it changed).
+    /// An answer write's events are not written here: the statement that writes the answers
+    /// writes them ([`crate::db::models::assessments::Answer::replace_many`]).
     pub fn insert_many(conn: &mut PgConnection, events: &[NewAuditEvent]) -> QueryResult<()> {
-        // one event (a single answer's write) as the one-row insert, prepared once per
-        // connection; an insert of a list is planned on every call
+        // one event as the one-row insert, prepared once per connection; an insert of a list
+        // is planned on every call
         if let [event] = events {
             return Self::insert(conn, event);
         }
