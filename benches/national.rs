@@ -21,7 +21,8 @@
 //! `BENCH_EXPORT_RUNS` (5: downloads of the scores export per format), `BENCH_IMPORT_RUNS` (1:
 //! imports of every unit's answers, 340,000 rows, as CSV and as XLSX, each a dry run then
 //! stored, against `COPY` of the same rows; 0 skips them), `BENCH_IMPORT_FORMATS` (`csv,xlsx`),
-//! `BENCH_SERVER_WRAP` (a command the imports' server runs under, e.g. a heap profiler),
+//! `BENCH_SERVER_WRAP` (a command every server the benchmark starts runs under, e.g. a heap
+//! profiler),
 //! `BENCH_EVIDENCE` (50: the percentage of answers given one evidence item, a link),
 //! `BENCH_KEEP_DB` (1: keep the database at the end, to look at its tables and plans).
 
